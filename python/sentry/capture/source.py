@@ -1,0 +1,58 @@
+"""What every source of syscall events offers the layers above it.
+
+A source yields batches of :class:`sentry.events.event.Event`. For live drivers the
+events of a batch point into the ring (zero copy) and stay valid until the next batch
+is asked for; call ``Event.detach()`` to keep one longer. Counters are reported as
+:class:`CaptureStats` so that dropped events are never silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sentry.events.event import Event
+
+
+@dataclass(slots=True)
+class CaptureStats:
+    """Counters summed over CPUs; drops by cause, as in the ring control page."""
+
+    events: int = 0
+    drops_buffer: int = 0
+    drops_page_fault: int = 0
+    drops_bug: int = 0
+    preemptions: int = 0
+    suppressed: int = 0
+
+    @property
+    def drops(self) -> int:
+        return self.drops_buffer + self.drops_page_fault + self.drops_bug + self.preemptions
+
+
+class EventSource(Protocol):
+    """A capture: a .scap file, the kernel module or the eBPF probe."""
+
+    def batches(self) -> Iterator[list[Event]]:
+        """Yield batches in timestamp order until the source ends or is closed."""
+        ...
+
+    def stats(self) -> CaptureStats:
+        """Counters so far."""
+        ...
+
+    def close(self) -> None:
+        """Stop capturing and release the device or file."""
+        ...
+
+
+class LiveSource(EventSource, Protocol):
+    """A live driver: also takes the interest set (syscall numbers) and snaplen."""
+
+    def set_interest(self, syscalls: Iterable[int] | None) -> None:
+        """Capture only these syscall numbers (None: all)."""
+        ...
+
+    def set_snaplen(self, snaplen: int) -> None: ...

@@ -1,0 +1,33 @@
+"""Shared test settings: where the conformance data lives, and the repository root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def conformance_dir() -> Path:
+    """SENTRY_CONFORMANCE_DIR, default ../shared/conformance beside the repository."""
+    return Path(os.environ.get("SENTRY_CONFORMANCE_DIR", REPO_ROOT.parent / "shared" / "conformance"))
+
+
+FALCO_DIR = conformance_dir() / "falco-0.28.1"
+
+
+@pytest.fixture(scope="session")
+def falco_dir() -> Path:
+    """Falco 0.28.1 conformance data, read in place; skips (saying why) where it is absent."""
+    if not FALCO_DIR.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"conformance data missing at {FALCO_DIR} (set SENTRY_CONFORMANCE_DIR)")
+        pytest.skip(f"conformance data not found at {FALCO_DIR}; set SENTRY_CONFORMANCE_DIR")
+    return FALCO_DIR
+
+
+@pytest.fixture(scope="session")
+def trace_dir(falco_dir: Path) -> Path:
+    return falco_dir / "test" / "trace_files"
