@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# install.sh - set up a fresh Debian machine for Sentry: system packages, the Python
+# package (editable, with test tools), and the drivers (kernel module for the Debian
+# kernel, eBPF probe for the running kernel). Run as root. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+PKGS=(sysdig qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64
+      tiny-initramfs clang llvm libbpf-dev bpftool make gcc)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	step "apt: installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+	step "apt: all packages present"
+fi
+
+step "pip: installing sentry (editable) with test tools"
+python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v 'as the .root. user' || true
+
+if [ -f driver/Makefile ]; then
+	KVER=$(dpkg-query -W -f='${Depends}' linux-image-amd64 | sed 's/^linux-image-\([^ ,]*\).*/\1/')
+	step "kernel module: building for Debian kernel $KVER"
+	make -s -C driver KERNELDIR="/usr/src/linux-headers-$KVER"
+fi
+if [ -f driver/bpf/Makefile ]; then
+	step "eBPF probe: building for the running kernel's BTF"
+	make -s -C driver/bpf
+fi
+step "done"
