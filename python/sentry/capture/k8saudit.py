@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -54,7 +54,7 @@ def parse_timestamp(text: object) -> int:
         base += tz
     when = datetime.fromisoformat(base.replace("z", "Z"))
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     whole = int(when.timestamp())
     return whole * 1_000_000_000 + int((frac + "000000000")[:9] or 0)
 
@@ -78,7 +78,7 @@ def events_from_json(doc: Any, first_num: int = 1) -> list[AuditEvent]:
             raise AuditFormatError("EventList has no 'items' array")
     else:
         items = [doc]
-    out = []
+    out: list[AuditEvent] = []
     for item in items:
         if not isinstance(item, dict) or item.get("kind", "Event") != "Event":
             raise AuditFormatError("Data not recognized as a k8s audit event")

@@ -14,7 +14,7 @@ import fnmatch
 import time
 import urllib.parse
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -151,7 +151,7 @@ def _jevt_time(_arg: str | None) -> Extractor:
 def _jevt_time_iso(_arg: str | None) -> Extractor:
     def extract(evt: Any) -> str:
         secs, ns = divmod(evt.ts, 1_000_000_000)
-        stamp = datetime.fromtimestamp(secs, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        stamp = datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         return f"{stamp}.{ns:09d}Z"
 
     return extract
