@@ -1,0 +1,378 @@
+"""Output channels: where alerts go (stdout, file, syslog, program, HTTP) and how.
+
+Each channel writes one :class:`Message` at a time and raises ``OSError`` when it cannot.
+:class:`Delivery` wraps a channel in a worker thread with a bounded queue: the pipeline
+only ever enqueues (never blocks, never sees a channel's failure); the worker retries with
+exponential back-off and reopens the channel between attempts. Every message ends up in
+exactly one counter: ``delivered``, ``failed`` (retries exhausted), ``queue_full`` (queue
+was full) or ``shutdown`` (still queued when the daemon stopped). Failures are logged on
+stderr (the first one, then at most every 10 s) and exported as metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import queue
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import IO, Any, ClassVar
+
+# Falco priorities to syslog severities (RFC 5424).
+SYSLOG_SEVERITY = {
+    "emergency": 0, "alert": 1, "critical": 2, "error": 3, "warning": 4, "notice": 5,
+    "informational": 6, "info": 6, "debug": 7,
+}
+SYSLOG_FACILITY = {
+    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
+    "local0": 16, "local1": 17, "local2": 18, "local3": 19, "local4": 20, "local5": 21,
+    "local6": 22, "local7": 23,
+}
+
+
+@dataclass(slots=True, frozen=True)
+class Message:
+    """One alert as channels need it: the line to write and the JSON document to POST."""
+
+    text: str  # the line for stdout/file/syslog/program (text or JSON, per json_output)
+    json: bytes  # the alert as Falco's JSON object, for http_output
+    priority: str  # lower-case Falco priority name
+    rule: str
+
+
+class Channel:
+    """A destination. ``send`` raises ``OSError`` on failure; ``reopen`` starts afresh."""
+
+    name: ClassVar[str] = "channel"
+
+    def send(self, msg: Message) -> None:
+        raise NotImplementedError
+
+    def reopen(self) -> None:
+        """Drop any connection/handle so that the next ``send`` opens a new one."""
+        self.close()
+
+    def flush(self) -> None:
+        """Push out anything buffered."""
+
+    def close(self) -> None:
+        """Release the handle, connection or child process."""
+
+
+class StdoutChannel(Channel):
+    name = "stdout"
+
+    def __init__(self, stream: IO[str] | None = None, buffered: bool = False):
+        self._stream = stream
+        self._buffered = buffered
+
+    def send(self, msg: Message) -> None:
+        stream = self._stream or sys.stdout
+        stream.write(msg.text + "\n")
+        if not self._buffered:
+            stream.flush()
+
+    def flush(self) -> None:
+        (self._stream or sys.stdout).flush()
+
+    def close(self) -> None:
+        self.flush()
+
+
+class FileChannel(Channel):
+    """Appends lines to ``filename``; with ``keep_alive`` the file stays open between alerts."""
+
+    name = "file"
+
+    def __init__(self, filename: str, keep_alive: bool = False, buffered: bool = False):
+        self.filename = filename
+        self.keep_alive = keep_alive
+        self._buffered = buffered
+        self._fh: IO[str] | None = None
+
+    def send(self, msg: Message) -> None:
+        if self._fh is None:
+            self._fh = open(self.filename, "a", encoding="utf-8")  # noqa: SIM115
+        self._fh.write(msg.text + "\n")
+        if not self.keep_alive:
+            self.close()
+        elif not self._buffered:
+            self._fh.flush()
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            fh, self._fh = self._fh, None
+            fh.close()
+
+
+class SyslogChannel(Channel):
+    """RFC 3164 lines over a unix socket (``/dev/log`` or a configured path)."""
+
+    name = "syslog"
+
+    def __init__(self, address: str = "/dev/log", facility: str = "user", tag: str = "sentry"):
+        if facility not in SYSLOG_FACILITY:
+            raise ValueError(f"unknown syslog facility '{facility}'")
+        self.address = address
+        self.facility = SYSLOG_FACILITY[facility]
+        self.tag = f"{tag}[{os.getpid()}]"
+        self._sock: socket.socket | None = None
+
+    def _connect(self) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.connect(self.address)
+        except OSError as err:
+            sock.close()
+            if err.errno != 91:  # EPROTOTYPE: the listener is a stream socket
+                raise
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(self.address)
+        return sock
+
+    def send(self, msg: Message) -> None:
+        if self._sock is None:
+            self._sock = self._connect()
+        pri = self.facility * 8 + SYSLOG_SEVERITY.get(msg.priority, 6)
+        stamp = time.strftime("%b %d %H:%M:%S")
+        data = f"<{pri}>{stamp} {self.tag}: {msg.text}".encode()
+        if self._sock.type == socket.SOCK_STREAM:
+            data += b"\0"
+        self._sock.send(data)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            sock, self._sock = self._sock, None
+            sock.close()
+
+
+class ProgramChannel(Channel):
+    """Feeds lines to ``sh -c PROGRAM`` on stdin: one long-lived child with ``keep_alive``,
+    otherwise a child per alert (as Falco does)."""
+
+    name = "program"
+
+    def __init__(self, program: str, keep_alive: bool = False):
+        if not program.strip():
+            raise ValueError("program_output.program is empty")
+        self.program = program
+        self.keep_alive = keep_alive
+        self._child: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["/bin/sh", "-c", self.program], stdin=subprocess.PIPE)
+
+    def send(self, msg: Message) -> None:
+        if self._child is not None and self._child.poll() is not None:
+            self._child = None  # it exited; start a new one
+        if self._child is None:
+            self._child = self._spawn()
+        assert self._child.stdin is not None
+        self._child.stdin.write(msg.text.encode() + b"\n")
+        self._child.stdin.flush()
+        if not self.keep_alive:
+            self.close()
+
+    def close(self) -> None:
+        if self._child is not None:
+            child, self._child = self._child, None
+            try:
+                if child.stdin is not None:
+                    child.stdin.close()
+            except OSError:
+                pass
+            child.wait()
+
+
+class HttpChannel(Channel):
+    """POSTs each alert as one JSON object (``Content-Type: application/json``), as Falco's
+    http_output does, so falcosidekick accepts it. Any non-2xx answer is a failure."""
+
+    name = "http"
+
+    def __init__(self, url: str, *, timeout: float = 5.0, user_agent: str = "sentry",
+                 insecure: bool = False, ca_cert: str = "", ca_path: str = "",
+                 client_cert: str = "", client_key: str = ""):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"http_output.url must be an http(s) URL, got '{url}'")
+        self.url = url
+        self._parts = parts
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._timeout = timeout
+        self._headers = {"Content-Type": "application/json", "User-Agent": user_agent}
+        self._ssl: ssl.SSLContext | None = None
+        if parts.scheme == "https":
+            ctx = ssl.create_default_context(cafile=ca_cert or None, capath=ca_path or None)
+            if insecure:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            if client_cert:
+                ctx.load_cert_chain(client_cert, client_key or None)
+            self._ssl = ctx
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _connect(self) -> http.client.HTTPConnection:
+        host, port = self._parts.hostname or "", self._parts.port
+        if self._ssl is not None:
+            return http.client.HTTPSConnection(host, port, timeout=self._timeout,
+                                               context=self._ssl)
+        return http.client.HTTPConnection(host, port, timeout=self._timeout)
+
+    def send(self, msg: Message) -> None:
+        if self._conn is None:
+            self._conn = self._connect()
+        try:
+            self._conn.request("POST", self._path, body=msg.json, headers=self._headers)
+            resp = self._conn.getresponse()
+            resp.read()
+        except (http.client.HTTPException, OSError) as err:
+            self.close()
+            raise OSError(f"POST {self.url}: {err}") from None
+        if resp.will_close:
+            self.close()
+        if not 200 <= resp.status < 300:
+            raise OSError(f"POST {self.url}: HTTP {resp.status} {resp.reason}")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
+
+
+@dataclass(slots=True)
+class DeliveryStats:
+    """What became of the messages handed to one channel."""
+
+    delivered: int = 0
+    failed: int = 0  # gave up after retries
+    queue_full: int = 0  # refused: the queue was full
+    shutdown: int = 0  # still queued when the daemon stopped
+    retries: int = 0
+
+    @property
+    def undelivered(self) -> int:
+        return self.failed + self.queue_full + self.shutdown
+
+
+_STOP = object()
+_REOPEN = object()
+
+
+class Delivery:
+    """A channel behind a bounded queue and a worker thread with retries and back-off."""
+
+    LOG_EVERY_S = 10.0
+
+    def __init__(self, channel: Channel, *, queue_size: int = 10000, max_retries: int = 3,
+                 backoff: float = 0.2, log: Any = None):
+        self.channel = channel
+        self.stats = DeliveryStats()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._max_retries = max(0, max_retries)
+        self._backoff = backoff
+        self._log = log or (lambda text: print(f"sentry: {text}", file=sys.stderr, flush=True))
+        self._last_log = 0.0
+        self._unlogged = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"output-{channel.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def put(self, msg: Message) -> None:
+        """Enqueue without blocking; a full queue counts the message as undelivered."""
+        try:
+            self._queue.put_nowait(msg)
+        except queue.Full:
+            with self._lock:
+                self.stats.queue_full += 1
+            self._report(f"{self.channel.name} output queue full, alert dropped")
+
+    def reopen(self) -> None:
+        """Ask the worker to reopen its file/program/connection (SIGUSR1)."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(_REOPEN)
+
+    def _report(self, text: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_log < self.LOG_EVERY_S and self._last_log:
+                self._unlogged += 1
+                return
+            more = f" ({self._unlogged} similar messages suppressed)" if self._unlogged else ""
+            self._last_log, self._unlogged = now, 0
+        self._log(text + more)
+
+    def _deliver(self, msg: Message) -> None:
+        for attempt in range(self._max_retries + 1):
+            try:
+                self.channel.send(msg)
+            except (OSError, ValueError) as err:
+                self.channel.reopen()
+                if attempt == self._max_retries or self._stopping.is_set():
+                    with self._lock:
+                        self.stats.failed += 1
+                    self._report(f"{self.channel.name} output failed, alert "
+                                 f"'{msg.rule}' not delivered: {err}")
+                    return
+                with self._lock:
+                    self.stats.retries += 1
+                self._stopping.wait(self._backoff * (2 ** attempt))
+            else:
+                with self._lock:
+                    self.stats.delivered += 1
+                return
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            if item is _REOPEN:
+                self.channel.reopen()
+                continue
+            self._deliver(item)
+        try:
+            self.channel.close()
+        except OSError as err:
+            self._log(f"{self.channel.name} output: {err}")
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Deliver what is queued (for up to ``timeout`` s), then stop; the rest is counted."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
+                break
+            except queue.Full:
+                self._stopping.set()
+                if time.monotonic() >= deadline:
+                    break
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self._thread.is_alive():
+            self._stopping.set()  # stop retrying; what is left is counted below
+            self._thread.join(1.0)
+        left = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, Message):
+                left += 1
+        with self._lock:
+            self.stats.shutdown += left
+        if left:
+            self._log(f"{self.channel.name} output: {left} alerts not delivered at shutdown")

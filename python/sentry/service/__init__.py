@@ -1,0 +1,1 @@
+"""service layer: configuration, daemon lifecycle, syscall-drop monitoring."""

@@ -1,0 +1,315 @@
+"""The daemon's configuration: ``/etc/sentry/sentry.yaml`` (or ``-c FILE``) plus ``-o key=value``.
+
+Keys are modelled on ``falco.yaml`` wherever they mean the same thing, so a Falco config
+mostly works unchanged. Every key is declared once in :data:`SCHEMA` with its type and
+default; an unknown key is a warning (kept in :attr:`Config.warnings`), a value of the wrong
+type is a :class:`~sentry.errors.ConfigError` that names the key path. Values are read with
+:meth:`Config.get` by dotted path (``cfg.get("webserver.listen_port")``).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sentry.errors import ConfigError
+
+DEFAULT_PATH = Path("/etc/sentry/sentry.yaml")
+
+PRIORITIES = ("emergency", "alert", "critical", "error", "warning", "notice",
+              "informational", "info", "debug")
+DROP_ACTIONS = ("ignore", "log", "alert", "exit")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: a checker that returns the normalised value or raises."""
+
+    default: Any
+    check: Callable[[Any], Any]
+    kind: str  # what the checker wants, for error messages
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.lower() in ("true", "false", "yes", "no", "on", "off"):
+        return v.lower() in ("true", "yes", "on")
+    raise TypeError
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError
+    return v
+
+
+def _port(v: Any) -> int:
+    v = _int(v)
+    if not 0 <= v <= 65535:
+        raise ValueError("a port must be in 0..65535")
+    return v
+
+
+def _positive_int(v: Any) -> int:
+    v = _int(v)
+    if v <= 0:
+        raise ValueError("must be greater than 0")
+    return v
+
+
+def _number(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise TypeError
+    return float(v)
+
+
+def _non_negative(v: Any) -> float:
+    v = _number(v)
+    if v < 0:
+        raise ValueError("must not be negative")
+    return v
+
+
+def _ratio(v: Any) -> float:
+    v = _number(v)
+    if not 0.0 <= v <= 1.0:
+        raise ValueError("syscall event drops threshold must be a double in the range [0, 1]")
+    return v
+
+
+def _str(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return str(v)  # -o filename=123 arrives as a number
+    raise TypeError
+
+
+def _str_list(v: Any) -> list[str]:
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return list(v)
+    raise TypeError
+
+
+def _choice(options: Sequence[str]) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if not isinstance(v, str):
+            raise TypeError
+        if v.lower() not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return v.lower()
+
+    return check
+
+
+def _drop_actions(v: Any) -> list[str]:
+    actions = [a.lower() for a in _str_list(v)]
+    for a in actions:
+        if a not in DROP_ACTIONS:
+            raise ValueError(f"unknown action '{a}' (one of {', '.join(DROP_ACTIONS)})")
+    if "ignore" in actions:
+        for other in ("log", "alert"):
+            if other in actions:
+                raise ValueError(f'syscall event drop action "{other}" does not make sense '
+                                 'with the "ignore" action')
+    return actions
+
+
+BOOL, INT, NUM, STR, STRS = "a boolean", "an integer", "a number", "a string", "a list of strings"
+
+# Every key Sentry reads, by dotted path; the nested dicts mirror the YAML.
+SCHEMA: dict[str, Key] = {
+    "rules_file": Key(["/etc/sentry/sentry_rules.yaml", "/etc/sentry/sentry_rules.local.yaml",
+                       "/etc/sentry/k8s_audit_rules.yaml", "/etc/sentry/rules.d"],
+                      _str_list, STRS),
+    "time_format_iso_8601": Key(False, _bool, BOOL),
+    "json_output": Key(False, _bool, BOOL),
+    "json_include_output_property": Key(True, _bool, BOOL),
+    "json_include_tags_property": Key(True, _bool, BOOL),
+    "log_stderr": Key(True, _bool, BOOL),
+    "log_syslog": Key(False, _bool, BOOL),
+    "log_level": Key("info", _choice(PRIORITIES), "a log level"),
+    "priority": Key("debug", _choice(PRIORITIES), "a priority"),
+    "buffered_outputs": Key(False, _bool, BOOL),
+    "outputs.rate": Key(0.0, _non_negative, NUM),
+    "outputs.max_burst": Key(1000, _positive_int, INT),
+    "outputs.queue_size": Key(10000, _positive_int, INT),
+    "outputs.max_retries": Key(3, _int, INT),
+    "outputs.retry_backoff": Key(0.2, _non_negative, NUM),
+    "stdout_output.enabled": Key(True, _bool, BOOL),
+    "file_output.enabled": Key(False, _bool, BOOL),
+    "file_output.keep_alive": Key(False, _bool, BOOL),
+    "file_output.filename": Key("./events.txt", _str, STR),
+    "syslog_output.enabled": Key(False, _bool, BOOL),
+    "syslog_output.socket": Key("/dev/log", _str, STR),
+    "syslog_output.facility": Key("user", _str, STR),
+    "program_output.enabled": Key(False, _bool, BOOL),
+    "program_output.keep_alive": Key(False, _bool, BOOL),
+    "program_output.program": Key("", _str, STR),
+    "http_output.enabled": Key(False, _bool, BOOL),
+    "http_output.url": Key("", _str, STR),
+    "http_output.user_agent": Key("sentry", _str, STR),
+    "http_output.timeout": Key(5.0, _non_negative, NUM),
+    "http_output.insecure": Key(False, _bool, BOOL),
+    "http_output.ca_cert": Key("", _str, STR),
+    "http_output.ca_path": Key("", _str, STR),
+    "http_output.client_cert": Key("", _str, STR),
+    "http_output.client_key": Key("", _str, STR),
+    "webserver.enabled": Key(False, _bool, BOOL),
+    "webserver.listen_address": Key("0.0.0.0", _str, STR),
+    "webserver.listen_port": Key(8765, _port, "a port number"),
+    "webserver.k8s_audit_endpoint": Key("/k8s-audit", _str, STR),
+    "webserver.k8s_healthz_endpoint": Key("/healthz", _str, STR),
+    "webserver.ssl_enabled": Key(False, _bool, BOOL),
+    "webserver.ssl_certificate": Key("/etc/sentry/sentry.pem", _str, STR),
+    "webserver.token": Key("", _str, STR),
+    "webserver.max_body_bytes": Key(10 * 1024 * 1024, _positive_int, INT),
+    "syscall_event_drops.threshold": Key(0.1, _ratio, NUM),
+    "syscall_event_drops.actions": Key(["log", "alert"], _drop_actions, STRS),
+    "syscall_event_drops.rate": Key(0.03333, _non_negative, NUM),
+    "syscall_event_drops.max_burst": Key(1, _positive_int, INT),
+    "syscall_event_drops.simulate_drops": Key(False, _bool, BOOL),
+    "metrics.enabled": Key(True, _bool, BOOL),
+    "metrics.endpoint": Key("/metrics", _str, STR),
+}
+
+# falco.yaml keys that mean nothing here: accepted, with a warning saying so.
+IGNORED = {
+    "syscall_event_timeouts": "Sentry's drivers report timeouts as drops",
+    "output_timeout": "outputs never block the pipeline; see outputs.max_retries",
+    "grpc": "Sentry has no gRPC server; use http_output or program_output",
+    "grpc_output": "Sentry has no gRPC server; use http_output or program_output",
+}
+
+_SECTIONS = {path.split(".", 1)[0] for path in SCHEMA if "." in path}
+
+
+@dataclass
+class Config:
+    """A validated configuration; ``values`` maps every dotted key path to its value."""
+
+    values: dict[str, Any]
+    path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def get(self, key: str) -> Any:
+        return self.values[key]
+
+    def section(self, name: str) -> dict[str, Any]:
+        """All keys below ``name`` (``"webserver"`` -> ``{"enabled": ..., "listen_port": ...}``)."""
+        prefix = name + "."
+        return {k[len(prefix):]: v for k, v in self.values.items() if k.startswith(prefix)}
+
+    def rules_paths(self) -> list[Path]:
+        """``rules_file`` entries expanded: files as given, directories as their sorted files."""
+        base = self.path.parent if self.path else Path.cwd()
+        out: list[Path] = []
+        for entry in self.values["rules_file"]:
+            p = Path(entry)
+            if not p.is_absolute():
+                p = base / p
+            if p.is_dir():
+                out.extend(sorted(q for q in p.iterdir() if q.is_file()))
+            else:
+                out.append(p)
+        return out
+
+
+def _where(path: Path | None, key: str) -> str:
+    return f"{path}: {key}" if path else key
+
+
+def _check(key: str, value: Any, origin: Path | None) -> Any:
+    spec = SCHEMA[key]
+    try:
+        return spec.check(value)
+    except TypeError:
+        raise ConfigError(
+            f"{_where(origin, key)}: expected {spec.kind}, got {value!r}"
+        ) from None
+    except ValueError as err:
+        raise ConfigError(f"{_where(origin, key)}: {err} (got {value!r})") from None
+
+
+def _flatten(doc: dict[str, Any], origin: Path | None, warnings: list[str]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in doc.items():
+        name = str(name)
+        if name in IGNORED:
+            warnings.append(f"{_where(origin, name)}: ignored ({IGNORED[name]})")
+        elif name in SCHEMA:
+            flat[name] = _check(name, value, origin)
+        elif name in _SECTIONS:
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise ConfigError(f"{_where(origin, name)}: expected a mapping, got {value!r}")
+            for sub, subval in value.items():
+                key = f"{name}.{sub}"
+                if key in SCHEMA:
+                    flat[key] = _check(key, subval, origin)
+                else:
+                    warnings.append(f"{_where(origin, key)}: unknown key, ignored")
+        else:
+            warnings.append(f"{_where(origin, name)}: unknown key, ignored")
+    return flat
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``-o webserver.listen_port=9000`` -> ``("webserver.listen_port", 9000)``."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"-o {text}: expected KEY=VALUE")
+    if key not in SCHEMA:
+        raise ConfigError(f"-o {text}: unknown key '{key}'")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, _check(key, value, None)
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Config:
+    """Read ``path`` (default ``/etc/sentry/sentry.yaml`` if present), then apply overrides.
+
+    ``SENTRY_CONFIG`` in the environment names the default file when ``path`` is None.
+    """
+    values = {k: copy.deepcopy(spec.default) for k, spec in SCHEMA.items()}
+    warnings: list[str] = []
+    origin: Path | None = None
+    if path is None:
+        env = os.environ.get("SENTRY_CONFIG")
+        candidate = Path(env) if env else DEFAULT_PATH
+        origin = candidate if candidate.is_file() else None
+    else:
+        origin = Path(path)
+        if not origin.is_file():
+            raise ConfigError(f"{origin}: no such configuration file")
+    if origin is not None:
+        try:
+            doc = yaml.safe_load(origin.read_text())
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{origin}{line}: not valid YAML ({err})") from None
+        except OSError as err:
+            raise ConfigError(f"{origin}: {err.strerror}") from None
+        if doc is None:
+            doc = {}
+        if not isinstance(doc, dict):
+            raise ConfigError(f"{origin}: the configuration must be a YAML mapping")
+        values.update(_flatten(doc, origin, warnings))
+    for text in overrides:
+        key, value = parse_override(text)
+        values[key] = value
+    return Config(values, origin, warnings)
