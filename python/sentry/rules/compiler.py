@@ -1,0 +1,489 @@
+"""Compile a condition (text or tree) into a :class:`Filter`: a closure tree evaluated per event.
+
+Every comparison becomes one closure that calls its field's extractor once and tests the
+value against constants converted up front (sets for ``in``, a prefix tree for ``pmatch``,
+compiled regexes for ``glob``/``regex``). ``and``/``or``/``not`` become closures over their
+children with short-circuit evaluation; chains are flattened and conditions whose outcome is
+known without an event (``x in ()``) are folded away.
+
+Values: ``None`` (field not available) fails every comparison except that ``not`` inverts
+the result; list values follow Falco's multi-value rules (see :func:`operators.multi_test`).
+
+``Filter.evttypes`` is the set of ``evt.type`` names the condition can match (``None`` when
+any type may match); the rule engine uses it to skip rules by event type before decoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sentry.fields.registry import BoundField, FieldType
+from sentry.rules import operators
+from sentry.rules.ast import (
+    And,
+    BoolConst,
+    Compare,
+    Expr,
+    FieldRef,
+    FieldValue,
+    Identifier,
+    Not,
+    Operand,
+    Or,
+    Transform,
+    Value,
+    ValueList,
+)
+from sentry.rules.expand import expand
+from sentry.rules.operators import FilterTypeError
+from sentry.rules.parser import parse_condition
+
+Matcher = Callable[[Any], bool]
+Resolver = Callable[[str, str | None], BoundField]
+EvtTypes = frozenset[str] | None
+
+_MULTI = (list, tuple)
+_EVT_TYPE_OPS = frozenset({"=", "in", "intersects"})
+
+__all__ = ["Filter", "FilterTypeError", "compile_filter"]
+
+
+class Filter:
+    """A compiled condition. ``match(event) -> bool`` is the hot path; the rest describes it."""
+
+    __slots__ = ("ast", "evttypes", "fields", "match", "sources", "text")
+
+    def __init__(
+        self,
+        match: Matcher,
+        evttypes: EvtTypes,
+        ast: Expr,
+        text: str,
+        fields: tuple[str, ...],
+        sources: frozenset[str],
+    ):
+        self.match = match
+        self.evttypes = evttypes
+        self.ast = ast
+        self.text = text
+        self.fields = fields  # every field read, as written, in order of first use
+        self.sources = sources  # event sources of those fields ("syscall", "k8s_audit")
+
+    def __repr__(self) -> str:
+        return f"Filter({self.text!r})"
+
+
+def compile_filter(
+    condition: str | Expr,
+    resolve: Resolver | None = None,
+    *,
+    macros: Mapping[str, Expr | str] | None = None,
+    lists: Mapping[str, Sequence[str]] | None = None,
+) -> Filter:
+    """Parse (if text), expand macros and lists (if given), resolve fields and compile.
+
+    Raises FilterSyntaxError, UnknownFieldError / FieldArgumentError (from ``resolve``),
+    FilterTypeError, or MacroError for a macro that is undefined or recursive.
+    """
+    if resolve is None:
+        from sentry.fields.registry import resolve as registry_resolve
+
+        resolve = registry_resolve
+    ast = parse_condition(condition) if isinstance(condition, str) else condition
+    if macros or lists or _has_identifier(ast):
+        ast = expand(ast, macros, lists)
+    compiler = _Compiler(resolve)
+    matcher, evttypes = compiler.expr(ast)
+    if matcher is True:
+        match: Matcher = _always_true
+    elif matcher is False:
+        match = _always_false
+    else:
+        match = matcher
+    text = condition if isinstance(condition, str) else _text_of(ast)
+    sources = frozenset(compiler.sources)
+    return Filter(match, evttypes, ast, text, tuple(compiler.fields), sources)
+
+
+def _text_of(ast: Expr) -> str:
+    from sentry.rules.ast import to_text
+
+    return to_text(ast)
+
+
+def _has_identifier(ast: Expr) -> bool:
+    from sentry.rules.ast import walk
+
+    return any(isinstance(n, Identifier) for n in walk(ast))
+
+
+def _always_true(_event: Any) -> bool:
+    return True
+
+
+def _always_false(_event: Any) -> bool:
+    return False
+
+
+# A compiled node: a matcher, or a bool when the outcome does not depend on the event.
+Compiled = tuple[Matcher | bool, EvtTypes]
+
+
+class _Compiler:
+    def __init__(self, resolve: Resolver):
+        self.resolve = resolve
+        self.fields: dict[str, None] = {}  # ordered set
+        self.sources: set[str] = set()
+        self.bound: dict[tuple[str, str | None], BoundField] = {}
+
+    # Boolean structure -------------------------------------------------------------------
+
+    def expr(self, node: Expr) -> Compiled:
+        if isinstance(node, Compare):
+            return self.compare(node)
+        if isinstance(node, And):
+            return self.conjunction(node)
+        if isinstance(node, Or):
+            return self.disjunction(node)
+        if isinstance(node, Not):
+            inner, _ = self.expr(node.arg)
+            if isinstance(inner, bool):
+                return (not inner), (frozenset() if inner else None)
+            return _negate(inner), None
+        if isinstance(node, BoolConst):
+            return node.value, (None if node.value else frozenset())
+        assert isinstance(node, Identifier)  # expand() replaced or rejected every macro
+        raise AssertionError(f"unexpanded macro {node.name}")
+
+    def conjunction(self, node: And) -> Compiled:
+        parts: list[Matcher] = []
+        types: EvtTypes = None
+        for arg in _flatten(node, And):
+            matcher, arg_types = self.expr(arg)
+            if matcher is False:
+                # Still compile the rest so that bad fields are reported, then fold.
+                for rest in _flatten(node, And):
+                    self.expr(rest)
+                return False, frozenset()
+            if arg_types is not None:
+                types = arg_types if types is None else types & arg_types
+            if matcher is not True:
+                parts.append(matcher)
+        if not parts:
+            return True, types
+        return _all_of(parts), types
+
+    def disjunction(self, node: Or) -> Compiled:
+        parts: list[Matcher] = []
+        types: EvtTypes = frozenset()
+        for arg in _flatten(node, Or):
+            matcher, arg_types = self.expr(arg)
+            if matcher is True:
+                for rest in _flatten(node, Or):
+                    self.expr(rest)
+                return True, None
+            if matcher is False:
+                continue
+            types = None if types is None or arg_types is None else types | arg_types
+            parts.append(matcher)
+        if not parts:
+            return False, frozenset()
+        return _any_of(parts), types
+
+    # Comparisons ----------------------------------------------------------------------------
+
+    def operand(self, operand: Operand, column: int) -> tuple[Callable[[Any], Any], FieldType, str]:
+        """Extractor (transformers applied), resulting type and display name of ``operand``."""
+        if isinstance(operand, FieldRef):
+            bound = self.field(operand)
+            extract = bound.extract
+            if bound.type is FieldType.BYTES:
+                raw_extract, as_bytes = extract, operators.as_bytes_or_none
+                return (lambda ev: as_bytes(raw_extract(ev))), bound.type, bound.name
+            return extract, bound.type, bound.name
+        assert isinstance(operand, Transform)
+        inner, ftype, name = self.operand(operand.operand, column)
+        func, out_type = operators.transformer(operand.func, ftype, name, column)
+        return _transformed(inner, func), out_type, f"{operand.func}({name})"
+
+    def field(self, ref: FieldRef) -> BoundField:
+        key = (ref.name, ref.arg)
+        bound = self.bound.get(key)
+        if bound is None:
+            bound = self.resolve(ref.name, ref.arg)
+            self.bound[key] = bound
+            self.fields.setdefault(bound.name)
+            self.sources.add(bound.source)
+        return bound
+
+    def compare(self, node: Compare) -> Compiled:
+        column = node.pos
+        extract, ftype, name = self.operand(node.lhs, column)
+        op = node.op
+        operators.check_operator(op, ftype, name, column)
+        rhs = node.rhs
+        if op == "exists":
+            return _exists(extract), None
+        if isinstance(rhs, FieldValue):
+            return self.dynamic(node, extract, ftype, name), None
+        items: tuple[Value, ...] = rhs.items if isinstance(rhs, ValueList) else (rhs,)  # type: ignore[assignment]
+        if not items:
+            return False, frozenset()  # "x in ()" never holds
+        consts = [
+            operators.convert_constant(v.text, ftype, op, name, v.pos or column) for v in items
+        ]
+        try:
+            single = operators.scalar_test(op, ftype, consts)
+            equal = operators.scalar_test("=", ftype, consts) if op == "!=" else single
+        except FilterTypeError as err:
+            raise FilterTypeError(err.reason, column=column) from None
+        multi = operators.multi_test(op, equal)
+        matcher = _fast_matcher(op, ftype, extract, consts, _on_value(single, multi))
+        return matcher or _generic(extract, single, multi), _evttypes(node, items)
+
+    def dynamic(
+        self, node: Compare, extract: Callable[[Any], Any], ftype: FieldType, name: str
+    ) -> Matcher:
+        assert isinstance(node.rhs, FieldValue)
+        other = self.field(node.rhs.field)
+        other_extract = other.extract
+        if other.type is not ftype and not (
+            ftype in operators.NUMERIC_TYPES and other.type in operators.NUMERIC_TYPES
+        ):
+            raise FilterTypeError(
+                f"'{name}' ({ftype.value}) cannot be compared with val({other.name}) "
+                f"({other.type.value})",
+                column=node.pos,
+            )
+        test = operators.dynamic_test(node.op, node.pos)
+
+        def match(ev: Any) -> bool:
+            a = extract(ev)
+            if a is None:
+                return False
+            b = other_extract(ev)
+            if b is None:
+                return False
+            return test(a, b)
+
+        return match
+
+
+def _flatten(node: And | Or, kind: type) -> list[Expr]:
+    """Children of nested same-kind nodes, in order: ``a and (b and c)`` -> ``[a, b, c]``."""
+    out: list[Expr] = []
+    for arg in node.args:
+        if isinstance(arg, kind):
+            out.extend(_flatten(arg, kind))  # type: ignore[arg-type]
+        else:
+            out.append(arg)
+    return out
+
+
+def _evttypes(node: Compare, items: tuple[Value, ...]) -> EvtTypes:
+    lhs = node.lhs
+    if (
+        isinstance(lhs, FieldRef)
+        and lhs.name == "evt.type"
+        and lhs.arg is None
+        and node.op in _EVT_TYPE_OPS
+    ):
+        return frozenset(v.text for v in items)
+    return None
+
+
+# Closure builders (the hot path) ----------------------------------------------------------
+
+
+def _negate(inner: Matcher) -> Matcher:
+    def match(ev: Any) -> bool:
+        return not inner(ev)
+
+    return match
+
+
+def _all_of(parts: list[Matcher]) -> Matcher:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+
+        def match2(ev: Any) -> bool:
+            return a(ev) and b(ev)
+
+        return match2
+    if len(parts) == 3:
+        a, b, c = parts
+
+        def match3(ev: Any) -> bool:
+            return a(ev) and b(ev) and c(ev)
+
+        return match3
+    funcs = tuple(parts)
+
+    def match_n(ev: Any) -> bool:
+        for f in funcs:  # noqa: SIM110 (all() of a generator allocates per event)
+            if not f(ev):
+                return False
+        return True
+
+    return match_n
+
+
+def _any_of(parts: list[Matcher]) -> Matcher:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+
+        def match2(ev: Any) -> bool:
+            return a(ev) or b(ev)
+
+        return match2
+    if len(parts) == 3:
+        a, b, c = parts
+
+        def match3(ev: Any) -> bool:
+            return a(ev) or b(ev) or c(ev)
+
+        return match3
+    funcs = tuple(parts)
+
+    def match_n(ev: Any) -> bool:
+        for f in funcs:  # noqa: SIM110 (any() of a generator allocates per event)
+            if f(ev):
+                return True
+        return False
+
+    return match_n
+
+
+def _transformed(inner: Callable[[Any], Any], func: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Apply a transformer per value; ``len`` of several values counts them."""
+    per_item = func is not len
+
+    def extract(ev: Any) -> Any:
+        v = inner(ev)
+        if v is None:
+            return None
+        if per_item and v.__class__ in _MULTI:
+            return [None if x is None else func(x) for x in v]
+        return func(v)
+
+    return extract
+
+
+def _exists(extract: Callable[[Any], Any]) -> Matcher:
+    def match(ev: Any) -> bool:
+        v = extract(ev)
+        if v is None:
+            return False
+        if v.__class__ in _MULTI:
+            return len(v) > 0
+        return True
+
+    return match
+
+
+def _on_value(single: Callable[[Any], bool], multi: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """Test an extracted value of any shape: missing, several, or one."""
+
+    def test(v: Any) -> bool:
+        if v is None:
+            return False
+        if v.__class__ in _MULTI:
+            return multi(v)
+        return single(v)
+
+    return test
+
+
+def _generic(
+    extract: Callable[[Any], Any], single: Callable[[Any], bool], multi: Callable[[Any], bool]
+) -> Matcher:
+    def match(ev: Any) -> bool:
+        v = extract(ev)
+        if v is None:
+            return False
+        if v.__class__ in _MULTI:
+            return multi(v)
+        return single(v)
+
+    return match
+
+
+_FAST_CLASS: dict[FieldType, type] = {
+    FieldType.STRING: str,
+    FieldType.INT: int,
+    FieldType.PORT: int,
+    FieldType.ABSTIME: int,
+    FieldType.RELTIME: int,
+}
+
+
+def _fast_matcher(
+    op: str,
+    ftype: FieldType,
+    extract: Callable[[Any], Any],
+    consts: list[Any],
+    slow: Callable[[Any], bool],
+) -> Matcher | None:
+    """Inlined closures for the operators rules use most, on str and int fields.
+
+    Each tests the common case (a value of the field's own class) without a further call
+    and hands anything else (None, lists, odd classes) to ``slow``.
+    """
+    cls = _FAST_CLASS.get(ftype)
+    if cls is None:
+        return None
+    c = consts[0]
+    if op == "=":
+
+        def match_eq(ev: Any) -> bool:
+            v = extract(ev)
+            if v.__class__ is cls:
+                return v == c
+            return slow(v)
+
+        return match_eq
+    if op == "!=":
+
+        def match_ne(ev: Any) -> bool:
+            v = extract(ev)
+            if v.__class__ is cls:
+                return v != c
+            return slow(v)
+
+        return match_ne
+    if op in ("in", "intersects"):
+        members = frozenset(consts)
+
+        def match_in(ev: Any) -> bool:
+            v = extract(ev)
+            if v.__class__ is cls:
+                return v in members
+            return slow(v)
+
+        return match_in
+    if cls is not str:
+        return None
+    if op == "startswith":
+
+        def match_prefix(ev: Any) -> bool:
+            v = extract(ev)
+            if v.__class__ is str:
+                return v.startswith(c)
+            return slow(v)
+
+        return match_prefix
+    if op == "contains":
+
+        def match_contains(ev: Any) -> bool:
+            v = extract(ev)
+            if v.__class__ is str:
+                return c in v
+            return slow(v)
+
+        return match_contains
+    return None

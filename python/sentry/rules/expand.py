@@ -1,0 +1,132 @@
+"""Expand macro references and list names in a parsed condition (what Falco's loader does).
+
+``expand(ast, macros, lists)`` replaces every :class:`~sentry.rules.ast.Identifier` by the
+(recursively expanded) condition of the macro it names, and every unquoted item of a value
+list that names a list by that list's items, so ``proc.name in (shell_binaries, bash)``
+becomes ``proc.name in (sh, bash, zsh, ..., bash)``. Lists may name other lists.
+
+Macros may be given as condition texts or as parsed trees. A macro or list that refers to
+itself (directly or through others) and a macro that is not defined are errors of our own
+type carrying the name, so the rules loader can point at the rule or macro at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sentry.errors import FilterSyntaxError, SentryError
+from sentry.rules.ast import (
+    And,
+    BoolConst,
+    Compare,
+    Expr,
+    Identifier,
+    Not,
+    Or,
+    Value,
+    ValueList,
+)
+from sentry.rules.parser import parse_condition
+
+
+class MacroError(SentryError):
+    """A condition names an undefined macro, or macros refer to each other in a loop.
+
+    ``name`` is the macro at fault; ``column`` where it appears (1-based, 0 if unknown).
+    """
+
+    def __init__(self, message: str, *, name: str, column: int = 0):
+        self.name = name
+        self.column = column
+        self.reason = message
+        super().__init__(f"{message} at column {column}" if column else message)
+
+
+def expand(
+    expr: Expr,
+    macros: Mapping[str, Expr | str] | None = None,
+    lists: Mapping[str, Sequence[str]] | None = None,
+) -> Expr:
+    """``expr`` with every macro reference and list name replaced by what it stands for."""
+    return _Expander(macros or {}, lists or {}).expr(expr, ())
+
+
+def expand_list(name: str, lists: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """The items of list ``name`` with nested list names expanded (quotes kept as written)."""
+    return tuple(v.text for v in _Expander({}, lists).list_items(name, ()))
+
+
+class _Expander:
+    def __init__(self, macros: Mapping[str, Expr | str], lists: Mapping[str, Sequence[str]]):
+        self.macros = macros
+        self.lists = lists
+        self.macro_cache: dict[str, Expr] = {}
+        self.list_cache: dict[str, tuple[Value, ...]] = {}
+
+    def expr(self, node: Expr, active: tuple[str, ...]) -> Expr:
+        if isinstance(node, Identifier):
+            return self.macro(node, active)
+        if isinstance(node, Compare):
+            if isinstance(node.rhs, ValueList) and self.lists:
+                items = self.values(node.rhs.items, ())
+                if items != node.rhs.items:
+                    return Compare(node.lhs, node.op, ValueList(items, node.rhs.pos), node.pos)
+            return node
+        if isinstance(node, And | Or):
+            args = tuple(self.expr(a, active) for a in node.args)
+            return type(node)(args, node.pos)
+        if isinstance(node, Not):
+            return Not(self.expr(node.arg, active), node.pos)
+        assert isinstance(node, BoolConst)
+        return node
+
+    def macro(self, ref: Identifier, active: tuple[str, ...]) -> Expr:
+        name = ref.name
+        cached = self.macro_cache.get(name)
+        if cached is not None:
+            return cached
+        if name in active:
+            loop = " -> ".join((*active[active.index(name) :], name))
+            raise MacroError(f"macro '{name}' refers to itself ({loop})", name=name, column=ref.pos)
+        body = self.macros.get(name)
+        if body is None:
+            raise MacroError(f"undefined macro '{name}'", name=name, column=ref.pos)
+        if isinstance(body, str):
+            try:
+                body = parse_condition(body)
+            except FilterSyntaxError as err:
+                raise MacroError(f"macro '{name}': {err}", name=name) from None
+        result = self.expr(body, (*active, name))
+        self.macro_cache[name] = result
+        return result
+
+    def values(self, items: tuple[Value, ...], active: tuple[str, ...]) -> tuple[Value, ...]:
+        out: list[Value] = []
+        for item in items:
+            if not item.quoted and item.text in self.lists:
+                out.extend(self.list_items(item.text, active))
+            else:
+                out.append(item)
+        return tuple(out)
+
+    def list_items(self, name: str, active: tuple[str, ...]) -> tuple[Value, ...]:
+        cached = self.list_cache.get(name)
+        if cached is not None:
+            return cached
+        if name in active:
+            loop = " -> ".join((*active[active.index(name) :], name))
+            raise MacroError(f"list '{name}' refers to itself ({loop})", name=name)
+        raw = [_item_value(text) for text in self.lists[name]]
+        result = self.values(tuple(v for v in raw if v is not None), (*active, name))
+        self.list_cache[name] = result
+        return result
+
+
+def _item_value(text: str) -> Value | None:
+    """A list item as Falco's textual expansion would read it: quotes delimit a string."""
+    item = str(text).strip()
+    if not item:
+        return None
+    if len(item) >= 2 and item[0] == item[-1] and item[0] in "\"'":
+        return Value(item[1:-1], quoted=True)
+    return Value(item)

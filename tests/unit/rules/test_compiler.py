@@ -1,0 +1,404 @@
+"""The compiler: conditions over small fake events, every operator, types, evttypes, errors.
+
+Events here are plain dicts and the resolver reads the key named like the field; that
+keeps these tests about the language, while the field families are tested on real events.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+
+from sentry.errors import FieldArgumentError, SentryError, UnknownFieldError
+from sentry.fields.registry import BoundField, FieldType
+from sentry.rules.compiler import Filter, FilterTypeError, compile_filter
+from sentry.rules.expand import MacroError
+from sentry.rules.parser import parse_condition
+
+TYPES = {
+    "evt.type": FieldType.STRING,
+    "evt.num": FieldType.INT,
+    "evt.is_open_read": FieldType.BOOL,
+    "evt.buffer": FieldType.BYTES,
+    "evt.rawtime": FieldType.ABSTIME,
+    "proc.name": FieldType.STRING,
+    "proc.pname": FieldType.STRING,
+    "proc.cmdline": FieldType.STRING,
+    "proc.pid": FieldType.INT,
+    "proc.ppid": FieldType.INT,
+    "proc.aname": FieldType.STRING,
+    "fd.name": FieldType.STRING,
+    "fd.sip": FieldType.IPADDR,
+    "fd.net": FieldType.IPNET,
+    "fd.sport": FieldType.PORT,
+    "ka.user.groups": FieldType.LIST,
+    "ka.req.pod.containers.image": FieldType.LIST,
+    "jevt.value": FieldType.STRING,
+}
+WITH_ARG = {"proc.aname", "jevt.value"}
+K8S = {"ka.user.groups", "ka.req.pod.containers.image", "jevt.value"}
+
+calls: list[str] = []
+
+
+def resolve(name: str, arg: str | None = None) -> BoundField:
+    """A registry of the fields above; the value of ``name[arg]`` is ``event[name[arg]]``."""
+    if name not in TYPES:
+        raise UnknownFieldError(name, [])
+    if arg is not None and name not in WITH_ARG:
+        raise FieldArgumentError(f"field '{name}' takes no argument")
+    key = name if arg is None else f"{name}[{arg}]"
+
+    def extract(event: dict[str, Any]) -> Any:
+        calls.append(key)
+        return event.get(key)
+
+    return BoundField(key, TYPES[name], extract, "k8s_audit" if name in K8S else "syscall")
+
+
+def flt(text: str, **kwargs: Any) -> Filter:
+    return compile_filter(text, resolve, **kwargs)
+
+
+def matches(text: str, **event: Any) -> bool:
+    return flt(text).match({k.replace("_", ".", 1): v for k, v in event.items()})
+
+
+def ev(**fields: Any) -> dict[str, Any]:
+    return {k.replace("__", "."): v for k, v in fields.items()}
+
+
+# Boolean structure ---------------------------------------------------------------------
+
+
+def test_and_or_not() -> None:
+    f = flt("proc.name = cat and not fd.name = /etc/passwd or proc.pid = 1")
+    assert f.match(ev(proc__name="cat", fd__name="/tmp/x"))
+    assert not f.match(ev(proc__name="cat", fd__name="/etc/passwd"))
+    assert f.match(ev(proc__name="ls", fd__name="/etc/passwd", proc__pid=1))
+    assert not f.match(ev(proc__name="ls", proc__pid=2))
+
+
+def test_short_circuit_skips_later_fields() -> None:
+    f = flt("proc.name = cat and fd.name = x")
+    calls.clear()
+    f.match(ev(proc__name="ls"))
+    assert calls == ["proc.name"]
+
+
+def test_long_chains() -> None:
+    f = flt("proc.pid = 1 or proc.pid = 2 or proc.pid = 3 or proc.pid = 4 or proc.pid = 5")
+    assert [f.match(ev(proc__pid=i)) for i in range(7)] == [False] + [True] * 5 + [False]
+    g = flt("proc.pid > 0 and proc.pid > 1 and proc.pid > 2 and proc.pid > 3")
+    assert [g.match(ev(proc__pid=i)) for i in range(6)] == [False] * 4 + [True] * 2
+
+
+def test_missing_field_fails_comparisons_but_not_their_negation() -> None:
+    event = ev(proc__name="cat")
+    assert not flt("fd.name = x").match(event)
+    assert not flt("fd.name != x").match(event)
+    assert flt("not fd.name = x").match(event)
+    assert not flt("fd.name exists").match(event)
+    assert flt("proc.name exists").match(event)
+
+
+def test_macros_and_lists_expand_when_given() -> None:
+    f = flt(
+        "open_read and proc.name in (shells)",
+        macros={"open_read": "evt.type in (open, openat) and evt.is_open_read = true"},
+        lists={"shells": ["sh", "bash"]},
+    )
+    assert f.match(ev(evt__type="openat", evt__is_open_read=True, proc__name="bash"))
+    assert not f.match(ev(evt__type="openat", evt__is_open_read=True, proc__name="cat"))
+    assert f.evttypes == frozenset({"open", "openat"})
+
+
+def test_undefined_macro_is_an_error() -> None:
+    with pytest.raises(MacroError):
+        flt("no_such_macro and proc.name = x")
+
+
+def test_compiles_a_tree_too() -> None:
+    f = compile_filter(parse_condition("proc.name = cat"), resolve)
+    assert f.match(ev(proc__name="cat"))
+    assert f.text == "proc.name = cat"
+
+
+def test_filter_describes_itself() -> None:
+    f = flt("proc.name = cat and ka.user.groups in (a) and proc.name != x")
+    assert f.fields == ("proc.name", "ka.user.groups")
+    assert f.sources == frozenset({"syscall", "k8s_audit"})
+    assert "proc.name = cat" in repr(f)
+
+
+# Constant folding -----------------------------------------------------------------------
+
+
+def test_empty_list_never_matches_and_folds() -> None:
+    f = flt("proc.name in ()")
+    assert not f.match(ev(proc__name=""))
+    assert f.evttypes == frozenset()
+    g = flt("not proc.name in () and proc.name = a")
+    assert g.match(ev(proc__name="a"))
+    calls.clear()
+    flt("proc.name in () or proc.name = a").match(ev(proc__name="a"))
+    assert calls == ["proc.name"]
+
+
+def test_folded_branches_still_check_their_fields() -> None:
+    with pytest.raises(UnknownFieldError):
+        flt("proc.name in () and nosuch.field = 1")
+
+
+# Every operator ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "value", "expected"),
+    [
+        ("proc.name = cat", "cat", True),
+        ("proc.name = cat", "cats", False),
+        ("proc.name == cat", "cat", True),
+        ("proc.name != cat", "cat", False),
+        ("proc.name != cat", "dog", True),
+        ("proc.name < d", "cat", True),
+        ("proc.name > d", "cat", False),
+        ("proc.name <= cat", "cat", True),
+        ("proc.name >= cat", "cau", True),
+        ("proc.name contains at", "cat", True),
+        ("proc.name contains ta", "cat", False),
+        ("proc.name icontains AT", "cAt", True),
+        ("proc.name bcontains 6174", "cat", True),
+        ("proc.name bcontains 7461", "cat", False),
+        ("proc.name startswith ca", "cat", True),
+        ("proc.name startswith at", "cat", False),
+        ("proc.name bstartswith 6361", "cat", True),
+        ("proc.name endswith at", "cat", True),
+        ("proc.name endswith ca", "cat", False),
+        ("proc.name glob 'c?t'", "cat", True),
+        ("proc.name glob 'c*'", "cat", True),
+        ("proc.name glob 'C*'", "cat", False),
+        ("proc.name iglob 'C*'", "cat", True),
+        ("proc.name glob '[a-c]at'", "cat", True),
+        ("proc.name glob '[!a-c]at'", "cat", False),
+        ("proc.name regex 'c.t'", "cat", True),
+        ("proc.name regex 'a'", "cat", False),  # whole value, not a search
+        ("proc.name regex '.*a.*'", "cat", True),
+        ("proc.name in (dog, cat)", "cat", True),
+        ("proc.name in (dog, cow)", "cat", False),
+        ("proc.name intersects (dog, cat)", "cat", True),
+        ("proc.name exists", "cat", True),
+        ("proc.name exists", "", True),
+    ],
+)
+def test_string_operators(condition: str, value: str, expected: bool) -> None:
+    assert flt(condition).match(ev(proc__name=value)) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "path", "expected"),
+    [
+        ("fd.name pmatch (/etc)", "/etc/passwd", True),
+        ("fd.name pmatch (/etc)", "/etc", True),
+        ("fd.name pmatch (/etc)", "/etcd/x", False),
+        ("fd.name pmatch (/etc/)", "/etc/passwd", True),
+        ("fd.name pmatch (/usr/lib, /etc/ssh)", "/etc/ssh/sshd_config", True),
+        ("fd.name pmatch (/usr/lib, /etc/ssh)", "/etc/passwd", False),
+        ("fd.name pmatch (/)", "/anything", True),
+        ("fd.name glob /etc/*", "/etc/ssh/sshd_config", True),  # '*' crosses '/'
+        ("fd.name glob '*'", "", True),
+    ],
+)
+def test_path_operators(condition: str, path: str, expected: bool) -> None:
+    assert flt(condition).match(ev(fd__name=path)) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "pid", "expected"),
+    [
+        ("proc.pid = 10", 10, True),
+        ("proc.pid != 10", 10, False),
+        ("proc.pid < 10", 9, True),
+        ("proc.pid <= 10", 10, True),
+        ("proc.pid > 10", 10, False),
+        ("proc.pid >= 10", 10, True),
+        ("proc.pid in (1, 10)", 10, True),
+        ("proc.pid in (1, 2)", 10, False),
+        ("proc.pid = 0x10", 16, True),
+        ("proc.pid > -1", 0, True),
+    ],
+)
+def test_numeric_operators(condition: str, pid: int, expected: bool) -> None:
+    assert flt(condition).match(ev(proc__pid=pid)) is expected
+
+
+def test_booleans() -> None:
+    assert flt("evt.is_open_read = true").match(ev(evt__is_open_read=True))
+    assert not flt("evt.is_open_read = true").match(ev(evt__is_open_read=False))
+    assert flt("evt.is_open_read != true").match(ev(evt__is_open_read=False))
+    assert flt("evt.is_open_read = false").match(ev(evt__is_open_read=0))
+
+
+def test_ip_addresses_and_networks() -> None:
+    addr = ipaddress.ip_address("10.1.2.3")
+    assert flt("fd.sip = 10.1.2.3").match(ev(fd__sip=addr))
+    assert not flt("fd.sip = 10.1.2.4").match(ev(fd__sip=addr))
+    assert flt("fd.sip = 10.0.0.0/8").match(ev(fd__sip=addr))
+    assert flt("fd.sip in (127.0.0.1, 10.1.0.0/16)").match(ev(fd__sip=addr))
+    assert not flt("fd.sip in (::1, 192.168.0.0/16)").match(ev(fd__sip=addr))
+    assert flt("fd.sip != 127.0.0.1").match(ev(fd__sip=addr))
+    assert flt("fd.sip = ::1").match(ev(fd__sip=ipaddress.ip_address("::1")))
+    assert flt("fd.sip = 10.1.2.3").match(ev(fd__sip="10.1.2.3"))  # text from a json source
+    assert flt("fd.net = 10.0.0.0/8").match(ev(fd__net=addr))
+    assert flt("fd.net = 10.1.0.0/16").match(ev(fd__net=ipaddress.ip_network("10.1.2.0/24")))
+    assert not flt("fd.net = 10.1.0.0/16").match(ev(fd__net=ipaddress.ip_network("10.0.0.0/8")))
+
+
+def test_ports_by_number_or_service_name() -> None:
+    assert flt("fd.sport = 22").match(ev(fd__sport=22))
+    assert flt("fd.sport in (http, https)").match(ev(fd__sport=443))
+
+
+def test_bytes_fields() -> None:
+    buf = memoryview(b"GET /index.html HTTP/1.1\r\n")
+    assert flt("evt.buffer contains index").match(ev(evt__buffer=buf))
+    assert flt("evt.buffer bstartswith 474554").match(ev(evt__buffer=buf))
+    assert flt("evt.buffer bcontains 0d0a").match(ev(evt__buffer=buf))
+    assert flt("evt.buffer glob 'GET *'").match(ev(evt__buffer=buf))
+    assert not flt("evt.buffer startswith POST").match(ev(evt__buffer=buf))
+
+
+# Several values -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "groups", "expected"),
+    [
+        ("ka.user.groups intersects (admins, x)", ["devs", "admins"], True),
+        ("ka.user.groups intersects (ops, x)", ["devs", "admins"], False),
+        ("ka.user.groups in (devs, admins, ops)", ["devs", "admins"], True),
+        ("ka.user.groups in (devs, ops)", ["devs", "admins"], False),  # every value must be in
+        ("ka.user.groups in (devs)", [], True),
+        ("ka.user.groups = devs", ["devs"], True),
+        ("ka.user.groups = devs", ["devs", "admins"], False),  # the set must be exactly {devs}
+        ("ka.user.groups != devs", ["devs", "admins"], True),
+        ("ka.user.groups contains dev", ["devs"], True),
+        ("ka.user.groups contains dev", ["devs", "admins"], False),  # one value only
+        ("ka.user.groups exists", [], False),
+        ("tolower(ka.user.groups) in (devs)", ["DEVS"], True),
+        ("len(ka.user.groups) = 2", ["a", "b"], True),
+    ],
+)
+def test_list_values_follow_falco(condition: str, groups: list[str], expected: bool) -> None:
+    assert flt(condition).match(ev(ka__user__groups=groups)) is expected
+
+
+def test_list_values_on_scalar_fields() -> None:
+    # Multi-valued extraction on a field typed as a string (json sources).
+    f = flt("proc.name intersects (bash, sh)")
+    assert f.match(ev(proc__name=["zsh", "sh"]))
+    assert not flt("proc.name = sh").match(ev(proc__name=["zsh", "sh"]))
+
+
+# Transformers and val() -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "name", "expected"),
+    [
+        ("tolower(proc.name) = bash", "BaSh", True),
+        ("toupper(proc.name) = BASH", "bash", True),
+        ("basename(proc.name) = bash", "/usr/bin/bash", True),
+        ("basename(proc.name) = ''", "/usr/bin/", True),
+        ("b64(proc.name) = 'hello'", "aGVsbG8=", True),
+        ("b64(proc.name) exists", "not base64!", False),
+        ("len(proc.name) = 4", "bash", True),
+        ("len(proc.name) > 4", "bash", False),
+        ("tolower(basename(proc.name)) = bash", "/BIN/BASH", True),
+    ],
+)
+def test_transformers(condition: str, name: str, expected: bool) -> None:
+    assert flt(condition).match(ev(proc__name=name)) is expected
+
+
+def test_val_compares_two_fields() -> None:
+    f = flt("proc.name = val(proc.pname)")
+    assert f.match(ev(proc__name="bash", proc__pname="bash"))
+    assert not f.match(ev(proc__name="bash", proc__pname="sshd"))
+    assert not f.match(ev(proc__name="bash"))
+    g = flt("proc.pid > val(proc.ppid)")
+    assert g.match(ev(proc__pid=10, proc__ppid=1))
+    h = flt("proc.cmdline contains val(proc.name)")
+    assert h.match(ev(proc__cmdline="bash -c x", proc__name="bash"))
+
+
+# evttypes -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("evt.type = open", {"open"}),
+        ("evt.type in (open, openat)", {"open", "openat"}),
+        ("evt.type = open or evt.type = close", {"open", "close"}),
+        ("evt.type in (open, close) and evt.type in (close, read)", {"close"}),
+        ("evt.type = open and proc.name = cat", {"open"}),
+        ("(evt.type = open and proc.name = x) or (evt.type = read and fd.name = y)",
+         {"open", "read"}),
+        ("proc.name = cat", None),
+        ("evt.type = open or proc.name = cat", None),
+        ("evt.type != open", None),
+        ("not evt.type = open", None),
+        ("evt.type in ()", set()),
+        ("tolower(evt.type) = open", None),
+    ],
+)  # fmt: skip
+def test_evttypes(condition: str, expected: set[str] | None) -> None:
+    types = flt(condition).evttypes
+    assert (None if types is None else set(types)) == expected
+
+
+# Errors ---------------------------------------------------------------------------------
+
+
+def test_unknown_field_comes_from_resolve() -> None:
+    with pytest.raises(UnknownFieldError):
+        flt("proc.nme = cat")
+
+
+def test_bad_argument_comes_from_resolve() -> None:
+    with pytest.raises(FieldArgumentError):
+        flt("proc.name[2] = cat")
+
+
+@pytest.mark.parametrize(
+    ("condition", "words"),
+    [
+        ("proc.pid contains 1", "operator 'contains'"),
+        ("proc.pid = abc", "not a number"),
+        ("proc.pid in (1, x)", "not a number"),
+        ("evt.is_open_read = yes", "boolean"),
+        ("fd.sip = nohost", "fd.sip"),
+        ("fd.sip glob 10.*", "operator 'glob'"),
+        ("fd.sport = nosuchservice", "service"),
+        ("proc.name bcontains xyz", "hex"),
+        ("proc.name regex '('", "regex"),
+        ("tolower(proc.pid) = 1", "transformer"),
+        ("proc.name = val(proc.pid)", "val("),
+        ("proc.name glob val(proc.pname)", "val()"),
+    ],
+)
+def test_type_errors_are_ours_and_clear(condition: str, words: str) -> None:
+    with pytest.raises(FilterTypeError) as info:
+        flt(condition)
+    assert isinstance(info.value, SentryError)
+    assert words in str(info.value)
+    assert info.value.column >= 1
+
+
+def test_type_error_points_at_the_comparison() -> None:
+    with pytest.raises(FilterTypeError) as info:
+        flt("proc.name = a and proc.pid = abc")
+    assert info.value.column in (19, 30)
