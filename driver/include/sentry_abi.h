@@ -74,12 +74,27 @@ struct sentry_stats {
 	__u64 n_suppressed;
 };
 
-/* Interest set: one bit per syscall number (x86_64 syscall table). */
+/*
+ * Interest set: one bit per syscall number (x86_64 syscall table); bit
+ * SENTRY_INTEREST_PROCEXIT (above every syscall) selects procexit events.
+ */
 #define SENTRY_SYSCALL_NR_MAX 512
+#define SENTRY_INTEREST_PROCEXIT 511
 struct sentry_interest {
 	__u64 bits[SENTRY_SYSCALL_NR_MAX / 64];
 };
 
+/*
+ * ioctls, on any /dev/sentryN; every setting applies to all CPUs. Settings
+ * return to their defaults (not capturing, snaplen SENTRY_DEFAULT_SNAPLEN,
+ * all interest bits, sampling 1, no excluded tgid) when the last device
+ * closes. Unknown command: -ENOTTY; bad argument: -EINVAL (or -EFAULT).
+ * SET_SAMPLING n in [1, 1024]: keep events of the first 1/n of each second
+ * (process lifecycle events are always kept). EXCLUDE_TGID 0: none.
+ * Each device can be open once at a time (second open: -EBUSY). mmap: offset
+ * 0 is the control page (read-write, one page); offset PAGE_SIZE is the data
+ * area, 2 * size bytes, read-only.
+ */
 #define SENTRY_IOCTL_MAGIC 's'
 #define SENTRY_IOCTL_ENABLE_CAPTURE	_IO(SENTRY_IOCTL_MAGIC, 1)
 #define SENTRY_IOCTL_DISABLE_CAPTURE	_IO(SENTRY_IOCTL_MAGIC, 2)

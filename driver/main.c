@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - load/unload of sentry.ko and the tracepoint probes.
+ *
+ * sys_enter, sys_exit and sched_process_exit are not exported to modules:
+ * they are found by name with for_each_kernel_tracepoint() and attached while
+ * at least one /dev/sentryN is open, detached when the last one closes. The
+ * module cannot be unloaded while a device is open or mapped (the file holds
+ * a module reference through fops->owner), so a reader never outlives us.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/tracepoint.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/ktime.h>
+#include <linux/log2.h>
+#include <asm/syscall.h>
+#include <asm/compat.h>
+#include "sentry.h"
+#include "syscall_events.h"
+
+unsigned long ring_bytes = 8UL << 20;
+module_param(ring_bytes, ulong, 0444);
+MODULE_PARM_DESC(ring_bytes, "bytes of each per-CPU ring, a power of two >= 64 KiB (default 8 MiB)");
+
+struct sentry_config sentry_cfg;
+
+static DEFINE_MUTEX(sentry_lock);	/* protects users, tracepoint state, sentry_cfg writes */
+static unsigned int users;		/* open devices */
+
+static struct tracepoint *tp_sys_enter, *tp_sys_exit, *tp_proc_exit;
+
+static void config_defaults(void)
+{
+	WRITE_ONCE(sentry_cfg.capturing, false);
+	sentry_cfg.snaplen = SENTRY_DEFAULT_SNAPLEN;
+	sentry_cfg.sampling = 1;
+	sentry_cfg.exclude_tgid = 0;
+	bitmap_fill(sentry_cfg.interest, SENTRY_SYSCALL_NR_MAX);
+}
+
+/* The ring of this CPU, or NULL (with a count) if we are re-entered on it. */
+static struct sentry_ring *ring_enter(void)
+{
+	struct sentry_ring *ring = sentry_ring_get(smp_processor_id());
+
+	if (!ring)
+		return NULL;
+	if (atomic_cmpxchg(&ring->in_use, 0, 1) != 0) {
+		ring->ctrl->n_preemptions++;
+		return NULL;
+	}
+	return ring;
+}
+
+static void ring_leave(struct sentry_ring *ring)
+{
+	atomic_set_release(&ring->in_use, 0);	/* ends our writes to this ring */
+}
+
+/* Should this event be written? Counts it as suppressed if not. */
+static bool wanted(struct sentry_ring *ring, long bit, u64 ts, bool never_drop)
+{
+	u32 sampling = READ_ONCE(sentry_cfg.sampling);
+	pid_t excl = READ_ONCE(sentry_cfg.exclude_tgid);
+
+	if (!test_bit(bit, sentry_cfg.interest) ||
+	    (excl && current->tgid == excl) ||
+	    (sampling > 1 && !never_drop &&
+	     (ts % NSEC_PER_SEC) >= NSEC_PER_SEC / sampling)) {
+		ring->ctrl->n_suppressed++;
+		return false;
+	}
+	return true;
+}
+
+static void emit_syscall(struct pt_regs *regs, long ret, bool is_exit)
+{
+	const struct sentry_syscall_events *ev;
+	const struct sentry_fillers *f;
+	struct sentry_ring *ring;
+	struct sentry_args args;
+	struct sentry_evt e;
+	sentry_filler_t fill;
+	bool dedicated;
+	u16 type;
+	u8 np;
+
+	/* 32-bit and x32 tasks use other syscall tables: not captured. */
+	if (in_ia32_syscall() || in_x32_syscall())
+		return;
+	args.nr = syscall_get_nr(current, regs);
+	if (args.nr < 0 || args.nr >= SENTRY_SYSCALL_NR_MAX)
+		return;
+	ring = ring_enter();
+	if (!ring)
+		return;
+	ev = &sentry_syscall_events[args.nr];
+	f = &sentry_fillers[args.nr];
+	args.ts = ktime_get_real_ns();
+	if (!wanted(ring, args.nr, args.ts, f->flags & SENTRY_SC_NEVER_DROP))
+		goto out;
+	dedicated = ev->enter_type && f->enter && f->exit;
+	if (dedicated) {
+		type = ev->enter_type + is_exit;
+		np = is_exit ? ev->exit_nparams : ev->enter_nparams;
+		fill = is_exit ? f->exit : f->enter;
+	} else {
+		type = is_exit ? SE_GENERIC_X : SE_GENERIC_E;
+		np = is_exit ? 1 : 2;
+		fill = NULL;
+	}
+	if (!sentry_evt_begin(&e, ring, type, np, args.ts))
+		goto out;
+	if (fill) {
+		args.regs = regs;
+		args.ret = ret;
+		syscall_get_arguments(current, regs, args.a);
+		fill(&e, &args);
+	} else {
+		sentry_push_u16(&e, ev->ppm_sc);
+		if (!is_exit)
+			sentry_push_u16(&e, args.nr);
+	}
+	sentry_evt_commit(&e);
+out:
+	ring_leave(ring);
+}
+
+static void probe_sys_enter(void *data, struct pt_regs *regs, long id)
+{
+	if (READ_ONCE(sentry_cfg.capturing))
+		emit_syscall(regs, 0, false);
+}
+
+static void probe_sys_exit(void *data, struct pt_regs *regs, long ret)
+{
+	if (READ_ONCE(sentry_cfg.capturing))
+		emit_syscall(regs, ret, true);
+}
+
+static void probe_process_exit(void *data, struct task_struct *p)
+{
+	struct sentry_ring *ring;
+	struct sentry_evt e;
+	u64 ts;
+
+	if (!READ_ONCE(sentry_cfg.capturing))
+		return;
+	ring = ring_enter();
+	if (!ring)
+		return;
+	ts = ktime_get_real_ns();
+	if (wanted(ring, SENTRY_INTEREST_PROCEXIT, ts, true) &&
+	    sentry_evt_begin(&e, ring, SENTRY_PROCEXIT_TYPE,
+				       SENTRY_PROCEXIT_NPARAMS, ts)) {
+		sentry_fill_procexit(&e, p);
+		sentry_evt_commit(&e);
+	}
+	ring_leave(ring);
+}
+
+static void find_tracepoint(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sys_enter"))
+		tp_sys_enter = tp;
+	else if (!strcmp(tp->name, "sys_exit"))
+		tp_sys_exit = tp;
+	else if (!strcmp(tp->name, "sched_process_exit"))
+		tp_proc_exit = tp;
+}
+
+static int tracepoints_attach(void)
+{
+	int err;
+
+	err = tracepoint_probe_register(tp_sys_enter, probe_sys_enter, NULL);
+	if (err)
+		return err;
+	err = tracepoint_probe_register(tp_sys_exit, probe_sys_exit, NULL);
+	if (err)
+		goto undo_enter;
+	err = tracepoint_probe_register(tp_proc_exit, probe_process_exit, NULL);
+	if (err)
+		goto undo_exit;
+	return 0;
+undo_exit:
+	tracepoint_probe_unregister(tp_sys_exit, probe_sys_exit, NULL);
+undo_enter:
+	tracepoint_probe_unregister(tp_sys_enter, probe_sys_enter, NULL);
+	tracepoint_synchronize_unregister();
+	return err;
+}
+
+static void tracepoints_detach(void)
+{
+	tracepoint_probe_unregister(tp_proc_exit, probe_process_exit, NULL);
+	tracepoint_probe_unregister(tp_sys_exit, probe_sys_exit, NULL);
+	tracepoint_probe_unregister(tp_sys_enter, probe_sys_enter, NULL);
+	/* Wait until no CPU is still inside one of our probes. */
+	tracepoint_synchronize_unregister();
+}
+
+/* First open: fresh rings, default settings, probes attached (not capturing). */
+int sentry_capture_get(void)
+{
+	int err = 0;
+
+	mutex_lock(&sentry_lock);
+	if (users == 0) {
+		config_defaults();
+		sentry_rings_reset();
+		err = tracepoints_attach();
+	}
+	if (!err)
+		users++;
+	mutex_unlock(&sentry_lock);
+	return err;
+}
+
+/* Last close: stop, detach; no probe runs once this returns. */
+void sentry_capture_put(void)
+{
+	mutex_lock(&sentry_lock);
+	if (--users == 0) {
+		WRITE_ONCE(sentry_cfg.capturing, false);
+		tracepoints_detach();
+	}
+	mutex_unlock(&sentry_lock);
+}
+
+/* ioctl helpers: settings are global (every CPU), whatever device is used. */
+void sentry_set_capturing(bool on)
+{
+	unsigned int cpu;
+	struct sentry_ring *ring;
+
+	mutex_lock(&sentry_lock);
+	WRITE_ONCE(sentry_cfg.capturing, on);
+	for_each_possible_cpu(cpu) {
+		ring = sentry_ring_get(cpu);
+		WRITE_ONCE(ring->ctrl->flags, on ? SENTRY_RING_F_CAPTURING : 0);
+	}
+	mutex_unlock(&sentry_lock);
+}
+
+void sentry_set_interest(const struct sentry_interest *in)
+{
+	unsigned int i;
+
+	mutex_lock(&sentry_lock);
+	/* Word-sized stores: a probe sees each word either old or new. */
+	for (i = 0; i < ARRAY_SIZE(sentry_cfg.interest); i++)
+		WRITE_ONCE(sentry_cfg.interest[i], (unsigned long)in->bits[i]);
+	mutex_unlock(&sentry_lock);
+}
+
+static int __init sentry_init(void)
+{
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct sentry_evt_hdr) != SENTRY_EVT_HDR_LEN);
+	BUILD_BUG_ON(sizeof(struct sentry_ring_ctrl) > PAGE_SIZE);
+	BUILD_BUG_ON(BITS_PER_LONG != 64);
+	if (!is_power_of_2(ring_bytes) || ring_bytes < (64UL << 10) ||
+	    ring_bytes > (1UL << 30)) {
+		pr_err(SENTRY_NAME ": ring_bytes must be a power of two in [64 KiB, 1 GiB]\n");
+		return -EINVAL;
+	}
+	for_each_kernel_tracepoint(find_tracepoint, NULL);
+	if (!tp_sys_enter || !tp_sys_exit || !tp_proc_exit) {
+		pr_err(SENTRY_NAME ": tracepoints sys_enter/sys_exit/sched_process_exit not found\n");
+		return -ENOENT;
+	}
+	config_defaults();
+	err = sentry_rings_alloc();
+	if (err)
+		return err;
+	err = sentry_devices_create();
+	if (err) {
+		sentry_rings_free();
+		return err;
+	}
+	pr_info(SENTRY_NAME ": loaded, %u rings of %lu bytes\n", num_possible_cpus(), ring_bytes);
+	return 0;
+}
+
+static void __exit sentry_exit(void)
+{
+	/* No device is open (module refcount), so the probes are detached. */
+	sentry_devices_destroy();
+	sentry_rings_free();
+	pr_info(SENTRY_NAME ": unloaded\n");
+}
+
+module_init(sentry_init);
+module_exit(sentry_exit);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("Sentry authors");
+MODULE_DESCRIPTION("Sentry syscall capture: per-CPU rings of scap-encoded events");
+MODULE_VERSION("0.1.0");
