@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-MODULES: list[ModuleType] = []
+from sentry.cli import rules, run
+
+MODULES: list[ModuleType] = [run, rules]

@@ -1,0 +1,59 @@
+"""``sentry rules validate PATH...`` and ``sentry rules list PATH...``.
+
+``validate`` loads the files in order (directories by file name), compiles every rule and
+prints each problem as ``FILE:LINE: item: message``; the exit status is 1 when any is an
+error. ``list`` prints the rules with priority, source, tags and the event types each runs
+on (``all`` when it runs on every event).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sentry.cli.run import output_compiler, report_problems
+from sentry.rules.engine import load_ruleset
+
+rules_app = typer.Typer(help="Check and list rules files.", no_args_is_help=True)
+
+
+@rules_app.command("validate")
+def validate_command(
+    paths: Annotated[list[Path], typer.Argument(help="Rules files or directories, in order.")],
+    quiet_warnings: Annotated[bool, typer.Option(
+        "--no-warnings", help="Print errors only.")] = False,
+) -> None:
+    """Load and compile rules; print every problem with FILE:LINE; exit 1 on errors."""
+    ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
+    if quiet_warnings:
+        defs.problems = defs.errors
+    report_problems(defs)
+    n_err, n_warn = len(defs.errors), len(defs.warnings)
+    verdict = "Ok" if not n_err else f"{n_err} error{'s' if n_err != 1 else ''}"
+    typer.echo(f"{', '.join(str(p) for p in paths)}: {verdict} ({len(defs.rules)} rules, "
+               f"{len(defs.macros)} macros, {len(defs.lists)} lists; {n_warn} warning"
+               f"{'s' if n_warn != 1 else ''})")
+    if n_err:
+        raise typer.Exit(1)
+
+
+@rules_app.command("list")
+def list_command(
+    paths: Annotated[list[Path], typer.Argument(help="Rules files or directories, in order.")],
+) -> None:
+    """One line per rule: name, priority, source, enabled, tags, event types."""
+    ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
+    if defs.errors:
+        report_problems(defs)
+        raise typer.Exit(1)
+    for rule in ruleset.all_rules:
+        types = "all" if rule.evttypes is None else ",".join(sorted(rule.evttypes))
+        state = "" if rule.enabled else " (disabled)"
+        typer.echo(f"{rule.name}{state}\t{rule.priority.label}\t{rule.source}\t"
+                   f"tags={','.join(rule.tags)}\tevttypes={types}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(rules_app, name="rules")

@@ -1,0 +1,209 @@
+"""``sentry run``: load rules, replay a capture (``-e``) or watch this host, print alerts.
+
+Flags follow Falco's: ``-r`` rules files or directories (repeatable, loaded in order), ``-D``
+disable rules whose name contains a substring, ``-T`` disable rules with a tag, ``-t`` run
+only rules with a tag, ``-A`` also evaluate the event types Falco skips by default, ``-p``
+append a format to every rule output, ``--json`` one JSON alert per line, ``-c``/``-o`` the
+configuration (see :mod:`sentry.service.config`).
+
+Without ``-r`` the rules come from the config's ``rules_file`` when ``-c`` names a file that
+sets it, else from the default rules: ``sentry_rules.yaml`` then ``sentry_rules.local.yaml``
+in the first directory of ``$SENTRY_RULES_DIR``, the source checkout's ``rules/`` (an
+editable install, as ``scripts/install.sh`` makes) and ``/etc/sentry``.
+
+All logic lives in :mod:`sentry.rules.engine`; this module only wires the pieces.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sentry.errors import SentryError
+from sentry.rules.alert import Alert
+from sentry.rules.engine import Engine, EngineOptions, load_ruleset
+from sentry.rules.loader import Priority, RuleDefinitions
+from sentry.rules.ruleset import Ruleset, Selection
+
+DEFAULT_RULE_FILES = ("sentry_rules.yaml", "sentry_rules.local.yaml")
+
+
+def default_rules_dir() -> Path:
+    """Where the default rules live (see the module docstring for the search order)."""
+    candidates = []
+    env = os.environ.get("SENTRY_RULES_DIR")
+    if env:
+        candidates.append(Path(env))
+    candidates.append(Path(__file__).resolve().parents[3] / "rules")
+    candidates.append(Path("/etc/sentry"))
+    for c in candidates:
+        if (c / DEFAULT_RULE_FILES[0]).is_file():
+            return c
+    raise SentryError("no default rules found (looked in "
+                      + ", ".join(str(c) for c in candidates) + "); pass -r RULES")
+
+
+def default_rules() -> list[Path]:
+    base = default_rules_dir()
+    return [base / name for name in DEFAULT_RULE_FILES if (base / name).is_file()]
+
+
+def report_problems(defs: RuleDefinitions, stream: Any = None) -> None:
+    """Every warning and error, one per line, on stderr."""
+    stream = stream or sys.stderr
+    for problem in defs.problems:
+        print(problem, file=stream)
+
+
+def output_compiler(extra: str = "") -> Any:
+    from sentry.outputs.format import OutputFormat
+
+    def compile_output(text: str, _source: str) -> OutputFormat:
+        return OutputFormat(text, extra=extra)
+
+    return compile_output
+
+
+def load_checked(paths: list[Path], selection: Selection, extra: str = "") -> Ruleset:
+    """Load rules, print problems, raise when any is an error."""
+    ruleset, defs = load_ruleset(paths, output_compiler=output_compiler(extra),
+                                 selection=selection)
+    report_problems(defs)
+    if defs.errors:
+        n = len(defs.errors)
+        raise SentryError(f"rules did not load: {n} error{'s' if n > 1 else ''} (listed above)")
+    return ruleset
+
+
+def open_source(capture: str | None) -> tuple[Any, Any]:
+    """(source, inspector) for ``-e CAPTURE``, or the live driver when None."""
+    if capture is None:
+        try:
+            from sentry.capture import drivers  # type: ignore[attr-defined]
+        except ImportError:
+            raise SentryError("live capture is not available in this build; "
+                              "replay a capture with -e FILE") from None
+        source = drivers.open_live()
+        from sentry.inspect.inspector import Inspector
+
+        return source, Inspector.from_host() if hasattr(Inspector, "from_host") else Inspector()
+    from sentry.capture.k8saudit import AuditFileSource, is_audit_file
+
+    if not Path(capture).exists():
+        raise SentryError(f"{capture}: no such file")
+    if is_audit_file(capture):
+        return AuditFileSource(capture), None
+    from sentry.capture.scapfile import ScapReader
+    from sentry.inspect.inspector import Inspector
+
+    reader = ScapReader(capture)
+    return reader, Inspector.from_capture(reader)
+
+
+def run_command(
+    rules: Annotated[list[Path] | None, typer.Option(
+        "-r", "--rules", help="Rules file or directory (repeatable, loaded in order).")] = None,
+    capture: Annotated[str | None, typer.Option(
+        "-e", "--capture", help="Replay this .scap capture or k8s audit JSON file.")] = None,
+    disable: Annotated[list[str] | None, typer.Option(
+        "-D", help="Disable rules whose name contains this substring (repeatable).")] = None,
+    disable_tag: Annotated[list[str] | None, typer.Option(
+        "-T", help="Disable rules with this tag (repeatable).")] = None,
+    only_tag: Annotated[list[str] | None, typer.Option(
+        "-t", help="Run only rules with this tag (repeatable).")] = None,
+    all_events: Annotated[bool, typer.Option(
+        "-A", help="Also evaluate high-volume events Falco skips (read, mmap, futex ...).")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON alert per line.")] = False,
+    extra: Annotated[str, typer.Option(
+        "-p", "--print", help="Append this format to every rule output.")] = "",
+    option: Annotated[list[str] | None, typer.Option(
+        "-o", help="Override a config key: KEY=VALUE (repeatable).")] = None,
+    config: Annotated[Path | None, typer.Option("-c", "--config", help="Config file.")] = None,
+    stats: Annotated[bool, typer.Option(
+        "--stats", help="Print event and alert counts on stderr at the end.")] = False,
+) -> None:
+    """Load rules and print alerts for a capture file (-e) or this host."""
+    from sentry.service.config import load_config
+
+    cfg = load_config(config, option or [])
+    for warning in cfg.warnings:
+        print(f"sentry: warning: {warning}", file=sys.stderr)
+    selection = Selection(
+        disabled_substrings=tuple(disable or ()),
+        disabled_tags=tuple(disable_tag or ()),
+        enabled_tags=tuple(only_tag or ()),
+        min_priority=Priority.parse(cfg.get("priority")),
+    )
+    selection.check()
+    if rules:
+        paths = list(rules)
+    elif config is not None and "rules_file" in (cfg.path.read_text() if cfg.path else ""):
+        paths = cfg.rules_paths()
+    else:
+        paths = default_rules()
+    ruleset = load_checked(paths, selection, extra)
+    source, inspector = open_source(capture)
+    code = replay(ruleset, source, inspector, cfg, json_out=json_out, all_events=all_events,
+                  show_stats=stats)
+    if code:
+        raise typer.Exit(code)
+
+
+def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out: bool,
+           all_events: bool, show_stats: bool = False) -> int:
+    """Run the engine over ``source`` into the configured outputs; the exit status."""
+    from sentry.outputs.channels import Message
+    from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
+    from sentry.service.outputs import build_outputs
+
+    as_json = json_out or cfg.get("json_output")
+    include_output = cfg.get("json_include_output_property")
+    outputs = build_outputs(cfg)
+    options = EngineOptions(all_events=all_events, time_iso8601=cfg.get("time_format_iso_8601"))
+
+    def sink(alert: Alert) -> None:
+        doc = alert.to_json(include_output)
+        outputs.emit(Message(doc if as_json else alert.output, doc.encode(),
+                             alert.priority.name.lower(), alert.rule))
+
+    engine = Engine(ruleset, sink, options)
+
+    def drop_alert(report: DropReport) -> None:
+        sink(Alert(report.ts, DROP_RULE, Priority.CRITICAL, report.text(), "internal",
+                   report.fields(), options.hostname, [], options.time_iso8601))
+
+    monitor = None
+    if inspector is not None and hasattr(source, "stats"):
+        monitor = DropMonitor(
+            actions=cfg.get("syscall_event_drops.actions"),
+            threshold=cfg.get("syscall_event_drops.threshold"),
+            rate=cfg.get("syscall_event_drops.rate"),
+            max_burst=cfg.get("syscall_event_drops.max_burst"),
+            simulate=cfg.get("syscall_event_drops.simulate_drops"),
+            stats=source.stats, alert=drop_alert)
+    code = 0
+    try:
+        engine.run(source, inspector, monitor.check if monitor is not None else None)
+    except DropExit:
+        code = 1
+    finally:
+        outputs.close()
+        if hasattr(source, "close"):
+            source.close()
+    if monitor is not None and (monitor.detected or monitor.simulate):
+        print(monitor.summary(), file=sys.stderr)
+    if outputs.throttled:
+        print(f"sentry: {outputs.throttled} alerts dropped by the outputs rate limit",
+              file=sys.stderr)
+    if show_stats:
+        print(engine.stats.summary(), file=sys.stderr)
+    return code
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_command)

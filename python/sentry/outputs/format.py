@@ -1,0 +1,226 @@
+"""Output formats: ``%field`` substitution the way Falco's rule outputs and sysdig's ``-p`` do.
+
+A format such as ``"open by %proc.name (file=%fd.name cmd=%proc.aname[2])"`` is parsed once
+into literal text and bound fields (:func:`sentry.fields.registry.resolve`); rendering an
+event then costs one extractor call per field. Missing values print as ``<NA>``.
+
+A leading ``*`` (sysdig's ``-p "*..."``) means "print even when a field is missing"; without
+it :meth:`OutputFormat.render_strict` returns None for such events, as sysdig skips them.
+Rule outputs always render every event (Falco prefixes them with ``*`` itself).
+
+``%container.info`` is not a field: like Falco, it stands for the text given with ``-p``
+(``extra``) when there is one, else for a short container description.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sentry.errors import FieldArgumentError, SentryError, UnknownFieldError
+from sentry.fields.registry import BoundField, FieldType, resolve
+
+NA = "<NA>"
+CONTAINER_INFO = "%container.info"
+DEFAULT_CONTAINER_INFO = "container_id=%container.id container_name=%container.name"
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+# Time fields whose ABSTIME value (ns since epoch) prints as a date rather than a number.
+_TIME_STYLES = {"evt.time": "time", "evt.datetime": "datetime", "evt.time.iso8601": "iso8601",
+                "evt.datetime.s": "datetime_s", "evt.time.s": "time_s"}
+
+
+class OutputFormatError(SentryError):
+    """A format names a field that does not exist or is malformed; says which token."""
+
+    def __init__(self, fmt: str, token: str, reason: str):
+        self.format = fmt
+        self.token = token
+        self.reason = reason
+        super().__init__(f"invalid output format '{fmt}': %{token}: {reason}")
+
+
+def format_time(ns: int, style: str = "time") -> str:
+    """ns since epoch in local time (honours TZ) as sysdig prints it."""
+    secs, frac = divmod(int(ns), 1_000_000_000)
+    tm = time.localtime(secs)
+    if style == "time":
+        return time.strftime("%H:%M:%S", tm) + f".{frac:09d}"
+    if style == "time_s":
+        return time.strftime("%H:%M:%S", tm)
+    if style == "datetime":
+        return time.strftime("%Y-%m-%d %H:%M:%S", tm) + f".{frac:09d}"
+    if style == "datetime_s":
+        return time.strftime("%Y-%m-%d %H:%M:%S", tm)
+    tz = time.strftime("%z", tm)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", tm) + f".{frac:09d}{tz}"
+
+
+def render_value(value: Any, style: str | None = None) -> str:
+    """One field value as text: strings raw, numbers in decimal, lists comma-joined."""
+    if value is None:
+        return NA
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return format_time(value, style) if style is not None else str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(render_value(v) for v in value)
+    return str(value)
+
+
+def json_value(value: Any, ftype: FieldType) -> Any:
+    """A field value for alert JSON ``output_fields``: numbers stay numbers, the rest text."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or (isinstance(value, int) and ftype in (
+        FieldType.INT, FieldType.ABSTIME, FieldType.RELTIME, FieldType.PORT, FieldType.BOOL
+    )):
+        return value
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return str(value)
+    return render_value(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str | None  # literal text, or None for a field
+    field: BoundField | None = None
+    style: str | None = None
+
+
+Resolver = Callable[[str, "str | None"], BoundField]
+
+
+def _scan_field(fmt: str, start: int) -> tuple[str, str | None, int]:
+    """Read ``name[arg]`` at ``start`` (just after ``%``); return name, arg, end index."""
+    i = start
+    while i < len(fmt) and fmt[i] in _NAME_CHARS:
+        i += 1
+    name = fmt[start:i]
+    arg = None
+    if i < len(fmt) and fmt[i] == "[":
+        close = fmt.find("]", i)
+        if close != -1:
+            arg = fmt[i + 1:close]
+            i = close + 1
+    return name, arg, i
+
+
+class OutputFormat:
+    """A parsed format: literal text and bound fields in order."""
+
+    __slots__ = ("all_events", "fields", "text", "tokens")
+
+    def __init__(self, fmt: str, *, resolver: Resolver = resolve, extra: str = "",
+                 replace_container_info: bool = False):
+        fmt = expand_container_info(fmt, extra, replace_container_info)
+        self.text = fmt
+        self.all_events = fmt.startswith("*")
+        body = fmt[1:] if self.all_events else fmt
+        tokens: list[_Token] = []
+        fields: dict[str, BoundField] = {}
+        literal: list[str] = []
+        i = 0
+        while i < len(body):
+            ch = body[i]
+            if ch != "%":
+                literal.append(ch)
+                i += 1
+                continue
+            name, arg, end = _scan_field(body, i + 1)
+            if not name:
+                literal.append(ch)  # a lone % stays literal
+                i += 1
+                continue
+            bound, end = self._bind(fmt, body, name, arg, end, resolver)
+            if literal:
+                tokens.append(_Token("".join(literal)))
+                literal = []
+            tokens.append(_Token(None, bound, _TIME_STYLES.get(bound.name)))
+            fields.setdefault(bound.name, bound)
+            i = end
+        if literal:
+            tokens.append(_Token("".join(literal)))
+        self.tokens = tuple(tokens)
+        self.fields = tuple(fields.values())
+
+    @staticmethod
+    def _bind(fmt: str, body: str, name: str, arg: str | None, end: int,
+              resolver: Resolver) -> tuple[BoundField, int]:
+        # A trailing '.' ends a sentence, not a field name ("file=%fd.name.").
+        trimmed = 0
+        while True:
+            try:
+                return resolver(name, arg), end - trimmed
+            except UnknownFieldError as exc:
+                if name.endswith(".") and arg is None:
+                    name = name[:-1]
+                    trimmed += 1
+                    continue
+                raise OutputFormatError(fmt, name, str(exc)) from None
+            except FieldArgumentError as exc:
+                raise OutputFormatError(fmt, name, str(exc)) from None
+
+    def render(self, event: Any) -> str:
+        """The text for one event; missing values print as ``<NA>``."""
+        out = []
+        for tok in self.tokens:
+            if tok.text is not None:
+                out.append(tok.text)
+            else:
+                out.append(render_value(tok.field.extract(event), tok.style))  # type: ignore[union-attr]
+        return "".join(out)
+
+    def render_strict(self, event: Any) -> str | None:
+        """As sysdig's ``-p``: None when a field is missing, unless the format starts with ``*``."""
+        if self.all_events:
+            return self.render(event)
+        out = []
+        for tok in self.tokens:
+            if tok.text is not None:
+                out.append(tok.text)
+                continue
+            value = tok.field.extract(event)  # type: ignore[union-attr]
+            if value is None:
+                return None
+            out.append(render_value(value, tok.style))
+        return "".join(out)
+
+    def field_values(self, event: Any) -> dict[str, Any]:
+        """``{field name: JSON value}`` for every field of the format (alert output_fields)."""
+        return {f.name: json_value(f.extract(event), f.type) for f in self.fields}
+
+
+def expand_container_info(fmt: str, extra: str = "", replace: bool = False) -> str:
+    """Falco's ``%container.info`` and ``-p`` handling on a rule output.
+
+    With ``replace`` (sysdig's ``-pc``/``-pk`` style), ``%container.info`` becomes ``extra``
+    (appended when absent); otherwise ``extra`` is appended and ``%container.info`` becomes a
+    short container description.
+    """
+    if extra:
+        if replace:
+            if CONTAINER_INFO in fmt:
+                return fmt.replace(CONTAINER_INFO, extra)
+            return f"{fmt} {extra}"
+        fmt = f"{fmt} {extra}"
+    return fmt.replace(CONTAINER_INFO, DEFAULT_CONTAINER_INFO)
+
+
+def validate_format(fmt: str, *, resolver: Resolver = resolve) -> None:
+    """Raise OutputFormatError when ``fmt`` names an unknown or malformed field."""
+    OutputFormat(fmt, resolver=resolver)
+
+
+def field_names(fmt: str, *, resolver: Resolver = resolve) -> Sequence[str]:
+    """The field names a format uses, in first-use order."""
+    return [f.name for f in OutputFormat(fmt, resolver=resolver).fields]

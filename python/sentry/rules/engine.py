@@ -1,0 +1,213 @@
+"""The run loop: events from a source, through the inspector, against the ruleset, to alerts.
+
+::
+
+    source.batches() ─► inspector.process(ev) ─► ruleset.for_type[ev.type] ─► rule.match(ev)
+                                                                             └► sink(Alert)
+
+Seams, so that each part plugs in unchanged:
+
+- a **source** is anything with ``batches()`` (and ideally ``stats()``): a scap file reader,
+  a live driver, a Kubernetes audit file or webhook queue. Events whose ``source`` attribute
+  is ``"k8s_audit"`` go to the k8s_audit rules; all others are syscall events.
+- an **inspector** (``process(event)``) keeps thread and fd state; it sees every syscall
+  event, even those no rule looks at, because later events depend on that state.
+- a **sink** is a callable taking an :class:`~sentry.rules.alert.Alert`: print it, queue it
+  on output channels, count it.
+- ``on_event(ts)`` (optional) is called per syscall event, e.g. a drop monitor.
+
+Rule outputs are compiled by an injected ``output_compiler`` (the CLI passes
+:class:`sentry.outputs.format.OutputFormat`) whose result offers ``render(event)`` and
+``field_values(event)``; the rules layer itself knows nothing of output formats.
+
+Falco skips, by default, the event types its "simple consumer" mode drops (high-volume,
+low-value calls such as ``read``, ``mmap``, ``futex``); ``all_events`` (``-A``) evaluates them.
+The inspector still sees them.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sentry.rules.alert import Alert
+from sentry.rules.loader import RuleDefinitions, load_rules
+from sentry.rules.ruleset import OutputCompiler, Ruleset, Selection, compile_rules
+
+AlertSink = Callable[[Alert], None]
+
+# Syscalls that scap flags EF_DROP_SIMPLE_CONS in its syscall table: Falco 0.28 does not
+# evaluate rules on them (as generic events) unless run with -A.
+SIMPLE_CONSUMER_SKIPPED_SYSCALLS = frozenset("""
+    read write close time stat lseek getpid alarm fstat pause access times brk fcntl umask
+    ustat getppid getpgrp setrlimit getrusage gettimeofday settimeofday lstat mmap munmap
+    getpriority statfs fstatfs setitimer getitimer uname wait4 fsync mprotect getpgid getdents
+    select readv writev getsid fdatasync mlock munlock mlockall munlockall sched_getparam
+    sched_getscheduler sched_yield sched_get_priority_max sched_get_priority_min nanosleep
+    mremap poll rt_sigaction rt_sigprocmask rt_sigpending rt_sigtimedwait rt_sigsuspend getcwd
+    capget sendfile getrlimit getuid getgid geteuid getegid getgroups getresuid getresgid
+    mincore madvise gettid getxattr lgetxattr fgetxattr listxattr llistxattr flistxattr futex
+    sched_getaffinity get_thread_area io_setup io_destroy io_getevents io_submit io_cancel
+    exit_group epoll_create epoll_ctl epoll_wait remap_file_pages timer_create timer_settime
+    timer_gettime timer_getoverrun timer_delete clock_settime clock_gettime clock_getres
+    clock_nanosleep mq_timedsend mq_timedreceive mq_notify mq_getsetattr waitid ioprio_set
+    ioprio_get pselect6 ppoll get_robust_list splice tee vmsplice getcpu epoll_pwait signalfd
+    timerfd_create eventfd timerfd_settime timerfd_gettime signalfd4 eventfd2 epoll_create1
+    preadv pwritev getdents64 getsockname getpeername shutdown getsockopt sendmmsg recvmmsg
+    semop semget semctl msgsnd msgrcv msgget statfs64 fstatfs64 fstatat64 sendfile64
+    ugetrlimit sigprocmask stat64 lstat64 fstat64 fcntl64 mmap2 newselect sgetmask sigpending
+    olduname llseek waitpid pread64 pwrite64 sigreturn newfstatat
+""".split())
+
+
+class CompiledOutput(Protocol):
+    def render(self, event: Any) -> str: ...
+
+    def field_values(self, event: Any) -> dict[str, Any]: ...
+
+
+def load_ruleset(
+    paths: Iterable[Any],
+    *,
+    output_compiler: OutputCompiler | None = None,
+    selection: Selection | None = None,
+) -> tuple[Ruleset, RuleDefinitions]:
+    """Load and compile rules files; problems are in the returned definitions.
+
+    Does not raise for rule errors: callers decide (``defs.raise_errors()``).
+    """
+    defs = load_rules(paths)
+    ruleset = compile_rules(defs, output_compiler=output_compiler)
+    if selection is not None:
+        ruleset = ruleset.select(selection)
+    return ruleset, defs
+
+
+def skipped_event_types() -> frozenset[int]:
+    """Event numbers Falco's simple-consumer mode drops (EF_DROP_SIMPLE_CONS)."""
+    from sentry.events.table import EVENTS, EventFlags
+
+    return frozenset(code for code, info in EVENTS.items()
+                     if info.flags & EventFlags.DROP_SIMPLE_CONS)
+
+
+def _generic_skipped_ids() -> frozenset[int]:
+    from sentry.events.syscalls import PPM_SC_BY_NAME
+
+    return frozenset(PPM_SC_BY_NAME[n] for n in SIMPLE_CONSUMER_SKIPPED_SYSCALLS
+                     if n in PPM_SC_BY_NAME)
+
+
+@dataclass(slots=True)
+class RunStats:
+    """What one run saw: events read and evaluated, alerts by rule and by priority."""
+
+    events: int = 0
+    evaluated: int = 0
+    alerts: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+    by_priority: Counter[str] = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        lines = [f"Events read: {self.events}", f"Alerts raised: {self.alerts}"]
+        if self.by_priority:
+            lines.append("Alerts by priority:")
+            lines += [f"   {p}: {n}" for p, n in self.by_priority.most_common()]
+            lines.append("Alerts by rule:")
+            lines += [f"   {r}: {n}" for r, n in self.by_rule.most_common()]
+        return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class EngineOptions:
+    all_events: bool = False  # -A: also evaluate the simple-consumer drop set
+    time_iso8601: bool = False  # text alert time as ISO 8601 (time_format_iso_8601)
+    hostname: str = field(default_factory=socket.gethostname)
+
+
+class Engine:
+    """Evaluates events against a ruleset and hands alerts to a sink."""
+
+    def __init__(self, ruleset: Ruleset, sink: AlertSink, options: EngineOptions | None = None):
+        self.ruleset = ruleset
+        self.sink = sink
+        self.options = options or EngineOptions()
+        self.stats = RunStats()
+        self._for_type = ruleset.for_type
+        self._audit_rules = ruleset.by_source.get("k8s_audit", ())
+        if self.options.all_events:
+            self._skip: frozenset[int] = frozenset()
+            self._generic_skip: frozenset[int] = frozenset()
+        else:
+            self._skip = skipped_event_types()
+            self._generic_skip = _generic_skipped_ids()
+        from sentry.events.table import events_named
+
+        self._generic_types = frozenset(i.code for i in events_named("syscall"))
+        self._time_field = "evt.time.iso8601" if self.options.time_iso8601 else "evt.time"
+
+    # -- per event
+
+    def evaluate(self, ev: Any) -> None:
+        """Run the syscall rules indexed for ``ev.type`` (the inspector has already seen it)."""
+        etype = ev.type
+        if etype in self._skip:
+            return
+        try:
+            rules = self._for_type[etype]
+        except IndexError:
+            return
+        if not rules:
+            return
+        if etype in self._generic_types and self._generic_skip and \
+                ev.param(0) in self._generic_skip:
+            return
+        self.stats.evaluated += 1
+        for rule in rules:
+            if rule.match(ev):
+                self._raise(rule, ev)
+
+    def evaluate_audit(self, ev: Any) -> None:
+        """Run the k8s_audit rules on one audit event."""
+        self.stats.evaluated += 1
+        for rule in self._audit_rules:
+            if rule.match(ev):
+                self._raise(rule, ev)
+
+    def _raise(self, rule: Any, ev: Any) -> None:
+        output: CompiledOutput = rule.output
+        fields = {self._time_field: ev.ts}
+        fields.update(output.field_values(ev))
+        alert = Alert(ev.ts, rule.name, rule.priority, output.render(ev), rule.source, fields,
+                      self.options.hostname, list(rule.tags), self.options.time_iso8601)
+        self.stats.alerts += 1
+        self.stats.by_rule[rule.name] += 1
+        self.stats.by_priority[rule.priority.label] += 1
+        self.sink(alert)
+
+    # -- the loop
+
+    def run(self, source: Any, inspector: Any = None,
+            on_event: Callable[[int], None] | None = None) -> RunStats:
+        """Drain ``source``; every syscall event goes through ``inspector`` first."""
+        stats = self.stats
+        evaluate = self.evaluate
+        process = inspector.process if inspector is not None else None
+        for batch in source.batches():
+            if not batch:
+                continue
+            stats.events += len(batch)
+            if getattr(batch[0], "source", "syscall") == "k8s_audit":
+                for ev in batch:
+                    self.evaluate_audit(ev)
+                continue
+            for ev in batch:
+                if on_event is not None:
+                    on_event(ev.ts)
+                if process is not None:
+                    process(ev)
+                evaluate(ev)
+        return stats

@@ -1,0 +1,395 @@
+"""Compile loaded definitions into a ruleset: conditions compiled, indexed by event type.
+
+:func:`compile_rules` takes :class:`~sentry.rules.loader.RuleDefinitions` and, for every
+rule: parses its condition, folds its exceptions in (``cond and not (exception rows)``),
+expands macros and lists, resolves fields, checks its output format and works out which
+event types it can match. Every problem is added to the definitions' problem list with the
+rule's file and line, so one pass reports them all. Macros are checked even when no rule uses
+them (an undefined macro inside one is an error, as in Falco).
+
+:class:`Ruleset` then selects the rules to run (``enabled``, ``-D`` substrings, ``-T``/``-t``
+tags, minimum priority, sources) and builds the per-event-type index the engine uses:
+``ruleset.for_type[event_number]`` is the tuple of rules to evaluate for that type, in
+definition order, so an event of a type no rule cares about costs one list lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sentry.errors import FieldArgumentError, FilterSyntaxError, SentryError, UnknownFieldError
+from sentry.fields.registry import resolve
+from sentry.rules.ast import (
+    LIST_OPERATORS,
+    VALUE_OPERATORS,
+    And,
+    Compare,
+    Expr,
+    Identifier,
+    Not,
+    Or,
+    Value,
+    ValueList,
+    walk,
+)
+from sentry.rules.compiler import Filter, compile_filter
+from sentry.rules.expand import MacroError, expand, expand_list
+from sentry.rules.loader import ExceptionDef, Priority, RuleDef, RuleDefinitions, Severity
+from sentry.rules.loader import Problem as Problem
+from sentry.rules.parser import parse_condition
+
+EXCEPTION_OPERATORS = frozenset(VALUE_OPERATORS | LIST_OPERATORS)
+
+OutputCompiler = Callable[[str, str], Any]
+"""``(output text, source) -> compiled output``; raises SentryError when the format is bad."""
+
+
+@dataclass(slots=True)
+class CompiledRule:
+    """A rule ready to run: ``match(event)`` and its rendered-output object."""
+
+    name: str
+    priority: Priority
+    source: str
+    tags: tuple[str, ...]
+    filter: Filter
+    output: Any  # what the OutputCompiler returned (an OutputFormat for the engine)
+    evttypes: frozenset[str] | None  # event type names, None: every type
+    enabled: bool
+    desc: str = ""
+    match: Callable[[Any], bool] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.match = self.filter.match
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which compiled rules run (Falco's -D, -T, -t, priority and sources)."""
+
+    disabled_substrings: tuple[str, ...] = ()
+    disabled_tags: tuple[str, ...] = ()
+    enabled_tags: tuple[str, ...] = ()  # non-empty: only rules carrying one of these
+    min_priority: Priority = Priority.DEBUG
+    sources: frozenset[str] = frozenset({"syscall", "k8s_audit"})
+
+    def check(self) -> None:
+        if self.enabled_tags and (self.disabled_substrings or self.disabled_tags):
+            raise SentryError(
+                "cannot both disable rules (-D/-T) and run only tagged rules (-t)"
+            )
+
+    def keeps(self, rule: CompiledRule) -> bool:
+        if not rule.enabled or rule.priority > self.min_priority:
+            return False
+        if rule.source not in self.sources:
+            return False
+        if any(s in rule.name for s in self.disabled_substrings):
+            return False
+        if self.disabled_tags and any(t in rule.tags for t in self.disabled_tags):
+            return False
+        return not (self.enabled_tags and not any(t in rule.tags for t in self.enabled_tags))
+
+
+class Ruleset:
+    """Compiled rules plus the event-type index for the selected ones."""
+
+    def __init__(self, rules: list[CompiledRule], type_numbers: Callable[[str], Iterable[int]],
+                 event_max: int, selection: Selection | None = None):
+        self.all_rules = rules
+        self._type_numbers = type_numbers
+        self._event_max = event_max
+        self.selection = selection or Selection()
+        self.selection.check()
+        self.rules: list[CompiledRule] = []
+        self.for_type: list[tuple[CompiledRule, ...]] = []
+        self.by_source: dict[str, tuple[CompiledRule, ...]] = {}
+        self._build()
+
+    def select(self, selection: Selection) -> Ruleset:
+        """The same compiled rules with another selection."""
+        return Ruleset(self.all_rules, self._type_numbers, self._event_max, selection)
+
+    def _build(self) -> None:
+        self.rules = [r for r in self.all_rules if self.selection.keeps(r)]
+        buckets: list[list[CompiledRule]] = [[] for _ in range(self._event_max)]
+        by_source: dict[str, list[CompiledRule]] = {}
+        for rule in self.rules:
+            by_source.setdefault(rule.source, []).append(rule)
+            if rule.source != "syscall":
+                continue
+            if rule.evttypes is None:
+                numbers: Iterable[int] = range(self._event_max)
+            else:
+                numbers = sorted({n for name in rule.evttypes for n in self._type_numbers(name)})
+            for n in numbers:
+                if 0 <= n < self._event_max:
+                    buckets[n].append(rule)
+        self.for_type = [tuple(b) for b in buckets]
+        self.by_source = {s: tuple(rs) for s, rs in by_source.items()}
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def evttype_names(self) -> set[str] | None:
+        """Every event type name some selected syscall rule needs (None: all of them)."""
+        names: set[str] = set()
+        for rule in self.rules:
+            if rule.source != "syscall":
+                continue
+            if rule.evttypes is None:
+                return None
+            names |= rule.evttypes
+        return names
+
+
+# ---------------------------------------------------------------- compilation
+
+
+def _substitute_bare_lists(expr: Expr, lists: dict[str, list[str]]) -> Expr:
+    """``proc.name=cat_binaries`` -> ``proc.name=cat`` where the list has one item.
+
+    Falco expands list names textually wherever they stand between delimiters, so a list
+    name used as a single value works too; a value list (``in (...)``) is handled by expand.
+    """
+    if isinstance(expr, Compare):
+        rhs = expr.rhs
+        if isinstance(rhs, Value) and not rhs.quoted and rhs.text in lists:
+            items = expand_list(rhs.text, lists)
+            if len(items) == 1:
+                item = items[0]
+                quoted = len(item) >= 2 and item[0] == item[-1] and item[0] in "\"'"
+                text = item[1:-1] if quoted else item
+                return Compare(expr.lhs, expr.op, Value(text, quoted, rhs.pos), expr.pos)
+        return expr
+    if isinstance(expr, And | Or):
+        return type(expr)(tuple(_substitute_bare_lists(a, lists) for a in expr.args), expr.pos)
+    if isinstance(expr, Not):
+        return Not(_substitute_bare_lists(expr.arg, lists), expr.pos)
+    return expr
+
+
+def _quote(value: str) -> str:
+    """An exception value as condition text: quoted when it holds spaces (as Falco does)."""
+    if value[:1] in ("'", '"'):
+        return value
+    if any(ch in value for ch in " \t()," ) or value in ("and", "or", "not"):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return value
+
+
+def _exception_value(comp: str, value: Any) -> str:
+    if comp in LIST_OPERATORS:
+        if isinstance(value, list):
+            return "(" + ", ".join(_quote(str(v)) for v in value) + ")"
+        text = str(value)
+        return text if text.startswith("(") else f"({text})"
+    if isinstance(value, list):
+        raise ValueError(f"a list of values needs 'in', not '{comp}'")
+    return _quote(str(value))
+
+
+def exception_condition(ex: ExceptionDef) -> str | None:
+    """The condition one exception adds under ``and not``; None when it has no values."""
+    if not ex.values:
+        return None
+    if isinstance(ex.fields, str):
+        comp = ex.comps if isinstance(ex.comps, str) else "in"
+        if comp in LIST_OPERATORS:
+            return f"{ex.fields} {comp} ({', '.join(_quote(str(v)) for v in ex.values)})"
+        return " or ".join(f"{ex.fields} {comp} {_exception_value(comp, v)}" for v in ex.values)
+    comps = ex.comps if isinstance(ex.comps, list) else ["="] * len(ex.fields)
+    rows = []
+    for row in ex.values:
+        parts = [f"{f} {c} {_exception_value(c, v)}" for f, c, v in zip(ex.fields, comps, row,
+                                                                          strict=True)]
+        rows.append("(" + " and ".join(parts) + ")")
+    return " or ".join(rows)
+
+
+@dataclass(slots=True)
+class _Context:
+    defs: RuleDefinitions
+    lists: dict[str, list[str]]
+    macros: dict[str, Expr]
+    broken_macros: set[str]
+
+
+def compile_rules(
+    defs: RuleDefinitions,
+    *,
+    output_compiler: OutputCompiler | None = None,
+    type_numbers: Callable[[str], Iterable[int]] | None = None,
+    event_max: int | None = None,
+) -> Ruleset:
+    """Compile every rule of ``defs``; problems are appended to ``defs.problems``.
+
+    Rules with errors are left out. ``output_compiler`` checks and prepares output formats
+    (the engine passes :class:`sentry.outputs.format.OutputFormat`); ``type_numbers`` maps
+    an event type name to scap event numbers (default: the event table).
+    """
+    if type_numbers is None or event_max is None:
+        from sentry.events.table import EVENT_MAX
+
+        type_numbers = type_numbers or event_numbers
+        event_max = event_max or EVENT_MAX
+    ctx = _Context(defs, {n: list(lst.items) for n, lst in defs.lists.items()}, {}, set())
+    _check_macros(ctx)
+    compiled: list[CompiledRule] = []
+    for rule in defs.rules.values():
+        result = _compile_rule(ctx, rule, output_compiler)
+        if result is not None:
+            compiled.append(result)
+    return Ruleset(compiled, type_numbers, event_max)
+
+
+def _problem(ctx: _Context, severity: Severity, msg: str, loc: Any, item: str) -> None:
+    ctx.defs.problems.append(Problem(severity, msg, loc.path, loc.line, item))
+
+
+def _check_macros(ctx: _Context) -> None:
+    parsed: dict[str, Expr] = {}
+    for name, macro in ctx.defs.macros.items():
+        try:
+            parsed[name] = _substitute_bare_lists(parse_condition(macro.condition), ctx.lists)
+        except FilterSyntaxError as err:
+            ctx.broken_macros.add(name)
+            _problem(ctx, Severity.ERROR, f"condition does not parse: {err.reason} at column "
+                     f"{err.column} of \"{err.text}\"", macro.loc, f"macro '{name}'")
+    ctx.macros = parsed
+    for name, tree in parsed.items():
+        try:
+            expand(tree, parsed, ctx.lists)
+        except MacroError as err:
+            ctx.broken_macros.add(name)
+            if err.name not in ctx.broken_macros or err.name == name:
+                _problem(ctx, Severity.ERROR, err.reason, ctx.defs.macros[name].loc,
+                         f"macro '{name}'")
+
+
+def _exceptions_condition(ctx: _Context, rule: RuleDef) -> str | None:
+    """``not (...)`` texts for the rule's exceptions; None after reporting an error."""
+    parts = []
+    for ex in rule.exceptions:
+        fields = [ex.fields] if isinstance(ex.fields, str) else ex.fields
+        comps = ex.comps if isinstance(ex.comps, list) else [ex.comps or "="] * len(fields)
+        for comp in comps:
+            if comp not in EXCEPTION_OPERATORS:
+                _problem(ctx, Severity.ERROR,
+                         f"exception '{ex.name}': unknown comparison operator '{comp}'",
+                         ex.loc, rule.item)
+                return None
+        for fname in fields:
+            try:
+                resolve(fname)
+            except (UnknownFieldError, FieldArgumentError) as err:
+                _problem(ctx, Severity.ERROR, f"exception '{ex.name}': {err}", ex.loc, rule.item)
+                return None
+        try:
+            cond = exception_condition(ex)
+        except ValueError as err:
+            _problem(ctx, Severity.ERROR, f"exception '{ex.name}': {err}", ex.loc, rule.item)
+            return None
+        if cond is not None:
+            parts.append(f"not ({cond})")
+    return " and ".join(parts)
+
+
+def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler | None
+                  ) -> CompiledRule | None:
+    item = rule.item
+    loc = rule.loc
+    try:
+        tree = parse_condition(rule.condition)
+    except FilterSyntaxError as err:
+        _problem(ctx, Severity.ERROR, f"condition does not parse: {err.reason} at column "
+                 f"{err.column} of \"{err.text.strip()}\"", loc, item)
+        return None
+    extra = _exceptions_condition(ctx, rule)
+    if extra is None:
+        return None
+    if extra:
+        try:
+            tree = And((tree, parse_condition(extra)))
+        except FilterSyntaxError as err:
+            _problem(ctx, Severity.ERROR, f"exceptions do not form a valid condition: "
+                     f"{err.reason} in \"{err.text}\"", loc, item)
+            return None
+    tree = _substitute_bare_lists(tree, ctx.lists)
+    try:
+        expanded = expand(tree, ctx.macros, ctx.lists)
+    except MacroError as err:
+        if err.name not in ctx.broken_macros:
+            _problem(ctx, Severity.ERROR, err.reason, loc, item)
+        return None
+    try:
+        flt = compile_filter(expanded)
+    except UnknownFieldError as err:
+        if rule.skip_if_unknown_filter:
+            _problem(ctx, Severity.WARNING, f"skipped: condition uses {err}", loc, item)
+        else:
+            _problem(ctx, Severity.ERROR, f"condition uses {err}", loc, item)
+        return None
+    except SentryError as err:
+        _problem(ctx, Severity.ERROR, f"condition: {err}", loc, item)
+        return None
+    unknown = _unknown_event_names(expanded)
+    if unknown:
+        _problem(ctx, Severity.ERROR, f"unknown event type '{unknown}' in condition", loc, item)
+        return None
+    output: Any = rule.output
+    if output_compiler is not None:
+        try:
+            output = output_compiler(rule.output, rule.source)
+        except SentryError as err:
+            _problem(ctx, Severity.ERROR, f"output: {err}", loc, item)
+            return None
+    evttypes = flt.evttypes if rule.source == "syscall" else None
+    if rule.source == "syscall" and evttypes is None and rule.warn_evttypes:
+        _problem(ctx, Severity.WARNING,
+                 "matches too many evt.type values (all of them): it runs on every event, "
+                 "which costs; begin the condition with evt.type= or evt.type in (...)",
+                 loc, item)
+    return CompiledRule(rule.name, rule.priority, rule.source, tuple(rule.tags), flt, output,
+                        evttypes, rule.enabled, rule.desc)
+
+
+def _unknown_event_names(tree: Expr) -> str | None:
+    """The first ``evt.type`` constant that names no event or syscall, if any."""
+    from sentry.events.syscalls import PPM_SC_BY_NAME
+
+    for node in walk(tree):
+        if isinstance(node, Compare) and getattr(node.lhs, "name", None) == "evt.type" \
+                and getattr(node.lhs, "arg", None) is None:
+            rhs = node.rhs
+            values = rhs.items if isinstance(rhs, ValueList) else (rhs,)
+            for v in values:
+                if isinstance(v, Value) and not event_numbers(v.text) \
+                        and v.text not in PPM_SC_BY_NAME:
+                    return v.text
+    return None
+
+
+def event_numbers(name: str) -> list[int]:
+    """scap event numbers an ``evt.type`` name stands for (generic ones for other syscalls)."""
+    from sentry.events.syscalls import PPM_SC_BY_NAME
+    from sentry.events.table import events_named
+
+    numbers = [info.code for info in events_named(name)]
+    if not numbers and name in PPM_SC_BY_NAME:
+        numbers = [0, 1]  # SE_GENERIC_E / _X: syscalls without a dedicated event
+    return numbers
+
+
+__all__ = [
+    "CompiledRule",
+    "Identifier",
+    "Problem",
+    "Ruleset",
+    "Selection",
+    "compile_rules",
+    "event_numbers",
+    "exception_condition",
+]
