@@ -1,0 +1,290 @@
+"""``evt.*`` fields: the event itself (number, time, type, direction, arguments, result).
+
+Argument text follows sysdig: ``evt.args``/``evt.info`` are ``name=value `` pairs, where an
+fd shows as ``3(<f>/etc/passwd)`` and a pid as ``42(bash)`` when the state knows them;
+``evt.arg.NAME`` (or ``evt.arg[N]``) is one argument's resolved text and ``evt.rawarg.NAME``
+its raw value. ``evt.res`` is ``SUCCESS`` or the errno name of a failed call.
+"""
+
+from __future__ import annotations
+
+import errno as errno_names
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sentry.events.table import EventFlags, ParamInfo, ParamType
+from sentry.fields.registry import ArgKind, Extractor, FieldType, register, register_simple
+
+_NS = 1_000_000_000
+_OPEN_EVENTS = frozenset({"open", "openat", "openat2", "creat"})
+_O_RDONLY, _O_WRONLY, _O_CREAT = 1 << 0, 1 << 1, 1 << 2
+_EXEC_BITS = 0o111
+_RES_TYPES = frozenset({ParamType.ERRNO, ParamType.FD, ParamType.PID})
+
+
+# ---- argument rendering ------------------------------------------------------------------
+
+
+def errno_name(code: int) -> str:
+    return errno_names.errorcode.get(-code if code < 0 else code, str(code))
+
+
+def _printable(data: bytes) -> str:
+    return "".join(chr(b) if 32 <= b < 127 else "." for b in data)
+
+
+def _flag_names(pinfo: ParamInfo, value: int) -> str:
+    names = []
+    zero = None
+    for name, bit in pinfo.flags:
+        if bit == 0:
+            zero = zero or name
+        elif value & bit == bit:
+            names.append(name)
+    if not names and value == 0 and zero is not None:
+        return zero
+    return "|".join(names)
+
+
+def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
+    """Argument ``i`` as sysdig shows it: (raw text, resolved text or None)."""
+    pinfo = ev.info.params[i] if i < len(ev.info.params) else None
+    value = ev.param(i)
+    if value is None:
+        return "", None
+    if pinfo is None:
+        return _printable(bytes(value)), None
+    ptype = pinfo.type
+    if ptype is ParamType.FD:
+        if value < 0:
+            return str(value), errno_name(value)
+        th = ev.thread
+        info = th.fds.get(value) if th is not None else None
+        if info is None:
+            return str(value), None
+        return str(value), f"<{info.type.char}>{info.name}"
+    if ptype is ParamType.ERRNO:
+        return str(value), (errno_name(value) if value < 0 else None)
+    if ptype is ParamType.PID:
+        th = ev.thread
+        other = th.table.get(value) if th is not None and th.table is not None else None
+        return str(value), (other.comm if other is not None else None)
+    if ptype in (ParamType.FLAGS8, ParamType.FLAGS16, ParamType.FLAGS32, ParamType.MODE):
+        if not pinfo.flags:
+            return str(value), None
+        return str(value), _flag_names(pinfo, value)
+    if isinstance(value, bytes):
+        return _printable(value), None
+    if isinstance(value, int):
+        if pinfo.fmt == 2:  # hex
+            return f"{value:X}", None
+        if pinfo.fmt == 6:  # octal
+            return f"{value:o}", None
+        return str(value), None
+    if isinstance(value, list):
+        return ",".join(value), None
+    family = getattr(value, "family", None)
+    if family is not None:
+        return _render_sock(value), None
+    return str(value), None
+
+
+def _render_sock(value: Any) -> str:
+    if hasattr(value, "dip"):
+        if value.family in (2, 10):
+            return f"{value.sip}:{value.sport}->{value.dip}:{value.dport}"
+        if value.family == 1:
+            return f"{value.source or 0:x}->{value.dest or 0:x} {value.path or ''}"
+    else:
+        if value.family in (2, 10):
+            return f"{value.addr}:{value.port}"
+        if value.family == 1:
+            return value.path or ""
+    return ""
+
+
+def args_text(ev: Any) -> str:
+    parts = []
+    for i in range(min(ev.nparams, len(ev.info.params))):
+        raw, resolved = render_arg(ev, i)
+        text = f"{raw}({resolved})" if resolved is not None else raw
+        parts.append(f"{ev.info.params[i].name}={text} ")
+    return "".join(parts)
+
+
+# ---- time --------------------------------------------------------------------------------
+
+
+def _clock(ts: int) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts // _NS)) + f".{ts % _NS:09d}"
+
+
+def _datetime(ts: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts // _NS)) + f".{ts % _NS:09d}"
+
+
+def _reltime(ev: Any) -> int | None:
+    th = ev.thread
+    first = th.table.inspector.first_ts if th is not None else None
+    return None if first is None else ev.ts - first
+
+
+def _latency(ev: Any) -> int:
+    th = ev.thread
+    if ev.info.direction == "<" and th is not None and th.last_type == ev.type - 1:
+        return ev.ts - th.last_ts
+    return 0
+
+
+# ---- results -----------------------------------------------------------------------------
+
+
+def _res_value(ev: Any) -> int | None:
+    if ev.info.direction != "<" or ev.nparams == 0:
+        return None
+    params = ev.info.params
+    if not params or params[0].type not in _RES_TYPES:
+        return None
+    value = ev.param(0)
+    return value if isinstance(value, int) else None
+
+
+def _res(ev: Any) -> str | None:
+    value = _res_value(ev)
+    if value is None:
+        return None
+    return errno_name(value) if value < 0 else "SUCCESS"
+
+
+def _failed(ev: Any) -> bool:
+    value = _res_value(ev)
+    return value is not None and value < 0
+
+
+def _open_flags(ev: Any) -> int | None:
+    if ev.info.direction != "<" or ev.info.name not in _OPEN_EVENTS:
+        return None
+    if ev.info.name == "creat":
+        return _O_CREAT | _O_WRONLY
+    flags = ev.param_by_name("flags")
+    if flags is None and ev.fdinfo is not None:
+        flags = ev.fdinfo.flags
+    return flags
+
+
+def _is_open(bit: int) -> Extractor:
+    def extract(ev: Any) -> bool:
+        flags = _open_flags(ev)
+        return flags is not None and bool(flags & bit)
+
+    return extract
+
+
+def _is_open_exec(ev: Any) -> bool:
+    flags = _open_flags(ev)
+    if flags is None or not flags & _O_CREAT:
+        return False
+    mode = ev.param_by_name("mode")
+    return mode is not None and bool(mode & _EXEC_BITS)
+
+
+def _buffer(ev: Any) -> bytes | None:
+    for i, p in enumerate(ev.info.params[: ev.nparams]):
+        if p.name == "data" and p.type is ParamType.BYTEBUF:
+            value = ev.param(i)
+            return value if value is not None else b""
+    return None
+
+
+def _flag_test(flag: EventFlags) -> Extractor:
+    return lambda ev: bool(ev.info.flags & flag)
+
+
+# ---- arguments by name or index -------------------------------------------------------------
+
+
+def _arg_index(ev: Any, key: str) -> int:
+    if key.isdigit():
+        i = int(key)
+        return i if i < ev.nparams else -1
+    i = ev.info.param_index(key)
+    return i if 0 <= i < ev.nparams else -1
+
+
+def _make_arg(key: str | None) -> Extractor:
+    assert key is not None
+
+    def extract(ev: Any) -> str | None:
+        i = _arg_index(ev, key)
+        if i < 0:
+            return None
+        raw, resolved = render_arg(ev, i)
+        return resolved if resolved is not None else raw
+
+    return extract
+
+
+def _make_rawarg(key: str | None) -> Extractor:
+    assert key is not None
+
+    def extract(ev: Any) -> Any:
+        i = _arg_index(ev, key)
+        if i < 0:
+            return None
+        value = ev.param(i)
+        if isinstance(value, bytes):
+            return _printable(value)
+        return value
+
+    return extract
+
+
+def _simple(name: str, ftype: FieldType, desc: str, get: Callable[[Any], Any]) -> None:
+    register_simple(name, ftype, desc, get)
+
+
+_simple("evt.num", FieldType.INT, "event number", lambda ev: ev.num)
+_simple("evt.time", FieldType.STRING, "time of day (local), ns precision",
+        lambda ev: _clock(ev.ts))
+_simple("evt.time.s", FieldType.STRING, "time of day (local), seconds",
+        lambda ev: _clock(ev.ts)[:8])
+_simple("evt.outputtime", FieldType.STRING, "time as sysdig prints it by default",
+        lambda ev: _clock(ev.ts))
+_simple("evt.datetime", FieldType.STRING, "date and time (local)", lambda ev: _datetime(ev.ts))
+_simple("evt.rawtime", FieldType.ABSTIME, "ns since the epoch", lambda ev: ev.ts)
+_simple("evt.rawtime.s", FieldType.INT, "seconds since the epoch", lambda ev: ev.ts // _NS)
+_simple("evt.rawtime.ns", FieldType.INT, "ns part of the time", lambda ev: ev.ts % _NS)
+_simple("evt.reltime", FieldType.RELTIME, "ns since the capture started", _reltime)
+_simple("evt.reltime.s", FieldType.INT, "seconds since the capture started",
+        lambda ev: None if (r := _reltime(ev)) is None else r // _NS)
+_simple("evt.reltime.ns", FieldType.INT, "ns part of evt.reltime",
+        lambda ev: None if (r := _reltime(ev)) is None else r % _NS)
+_simple("evt.latency", FieldType.RELTIME, "ns between enter and exit (0 on enter)", _latency)
+_simple("evt.latency.s", FieldType.INT, "seconds part of evt.latency",
+        lambda ev: _latency(ev) // _NS)
+_simple("evt.latency.ns", FieldType.INT, "ns part of evt.latency", lambda ev: _latency(ev) % _NS)
+_simple("evt.type", FieldType.STRING, "event name (open, execve ...)", lambda ev: ev.info.name)
+_simple("evt.dir", FieldType.STRING, "'>' enter, '<' exit", lambda ev: ev.info.direction)
+_simple("evt.cpu", FieldType.INT, "CPU the event happened on", lambda ev: ev.cpu)
+_simple("evt.args", FieldType.STRING, "all arguments as text", args_text)
+_simple("evt.info", FieldType.STRING, "all arguments as text (as evt.args)", args_text)
+_simple("evt.res", FieldType.STRING, "SUCCESS or the errno name (exit events)", _res)
+_simple("evt.rawres", FieldType.INT, "return value (exit events)", _res_value)
+_simple("evt.failed", FieldType.BOOL, "whether the call returned an error", _failed)
+_simple("evt.is_open_read", FieldType.BOOL, "an open for reading", _is_open(_O_RDONLY))
+_simple("evt.is_open_write", FieldType.BOOL, "an open for writing", _is_open(_O_WRONLY))
+_simple("evt.is_open_exec", FieldType.BOOL, "an open creating an executable file",
+        _is_open_exec)
+_simple("evt.buffer", FieldType.BYTES, "the data buffer of I/O events", _buffer)
+_simple("evt.is_io", FieldType.BOOL, "reads or writes an fd",
+        _flag_test(EventFlags.READS_FROM_FD | EventFlags.WRITES_TO_FD))
+_simple("evt.is_io_read", FieldType.BOOL, "reads an fd", _flag_test(EventFlags.READS_FROM_FD))
+_simple("evt.is_io_write", FieldType.BOOL, "writes an fd", _flag_test(EventFlags.WRITES_TO_FD))
+_simple("evt.is_wait", FieldType.BOOL, "waits", _flag_test(EventFlags.WAITS))
+_simple("evt.count", FieldType.INT, "1 for every event", lambda ev: 1)
+
+register("evt.arg", FieldType.STRING, "one argument's text, by name or index",
+         arg=ArgKind.KEY, dotted_arg=True)(_make_arg)
+register("evt.rawarg", FieldType.INT, "one argument's raw value, by name or index",
+         arg=ArgKind.KEY, dotted_arg=True)(_make_rawarg)

@@ -1,0 +1,188 @@
+"""``fd.*`` fields: the file descriptor the event is about (``event.fdinfo``).
+
+sysdig's naming for inet sockets: ``fd.cip``/``fd.cport`` are the client end and
+``fd.sip``/``fd.sport`` the server end; ``fd.lip``/``fd.rip`` the local and remote ends as
+seen from this machine. ``fd.net``, ``fd.cnet``, ``fd.snet``, ``fd.lnet``, ``fd.rnet`` are
+for ``in`` tests against networks. For a failed open the name comes from the event itself.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from typing import Any
+
+from sentry.fields.registry import FieldType, register_simple
+from sentry.inspect.fds import INET_TYPES, FdInfo, FdType
+
+_OPEN_EVENTS = frozenset({"open", "openat", "openat2", "creat"})
+
+
+def _with_fd(get: Callable[[FdInfo], Any]) -> Callable[[Any], Any]:
+    def extract(ev: Any) -> Any:
+        info = ev.fdinfo
+        return None if info is None else get(info)
+
+    return extract
+
+
+def _opened_path(ev: Any) -> str | None:
+    """The absolute path an open-family exit names (used when no fd was created)."""
+    if ev.info.name not in _OPEN_EVENTS or ev.info.direction != "<":
+        return None
+    name = ev.param_by_name("name")
+    if not isinstance(name, str):
+        return None
+    if name.startswith("/") or ev.thread is None:
+        return posixpath.normpath(name) if name.startswith("/") else name
+    dirfd = ev.param_by_name("dirfd")
+    base = ev.thread.main_thread().cwd
+    if dirfd is not None and dirfd != -100:
+        dinfo = ev.thread.fds.get(dirfd)
+        base = dinfo.name if dinfo is not None else ""
+    return posixpath.normpath(posixpath.join(base, name)) if base else name
+
+
+def _name(ev: Any) -> str | None:
+    info = ev.fdinfo
+    if info is not None:
+        return info.name
+    return _opened_path(ev)
+
+
+def _directory(ev: Any) -> str | None:
+    info = ev.fdinfo
+    if info is None:
+        path = _opened_path(ev)
+        return None if path is None else posixpath.dirname(path)
+    if info.type is FdType.DIRECTORY:
+        return info.name
+    if info.type is FdType.FILE:
+        return posixpath.dirname(info.name)
+    return None
+
+
+def _filename(ev: Any) -> str | None:
+    info = ev.fdinfo
+    if info is None:
+        path = _opened_path(ev)
+        return None if path is None else posixpath.basename(path)
+    if info.type is FdType.FILE:
+        return posixpath.basename(info.name)
+    return None
+
+
+def _num(ev: Any) -> int | None:
+    info = ev.fdinfo
+    if info is not None:
+        return info.num
+    return None if ev.thread is None else -1
+
+
+def _connected(info: FdInfo) -> bool:
+    return info.type in INET_TYPES and (info.sip is not None or info.cip is not None)
+
+
+def _inet(get: Callable[[FdInfo], Any]) -> Callable[[Any], Any]:
+    def extract(ev: Any) -> Any:
+        info = ev.fdinfo
+        if info is None or info.type not in INET_TYPES:
+            return None
+        return get(info)
+
+    return extract
+
+
+def _local_is_client(ev: Any, info: FdInfo) -> bool:
+    return bool(ev.thread.table.inspector.is_local(info.cip)) if ev.thread else True
+
+
+def _end(local: bool, what: str) -> Callable[[Any], Any]:
+    def extract(ev: Any) -> Any:
+        info = ev.fdinfo
+        if info is None or not _connected(info):
+            return None
+        client = _local_is_client(ev, info) == local
+        if what == "ip":
+            return info.cip if client else info.sip
+        return info.cport if client else info.sport
+
+    return extract
+
+
+def _is_server(ev: Any) -> bool | None:
+    info = ev.fdinfo
+    if info is None:
+        return None
+    if not _connected(info):
+        return False
+    return bool(ev.thread.table.inspector.is_local(info.sip)) if ev.thread else False
+
+
+def _sockfamily(info: FdInfo) -> str | None:
+    if info.type in INET_TYPES:
+        return "ip"
+    if info.type is FdType.UNIX:
+        return "unix"
+    return None
+
+
+def _both_ips(info: FdInfo) -> tuple[Any, ...] | None:
+    ips = tuple(ip for ip in (info.cip, info.sip) if ip is not None)
+    return ips or None
+
+
+def _both_ports(info: FdInfo) -> tuple[Any, ...] | None:
+    ports = tuple(p for p in (info.cport, info.sport) if p is not None)
+    return ports or None
+
+
+def _name_changed(ev: Any) -> bool | None:
+    info = ev.fdinfo
+    return None if info is None else info.renamed_at == ev.num
+
+
+def _containername(ev: Any) -> str | None:
+    name = _name(ev)
+    if name is None or ev.thread is None:
+        return None
+    return f"{ev.thread.container_id}:{name}"
+
+
+register_simple("fd.num", FieldType.INT, "fd number (-1 when the event has none)", _num)
+register_simple("fd.type", FieldType.STRING, "file, directory, ipv4, ipv6, unix, pipe ...",
+                _with_fd(lambda i: i.type.label))
+register_simple("fd.typechar", FieldType.STRING, "type as one letter (f, 4, 6, u, p ...)",
+                _with_fd(lambda i: i.type.char))
+register_simple("fd.name", FieldType.STRING, "path, or connection tuple for sockets", _name)
+register_simple("fd.directory", FieldType.STRING, "directory of a file fd", _directory)
+register_simple("fd.filename", FieldType.STRING, "base name of a file fd", _filename)
+register_simple("fd.containername", FieldType.STRING, "container id and fd name",
+                _containername)
+register_simple("fd.dev", FieldType.INT, "device number of a file", _with_fd(lambda i: i.dev))
+register_simple("fd.ino", FieldType.INT, "inode of a file or pipe", _with_fd(lambda i: i.ino))
+register_simple("fd.sip", FieldType.IPADDR, "server ip", _inet(lambda i: i.sip))
+register_simple("fd.cip", FieldType.IPADDR, "client ip", _inet(lambda i: i.cip))
+register_simple("fd.sport", FieldType.PORT, "server port", _inet(lambda i: i.sport))
+register_simple("fd.cport", FieldType.PORT, "client port", _inet(lambda i: i.cport))
+register_simple("fd.lip", FieldType.IPADDR, "local ip", _end(True, "ip"))
+register_simple("fd.rip", FieldType.IPADDR, "remote ip", _end(False, "ip"))
+register_simple("fd.lport", FieldType.PORT, "local port", _end(True, "port"))
+register_simple("fd.rport", FieldType.PORT, "remote port", _end(False, "port"))
+register_simple("fd.ip", FieldType.IPADDR, "either ip (filter only)", _inet(_both_ips))
+register_simple("fd.port", FieldType.PORT, "either port (filter only)", _inet(_both_ports))
+register_simple("fd.net", FieldType.IPNET, "either ip, for 'in' network tests",
+                _inet(_both_ips))
+register_simple("fd.cnet", FieldType.IPNET, "client ip, for network tests",
+                _inet(lambda i: i.cip))
+register_simple("fd.snet", FieldType.IPNET, "server ip, for network tests",
+                _inet(lambda i: i.sip))
+register_simple("fd.lnet", FieldType.IPNET, "local ip, for network tests", _end(True, "ip"))
+register_simple("fd.rnet", FieldType.IPNET, "remote ip, for network tests", _end(False, "ip"))
+register_simple("fd.l4proto", FieldType.STRING, "tcp, udp, icmp or raw",
+                _inet(lambda i: i.l4proto if _connected(i) else None))
+register_simple("fd.sockfamily", FieldType.STRING, "ip or unix", _with_fd(_sockfamily))
+register_simple("fd.is_server", FieldType.BOOL, "whether this process is the server end",
+                _is_server)
+register_simple("fd.name_changed", FieldType.BOOL, "whether this event changed the fd name",
+                _name_changed)

@@ -1,0 +1,537 @@
+"""The inspector: turns a stream of syscall events into thread, fd, user and container state.
+
+``Inspector.process(event)`` must see every event in order. It sets ``event.thread`` (the
+:class:`ThreadInfo` of the calling thread) and ``event.fdinfo`` (the fd the event is about),
+and updates the tables for the few event types that change state (clone/fork/execve/procexit,
+open/socket/connect/accept/bind/dup/pipe/close, chdir, setuid ...), following sysdig's
+semantics. Every other event costs a dictionary lookup or two.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sentry.events.table import EVENTS
+from sentry.inspect.containers import ContainerTable, container_id_from_cgroups
+from sentry.inspect.fds import FdInfo, FdTable, FdType, IpAddress, Role
+from sentry.inspect.threads import NA_NAME, ThreadInfo, ThreadTable
+from sentry.inspect.users import UserTable
+
+# scap's clone flags (PPM_CL_*), execve flags (PPM_EXE_*), open flags (PPM_O_*).
+CL_CLONE_FILES = 1 << 0
+CL_CLONE_PARENT = 1 << 8
+CL_CLONE_THREAD = 1 << 13
+EXE_WRITABLE = 1 << 0
+O_RDONLY = 1 << 0
+O_WRONLY = 1 << 1
+O_CREAT = 1 << 2
+O_TRUNC = 1 << 8
+O_DIRECTORY = 1 << 10
+AT_FDCWD = -100
+EINPROGRESS = 115
+
+_PT_FD = 14  # scap's PT_FD
+
+_FAMILY_TYPES = {1: FdType.UNIX, 2: FdType.IPV4, 10: FdType.IPV6, 16: FdType.NETLINK}
+_SOCK_L4 = {1: "tcp", 2: "udp", 3: "raw"}  # SOCK_STREAM, SOCK_DGRAM, SOCK_RAW
+
+Handler = Callable[[Any, ThreadInfo], None]
+
+
+def split_nul(value: Any) -> list[str]:
+    """execve/clone BYTEBUF lists (``a\\0b\\0``) or already-split lists, as strings."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    if isinstance(value, memoryview):
+        value = bytes(value)
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", errors="surrogateescape")
+    else:
+        text = str(value)
+    parts = text.split("\0")
+    if parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def join_path(base: str, name: str) -> str:
+    """``name`` resolved against directory ``base`` and normalised, as sysdig prints paths."""
+    if not name:
+        return base
+    path = name if name.startswith("/") or not base else base.rstrip("/") + "/" + name
+    if not path.startswith("/"):
+        return path
+    norm = posixpath.normpath(path)
+    return "/" + norm.lstrip("/") if norm.startswith("//") else norm
+
+
+class Inspector:
+    """State of the observed system, rebuilt from events (and a starting snapshot)."""
+
+    def __init__(
+        self,
+        *,
+        users: UserTable | None = None,
+        containers: ContainerTable | None = None,
+        local_addresses: Iterable[IpAddress] = (),
+    ) -> None:
+        self.threads = ThreadTable()
+        self.threads.inspector = self
+        self.users = users if users is not None else UserTable()
+        self.containers = containers if containers is not None else ContainerTable()
+        self.local_addresses: set[IpAddress] = set(local_addresses)
+        self.first_ts: int | None = None
+        self._dead_tid: int | None = None
+        self._handlers: dict[int, Handler] = {}
+        self._stash_enter: set[int] = set()  # enter types whose params the exit needs
+        self._enter_fd: set[int] = set()  # enter types whose first param is the fd used
+        self._exit_fd: set[int] = set()  # exit types about the fd their enter named
+        self._build_dispatch()
+
+    # ---- dispatch -------------------------------------------------------------------------
+
+    def _build_dispatch(self) -> None:
+        exits: dict[str, Handler] = {
+            "clone": self._on_clone_exit,
+            "fork": self._on_clone_exit,
+            "vfork": self._on_clone_exit,
+            "clone3": self._on_clone_exit,
+            "execve": self._on_execve_exit,
+            "execveat": self._on_execve_exit,
+            "open": self._on_open_exit,
+            "openat": self._on_open_exit,
+            "openat2": self._on_open_exit,
+            "creat": self._on_open_exit,
+            "open_by_handle_at": self._on_open_exit,
+            "socket": self._on_socket_exit,
+            "socketpair": self._on_socketpair_exit,
+            "connect": self._on_connect_exit,
+            "accept": self._on_accept_exit,
+            "accept4": self._on_accept_exit,
+            "bind": self._on_bind_exit,
+            "dup": self._on_dup_exit,
+            "dup2": self._on_dup_exit,
+            "dup3": self._on_dup_exit,
+            "pipe": self._on_pipe_exit,
+            "pipe2": self._on_pipe_exit,
+            "close": self._on_close_exit,
+            "eventfd": self._simple_fd(FdType.EVENT),
+            "eventfd2": self._simple_fd(FdType.EVENT),
+            "signalfd": self._simple_fd(FdType.SIGNALFD),
+            "signalfd4": self._simple_fd(FdType.SIGNALFD),
+            "timerfd_create": self._simple_fd(FdType.TIMERFD),
+            "inotify_init": self._simple_fd(FdType.INOTIFY),
+            "inotify_init1": self._simple_fd(FdType.INOTIFY),
+            "epoll_create": self._simple_fd(FdType.EVENTPOLL),
+            "epoll_create1": self._simple_fd(FdType.EVENTPOLL),
+            "userfaultfd": self._simple_fd(FdType.USERFAULTFD),
+            "io_uring_setup": self._simple_fd(FdType.IO_URING),
+            "memfd_create": self._simple_fd(FdType.MEMFD),
+            "chdir": self._on_chdir_exit,
+            "fchdir": self._on_fchdir_exit,
+            "setuid": self._on_setuid_exit,
+            "setresuid": self._on_setuid_exit,
+            "setgid": self._on_setgid_exit,
+            "setresgid": self._on_setgid_exit,
+            "setsid": self._on_setsid_exit,
+        }
+        # Exits that need what their enter said (the enter params are kept for them).
+        stash = {"socket", "socketpair", "openat", "open", "creat", "execve", "execveat",
+                 "connect", "dup", "dup2", "dup3", "setuid", "setresuid", "setgid",
+                 "setresgid"}
+        for code, info in EVENTS.items():
+            params = info.params
+            if info.direction == ">":
+                if params and int(params[0].type) == _PT_FD and params[0].name in ("fd", "oldfd"):
+                    self._enter_fd.add(code)
+                if info.name in stash:
+                    self._stash_enter.add(code)
+                if info.name == "procexit":
+                    self._handlers[code] = self._on_procexit
+            else:
+                enter = EVENTS.get(code - 1)
+                if enter is not None and code - 1 in self._enter_fd:
+                    self._exit_fd.add(code)
+                handler = exits.get(info.name)
+                if handler is not None:
+                    self._handlers[code] = handler
+        # The exit of an fd-using enter is about the same fd (read/write/close/connect ...).
+        self._exit_fd = {c for c in self._exit_fd if c - 1 in self._enter_fd}
+
+    def handled_types(self) -> set[int]:
+        """Event types that change state: a reader must never skip these."""
+        return set(self._handlers) | self._stash_enter | {c - 1 for c in self._handlers}
+
+    # ---- per event ------------------------------------------------------------------------
+
+    def process(self, ev: Any) -> None:
+        """Update state with one event and attach ``thread`` and ``fdinfo`` to it."""
+        if self._dead_tid is not None:
+            self.threads.remove(self._dead_tid)
+            self._dead_tid = None
+        if self.first_ts is None:
+            self.first_ts = ev.ts
+        th = self.threads.threads.get(ev.tid)
+        if th is None:
+            th = self.threads.new(ev.tid)
+        ev.thread = th
+        code = ev.type
+        if code & 1 == 0:  # enter
+            th.last_type = code
+            th.last_ts = ev.ts
+            if code in self._enter_fd:
+                fd = ev.param(0)
+                th.last_fd = fd
+                ev.fdinfo = th.fds.fds.get(fd)
+            else:
+                ev.fdinfo = None
+            if code in self._stash_enter:
+                th.enter = {p.name: ev.param(i) for i, p in enumerate(ev.info.params[: ev.nparams])}
+        else:
+            if code in self._exit_fd and th.last_type == code - 1:
+                ev.fdinfo = th.fds.fds.get(th.last_fd)
+            else:
+                ev.fdinfo = None
+        handler = self._handlers.get(code)
+        if handler is not None:
+            handler(ev, th)
+
+    def _entered(self, ev: Any, th: ThreadInfo) -> dict[str, Any]:
+        """What this exit's enter event said (empty when the enter was not seen)."""
+        if th.last_type == ev.type - 1 and th.enter is not None:
+            return th.enter
+        return {}
+
+    # ---- processes ------------------------------------------------------------------------
+
+    def _on_procexit(self, ev: Any, th: ThreadInfo) -> None:
+        # sysdig drops the thread once this event has been seen by everything else.
+        self._dead_tid = th.tid
+
+    def _on_clone_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        if res is None or res < 0:
+            return
+        flags = ev.param_by_name("flags") or 0
+        if res == 0:
+            child_tid = ev.tid
+            child_pid = ev.param_by_name("pid")
+            child_ptid = ev.param_by_name("ptid")
+            if child_pid is None:
+                child_pid = child_tid
+            if child_ptid is None:
+                child_ptid = -1
+            # The creator: the caller's main thread for threads, the parent for processes.
+            source = self.threads.get(child_pid if flags & CL_CLONE_THREAD else child_ptid)
+        else:
+            child_tid = res
+            source = th
+            child_pid = th.pid if flags & CL_CLONE_THREAD else child_tid
+            child_ptid = th.ptid if flags & (CL_CLONE_THREAD | CL_CLONE_PARENT) else th.tid
+        existing = self.threads.get(child_tid)
+        if existing is not None and existing.clone_ts and existing is not th:
+            return  # the other half of this clone already described the child
+        if existing is not None and res == 0 and existing.clone_ts:
+            return
+        child = existing if existing is not None and res == 0 else self.threads.new(child_tid)
+        child.pid = child_pid
+        child.ptid = child_ptid
+        child.flags = flags
+        child.clone_ts = ev.ts
+        exe = ev.param_by_name("exe")
+        child.exe = exe if exe is not None else (source.exe if source else NA_NAME)
+        args = ev.param_by_name("args")
+        child.args = split_nul(args) if args is not None else (list(source.args) if source else [])
+        comm = ev.param_by_name("comm")
+        if comm is None:
+            comm = source.comm if source is not None else child.exe
+        child.comm = comm
+        cwd = ev.param_by_name("cwd")
+        child.cwd = cwd if cwd is not None else (source.cwd if source else "")
+        fdlimit = ev.param_by_name("fdlimit")
+        child.fdlimit = fdlimit or 0
+        uid = ev.param_by_name("uid")
+        gid = ev.param_by_name("gid")
+        vtid = ev.param_by_name("vtid")
+        vpid = ev.param_by_name("vpid")
+        if source is not None:
+            child.uid, child.gid = source.uid, source.gid
+            child.loginuid, child.tty = source.loginuid, source.tty
+            child.sid, child.vpgid = source.sid, source.vpgid
+            child.env = source.env
+            child.exepath = source.exepath
+            child.exe_writable = source.exe_writable
+            child.cgroups = source.cgroups
+            child.container_id = source.container_id
+            if flags & (CL_CLONE_FILES | CL_CLONE_THREAD):
+                child.fds = source.fds
+            else:
+                child.fds = source.fds.copy()
+        else:
+            child.fds = FdTable()
+        if uid is not None:
+            child.uid = uid
+        if gid is not None:
+            child.gid = gid
+        if vtid is not None:
+            child.vtid = vtid
+        if vpid is not None:
+            child.vpid = vpid
+        cgroups = ev.param_by_name("cgroups")
+        if cgroups is not None:
+            child.cgroups = split_nul(cgroups)
+            child.container_id = container_id_from_cgroups(child.cgroups)
+
+    def _on_execve_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        if res is None or res < 0:
+            return
+        enter = self._entered(ev, th)
+        exe = ev.param_by_name("exe")
+        if exe is not None:
+            th.exe = exe
+        th.args = split_nul(ev.param_by_name("args"))
+        comm = ev.param_by_name("comm")
+        th.comm = comm if comm is not None else th.exe
+        filename = enter.get("filename")
+        if filename is None and "pathname" in enter:
+            filename = enter.get("pathname")
+        th.exepath = filename if isinstance(filename, str) else ""
+        env = ev.param_by_name("env")
+        if env is not None:
+            th.env = split_nul(env)
+        fdlimit = ev.param_by_name("fdlimit")
+        if fdlimit is not None:
+            th.fdlimit = fdlimit
+        for name, attr in (("tty", "tty"), ("pgid", "vpgid"), ("loginuid", "loginuid")):
+            value = ev.param_by_name(name)
+            if value is not None:
+                setattr(th, attr, value & 0xFFFFFFFF if attr == "loginuid" else value)
+        flags = ev.param_by_name("flags")
+        if flags is not None:
+            th.exe_writable = bool(flags & EXE_WRITABLE)
+        cgroups = ev.param_by_name("cgroups")
+        if cgroups is not None:
+            th.cgroups = split_nul(cgroups)
+            th.container_id = container_id_from_cgroups(th.cgroups)
+
+    # ---- fds ------------------------------------------------------------------------------
+
+    def _on_open_exit(self, ev: Any, th: ThreadInfo) -> None:
+        fd = ev.param_by_name("fd")
+        if fd is None or fd < 0:
+            return
+        enter = self._entered(ev, th)
+        name = ev.param_by_name("name")
+        if name is None:
+            name = ev.param_by_name("path")
+        if name is None:
+            name = enter.get("name")
+        flags = ev.param_by_name("flags")
+        if flags is None:
+            flags = enter.get("flags")
+        if ev.info.name == "creat":
+            flags = O_CREAT | O_WRONLY | O_TRUNC
+        dirfd = ev.param_by_name("dirfd")
+        if dirfd is None:
+            dirfd = enter.get("dirfd", AT_FDCWD)
+        name = name if isinstance(name, str) else ""
+        if name.startswith("/"):
+            path = join_path("", name)
+        else:
+            path = join_path(self._dir_of(th, dirfd), name)
+        flags = flags or 0
+        kind = FdType.DIRECTORY if flags & O_DIRECTORY else FdType.FILE
+        dev = ev.param_by_name("dev") or 0
+        ev.fdinfo = th.fds.add(FdInfo(fd, kind, path, flags, dev=dev))
+
+    def _dir_of(self, th: ThreadInfo, dirfd: int | None) -> str:
+        if dirfd is None or dirfd == AT_FDCWD:
+            return th.main_thread().cwd
+        base = th.fds.get(dirfd)
+        return base.name if base is not None else ""
+
+    def _on_socket_exit(self, ev: Any, th: ThreadInfo) -> None:
+        fd = ev.param_by_name("fd")
+        if fd is None or fd < 0:
+            return
+        enter = self._entered(ev, th)
+        domain = enter.get("domain")
+        kind = _FAMILY_TYPES.get(domain, FdType.UNKNOWN) if domain is not None else FdType.UNKNOWN
+        socktype = (enter.get("type") or 0) & 0xF
+        ev.fdinfo = th.fds.add(FdInfo(fd, kind, "", socktype=socktype))
+
+    def _on_socketpair_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        if res is None or res < 0:
+            return
+        enter = self._entered(ev, th)
+        socktype = (enter.get("type") or 0) & 0xF
+        for name in ("fd1", "fd2"):
+            fd = ev.param_by_name(name)
+            if fd is not None and fd >= 0:
+                th.fds.add(FdInfo(fd, FdType.UNIX, "", socktype=socktype))
+
+    def _on_connect_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        if res is None or (res < 0 and res != -EINPROGRESS):
+            return
+        fd = ev.param_by_name("fd")
+        info = th.fds.get(fd) if fd is not None else ev.fdinfo
+        if info is None:
+            return
+        ev.fdinfo = info
+        self._apply_tuple(info, ev.param_by_name("tuple"), Role.CLIENT, ev.num)
+
+    def _on_accept_exit(self, ev: Any, th: ThreadInfo) -> None:
+        fd = ev.param_by_name("fd")
+        if fd is None or fd < 0:
+            return
+        tup = ev.param_by_name("tuple")
+        family = getattr(tup, "family", None)
+        kind = _FAMILY_TYPES.get(family, FdType.UNKNOWN) if family is not None else FdType.UNKNOWN
+        info = FdInfo(fd, kind, "", socktype=1)
+        self._apply_tuple(info, tup, Role.SERVER, ev.num)
+        ev.fdinfo = th.fds.add(info)
+
+    def _apply_tuple(self, info: FdInfo, tup: Any, role: Role, num: int) -> None:
+        """Fill an fd from a socktuple: inet addresses and ports, or a unix path."""
+        if tup is None:
+            return
+        info.role = role
+        family = getattr(tup, "family", None)
+        if family in (2, 10):
+            src, dst = _ip(getattr(tup, "sip", None)), _ip(getattr(tup, "dip", None))
+            sport, dport = getattr(tup, "sport", None), getattr(tup, "dport", None)
+            if info.type not in (FdType.IPV4, FdType.IPV6):
+                info.type = FdType.IPV4 if family == 2 else FdType.IPV6
+            # scap's tuple is client -> server for both connect and accept.
+            info.cip, info.cport, info.sip, info.sport = src, sport, dst, dport
+            if info.l4proto is None:
+                info.l4proto = _SOCK_L4.get(info.socktype, "tcp" if role is Role.SERVER else None)
+            info.set_name(f"{_ipstr(src)}:{sport}->{_ipstr(dst)}:{dport}", num)
+        elif family == 1:
+            info.type = FdType.UNIX
+            path = getattr(tup, "path", None) or getattr(tup, "dest_path", None) or ""
+            info.set_name(str(path), num)
+
+    def _on_bind_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        info = ev.fdinfo
+        if res is None or res < 0 or info is None:
+            return
+        addr = ev.param_by_name("addr")
+        family = getattr(addr, "family", None)
+        if family in (2, 10):
+            ip, port = _ip(getattr(addr, "addr", None)), getattr(addr, "port", None)
+            info.sip, info.sport, info.role = ip, port, Role.SERVER
+            info.l4proto = info.l4proto or _SOCK_L4.get(info.socktype)
+            info.set_name(f"{_ipstr(ip)}:{port}", ev.num)
+        elif family == 1:
+            info.set_name(str(getattr(addr, "path", "") or ""), ev.num)
+
+    def _on_dup_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        if res is None or res < 0:
+            return
+        old = ev.param_by_name("oldfd")
+        if old is None:
+            old = self._entered(ev, th).get("fd", self._entered(ev, th).get("oldfd"))
+        if old is None or old == res:
+            return
+        src = th.fds.get(old)
+        if src is None:
+            th.fds.remove(res)
+            return
+        ev.fdinfo = th.fds.add(src.copy(res))
+
+    def _on_pipe_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        if res is None or res < 0:
+            return
+        ino = ev.param_by_name("ino") or 0
+        for name in ("fd1", "fd2"):
+            fd = ev.param_by_name(name)
+            if fd is not None and fd >= 0:
+                th.fds.add(FdInfo(fd, FdType.PIPE, "", ino=ino))
+
+    def _on_close_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        if res is not None and res >= 0 and th.last_type == ev.type - 1:
+            # event.fdinfo keeps the closed fd for this event's fields, as in sysdig.
+            th.fds.remove(th.last_fd)
+
+    def _simple_fd(self, kind: FdType) -> Handler:
+        def handler(ev: Any, th: ThreadInfo) -> None:
+            fd = ev.param_by_name("res")
+            if fd is None:
+                fd = ev.param_by_name("fd")
+            if fd is not None and fd >= 0:
+                ev.fdinfo = th.fds.add(FdInfo(fd, kind, ""))
+
+        return handler
+
+    # ---- identity and cwd -----------------------------------------------------------------
+
+    def _on_chdir_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        path = ev.param_by_name("path")
+        if res is None or res < 0 or not isinstance(path, str):
+            return
+        main = th.main_thread()
+        main.cwd = join_path(main.cwd, path)
+        th.cwd = main.cwd
+
+    def _on_fchdir_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        if res is None or res < 0 or ev.fdinfo is None:
+            return
+        main = th.main_thread()
+        main.cwd = th.cwd = ev.fdinfo.name
+
+    def _on_setuid_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        enter = self._entered(ev, th)
+        uid = enter.get("uid", enter.get("euid"))
+        if res == 0 and uid is not None and uid != 0xFFFFFFFF and uid != -1:
+            th.uid = uid & 0xFFFFFFFF
+
+    def _on_setgid_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        enter = self._entered(ev, th)
+        gid = enter.get("gid", enter.get("egid"))
+        if res == 0 and gid is not None and gid != 0xFFFFFFFF and gid != -1:
+            th.gid = gid & 0xFFFFFFFF
+
+    def _on_setsid_exit(self, ev: Any, th: ThreadInfo) -> None:
+        res = ev.param_by_name("res")
+        if res is not None and res >= 0:
+            th.sid = res
+
+    # ---- helpers for fields ---------------------------------------------------------------
+
+    def is_local(self, ip: IpAddress | None) -> bool:
+        """Whether an address belongs to this machine (its interfaces or loopback)."""
+        if ip is None:
+            return False
+        return ip in self.local_addresses or ip.is_loopback
+
+
+def _ip(value: Any) -> IpAddress | None:
+    if value is None:
+        return None
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return value
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def _ipstr(ip: IpAddress | None) -> str:
+    return "" if ip is None else str(ip)

@@ -1,0 +1,157 @@
+"""The thread table and process tree.
+
+One :class:`ThreadInfo` per thread, keyed by tid, as sysdig keeps it: identity (tid, pid,
+parent tid, session, namespaces' virtual ids), what runs (comm, exe, args, env, cwd), who runs
+it (uid, gid, loginuid, tty), the fd table it shares with its process and its container.
+Parents are found by id on demand, so a parent that exits simply stops resolving.
+
+A thread that events mention but nothing described (it started before the capture and was not
+in the process list) gets a placeholder entry, as in sysdig: comm and exe ``"<NA>"``, pid =
+tid, no parent, ids ``0xffffffff``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sentry.inspect.containers import HOST_ID
+from sentry.inspect.fds import FdTable
+
+NO_ID = 0xFFFFFFFF  # uid/gid/loginuid not known
+NA_NAME = "<NA>"
+
+
+class ThreadInfo:
+    """One thread (a process is its main thread, ``tid == pid``)."""
+
+    __slots__ = (
+        "args",
+        "cgroups",
+        "clone_ts",
+        "comm",
+        "container_id",
+        "cwd",
+        "enter",
+        "env",
+        "exe",
+        "exe_writable",
+        "exepath",
+        "fdlimit",
+        "fds",
+        "flags",
+        "gid",
+        "last_fd",
+        "last_ts",
+        "last_type",
+        "loginuid",
+        "pid",
+        "ptid",
+        "sid",
+        "table",
+        "tid",
+        "tty",
+        "uid",
+        "vpgid",
+        "vpid",
+        "vtid",
+    )
+
+    def __init__(self, tid: int, table: ThreadTable | None = None) -> None:
+        self.tid = tid
+        self.pid = tid
+        self.ptid = -1
+        self.sid = -1
+        self.vpgid = -1
+        self.vtid = -1  # -1: the capture did not say
+        self.vpid = -1
+        self.comm = NA_NAME
+        self.exe = NA_NAME
+        self.exepath = ""
+        self.args: list[str] = []
+        self.env: list[str] = []
+        self.cwd = ""
+        self.uid = NO_ID
+        self.gid = NO_ID
+        self.loginuid = NO_ID
+        self.tty = 0
+        self.fdlimit = 0
+        self.flags = 0
+        self.clone_ts = 0  # ns; 0 when the thread was not seen starting
+        self.exe_writable = False
+        self.cgroups: list[str] = []
+        self.container_id = HOST_ID
+        self.fds = FdTable()
+        self.table = table
+        # What the last enter event of this thread said, for its exit event.
+        self.last_type = -1
+        self.last_ts = 0
+        self.last_fd = -1
+        self.enter: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"ThreadInfo(tid={self.tid}, pid={self.pid}, ptid={self.ptid}, comm={self.comm!r})"
+
+    @property
+    def is_main(self) -> bool:
+        return self.tid == self.pid
+
+    def main_thread(self) -> ThreadInfo:
+        """The process's main thread (itself when it is main or when main is unknown)."""
+        if self.tid == self.pid or self.table is None:
+            return self
+        return self.table.get(self.pid) or self
+
+    def parent(self) -> ThreadInfo | None:
+        """The parent process's thread, if it is known."""
+        main = self.main_thread()
+        if main.ptid < 0 or self.table is None:
+            return None
+        return self.table.get(main.ptid)
+
+    def ancestors(self) -> Iterator[ThreadInfo]:
+        """Parent, grandparent, ... (stops at an unknown id or a loop)."""
+        seen = {self.tid}
+        node = self.parent()
+        while node is not None and node.tid not in seen:
+            yield node
+            seen.add(node.tid)
+            node = node.parent()
+
+    @property
+    def cmdline(self) -> str:
+        return " ".join([self.comm, *self.args]) if self.args else self.comm
+
+
+class ThreadTable:
+    """Threads by tid; creates placeholders for threads it has not been told about."""
+
+    __slots__ = ("inspector", "threads")
+
+    def __init__(self) -> None:
+        self.threads: dict[int, ThreadInfo] = {}
+        self.inspector: Any = None  # the Inspector owning this table (users, containers)
+
+    def get(self, tid: int) -> ThreadInfo | None:
+        return self.threads.get(tid)
+
+    def new(self, tid: int) -> ThreadInfo:
+        """A fresh entry for ``tid`` (replacing any stale one)."""
+        info = ThreadInfo(tid, self)
+        self.threads[tid] = info
+        return info
+
+    def get_or_placeholder(self, tid: int) -> ThreadInfo:
+        info = self.threads.get(tid)
+        if info is None:
+            info = self.new(tid)
+        return info
+
+    def remove(self, tid: int) -> None:
+        self.threads.pop(tid, None)
+
+    def __len__(self) -> int:
+        return len(self.threads)
+
+    def __iter__(self) -> Iterator[ThreadInfo]:
+        return iter(list(self.threads.values()))
