@@ -5,6 +5,7 @@ from sentry.fields import (  # noqa: F401
     evt,
     fd,
     group,
+    k8s,
     ka,
     proc,
     thread,
