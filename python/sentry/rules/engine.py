@@ -149,6 +149,12 @@ class Engine:
         self._generic_types = frozenset(i.code for i in events_named("syscall"))
         self._time_field = "evt.time.iso8601" if self.options.time_iso8601 else "evt.time"
 
+    def use_ruleset(self, ruleset: Ruleset) -> None:
+        """Swap in a newly loaded ruleset (SIGHUP reload); counters carry on."""
+        self.ruleset = ruleset
+        self._for_type = ruleset.for_type
+        self._audit_rules = ruleset.by_source.get("k8s_audit", ())
+
     # -- per event
 
     def evaluate(self, ev: Any) -> None:
