@@ -1,0 +1,303 @@
+"""The lazily decoded scap event every layer above capture works with.
+
+An :class:`Event` is a view on scap bytes (a capture file block or a ring buffer record):
+only the 26-byte header is read up front. Parameter lengths and offsets are computed the
+first time a parameter is asked for, and each value is decoded only when read. Events from
+a live ring point into shared memory and stay valid until the source's next batch;
+:meth:`Event.detach` copies one out so it can be kept.
+
+Decoded values: ``int`` for integer, fd, pid, errno (negative), flags, uid and time types;
+``str`` for CHARBUF/FSPATH/FSRELPATH (utf-8, surrogateescape, no NUL); ``bytes`` for
+BYTEBUF; ``list[str]`` for CHARBUFARRAY; :class:`SockAddr`, :class:`SockTuple` and
+:class:`FdList` for the structured types; ``None`` for an empty (absent) parameter.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from sentry.errors import CaptureError
+from sentry.events.table import EVENTS, EventInfo, ParamInfo, ParamType
+
+HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams
+HEADER_LEN = HEADER.size  # 26
+
+# scap's portable socket families (PPM_AF_*).
+AF_UNIX = 1
+AF_INET = 2
+AF_INET6 = 10
+
+_SIGNED = frozenset({
+    ParamType.INT8, ParamType.INT16, ParamType.INT32, ParamType.INT64, ParamType.ERRNO,
+    ParamType.FD, ParamType.PID,
+})
+_UNSIGNED = frozenset({
+    ParamType.UINT8, ParamType.UINT16, ParamType.UINT32, ParamType.UINT64,
+    ParamType.SYSCALLID, ParamType.SIGTYPE, ParamType.RELTIME, ParamType.ABSTIME,
+    ParamType.PORT, ParamType.L4PROTO, ParamType.SOCKFAMILY, ParamType.BOOL,
+    ParamType.FLAGS8, ParamType.FLAGS16, ParamType.FLAGS32, ParamType.UID, ParamType.GID,
+    ParamType.SIGSET, ParamType.MODE,
+})
+_STRINGS = frozenset({ParamType.CHARBUF, ParamType.FSPATH, ParamType.FSRELPATH})
+
+
+@dataclass(frozen=True, slots=True)
+class SockAddr:
+    """A socket address: family plus ip/port (inet) or path (unix)."""
+
+    family: int
+    addr: str | None = None
+    port: int | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SockTuple:
+    """A connection: source and destination (inet), or unix endpoints and path."""
+
+    family: int
+    sip: str | None = None
+    sport: int | None = None
+    dip: str | None = None
+    dport: int | None = None
+    path: str | None = None
+    source: int | None = None  # unix: kernel address of the source socket
+    dest: int | None = None  # unix: kernel address of the peer socket
+
+
+@dataclass(frozen=True, slots=True)
+class FdList:
+    """poll()-style fd list: (fd, event flags) pairs."""
+
+    entries: tuple[tuple[int, int], ...]
+
+
+def _text(raw: bytes) -> str:
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raw = raw[:nul]
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _ipv4(raw: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET, raw)
+
+
+def _ipv6(raw: bytes) -> str:
+    return socket.inet_ntop(socket.AF_INET6, raw)
+
+
+def decode_sockaddr(raw: bytes) -> SockAddr | None:
+    if not raw:
+        return None
+    family = raw[0]
+    if family == AF_INET and len(raw) >= 7:
+        return SockAddr(family, _ipv4(raw[1:5]), int.from_bytes(raw[5:7], "little"))
+    if family == AF_INET6 and len(raw) >= 19:
+        return SockAddr(family, _ipv6(raw[1:17]), int.from_bytes(raw[17:19], "little"))
+    if family == AF_UNIX:
+        return SockAddr(family, path=_text(raw[1:]))
+    return SockAddr(family)
+
+
+def decode_socktuple(raw: bytes) -> SockTuple | None:
+    if not raw:
+        return None
+    family = raw[0]
+    if family == AF_INET and len(raw) >= 13:
+        return SockTuple(
+            family, _ipv4(raw[1:5]), int.from_bytes(raw[5:7], "little"),
+            _ipv4(raw[7:11]), int.from_bytes(raw[11:13], "little"),
+        )
+    if family == AF_INET6 and len(raw) >= 37:
+        return SockTuple(
+            family, _ipv6(raw[1:17]), int.from_bytes(raw[17:19], "little"),
+            _ipv6(raw[19:35]), int.from_bytes(raw[35:37], "little"),
+        )
+    if family == AF_UNIX and len(raw) >= 17:
+        return SockTuple(
+            family, path=_text(raw[17:]), source=int.from_bytes(raw[1:9], "little"),
+            dest=int.from_bytes(raw[9:17], "little"),
+        )
+    return SockTuple(family)
+
+
+def decode_fdlist(raw: bytes) -> FdList | None:
+    if len(raw) < 2:
+        return None
+    count = int.from_bytes(raw[:2], "little")
+    count = min(count, (len(raw) - 2) // 10)
+    entries = tuple(
+        (int.from_bytes(raw[2 + 10 * i:10 + 10 * i], "little", signed=True),
+         int.from_bytes(raw[10 + 10 * i:12 + 10 * i], "little"))
+        for i in range(count)
+    )
+    return FdList(entries)
+
+
+def decode_value(ptype: ParamType, raw: bytes, param: ParamInfo | None = None) -> Any:
+    """Decode one parameter's bytes according to its scap type."""
+    if not raw:
+        return None
+    if ptype in _SIGNED:
+        return int.from_bytes(raw, "little", signed=True)
+    if ptype in _UNSIGNED:
+        return int.from_bytes(raw, "little")
+    if ptype in _STRINGS:
+        return _text(raw)
+    if ptype is ParamType.BYTEBUF:
+        return bytes(raw)
+    if ptype is ParamType.SOCKADDR:
+        return decode_sockaddr(raw)
+    if ptype is ParamType.SOCKTUPLE:
+        return decode_socktuple(raw)
+    if ptype is ParamType.FDLIST:
+        return decode_fdlist(raw)
+    if ptype is ParamType.CHARBUFARRAY:
+        return [s.decode("utf-8", "surrogateescape") for s in bytes(raw).split(b"\0") if s]
+    if ptype is ParamType.DYN and param is not None and param.dynamic:
+        index = raw[0]
+        if index < len(param.dynamic):
+            return decode_value(param.dynamic[index][0], raw[1:])
+        return bytes(raw[1:])
+    if ptype is ParamType.DOUBLE and len(raw) == 8:
+        return struct.unpack("<d", raw)[0]
+    if ptype is ParamType.IPV4ADDR and len(raw) == 4:
+        return _ipv4(bytes(raw))
+    if ptype is ParamType.IPV6ADDR and len(raw) == 16:
+        return _ipv6(bytes(raw))
+    return bytes(raw)
+
+
+class Event:
+    """One scap event: header fields up front, parameters decoded on demand."""
+
+    __slots__ = (
+        "_buf", "_lens", "_off", "cpu", "fdinfo", "info", "len", "nparams", "num", "thread",
+        "tid", "ts", "type",
+    )
+
+    def __init__(self, buf: bytes | bytearray | memoryview, off: int, num: int, cpu: int,
+                 ts: int, tid: int, length: int, etype: int, nparams: int,
+                 info: EventInfo | None = None):
+        self._buf = buf
+        self._off = off
+        self._lens: tuple[int, ...] | None = None
+        self.num = num
+        self.cpu = cpu
+        self.ts = ts
+        self.tid = tid
+        self.len = length
+        self.type = etype
+        self.nparams = nparams
+        self.info = info if info is not None else EVENTS[etype]
+        self.thread: Any = None
+        self.fdinfo: Any = None
+
+    @classmethod
+    def parse(cls, buf: bytes | bytearray | memoryview, off: int = 0, num: int = 0,
+              cpu: int = 0) -> Event:
+        """Build an event from the scap record at ``buf[off:]`` (header checked)."""
+        if len(buf) - off < HEADER_LEN:
+            raise CaptureError("event shorter than its header", offset=off)
+        ts, tid, length, etype, nparams = HEADER.unpack_from(buf, off)
+        if etype not in EVENTS:
+            raise CaptureError(f"unknown event type {etype}", offset=off)
+        if length < HEADER_LEN or length > len(buf) - off:
+            raise CaptureError(f"event length {length} out of bounds", offset=off)
+        return cls(buf, off, num, cpu, ts, tid, length, etype, nparams)
+
+    def __repr__(self) -> str:
+        return (f"Event(num={self.num}, ts={self.ts}, tid={self.tid}, "
+                f"type={self.info.name}{self.info.direction}, nparams={self.nparams})")
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def direction(self) -> str:
+        return self.info.direction
+
+    def _layout(self) -> tuple[int, ...]:
+        """Parameter lengths, read once; raises CaptureError when they overrun the event."""
+        lens = self._lens
+        if lens is None:
+            n = self.nparams
+            width = 4 if self.info.large_payload else 2
+            start = self._off + HEADER_LEN
+            if HEADER_LEN + n * width > self.len:
+                raise CaptureError("parameter lengths overrun the event", offset=self._off)
+            lens = struct.unpack_from(f"<{n}{'I' if width == 4 else 'H'}", self._buf, start)
+            if HEADER_LEN + n * width + sum(lens) > self.len:
+                raise CaptureError("parameters overrun the event", offset=self._off)
+            self._lens = lens
+        return lens
+
+    def _span(self, i: int) -> tuple[int, int]:
+        lens = self._layout()
+        if not 0 <= i < len(lens):
+            raise IndexError(f"{self.info.name} has {len(lens)} parameters, not {i + 1}")
+        width = 4 if self.info.large_payload else 2
+        pos = self._off + HEADER_LEN + len(lens) * width + sum(lens[:i])
+        return pos, lens[i]
+
+    def raw(self, i: int) -> bytes | memoryview:
+        """Parameter ``i`` as stored (a memoryview into the source's buffer when zero copy)."""
+        pos, size = self._span(i)
+        buf = self._buf
+        if isinstance(buf, bytes):
+            return buf[pos:pos + size]
+        return memoryview(buf)[pos:pos + size]
+
+    def param_info(self, i: int) -> ParamInfo | None:
+        params = self.info.params
+        return params[i] if i < len(params) else None
+
+    def param(self, i: int) -> Any:
+        """Parameter ``i`` decoded per the event table (bytes when the table has no entry)."""
+        raw = self.raw(i)
+        pinfo = self.param_info(i)
+        if pinfo is None:
+            return bytes(raw)
+        return decode_value(pinfo.type, bytes(raw) if isinstance(raw, memoryview) else raw, pinfo)
+
+    def param_by_name(self, name: str) -> Any:
+        """The parameter called ``name`` decoded, or None if this event has no such one."""
+        i = self.info.param_index(name)
+        if i < 0 or i >= self.nparams:
+            return None
+        return self.param(i)
+
+    def raw_by_name(self, name: str) -> bytes | memoryview | None:
+        i = self.info.param_index(name)
+        if i < 0 or i >= self.nparams:
+            return None
+        return self.raw(i)
+
+    def params(self) -> list[tuple[str, Any]]:
+        """All parameters as (name, value) pairs."""
+        out = []
+        for i in range(self.nparams):
+            pinfo = self.param_info(i)
+            out.append((pinfo.name if pinfo else f"param{i}", self.param(i)))
+        return out
+
+    def record(self) -> bytes:
+        """The whole scap record (header, lengths, parameters) as bytes."""
+        return bytes(self._buf[self._off:self._off + self.len])
+
+    def detach(self) -> Event:
+        """A copy that owns its bytes, safe to keep after the source moves on."""
+        buf = self._buf
+        if isinstance(buf, bytes) and self._off == 0 and len(buf) == self.len:
+            return self
+        copy = Event(self.record(), 0, self.num, self.cpu, self.ts, self.tid, self.len,
+                     self.type, self.nparams, self.info)
+        copy._lens = self._lens
+        copy.thread = self.thread
+        copy.fdinfo = self.fdinfo
+        return copy
