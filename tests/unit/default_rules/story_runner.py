@@ -1,164 +1,143 @@
-"""Turn a :class:`~default_rules.syscall_story.Story` into scap bytes, and run rules over it.
+"""Turn a :class:`~default_rules.syscall_story.Story` into a scap capture, and run rules on it.
 
-Events are encoded here from the project's event table (the same table every reader uses):
-each syscall maps to its dedicated event pair on x86_64, or to the generic pair, and its
-parameters are packed by their scap types. The capture file around them (process list,
-users, event blocks) is written by the project's ``ScapWriter``.
+Each syscall becomes the event pair the drivers write for it on x86_64 (its dedicated pair,
+or the generic pair naming the syscall), encoded by the project's scap writer from the event
+table; the story's processes and users become the capture's process and user lists.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import json
 import os
-import struct
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from default_rules.syscall_story import GROUPS, USERS, Call, Story
-from sentry.events.event import AF_INET, AF_INET6, AF_UNIX, HEADER
+from sentry.capture.scapfile import (
+    GroupEntry,
+    MachineInfo,
+    ScapReader,
+    ScapWriter,
+    ThreadEntry,
+    UserEntry,
+    encode_event,
+)
+from sentry.events.event import AF_INET, AF_INET6, AF_UNIX, SockAddr, SockTuple
 from sentry.events.syscalls import PPM_SC_BY_NAME, X86_64_BY_NAME
-from sentry.events.table import EVENTS, EventInfo, ParamInfo, ParamType
+from sentry.events.table import EVENTS, EventInfo, ParamType
 
 START_TS = 1_700_000_000_000_000_000  # ns since epoch of the first event
 STEP_NS = 1_000
-
-_INT_SIZES = {
-    ParamType.INT8: ("b", 1), ParamType.INT16: ("h", 2), ParamType.INT32: ("i", 4),
-    ParamType.INT64: ("q", 8), ParamType.ERRNO: ("q", 8), ParamType.FD: ("q", 8),
-    ParamType.PID: ("q", 8), ParamType.UINT8: ("B", 1), ParamType.UINT16: ("H", 2),
-    ParamType.UINT32: ("I", 4), ParamType.UINT64: ("Q", 8), ParamType.SYSCALLID: ("H", 2),
-    ParamType.SIGTYPE: ("B", 1), ParamType.RELTIME: ("Q", 8), ParamType.ABSTIME: ("Q", 8),
-    ParamType.PORT: ("H", 2), ParamType.L4PROTO: ("B", 1), ParamType.SOCKFAMILY: ("B", 1),
-    ParamType.BOOL: ("I", 4), ParamType.FLAGS8: ("B", 1), ParamType.FLAGS16: ("H", 2),
-    ParamType.FLAGS32: ("I", 4), ParamType.UID: ("I", 4), ParamType.GID: ("I", 4),
-    ParamType.MODE: ("I", 4), ParamType.SIGSET: ("I", 4),
-}
 _TEXT = frozenset({ParamType.CHARBUF, ParamType.FSPATH, ParamType.FSRELPATH})
 
 
-def _ip_bytes(text: str) -> bytes:
-    return ipaddress.ip_address(text).packed
+def _family(ip: str) -> int:
+    return AF_INET6 if ":" in ip else AF_INET
 
 
-def _sockaddr(value: tuple[Any, ...]) -> bytes:
-    kind = value[0]
-    if kind == "unix":
-        return bytes([AF_UNIX]) + value[1].encode() + b"\0"
-    ip, port = value[1], value[2]
-    family = AF_INET6 if ":" in ip else AF_INET
-    return bytes([family]) + _ip_bytes(ip) + struct.pack("<H", port)
-
-
-def _socktuple(value: tuple[Any, ...]) -> bytes:
-    kind = value[0]
-    if kind == "unix":
+def _structured(value: Any) -> Any:
+    """The story's ("inet", ip, port) / ("unix", path) tuples as the event layer's types."""
+    if not isinstance(value, tuple) or not value or value[0] not in ("inet", "unix"):
+        return value
+    if value[0] == "unix":
+        if len(value) == 2:
+            return SockAddr(AF_UNIX, path=value[1])
         _, source, dest, path = value
-        return bytes([AF_UNIX]) + struct.pack("<QQ", source, dest) + path.encode() + b"\0"
+        return SockTuple(AF_UNIX, path=path, source=source, dest=dest)
+    if len(value) == 3:
+        return SockAddr(_family(value[1]), value[1], value[2])
     _, sip, sport, dip, dport = value
-    family = AF_INET6 if ":" in sip else AF_INET
-    return (bytes([family]) + _ip_bytes(sip) + struct.pack("<H", sport) + _ip_bytes(dip)
-            + struct.pack("<H", dport))
+    return SockTuple(_family(sip), sip, sport, dip, dport)
 
 
-def encode_value(param: ParamInfo, value: Any) -> bytes:
-    """Pack one parameter value the way the drivers write it."""
-    ptype = param.type
-    if value is None:
-        return b""
-    if ptype in _INT_SIZES:
-        code, size = _INT_SIZES[ptype]
-        bits = 8 * size
-        value &= (1 << bits) - 1
-        if code.islower() and value >= 1 << (bits - 1):
-            value -= 1 << bits  # e.g. loginuid 0xffffffff is -1 as an INT32
-        return struct.pack("<" + code, value)
-    if ptype in _TEXT:
-        return str(value).encode("utf-8", "surrogateescape") + b"\0"
-    if ptype is ParamType.BYTEBUF:
-        return bytes(value)
-    if ptype is ParamType.SOCKADDR:
-        return _sockaddr(value)
-    if ptype is ParamType.SOCKTUPLE:
-        return _socktuple(value)
-    if ptype is ParamType.DYN:
-        index, inner = value if isinstance(value, tuple) else (0, value)
-        dyn_type, fmt = param.dynamic[index]
-        return bytes([index]) + encode_value(ParamInfo(param.name, dyn_type, fmt), inner)
-    raise ValueError(f"cannot encode {param.name} of type {ptype.name}")
-
-
-def _default(param: ParamInfo) -> Any:
-    if param.type in _INT_SIZES:
-        return 0
-    if param.type in _TEXT:
-        return ""
-    if param.type is ParamType.BYTEBUF:
-        return b""
-    return None
-
-
-def encode_event(info: EventInfo, ts: int, tid: int, values: dict[str, Any]) -> bytes:
-    """One scap event record: header, parameter lengths, parameters (table order)."""
-    unknown = set(values) - {p.name for p in info.params}
-    if unknown:
-        raise ValueError(f"{info.ident} has no parameter(s) {sorted(unknown)}")
-    blobs = [encode_value(p, values.get(p.name, _default(p))) for p in info.params]
-    width = "I" if info.large_payload else "H"
-    lengths = struct.pack(f"<{len(blobs)}{width}", *(len(b) for b in blobs))
-    body = lengths + b"".join(blobs)
-    return HEADER.pack(ts, tid, HEADER.size + len(body), info.code, len(blobs)) + body
-
-
-def event_for(call: Call) -> tuple[EventInfo, dict[str, Any]]:
-    """The event the drivers write for ``call`` and its parameter values."""
+def event_for(call: Call) -> tuple[EventInfo, list[Any]]:
+    """The event the drivers write for ``call``, and its parameter values in table order."""
     sc = X86_64_BY_NAME[call.syscall]
-    enter = sc.enter_event
-    if enter == 0:  # no dedicated event: the generic pair names the syscall
+    if sc.enter_event == 0:  # no dedicated event: the generic pair names the syscall
         code = PPM_SC_BY_NAME[call.syscall]
         if call.direction == ">":
-            return EVENTS[0], {"ID": code, "nativeID": sc.nr}
-        return EVENTS[1], {"ID": code}
-    info = EVENTS[enter if call.direction == ">" else enter + 1]
-    return info, dict(call.params)
-
-
-def story_records(story: Story) -> Iterator[tuple[int, int, bytes]]:
-    """(ts, tid, record) for every event of the story, in order."""
-    for i, call in enumerate(story.calls):
-        info, values = event_for(call)
-        ts = START_TS + (i + 1) * STEP_NS
-        yield ts, call.tid, encode_event(info, ts, call.tid, values)
-
-
-def user_names() -> dict[int, str]:
-    return dict(USERS)
-
-
-def group_names() -> dict[int, str]:
-    return dict(GROUPS)
-
-
-# ------------------------------------------------------------------ capture file and engine
+            return EVENTS[0], [code, sc.nr]
+        return EVENTS[1], [code]
+    info = EVENTS[sc.enter_event if call.direction == ">" else sc.enter_event + 1]
+    given = dict(call.params)
+    unknown = set(given) - {p.name for p in info.params}
+    if unknown:
+        raise ValueError(f"{info.ident} has no parameter(s) {sorted(unknown)}")
+    values = []
+    for p in info.params:
+        if p.name in given:
+            values.append(_structured(given[p.name]))
+        elif p.type in _TEXT:
+            values.append("")
+        elif p.type is ParamType.BYTEBUF:
+            values.append(b"")
+        else:
+            values.append(0)
+    return info, values
 
 
 def write_story(story: Story, path: Path) -> Path:
-    """Write ``story`` as a scap capture (process list, users, events) at ``path``."""
-    raise NotImplementedError("waiting for sentry.capture.scapfile.ScapWriter")
+    """Write ``story`` as a scap capture (machine, users, process list, events) at ``path``."""
+    threads = [
+        ThreadEntry(
+            tid=p.tid, pid=p.tid, ptid=p.ptid, comm=p.comm, exe=p.exe,
+            exepath=p.exe if p.exe.startswith("/") else f"/usr/bin/{p.exe}",
+            args=list(p.args), cwd=p.cwd, fdlimit=1024, uid=p.uid, gid=p.gid,
+            vtid=p.tid, vpid=p.tid, cgroups=list(p.cgroups), sid=p.tid, vpgid=p.tid,
+            loginuid=p.loginuid, tty=p.tty,
+        )
+        for p in story.procs
+    ]
+    users = [UserEntry(uid, uid, name, f"/home/{name}", "/bin/bash")
+             for uid, name in USERS.items()]
+    groups = [GroupEntry(gid, name) for gid, name in GROUPS.items()]
+    with ScapWriter(path, machine=MachineInfo(num_cpus=1, hostname="story"), threads=threads,
+                    users=users, groups=groups) as writer:
+        for i, call in enumerate(story.calls):
+            info, values = event_for(call)
+            ts = START_TS + (i + 1) * STEP_NS
+            writer.write_record(encode_event(info.code, values, ts=ts, tid=call.tid))
+    return path
+
+
+@functools.cache
+def _engine_rules(rules: tuple[Path, ...]) -> Any:
+    from sentry.cli.run import output_compiler
+    from sentry.rules.engine import load_ruleset
+
+    ruleset, defs = load_ruleset(list(rules), output_compiler=output_compiler())
+    defs.raise_errors()
+    return ruleset
 
 
 def fired_rules(story: Story, tmp_path: Path, rules: Sequence[Path]) -> list[str]:
-    """Names of the rules that alert on ``story`` (one entry per alert, in order)."""
-    return [alert["rule"] for alert in run_cli_json(story, tmp_path, rules)]
+    """Names of the rules that alert on ``story`` (one entry per alert, in order).
+
+    The library path of ``sentry run -r RULES -e CAPTURE``: reader, inspector, engine.
+    """
+    from sentry.inspect.inspector import Inspector
+    from sentry.rules.engine import Engine
+
+    capture = write_story(story, tmp_path / "story.scap")
+    fired: list[str] = []
+    engine = Engine(_engine_rules(tuple(rules)), lambda alert: fired.append(alert.rule))
+    reader = ScapReader(capture)
+    try:
+        engine.run(reader, Inspector.from_capture(reader))
+    finally:
+        reader.close()
+    return fired
 
 
 def run_cli_json(story: Story, tmp_path: Path, rules: Sequence[Path]) -> list[dict[str, Any]]:
     """Run ``sentry run -r RULES... -e CAPTURE --json`` and parse its alerts."""
     capture = write_story(story, tmp_path / "story.scap")
-    cmd = [sys.executable, "-m", "sentry.cli.main", "run", "--json", "-e", str(capture)]
+    cmd = [sys.executable, "-c", "from sentry.cli.main import main; main()",
+           "run", "--json", "-e", str(capture)]
     for r in rules:
         cmd += ["-r", str(r)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120,

@@ -236,7 +236,7 @@ class Story:
                 "env": b"PATH=/usr/bin:/bin\0",
                 "tty": child.tty,
                 "pgid": child.tid,
-                "loginuid": child.loginuid,
+                "loginuid": child.loginuid - (1 << 32) if child.loginuid >> 31 else child.loginuid,
                 "flags": 0,
             },
         )
@@ -315,7 +315,7 @@ class Story:
 
     def ptrace(self, p: Proc, request: int, pid: int, *, res: int = 0) -> None:
         self.syscall(p, "ptrace", {"request": request, "pid": pid},
-                     {"res": res, "addr": 0, "data": 0})
+                     {"res": res, "addr": (0, 0), "data": (0, 0)})
 
     def setns(self, p: Proc, *, fd: int = 7, nstype: int = 0, res: int = 0) -> None:
         self.syscall(p, "setns", {"fd": fd, "nstype": nstype}, {"res": res})
@@ -329,7 +329,8 @@ class Story:
 
     def bpf(self, p: Proc, cmd: int = 5, *, res: int = 3) -> None:
         """bpf(BPF_PROG_LOAD ...) returning ``res`` (a new fd, or a negative errno)."""
-        self.syscall(p, "bpf", {"cmd": cmd}, {"res_or_fd": res})
+        # res_or_fd is dynamic: index 0 an fd, index 1 an errno.
+        self.syscall(p, "bpf", {"cmd": cmd}, {"res_or_fd": (0, res) if res >= 0 else (1, res)})
 
 
 # Portable (scap) values of the flag parameters used below.
