@@ -1,0 +1,244 @@
+"""``sentry run`` as a long-running service: live events and/or the audit webhook.
+
+The :class:`Daemon` owns what a replay does not need: the embedded web server (Kubernetes
+audit events in, metrics out) and the process signals
+
+- ``SIGHUP`` reloads the rules; a reload that fails keeps the rules already running and
+  says why on stderr,
+- ``SIGTERM`` / ``SIGINT`` stop reading, let the outputs drain, and exit 0,
+- ``SIGUSR1`` reopens output files and programs (log rotation), as Falco does.
+
+Syscall events are evaluated on the main thread (the engine's run loop); audit events from
+the webhook on the server's threads, one request at a time, so a POST is answered once its
+alerts are queued on the outputs. Every counter the metrics endpoint shows lives here.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
+
+from sentry.capture.k8saudit import AuditEvent
+from sentry.errors import SentryError
+from sentry.outputs.channels import Message
+from sentry.outputs.dispatch import Outputs
+from sentry.rules.alert import Alert
+from sentry.rules.engine import Engine, EngineOptions
+from sentry.rules.loader import Priority
+from sentry.rules.ruleset import Ruleset
+from sentry.server.metrics import MetricsSnapshot, make_registry
+from sentry.server.webserver import ServerSettings, WebServer
+from sentry.service.config import Config
+from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
+from sentry.service.outputs import build_outputs
+
+
+class Stop(Exception):
+    """Unwinds the main loop on SIGTERM/SIGINT."""
+
+
+def _log(text: str) -> None:
+    print(f"sentry: {text}", file=sys.stderr, flush=True)
+
+
+class Daemon:
+    """Rules, outputs, web server and signals for one ``sentry run`` without ``-e``."""
+
+    def __init__(self, cfg: Config, load_rules: Callable[[], Ruleset], *,
+                 json_output: bool = False, all_events: bool = False):
+        self.cfg = cfg
+        self._load_rules = load_rules
+        self._as_json = json_output or cfg.get("json_output")
+        self._include_output = cfg.get("json_include_output_property")
+        self.options = EngineOptions(all_events=all_events,
+                                     time_iso8601=cfg.get("time_format_iso_8601"))
+        self.ruleset = load_rules()
+        self.outputs: Outputs = build_outputs(cfg)
+        self.engine = Engine(self.ruleset, self._on_alert, self.options)
+        self._lock = threading.Lock()  # one evaluation at a time per engine and counters
+        self.alerts: Counter[tuple[str, str]] = Counter()
+        self.audit_events = 0
+        self.eval_ns = 0
+        self.reloads: Counter[str] = Counter()
+        self.web: WebServer | None = None
+        self.source: Any = None
+        self._reload = threading.Event()
+        self._stopped = threading.Event()
+        self._control: threading.Thread | None = None
+
+    # -- alerts
+
+    def _on_alert(self, alert: Alert) -> None:
+        doc = alert.to_json(self._include_output)
+        self.alerts[(alert.rule, alert.priority.label)] += 1
+        self.outputs.emit(Message(doc if self._as_json else alert.output, doc.encode(),
+                                  alert.priority.name.lower(), alert.rule))
+
+    def _drop_alert(self, report: DropReport) -> None:
+        with self._lock:
+            self._on_alert(Alert(report.ts, DROP_RULE, Priority.CRITICAL, report.text(),
+                                 "internal", report.fields(), self.options.hostname, [],
+                                 self.options.time_iso8601))
+
+    # -- k8s audit events from the webhook
+
+    def submit_audit(self, events: list[AuditEvent]) -> None:
+        """Evaluate webhook events now; alerts are queued when this returns."""
+        with self._lock:
+            start = time.perf_counter_ns()
+            for evt in events:
+                self.engine.evaluate_audit(evt)
+            self.eval_ns += time.perf_counter_ns() - start
+            self.audit_events += len(events)
+            self.engine.stats.events += len(events)
+
+    # -- metrics
+
+    def snapshot(self) -> MetricsSnapshot:
+        with self._lock:
+            events = {"k8s_audit": self.audit_events,
+                      "syscall": self.engine.stats.events - self.audit_events}
+            alerts = dict(self.alerts)
+            evaluated = self.engine.stats.evaluated
+            eval_s = self.eval_ns / 1e9
+        drops: dict[str, int] = {}
+        if self.source is not None and hasattr(self.source, "stats"):
+            st = self.source.stats()
+            drops = {"buffer": st.drops_buffer, "page_fault": st.drops_page_fault,
+                     "bug": st.drops_bug, "preemption": st.preemptions}
+        if self.web is not None:
+            drops["k8s_audit_malformed"] = self.web.malformed
+        return MetricsSnapshot(
+            events=events, drops=drops, alerts=alerts, eval_seconds=eval_s,
+            eval_events=evaluated, outputs=self.outputs.stats(),
+            throttled=self.outputs.throttled,
+            requests=dict(self.web.requests) if self.web is not None else {},
+            rules_loaded=len(self.ruleset), reloads=dict(self.reloads))
+
+    # -- lifecycle
+
+    def start_webserver(self) -> int:
+        """Start the web server when the config enables it; the bound port (0: none)."""
+        w = self.cfg.section("webserver")
+        if not w["enabled"]:
+            return 0
+        settings = ServerSettings(
+            host=w["listen_address"], port=w["listen_port"],
+            audit_endpoint=w["k8s_audit_endpoint"], healthz_endpoint=w["k8s_healthz_endpoint"],
+            metrics_endpoint=self.cfg.get("metrics.endpoint"), token=w["token"],
+            max_body_bytes=w["max_body_bytes"],
+            ssl_certificate=w["ssl_certificate"] if w["ssl_enabled"] else "")
+        registry = make_registry(self.snapshot) if self.cfg.get("metrics.enabled") else None
+        self.web = WebServer(settings, self.submit_audit, registry)
+        port = self.web.start()
+        scheme = "https" if settings.ssl_certificate else "http"
+        _log(f"webserver listening on {scheme}://{settings.host}:{port} "
+             f"({settings.audit_endpoint}, {settings.healthz_endpoint}"
+             f"{', ' + settings.metrics_endpoint if registry else ''})")
+        return port
+
+    def reload(self) -> bool:
+        """Load the rules again; on failure keep the running ones and say why."""
+        try:
+            ruleset = self._load_rules()
+        except SentryError as err:
+            self.reloads["failed"] += 1
+            _log(f"reload failed, keeping the {len(self.ruleset)} rules loaded before: {err}")
+            return False
+        with self._lock:
+            self.ruleset = ruleset
+            self.engine.use_ruleset(ruleset)
+        self.reloads["ok"] += 1
+        _log(f"rules reloaded: {len(ruleset)} rules")
+        return True
+
+    def _control_loop(self) -> None:
+        while not self._stopped.is_set():
+            if self._reload.wait(0.5):
+                self._reload.clear()
+                if not self._stopped.is_set():
+                    self.reload()
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self._reload.set()
+        elif signum == signal.SIGUSR1:
+            self.outputs.reopen()
+        elif not self._stopped.is_set():
+            self._stopped.set()
+            raise Stop(signal.Signals(signum).name)
+
+    def _install_signals(self) -> None:
+        for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+
+    def _timed(self, source: Any) -> Iterator[list[Any]]:
+        """The source's batches, adding the time spent on each to the evaluation time."""
+        for batch in source.batches():
+            start = time.perf_counter_ns()
+            yield batch
+            self.eval_ns += time.perf_counter_ns() - start
+
+    def run(self, source: Any = None, inspector: Any = None) -> int:
+        """Serve until SIGTERM/SIGINT (or the source ends); drain outputs; exit status."""
+        self.source = source
+        self._install_signals()
+        self._control = threading.Thread(target=self._control_loop, name="control",
+                                         daemon=True)
+        self._control.start()
+        code = 0
+        monitor = None
+        try:
+            self.start_webserver()
+            if source is None:
+                if self.web is None:
+                    raise SentryError("nothing to do: no event source and the webserver "
+                                      "is disabled (set webserver.enabled)")
+                while not self._stopped.wait(3600):
+                    pass
+            else:
+                monitor = self._drop_monitor(source)
+
+                class _Timed:
+                    batches = staticmethod(lambda: self._timed(source))
+
+                self.engine.run(_Timed(), inspector,
+                                monitor.check if monitor is not None else None)
+        except Stop as why:
+            _log(f"{why}: stopping, draining outputs")
+        except DropExit:
+            code = 1
+        finally:
+            self._stopped.set()
+            code = max(code, self._shutdown(source, monitor))
+        return code
+
+    def _drop_monitor(self, source: Any) -> DropMonitor | None:
+        if not hasattr(source, "stats"):
+            return None
+        d = self.cfg.section("syscall_event_drops")
+        return DropMonitor(actions=d["actions"], threshold=d["threshold"], rate=d["rate"],
+                           max_burst=d["max_burst"], simulate=d["simulate_drops"],
+                           stats=source.stats, alert=self._drop_alert)
+
+    def _shutdown(self, source: Any, monitor: DropMonitor | None) -> int:
+        # Ignore further stop signals while draining; a second ^C must not cut it short.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
+        if self.web is not None:
+            self.web.stop()
+        if source is not None and hasattr(source, "close"):
+            source.close()
+        self.outputs.close()
+        if monitor is not None:
+            print(monitor.summary(), file=sys.stderr)
+        lost = sum(s.undelivered for s in self.outputs.stats().values())
+        if lost or self.outputs.throttled:
+            _log(f"{lost} alert deliveries failed, {self.outputs.throttled} alerts throttled")
+        return 0
