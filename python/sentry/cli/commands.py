@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from sentry.cli import rules, run
+from sentry.cli import rules, run, tail
 
-MODULES: list[ModuleType] = [run, rules]
+MODULES: list[ModuleType] = [run, rules, tail]

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import EventFlags, ParamInfo, ParamType
 from sentry.fields.registry import ArgKind, Extractor, FieldType, register, register_simple
 
@@ -20,6 +21,8 @@ _NS = 1_000_000_000
 _OPEN_EVENTS = frozenset({"open", "openat", "openat2", "creat"})
 _O_RDONLY, _O_WRONLY, _O_CREAT = 1 << 0, 1 << 1, 1 << 2
 _EXEC_BITS = 0o111
+_MAX_BUFFER_TEXT = 80
+_GENERIC = "syscall"
 _RES_TYPES = frozenset({ParamType.ERRNO, ParamType.FD, ParamType.PID})
 
 
@@ -35,16 +38,25 @@ def _printable(data: bytes) -> str:
 
 
 def _flag_names(pinfo: ParamInfo, value: int) -> str:
+    # sysdig's walk: in table order, name each entry whose bits are all still set (and clear
+    # them), stopping at an entry equal to the whole value, which is named too. So enumerated
+    # values (ptrace requests) print as one name, and O_RDWR does not also print O_WRONLY.
     names = []
-    zero = None
+    rest = value
     for name, bit in pinfo.flags:
-        if bit == 0:
-            zero = zero or name
-        elif value & bit == bit:
+        if bit == value:
             names.append(name)
-    if not names and value == 0 and zero is not None:
-        return zero
+            break
+        if bit != 0 and rest != 0 and rest & bit == bit:
+            names.append(name)
+            rest &= ~bit
     return "|".join(names)
+
+
+def _bytes_text(data: bytes) -> str:
+    text = _printable(data)
+    # sysdig shortens buffers to 80 characters unless asked for verbose output.
+    return text if len(text) <= _MAX_BUFFER_TEXT else text[: _MAX_BUFFER_TEXT - 3] + "..."
 
 
 def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
@@ -75,7 +87,7 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
             return str(value), None
         return str(value), _flag_names(pinfo, value)
     if isinstance(value, bytes):
-        return _printable(value), None
+        return _bytes_text(value), None
     if isinstance(value, int):
         if pinfo.fmt == 2:  # hex
             return f"{value:X}", None
@@ -105,12 +117,24 @@ def _render_sock(value: Any) -> str:
 
 
 def args_text(ev: Any) -> str:
+    if ev.info.name == _GENERIC:
+        return ""  # sysdig shows the syscall's name as the type and no arguments
     parts = []
     for i in range(min(ev.nparams, len(ev.info.params))):
         raw, resolved = render_arg(ev, i)
         text = f"{raw}({resolved})" if resolved is not None else raw
         parts.append(f"{ev.info.params[i].name}={text} ")
     return "".join(parts)
+
+
+def event_type(ev: Any) -> str:
+    """The event's name; for generic syscall events, the syscall's name (as sysdig)."""
+    name: str = ev.info.name
+    if name == _GENERIC:
+        code = ev.param(0) if ev.nparams else None
+        if isinstance(code, int) and 0 <= code < len(PPM_SC_NAMES):
+            return PPM_SC_NAMES[code]
+    return name
 
 
 # ---- time --------------------------------------------------------------------------------
@@ -264,7 +288,7 @@ _simple("evt.latency", FieldType.RELTIME, "ns between enter and exit (0 on enter
 _simple("evt.latency.s", FieldType.INT, "seconds part of evt.latency",
         lambda ev: _latency(ev) // _NS)
 _simple("evt.latency.ns", FieldType.INT, "ns part of evt.latency", lambda ev: _latency(ev) % _NS)
-_simple("evt.type", FieldType.STRING, "event name (open, execve ...)", lambda ev: ev.info.name)
+_simple("evt.type", FieldType.STRING, "event name (open, execve ...)", event_type)
 _simple("evt.dir", FieldType.STRING, "'>' enter, '<' exit", lambda ev: ev.info.direction)
 _simple("evt.cpu", FieldType.INT, "CPU the event happened on", lambda ev: ev.cpu)
 _simple("evt.args", FieldType.STRING, "all arguments as text", args_text)

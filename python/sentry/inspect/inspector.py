@@ -10,12 +10,13 @@ semantics. Every other event costs a dictionary lookup or two.
 from __future__ import annotations
 
 import ipaddress
+import json
 import posixpath
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sentry.events.table import EVENTS
-from sentry.inspect.containers import ContainerTable, container_id_from_cgroups
+from sentry.events.table import EVENTS, EventFlags
+from sentry.inspect.containers import ContainerInfo, ContainerTable, container_id_from_cgroups
 from sentry.inspect.fds import FdInfo, FdTable, FdType, IpAddress, Role
 from sentry.inspect.threads import NA_NAME, ThreadInfo, ThreadTable
 from sentry.inspect.users import UserTable
@@ -37,6 +38,10 @@ _PT_FD = 14  # scap's PT_FD
 
 _FAMILY_TYPES = {1: FdType.UNIX, 2: FdType.IPV4, 10: FdType.IPV6, 16: FdType.NETLINK}
 _SOCK_L4 = {1: "tcp", 2: "udp", 3: "raw"}  # SOCK_STREAM, SOCK_DGRAM, SOCK_RAW
+
+# sysdig's container types (sinsp_container_type), by number.
+_CONTAINER_TYPES = {0: "docker", 1: "lxc", 2: "libvirt-lxc", 3: "mesos", 4: "rkt", 5: "custom",
+                    6: "cri", 7: "containerd", 8: "cri-o", 9: "bpm"}
 
 Handler = Callable[[Any, ThreadInfo], None]
 
@@ -91,7 +96,30 @@ class Inspector:
         self._stash_enter: set[int] = set()  # enter types whose params the exit needs
         self._enter_fd: set[int] = set()  # enter types whose first param is the fd used
         self._exit_fd: set[int] = set()  # exit types about the fd their enter named
+        self._no_reset: set[int] = set()  # types sysdig parses without a thread lookup
         self._build_dispatch()
+
+    # ---- starting state -------------------------------------------------------------------
+
+    @classmethod
+    def from_capture(cls, reader: Any) -> Inspector:
+        """State as a capture file describes it: its process, fd, user and interface lists."""
+        from sentry.inspect.snapshot import load_capture_state
+
+        users = UserTable.from_capture(getattr(reader, "users", ()) or (),
+                                       getattr(reader, "groups", ()) or ())
+        inspector = cls(users=users)
+        load_capture_state(inspector, reader)
+        return inspector
+
+    @classmethod
+    def from_host(cls) -> Inspector:
+        """State of this machine now, for live capture: /proc, /etc/passwd, interfaces."""
+        from sentry.inspect.procfs import load_threads, local_addresses
+
+        inspector = cls(users=UserTable.from_host(), local_addresses=local_addresses())
+        load_threads(inspector.threads)
+        return inspector
 
     # ---- dispatch -------------------------------------------------------------------------
 
@@ -146,6 +174,10 @@ class Inspector:
                  "setresgid"}
         for code, info in EVENTS.items():
             params = info.params
+            if info.flags & EventFlags.SKIPPARSERESET:
+                self._no_reset.add(code)
+            if info.name == "container" and info.direction == ">":
+                self._handlers[code] = self._on_container
             if info.direction == ">":
                 if params and int(params[0].type) == _PT_FD and params[0].name in ("fd", "oldfd"):
                     self._enter_fd.add(code)
@@ -176,11 +208,19 @@ class Inspector:
             self._dead_tid = None
         if self.first_ts is None:
             self.first_ts = ev.ts
+        code = ev.type
         th = self.threads.threads.get(ev.tid)
+        if code in self._no_reset:
+            # Internal events (procinfo, container ...): no placeholder thread, no fd.
+            ev.thread = th
+            ev.fdinfo = None
+            handler = self._handlers.get(code)
+            if handler is not None:
+                handler(ev, th)
+            return
         if th is None:
             th = self.threads.new(ev.tid)
         ev.thread = th
-        code = ev.type
         if code & 1 == 0:  # enter
             th.last_type = code
             th.last_ts = ev.ts
@@ -475,6 +515,34 @@ class Inspector:
                 ev.fdinfo = th.fds.add(FdInfo(fd, kind, ""))
 
         return handler
+
+    # ---- containers -----------------------------------------------------------------------
+
+    def _on_container(self, ev: Any, th: ThreadInfo | None) -> None:
+        """Container metadata recorded in the capture (sysdig's container events)."""
+        text = ev.param_by_name("json")
+        if isinstance(text, str):
+            try:
+                data = json.loads(text).get("container", {})
+            except (ValueError, AttributeError):
+                return
+            if not isinstance(data, dict) or not data.get("id"):
+                return
+            labels = data.get("Labels") or {}
+            self.containers.update(ContainerInfo(
+                str(data["id"]),
+                type=_CONTAINER_TYPES.get(data.get("type"), str(data.get("type"))),
+                name=data.get("name"), image=data.get("image"), image_id=data.get("imageid"),
+                image_repository=data.get("imagerepo"), image_tag=data.get("imagetag"),
+                privileged=data.get("privileged"),
+                labels=labels if isinstance(labels, dict) else {},
+            ))
+            return
+        cid = ev.param_by_name("id")
+        if isinstance(cid, str) and cid:
+            self.containers.update(ContainerInfo(
+                cid, type=_CONTAINER_TYPES.get(ev.param_by_name("type")),
+                name=ev.param_by_name("name"), image=ev.param_by_name("image")))
 
     # ---- identity and cwd -----------------------------------------------------------------
 

@@ -1,0 +1,147 @@
+"""``sentry tail [FILTER] [-e CAPTURE] [-p FORMAT] [--json]``: print the events a filter selects.
+
+Like ``sysdig -r CAPTURE FILTER``: one line per matching event in sysdig's default format
+(or ``-p``, whose ``%field`` tokens skip an event lacking a field unless the format starts
+with ``*``), or one JSON object per line. Every event still updates the state; events the
+filter's types exclude are not decoded for matching. Internal events (``procinfo``,
+``container`` ...) are hidden, as sysdig hides them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Annotated, Any, TextIO
+
+import orjson
+import typer
+
+from sentry.errors import DriverError, SentryError
+
+DEFAULT_FORMAT = (
+    "*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info"
+)
+# Metadata events sysdig parses but does not show (besides the INTERNAL category).
+HIDDEN_EVENTS = frozenset({"container"})
+_JSON_FIELDS = ("evt.num", "evt.outputtime", "evt.cpu", "proc.name", "thread.tid", "evt.dir",
+                "evt.type", "evt.info")
+
+_COLOURS = {">": "\x1b[36m", "<": "\x1b[33m"}
+_RESET = "\x1b[0m"
+
+
+def open_capture(path: str) -> tuple[Any, Any]:
+    """(reader, inspector) for a .scap file."""
+    from pathlib import Path
+
+    from sentry.capture.scapfile import ScapReader
+    from sentry.inspect.inspector import Inspector
+
+    if not Path(path).is_file():
+        raise SentryError(f"{path}: no such capture file")
+    reader = ScapReader(path)
+    return reader, Inspector.from_capture(reader)
+
+
+def open_live() -> tuple[Any, Any]:
+    """(live source, inspector) from the first driver that works, or a clear DriverError."""
+    try:
+        from sentry.capture import drivers  # type: ignore[attr-defined]
+    except ImportError:
+        raise DriverError("live capture needs a driver (kernel module or eBPF probe) and "
+                          "none is available in this build; read a capture with -e FILE"
+                          ) from None
+    from sentry.inspect.inspector import Inspector
+
+    return drivers.open_live(), Inspector.from_host()
+
+
+def selected_events(source: Any, inspector: Any, filter_text: str | None) -> Iterator[Any]:
+    """Every event the filter matches, in order, after the inspector has seen it."""
+    from sentry.events.table import EVENTS, EventCategory
+    from sentry.rules.compiler import compile_filter
+
+    flt = compile_filter(filter_text) if filter_text and filter_text.strip() else None
+    wanted: set[int] | None = None
+    if flt is not None and flt.evttypes is not None:
+        wanted = {code for code, info in EVENTS.items() if info.name in flt.evttypes}
+        named = {info.name for info in EVENTS.values()}
+        if not flt.evttypes <= named:
+            # Syscalls without their own event arrive as generic "syscall" events.
+            wanted |= {code for code, info in EVENTS.items() if info.name == "syscall"}
+    hidden = {code for code, info in EVENTS.items()
+              if info.category is EventCategory.INTERNAL or info.name in HIDDEN_EVENTS}
+    if wanted is not None:
+        wanted -= hidden
+    process = inspector.process
+    match = flt.match if flt is not None else None
+    for batch in source.batches():
+        for ev in batch:
+            process(ev)
+            code = ev.type
+            if wanted is not None:
+                if code not in wanted:
+                    continue
+            elif code in hidden:
+                continue
+            if match is None or match(ev):
+                yield ev
+
+
+def _json_line(ev: Any, fields: list[Any]) -> bytes:
+    from sentry.outputs.format import json_value
+
+    return orjson.dumps({f.name: json_value(f.extract(ev), f.type) for f in fields})
+
+
+def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json: bool,
+         out: TextIO) -> int:
+    """Print matching events to ``out``; returns how many were printed."""
+    from sentry.fields.registry import resolve
+    from sentry.outputs.format import OutputFormat
+
+    source, inspector = open_capture(capture) if capture else open_live()
+    colour = out.isatty() and not as_json and fmt is None
+    formatter = OutputFormat(fmt if fmt else DEFAULT_FORMAT)
+    json_fields = [resolve(name) for name in _JSON_FIELDS] if as_json and not fmt else None
+    printed = 0
+    try:
+        for ev in selected_events(source, inspector, filter_text):
+            if as_json:
+                if json_fields is not None:
+                    line = _json_line(ev, json_fields).decode()
+                else:
+                    line = _json_line(ev, list(formatter.fields)).decode()
+            else:
+                text = formatter.render_strict(ev)
+                if text is None:
+                    continue
+                line = f"{_COLOURS.get(ev.info.direction, '')}{text}{_RESET}" if colour else text
+            out.write(line + "\n")
+            printed += 1
+    finally:
+        source.close()
+    return printed
+
+
+def tail_command(
+    filter_text: Annotated[str | None, typer.Argument(
+        metavar="[FILTER]", help="Filter expression (the rules' condition language).")] = None,
+    capture: Annotated[str | None, typer.Option(
+        "-e", "--capture", help="Read events from this .scap capture instead of live.")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "-p", "--print", help="Output format with %field tokens (prefix * to keep events "
+        "with missing fields).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per event.")] = False,
+) -> None:
+    """Stream events that match FILTER, live or from a capture (like sysdig)."""
+    try:
+        tail(filter_text, capture, fmt, as_json, sys.stdout)
+    except SentryError as err:
+        print(f"sentry: {err}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    sys.stdout.flush()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("tail")(tail_command)

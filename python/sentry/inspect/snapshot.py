@@ -1,0 +1,93 @@
+"""The starting state a capture file describes: its process list, fd lists and interfaces.
+
+Entries come from :class:`sentry.capture.scapfile.ScapReader` (``threads``, ``fds``,
+``interfaces``). Threads of one process share its fd table, as in sysdig. fd-list types are
+scap's (``scap_fd_type``); socket entries become inet fds with client/server ends set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+
+from sentry.inspect.containers import container_id_from_cgroups
+from sentry.inspect.fds import FdInfo, FdTable, FdType, IpAddress, Role
+from sentry.inspect.threads import ThreadInfo
+
+if TYPE_CHECKING:
+    from sentry.inspect.inspector import Inspector
+
+# scap_fd_type -> our fd kinds.
+_SCAP_FD_TYPES = {
+    1: FdType.FILE, 2: FdType.DIRECTORY, 3: FdType.IPV4, 4: FdType.IPV6, 5: FdType.IPV4,
+    6: FdType.IPV6, 7: FdType.PIPE, 8: FdType.UNIX, 9: FdType.EVENT, 10: FdType.UNKNOWN,
+    11: FdType.SIGNALFD, 12: FdType.EVENTPOLL, 13: FdType.INOTIFY, 14: FdType.TIMERFD,
+    15: FdType.NETLINK, 16: FdType.FILE, 17: FdType.BPF, 18: FdType.USERFAULTFD,
+    19: FdType.IO_URING, 20: FdType.MEMFD, 21: FdType.UNKNOWN,
+}
+_SERVER_SOCKS = frozenset({5, 6})
+_CLIENT_SOCKS = frozenset({3, 4})
+_L4 = {2: "tcp", 3: "udp", 4: "icmp", 5: "raw"}  # scap_l4_proto
+
+
+def _ip(text: str) -> IpAddress | None:
+    try:
+        return ipaddress.ip_address(text) if text else None
+    except ValueError:
+        return None
+
+
+def fd_from_entry(entry: Any) -> FdInfo:
+    """One fd-list entry as an :class:`FdInfo`."""
+    kind = _SCAP_FD_TYPES.get(entry.type, FdType.UNKNOWN)
+    info = FdInfo(entry.fd, kind, entry.name, flags=entry.open_flags, ino=entry.ino,
+                  dev=entry.dev)
+    if entry.type in _CLIENT_SOCKS:
+        info.cip, info.cport = _ip(entry.sip), entry.sport
+        info.sip, info.sport = _ip(entry.dip), entry.dport
+        info.l4proto = _L4.get(entry.l4proto)
+        info.role = Role.CLIENT
+        info.name = f"{entry.sip}:{entry.sport}->{entry.dip}:{entry.dport}"
+    elif entry.type in _SERVER_SOCKS:
+        info.sip, info.sport = _ip(entry.sip), entry.sport
+        info.l4proto = _L4.get(entry.l4proto)
+        info.role = Role.SERVER
+        info.name = f"{entry.sip}:{entry.sport}"
+    return info
+
+
+def thread_from_entry(entry: Any, inspector: Inspector) -> ThreadInfo:
+    """One process-list entry as a :class:`ThreadInfo`."""
+    th = ThreadInfo(entry.tid, inspector.threads)
+    th.pid, th.ptid, th.sid, th.vpgid = entry.pid, entry.ptid, entry.sid, entry.vpgid
+    th.comm, th.exe, th.exepath = entry.comm, entry.exe, entry.exepath
+    th.args, th.env, th.cwd = list(entry.args), list(entry.env), entry.cwd
+    th.fdlimit, th.flags = entry.fdlimit, entry.flags
+    th.uid, th.gid = entry.uid & 0xFFFFFFFF, entry.gid & 0xFFFFFFFF
+    th.loginuid = entry.loginuid & 0xFFFFFFFF
+    th.vtid, th.vpid, th.tty = entry.vtid, entry.vpid, entry.tty
+    th.exe_writable = bool(getattr(entry, "exe_writable", False))
+    th.cgroups = list(entry.cgroups)
+    th.container_id = container_id_from_cgroups(th.cgroups)
+    return th
+
+
+def load_capture_state(inspector: Inspector, reader: Any) -> None:
+    """Fill ``inspector`` from a reader's metadata blocks."""
+    table = inspector.threads
+    for entry in (getattr(reader, "threads", None) or {}).values():
+        table.threads[entry.tid] = thread_from_entry(entry, inspector)
+    # Threads share their process's fd table (the main thread's).
+    for th in table.threads.values():
+        if th.tid != th.pid:
+            main = table.threads.get(th.pid)
+            if main is not None:
+                th.fds = main.fds
+    for entry in getattr(reader, "fds", None) or ():
+        owner = table.threads.get(entry.tid)
+        fds: FdTable = owner.fds if owner is not None else table.get_or_placeholder(entry.tid).fds
+        fds.add(fd_from_entry(entry))
+    for iface in getattr(reader, "interfaces", None) or ():
+        ip = _ip(getattr(iface, "addr", ""))
+        if ip is not None:
+            inspector.local_addresses.add(ip)
