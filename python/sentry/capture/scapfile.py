@@ -20,7 +20,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from sentry.capture.source import CaptureStats
 from sentry.errors import CaptureError
@@ -536,7 +536,7 @@ class ScapReader:
                 cpu = ts = tid = elen = etype = nparams = 0
             if blen < 12 or off + blen > end or trailer(data, off + blen - 4)[0] != blen:
                 self._block(off)  # raises the precise error
-            if btype == EV_V2 or btype == EV_V2_LARGE:
+            if btype in (EV_V2, EV_V2_LARGE):
                 evoff = off + 10
                 if elen < HEADER_LEN or evoff + elen > off + blen - 4:
                     raise CaptureError(f"event length {elen} out of bounds",
@@ -743,7 +743,8 @@ class ScapWriter:
             raise CaptureError(f"cannot write capture: {err.strerror or err}",
                                path=self.path) from None
         self._raw = raw
-        self._out: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if compress else raw
+        self._out: gzip.GzipFile | BinaryIO = (
+            gzip.GzipFile(fileobj=raw, mode="wb") if compress else raw)
         self.count = 0
         self._ts = 0
         shb = struct.pack("<IHHq", SHB_MAGIC, 1, 2, -1)

@@ -12,6 +12,8 @@ O oct, N n/a (default: D for numbers, N for strings and buffers); INFO names a f
 a dynamic-type table, or (FSRELPATH) the index of its dirfd parameter.
 """
 
+# ruff: noqa: E501  (one event per line reads better than wrapped data)
+
 EVENT_SPEC = """
 = GENERIC
 > syscall OTHER - | ID:SYSCALLID, nativeID:UINT16

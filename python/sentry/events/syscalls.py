@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 # PPM_SC_* in code order (0 .. 332): scap's portable syscall codes.
-PPM_SC_NAMES: tuple[str, ...] = tuple(
-    """
+_PPM_SC_TEXT = """
     <unknown> restart_syscall exit read write open close creat link unlink chdir time mknod chmod
     stat lseek getpid mount ptrace alarm fstat pause utime access sync kill rename mkdir rmdir
     dup pipe times brk acct ioctl fcntl setpgid umask chroot ustat dup2 getppid getpgrp setsid
@@ -52,8 +51,8 @@ PPM_SC_NAMES: tuple[str, ...] = tuple(
     finit_module bpf seccomp sigaltstack getrandom fadvise64 renameat2 userfaultfd openat2
     umount2 execve execveat copy_file_range clone clone3 open_by_handle_at io_uring_setup
     io_uring_enter io_uring_register
-    """.split()
-)
+"""
+PPM_SC_NAMES: tuple[str, ...] = tuple(_PPM_SC_TEXT.split())
 PPM_SC_BY_NAME: dict[str, int] = {name: code for code, name in enumerate(PPM_SC_NAMES)}
 
 # x86_64 syscall numbers (Linux uapi unistd_64.h).
@@ -177,8 +176,6 @@ def syscall_numbers_for_event_names(names: set[str]) -> set[int]:
 
     found = set()
     for sc in X86_64_SYSCALLS.values():
-        if sc.name in names:
-            found.add(sc.nr)
-        elif sc.enter_event and EVENTS[sc.enter_event].name in names:
+        if sc.name in names or (sc.enter_event and EVENTS[sc.enter_event].name in names):
             found.add(sc.nr)
     return found
