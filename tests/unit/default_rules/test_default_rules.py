@@ -114,3 +114,25 @@ def test_local_file_can_disable_a_default_rule(tmp_path: Path) -> None:
     assert "File Written Below Root Or Root Home" not in fired_rules(
         story, tmp_path, [DEFAULT_RULES, override]
     )
+
+
+@pytest.mark.conformance
+def test_our_names_and_conditions_are_our_own(definitions, falco_dir: Path) -> None:
+    falco = load_rules([falco_dir / "rules" / "falco_rules.yaml"])
+
+    def norm(text: str) -> str:
+        return " ".join(text.split())
+
+    for kind in ("lists", "macros", "rules"):
+        ours, theirs = set(getattr(definitions, kind)), set(getattr(falco, kind))
+        assert ours.isdisjoint(theirs), f"{kind} shared with Falco: {sorted(ours & theirs)}"
+    their_conditions = {norm(m.condition) for m in falco.macros.values()}
+    their_conditions |= {norm(r.condition) for r in falco.rules.values()}
+    for item in [*definitions.macros.values(), *definitions.rules.values()]:
+        assert norm(item.condition) not in their_conditions, item.name
+
+
+@pytest.mark.conformance
+def test_loads_beside_falcos_default_rules(falco_dir: Path) -> None:
+    both = load_rules([falco_dir / "rules" / "falco_rules.yaml", DEFAULT_RULES, LOCAL_RULES])
+    assert not both.errors, "\n".join(str(p) for p in both.errors)
