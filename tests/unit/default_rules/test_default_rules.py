@@ -14,6 +14,7 @@ import pytest
 from default_rules.scenarios import CASES, CASES_BY_RULE, EXTRA_FIRES
 from default_rules.story_runner import fired_rules, run_cli_json
 from default_rules.syscall_story import Story
+from sentry.rules.engine import load_ruleset
 from sentry.rules.loader import load_rules
 
 REPO = Path(__file__).resolve().parents[3]
@@ -66,6 +67,21 @@ def test_seed_rule_output_fields_in_order(definitions) -> None:
 def test_local_rules_file_is_an_empty_override_file() -> None:
     alone = load_rules([LOCAL_RULES])
     assert not alone.problems and not alone.rules and not alone.macros
+
+
+def test_local_rules_examples_work_once_uncommented(tmp_path: Path) -> None:
+    # Example lines are "# - ..." and their indented continuation lines "#   ...".
+    lines = LOCAL_RULES.read_text().splitlines()
+    examples = [line[2:] for line in lines if re.match(r"# (- |  )", line)]
+    uncommented = tmp_path / "local.yaml"
+    uncommented.write_text("\n".join(examples) + "\n")
+    ruleset, defs = load_ruleset([DEFAULT_RULES, uncommented])
+    assert not defs.problems, "\n".join(str(p) for p in defs.problems)
+    assert len(ruleset) == len(defs.rules) - 1  # one default rule disabled
+    assert "Sudo Run In Container" in defs.rules
+    assert not defs.rules["Program Run From Temporary Directory"].enabled
+    assert "my-config-agent" in defs.lists["package_install_helpers"].items
+    assert "my-debug-image" in defs.rules["Shell Started In Container"].condition
 
 
 def _story_id(case) -> str:
