@@ -28,6 +28,7 @@ _NUMERIC_DEFINE = re.compile(r"#define\s+(\w+)\s+(-?(?:0x[0-9a-fA-F]+|\d+))\s*(?
 _IOCTL_DEFINE = re.compile(
     r"#define\s+(\w+)\s+_IO(R|W|WR)?\(\s*\w+\s*,\s*(\d+)\s*(?:,\s*([^)]+))?\)")
 _IOC_DIR = {None: 0, "W": 1, "R": 2, "WR": 3}
+_PACKED_STRUCT = re.compile(r"(struct\s+\w+\s*\{[^}]*\})\s*__attribute__\(\(packed\)\)\s*;")
 
 
 def include_dir() -> Path:
@@ -45,13 +46,22 @@ def include_dir() -> Path:
 HEADER_PATH = include_dir() / HEADERS[0]
 
 
-def cdef_source(text: str) -> tuple[str, list[tuple[str, str | None, int, str | None]]]:
-    """Split a header into cffi-parsable declarations and its ioctl definitions."""
+IoctlDef = tuple[str, str | None, int, str | None]
+
+
+def cdef_source(text: str) -> tuple[str, str, list[IoctlDef]]:
+    """Split a header into cffi-parsable declarations: (plain, packed structs, ioctls).
+
+    Structs marked ``__attribute__((packed))`` must go to ``cdef(..., packed=True)``; the
+    others keep their natural alignment, as in C.
+    """
     out: list[str] = []
-    ioctl_defs: list[tuple[str, str | None, int, str | None]] = []
+    ioctl_defs: list[IoctlDef] = []
     depth = 0  # nesting of conditional blocks; the include guard is depth 1
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    for line in text.replace("__attribute__((packed))", "").splitlines():
+    packed = "\n".join(m.group(1) + ";" for m in _PACKED_STRUCT.finditer(text))
+    text = _PACKED_STRUCT.sub("", text)
+    for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith(("#if", "#ifdef", "#ifndef")):
             depth += 1
@@ -72,7 +82,7 @@ def cdef_source(text: str) -> tuple[str, list[tuple[str, str | None, int, str | 
                 out.append(stripped)
             continue
         out.append(line)
-    return "\n".join(out), ioctl_defs
+    return "\n".join(out), packed, ioctl_defs
 
 
 def _load() -> tuple[FFI, dict[str, int], dict[str, int]]:
@@ -83,11 +93,12 @@ def _load() -> tuple[FFI, dict[str, int], dict[str, int]]:
         raise DriverError(f"cannot read the driver headers in {base}: {err}") from err
     ffi = FFI()
     ffi.cdef(_TYPEDEFS)
-    ioctl_defs: list[tuple[str, str | None, int, str | None]] = []
+    ioctl_defs: list[IoctlDef] = []
     for text in texts:
-        source, defs = cdef_source(text)
-        # packed: the event header is packed; the other structs have no padding either way
-        ffi.cdef(source, packed=True)
+        plain, packed, defs = cdef_source(text)
+        if packed:
+            ffi.cdef(packed, packed=True)
+        ffi.cdef(plain)
         ioctl_defs += defs
     lib = ffi.dlopen(None)
     constants = {name: getattr(lib, name) for name in dir(lib)}

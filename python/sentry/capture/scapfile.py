@@ -194,6 +194,10 @@ def _ip6(raw: bytes) -> str:
     return str(ipaddress.IPv6Address(raw))
 
 
+class _Malformed(Exception):
+    """A metadata block does not parse; turned into CaptureError with path and offset."""
+
+
 class _Cursor:
     """Bounds-checked little-endian reads within one block's payload."""
 
@@ -208,7 +212,7 @@ class _Cursor:
     def need(self, n: int) -> int:
         pos = self.pos
         if n < 0 or pos + n > self.end:
-            raise CaptureError(f"block truncated (needs {n} bytes at {pos})", offset=self.block)
+            raise _Malformed(f"block truncated (needs {n} bytes at {pos})")
         self.pos = pos + n
         return pos
 
@@ -369,11 +373,9 @@ class ScapReader:
             elif btype in (UL, UL_INT, UL_V2):
                 self._userlist(cur, btype == UL_V2)
             # any other block type is skipped whole, as libscap does
-        except CaptureError as err:
-            if err.offset is None or err.path is None:
-                raise CaptureError(getattr(err, "args", ("bad block",))[0],
-                                   path=self.path, offset=off) from None
-            raise
+        except _Malformed as err:
+            raise CaptureError(f"{err} (block type {btype:#x})", path=self.path,
+                               offset=off) from None
 
     def _machine_info(self, cur: _Cursor) -> None:
         ncpus, mem, maxpid, host, *_ = _MI.unpack(cur.raw(_MI.size))
@@ -385,8 +387,7 @@ class ScapReader:
             sub_len = cur.u32() if version >= 9 else 0
             entry_end = start + sub_len
             if version >= 9 and (sub_len < 4 or entry_end > cur.end):
-                raise CaptureError(f"process entry length {sub_len} out of bounds",
-                                   offset=cur.block)
+                raise _Malformed(f"process entry length {sub_len} out of bounds")
             t = ThreadEntry(cur.u64(), cur.u64(), cur.u64())
             if version >= 6:
                 t.sid = cur.i64()
@@ -415,7 +416,7 @@ class ScapReader:
             if version >= 9:
                 self._proc_extras(cur, t, entry_end)
                 if cur.pos > entry_end:
-                    raise CaptureError("process entry overruns its length", offset=cur.block)
+                    raise _Malformed("process entry overruns its length")
                 cur.pos = entry_end
             self.threads[t.tid] = t
 
@@ -440,7 +441,7 @@ class ScapReader:
             start = cur.pos
             sub_len = cur.u32() if v2 else 0
             if v2 and (sub_len < 4 or start + sub_len > cur.end):
-                raise CaptureError(f"fd entry length {sub_len} out of bounds", offset=cur.block)
+                raise _Malformed(f"fd entry length {sub_len} out of bounds")
             fd = FdEntry(tid, cur.i64(), cur.u64(), cur.u8())
             ftype = fd.type
             if ftype == FD_IPV4_SOCK:
@@ -464,10 +465,10 @@ class ScapReader:
             elif ftype in _FD_NAME_ONLY:
                 fd.name = _text(cur.lstr())
             elif not v2:
-                raise CaptureError(f"unknown fd type {ftype}", offset=cur.block)
+                raise _Malformed(f"unknown fd type {ftype}")
             if v2:
                 if cur.pos > start + sub_len:
-                    raise CaptureError("fd entry overruns its length", offset=cur.block)
+                    raise _Malformed("fd entry overruns its length")
                 cur.pos = start + sub_len
             self.fds.append(fd)
 
@@ -483,13 +484,13 @@ class ScapReader:
                 addr, mask, bcast = (_ip6(cur.raw(16)) for _ in range(3))
                 family = 6
             else:
-                raise CaptureError(f"unknown interface type {iftype}", offset=cur.block)
+                raise _Malformed(f"unknown interface type {iftype}")
             speed = cur.u64() if iftype in (II_IPV4, II_IPV6) else 0
             name = _text(cur.raw(namelen))
             self.interfaces.append(Interface(name, family, addr, mask, bcast, speed))
             if v2:
                 if cur.pos > start + entry_len:
-                    raise CaptureError("interface entry overruns its length", offset=cur.block)
+                    raise _Malformed("interface entry overruns its length")
                 cur.pos = start + entry_len
 
     def _userlist(self, cur: _Cursor, v2: bool) -> None:
@@ -497,8 +498,7 @@ class ScapReader:
             start = cur.pos
             sub_len = cur.u32() if v2 else 0
             if v2 and (sub_len < 5 or start + sub_len > cur.end):
-                raise CaptureError(f"user entry length {sub_len} out of bounds",
-                                   offset=cur.block)
+                raise _Malformed(f"user entry length {sub_len} out of bounds")
             kind = cur.u8()
             if kind == 0:
                 uid, gid = cur.u32(), cur.u32()
@@ -509,7 +509,7 @@ class ScapReader:
                 self.groups.append(GroupEntry(gid, _text(cur.lstr())))
             if v2:
                 if cur.pos > start + sub_len:
-                    raise CaptureError("user entry overruns its length", offset=cur.block)
+                    raise _Malformed("user entry overruns its length")
                 cur.pos = start + sub_len
 
     # --- events ---------------------------------------------------------------------
@@ -522,7 +522,7 @@ class ScapReader:
         trailer = _U32.unpack_from
         batch: list[Event] = []
         size = self.batch_size
-        num = self._events_read
+        num = 0
         path = self.path
         while off < end:
             if self._closed:

@@ -1,0 +1,101 @@
+"""The event table against scap's facts as sysdig 0.29 prints them (``sysdig -L``)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sentry.events.flagnames import FLAG_TABLES
+from sentry.events.format import flags_text
+from sentry.events.syscalls import PPM_SC_NAMES, X86_64_BY_NAME, X86_64_SYSCALLS
+from sentry.events.table import (
+    EVENT_MAX,
+    EVENTS,
+    SYSDIG_029_EVENT_MAX,
+    EventType,
+    event_by_name,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "capture"))
+from sysdig_ref import need_sysdig
+
+
+@pytest.mark.sysdig
+def test_current_events_match_sysdig_event_list() -> None:
+    # sysdig -L lists every current, non-internal event: direction, name, param types, names
+    out = subprocess.run([need_sysdig(), "-L"], capture_output=True, check=True, text=True)
+    theirs = {line.strip() for line in out.stdout.splitlines() if line.strip()}
+    ours = set()
+    for code, info in EVENTS.items():
+        if code >= SYSDIG_029_EVENT_MAX or info.old_version or info.unused:
+            continue
+        if info.category.name == "INTERNAL":
+            continue
+        args = ", ".join(
+            f"{'DYNAMIC' if p.type.name == 'DYN' else p.type.name} {p.name}" for p in info.params)
+        ours.add(f"{info.direction} {info.name}({args})")
+    assert ours == theirs
+
+
+def test_enter_events_are_even_and_exits_follow() -> None:
+    assert EVENT_MAX == 352
+    for code, info in EVENTS.items():
+        assert info.direction == (">" if code % 2 == 0 else "<")
+        assert info.ident.endswith("_E" if code % 2 == 0 else "_X")
+        assert EventType[info.ident] == code
+
+
+def test_known_numbers() -> None:
+    assert EventType.SYSCALL_OPEN_E == 2
+    assert EventType.SYSCALL_EXECVE_19_X == 293
+    assert EventType.SYSCALL_CLONE_20_X == 223
+    assert EventType.SYSCALL_OPENAT_2_E == 306
+    assert EventType.PROCEXIT_1_E == 186
+    assert EventType.SYSCALL_OPENAT2_X == 327
+    assert event_by_name("openat", "<").code == 307
+    assert event_by_name("execve", "<").code == 293
+    assert event_by_name("open", ">").code == 2
+    assert [p.name for p in EVENTS[293].params][-4:] == ["tty", "pgid", "loginuid", "flags"]
+
+
+def test_every_dedicated_syscall_event_is_an_enter_event_sysdig_knows() -> None:
+    aliases = {"pread64": "pread", "pwrite64": "pwrite", "prlimit64": "prlimit",
+               "umount2": "umount", "pipe2": "pipe", "dup2": "dup", "dup3": "dup",
+               "eventfd2": "eventfd", "signalfd4": "signalfd", "inotify_init1": "inotify_init",
+               "accept4": "accept"}
+    dedicated = [sc for sc in X86_64_SYSCALLS.values() if sc.enter_event]
+    assert len(dedicated) > 100
+    for sc in dedicated:
+        info = EVENTS[sc.enter_event]
+        assert info.is_enter and not info.old_version
+        assert info.name == aliases.get(sc.name, sc.name)
+        assert sc.enter_event < SYSDIG_029_EVENT_MAX
+    assert X86_64_BY_NAME["openat"].nr == 257
+    assert X86_64_BY_NAME["execve"].enter_event == EventType.SYSCALL_EXECVE_19_E
+
+
+def test_portable_syscall_codes() -> None:
+    assert len(PPM_SC_NAMES) == 333
+    assert PPM_SC_NAMES[231 - 67] == "exit_group"  # PPM_SC_EXIT_GROUP = 164
+    assert X86_64_BY_NAME["exit_group"].ppm_sc == 164
+    assert X86_64_BY_NAME["memfd_create"].ppm_sc == 0  # no portable code in this generation
+    assert all(re.fullmatch(r"[a-z_0-9<>]+", name) for name in PPM_SC_NAMES)
+
+
+@pytest.mark.parametrize(("table", "value", "text"), [
+    ("file_flags", 4097, "O_RDONLY|O_CLOEXEC"),
+    ("file_flags", 577, "O_DIRECT|O_NONBLOCK|O_RDONLY"),
+    ("file_flags", 0, "O_NONE"),
+    ("file_flags", 3, "O_RDWR"),
+    ("mmap_flags", 1026, "MAP_PRIVATE|MAP_DENYWRITE"),
+    ("access_flags", 0, "F_OK"),
+    ("socket_families", 1, "AF_LOCAL"),
+    ("semctl_commands", 4096, "SETVAL"),
+])
+def test_flag_names_in_scap_order(table: str, value: int, text: str) -> None:
+    # expected texts are sysdig's own output for these values
+    assert flags_text(value, FLAG_TABLES[table]) == text
