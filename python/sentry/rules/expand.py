@@ -123,10 +123,11 @@ class _Expander:
 
 
 def _item_value(text: str) -> Value | None:
-    """A list item as Falco's textual expansion would read it: quotes delimit a string."""
+    """A list item as Falco's textual expansion reads it: quotes delimit a string, and an
+    item holding spaces is one string (Falco quotes it), not several words."""
     item = str(text).strip()
     if not item:
         return None
     if len(item) >= 2 and item[0] == item[-1] and item[0] in "\"'":
         return Value(item[1:-1], quoted=True)
-    return Value(item)
+    return Value(item, quoted=any(ch.isspace() for ch in item))

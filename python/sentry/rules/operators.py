@@ -183,30 +183,59 @@ def glob_to_regex(pattern: str) -> str:
         elif char == "?":
             out.append(".")
             i += 1
-        elif char == "\\" and i + 1 < n:
-            out.append(re.escape(pattern[i + 1]))
+        elif char == "\\":
+            # A trailing lone backslash makes the pattern invalid: fnmatch matches nothing.
+            out.append(re.escape(pattern[i + 1]) if i + 1 < n else "(?!)")
             i += 2
         elif char == "[":
-            j = i + 1
-            negate = j < n and pattern[j] in "!^"
-            if negate:
-                j += 1
-            body_start = j
-            if j < n and pattern[j] == "]":
-                j += 1  # a leading ']' is a member
-            while j < n and pattern[j] != "]":
-                j += 1
-            if j >= n:
+            bracket = _bracket(pattern, i)
+            if bracket is None:
                 out.append(re.escape(char))  # no closing bracket: a literal '['
                 i += 1
-                continue
-            body = "".join("-" if c == "-" else re.escape(c) for c in pattern[body_start:j])
-            out.append(f"[{'^' if negate else ''}{body}]")
-            i = j + 1
+            else:
+                out.append(bracket[0])
+                i = bracket[1]
         else:
             out.append(re.escape(char))
             i += 1
     return "".join(out)
+
+
+def _bracket(pattern: str, start: int) -> tuple[str, int] | None:
+    """The regex for the bracket expression at ``start`` and the index after it, or None."""
+    n = len(pattern)
+    j = start + 1
+    negate = j < n and pattern[j] in "!^"
+    if negate:
+        j += 1
+    body_start = j
+    if j < n and pattern[j] == "]":
+        j += 1  # a leading ']' is a member
+    while j < n and pattern[j] != "]":
+        j += 2 if pattern[j] == "\\" and j + 1 < n else 1
+    if j >= n:
+        # Unclosed: '[' is literal, except that glibc fails a range cut off by the end.
+        cut_range = len(pattern) - body_start >= 2 and pattern.endswith("-")
+        return ("(?!)", n) if cut_range else None
+    members: list[str] = []
+    k = body_start
+    while k < j:
+        low, k = _bracket_char(pattern, k, j)
+        if k + 1 < j and pattern[k] == "-":
+            high, k = _bracket_char(pattern, k + 1, j)
+            if low <= high:  # a reversed range matches nothing
+                members.append(f"{re.escape(low)}-{re.escape(high)}")
+        else:
+            members.append(re.escape(low))
+    if not members:
+        return ("." if negate else "(?!)"), j + 1
+    return f"[{'^' if negate else ''}{''.join(members)}]", j + 1
+
+
+def _bracket_char(pattern: str, k: int, end: int) -> tuple[str, int]:
+    if pattern[k] == "\\" and k + 1 < end:
+        return pattern[k + 1], k + 2
+    return pattern[k], k + 1
 
 
 class PathPrefixSet:

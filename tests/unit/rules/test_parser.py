@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -315,3 +318,44 @@ def test_macro_with_bad_syntax_names_the_macro() -> None:
     with pytest.raises(MacroError) as info:
         expand(parse_condition("broken"), {"broken": "proc.name ="})
     assert info.value.name == "broken"
+
+
+# Falco 0.28.1's own rules and error cases -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "column"), [("evt.type=execve foo", 17), ("evt.type=open bar", 15)]
+)
+def test_falco_test_suite_syntax_error_columns(text: str, column: int) -> None:
+    # falco_tests.yaml expects "17: syntax error, unexpected 'foo', expecting 'or', 'and'".
+    with pytest.raises(FilterSyntaxError) as info:
+        parse_condition(text)
+    assert info.value.column == column
+    assert "'and', 'or'" in str(info.value)
+
+
+def _falco_items(path: Path) -> tuple[dict[str, str], dict[str, list[str]], dict[str, str]]:
+    macros: dict[str, str] = {}
+    lists: dict[str, list[str]] = {}
+    rules: dict[str, str] = {}
+    for item in yaml.safe_load(path.read_text()):
+        if "macro" in item:
+            macros[item["macro"]] = item["condition"]
+        elif "list" in item:
+            lists[item["list"]] = [str(v) for v in item["items"]]
+        elif "rule" in item and "condition" in item:
+            rules[item["rule"]] = item["condition"]
+    return macros, lists, rules
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("name", ["falco_rules.yaml", "k8s_audit_rules.yaml"])
+def test_falco_default_rules_parse_and_expand(falco_dir: Path, name: str) -> None:
+    macros, lists, rules = _falco_items(falco_dir / "rules" / name)
+    assert rules
+    for condition in macros.values():
+        parse_condition(condition)
+    for condition in rules.values():
+        tree = expand(parse_condition(condition), macros, lists)
+        assert not macro_names(tree)
+        assert parse_condition(to_text(tree)) == tree
