@@ -82,6 +82,8 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
         th = ev.thread
         other = th.table.get(value) if th is not None and th.table is not None else None
         return str(value), (other.comm if other is not None else None)
+    if ptype in (ParamType.UID, ParamType.GID):
+        return str(value), _id_name(ev, ptype, value)
     if ptype in (ParamType.FLAGS8, ParamType.FLAGS16, ParamType.FLAGS32, ParamType.MODE):
         if not pinfo.flags:
             return str(value), None
@@ -100,6 +102,18 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
     if family is not None:
         return _render_sock(value), None
     return str(value), None
+
+
+def _id_name(ev: Any, ptype: ParamType, value: int) -> str:
+    # sysdig resolves uid/gid arguments to names ("uid=0(root)"), "<NA>" when unknown.
+    th = ev.thread
+    table = th.table if th is not None else None
+    inspector = getattr(table, "inspector", None)
+    if inspector is None:
+        return "<NA>"
+    users = inspector.users
+    entry = users.user(value) if ptype is ParamType.UID else users.group(value)
+    return entry.name if entry is not None else "<NA>"
 
 
 def _render_sock(value: Any) -> str:
