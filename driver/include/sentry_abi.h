@@ -15,7 +15,7 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #include <linux/ioctl.h>
-#elif !defined(SENTRY_CDEF)
+#elif !defined(SENTRY_CDEF) && !defined(__bpf__)	/* the eBPF probe gets types from vmlinux.h */
 #include <stdint.h>
 #include <sys/ioctl.h>
 typedef uint8_t __u8;

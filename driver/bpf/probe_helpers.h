@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * probe_helpers.h - building one scap-encoded event in a per-CPU scratch area
+ * and reading what the events need from the task: credentials, memory
+ * counters, files behind descriptors, sockets. Included once, by sentry.bpf.c.
+ *
+ * The scratch area is twice SENTRY_BPF_MAX_EVENT so that any write at an
+ * offset masked below SENTRY_BPF_MAX_EVENT stays inside it; that is what the
+ * verifier checks, and the real bound (the event size) is checked at submit.
+ */
+#ifndef SENTRY_PROBE_HELPERS_H
+#define SENTRY_PROBE_HELPERS_H
+
+#define EVT_MASK (SENTRY_BPF_MAX_EVENT - 1)
+#define STR_MAX 4096			/* one path or one argv/env block */
+#define STR_MASK (STR_MAX - 1)
+#define PATH_PARTS 32			/* directory levels walked for cwd */
+#define NAME_MAX_LEN 256
+#define CGROUP_PARTS 16
+#define PARENT_LEVELS 8			/* ancestors walked for the target filter */
+#define DATA_MAX 65535			/* largest I/O buffer copied (u16 length) */
+
+/* x & mask, in a way the compiler cannot drop (the verifier needs to see the bound). */
+#define BOUNDED(x, mask) ({ __u64 __v = (x); asm volatile("" : "+r"(__v)); __v & (mask); })
+
+struct scratch {
+	__u32 busy;			/* set while a program fills this CPU's area */
+	/*
+	 * The event being built. Kept here rather than on the stack on purpose:
+	 * values read back from a map are unknown to the verifier, so the
+	 * per-parameter code is verified once instead of once per offset.
+	 */
+	__u32 off;			/* next byte of parameter data */
+	__u32 idx;			/* next parameter */
+	__u32 nparams;
+	__u32 pf;			/* a user read failed (counted once) */
+	__u32 pos;			/* start of the path being built in tmp */
+	__u8 evt[2 * SENTRY_BPF_MAX_EVENT];
+	__u8 tmp[2 * STR_MAX];		/* paths are built backwards here */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);	/* one entry per CPU; too big for PERCPU */
+	__uint(max_entries, 1);			/* set to the number of CPUs by the loader */
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+struct ringbuf_map {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SENTRY_BPF_DEFAULT_RING_BYTES);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);	/* ring of CPU i at index i */
+	__uint(max_entries, 1);				/* set by the loader */
+	__type(key, __u32);
+	__array(values, struct ringbuf_map);
+} rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sentry_stats);
+} stats_map SEC(".maps");
+
+volatile struct sentry_bpf_settings settings;
+
+/* One event being built (its state lives in the scratch area). */
+struct ev {
+	struct scratch *s;
+};
+
+static __always_inline struct sentry_stats *stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&stats_map, &zero);
+}
+
+/* Claims this CPU's scratch area; NULL (counted) when a program already holds it. */
+static __always_inline struct scratch *scratch_get(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct sentry_stats *st;
+	struct scratch *s;
+
+	s = bpf_map_lookup_elem(&scratch_map, &cpu);
+	if (!s)
+		return NULL;
+	if (s->busy) {
+		st = stats();
+		if (st)
+			__sync_fetch_and_add(&st->n_preemptions, 1);
+		return NULL;
+	}
+	s->busy = 1;
+	return s;
+}
+
+static __always_inline void ev_begin(struct ev *e, struct scratch *s, __u16 type,
+				     __u32 nparams, __u64 tid)
+{
+	__u8 *h = s->evt;
+
+	e->s = s;
+	e->s->idx = 0;
+	e->s->pf = 0;
+	e->s->nparams = nparams & (SENTRY_MAX_PARAMS - 1);
+	e->s->off = SENTRY_EVT_HDR_LEN + 2 * e->s->nparams;
+	*(__u64 *)&h[0] = bpf_ktime_get_boot_ns() + settings.boot_to_epoch_ns;
+	*(__u64 *)&h[8] = tid;
+	*(__u16 *)&h[20] = type;
+	*(__u32 *)&h[22] = e->s->nparams;
+}
+
+/* Records the length of the parameter just written. */
+static __always_inline void ev_len(struct ev *e, __u32 len)
+{
+	__u32 i = e->s->idx;
+
+	if (i >= SENTRY_MAX_PARAMS)
+		return;
+	*(__u16 *)&e->s->evt[(SENTRY_EVT_HDR_LEN + 2 * i) & EVT_MASK] = len;
+	e->s->idx = i + 1;
+	e->s->off += len;
+}
+
+static __always_inline __u32 ev_room(struct ev *e)
+{
+	return e->s->off < SENTRY_BPF_MAX_EVENT ? SENTRY_BPF_MAX_EVENT - e->s->off : 0;
+}
+
+static __always_inline void ev_int(struct ev *e, __u64 v, __u32 size)
+{
+	__u8 *p = &e->s->evt[e->s->off & EVT_MASK];
+
+	switch (size) {
+	case 1:
+		*(__u8 *)p = v;
+		break;
+	case 2:
+		*(__u16 *)p = v;
+		break;
+	case 4:
+		*(__u32 *)p = v;
+		break;
+	default:
+		*(__u64 *)p = v;
+		size = 8;
+		break;
+	}
+	ev_len(e, size);
+}
+
+static __always_inline void ev_empty(struct ev *e)
+{
+	ev_len(e, 0);
+}
+
+/* A NUL-terminated string from user memory; empty (and counted) if unreadable. */
+static __always_inline void ev_ustr(struct ev *e, const void *uptr)
+{
+	long n = 0;
+
+	if (uptr && ev_room(e) >= STR_MAX) {
+		n = bpf_probe_read_user_str(&e->s->evt[e->s->off & EVT_MASK], STR_MAX, uptr);
+		if (n < 0) {
+			e->s->pf = 1;
+			n = 0;
+		}
+	}
+	ev_len(e, n);
+}
+
+static __always_inline void ev_kstr(struct ev *e, const void *kptr)
+{
+	long n = 0;
+
+	if (kptr && ev_room(e) >= STR_MAX) {
+		n = bpf_probe_read_kernel_str(&e->s->evt[e->s->off & EVT_MASK], STR_MAX, kptr);
+		if (n < 0)
+			n = 0;
+	}
+	ev_len(e, n);
+}
+
+/* Up to len bytes of user memory (bounded by the snaplen and the room left). */
+static __always_inline void ev_ubuf(struct ev *e, const void *uptr, __u64 len, __u32 cap)
+{
+	__u32 room = ev_room(e);
+
+	if (len > cap)
+		len = cap;
+	if (len > room)
+		len = room;
+	if (len > DATA_MAX)
+		len = DATA_MAX;
+	if (!uptr || !len) {
+		ev_len(e, 0);
+		return;
+	}
+	if (bpf_probe_read_user(&e->s->evt[e->s->off & EVT_MASK], len & DATA_MAX, uptr)) {
+		e->s->pf = 1;
+		len = 0;
+	}
+	ev_len(e, len);
+}
+
+/* Writes the finished event to this CPU's ring; counts it or its drop. */
+static __always_inline void ev_submit(struct ev *e)
+{
+	struct sentry_stats *st = stats();
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 len = e->s->off;
+	void *ring;
+
+	e->s->busy = 0;
+	if (!st)
+		return;
+	if (len > SENTRY_BPF_MAX_EVENT || e->s->idx != e->s->nparams) {
+		__sync_fetch_and_add(&st->n_drops_bug, 1);
+		return;
+	}
+	*(__u32 *)&e->s->evt[16] = len;
+	ring = bpf_map_lookup_elem(&rings, &cpu);
+	if (!ring) {
+		__sync_fetch_and_add(&st->n_drops_bug, 1);
+		return;
+	}
+	if (bpf_ringbuf_output(ring, e->s->evt, BOUNDED(len, 2 * SENTRY_BPF_MAX_EVENT - 1), 0)) {
+		__sync_fetch_and_add(&st->n_drops_buffer, 1);
+		return;
+	}
+	__sync_fetch_and_add(&st->n_evts, 1);
+	if (e->s->pf)
+		__sync_fetch_and_add(&st->n_drops_pf, 1);
+}
+
+/* ---- filtering ---------------------------------------------------------- */
+
+static __always_inline bool in_target_tree(struct task_struct *task, __u32 target)
+{
+	int i;
+
+	for (i = 0; i < PARENT_LEVELS; i++) {
+		if (!task)
+			return false;
+		if ((__u32)BPF_CORE_READ(task, tgid) == target)
+			return true;
+		task = BPF_CORE_READ(task, real_parent);
+	}
+	return false;
+}
+
+/* The consumer itself, and everything outside the target tree when one is set. */
+static __always_inline bool task_wanted(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 target = settings.target_tgid;
+
+	if (!settings.capturing || tgid == settings.exclude_tgid)
+		return false;
+	if (target && tgid != target &&
+	    !in_target_tree((struct task_struct *)bpf_get_current_task(), target))
+		return false;
+	return true;
+}
+
+static __always_inline bool syscall_wanted(__u32 nr)
+{
+	if (nr >= SENTRY_SYSCALL_NR_MAX)
+		return false;
+	if (settings.all_syscalls)
+		return true;
+	return (settings.interest[BOUNDED(nr >> 6, 7)] >> (nr & 63)) & 1;
+}
+
+static __always_inline void count_suppressed(void)
+{
+	struct sentry_stats *st = stats();
+
+	if (st)
+		__sync_fetch_and_add(&st->n_suppressed, 1);
+}
+
+/* ---- syscall arguments -------------------------------------------------- */
+
+static __always_inline __u64 sys_arg(struct pt_regs *regs, __u32 i)
+{
+	switch (i) {
+	case 0:
+		return BPF_CORE_READ(regs, di);
+	case 1:
+		return BPF_CORE_READ(regs, si);
+	case 2:
+		return BPF_CORE_READ(regs, dx);
+	case 3:
+		return BPF_CORE_READ(regs, r10);
+	case 4:
+		return BPF_CORE_READ(regs, r8);
+	default:
+		return BPF_CORE_READ(regs, r9);
+	}
+}
+
+/* ---- files behind descriptors -------------------------------------------- */
+
+static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (fd < 0 || !fdt || (__u64)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* scap's dev encoding: the kernel's new_encode_dev(). */
+static __always_inline __u32 encode_dev(__u32 dev)
+{
+	__u32 major = dev >> 20, minor = dev & ((1U << 20) - 1);
+
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffU) << 12);
+}
+
+static __always_inline __u32 file_dev(struct file *f)
+{
+	return f ? encode_dev(BPF_CORE_READ(f, f_inode, i_sb, s_dev)) : 0;
+}
+
+static __always_inline __u64 file_ino(struct file *f)
+{
+	return f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
+}
+
+/* ---- flags in scap's encodings -------------------------------------------- */
+
+#define K_O_WRONLY	01
+#define K_O_RDWR	02
+#define K_O_CREAT	0100
+#define K_O_EXCL	0200
+#define K_O_TRUNC	01000
+#define K_O_APPEND	02000
+#define K_O_NONBLOCK	04000
+#define K_O_DSYNC	010000
+#define K_O_DIRECT	040000
+#define K_O_LARGEFILE	0100000
+#define K_O_DIRECTORY	0200000
+#define K_O_NOFOLLOW	0400000
+#define K_O_CLOEXEC	02000000
+#define K_O_SYNC	04000000
+#define K_O_TMPFILE	020000000
+#define K_FMODE_CREATED	0x100000
+
+static __always_inline __u32 open_flags_to_scap(__u64 f)
+{
+	__u32 r = 0;
+
+	if ((f & 3) == 0)
+		r |= SCAP_O_RDONLY;
+	else if ((f & 3) == K_O_WRONLY)
+		r |= SCAP_O_WRONLY;
+	else if ((f & 3) == K_O_RDWR)
+		r |= SCAP_O_RDWR;
+	if (f & K_O_CREAT)
+		r |= SCAP_O_CREAT;
+	if (f & K_O_APPEND)
+		r |= SCAP_O_APPEND;
+	if (f & K_O_DSYNC)
+		r |= SCAP_O_DSYNC;
+	if (f & K_O_EXCL)
+		r |= SCAP_O_EXCL;
+	if (f & K_O_NONBLOCK)
+		r |= SCAP_O_NONBLOCK;
+	if (f & K_O_SYNC)
+		r |= SCAP_O_SYNC;
+	if (f & K_O_TRUNC)
+		r |= SCAP_O_TRUNC;
+	if (f & K_O_DIRECT)
+		r |= SCAP_O_DIRECT;
+	if (f & K_O_DIRECTORY)
+		r |= SCAP_O_DIRECTORY;
+	if (f & K_O_LARGEFILE)
+		r |= SCAP_O_LARGEFILE;
+	if (f & K_O_CLOEXEC)
+		r |= SCAP_O_CLOEXEC;
+	if ((f & K_O_TMPFILE) == K_O_TMPFILE)
+		r |= SCAP_O_TMPFILE;
+	return r;
+}
+
+#define K_CLONE_VM		0x00000100
+#define K_CLONE_FS		0x00000200
+#define K_CLONE_FILES		0x00000400
+#define K_CLONE_SIGHAND		0x00000800
+#define K_CLONE_PTRACE		0x00002000
+#define K_CLONE_VFORK		0x00004000
+#define K_CLONE_PARENT		0x00008000
+#define K_CLONE_THREAD		0x00010000
+#define K_CLONE_NEWNS		0x00020000
+#define K_CLONE_SYSVSEM		0x00040000
+#define K_CLONE_SETTLS		0x00080000
+#define K_CLONE_PARENT_SETTID	0x00100000
+#define K_CLONE_CHILD_CLEARTID	0x00200000
+#define K_CLONE_UNTRACED	0x00800000
+#define K_CLONE_CHILD_SETTID	0x01000000
+#define K_CLONE_NEWCGROUP	0x02000000
+#define K_CLONE_NEWUTS		0x04000000
+#define K_CLONE_NEWIPC		0x08000000
+#define K_CLONE_NEWUSER		0x10000000
+#define K_CLONE_NEWPID		0x20000000
+#define K_CLONE_NEWNET		0x40000000
+#define K_CLONE_IO		0x80000000
+
+static __always_inline __u32 clone_flags_to_scap(__u64 f)
+{
+	__u32 r = 0;
+
+	if (f & K_CLONE_FILES)
+		r |= SCAP_CL_CLONE_FILES;
+	if (f & K_CLONE_FS)
+		r |= SCAP_CL_CLONE_FS;
+	if (f & K_CLONE_IO)
+		r |= SCAP_CL_CLONE_IO;
+	if (f & K_CLONE_NEWIPC)
+		r |= SCAP_CL_CLONE_NEWIPC;
+	if (f & K_CLONE_NEWNET)
+		r |= SCAP_CL_CLONE_NEWNET;
+	if (f & K_CLONE_NEWNS)
+		r |= SCAP_CL_CLONE_NEWNS;
+	if (f & K_CLONE_NEWPID)
+		r |= SCAP_CL_CLONE_NEWPID;
+	if (f & K_CLONE_NEWUTS)
+		r |= SCAP_CL_CLONE_NEWUTS;
+	if (f & K_CLONE_PARENT)
+		r |= SCAP_CL_CLONE_PARENT;
+	if (f & K_CLONE_PARENT_SETTID)
+		r |= SCAP_CL_CLONE_PARENT_SETTID;
+	if (f & K_CLONE_PTRACE)
+		r |= SCAP_CL_CLONE_PTRACE;
+	if (f & K_CLONE_SIGHAND)
+		r |= SCAP_CL_CLONE_SIGHAND;
+	if (f & K_CLONE_SYSVSEM)
+		r |= SCAP_CL_CLONE_SYSVSEM;
+	if (f & K_CLONE_THREAD)
+		r |= SCAP_CL_CLONE_THREAD;
+	if (f & K_CLONE_UNTRACED)
+		r |= SCAP_CL_CLONE_UNTRACED;
+	if (f & K_CLONE_VM)
+		r |= SCAP_CL_CLONE_VM;
+	if (f & K_CLONE_NEWUSER)
+		r |= SCAP_CL_CLONE_NEWUSER;
+	if (f & K_CLONE_CHILD_CLEARTID)
+		r |= SCAP_CL_CLONE_CHILD_CLEARTID;
+	if (f & K_CLONE_CHILD_SETTID)
+		r |= SCAP_CL_CLONE_CHILD_SETTID;
+	if (f & K_CLONE_SETTLS)
+		r |= SCAP_CL_CLONE_SETTLS;
+	if (f & K_CLONE_VFORK)
+		r |= SCAP_CL_CLONE_VFORK;
+	if (f & K_CLONE_NEWCGROUP)
+		r |= SCAP_CL_CLONE_NEWCGROUP;
+	return r;
+}
+
+#define K_PROT_READ	0x1
+#define K_PROT_WRITE	0x2
+#define K_PROT_EXEC	0x4
+
+static __always_inline __u32 prot_to_scap(__u64 p)
+{
+	__u32 r = 0;
+
+	if (p & K_PROT_READ)
+		r |= SCAP_PROT_READ;
+	if (p & K_PROT_WRITE)
+		r |= SCAP_PROT_WRITE;
+	if (p & K_PROT_EXEC)
+		r |= SCAP_PROT_EXEC;
+	if (!p)
+		r = SCAP_PROT_NONE;
+	return r;
+}
+
+#define K_MAP_SHARED	0x01
+#define K_MAP_PRIVATE	0x02
+#define K_MAP_FIXED	0x10
+#define K_MAP_ANONYMOUS	0x20
+#define K_MAP_32BIT	0x40
+#define K_MAP_GROWSDOWN	0x0100
+#define K_MAP_DENYWRITE	0x0800
+#define K_MAP_EXECUTABLE 0x1000
+#define K_MAP_LOCKED	0x2000
+#define K_MAP_NORESERVE	0x4000
+#define K_MAP_POPULATE	0x8000
+#define K_MAP_NONBLOCK	0x10000
+
+static __always_inline __u32 mmap_flags_to_scap(__u64 f)
+{
+	__u32 r = 0;
+
+	if (f & K_MAP_SHARED)
+		r |= SCAP_MAP_SHARED;
+	if (f & K_MAP_PRIVATE)
+		r |= SCAP_MAP_PRIVATE;
+	if (f & K_MAP_FIXED)
+		r |= SCAP_MAP_FIXED;
+	if (f & K_MAP_ANONYMOUS)
+		r |= SCAP_MAP_ANONYMOUS;
+	if (f & K_MAP_32BIT)
+		r |= SCAP_MAP_32BIT;
+	if (f & K_MAP_GROWSDOWN)
+		r |= SCAP_MAP_GROWSDOWN;
+	if (f & K_MAP_DENYWRITE)
+		r |= SCAP_MAP_DENYWRITE;
+	if (f & K_MAP_EXECUTABLE)
+		r |= SCAP_MAP_EXECUTABLE;
+	if (f & K_MAP_LOCKED)
+		r |= SCAP_MAP_LOCKED;
+	if (f & K_MAP_NORESERVE)
+		r |= SCAP_MAP_NORESERVE;
+	if (f & K_MAP_POPULATE)
+		r |= SCAP_MAP_POPULATE;
+	if (f & K_MAP_NONBLOCK)
+		r |= SCAP_MAP_NONBLOCK;
+	return r;
+}
+
+#endif /* SENTRY_PROBE_HELPERS_H */

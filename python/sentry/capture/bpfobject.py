@@ -1,0 +1,179 @@
+"""The eBPF probe's object file: where it comes from and what the loader reads in it.
+
+The probe is built from ``driver/bpf`` with clang at first use (``make -C driver/bpf
+OUTPUT=<cache>``) and cached under a name derived from its sources, so an upgrade rebuilds
+it and a second start does not. ``$SENTRY_BPF_OBJECT`` names a prebuilt object instead.
+Also here: views of the object's data sections (the settings block, the syscall table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from cffi import FFI
+
+from sentry.capture.abi import cdef_source, include_dir
+from sentry.capture.libbpf import ffi
+from sentry.errors import DriverError
+
+_TOOLS = ("clang", "bpftool", "llvm-strip", "make")
+
+
+def source_dir() -> Path:
+    """driver/bpf: $SENTRY_BPF_SOURCE_DIR, the source tree, or the installed package data."""
+    env = os.environ.get("SENTRY_BPF_SOURCE_DIR")
+    here = Path(__file__).resolve()
+    candidates = [Path(env)] if env else []
+    candidates += [here.parents[3] / "driver" / "bpf", here.parents[1] / "data" / "bpf"]
+    for cand in candidates:
+        if (cand / "sentry.bpf.c").is_file():
+            return cand
+    raise DriverError("eBPF probe sources (driver/bpf/sentry.bpf.c) not found; "
+                      "set SENTRY_BPF_SOURCE_DIR or SENTRY_BPF_OBJECT")
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("SENTRY_CACHE_DIR")
+    if env:
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/var/cache/sentry")
+    return Path.home() / ".cache" / "sentry"
+
+
+def _digest(src: Path) -> str:
+    h = hashlib.sha256()
+    inputs = sorted(p for p in src.iterdir() if p.suffix in (".c", ".h") or p.name == "Makefile")
+    inputs += sorted(include_dir().glob("*.h"))
+    for path in inputs:
+        if path.name == "vmlinux.h":
+            continue
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def object_path() -> Path:
+    """The compiled probe: $SENTRY_BPF_OBJECT, else the cached build, else built now."""
+    env = os.environ.get("SENTRY_BPF_OBJECT")
+    if env:
+        if not Path(env).is_file():
+            raise DriverError(f"SENTRY_BPF_OBJECT={env}: no such file")
+        return Path(env)
+    src = source_dir()
+    out = cache_dir() / f"bpf-{_digest(src)}"
+    obj = out / "sentry.bpf.o"
+    if obj.is_file():
+        return obj
+    return build(src, out)
+
+
+def build(src: Path, out: Path) -> Path:
+    """Compile the probe into out/ with clang; DriverError saying what is missing or failed."""
+    missing = [tool for tool in _TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise DriverError(
+            "the eBPF probe is compiled at first use and needs " + ", ".join(missing)
+            + " (Debian/Ubuntu: apt-get install clang llvm bpftool make)")
+    if not Path("/sys/kernel/btf/vmlinux").is_file():
+        raise DriverError("the kernel has no BTF (/sys/kernel/btf/vmlinux); the eBPF probe "
+                          "needs CONFIG_DEBUG_INFO_BTF=y")
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        proc = subprocess.run(["make", "-s", "-C", str(src), f"OUTPUT={out}"],
+                              capture_output=True, text=True, timeout=300, check=False)
+    except subprocess.TimeoutExpired:
+        raise DriverError("building the eBPF probe timed out") from None
+    obj = out / "sentry.bpf.o"
+    if proc.returncode != 0 or not obj.is_file():
+        detail = (proc.stderr or proc.stdout)[-3000:]
+        raise DriverError(f"building the eBPF probe failed:\n{detail}")
+    return obj
+
+
+def find_map(lib: Any, obj: Any, suffix: str) -> Any:
+    """The map whose name ends with suffix (libbpf prefixes data sections' names)."""
+    m = lib.bpf_object__next_map(obj, ffi.NULL)
+    while m != ffi.NULL:
+        if ffi.string(lib.bpf_map__name(m)).decode().endswith(suffix):
+            return m
+        m = lib.bpf_object__next_map(obj, m)
+    raise DriverError(f"eBPF object has no {suffix} section")
+
+
+def section(lib: Any, obj: Any, suffix: str) -> Any:
+    """Writable pointer to a data section's initial contents (before load)."""
+    size = ffi.new("size_t *")
+    ptr = lib.bpf_map__initial_value(find_map(lib, obj, suffix), size)
+    if ptr == ffi.NULL:
+        raise DriverError(f"eBPF object: no initial value for {suffix}")
+    return ptr
+
+
+def section_bytes(lib: Any, obj: Any, suffix: str) -> bytes:
+    size = ffi.new("size_t *")
+    ptr = lib.bpf_map__initial_value(find_map(lib, obj, suffix), size)
+    return bytes(ffi.buffer(ptr, size[0]))
+
+
+# -- the settings block (sentry_bpf.h), mapped from the live .bss -------------------------
+
+_sffi = FFI()
+_sffi.cdef("typedef uint32_t __u32; typedef uint64_t __u64;")
+_sffi.cdef(cdef_source((source_dir() / "sentry_bpf.h").read_text())[0])
+
+
+def settings_view(mapping: mmap.mmap) -> Any:
+    """The probe's ``struct sentry_bpf_settings`` over its mmap'ed .bss."""
+    return _sffi.cast("struct sentry_bpf_settings *", _sffi.from_buffer(mapping))
+
+
+# -- the syscall table (syscall_specs.h), for consistency checks ---------------------------
+
+SPEC_MAX_PARAMS = 14
+_EVENT_SPEC = struct.Struct(f"<HBB{4 * SPEC_MAX_PARAMS}s")
+_SYSCALL_SPEC = struct.Struct(f"<{_EVENT_SPEC.size}s{_EVENT_SPEC.size}sI")
+
+
+class EventRecipe(NamedTuple):
+    type: int
+    nparams: int
+    handler: int
+    params: tuple[tuple[int, int, int, int], ...]  # (kind, arg, size, aux)
+
+
+class SyscallRecipe(NamedTuple):
+    nr: int
+    enter: EventRecipe
+    exit: EventRecipe
+
+
+def _recipe(raw: bytes) -> EventRecipe:
+    etype, n, handler, params = _EVENT_SPEC.unpack(raw)
+    quads = tuple((params[4 * i], params[4 * i + 1], params[4 * i + 2], params[4 * i + 3])
+                  for i in range(min(n, SPEC_MAX_PARAMS)))
+    return EventRecipe(etype, n, handler, quads)
+
+
+def syscall_recipes(lib: Any, path: Path) -> dict[int, SyscallRecipe]:
+    """The probe's table of syscalls with a dedicated event, read from the object file."""
+    obj = lib.bpf_object__open_file(str(path).encode(), ffi.NULL)
+    if obj == ffi.NULL:
+        raise DriverError(f"cannot open {path}")
+    try:
+        data = section_bytes(lib, obj, ".rodata.specs")
+    finally:
+        lib.bpf_object__close(obj)
+    out = {}
+    for nr in range(len(data) // _SYSCALL_SPEC.size):
+        enter, exit_, defined = _SYSCALL_SPEC.unpack_from(data, nr * _SYSCALL_SPEC.size)
+        if defined:
+            out[nr] = SyscallRecipe(nr, _recipe(enter), _recipe(exit_))
+    return out

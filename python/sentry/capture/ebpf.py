@@ -1,0 +1,314 @@
+"""Live capture through Sentry's CO-RE eBPF probe (``driver/bpf``), read zero-copy.
+
+:class:`EbpfSource` loads the probe with libbpf (cffi, ABI mode), gives it one BPF ring
+buffer per CPU and attaches it to ``sys_enter``/``sys_exit``/``sched_process_exit`` (BTF
+tracepoints, raw tracepoints as fallback). Rings are mmap'ed and walked in place with a
+budget per batch; each record is a scap event, handed up as a lazy
+:class:`~sentry.events.event.Event` over the ring's memory. The consumer position moves
+on when the next batch is asked for, so a batch stays valid while it is processed.
+
+Settings (capturing, snaplen, interest set, the consumer's own tgid, an optional target
+process tree for tests) live in the probe's ``.bss``, mmap'ed here and written in place.
+Counters are per CPU in the probe and summed into :class:`CaptureStats`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import select
+import struct
+import time
+from collections.abc import Iterable, Iterator
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+from sentry.capture import bpfobject
+from sentry.capture.libbpf import BPF_MAP_TYPE_RINGBUF, check, check_ptr, ffi, lib, take_log
+from sentry.capture.source import CaptureStats
+from sentry.errors import DriverError
+from sentry.events.event import HEADER, Event
+from sentry.events.syscalls import X86_64_SYSCALLS
+
+RING_BUSY = 1 << 31
+RING_DISCARD = 1 << 30
+RING_HDR = 8
+DEFAULT_RING_BYTES = 8 << 20
+DEFAULT_BUDGET = 65536  # records taken per batch, over all CPUs
+SYSCALL_NR_MAX = 512
+
+_PROGRAMS = {
+    "tp_btf": ("sys_enter_btf", "sys_exit_btf", "sched_process_exit_btf"),
+    "raw_tp": ("sys_enter_raw", "sys_exit_raw", "sched_process_exit_raw"),
+}
+_PAGE = mmap.PAGESIZE
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_by_ts = attrgetter("ts")
+
+
+def _boot_to_epoch_ns() -> int:
+    """What to add to CLOCK_BOOTTIME (the probe's clock) to get ns since the epoch."""
+    return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
+class _Ring:
+    """One CPU's BPF ring buffer, mapped: consumer page (rw), producer page + data twice (ro)."""
+
+    def __init__(self, fd: int, size: int, cpu: int):
+        self.fd = fd
+        self.cpu = cpu
+        self.mask = size - 1
+        self.cons_map = mmap.mmap(fd, _PAGE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        self.prod_map = mmap.mmap(fd, _PAGE + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ,
+                                  offset=_PAGE)
+        self.cons = memoryview(self.cons_map).cast("Q")
+        self.prod = memoryview(self.prod_map).cast("Q")
+        self.data = memoryview(self.prod_map)[_PAGE:]
+        self.pending = self.cons[0]  # consumer position once the current batch is released
+
+    def release(self) -> None:
+        """Give the records of the last batch back to the producer."""
+        if self.pending != self.cons[0]:
+            self.cons[0] = self.pending
+
+    def take(self, budget: int, out: list[Event]) -> int:
+        """Append up to budget events without consuming them; returns how many were read."""
+        pos = self.pending
+        prod = self.prod[0]
+        data, mask, cpu = self.data, self.mask, self.cpu
+        unpack_len = _U32.unpack_from
+        unpack_hdr = HEADER.unpack_from
+        taken = 0
+        while pos < prod and taken < budget:
+            off = pos & mask
+            (hdr,) = unpack_len(data, off)
+            if hdr & RING_BUSY:
+                break
+            length = hdr & ~(RING_BUSY | RING_DISCARD)
+            if not hdr & RING_DISCARD:
+                ts, tid, elen, etype, nparams = unpack_hdr(data, off + RING_HDR)
+                out.append(Event(data, off + RING_HDR, 0, cpu, ts, tid, elen, etype, nparams))
+                taken += 1
+            pos += (length + RING_HDR + 7) & ~7
+        self.pending = pos
+        return taken
+
+    def close(self) -> None:
+        for view in (self.cons, self.prod, self.data):
+            view.release()
+        for mapping in (self.cons_map, self.prod_map):
+            with contextlib.suppress(BufferError):  # events still point into it: GC unmaps
+                mapping.close()
+        os.close(self.fd)
+
+
+class EbpfSource:
+    """The eBPF probe as a :class:`~sentry.capture.source.LiveSource`."""
+
+    def __init__(self, *, snaplen: int = 80, interest: Iterable[int] | None = None,
+                 ring_bytes: int = DEFAULT_RING_BYTES, budget: int = DEFAULT_BUDGET,
+                 target_tgid: int = 0, object_path: Path | None = None,
+                 attach: str | None = None, idle_timeout: float = 0.05):
+        if ring_bytes < _PAGE or ring_bytes & (ring_bytes - 1):
+            raise DriverError(f"eBPF: ring size {ring_bytes} must be a power of two >= {_PAGE}")
+        self._lib = lib()
+        self._budget = budget
+        self._idle_ms = int(idle_timeout * 1000)
+        self._closed = False
+        self._num = 0
+        self._links: list[Any] = []
+        self._rings: list[_Ring] = []
+        self._obj: Any = None
+        self._settings_map: mmap.mmap | None = None
+        self._poll: Any = None
+        path = object_path or bpfobject.object_path()
+        self.attach_mode = ""
+        errors = []
+        for mode in ([attach] if attach else ["tp_btf", "raw_tp"]):
+            try:
+                self._load(path, mode, ring_bytes)
+                self.attach_mode = mode
+                break
+            except DriverError as err:
+                self._release_object()
+                errors.append(f"{mode}: {err}")
+        else:
+            raise DriverError("eBPF probe could not be loaded:\n" + "\n".join(errors))
+        try:
+            self._configure(snaplen, interest, target_tgid)
+            self._attach()
+            self._settings.capturing = 1
+        except BaseException:
+            self.close()
+            raise
+
+    # -- loading ---------------------------------------------------------------
+
+    def _load(self, path: Path, mode: str, ring_bytes: int) -> None:
+        lb = self._lib
+        take_log()
+        obj = check_ptr(lb.bpf_object__open_file(str(path).encode(), ffi.NULL),
+                        f"opening {path}")
+        self._obj = obj
+        wanted = set(_PROGRAMS[mode])
+        prog = lb.bpf_object__next_program(obj, ffi.NULL)
+        self._progs = []
+        while prog != ffi.NULL:
+            name = ffi.string(lb.bpf_program__name(prog)).decode()
+            lb.bpf_program__set_autoload(prog, name in wanted)
+            if name in wanted:
+                self._progs.append(prog)
+            prog = lb.bpf_object__next_program(obj, prog)
+        ncpu = check(lb.libbpf_num_possible_cpus(), "counting CPUs")
+        self.ncpu = ncpu
+        rings = self._map("rings")
+        check(lb.bpf_map__set_max_entries(rings, ncpu), "sizing the ring array")
+        ring_fds = []
+        for cpu in range(ncpu):
+            fd = check(lb.bpf_map_create(BPF_MAP_TYPE_RINGBUF, ffi.NULL, 0, 0, ring_bytes,
+                                         ffi.NULL), f"creating the ring of CPU {cpu}")
+            ring_fds.append(fd)
+            self._rings.append(_Ring(fd, ring_bytes, cpu))
+        # the kernel wants inner maps of the template's size: the first ring is the template
+        check(lb.bpf_map__set_inner_map_fd(rings, ring_fds[0]), "setting the ring template")
+        check(lb.bpf_map__set_max_entries(self._map("scratch_map"), ncpu),
+              "sizing the scratch area")
+        codes = bpfobject.section(lb, obj, ".rodata.sc")
+        table = ffi.cast("uint16_t *", codes)
+        for nr, sc in X86_64_SYSCALLS.items():
+            if nr < SYSCALL_NR_MAX:
+                table[nr] = sc.ppm_sc
+        ret = lb.bpf_object__load(obj)
+        if ret < 0:
+            log = take_log().strip()
+            raise DriverError(f"loading failed: {os.strerror(-ret)}\n{log[-4000:]}")
+        for cpu, fd in enumerate(ring_fds):
+            check(lb.bpf_map_update_elem(lb.bpf_map__fd(rings), ffi.new("uint32_t *", cpu),
+                                         ffi.new("int32_t *", fd), 0), "installing a ring")
+        self._poll = select.epoll()
+        for ring in self._rings:
+            self._poll.register(ring.fd, select.EPOLLIN)
+
+    def _map(self, name: str) -> Any:
+        return check_ptr(self._lib.bpf_object__find_map_by_name(self._obj, name.encode()),
+                         f"finding map {name}")
+
+    def _configure(self, snaplen: int, interest: Iterable[int] | None, target_tgid: int) -> None:
+        bss = bpfobject.find_map(self._lib, self._obj, ".bss")
+        size = max(_PAGE, self._lib.bpf_map__value_size(bss))
+        self._settings_map = mmap.mmap(self._lib.bpf_map__fd(bss), size, mmap.MAP_SHARED,
+                                       mmap.PROT_READ | mmap.PROT_WRITE)
+        self._settings = bpfobject.settings_view(self._settings_map)
+        s = self._settings
+        s.boot_to_epoch_ns = _boot_to_epoch_ns()
+        s.exclude_tgid = os.getpid()
+        s.target_tgid = target_tgid
+        self.set_snaplen(snaplen)
+        self.set_interest(interest)
+
+    def _attach(self) -> None:
+        for prog in self._progs:
+            link = check_ptr(self._lib.bpf_program__attach(prog),
+                             f"attaching {ffi.string(self._lib.bpf_program__name(prog)).decode()}")
+            self._links.append(link)
+
+    # -- LiveSource ----------------------------------------------------------------
+
+    def set_interest(self, syscalls: Iterable[int] | None) -> None:
+        """Capture only these native syscall numbers (None: all). procexit is always on."""
+        s = self._settings
+        if syscalls is None:
+            s.all_syscalls = 1
+            return
+        bits = [0] * (SYSCALL_NR_MAX // 64)
+        for nr in syscalls:
+            if 0 <= nr < SYSCALL_NR_MAX:
+                bits[nr >> 6] |= 1 << (nr & 63)
+        for i, word in enumerate(bits):
+            s.interest[i] = word
+        s.all_syscalls = 0
+
+    def set_snaplen(self, snaplen: int) -> None:
+        if not 0 <= snaplen <= 65000:
+            raise DriverError(f"snaplen {snaplen} out of range 0..65000")
+        self._settings.snaplen = snaplen
+
+    def batches(self) -> Iterator[list[Event]]:
+        """Batches of events in timestamp order; an empty batch when idle (a heartbeat)."""
+        rings = self._rings
+        budget = self._budget
+        while not self._closed:
+            for ring in rings:
+                ring.release()
+            batch: list[Event] = []
+            share = max(1, budget // len(rings))
+            contributing = 0
+            for ring in rings:
+                if ring.take(share, batch):
+                    contributing += 1
+            if not batch:
+                self._poll.poll(self._idle_ms / 1000)
+                for ring in rings:
+                    if ring.take(share, batch):
+                        contributing += 1
+            if contributing > 1:
+                batch.sort(key=_by_ts)
+            num = self._num
+            for ev in batch:
+                num += 1
+                ev.num = num
+            self._num = num
+            yield batch
+
+    def stats(self) -> CaptureStats:
+        """Counters summed over CPUs."""
+        if self._obj is None:
+            return CaptureStats()
+        fd = self._lib.bpf_map__fd(self._map("stats_map"))
+        per_cpu = 48  # struct sentry_stats: six u64
+        buf = ffi.new("char[]", per_cpu * self.ncpu)
+        check(self._lib.bpf_map_lookup_elem(fd, ffi.new("uint32_t *", 0), buf), "reading stats")
+        totals = [0] * 6
+        raw = ffi.buffer(buf)
+        for cpu in range(self.ncpu):
+            for i, val in enumerate(struct.unpack_from("<6Q", raw, cpu * per_cpu)):
+                totals[i] += val
+        return CaptureStats(events=totals[0], drops_buffer=totals[1], drops_page_fault=totals[2],
+                            drops_bug=totals[3], preemptions=totals[4], suppressed=totals[5])
+
+    def close(self) -> None:
+        """Detach the probe and release rings, maps and the object."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._obj is not None and self._settings_map is not None:
+            self._settings.capturing = 0
+        for link in self._links:
+            self._lib.bpf_link__destroy(link)
+        self._links = []
+        self._release_object()
+
+    def _release_object(self) -> None:
+        if self._poll is not None:
+            self._poll.close()
+            self._poll = None
+        for ring in self._rings:
+            ring.close()
+        self._rings = []
+        if self._settings_map is not None:
+            self._settings = None
+            with contextlib.suppress(BufferError):
+                self._settings_map.close()
+            self._settings_map = None
+        if self._obj is not None:
+            self._lib.bpf_object__close(self._obj)
+            self._obj = None
+
+    def __enter__(self) -> EbpfSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
