@@ -1,21 +1,28 @@
 """The default rules: they load, compile, and each fires on its story and not on its near miss.
 
 Stories are written as scap captures (see ``syscall_story``) and run through the engine the
-way ``sentry run -r rules/sentry_rules.yaml -e FILE`` runs them.
+way ``sentry run -r rules/sentry_rules.yaml -e FILE`` runs them; sysdig, reading the same
+captures with each rule's expanded condition, is the second opinion on what a rule means.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from default_rules.scenarios import CASES, CASES_BY_RULE, EXTRA_FIRES
-from default_rules.story_runner import fired_rules, run_cli_json
+from default_rules.story_runner import fired_rules, run_cli_json, write_story
 from default_rules.syscall_story import Story
+from sentry.rules.ast import to_text
 from sentry.rules.engine import load_ruleset
+from sentry.rules.expand import expand
 from sentry.rules.loader import load_rules
+from sentry.rules.parser import parse_condition
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_RULES = REPO / "rules" / "sentry_rules.yaml"
@@ -152,3 +159,35 @@ def test_our_names_and_conditions_are_our_own(definitions, falco_dir: Path) -> N
 def test_loads_beside_falcos_default_rules(falco_dir: Path) -> None:
     both = load_rules([falco_dir / "rules" / "falco_rules.yaml", DEFAULT_RULES, LOCAL_RULES])
     assert not both.errors, "\n".join(str(p) for p in both.errors)
+
+
+def _sysdig() -> str:
+    found = shutil.which("sysdig")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("sysdig is not installed; CI must have it")
+        pytest.skip("sysdig is not installed here; it is the reference reader these tests ask")
+    return found
+
+
+def _sysdig_matches(capture: Path, condition: str) -> int:
+    done = subprocess.run(
+        [_sysdig(), "-r", str(capture), "-p", "%evt.num", condition],
+        capture_output=True, text=True, timeout=60, env=os.environ | {"TZ": "UTC"}, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return len(done.stdout.split())
+
+
+@pytest.mark.sysdig
+@pytest.mark.parametrize("case", CASES, ids=_story_id)
+def test_sysdig_reads_each_rule_the_same_way(case, definitions, tmp_path: Path) -> None:
+    """sysdig's filter engine, given the rule's expanded condition, matches the firing story
+    once and the near miss never: our rules mean in sysdig what they mean in Sentry."""
+    macros = {name: m.condition for name, m in definitions.macros.items()}
+    lists = {name: item.items for name, item in definitions.lists.items()}
+    condition = to_text(expand(parse_condition(definitions.rules[case.rule].condition),
+                               macros, lists))
+    fire = write_story(case.fire(), tmp_path / "fire.scap")
+    miss = write_story(case.near_miss(), tmp_path / "miss.scap")
+    assert (_sysdig_matches(fire, condition), _sysdig_matches(miss, condition)) == (1, 0)
