@@ -7,6 +7,9 @@ keeps these tests about the language, while the field families are tested on rea
 from __future__ import annotations
 
 import ipaddress
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -402,3 +405,53 @@ def test_type_error_points_at_the_comparison() -> None:
     with pytest.raises(FilterTypeError) as info:
         flt("proc.name = a and proc.pid = abc")
     assert info.value.column in (19, 30)
+
+
+# Against the real sysdig --------------------------------------------------------------------
+
+SYSDIG_CASES = [
+    ("cat_write.scap", "evt.type=open"),
+    ("cat_write.scap", "evt.type in (open, close) and evt.dir=<"),
+    ("cat_write.scap", "not evt.type=open and proc.name=cat"),
+    ("cat_write.scap", "proc.name in (cat, bash) and (evt.type=read or evt.type=write)"),
+    ("cat_write.scap", "evt.type=open or (evt.type=close and evt.dir=>)"),
+    ("cat_write.scap", "proc.name endswith at and not (evt.dir = > or evt.type = brk)"),
+    ("cat_write.scap", "fd.name glob /etc/*"),
+    ("cat_write.scap", "fd.name glob '/lib/*/libc.so.?'"),
+    ("cat_write.scap", "fd.name pmatch (/etc)"),
+    ("cat_write.scap", "fd.name pmatch (/et, /usr/lib/locale)"),
+    ("cat_write.scap", "fd.name contains ld.so"),
+    ("cat_write.scap", "fd.name icontains LD.SO"),
+    ("cat_write.scap", "fd.name startswith /lib"),
+    ("cat_write.scap", "fd.num > 2 or evt.type = close"),
+    ("cat_write.scap", "fd.typechar='f' and evt.is_open_read=true"),
+    ("cat_write.scap", "proc.name != cat"),
+    ("connect_localhost.scap", "fd.sip=127.0.0.1"),
+    ("connect_localhost.scap", "fd.sip in (127.0.0.1, 10.0.0.1)"),
+    ("connect_localhost.scap", "fd.net=127.0.0.0/8"),
+    ("connect_localhost.scap", "fd.sport in (80, 8080) and fd.l4proto=tcp"),
+    ("connect_localhost.scap", "fd.type=ipv4 and not fd.cip != 127.0.0.1"),
+    ("connect_localhost.scap", 'fd.name contains "127.0.0.1:"'),
+]
+
+
+@pytest.mark.sysdig
+@pytest.mark.conformance
+@pytest.mark.parametrize(("trace", "condition"), SYSDIG_CASES)
+def test_same_events_as_sysdig(trace_dir: Path, trace: str, condition: str) -> None:
+    """``sentry tail`` selects exactly the events ``sysdig -r`` selects with the filter."""
+    from sentry.cli.tail import open_capture, selected_events
+
+    path = str(trace_dir / trace)
+    done = subprocess.run(
+        ["sysdig", "-r", path, "-p", "%evt.num", condition],
+        capture_output=True, text=True, env={**os.environ, "TZ": "UTC"}, check=True,
+    )  # fmt: skip
+    assert not done.stderr.strip()
+    expected = {int(n) for n in done.stdout.split()}
+    source, inspector = open_capture(path)
+    try:
+        ours = {ev.num for ev in selected_events(source, inspector, condition)}
+    finally:
+        source.close()
+    assert ours == expected
