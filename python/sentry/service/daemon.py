@@ -242,3 +242,11 @@ class Daemon:
         if lost or self.outputs.throttled:
             _log(f"{lost} alert deliveries failed, {self.outputs.throttled} alerts throttled")
         return 0
+
+
+def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[], Any], *,
+          sources: frozenset[str], json_output: bool = False, all_events: bool = False) -> int:
+    """``sentry run`` without ``-e``: live syscalls unless disabled, plus the web server."""
+    daemon = Daemon(cfg, load_rules, json_output=json_output, all_events=all_events)
+    source, inspector = open_live() if "syscall" in sources else (None, None)
+    return daemon.run(source, inspector)

@@ -1,0 +1,231 @@
+"""Falco 0.28.1's k8s audit cases (test/falco_k8s_audit_tests.yaml), through ``sentry run``.
+
+Each case replays its audit file with ``sentry run -e FILE --json`` and Falco's rules, and
+must detect what Falco detects (rule counts and priorities) and say what Falco says on
+stderr. Then the same audit events are POSTed, one request per line, to a running
+``sentry run`` with its web server on 127.0.0.1, and the alerts must be the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.conformance
+
+SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
+PRIORITY_LABELS = {"INFO": "Informational", "INFORMATIONAL": "Informational"}
+
+
+class _AnyTagLoader(yaml.SafeLoader):
+    """Reads avocado's ``!mux`` (and any other tag) as a plain mapping."""
+
+
+def _untagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_AnyTagLoader.add_multi_constructor("!", _untagged)
+
+
+def load_cases(root: Path) -> dict[str, dict[str, Any]]:
+    doc = yaml.load((root / "test" / "falco_k8s_audit_tests.yaml").read_text(), _AnyTagLoader)
+    return dict(doc["trace_files"])
+
+
+def _case_names() -> list[str]:
+    # Collection needs the names before fixtures run; read them where the fixture looks.
+    from conftest import FALCO_DIR
+
+    if not FALCO_DIR.is_dir():
+        return ["<conformance data missing>"]
+    return sorted(load_cases(FALCO_DIR))
+
+
+@pytest.fixture(scope="module")
+def cases(falco_dir: Path) -> dict[str, dict[str, Any]]:
+    return load_cases(falco_dir)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+@dataclass
+class Replay:
+    code: int
+    alerts: list[dict[str, Any]]
+    stderr: str
+
+    def __str__(self) -> str:
+        return f"exit {self.code}\n--- alerts\n{self.alerts}\n--- stderr\n{self.stderr[-3000:]}"
+
+
+def _rules_args(test_dir: Path, case: dict[str, Any]) -> list[str]:
+    args: list[str] = []
+    for f in _as_list(case["rules_file"]):
+        args += ["-r", str((test_dir / f).resolve())]
+    return args
+
+
+def _parse_alerts(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+_REPLAYS: dict[str, Replay] = {}
+
+
+def replay(test_dir: Path, name: str, case: dict[str, Any]) -> Replay:
+    """``sentry run -r ... -e TRACE --json`` for one case (cached: the HTTP test reuses it)."""
+    if name not in _REPLAYS:
+        cmd = [*SENTRY, "run", *_rules_args(test_dir, case), "-e",
+               str(test_dir / case["trace_file"]), "--json"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=test_dir)
+        _REPLAYS[name] = Replay(proc.returncode, _parse_alerts(proc.stdout), proc.stderr)
+    return _REPLAYS[name]
+
+
+def check_case(case: dict[str, Any], res: Replay) -> None:
+    from sentry.rules.loader import Priority
+
+    assert res.code == case.get("exit_status", 0), str(res)
+    by_rule = Counter(a["rule"] for a in res.alerts)
+    by_prio = Counter(a["priority"] for a in res.alerts)
+    if "detect" in case:
+        if case["detect"]:
+            assert res.alerts, f"expected alerts\n{res}"
+        else:
+            assert not res.alerts, f"expected no alerts, got {dict(by_rule)}\n{res}"
+    if case.get("detect"):
+        for level in _as_list(case.get("detect_level")):
+            label = Priority.parse(level).label
+            assert by_prio[label] > 0, f"no {label} alert: {dict(by_prio)}\n{res}"
+    for entry in _as_list(case.get("detect_counts")):
+        for rule, count in entry.items():
+            assert by_rule[rule] == count, f"{rule}: {by_rule[rule]} != {count}\n{res}"
+    for pattern in _as_list(case.get("stderr_contains")):
+        # Falco's text for a bad audit line; ours says the same: line number, the line, why.
+        assert re.search(re.escape(pattern), res.stderr), f"{pattern!r} not in\n{res}"
+    for alert in res.alerts:
+        assert {"time", "rule", "priority", "source", "output", "output_fields"} <= set(alert)
+        assert alert["source"] == "k8s_audit"
+
+
+@pytest.mark.parametrize("name", _case_names())
+def test_case_replayed_with_sentry_run_e(name: str, cases: dict[str, dict[str, Any]],
+                                         falco_dir: Path) -> None:
+    case = cases[name]
+    check_case(case, replay(falco_dir / "test", name, case))
+
+
+# -- the same events through the webhook of a running daemon --------------------------------
+
+
+class Daemon:
+    """``sentry run`` with only its web server (no syscall source), on 127.0.0.1."""
+
+    def __init__(self, rules: list[str], config: Path, cwd: Path):
+        config.write_text("webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n"
+                          "  listen_port: 0\nstdout_output:\n  enabled: true\n")
+        self.proc = subprocess.Popen(
+            [*SENTRY, "run", "-c", str(config), *rules, "--json", "--disable-source", "syscall"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+        self.stderr: list[str] = []
+        self.port = 0
+        ready = threading.Event()
+
+        def read_stderr() -> None:
+            assert self.proc.stderr is not None
+            for line in self.proc.stderr:
+                self.stderr.append(line)
+                found = re.search(r"listening on https?://[^:]+:(\d+)", line)
+                if found:
+                    self.port = int(found.group(1))
+                    ready.set()
+            ready.set()
+
+        self._reader = threading.Thread(target=read_stderr, daemon=True)
+        self._reader.start()
+        ready.wait(300)
+        assert self.port, "daemon did not start:\n" + "".join(self.stderr)
+
+    def post(self, body: bytes) -> int:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/k8s-audit", data=body,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as err:
+            return int(err.code)
+
+    def stop(self) -> tuple[int, str]:
+        """SIGTERM, then everything it printed (outputs drain before it exits)."""
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=120)
+        self._reader.join(10)
+        return self.proc.returncode, out
+
+
+def _groups(cases: dict[str, dict[str, Any]]) -> dict[tuple[str, ...], list[str]]:
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name in sorted(cases):
+        groups.setdefault(tuple(_as_list(cases[name]["rules_file"])), []).append(name)
+    return groups
+
+
+def _group_ids() -> list[str]:
+    from conftest import FALCO_DIR
+
+    if not FALCO_DIR.is_dir():
+        return ["<conformance data missing>"]
+    return [",".join(Path(f).stem for f in key) for key in _groups(load_cases(FALCO_DIR))]
+
+
+def _comparable(alert: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (alert["rule"], alert["priority"], alert["time"], alert["output"])
+
+
+@pytest.mark.parametrize("group", _group_ids())
+def test_same_alerts_over_http(group: str, cases: dict[str, dict[str, Any]], falco_dir: Path,
+                               tmp_path: Path) -> None:
+    test_dir = falco_dir / "test"
+    groups = {",".join(Path(f).stem for f in key): names for key, names in _groups(cases).items()}
+    names = groups[group]
+    expected: list[tuple[str, str, str, str]] = []
+    for name in names:
+        res = replay(test_dir, name, cases[name])
+        assert res.code == 0, f"{name}: the replay itself failed\n{res}"
+        expected += [_comparable(a) for a in res.alerts]
+    daemon = Daemon(_rules_args(test_dir, cases[names[0]]), tmp_path / "sentry.yaml", test_dir)
+    statuses: dict[str, list[int]] = {}
+    try:
+        for name in names:
+            lines = (test_dir / cases[name]["trace_file"]).read_bytes().splitlines()
+            statuses[name] = [daemon.post(line) for line in lines if line.strip()]
+    finally:
+        code, out = daemon.stop()
+    got = [_comparable(a) for a in _parse_alerts(out)]
+    assert code == 0, "".join(daemon.stderr)
+    for name, codes in statuses.items():
+        bad_input = "stderr_contains" in cases[name]  # the case of a line that is not an event
+        assert all(c == (400 if bad_input else 200) for c in codes), f"{name}: {codes}"
+    assert got == expected
