@@ -1,0 +1,219 @@
+"""``sentry run`` as a daemon (web server only, no syscall source), driven from outside:
+real HTTP on 127.0.0.1, real signals, real output files."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
+
+RULES = """
+- rule: Namespace Created
+  desc: test rule
+  condition: ka.verb=create and ka.target.resource=namespaces
+  output: namespace created (user=%ka.user.name ns=%ka.target.name)
+  priority: WARNING
+  source: k8s_audit
+"""
+RULES_V2 = RULES + """
+- rule: Any Create
+  desc: test rule added on reload
+  condition: ka.verb=create
+  output: created (user=%ka.user.name)
+  priority: NOTICE
+  source: k8s_audit
+"""
+
+
+def event(name: str, verb: str = "create") -> dict[str, object]:
+    return {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": name,
+            "stage": "ResponseComplete", "verb": verb, "requestURI": "/api/v1/namespaces",
+            "user": {"username": "alice"}, "objectRef": {"resource": "namespaces",
+                                                         "name": name},
+            "responseStatus": {"code": 201}, "stageTimestamp": "2024-05-01T10:00:00.5Z"}
+
+
+class Daemon:
+    def __init__(self, tmp: Path, rules: str = RULES, extra_config: str = "",
+                 args: list[str] | None = None):
+        self.rules = tmp / "rules.yaml"
+        self.rules.write_text(rules)
+        self.alerts_file = tmp / "alerts.txt"
+        config = tmp / "sentry.yaml"
+        config.write_text(
+            "webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n  listen_port: 0\n"
+            "  max_body_bytes: 65536\n"
+            f"file_output:\n  enabled: true\n  keep_alive: true\n  filename: {self.alerts_file}\n"
+            "json_output: true\n" + extra_config)
+        self.proc = subprocess.Popen(
+            [*SENTRY, "run", "-c", str(config), "-r", str(self.rules), "--disable-source",
+             "syscall", *(args or [])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.stderr: list[str] = []
+        self.port = 0
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.wait_for(r"listening on http://127\.0\.0\.1:(\d+)")
+        assert self.port
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if found:
+                self.port = int(found.group(1))
+            with self._changed:
+                self.stderr.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self.stderr.append("<exited>")
+            self._changed.notify_all()
+
+    def wait_for(self, pattern: str, start: int = 0) -> str:
+        """The first stderr line from index ``start`` matching ``pattern`` (waits for it)."""
+        with self._changed:
+            while True:
+                for line in self.stderr[start:]:
+                    if re.search(pattern, line):
+                        return line
+                if self.stderr and self.stderr[-1] == "<exited>":
+                    raise AssertionError(f"{pattern!r} never said:\n{''.join(self.stderr)}")
+                self._changed.wait(60)
+
+    def request(self, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return int(resp.status), resp.read()
+        except urllib.error.HTTPError as err:
+            return int(err.code), err.read()
+
+    def post(self, doc: object, **headers: str) -> int:
+        hdrs = {"Content-Type": "application/json", **headers}
+        return self.request("/k8s-audit", json.dumps(doc).encode(), hdrs)[0]
+
+    def stop(self) -> tuple[int, str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=120)
+        self._reader.join(10)
+        return self.proc.returncode, out
+
+    def alerts(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.alerts_file.read_text().splitlines()]
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    d = Daemon(tmp_path)
+    yield d
+    d.stop()
+
+
+def test_sigterm_drains_outputs_and_exits_zero(daemon: Daemon) -> None:
+    for i in range(50):
+        assert daemon.post(event(f"ns{i}")) == 200
+    code, stdout = daemon.stop()
+    assert code == 0
+    names = [a["output_fields"]["ka.target.name"] for a in daemon.alerts()]  # type: ignore[index]
+    assert names == [f"ns{i}" for i in range(50)]
+    assert len(stdout.splitlines()) == 50
+
+
+def test_bad_requests_are_refused_and_the_daemon_keeps_serving(daemon: Daemon) -> None:
+    assert daemon.request("/k8s-audit", b"{oops", {"Content-Type": "application/json"})[0] == 400
+    assert daemon.request("/k8s-audit", b'{"kind":"Pod"}',
+                          {"Content-Type": "application/json"})[0] == 400
+    assert daemon.request("/k8s-audit", b"x" * 70000, {"Content-Type": "application/json"})[
+        0] == 413
+    assert daemon.post(event("a"), **{"Content-Type": "text/plain"}) == 415
+    assert daemon.request("/healthz")[0] == 200
+    assert daemon.post(event("after")) == 200
+    status, metrics = daemon.request("/metrics")
+    text = metrics.decode()
+    assert status == 200
+    assert 'sentry_webhook_requests_total{code="400"} 2.0' in text
+    assert 'sentry_alerts_total{priority="Warning",rule="Namespace Created"} 1.0' in text
+    assert 'sentry_event_drops_total{cause="k8s_audit_malformed"} 2.0' in text
+    code, _ = daemon.stop()
+    assert code == 0
+    assert [a["rule"] for a in daemon.alerts()] == ["Namespace Created"]
+
+
+def test_sighup_reload_keeps_old_rules_when_new_ones_are_broken(daemon: Daemon) -> None:
+    daemon.rules.write_text(RULES + "- rule: Broken\n  condition: ka.verb =\n")
+    mark = len(daemon.stderr)
+    daemon.proc.send_signal(signal.SIGHUP)
+    line = daemon.wait_for(r"reload failed", mark)
+    assert "keeping the 1 rules loaded before" in line
+    assert daemon.post(event("still-works")) == 200
+
+    daemon.rules.write_text(RULES_V2)
+    mark = len(daemon.stderr)
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_for(r"rules reloaded: 2 rules", mark)
+    assert daemon.post(event("two-rules")) == 200
+    code, _ = daemon.stop()
+    assert code == 0
+    rules = [(a["rule"], a["output_fields"]["ka.target.name"])  # type: ignore[index]
+             for a in daemon.alerts() if "ka.target.name" in a["output_fields"]]  # type: ignore[operator]
+    assert ("Namespace Created", "still-works") in rules
+    assert ("Namespace Created", "two-rules") in rules
+    assert any(a["rule"] == "Any Create" for a in daemon.alerts())
+
+
+def test_token_is_required_when_configured(tmp_path: Path) -> None:
+    d = Daemon(tmp_path, args=["-o", "webserver.token=s3cret"])
+    try:
+        assert d.post(event("anon")) == 401
+        assert d.post(event("wrong"), Authorization="Bearer nope") == 401
+        assert d.post(event("right"), Authorization="Bearer s3cret") == 200
+        assert d.request("/healthz")[0] == 200
+    finally:
+        code, _ = d.stop()
+    assert code == 0
+    assert [a["output_fields"]["ka.target.name"] for a in d.alerts()] == ["right"]  # type: ignore[index]
+
+
+def test_http_output_from_the_daemon_reaches_a_receiver(tmp_path: Path) -> None:
+    import http.server
+
+    received: list[dict[str, object]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        d = Daemon(tmp_path, extra_config=f"http_output:\n  enabled: true\n  url: {url}\n")
+        for i in range(5):
+            assert d.post(event(f"h{i}")) == 200
+        code, _ = d.stop()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0
+    assert [r["rule"] for r in received] == ["Namespace Created"] * 5
+    assert {"output", "priority", "rule", "time", "output_fields", "source"} <= set(received[0])
