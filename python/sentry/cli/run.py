@@ -126,6 +126,9 @@ def run_command(
     config: Annotated[Path | None, typer.Option("-c", "--config", help="Config file.")] = None,
     stats: Annotated[bool, typer.Option(
         "--stats", help="Print event and alert counts on stderr at the end.")] = False,
+    disable_source: Annotated[list[str] | None, typer.Option(
+        "--disable-source", help="Do not read this event source: syscall or k8s_audit.")
+    ] = None,
 ) -> None:
     """Load rules and print alerts for a capture file (-e) or this host."""
     from sentry.service.config import load_config
@@ -138,6 +141,7 @@ def run_command(
         disabled_tags=tuple(disable_tag or ()),
         enabled_tags=tuple(only_tag or ()),
         min_priority=Priority.parse(cfg.get("priority")),
+        sources=frozenset({"syscall", "k8s_audit"} - set(disable_source or ())),
     )
     selection.check()
     if rules:
@@ -146,6 +150,15 @@ def run_command(
         paths = cfg.rules_paths()
     else:
         paths = default_rules()
+    if capture is None:  # a service: live events and/or the k8s audit webhook
+        from sentry.service.daemon import serve
+
+        code = serve(cfg, lambda: load_checked(paths, selection, extra),
+                     lambda: open_source(None), sources=selection.sources,
+                     json_output=json_out, all_events=all_events)
+        if code:
+            raise typer.Exit(code)
+        return
     ruleset = load_checked(paths, selection, extra)
     source, inspector = open_source(capture)
     code = replay(ruleset, source, inspector, cfg, json_out=json_out, all_events=all_events,
