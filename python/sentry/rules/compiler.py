@@ -159,11 +159,12 @@ class _Compiler:
     def conjunction(self, node: And) -> Compiled:
         parts: list[Matcher] = []
         types: EvtTypes = None
-        for arg in _flatten(node, And):
+        args = self.merge_memberships(_flatten(node, And), negated=True)
+        for arg in args:
             matcher, arg_types = self.expr(arg)
             if matcher is False:
                 # Still compile the rest so that bad fields are reported, then fold.
-                for rest in _flatten(node, And):
+                for rest in args:
                     self.expr(rest)
                 return False, frozenset()
             if arg_types is not None:
@@ -177,10 +178,11 @@ class _Compiler:
     def disjunction(self, node: Or) -> Compiled:
         parts: list[Matcher] = []
         types: EvtTypes = frozenset()
-        for arg in _flatten(node, Or):
+        args = self.merge_memberships(_flatten(node, Or), negated=False)
+        for arg in args:
             matcher, arg_types = self.expr(arg)
             if matcher is True:
-                for rest in _flatten(node, Or):
+                for rest in args:
                     self.expr(rest)
                 return True, None
             if matcher is False:
@@ -190,6 +192,45 @@ class _Compiler:
         if not parts:
             return False, frozenset()
         return _any_of(parts), types
+
+    def merge_memberships(self, args: list[Expr], *, negated: bool) -> list[Expr]:
+        """One set lookup for ``x = a or x in (b, c)`` (and ``not x = a and not x in (b)``).
+
+        Rules written as ``proc.name in (list1) or proc.name in (list2)`` then extract the
+        field once. Only for single-valued fields, where the merge cannot change the result.
+        """
+        out: list[Expr] = []
+        first: dict[FieldRef, int] = {}
+        for arg in args:
+            cmp = arg.arg if negated and isinstance(arg, Not) else (None if negated else arg)
+            if (
+                isinstance(cmp, Compare)
+                and cmp.op in ("=", "in")
+                and isinstance(cmp.lhs, FieldRef)
+                and isinstance(cmp.rhs, Value | ValueList)
+                and self.single_valued(cmp.lhs)
+            ):
+                items = cmp.rhs.items if isinstance(cmp.rhs, ValueList) else (cmp.rhs,)
+                at = first.get(cmp.lhs)
+                if at is not None:
+                    prev = out[at]
+                    prev_cmp = prev.arg if isinstance(prev, Not) else prev
+                    assert isinstance(prev_cmp, Compare)
+                    prev_rhs = prev_cmp.rhs
+                    assert isinstance(prev_rhs, Value | ValueList)
+                    prev_items = prev_rhs.items if isinstance(prev_rhs, ValueList) else (prev_rhs,)
+                    merged = Compare(
+                        cmp.lhs, "in", ValueList(prev_items + items, prev_cmp.pos), prev_cmp.pos
+                    )
+                    out[at] = Not(merged, prev.pos) if negated else merged
+                    continue
+                first[cmp.lhs] = len(out)
+            out.append(arg)
+        return out
+
+    def single_valued(self, ref: FieldRef) -> bool:
+        bound = self.field(ref)
+        return bound.source == "syscall" and bound.type is not FieldType.LIST
 
     # Comparisons ----------------------------------------------------------------------------
 
@@ -444,6 +485,8 @@ def _fast_matcher(
             v = extract(ev)
             if v.__class__ is cls:
                 return v == c
+            if v is None:
+                return False
             return slow(v)
 
         return match_eq
@@ -453,6 +496,8 @@ def _fast_matcher(
             v = extract(ev)
             if v.__class__ is cls:
                 return v != c
+            if v is None:
+                return False
             return slow(v)
 
         return match_ne
@@ -463,6 +508,8 @@ def _fast_matcher(
             v = extract(ev)
             if v.__class__ is cls:
                 return v in members
+            if v is None:
+                return False
             return slow(v)
 
         return match_in
@@ -474,6 +521,8 @@ def _fast_matcher(
             v = extract(ev)
             if v.__class__ is str:
                 return v.startswith(c)
+            if v is None:
+                return False
             return slow(v)
 
         return match_prefix
@@ -483,6 +532,8 @@ def _fast_matcher(
             v = extract(ev)
             if v.__class__ is str:
                 return c in v
+            if v is None:
+                return False
             return slow(v)
 
         return match_contains

@@ -455,3 +455,23 @@ def test_same_events_as_sysdig(trace_dir: Path, trace: str, condition: str) -> N
     finally:
         source.close()
     assert ours == expected
+
+
+def test_memberships_on_one_field_merge_into_one_lookup() -> None:
+    f = flt("proc.name = a or proc.pid = 1 or proc.name in (b, c) or proc.name = d")
+    calls.clear()
+    assert not f.match(ev(proc__name="x", proc__pid=2))
+    assert calls == ["proc.name", "proc.pid"]
+    assert all(f.match(ev(proc__name=n)) for n in "abcd")
+    g = flt("not proc.name = a and not proc.name in (b, c) and proc.pid = 1")
+    calls.clear()
+    assert not g.match(ev(proc__name="b", proc__pid=1))
+    assert calls == ["proc.name"]
+    assert g.match(ev(proc__name="x", proc__pid=1))
+    assert g.match(ev(proc__pid=1))  # a missing name is in no set
+
+
+def test_list_fields_do_not_merge() -> None:
+    # For several values "in" needs all of them inside: merging would change the result.
+    f = flt("ka.user.groups in (a) or ka.user.groups in (b)")
+    assert not f.match(ev(ka__user__groups=["a", "b"]))
