@@ -42,6 +42,17 @@ const volatile __u16 ppm_sc_codes[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.sc");
 #define K_RLIMIT_NOFILE	7
 #define K_PIDTYPE_PGID	2
 
+/*
+ * Threads inside execveat(). After a successful execveat the kernel reports the
+ * exit with execve's number in orig_ax, so the enter side leaves a mark here.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} in_execveat SEC(".maps");
+
 /* ---- small converters --------------------------------------------------- */
 
 static __always_inline __u8 fcntl_cmd_to_scap(__u64 cmd)
@@ -813,6 +824,11 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 		count_suppressed();
 		return 0;
 	}
+	if (nr == __NR_execveat) {
+		__u32 tid = bpf_get_current_pid_tgid(), one = 1;
+
+		bpf_map_update_elem(&in_execveat, &tid, &one, BPF_ANY);
+	}
 	s = scratch_get();
 	if (!s)
 		return 0;
@@ -842,6 +858,14 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 	if (!task_wanted())
 		return 0;
 	nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr == __NR_execve || nr == __NR_execveat) {
+		__u32 tid = bpf_get_current_pid_tgid();
+
+		if (bpf_map_lookup_elem(&in_execveat, &tid)) {
+			bpf_map_delete_elem(&in_execveat, &tid);
+			nr = __NR_execveat;
+		}
+	}
 	if (!syscall_wanted(nr)) {
 		count_suppressed();
 		return 0;

@@ -1,0 +1,467 @@
+"""Syscall-coverage cases shared by the live-driver tests (eBPF on the host, kmod in the VM).
+
+A case runs a small Python program in a child process (it waits for "go" on stdin, so the
+capture is running before it starts), collects the events of that child's process tree
+from a live source, and checks the decoded events. Syscalls are made through
+``libc.syscall(NR, ...)`` where the exact system call matters.
+
+Use: ``events = run_trigger(source, CASE.code, workdir)`` then ``CASE.check(events, ctx)``;
+or simply ``run_case(source, case, workdir)``. Both drivers' tests parametrize over
+:data:`CASES`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sentry.events.syscalls import PPM_SC_NAMES
+from sentry.events.table import ParamType
+
+# Bytes of each fixed-size parameter type, as scap encodes it.
+FIXED_SIZES = {
+    ParamType.INT8: 1, ParamType.UINT8: 1, ParamType.FLAGS8: 1, ParamType.SIGTYPE: 1,
+    ParamType.INT16: 2, ParamType.UINT16: 2, ParamType.FLAGS16: 2, ParamType.SYSCALLID: 2,
+    ParamType.PORT: 2, ParamType.INT32: 4, ParamType.UINT32: 4, ParamType.FLAGS32: 4,
+    ParamType.UID: 4, ParamType.GID: 4, ParamType.MODE: 4, ParamType.INT64: 8,
+    ParamType.UINT64: 8, ParamType.ERRNO: 8, ParamType.FD: 8, ParamType.PID: 8,
+    ParamType.RELTIME: 8, ParamType.ABSTIME: 8,
+}
+
+AT_FDCWD = -100
+_CLONE_NAMES = {"clone", "clone3", "fork", "vfork"}
+
+# scap's open flags
+SCAP_O_RDONLY, SCAP_O_WRONLY, SCAP_O_CREAT, SCAP_O_TRUNC = 1, 2, 4, 256
+SCAP_O_CLOEXEC = 1 << 12
+SCAP_CL_CLONE_THREAD, SCAP_CL_CLONE_VM = 1 << 13, 1 << 15
+
+_PRELUDE = """
+import ctypes, os, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def sc(nr, *args):
+    conv = [ctypes.c_char_p(a) if isinstance(a, bytes) else ctypes.c_long(a) for a in args]
+    return libc.syscall(ctypes.c_long(nr), *conv)
+W = sys.argv[1]
+os.chdir(W)
+sys.stdin.readline()
+"""
+
+
+@dataclass
+class Captured:
+    """The events of one trigger's process tree, detached from the ring."""
+
+    pid: int
+    workdir: str
+    events: list[Any]
+    stats: Any = None
+    output: str = ""
+
+    def named(self, evname: str, direction: str = "<") -> list[Any]:
+        return [e for e in self.events
+                if e.info.name == evname and e.info.direction == direction]
+
+    def params(self, ev: Any) -> dict[str, Any]:
+        return dict(ev.params())
+
+    def find(self, evname: str, direction: str = "<", **want: Any) -> dict[str, Any]:
+        """The first event of this name and direction whose params include want."""
+        seen = []
+        for ev in self.named(evname, direction):
+            p = self.params(ev)
+            if all(p.get(k) == v for k, v in want.items()):
+                return p
+            seen.append(p)
+        raise AssertionError(f"no {evname}{direction} with {want}; saw {seen[:6]}")
+
+    def generic(self, name: str, direction: str = "<") -> Any:
+        """The first generic event whose ID names this syscall."""
+        for ev in self.named("syscall", direction):
+            if PPM_SC_NAMES[ev.param(0)] == name:
+                return ev
+        raise AssertionError(f"no generic event for {name}")
+
+    def generic_native(self, nr: int) -> Any:
+        """The first generic enter event for native syscall number nr."""
+        for ev in self.named("syscall", ">"):
+            if ev.param(1) == nr:
+                return ev
+        raise AssertionError(f"no generic event for syscall {nr}")
+
+    def types(self) -> set[str]:
+        return {e.info.name + e.info.direction for e in self.events}
+
+
+def run_trigger(source: Any, code: str, workdir: Path, *, timeout: float = 20.0) -> Captured:
+    """Run code (after the prelude) in a child; collect its tree's events until it exits."""
+    prog = _PRELUDE + code
+    env = dict(os.environ, SENTRY_TEST="1")
+    proc = subprocess.Popen([sys.executable, "-c", prog, str(workdir)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    tids = {proc.pid}
+    events: list[Any] = []
+    done = False
+    deadline = time.monotonic() + timeout
+    assert proc.stdin is not None
+    batches = source.batches()
+    next(batches)  # the capture is running: let the child go
+    proc.stdin.write(b"go\n")
+    proc.stdin.close()
+    exited_at = None
+    for batch in batches:
+        for ev in batch:
+            if ev.tid not in tids:
+                if not (ev.info.name in _CLONE_NAMES and ev.info.direction == "<"
+                        and ev.param(0) == 0 and ev.param_by_name("ptid") in tids):
+                    continue
+                tids.add(ev.tid)
+            events.append(ev.detach())
+            if ev.info.name in _CLONE_NAMES and ev.info.direction == "<" and ev.param(0) > 0:
+                tids.add(ev.param(0))
+            if ev.info.name == "procexit" and ev.tid == proc.pid:
+                done = True
+        if done:
+            break
+        if exited_at is None and proc.poll() is not None:
+            exited_at = time.monotonic()
+        if exited_at is not None and time.monotonic() - exited_at > 5.0:
+            break  # exited, yet no procexit: report what we have
+        if time.monotonic() > deadline:
+            proc.kill()
+            break
+    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    proc.wait()
+    if proc.returncode not in (0, 7):
+        raise AssertionError(f"trigger failed ({proc.returncode}):\n{out}")
+    return Captured(proc.pid, str(workdir), events, source.stats(), out)
+
+
+@dataclass
+class Case:
+    """One syscall story: the trigger program and what its events must say."""
+
+    id: str
+    code: str
+    check: Callable[[Captured], None]
+    marks: list[str] = field(default_factory=list)
+
+
+def check_layout(events: list[Any]) -> None:
+    """Every event has the table's parameter count and fixed-size parameters' sizes."""
+    for ev in events:
+        info = ev.info
+        assert ev.nparams == len(info.params), f"{ev}: table has {len(info.params)} params"
+        for i, pinfo in enumerate(info.params):
+            size = FIXED_SIZES.get(pinfo.type)
+            if size is not None:
+                got = len(ev.raw(i))
+                assert got == size, f"{ev} {pinfo.name}: {got} bytes, {pinfo.type.name} is {size}"
+
+
+def run_case(source: Any, case: Case, workdir: Path) -> Captured:
+    cap = run_trigger(source, case.code, workdir)
+    assert cap.events, f"no events from the trigger's process tree; stats {cap.stats}"
+    check_layout(cap.events)
+    case.check(cap)
+    return cap
+
+
+# ---- the cases ----------------------------------------------------------------------------
+
+
+def _check_openat(c: Captured) -> None:
+    path = f"{c.workdir}/hello.txt"
+    x = c.find("openat", "<", name=path)
+    assert x["fd"] >= 0 and x["dirfd"] == AT_FDCWD
+    assert x["flags"] & (SCAP_O_WRONLY | SCAP_O_CREAT | SCAP_O_TRUNC) == (
+        SCAP_O_WRONLY | SCAP_O_CREAT | SCAP_O_TRUNC)
+    assert x["mode"] == 0o640
+    assert x["dev"] != 0
+    e = c.find("openat", ">", name=path)
+    assert e["dirfd"] == AT_FDCWD and e["mode"] == 0o640
+    w = c.find("write", "<", res=12)
+    assert w["data"] == b"hello sentry"
+    assert c.find("write", ">", fd=x["fd"])["size"] == 12
+    assert c.find("close", ">", fd=x["fd"])
+    assert c.find("close", "<", res=0)
+
+
+def _check_open(c: Captured) -> None:
+    x = c.find("open", "<", name=f"{c.workdir}/o.txt")
+    assert x["fd"] >= 0 and x["flags"] & SCAP_O_CREAT and x["mode"] == 0o600
+    assert c.find("open", ">", name=f"{c.workdir}/o.txt")["mode"] == 0o600
+    x = c.find("creat", "<", name=f"{c.workdir}/c.txt")
+    assert x["fd"] >= 0 and x["mode"] == 0o644
+    x = c.find("openat2", "<", name=f"{c.workdir}/o.txt")
+    assert x["fd"] >= 0 and x["flags"] & SCAP_O_CLOEXEC and x["dirfd"] == AT_FDCWD
+    missing = c.find("openat", "<", name=f"{c.workdir}/missing")
+    assert missing["fd"] == -2  # -ENOENT
+
+
+def _check_read(c: Captured) -> None:
+    r = c.find("read", "<", res=11)
+    assert r["data"] == b"some bytes\n"
+    assert c.find("read", ">", size=100)
+    big = c.find("write", "<", res=300)
+    assert big["data"] == b"x" * 80  # default snaplen
+    assert c.find("pwrite", "<", res=4)["data"] == b"PWRT"
+    assert c.find("pread", "<", res=4)["data"] == b"PWRT"
+    assert c.find("writev", "<", res=6)["data"] == b"abcdef"
+    assert c.find("readv", "<", res=6)["data"] == b"abcdef"
+
+
+def _check_exec(c: Captured) -> None:
+    x = c.find("execve", "<", res=0, exe="true")
+    assert x["args"].split(b"\0")[:2] == [b"arg1", b"arg two"]
+    assert x["pid"] == c.pid and x["tid"] == c.pid
+    assert x["comm"] == "true"
+    assert x["cwd"] == c.workdir
+    assert b"SENTRY_TEST=1" in x["env"].split(b"\0")
+    assert c.find("execve", ">", filename="/bin/true")
+
+
+def _check_execveat(c: Captured) -> None:
+    x = c.find("execveat", "<", res=0, exe="echo")
+    assert x["comm"] == "echo"
+    e = c.find("execveat", ">", pathname="/bin/echo")
+    assert e["dirfd"] == AT_FDCWD
+
+
+def _check_fork(c: Captured) -> None:
+    parents = [c.params(e) for e in c.named("clone") if e.tid == c.pid and e.param(0) > 0]
+    assert parents, "no clone exit in the parent"
+    child = parents[0]["res"]
+    assert c.find("clone", "<", res=0, tid=child)["ptid"] == c.pid
+    code = [e for e in c.named("procexit", ">") if e.tid == child]
+    assert code and code[0].param_by_name("ret") == 3
+    f = [c.params(e) for e in c.named("fork") if e.tid == c.pid and e.param(0) > 0]
+    assert f, "no fork exit"
+    th = [c.params(e) for e in c.named("clone3") if e.param(0) > 0]
+    assert th and th[0]["flags"] & SCAP_CL_CLONE_THREAD and th[0]["pid"] == c.pid
+
+
+def _check_procexit(c: Captured) -> None:
+    ev = [e for e in c.named("procexit", ">") if e.tid == c.pid]
+    assert ev and ev[0].param_by_name("ret") == 7
+
+
+def _check_files(c: Captured) -> None:
+    w = c.workdir
+    assert c.find("mkdir", "<", path=f"{w}/d1", res=0)
+    assert c.find("mkdirat", "<", path="d2", res=0)["dirfd"] == AT_FDCWD
+    assert c.find("rename", "<", oldpath=f"{w}/d1", newpath=f"{w}/d3", res=0)
+    assert c.find("renameat", "<", oldpath="d2", newpath="d4", res=0)
+    assert c.find("renameat2", "<", oldpath="d4", newpath="d5", res=0)
+    assert c.find("rmdir", "<", path=f"{w}/d3", res=0)
+    assert c.find("symlink", "<", target="f", linkpath=f"{w}/s1", res=0)
+    assert c.find("symlinkat", "<", target="f", linkpath="s2", res=0)
+    assert c.find("link", "<", oldpath=f"{w}/f", newpath=f"{w}/h1", res=0)
+    assert c.find("linkat", "<", oldpath="f", newpath="h2", res=0)
+    assert c.find("unlink", "<", path=f"{w}/s1", res=0)
+    assert c.find("unlinkat", "<", name="s2", res=0)
+    assert c.find("unlinkat", "<", name="d5", res=0)["flags"] == 0x200
+    assert c.find("chmod", "<", filename=f"{w}/f", res=0)["mode"] == 0o600
+    assert c.find("fchmodat", "<", filename="f", res=0)["mode"] == 0o640
+    assert c.find("fchmod", "<", res=0)["mode"] == 0o644
+    assert c.generic("chown").param(0)
+    assert c.find("chdir", "<", path="sub", res=0)
+    assert c.find("fchdir", "<", res=0)
+
+
+def _check_fds(c: Captured) -> None:
+    p = c.find("pipe", "<", res=0)
+    assert p["fd1"] >= 0 and p["fd2"] >= 0 and p["ino"] > 0
+    assert c.find("dup", ">", fd=p["fd1"])
+    assert c.find("dup", "<", res=50)
+    assert c.find("dup", "<", res=51)
+    assert c.find("fcntl", ">", cmd=26)["fd"] == p["fd1"]  # F_DUPFD_CLOEXEC
+    assert c.find("pipe", "<", res=0)["fd1"] >= 0
+
+
+def _check_net(c: Captured) -> None:
+    s = c.find("socket", ">", domain=socket.AF_INET)
+    assert s["type"] & 0xF == socket.SOCK_STREAM and s["proto"] in (0, socket.IPPROTO_TCP)
+    b = c.find("bind", "<", res=0)
+    assert b["addr"].addr == "127.0.0.1" and b["addr"].port == 0  # as the caller gave it
+    assert c.find("listen", ">")["backlog"] == 4
+    port = c.find("connect", ">")["addr"].port
+    assert port > 0
+    conn = c.find("connect", "<", res=0)
+    assert conn["tuple"].dip == "127.0.0.1" and conn["tuple"].dport == port
+    acc = c.find("accept", "<")
+    assert acc["fd"] >= 0 and acc["tuple"].dport == port
+    assert acc["tuple"].sport == conn["tuple"].sport
+    assert c.find("sendto", "<", res=5)["data"] == b"hello"
+    assert c.find("recvfrom", "<", res=5)["data"] == b"hello"
+    assert c.find("sendmsg", "<", res=3)["data"] == b"abc"
+    assert c.find("recvmsg", "<", res=3)["data"] == b"abc"
+
+
+def _check_proc(c: Captured) -> None:
+    assert c.find("setuid", ">", uid=0)
+    assert c.find("setresuid", ">", ruid=0xFFFFFFFF)
+    assert c.find("setgid", "<", res=0)
+    assert c.generic("capset")
+    assert c.find("kill", ">", sig=0)["pid"] == c.pid
+    assert c.find("tgkill", ">", sig=0)["tid"] == c.pid
+    assert c.find("ptrace", "<")["res"] < 0
+    assert c.find("ptrace", ">")["request"] == 3  # PTRACE_PEEKDATA
+    assert c.find("unshare", "<", res=0)
+    assert c.find("setns", ">")["fd"] == -1
+    assert c.find("umount", "<")["name"] == f"{c.workdir}/nomount"
+    m = c.find("mount", "<")
+    assert m["dir"] == f"{c.workdir}/nomount" and m["type"] == "sentryfs"
+    assert c.generic("finit_module")
+    assert c.generic("init_module")
+    assert c.find("bpf", ">")["cmd"] == 0
+    assert c.generic_native(319)  # memfd_create: no portable code in scap's table
+    assert c.generic("prctl")
+    assert c.find("mprotect", "<", res=0)
+    assert c.find("mmap", ">", length=8192)["fd"] == -1
+
+
+CASES: list[Case] = [
+    Case("openat-write-close", """
+fd = os.open(W + "/hello.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+os.write(fd, b"hello sentry")
+os.close(fd)
+""", _check_openat),
+    Case("open-creat-openat2", """
+class How(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+fd = sc(2, (W + "/o.txt").encode(), os.O_WRONLY | os.O_CREAT, 0o600)
+os.close(fd)
+os.close(sc(85, (W + "/c.txt").encode(), 0o644))
+how = How(os.O_RDONLY | os.O_CLOEXEC, 0, 0)
+path = ctypes.c_char_p((W + "/o.txt").encode())
+os.close(libc.syscall(ctypes.c_long(437), ctypes.c_long(-100), path, ctypes.byref(how),
+                      ctypes.c_long(ctypes.sizeof(how))))
+try:
+    os.open(W + "/missing", os.O_RDONLY)
+except FileNotFoundError:
+    pass
+""", _check_open),
+    Case("read-write-family", """
+with open(W + "/in.txt", "wb") as f:
+    f.write(b"some bytes\\n")
+fd = os.open(W + "/in.txt", os.O_RDONLY)
+os.read(fd, 100)
+out = os.open(W + "/out.txt", os.O_RDWR | os.O_CREAT)
+os.write(out, b"x" * 300)
+os.pwrite(out, b"PWRT", 1000)
+os.pread(out, 4, 1000)
+os.writev(out, [b"abc", b"def"])
+os.lseek(out, 300, 0)
+b1, b2 = bytearray(3), bytearray(3)
+os.readv(out, [b1, b2])
+""", _check_read),
+    Case("execve", """
+os.execve("/bin/true", ["true", "arg1", "arg two"], dict(os.environ))
+""", _check_exec),
+    Case("execveat", """
+argv = (ctypes.c_char_p * 3)(b"echo", b"hi", None)
+envp = (ctypes.c_char_p * 2)(b"SENTRY_TEST=1", None)
+libc.syscall(ctypes.c_long(322), ctypes.c_long(-100), ctypes.c_char_p(b"/bin/echo"), argv, envp,
+             ctypes.c_long(0))
+""", _check_execveat),
+    Case("clone-fork-thread", """
+import threading
+pid = os.fork()
+if pid == 0:
+    os._exit(3)
+os.waitpid(pid, 0)
+r = sc(57)
+if r == 0:
+    os._exit(0)
+os.waitpid(r, 0)
+t = threading.Thread(target=lambda: None)
+t.start(); t.join()
+""", _check_fork),
+    Case("procexit", """
+sys.exit(7)
+""", _check_procexit),
+    Case("files", """
+open(W + "/f", "w").close()
+os.mkdir(W + "/sub")
+sc(83, (W + "/d1").encode(), 0o755)
+sc(258, -100, b"d2", 0o755)
+sc(82, (W + "/d1").encode(), (W + "/d3").encode())
+sc(264, -100, b"d2", -100, b"d4")
+sc(316, -100, b"d4", -100, b"d5", 0)
+sc(84, (W + "/d3").encode())
+sc(88, b"f", (W + "/s1").encode())
+sc(266, b"f", -100, b"s2")
+sc(86, (W + "/f").encode(), (W + "/h1").encode())
+sc(265, -100, b"f", -100, b"h2", 0)
+sc(87, (W + "/s1").encode())
+sc(263, -100, b"s2", 0)
+sc(263, -100, b"d5", 0x200)
+sc(90, (W + "/f").encode(), 0o600)
+sc(268, -100, b"f", 0o640)
+fd = os.open(W + "/f", os.O_RDONLY)
+sc(91, fd, 0o644)
+sc(92, (W + "/f").encode(), 0, 0)
+sc(80, b"sub")
+d = os.open(W, os.O_RDONLY)
+sc(81, d)
+""", _check_files),
+    Case("fds", """
+r, w = os.pipe()
+sc(32, r)
+sc(33, r, 50)
+sc(292, r, 51, 0)
+import fcntl
+fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 60)
+os.pipe2(0)
+""", _check_fds),
+    Case("network", """
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+srv.bind(("127.0.0.1", 0))
+srv.listen(4)
+cli = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+cli.connect(srv.getsockname())
+conn, _ = srv.accept()
+cli.send(b"hello")
+conn.recv(100)
+cli.sendmsg([b"abc"])
+conn.recvmsg(100)
+""", _check_net),
+    Case("process-and-privileges", """
+os.setuid(0)
+sc(117, -1, -1, -1)
+os.setgid(0)
+class Hdr(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+class Data(ctypes.Structure):
+    _fields_ = [("e", ctypes.c_uint32), ("p", ctypes.c_uint32), ("i", ctypes.c_uint32)]
+hdr = Hdr(0x20080522, 0)
+data = (Data * 2)()
+libc.syscall(ctypes.c_long(125), ctypes.byref(hdr), ctypes.byref(data))
+libc.syscall(ctypes.c_long(126), ctypes.byref(hdr), ctypes.byref(data))
+os.kill(os.getpid(), 0)
+sc(234, os.getpid(), os.getpid(), 0)
+sc(101, 2, 999999999, 0, 0)
+sc(272, 0)
+sc(308, -1, 0)
+os.mkdir(W + "/nomount")
+sc(165, b"none", (W + "/nomount").encode(), b"sentryfs", 0, 0)
+sc(166, (W + "/nomount").encode(), 0)
+sc(313, -1, b"", 0)
+sc(175, 0, 0, b"")
+sc(321, 0, 0, 0)
+os.close(sc(319, b"sentry-memfd", 0))
+sc(157, 15, b"x", 0, 0, 0)
+import mmap
+m = mmap.mmap(-1, 8192)
+sc(10, ctypes.addressof(ctypes.c_char.from_buffer(m)), 4096, 1)
+""", _check_proc),
+]

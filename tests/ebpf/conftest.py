@@ -1,0 +1,37 @@
+"""eBPF tests run as root on the host: one probe per module, filtered to our process tree."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from sentry.errors import DriverError
+
+
+def ebpf_unavailable() -> str | None:
+    """Why the probe cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "eBPF capture needs root"
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "kernel without BTF (/sys/kernel/btf/vmlinux)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def ebpf_source() -> Iterator[object]:
+    """The probe, capturing only this test process's descendants."""
+    reason = ebpf_unavailable()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from sentry.capture.ebpf import EbpfSource
+
+    try:
+        src = EbpfSource(target_tgid=os.getpid())
+    except DriverError as err:
+        pytest.fail(f"eBPF probe did not load: {err}")
+    yield src
+    src.close()
