@@ -15,6 +15,7 @@ any type may match); the rule engine uses it to skip rules by event type before 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -454,6 +455,12 @@ def _generic(
     return match
 
 
+_ORDERINGS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 _FAST_CLASS: dict[FieldType, type] = {
     FieldType.STRING: str,
     FieldType.INT: int,
@@ -513,6 +520,18 @@ def _fast_matcher(
             return slow(v)
 
         return match_in
+    order = _ORDERINGS.get(op)
+    if order is not None:
+
+        def match_order(ev: Any) -> bool:
+            v = extract(ev)
+            if v.__class__ is cls:
+                return order(v, c)
+            if v is None:
+                return False
+            return slow(v)
+
+        return match_order
     if cls is not str:
         return None
     if op == "startswith":

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import operator
 import re
 import socket
 from collections.abc import Callable, Iterable
@@ -315,16 +316,20 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+_ORDER_FUNCS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 def _ordering_test(op: str, const: Any) -> Predicate:
+    compare = _ORDER_FUNCS[op]
+
     def test(v: Any) -> bool:
         try:
-            if op == "<":
-                return bool(v < const)
-            if op == "<=":
-                return bool(v <= const)
-            if op == ">":
-                return bool(v > const)
-            return bool(v >= const)
+            return bool(compare(v, const))
         except TypeError:  # a value of another kind than the field declares
             return False
 
