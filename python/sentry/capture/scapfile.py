@@ -84,6 +84,23 @@ _MI = struct.Struct("<IQQ128sQQQQ")
 # block type, block length, cpu, then the V2 event header: one unpack per event block.
 _EV_V2_HEAD = struct.Struct("<IIHQQIHI")
 BATCH_SIZE = 1024
+EV_V2_BLOCKS = frozenset({EV_V2, EV_V2_LARGE})
+# struct scan_rec of scapscan.c: off, num, ts, tid, len, nparams, type, cpu, pad
+_SCAN_REC = struct.Struct("<QQQQIIHHI")
+_SCAN_FULL, _SCAN_END = 0, 1
+_SCANNER: list[Any] = []
+
+
+def _scanner() -> Any | None:
+    """The compiled block walker, or None (no compiler, or SENTRY_PURE_PYTHON=1)."""
+    if not _SCANNER:
+        if os.environ.get("SENTRY_PURE_PYTHON"):
+            _SCANNER.append(None)
+        else:
+            from sentry.capture.scapscan_build import load
+
+            _SCANNER.append(load())
+    return _SCANNER[0]
 
 
 @dataclass(slots=True)
@@ -272,9 +289,12 @@ class ScapReader:
     in ``skipped_unknown``, as libscap does.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, batch_size: int = BATCH_SIZE):
+    def __init__(self, path: str | os.PathLike[str], *, batch_size: int = BATCH_SIZE,
+                 event_types: Iterable[int] | None = None):
         self.path = os.fspath(path)
         self.batch_size = batch_size
+        # Only these event types become Event objects (all are still numbered).
+        self.event_types = frozenset(event_types) if event_types is not None else None
         self.data = _load(self.path)
         self.machine: MachineInfo | None = None
         self.threads: dict[int, ThreadEntry] = {}
@@ -292,7 +312,11 @@ class ScapReader:
 
     def batches(self) -> Iterator[list[Event]]:
         """Yield events in file order, ``batch_size`` at a time."""
-        yield from self._walk(self._first_event)
+        scanner = _scanner()
+        if scanner is None:
+            yield from self._walk(self._first_event)
+        else:
+            yield from self._walk_c(self._first_event, scanner)
 
     def __iter__(self) -> Iterator[Event]:
         for batch in self.batches():
@@ -524,6 +548,7 @@ class ScapReader:
         size = self.batch_size
         num = 0
         path = self.path
+        wanted = self.event_types
         while off < end:
             if self._closed:
                 return
@@ -546,13 +571,15 @@ class ScapReader:
                     self.skipped_unknown += 1
                 else:
                     num += 1
-                    batch.append(Event(data, evoff, num, cpu, ts, tid, elen, etype, nparams,
-                                       info))
+                    if wanted is None or etype in wanted:
+                        batch.append(Event(data, evoff, num, cpu, ts, tid, elen, etype,
+                                           nparams, info))
             elif btype in EV_BLOCKS:
                 evt = self._other_event(off, btype, blen, num + 1)
                 if evt is not None:
                     num += 1
-                    batch.append(evt)
+                    if wanted is None or evt.type in wanted:
+                        batch.append(evt)
             else:
                 self._metadata(off, btype, blen)
             off += blen
@@ -561,6 +588,67 @@ class ScapReader:
                 yield batch
                 batch = []
         self._events_read = num
+        if batch:
+            yield batch
+
+    def _walk_c(self, off: int, scanner: Any) -> Iterator[list[Event]]:
+        """The same walk with plain V2 event blocks scanned in C (scapscan.c)."""
+        ffi, lib = scanner.ffi, scanner.lib
+        data = self.data
+        end = len(data)
+        events = EVENTS
+        size = self.batch_size
+        buf = ffi.from_buffer("uint8_t[]", data)
+        recs = ffi.new("struct scan_rec[]", size)
+        recbuf = ffi.buffer(recs)
+        pos = ffi.new("uint64_t *", off)
+        num = ffi.new("uint64_t *", 0)
+        unknown = ffi.new("uint64_t *", 0)
+        status = ffi.new("int *")
+        want = ffi.NULL
+        if self.event_types is not None:
+            mask = bytearray(len(events))
+            for code in self.event_types:
+                if 0 <= code < len(mask):
+                    mask[code] = 1
+            want = ffi.from_buffer("uint8_t[]", mask)
+        iter_unpack = _SCAN_REC.iter_unpack
+        batch: list[Event] = []
+        while True:
+            if self._closed:
+                return
+            count = lib.scap_scan(buf, end, pos, num, unknown, want, len(events), recs,
+                                  size - len(batch), status)
+            if count:
+                batch += [
+                    Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype])
+                    for evoff, n, ts, tid, elen, nparams, etype, cpu, _ in
+                    iter_unpack(recbuf[:count * _SCAN_REC.size])
+                ]
+            self.skipped_unknown = unknown[0]
+            self._events_read = num[0]
+            if len(batch) >= size:
+                yield batch
+                batch = []
+            state = status[0]
+            if state == _SCAN_END:
+                break
+            if state == _SCAN_FULL:
+                continue
+            off = pos[0]
+            btype, blen = self._block(off)  # raises for malformed blocks
+            if btype in EV_V2_BLOCKS:
+                raise CaptureError("event length out of bounds", path=self.path, offset=off)
+            if btype in EV_BLOCKS:
+                evt = self._other_event(off, btype, blen, num[0] + 1)
+                if evt is not None:
+                    num[0] += 1
+                    if self.event_types is None or evt.type in self.event_types:
+                        batch.append(evt)
+            else:
+                self._metadata(off, btype, blen)
+            pos[0] = off + blen
+        self._events_read = num[0]
         if batch:
             yield batch
 

@@ -58,7 +58,7 @@ def test_corrupt_gzip(tmp_path: Path, trace_bytes: dict[str, bytes]) -> None:
         read_everything(path)
 
 
-def test_truncated_event_block_names_its_offset(tmp_path: Path) -> None:
+def test_truncated_event_block_names_its_offset(tmp_path: Path, walker: str) -> None:
     path = tmp_path / "t.scap"
     with ScapWriter(path) as w:
         w.write_event("open<", 3, "/etc/passwd", 1, 0, 0, ts=10, tid=1)
@@ -88,7 +88,7 @@ def test_param_lengths_past_the_event(tmp_path: Path) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_truncated_captures_raise_only_capture_errors(tmp_path: Path,
+def test_truncated_captures_raise_only_capture_errors(tmp_path: Path, walker: str,
                                                       trace_bytes: dict[str, bytes],
                                                       data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(trace_bytes)))
@@ -106,7 +106,7 @@ def test_truncated_captures_raise_only_capture_errors(tmp_path: Path,
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_corrupted_captures_raise_only_capture_errors(tmp_path: Path,
+def test_corrupted_captures_raise_only_capture_errors(tmp_path: Path, walker: str,
                                                       trace_bytes: dict[str, bytes],
                                                       data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(trace_bytes)))

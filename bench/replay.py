@@ -1,0 +1,154 @@
+"""Replay speed: our capture reader (and ``sentry tail``) against sysdig on a ~1M-event file.
+
+Builds BIG.scap by repeating the syscall events of the Falco conformance traces (internal
+procinfo/container events left out) with shifted timestamps, written by ScapWriter, then
+times:
+
+* ``walk``      our reader producing every Event (header decoded, nothing else);
+* ``type``      the same, plus looking at each event's type name (what a type filter does);
+* ``params``    the same, plus decoding every parameter (worst case);
+* ``sysdig``    ``TZ=UTC sysdig -r BIG FILTER`` with output discarded (a filter-only run);
+* ``tail``      ``sentry tail -e BIG FILTER`` with output discarded.
+
+Usage: python bench/replay.py [--events N] [--keep PATH] [--filter EXPR]
+Prints seconds, events/s and the ratio to sysdig for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sentry.capture.scapfile import ScapReader, ScapWriter
+
+ROOT = Path(__file__).resolve().parents[1]
+TRACES = Path(os.environ.get("SENTRY_CONFORMANCE_DIR", ROOT.parent / "shared" / "conformance"))
+TRACES = TRACES / "falco-0.28.1" / "test" / "trace_files"
+SOURCES = ("cat_write", "open-multiple-files", "syscall", "connect_localhost", "ping_sendto")
+SKIP = {"procinfo", "container"}
+
+
+def build(path: Path, target: int) -> int:
+    """Write ~target events: the source traces' syscall events, repeated, time-shifted."""
+    records = []  # (ns since the start of the series, cpu, record)
+    meta = None
+    base = 0
+    for name in SOURCES:
+        reader = ScapReader(TRACES / f"{name}.scap")
+        meta = meta or reader
+        events = [evt for evt in reader if evt.info.name not in SKIP]
+        first = events[0].ts
+        records += [(base + evt.ts - first, evt.cpu, evt.record()) for evt in events]
+        base = records[-1][0] + 1000
+    span = base
+    first = 1_700_000_000_000_000_000
+    assert meta is not None
+    written = 0
+    with ScapWriter(path, machine=meta.machine, threads=meta.threads.values(), fds=meta.fds,
+                    users=meta.users, groups=meta.groups, interfaces=meta.interfaces) as w:
+        rnd = 0
+        while written < target:
+            shift = first + rnd * span
+            for delta, cpu, record in records:
+                ts = (shift + delta).to_bytes(8, "little")
+                w.write_record(ts + record[8:], cpu)
+                written += 1
+            rnd += 1
+    return written
+
+
+def timed(label: str, fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    took = time.perf_counter() - start
+    print(f"  {label:<8} {took:8.2f} s", flush=True)
+    return took
+
+
+def walk(path: Path) -> int:
+    n = 0
+    for batch in ScapReader(path).batches():
+        n += len(batch)
+    return n
+
+
+def walk_types(path: Path) -> int:
+    opens = 0
+    for batch in ScapReader(path).batches():
+        for evt in batch:
+            if evt.info.name == "open":
+                opens += 1
+    return opens
+
+
+def walk_params(path: Path) -> int:
+    n = 0
+    for batch in ScapReader(path).batches():
+        for evt in batch:
+            for i in range(evt.nparams):
+                evt.param(i)
+            n += 1
+    return n
+
+
+def run_quiet(cmd: list[str]) -> None:
+    env = dict(os.environ, TZ="UTC")
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--keep", type=Path, help="build (or reuse) the big capture here")
+    ap.add_argument("--filter", default="evt.type=open and fd.name contains passwd")
+    args = ap.parse_args()
+
+    tmp = None
+    if args.keep:
+        big = args.keep
+    else:
+        tmp = tempfile.mkdtemp(prefix="sentry-bench-")
+        big = Path(tmp) / "BIG.scap"
+    try:
+        if not big.exists():
+            start = time.perf_counter()
+            partial = big.with_suffix(".partial")
+            n = build(partial, args.events)
+            partial.rename(big)
+            print(f"built {big} ({n} events, {big.stat().st_size >> 20} MiB) "
+                  f"in {time.perf_counter() - start:.1f} s")
+        total = walk(big)
+        print(f"{total} events; filter: {args.filter}")
+        results = {
+            "walk": timed("walk", lambda: walk(big)),
+            "type": timed("type", lambda: walk_types(big)),
+            "params": timed("params", lambda: walk_params(big)),
+        }
+        sysdig = shutil.which("sysdig")
+        if sysdig:
+            results["sysdig"] = timed("sysdig", lambda: run_quiet([sysdig, "-r", str(big),
+                                                                   args.filter]))
+        sentry = shutil.which("sentry")
+        if sentry:
+            results["tail"] = timed("tail", lambda: run_quiet([sentry, "tail", "-e", str(big),
+                                                               args.filter]))
+        print()
+        base = results.get("sysdig")
+        for label, took in results.items():
+            ratio = f"  x{took / base:5.2f} sysdig" if base else ""
+            print(f"  {label:<8} {total / took / 1e6:6.2f} M events/s{ratio}")
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

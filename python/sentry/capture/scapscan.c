@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * scapscan.c - walk the event blocks of an in-memory scap capture.
+ *
+ * The Python reader (scapfile.py) hands over the decompressed file; this walks
+ * plain V2 event blocks, checks each block and event length, and writes one
+ * fixed-size record per event so that Python builds Event objects without
+ * parsing headers itself. Anything else (metadata blocks, V1 or flagged event
+ * blocks, errors) stops the walk and is left to Python at *off.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#define SCAN_EV_V2		0x216
+#define SCAN_EV_V2_LARGE	0x221
+#define SCAN_EVT_HDR_LEN	26
+
+enum scan_status {
+	SCAN_FULL = 0,		/* out[] is full; call again from *off */
+	SCAN_END = 1,		/* reached the end of the buffer */
+	SCAN_OTHER = 2,		/* a block Python must handle starts at *off */
+	SCAN_BAD = 3,		/* the block at *off is malformed */
+};
+
+/* One event, in the order Event() takes its arguments. */
+struct scan_rec {
+	uint64_t off;		/* offset of the event header in the buffer */
+	uint64_t num;		/* 1-based event number */
+	uint64_t ts;
+	uint64_t tid;
+	uint32_t len;
+	uint32_t nparams;
+	uint16_t type;
+	uint16_t cpu;
+	uint32_t pad;
+};
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * Walk from *off. Events whose type is >= ntypes are unknown: skipped and
+ * counted in *unknown, without a number (as libscap does). Events whose
+ * want[type] is 0 are numbered but not reported. Returns the record count.
+ */
+int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
+	      uint64_t *unknown, const uint8_t *want, uint32_t ntypes,
+	      struct scan_rec *out, int max, int *status)
+{
+	uint64_t pos = *off;
+	uint64_t n = *num;
+	int count = 0;
+
+	*status = SCAN_END;
+	while (pos < size) {
+		const uint8_t *b = buf + pos;
+		uint32_t btype, blen, elen;
+		uint16_t etype;
+
+		if (count == max) {
+			*status = SCAN_FULL;
+			break;
+		}
+		if (size - pos < 12) {
+			*status = SCAN_BAD;
+			break;
+		}
+		btype = rd32(b);
+		blen = rd32(b + 4);
+		if (btype != SCAN_EV_V2 && btype != SCAN_EV_V2_LARGE) {
+			*status = SCAN_OTHER;
+			break;
+		}
+		/* block: header 8, cpu 2, event >= 26, trailer 4 */
+		if (blen < 8 + 2 + SCAN_EVT_HDR_LEN + 4 || blen > size - pos ||
+		    rd32(b + blen - 4) != blen) {
+			*status = SCAN_BAD;
+			break;
+		}
+		elen = rd32(b + 10 + 16);
+		if (elen < SCAN_EVT_HDR_LEN || elen > blen - 14) {
+			*status = SCAN_BAD;
+			break;
+		}
+		etype = rd16(b + 10 + 20);
+		if (etype >= ntypes) {
+			(*unknown)++;
+		} else {
+			n++;
+			if (!want || want[etype]) {
+				struct scan_rec *r = &out[count++];
+
+				r->off = pos + 10;
+				r->num = n;
+				r->ts = rd64(b + 10);
+				r->tid = rd64(b + 10 + 8);
+				r->len = elen;
+				r->nparams = rd32(b + 10 + 22);
+				r->type = etype;
+				r->cpu = rd16(b + 8);
+				r->pad = 0;
+			}
+		}
+		pos += blen;
+	}
+	*off = pos;
+	*num = n;
+	return count;
+}
