@@ -281,8 +281,9 @@ class _Compiler:
         except FilterTypeError as err:
             raise FilterTypeError(err.reason, column=column) from None
         multi = operators.multi_test(op, equal)
-        matcher = _fast_matcher(op, ftype, extract, consts, _on_value(single, multi))
-        return matcher or _generic(extract, single, multi), _evttypes(node, items)
+        slow = _on_value(single, multi)
+        matcher = _fast_matcher(op, ftype, extract, consts, slow)
+        return matcher or _generic(extract, slow), _evttypes(node, items)
 
     def dynamic(
         self, node: Compare, extract: Callable[[Any], Any], ftype: FieldType, name: str
@@ -429,28 +430,28 @@ def _exists(extract: Callable[[Any], Any]) -> Matcher:
 
 
 def _on_value(single: Callable[[Any], bool], multi: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    """Test an extracted value of any shape: missing, several, or one."""
+    """Test an extracted value of any shape: missing, several, or one.
+
+    A value of another kind than its field declares (bytes from a string field, say) makes
+    the comparison false rather than raising out of ``match``.
+    """
 
     def test(v: Any) -> bool:
         if v is None:
             return False
-        if v.__class__ in _MULTI:
-            return multi(v)
-        return single(v)
+        try:
+            if v.__class__ in _MULTI:
+                return multi(v)
+            return single(v)
+        except (TypeError, AttributeError):
+            return False
 
     return test
 
 
-def _generic(
-    extract: Callable[[Any], Any], single: Callable[[Any], bool], multi: Callable[[Any], bool]
-) -> Matcher:
+def _generic(extract: Callable[[Any], Any], test: Callable[[Any], bool]) -> Matcher:
     def match(ev: Any) -> bool:
-        v = extract(ev)
-        if v is None:
-            return False
-        if v.__class__ in _MULTI:
-            return multi(v)
-        return single(v)
+        return test(extract(ev))
 
     return match
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sentry.errors import FieldArgumentError, SentryError, UnknownFieldError
 from sentry.fields.registry import BoundField, FieldType
@@ -475,3 +477,108 @@ def test_list_fields_do_not_merge() -> None:
     # For several values "in" needs all of them inside: merging would change the result.
     f = flt("ka.user.groups in (a) or ka.user.groups in (b)")
     assert not f.match(ev(ka__user__groups=["a", "b"]))
+
+
+# Against a plain interpreter of the language ------------------------------------------------
+
+_REF_FIELDS = {"proc.name": "str", "fd.name": "str", "proc.pid": "int", "ka.user.groups": "list"}
+_WORDS = ["a", "b", "ab", "ba"]
+
+
+def _ref_single(op: str, v: Any, consts: list[Any]) -> bool:
+    c = consts[0] if consts else None
+    if op == "=":
+        return bool(v == c)
+    if op == "!=":
+        return bool(v != c)
+    if op in ("in", "intersects"):
+        return v in consts
+    if op == "<":
+        return bool(v < c)
+    if op == ">":
+        return bool(v > c)
+    if op == "contains":
+        return bool(c in v)
+    if op == "startswith":
+        return bool(v.startswith(c))
+    raise AssertionError(op)
+
+
+def _ref_eval(node: Any, event: dict[str, Any]) -> bool:
+    """The language's meaning, written as directly as possible."""
+    from sentry.rules.ast import And, Compare, Not, Or, ValueList
+
+    if isinstance(node, And):
+        return all(_ref_eval(a, event) for a in node.args)
+    if isinstance(node, Or):
+        return any(_ref_eval(a, event) for a in node.args)
+    if isinstance(node, Not):
+        return not _ref_eval(node.arg, event)
+    assert isinstance(node, Compare)
+    v = event.get(node.lhs.name)
+    op = node.op
+    if v is None:
+        return False
+    if op == "exists":
+        return not isinstance(v, list) or len(v) > 0
+    items = node.rhs.items if isinstance(node.rhs, ValueList) else [node.rhs]
+    kind = _REF_FIELDS[node.lhs.name]
+    consts = [int(i.text) if kind == "int" else i.text for i in items]
+    if op in ("in", "intersects") and not consts:
+        return False
+    if isinstance(v, list):
+        if op == "=":
+            return len(v) > 0 and all(x == consts[0] for x in v)
+        if op == "!=":
+            return not (len(v) > 0 and all(x == consts[0] for x in v))
+        if op == "in":
+            return all(x in consts for x in v)
+        if op == "intersects":
+            return any(x in consts for x in v)
+        return len(v) == 1 and _ref_single(op, v[0], consts)
+    return _ref_single(op, v, consts)
+
+
+@st.composite
+def _ref_condition(draw: st.DrawFn, depth: int = 0) -> str:
+    kind = draw(st.sampled_from(["cmp", "cmp", "and", "or", "not"] if depth < 3 else ["cmp"]))
+    if kind == "not":
+        return f"not ({draw(_ref_condition(depth + 1))})"
+    if kind in ("and", "or"):
+        parts = draw(st.lists(_ref_condition(depth + 1), min_size=2, max_size=4))
+        return f" {kind} ".join(f"({p})" for p in parts)
+    name = draw(st.sampled_from(sorted(_REF_FIELDS)))
+    kind_of = _REF_FIELDS[name]
+    ops = ["=", "!=", "in", "intersects", "exists", "<", ">"]
+    if kind_of != "int":
+        ops += ["contains", "startswith"]
+    if kind_of == "list":
+        ops = [o for o in ops if o not in ("<", ">")]
+    op = draw(st.sampled_from(ops))
+    value = st.integers(-2, 2).map(str) if kind_of == "int" else st.sampled_from(_WORDS)
+    if op == "exists":
+        return f"{name} exists"
+    if op in ("in", "intersects"):
+        return f"{name} {op} ({', '.join(draw(st.lists(value, max_size=3)))})"
+    return f"{name} {op} {draw(value)}"
+
+
+_ref_events = st.fixed_dictionaries(
+    {},
+    optional={
+        "proc.name": st.sampled_from(_WORDS),
+        "fd.name": st.sampled_from(_WORDS),
+        "proc.pid": st.integers(-2, 2),
+        "ka.user.groups": st.lists(st.sampled_from(_WORDS), max_size=3),
+    },
+)
+
+
+@given(_ref_condition(), st.lists(_ref_events, min_size=1, max_size=5))
+def test_compiled_filters_agree_with_a_plain_interpreter(
+    text: str, events: list[dict[str, Any]]
+) -> None:
+    f = flt(text)
+    tree = parse_condition(text)
+    for event in events:
+        assert f.match(event) == _ref_eval(tree, event), (text, event)
