@@ -61,6 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = "sentry"
+    disable_nagle_algorithm = True  # headers and body leave at once on keep-alive connections
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # answers are counted, not logged per request
