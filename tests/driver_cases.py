@@ -30,7 +30,8 @@ FIXED_SIZES = {
     ParamType.INT8: 1, ParamType.UINT8: 1, ParamType.FLAGS8: 1, ParamType.SIGTYPE: 1,
     ParamType.INT16: 2, ParamType.UINT16: 2, ParamType.FLAGS16: 2, ParamType.SYSCALLID: 2,
     ParamType.PORT: 2, ParamType.INT32: 4, ParamType.UINT32: 4, ParamType.FLAGS32: 4,
-    ParamType.UID: 4, ParamType.GID: 4, ParamType.MODE: 4, ParamType.INT64: 8,
+    ParamType.UID: 4, ParamType.GID: 4, ParamType.MODE: 4, ParamType.SIGSET: 4,
+    ParamType.INT64: 8,
     ParamType.UINT64: 8, ParamType.ERRNO: 8, ParamType.FD: 8, ParamType.PID: 8,
     ParamType.RELTIME: 8, ParamType.ABSTIME: 8,
 }
@@ -285,6 +286,9 @@ def _check_fds(c: Captured) -> None:
     assert c.find("dup", "<", res=51)
     assert c.find("fcntl", ">", cmd=26)["fd"] == p["fd1"]  # F_DUPFD_CLOEXEC
     assert c.find("pipe", "<", res=0)["fd1"] >= 0
+    polled = c.find("poll", ">", timeout=0)
+    assert polled["fds"].entries == ((p["fd1"], 1),)  # POLLIN
+    assert c.find("poll", "<", res=0)["fds"].entries == ((p["fd1"], 0),)
 
 
 def _check_net(c: Captured) -> None:
@@ -422,6 +426,10 @@ sc(292, r, 51, 0)
 import fcntl
 fcntl.fcntl(r, fcntl.F_DUPFD_CLOEXEC, 60)
 os.pipe2(0)
+import select
+poller = select.poll()
+poller.register(r, select.POLLIN)
+poller.poll(0)
 """, _check_fds),
     Case("network", """
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

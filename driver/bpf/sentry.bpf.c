@@ -261,6 +261,89 @@ static __always_inline void ev_iov(struct ev *e, __u64 uiov, __u64 cnt, __u64 li
 	ev_len(e, c.total > limit ? limit : c.total);
 }
 
+/* ---- poll fd lists --------------------------------------------------------- */
+
+#define POLL_MAX_FDS 16
+
+struct fdlist_ctx {
+	struct ev *e;
+	__u64 ufds;
+	__u64 cnt;
+	__u32 start;	/* where the entries begin (after the u16 count) */
+	__u32 n;	/* entries written */
+	__u32 out;	/* returned events rather than requested ones */
+};
+
+static __always_inline __u16 poll_events_to_scap(__u16 ev)
+{
+	__u16 r = 0;
+
+	if (ev & 0x001)
+		r |= 1 << 0;	/* POLLIN */
+	if (ev & 0x002)
+		r |= 1 << 1;	/* POLLPRI */
+	if (ev & 0x004)
+		r |= 1 << 2;	/* POLLOUT */
+	if (ev & 0x2000)
+		r |= 1 << 3;	/* POLLRDHUP */
+	if (ev & 0x008)
+		r |= 1 << 4;	/* POLLERR */
+	if (ev & 0x010)
+		r |= 1 << 5;	/* POLLHUP */
+	if (ev & 0x020)
+		r |= 1 << 6;	/* POLLNVAL */
+	if (ev & 0x040)
+		r |= 1 << 7;	/* POLLRDNORM */
+	if (ev & 0x080)
+		r |= 1 << 8;	/* POLLRDBAND */
+	if (ev & 0x100)
+		r |= 1 << 9;	/* POLLWRNORM */
+	if (ev & 0x200)
+		r |= 1 << 10;	/* POLLWRBAND */
+	return r;
+}
+
+static long fdlist_step(__u64 i, struct fdlist_ctx *c)
+{
+	struct pollfd pfd;
+	__u32 at;
+
+	if (i >= c->cnt)
+		return 1;
+	if (bpf_probe_read_user(&pfd, sizeof(pfd), (void *)(c->ufds + i * sizeof(pfd))))
+		return 1;
+	at = c->start + c->n * 10;
+	*(__s64 *)&c->e->s->evt[at & EVT_MASK] = pfd.fd;
+	*(__u16 *)&c->e->s->evt[(at + 8) & EVT_MASK] =
+		poll_events_to_scap(c->out ? pfd.revents : pfd.events);
+	c->n++;
+	return 0;
+}
+
+/* scap's fd list: u16 count, then (s64 fd, u16 events) per entry. */
+static __always_inline void ev_fdlist(struct ev *e, __u64 ufds, __u64 cnt, __u32 out)
+{
+	struct fdlist_ctx c = { .e = e, .ufds = ufds, .cnt = cnt, .out = out };
+
+	if (ev_room(e) < 2 + POLL_MAX_FDS * 10 || !ufds) {
+		ev_len(e, 0);
+		return;
+	}
+	c.start = e->s->off + 2;
+	bpf_loop(POLL_MAX_FDS, fdlist_step, &c, 0);
+	*(__u16 *)&e->s->evt[e->s->off & EVT_MASK] = c.n;
+	ev_len(e, 2 + c.n * 10);
+}
+
+static __always_inline __u64 timespec_ns(__u64 uptr)
+{
+	struct __kernel_timespec ts = {};
+
+	if (!uptr || bpf_probe_read_user(&ts, sizeof(ts), (void *)uptr))
+		return 0;
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 /* ---- sockets --------------------------------------------------------------- */
 
 static __always_inline struct sock *fd_sock(struct task_struct *task, long fd)
@@ -504,6 +587,13 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 			(ret >= 0 && (v == 0 || v == 5)) ? SCAP_BPF_IDX_FD : SCAP_BPF_IDX_RES;
 		*(__u64 *)&e->s->evt[(e->s->off + 1) & EVT_MASK] = ret;
 		ev_len(e, 9);
+		break;
+	case PK_FDLIST_IN:
+	case PK_FDLIST_OUT:
+		ev_fdlist(e, sys_arg(regs, a), sys_arg(regs, aux), kind == PK_FDLIST_OUT);
+		break;
+	case PK_TIMESPEC:
+		ev_int(e, timespec_ns(sys_arg(regs, a)), 8);
 		break;
 	case PK_ZERO:
 		ev_int(e, 0, size);

@@ -47,6 +47,9 @@ enum param_kind {
 	PK_DYN_U64,	/* PT_DYN index 0, then argument a as u64 */
 	PK_DYN_NONE,	/* PT_DYN index 0 with no value */
 	PK_DYN_BPF,	/* PT_DYN: fd (index 0) for map/program creation, else errno */
+	PK_FDLIST_IN,	/* pollfd array at argument a (count aux): fds and requested events */
+	PK_FDLIST_OUT,	/* ... fds and returned events */
+	PK_TIMESPEC,	/* struct timespec at user argument a, in ns */
 	PK_ZERO,	/* zero, size bytes */
 	PK_EMPTY,	/* zero-length parameter */
 };
@@ -119,6 +122,9 @@ struct syscall_spec {
 #define DYN_U64(a)	P(PK_DYN_U64, a, 9, 0)
 #define DYN_NONE	P(PK_DYN_NONE, 0, 1, 0)
 #define DYN_BPF		P(PK_DYN_BPF, 0, 9, 0)
+#define FDLIST_IN(a, n)	P(PK_FDLIST_IN, a, 0, n)
+#define FDLIST_OUT(a, n) P(PK_FDLIST_OUT, a, 0, n)
+#define TIMESPEC(a)	P(PK_TIMESPEC, a, 8, 0)
 #define ZERO(sz)	P(PK_ZERO, 0, sz, 0)
 #define EMPTY		P(PK_EMPTY, 0, 0, 0)
 
@@ -235,6 +241,10 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	   EV(SE_SYSCALL_USERFAULTFD_X, RET, OFLAGS(0))),
 	SC(__NR_epoll_wait, EV(SE_SYSCALL_EPOLLWAIT_E, ARG(2)), EV(SE_SYSCALL_EPOLLWAIT_X, RET)),
 	SC(__NR_select, EV0(SE_SYSCALL_SELECT_E), EV(SE_SYSCALL_SELECT_X, RET)),
+	SC(__NR_poll, EV(SE_SYSCALL_POLL_E, FDLIST_IN(0, 1), FD(2)),
+	   EV(SE_SYSCALL_POLL_X, RET, FDLIST_OUT(0, 1))),
+	SC(__NR_ppoll, EV(SE_SYSCALL_PPOLL_E, FDLIST_IN(0, 1), TIMESPEC(2), UPTR32(3, 0)),
+	   EV(SE_SYSCALL_PPOLL_X, RET, FDLIST_OUT(0, 1))),
 
 	/* network */
 	SC(__NR_socket, EV(SE_SOCKET_SOCKET_E, ARG32(0), ARG32(1), ARG32(2)),
@@ -311,7 +321,7 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	SC(__NR_bpf, EV(SE_SYSCALL_BPF_E, ARG(0)), EV(SE_SYSCALL_BPF_X, DYN_BPF)),
 	SC(__NR_futex, EV(SE_SYSCALL_FUTEX_E, ARG(0), ARG16(1), ARG(2)),
 	   EV(SE_SYSCALL_FUTEX_X, RET)),
-	SC(__NR_nanosleep, EV(SE_SYSCALL_NANOSLEEP_E, ZERO(8)), EV(SE_SYSCALL_NANOSLEEP_X, RET)),
+	SC(__NR_nanosleep, EV(SE_SYSCALL_NANOSLEEP_E, TIMESPEC(0)), EV(SE_SYSCALL_NANOSLEEP_X, RET)),
 	SC(__NR_semop, EV(SE_SYSCALL_SEMOP_E, ARG32(0)),
 	   EV(SE_SYSCALL_SEMOP_X, RET, ARG32(2), ZERO(2), ZERO(2), ZERO(2), ZERO(2), ZERO(2),
 	      ZERO(2))),
@@ -329,10 +339,6 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	   EV(SE_SYSCALL_BRK_4_X, RET, VM(0), VM(1), VM(2))),
 	SC(__NR_mprotect, EV(SE_SYSCALL_MPROTECT_E, ARG(0), ARG(1), PROT(2)),
 	   EV(SE_SYSCALL_MPROTECT_X, RET)),
-	SC(__NR_mlock, EV0(SE_SYSCALL_MLOCK_E), EV(SE_SYSCALL_MLOCK_X, RET, ARG(0), ARG(1))),
-	SC(__NR_munlock, EV0(SE_SYSCALL_MUNLOCK_E), EV(SE_SYSCALL_MUNLOCK_X, RET, ARG(0), ARG(1))),
-	SC(__NR_mlockall, EV0(SE_SYSCALL_MLOCKALL_E), EV(SE_SYSCALL_MLOCKALL_X, RET, ARG32(0))),
-	SC(__NR_munlockall, EV0(SE_SYSCALL_MUNLOCKALL_E), EV(SE_SYSCALL_MUNLOCKALL_X, RET)),
 };
 
 #endif /* SENTRY_SYSCALL_SPECS_H */

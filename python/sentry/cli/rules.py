@@ -26,7 +26,7 @@ def validate_command(
         "--no-warnings", help="Print errors only.")] = False,
 ) -> None:
     """Load and compile rules; print every problem with FILE:LINE; exit 1 on errors."""
-    ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
+    _ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
     if quiet_warnings:
         defs.problems = defs.errors
     report_problems(defs)

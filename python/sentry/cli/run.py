@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -101,7 +102,11 @@ def open_source(capture: str | None) -> tuple[Any, Any]:
     from sentry.inspect.inspector import Inspector
 
     reader = ScapReader(capture)
-    return reader, Inspector.from_capture(reader)
+    if hasattr(Inspector, "from_capture"):
+        return reader, Inspector.from_capture(reader)
+    from sentry.inspect.users import UserTable
+
+    return reader, Inspector(users=UserTable.from_capture(reader.users, reader.groups))
 
 
 def run_command(
@@ -150,6 +155,10 @@ def run_command(
         paths = cfg.rules_paths()
     else:
         paths = default_rules()
+    if cfg.get("log_stderr"):
+        stamp = _log_time(cfg.get("time_format_iso_8601"))
+        for p in paths:
+            print(f"{stamp}: Loading rules from file {p}", file=sys.stderr)
     if capture is None:  # a service: live events and/or the k8s audit webhook
         from sentry.service.daemon import serve
 
@@ -165,6 +174,14 @@ def run_command(
                   show_stats=stats)
     if code:
         raise typer.Exit(code)
+
+
+def _log_time(iso8601: bool) -> str:
+    """Wall-clock time for log lines, in the style alerts use (ISO 8601 or ctime)."""
+    now = time.time()
+    if iso8601:
+        return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(now))
+    return time.ctime(now)
 
 
 def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out: bool,

@@ -47,7 +47,8 @@ class Alert:
     @property
     def output(self) -> str:
         """The full text line: ``HH:MM:SS.nnnnnnnnn: Warning message``."""
-        return f"{local_time(self.time_ns, self.time_iso8601)}: {self.priority.label} {self.message}"
+        when = local_time(self.time_ns, self.time_iso8601)
+        return f"{when}: {self.priority.label} {self.message}"
 
     def to_dict(self, include_output: bool = True) -> dict[str, Any]:
         d: dict[str, Any] = {}

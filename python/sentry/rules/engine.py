@@ -20,6 +20,9 @@ Rule outputs are compiled by an injected ``output_compiler`` (the CLI passes
 :class:`sentry.outputs.format.OutputFormat`) whose result offers ``render(event)`` and
 ``field_values(event)``; the rules layer itself knows nothing of output formats.
 
+As in Falco, an event raises at most one alert: rules are tried in definition order and the
+first that matches wins (put specific rules before catch-all ones).
+
 Falco skips, by default, the event types its "simple consumer" mode drops (high-volume,
 low-value calls such as ``read``, ``mmap``, ``futex``); ``all_events`` (``-A``) evaluates them.
 The inspector still sees them.
@@ -41,26 +44,29 @@ AlertSink = Callable[[Alert], None]
 
 # Syscalls that scap flags EF_DROP_SIMPLE_CONS in its syscall table: Falco 0.28 does not
 # evaluate rules on them (as generic events) unless run with -A.
-SIMPLE_CONSUMER_SKIPPED_SYSCALLS = frozenset("""
+SIMPLE_CONSUMER_SKIPPED_SYSCALLS = frozenset(
+    """
     read write close time stat lseek getpid alarm fstat pause access times brk fcntl umask
     ustat getppid getpgrp setrlimit getrusage gettimeofday settimeofday lstat mmap munmap
-    getpriority statfs fstatfs setitimer getitimer uname wait4 fsync mprotect getpgid getdents
-    select readv writev getsid fdatasync mlock munlock mlockall munlockall sched_getparam
-    sched_getscheduler sched_yield sched_get_priority_max sched_get_priority_min nanosleep
-    mremap poll rt_sigaction rt_sigprocmask rt_sigpending rt_sigtimedwait rt_sigsuspend getcwd
-    capget sendfile getrlimit getuid getgid geteuid getegid getgroups getresuid getresgid
-    mincore madvise gettid getxattr lgetxattr fgetxattr listxattr llistxattr flistxattr futex
-    sched_getaffinity get_thread_area io_setup io_destroy io_getevents io_submit io_cancel
-    exit_group epoll_create epoll_ctl epoll_wait remap_file_pages timer_create timer_settime
-    timer_gettime timer_getoverrun timer_delete clock_settime clock_gettime clock_getres
-    clock_nanosleep mq_timedsend mq_timedreceive mq_notify mq_getsetattr waitid ioprio_set
-    ioprio_get pselect6 ppoll get_robust_list splice tee vmsplice getcpu epoll_pwait signalfd
-    timerfd_create eventfd timerfd_settime timerfd_gettime signalfd4 eventfd2 epoll_create1
-    preadv pwritev getdents64 getsockname getpeername shutdown getsockopt sendmmsg recvmmsg
-    semop semget semctl msgsnd msgrcv msgget statfs64 fstatfs64 fstatat64 sendfile64
-    ugetrlimit sigprocmask stat64 lstat64 fstat64 fcntl64 mmap2 newselect sgetmask sigpending
-    olduname llseek waitpid pread64 pwrite64 sigreturn newfstatat
-""".split())
+    getpriority statfs fstatfs setitimer getitimer uname wait4 fsync mprotect getpgid
+    getdents select readv writev getsid fdatasync mlock munlock mlockall munlockall
+    sched_getparam sched_getscheduler sched_yield sched_get_priority_max
+    sched_get_priority_min nanosleep mremap poll rt_sigaction rt_sigprocmask rt_sigpending
+    rt_sigtimedwait rt_sigsuspend getcwd capget sendfile getrlimit getuid getgid geteuid
+    getegid getgroups getresuid getresgid mincore madvise gettid getxattr lgetxattr
+    fgetxattr listxattr llistxattr flistxattr futex sched_getaffinity get_thread_area
+    io_setup io_destroy io_getevents io_submit io_cancel exit_group epoll_create epoll_ctl
+    epoll_wait remap_file_pages timer_create timer_settime timer_gettime timer_getoverrun
+    timer_delete clock_settime clock_gettime clock_getres clock_nanosleep mq_timedsend
+    mq_timedreceive mq_notify mq_getsetattr waitid ioprio_set ioprio_get pselect6 ppoll
+    get_robust_list splice tee vmsplice getcpu epoll_pwait signalfd timerfd_create eventfd
+    timerfd_settime timerfd_gettime signalfd4 eventfd2 epoll_create1 preadv pwritev
+    getdents64 getsockname getpeername shutdown getsockopt sendmmsg recvmmsg semop semget
+    semctl msgsnd msgrcv msgget statfs64 fstatfs64 fstatat64 sendfile64 ugetrlimit
+    sigprocmask stat64 lstat64 fstat64 fcntl64 mmap2 newselect sgetmask sigpending olduname
+    llseek waitpid pread64 pwrite64 sigreturn newfstatat
+    """.split()  # noqa: SIM905 (a word list reads best as text)
+)
 
 
 class CompiledOutput(Protocol):
@@ -175,6 +181,7 @@ class Engine:
         for rule in rules:
             if rule.match(ev):
                 self._raise(rule, ev)
+                return  # as Falco: the first matching rule (in file order) wins
 
     def evaluate_audit(self, ev: Any) -> None:
         """Run the k8s_audit rules on one audit event."""
@@ -182,6 +189,7 @@ class Engine:
         for rule in self._audit_rules:
             if rule.match(ev):
                 self._raise(rule, ev)
+                return
 
     def _raise(self, rule: Any, ev: Any) -> None:
         output: CompiledOutput = rule.output

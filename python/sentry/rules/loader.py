@@ -211,16 +211,16 @@ def _construct_untagged(loader: _LineLoader, node: yaml.Node) -> Any:
 
 _LineLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
-_LineLoader.add_constructor("tag:yaml.org,2002:value", _construct_untagged)  # type: ignore[arg-type]
-_LineLoader.add_constructor(None, _construct_untagged)  # type: ignore[arg-type]
+_LineLoader.add_constructor("tag:yaml.org,2002:value", _construct_untagged)
+_LineLoader.add_constructor(None, _construct_untagged)
 
 
 def parse_yaml_documents(text: str, path: str) -> list[Any]:
     """Every document of ``text``; a YAML syntax error becomes a located RuleLoadError."""
     try:
-        return list(yaml.load_all(text, Loader=_LineLoader))  # noqa: S506 (safe subclass)
+        return list(yaml.load_all(text, Loader=_LineLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -483,6 +483,7 @@ class RulesLoader:
                             entry.line, item)
                 return
             existing.condition = f"{existing.condition} {cond}"
+            existing.loc = Location(path, entry.line)  # problems now show at the append
             return
         if override and existing is None:
             self._error("override given but no macro by that name exists yet", path,
@@ -652,11 +653,12 @@ class RulesLoader:
                     self._error(f"exception '{exname}': 'comps' must be an operator or a list",
                                 path, exline, item)
                     return None
-                if isinstance(fields, list) and comps is not None:
-                    if not isinstance(comps, list) or len(comps) != len(fields):
-                        self._error(f"exception '{exname}': 'fields' and 'comps' must have the "
-                                    "same length", path, exline, item)
-                        return None
+                if isinstance(fields, list) and comps is not None and (
+                    not isinstance(comps, list) or len(comps) != len(fields)
+                ):
+                    self._error(f"exception '{exname}': 'fields' and 'comps' must have the "
+                                "same length", path, exline, item)
+                    return None
             shape = fields if fields is not None else (known.fields if known else None)
             if isinstance(shape, list):
                 for row in values:
@@ -675,16 +677,17 @@ class RulesLoader:
 
     def _append_rule(self, entry: _Mapping, path: str, item: str,
                      existing: RuleDef | None) -> None:
-        if existing is None:
-            self._error("append given but no rule by that name exists yet", path, entry.line,
-                        item)
-            return
         if "condition" not in entry and "exceptions" not in entry:
             self._error("append needs a 'condition' or 'exceptions' to add", path, entry.line,
                         item)
             return
+        if existing is None:
+            self._error("append given but no rule by that name exists yet", path, entry.line,
+                        item)
+            return
         if entry.get("condition") is not None:
             existing.condition = f"{existing.condition} {entry['condition']}"
+            existing.loc = Location(path, entry.line)  # problems now show at the append
         self._merge_exceptions(entry, path, item, existing, append_values=True)
         if "enabled" in entry:
             enabled = self._bool(entry, "enabled", path, item)

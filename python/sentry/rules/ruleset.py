@@ -346,7 +346,7 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
         except SentryError as err:
             _problem(ctx, Severity.ERROR, f"output: {err}", loc, item)
             return None
-    evttypes = flt.evttypes if rule.source == "syscall" else None
+    evttypes = falco_evttypes(expanded) if rule.source == "syscall" else None
     if rule.source == "syscall" and evttypes is None and rule.warn_evttypes:
         _problem(ctx, Severity.WARNING,
                  "matches too many evt.type values (all of them): it runs on every event, "
@@ -354,6 +354,41 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
                  loc, item)
     return CompiledRule(rule.name, rule.priority, rule.source, tuple(rule.tags), flt, output,
                         evttypes, rule.enabled, rule.desc)
+
+
+def falco_evttypes(tree: Expr) -> frozenset[str] | None:
+    """The event types a rule is indexed under, worked out the way Falco 0.28 does.
+
+    Walking the condition in text order, every ``evt.type =/in`` constant counts, unless a
+    ``not`` or ``!=`` came earlier (or no ``evt.type`` test appears at all): then the rule
+    runs on every event (None). This is not the tightest set for every condition (in
+    ``evt.type=open or proc.name=x`` the second branch only ever sees open events), but it is
+    the set Falco evaluates a rule on, so detections and warnings match Falco's.
+    """
+    names: set[str] = set()
+    found_event = found_not = after_not = False
+    for node in walk(tree):
+        if isinstance(node, Not):
+            found_not = True
+            continue
+        if not isinstance(node, Compare):
+            continue
+        if node.op == "!=":
+            found_not = True
+        lhs = node.lhs
+        if getattr(lhs, "name", None) != "evt.type" or getattr(lhs, "arg", None) is not None:
+            continue
+        found_event = True
+        if found_not:
+            after_not = True
+        rhs = node.rhs
+        if isinstance(rhs, ValueList):
+            names.update(v.text for v in rhs.items)
+        elif isinstance(rhs, Value):
+            names.add(rhs.text)
+    if not found_event or after_not:
+        return None
+    return frozenset(names)
 
 
 def _unknown_event_names(tree: Expr) -> str | None:
@@ -392,4 +427,5 @@ __all__ = [
     "compile_rules",
     "event_numbers",
     "exception_condition",
+    "falco_evttypes",
 ]

@@ -1,0 +1,56 @@
+"""The probe's syscall table agrees with the event table and the syscall map (no root needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from driver_cases import FIXED_SIZES
+from sentry.errors import DriverError
+from sentry.events.syscalls import X86_64_SYSCALLS
+from sentry.events.table import EVENTS
+
+H_TABLE = 0
+VARIABLE = 0  # recipe size 0: a string, buffer, address or tuple
+
+
+@pytest.fixture(scope="module")
+def recipes() -> dict:
+    from sentry.capture import bpfobject
+    from sentry.capture.libbpf import lib
+
+    try:
+        path = bpfobject.object_path()
+    except DriverError as err:
+        if "needs" in str(err):
+            pytest.skip(str(err))
+        raise
+    return bpfobject.syscall_recipes(lib(), path)
+
+
+def test_every_dedicated_syscall_has_a_recipe(recipes: dict) -> None:
+    missing = [sc.name for nr, sc in X86_64_SYSCALLS.items()
+               if sc.enter_event and nr < 512 and nr not in recipes]
+    assert missing == []
+
+
+def test_recipes_use_the_syscall_maps_events(recipes: dict) -> None:
+    for nr, rec in recipes.items():
+        sc = X86_64_SYSCALLS[nr]
+        assert rec.enter.type == sc.enter_event, sc.name
+        assert rec.exit.type == sc.enter_event + 1, sc.name
+
+
+def test_recipe_parameters_match_the_event_table(recipes: dict) -> None:
+    for nr, rec in recipes.items():
+        for recipe in (rec.enter, rec.exit):
+            if recipe.handler != H_TABLE:
+                continue
+            info = EVENTS[recipe.type]
+            name = f"{X86_64_SYSCALLS[nr].name} {info.name}{info.direction}"
+            assert recipe.nparams == len(info.params), name
+            for (kind, _arg, size, _aux), pinfo in zip(recipe.params, info.params, strict=True):
+                want = FIXED_SIZES.get(pinfo.type)
+                if want is not None:
+                    assert size == want, f"{name} {pinfo.name}: {size} bytes, want {want}"
+                else:
+                    assert kind and size in (VARIABLE, 1, 9), f"{name} {pinfo.name}"
