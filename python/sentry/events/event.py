@@ -172,12 +172,30 @@ def decode_value(ptype: ParamType, raw: bytes, param: ParamInfo | None = None) -
     return bytes(raw)
 
 
+def _signed(raw: bytes) -> int:
+    return int.from_bytes(raw, "little", signed=True)
+
+
+def _unsigned(raw: bytes) -> int:
+    return int.from_bytes(raw, "little")
+
+
+# Fast decoders by type; types absent here go through decode_value().
+_DECODERS: dict[ParamType, Any] = {t: _signed for t in _SIGNED}
+_DECODERS.update({t: _unsigned for t in _UNSIGNED})
+_DECODERS.update({t: _text for t in _STRINGS})
+_DECODERS[ParamType.BYTEBUF] = bytes
+_DECODERS[ParamType.SOCKTUPLE] = decode_socktuple
+_DECODERS[ParamType.SOCKADDR] = decode_sockaddr
+_DECODERS[ParamType.FDLIST] = decode_fdlist
+
+
 class Event:
     """One scap event: header fields up front, parameters decoded on demand."""
 
     __slots__ = (
-        "_buf", "_lens", "_off", "cpu", "fdinfo", "info", "len", "nparams", "num", "thread",
-        "tid", "ts", "type",
+        "_buf", "_lens", "_off", "_starts", "cpu", "fdinfo", "info", "len", "nparams", "num",
+        "thread", "tid", "ts", "type",
     )
 
     def __init__(self, buf: bytes | bytearray | memoryview, off: int, num: int, cpu: int,
@@ -186,6 +204,7 @@ class Event:
         self._buf = buf
         self._off = off
         self._lens: tuple[int, ...] | None = None
+        self._starts: list[int] | None = None
         self.num = num
         self.cpu = cpu
         self.ts = ts
@@ -223,7 +242,7 @@ class Event:
         return self.info.direction
 
     def _layout(self) -> tuple[int, ...]:
-        """Parameter lengths, read once; raises CaptureError when they overrun the event."""
+        """Parameter lengths and start offsets, read once; CaptureError if they overrun."""
         lens = self._lens
         if lens is None:
             n = self.nparams
@@ -232,8 +251,14 @@ class Event:
             if HEADER_LEN + n * width > self.len:
                 raise CaptureError("parameter lengths overrun the event", offset=self._off)
             lens = struct.unpack_from(f"<{n}{'I' if width == 4 else 'H'}", self._buf, start)
-            if HEADER_LEN + n * width + sum(lens) > self.len:
+            pos = start + n * width
+            if pos + sum(lens) > self._off + self.len:
                 raise CaptureError("parameters overrun the event", offset=self._off)
+            starts = []
+            for size in lens:
+                starts.append(pos)
+                pos += size
+            self._starts = starts
             self._lens = lens
         return lens
 
@@ -241,9 +266,8 @@ class Event:
         lens = self._layout()
         if not 0 <= i < len(lens):
             raise IndexError(f"{self.info.name} has {len(lens)} parameters, not {i + 1}")
-        width = 4 if self.info.large_payload else 2
-        pos = self._off + HEADER_LEN + len(lens) * width + sum(lens[:i])
-        return pos, lens[i]
+        assert self._starts is not None
+        return self._starts[i], lens[i]
 
     def raw(self, i: int) -> bytes | memoryview:
         """Parameter ``i`` as stored (a memoryview into the source's buffer when zero copy)."""
@@ -259,11 +283,25 @@ class Event:
 
     def param(self, i: int) -> Any:
         """Parameter ``i`` decoded per the event table (bytes when the table has no entry)."""
-        raw = self.raw(i)
-        pinfo = self.param_info(i)
-        if pinfo is None:
-            return bytes(raw)
-        return decode_value(pinfo.type, bytes(raw) if isinstance(raw, memoryview) else raw, pinfo)
+        lens = self._lens
+        if lens is None:
+            lens = self._layout()
+        if not 0 <= i < len(lens):
+            raise IndexError(f"{self.info.name} has {len(lens)} parameters, not {i + 1}")
+        size = lens[i]
+        if not size:
+            return None
+        start = self._starts[i]  # type: ignore[index]
+        buf = self._buf
+        raw = buf[start:start + size] if type(buf) is bytes else bytes(buf[start:start + size])
+        params = self.info.params
+        if i >= len(params):
+            return raw
+        pinfo = params[i]
+        decode = _DECODERS.get(pinfo.type)
+        if decode is not None:
+            return decode(raw)
+        return decode_value(pinfo.type, raw, pinfo)
 
     def param_by_name(self, name: str) -> Any:
         """The parameter called ``name`` decoded, or None if this event has no such one."""
@@ -297,7 +335,10 @@ class Event:
             return self
         copy = Event(self.record(), 0, self.num, self.cpu, self.ts, self.tid, self.len,
                      self.type, self.nparams, self.info)
-        copy._lens = self._lens
+        if self._starts is not None:
+            shift = self._off
+            copy._lens = self._lens
+            copy._starts = [pos - shift for pos in self._starts]
         copy.thread = self.thread
         copy.fdinfo = self.fdinfo
         return copy
