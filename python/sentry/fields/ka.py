@@ -69,6 +69,20 @@ def _pick(values: list[str] | None, index: str | None) -> Any:
     return values[i] if 0 <= i < len(values) else None
 
 
+def _memo(key: str, fn: Extractor) -> Extractor:
+    """Extract once per event: rules test the same few fields (stage, verb, resource) over
+    and over, so the value is kept in the event's ``cache``."""
+
+    def extract(evt: Any) -> Any:
+        cache = evt.cache
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = cache[key] = fn(evt)
+        return value
+
+    return extract
+
+
 # -- field builders -------------------------------------------------------------------------
 
 
@@ -85,7 +99,7 @@ def _single(name: str, pointer: str, desc: str) -> None:
                 return [as_string(v) for v in value]
             return as_string(value)
 
-        return extract
+        return _memo(name, extract)
 
     register(name, S, desc, source=SOURCE)(make)
 
@@ -110,7 +124,7 @@ def _per_item(name: str, array: str, inner: str, desc: str) -> None:
                     out.append(as_string(value))
             return _pick(out, arg)
 
-        return extract
+        return _memo(f"{name}[{arg}]", extract)
 
     register(name, L, desc, arg=ArgKind.INDEX, source=SOURCE)(make)
 
@@ -122,7 +136,7 @@ def _computed(
     """A field computed from the whole object (and the argument, if any)."""
 
     def make(a: str | None) -> Extractor:
-        return lambda evt: fn(evt.obj, a)
+        return _memo(f"{name}[{a}]", lambda evt: fn(evt.obj, a))
 
     register(name, type, desc, arg=arg, source=SOURCE)(make)
 
@@ -166,7 +180,7 @@ def _jevt_value(arg: str | None) -> Extractor:
         value = walk(evt.obj, path)
         return None if value is _MISSING else as_string(value)
 
-    return extract
+    return _memo(f"jevt.value[{arg}]", extract)
 
 
 @register("jevt.obj", S, "the entire json object, stringified", source=SOURCE)
@@ -232,7 +246,7 @@ def _whole_list(name: str, pointer: str, desc: str) -> None:
                 as_string(value)]
             return _pick(values, arg)
 
-        return extract
+        return _memo(f"{name}[{arg}]", extract)
 
     register(name, L, desc, arg=ArgKind.INDEX, source=SOURCE)(make)
 
