@@ -35,6 +35,7 @@ from sentry.rules.ast import (
     Transform,
     Value,
     ValueList,
+    base_field,
 )
 from sentry.rules.expand import expand
 from sentry.rules.operators import FilterTypeError
@@ -265,8 +266,10 @@ class _Compiler:
         op = node.op
         operators.check_operator(op, ftype, name, column)
         rhs = node.rhs
+        # Falco's json (k8s audit) fields: "" is no value, and < > compare numbers.
+        json_source = self.field(base_field(node.lhs)).source == "k8s_audit"
         if op == "exists":
-            return _exists(extract), None
+            return _exists(extract, blank_is_missing=json_source), None
         if isinstance(rhs, FieldValue):
             return self.dynamic(node, extract, ftype, name), None
         items: tuple[Value, ...] = rhs.items if isinstance(rhs, ValueList) else (rhs,)  # type: ignore[assignment]
@@ -275,14 +278,18 @@ class _Compiler:
         consts = [
             operators.convert_constant(v.text, ftype, op, name, v.pos or column) for v in items
         ]
+        json_order = json_source and ftype is FieldType.STRING and op in _ORDERINGS
         try:
-            single = operators.scalar_test(op, ftype, consts)
+            if json_order:
+                single = operators.loose_number_test(op, consts[0])
+            else:
+                single = operators.scalar_test(op, ftype, consts)
             equal = operators.scalar_test("=", ftype, consts) if op == "!=" else single
         except FilterTypeError as err:
             raise FilterTypeError(err.reason, column=column) from None
         multi = operators.multi_test(op, equal)
         slow = _on_value(single, multi)
-        matcher = _fast_matcher(op, ftype, extract, consts, slow)
+        matcher = None if json_order else _fast_matcher(op, ftype, extract, consts, slow)
         return matcher or _generic(extract, slow), _evttypes(node, items)
 
     def dynamic(
@@ -417,14 +424,14 @@ def _transformed(inner: Callable[[Any], Any], func: Callable[[Any], Any]) -> Cal
     return extract
 
 
-def _exists(extract: Callable[[Any], Any]) -> Matcher:
+def _exists(extract: Callable[[Any], Any], *, blank_is_missing: bool) -> Matcher:
     def match(ev: Any) -> bool:
         v = extract(ev)
         if v is None:
             return False
         if v.__class__ in _MULTI:
             return len(v) > 0
-        return True
+        return not blank_is_missing or (v != "" and v != "<NA>")
 
     return match
 

@@ -336,6 +336,24 @@ def _ordering_test(op: str, const: Any) -> Predicate:
     return test
 
 
+def loose_number_test(op: str, const: str) -> Predicate:
+    """``<``/``>`` as Falco's json fields compare text: as numbers when the constant is one
+    (a value that is not a number then fails), else as strings."""
+    compare = _ORDER_FUNCS[op]
+    try:
+        number = int(const)
+    except ValueError:
+        return _ordering_test(op, const)
+
+    def test(v: Any) -> bool:
+        try:
+            return bool(compare(int(v), number))
+        except (TypeError, ValueError):
+            return False
+
+    return test
+
+
 def _pattern_test(op: str, ftype: FieldType, const: Any) -> Predicate:
     text = const.decode("utf-8", "surrogateescape") if isinstance(const, bytes) else const
     source = text if op == "regex" else glob_to_regex(text)

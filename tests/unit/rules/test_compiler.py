@@ -41,9 +41,10 @@ TYPES = {
     "ka.user.groups": FieldType.LIST,
     "ka.req.pod.containers.image": FieldType.LIST,
     "jevt.value": FieldType.STRING,
+    "ka.response.code": FieldType.STRING,
 }
 WITH_ARG = {"proc.aname", "jevt.value"}
-K8S = {"ka.user.groups", "ka.req.pod.containers.image", "jevt.value"}
+K8S = {"ka.user.groups", "ka.req.pod.containers.image", "jevt.value", "ka.response.code"}
 
 calls: list[str] = []
 
@@ -305,6 +306,17 @@ def test_list_values_on_scalar_fields() -> None:
     f = flt("proc.name intersects (bash, sh)")
     assert f.match(ev(proc__name=["zsh", "sh"]))
     assert not flt("proc.name = sh").match(ev(proc__name=["zsh", "sh"]))
+
+
+def test_json_fields_compare_numbers_and_treat_blank_as_missing() -> None:
+    # Falco's k8s audit fields are text; < and > read them as numbers.
+    assert flt("ka.response.code >= 400").match(ev(ka__response__code="403"))
+    assert not flt("ka.response.code >= 400").match(ev(ka__response__code="99"))
+    assert not flt("ka.response.code < 400").match(ev(ka__response__code="abc"))
+    assert flt("ka.response.code startswith 2").match(ev(ka__response__code="201"))
+    assert not flt("jevt.value[/x] exists").match({"jevt.value[/x]": ""})
+    assert flt("jevt.value[/x] exists").match({"jevt.value[/x]": "a"})
+    assert flt("proc.name exists").match(ev(proc__name=""))  # syscall fields: "" is a value
 
 
 # Transformers and val() -----------------------------------------------------------------
