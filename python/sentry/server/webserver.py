@@ -56,6 +56,10 @@ class _Server(ThreadingHTTPServer):
         self.web = web
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that breaks the connection (or the TLS handshake) is counted, not traced.
+        self.web.count("broken")
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -161,7 +165,7 @@ class WebServer:
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
-    def count(self, code: int) -> None:
+    def count(self, code: int | str) -> None:
         with self._lock:
             self.requests[str(code)] += 1
 
@@ -179,7 +183,9 @@ class WebServer:
             except (OSError, ssl.SSLError) as err:
                 httpd.server_close()
                 raise SentryError(f"webserver: cannot load {s.ssl_certificate}: {err}") from None
-            httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+            # The handshake happens on the connection's own thread, not in accept().
+            httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
+                                           do_handshake_on_connect=False)
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, name="webserver",
                                         kwargs={"poll_interval": 0.2}, daemon=True)

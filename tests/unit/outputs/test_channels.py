@@ -289,3 +289,36 @@ def test_stdout_channel_writes_lines() -> None:
     StdoutChannel(stream).send(_msg(7))
     assert stream.getvalue() == "alert 7\n"
     assert sys.stdout is not stream
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-x509", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_https_output_verifies_the_receiver(tmp_path: Path) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    receiver = _Receiver()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    receiver.socket = ctx.wrap_socket(receiver.socket, server_side=True)
+    url = receiver.url.replace("http://", "https://")
+    try:
+        trusted = Delivery(HttpChannel(url, ca_cert=str(cert)), max_retries=0)
+        trusted.put(_msg(1))
+        trusted.close(timeout=30)
+        untrusted = Delivery(HttpChannel(url), max_retries=0, log=lambda _t: None)
+        untrusted.put(_msg(2))
+        untrusted.close(timeout=30)
+        insecure = Delivery(HttpChannel(url, insecure=True), max_retries=0)
+        insecure.put(_msg(3))
+        insecure.close(timeout=30)
+    finally:
+        receiver.stop()
+    assert (trusted.stats.delivered, untrusted.stats.failed, insecure.stats.delivered) == (1, 1, 1)
+    assert [b["rule"] for b in receiver.bodies] == ["rule 1", "rule 3"]

@@ -164,8 +164,19 @@ def test_tls(tmp_path: Path) -> None:
         assert conn.getresponse().status == 200
         conn.close()
         assert len(sink.events) == 1
+        # A client that fails the handshake is counted; the server keeps serving.
+        import socket
+
+        with socket.create_connection(("127.0.0.1", web.port), timeout=10) as raw:
+            raw.sendall(b"GET /healthz HTTP/1.1\r\n\r\n")  # plain text to a TLS port
+            raw.recv(100)
+        conn = http.client.HTTPSConnection("127.0.0.1", web.port, context=ctx, timeout=10)
+        conn.request("GET", "/healthz")
+        assert conn.getresponse().status == 200
+        conn.close()
     finally:
         web.stop()
+    assert web.requests["broken"] == 1
 
 
 def test_port_in_use_is_our_error(server: tuple[WebServer, Sink]) -> None:
