@@ -1,0 +1,72 @@
+"""Every event block variant (V1 without nparams, with flags, large) reads like sysdig."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+from sysdig_ref import sysdig_lines
+
+from sentry.capture.scapfile import EV, EV_V2, EV_V2_LARGE, EVF, EVF_V2, ScapReader, ScapWriter
+from sentry.events.format import args_text
+from sentry.events.table import EventType as T
+
+SEP = "\x1f"
+EVENTS = [
+    (T.SYSCALL_OPEN_X, (-2, "/etc/passwd", 1, 0, 0)),
+    (T.SYSCALL_CLOSE_E, (3,)),
+    (T.SYSCALL_EXECVE_19_X, (0, "/bin/ls", ["ls", "-l"], 9, 9, 1, "/", 1024, 0, 0, 1, 2, 3,
+                             "ls", ["cpu=/"], ["A=1"], 0, 9, 1000, 0)),
+    (T.SOCKET_CONNECT_X, (-111,)),
+    (T.SYSCALL_GETCWD_E, ()),
+]
+
+
+def block(btype: int, payload: bytes) -> bytes:
+    total = 8 + ((len(payload) + 3) & ~3) + 4
+    pad = b"\0" * (total - 12 - len(payload))
+    return struct.pack("<II", btype, total) + payload + pad + struct.pack("<I", total)
+
+
+def rewrite(src: Path, dst: Path, kind: int) -> None:
+    """Copy src with every event block re-encoded as block type ``kind``."""
+    data = src.read_bytes()
+    out = bytearray()
+    off = 0
+    while off < len(data):
+        btype, blen = struct.unpack_from("<II", data, off)
+        if btype != EV_V2:
+            out += data[off:off + blen]
+        else:
+            cpu = data[off + 8:off + 10]
+            elen = struct.unpack_from("<I", data, off + 26)[0]
+            record = data[off + 10:off + 10 + elen]
+            if kind in (EV, EVF):  # V1 header: no nparams, length 4 bytes shorter
+                record = (record[:16] + struct.pack("<I", elen - 4) + record[20:22]
+                          + record[26:])
+            flags = struct.pack("<I", 0x2) if kind in (EVF, EVF_V2) else b""
+            out += block(kind, cpu + flags + record)
+        off += blen
+    dst.write_bytes(bytes(out))
+
+
+@pytest.mark.sysdig
+@pytest.mark.parametrize("kind", [EV, EVF, EVF_V2, EV_V2_LARGE])
+def test_block_variants_read_like_sysdig(tmp_path: Path, kind: int, walker: str) -> None:
+    plain = tmp_path / "plain.scap"
+    with ScapWriter(plain) as w:
+        for i, (etype, values) in enumerate(EVENTS):
+            w.write_event(etype, *values, ts=1000 + i, tid=77, cpu=i)
+    variant = tmp_path / f"variant-{kind:x}.scap"
+    rewrite(plain, variant, kind)
+
+    ours = list(ScapReader(variant))
+    reference = list(ScapReader(plain))
+    assert [(e.num, e.type, e.ts, e.tid, e.cpu, e.nparams) for e in ours] == \
+        [(e.num, e.type, e.ts, e.tid, e.cpu, e.nparams) for e in reference]
+    assert [e.params() for e in ours] == [e.params() for e in reference]
+    fmt = SEP.join(["%evt.num", "%evt.cpu", "%evt.type", "%evt.args"])
+    theirs = sysdig_lines(variant, fmt)
+    assert theirs == sysdig_lines(plain, fmt)
+    assert [line.split(SEP)[3].rstrip(" ") for line in theirs] == [args_text(e) for e in ours]
