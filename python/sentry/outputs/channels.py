@@ -287,6 +287,8 @@ class Delivery:
         self._unlogged = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._inflight = False  # the worker is delivering a message now
+        self._abandoned = False  # close() gave up waiting and counted the in-flight message
         self._thread = threading.Thread(target=self._run, name=f"output-{channel.name}",
                                         daemon=True)
         self._thread.start()
@@ -323,7 +325,8 @@ class Delivery:
                 self.channel.reopen()
                 if attempt == self._max_retries or self._stopping.is_set():
                     with self._lock:
-                        self.stats.failed += 1
+                        if not self._abandoned:
+                            self.stats.failed += 1
                     self._report(f"{self.channel.name} output failed, alert "
                                  f"'{msg.rule}' not delivered: {err}")
                     return
@@ -332,7 +335,8 @@ class Delivery:
                 self._stopping.wait(self._backoff * (2 ** attempt))
             else:
                 with self._lock:
-                    self.stats.delivered += 1
+                    if not self._abandoned:
+                        self.stats.delivered += 1
                 return
 
     def _run(self) -> None:
@@ -343,7 +347,9 @@ class Delivery:
             if item is _REOPEN:
                 self.channel.reopen()
                 continue
+            self._inflight = True
             self._deliver(item)
+            self._inflight = False
         try:
             self.channel.close()
         except OSError as err:
@@ -365,6 +371,10 @@ class Delivery:
             self._stopping.set()  # stop retrying; what is left is counted below
             self._thread.join(1.0)
         left = 0
+        with self._lock:
+            if self._thread.is_alive():  # stuck in a send: count that message here, once
+                self._abandoned = True
+                left += int(self._inflight)
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -372,6 +382,8 @@ class Delivery:
                 break
             if isinstance(item, Message):
                 left += 1
+        if self._thread.is_alive():
+            self._queue.put_nowait(_STOP)  # drained above: let the worker end when unstuck
         with self._lock:
             self.stats.shutdown += left
         if left:

@@ -322,3 +322,22 @@ def test_https_output_verifies_the_receiver(tmp_path: Path) -> None:
         receiver.stop()
     assert (trusted.stats.delivered, untrusted.stats.failed, insecure.stats.delivered) == (1, 1, 1)
     assert [b["rule"] for b in receiver.bodies] == ["rule 1", "rule 3"]
+
+
+def test_a_send_stuck_past_shutdown_is_counted_once() -> None:
+    gate = threading.Event()
+
+    class Hanging(StdoutChannel):
+        def send(self, msg: Message) -> None:
+            gate.wait()
+            super().send(msg)
+
+    stream = io.StringIO()
+    delivery = Delivery(Hanging(stream), log=lambda _t: None)
+    for i in range(3):
+        delivery.put(_msg(i))
+    delivery.close(timeout=0.2)
+    gate.set()  # the stuck send completes after shutdown gave up on it
+    delivery._thread.join(10)
+    st = delivery.stats
+    assert (st.delivered, st.shutdown) == (0, 3)
