@@ -23,7 +23,6 @@ _O_RDONLY, _O_WRONLY, _O_CREAT = 1 << 0, 1 << 1, 1 << 2
 _EXEC_BITS = 0o111
 _MAX_BUFFER_TEXT = 80
 _GENERIC = "syscall"
-_RES_TYPES = frozenset({ParamType.ERRNO, ParamType.FD, ParamType.PID})
 
 
 # ---- argument rendering ------------------------------------------------------------------
@@ -76,6 +75,9 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
         if info is None:
             return str(value), None
         return str(value), f"<{info.type.char}>{info.name}"
+    if ptype is ParamType.SYSCALLID:
+        name = PPM_SC_NAMES[value] if 0 <= value < len(PPM_SC_NAMES) else None
+        return str(value), name
     if ptype is ParamType.ERRNO:
         return str(value), (errno_name(value) if value < 0 else None)
     if ptype is ParamType.PID:
@@ -179,11 +181,12 @@ def _latency(ev: Any) -> int:
 
 
 def _res_value(ev: Any) -> int | None:
-    if ev.info.direction != "<" or ev.nparams == 0:
-        return None
+    # sysdig's result: the first parameter of an exit event, when it is a number.
     params = ev.info.params
-    if not params or params[0].type not in _RES_TYPES:
+    if ev.info.direction != "<" or ev.nparams == 0 or not params:
         return None
+    if params[0].type is ParamType.SYSCALLID:
+        return None  # generic syscall events carry no result
     value = ev.param(0)
     return value if isinstance(value, int) else None
 

@@ -100,7 +100,7 @@ register_simple("proc.args", FieldType.STRING, "arguments, space separated",
 register_simple("proc.cmdline", FieldType.STRING, "name and arguments",
                 _on_thread(lambda t: t.cmdline))
 register_simple("proc.exeline", FieldType.STRING, "exe and arguments",
-                _on_thread(lambda t: " ".join([t.exe, *t.args])))
+                _on_thread(lambda t: " ".join([t.exe, *t.args]) if t.args else t.exe + " "))
 register_simple("proc.env", FieldType.STRING, "environment, space separated",
                 _on_main(lambda t: " ".join(t.env)))
 register_simple("proc.cwd", FieldType.STRING, "current working directory",

@@ -18,7 +18,7 @@ from typing import Any
 from sentry.events.table import EVENTS, EventFlags
 from sentry.inspect.containers import ContainerInfo, ContainerTable, container_id_from_cgroups
 from sentry.inspect.fds import FdInfo, FdTable, FdType, IpAddress, Role
-from sentry.inspect.threads import NA_NAME, ThreadInfo, ThreadTable
+from sentry.inspect.threads import NA_NAME, ThreadInfo, ThreadTable, dir_path
 from sentry.inspect.users import UserTable
 
 # scap's clone flags (PPM_CL_*), execve flags (PPM_EXE_*), open flags (PPM_O_*).
@@ -206,8 +206,8 @@ class Inspector:
         if self._dead_tid is not None:
             self.threads.remove(self._dead_tid)
             self._dead_tid = None
-        if self.first_ts is None:
-            self.first_ts = ev.ts
+        if self.first_ts is None and ev.ts:
+            self.first_ts = ev.ts  # metadata events stamped 0 do not start the clock
         code = ev.type
         th = self.threads.threads.get(ev.tid)
         if code in self._no_reset:
@@ -292,7 +292,7 @@ class Inspector:
             comm = source.comm if source is not None else child.exe
         child.comm = comm
         cwd = ev.param_by_name("cwd")
-        child.cwd = cwd if cwd is not None else (source.cwd if source else "")
+        child.cwd = dir_path(cwd) if cwd is not None else (source.cwd if source else "")
         fdlimit = ev.param_by_name("fdlimit")
         child.fdlimit = fdlimit or 0
         uid = ev.param_by_name("uid")
@@ -332,6 +332,11 @@ class Inspector:
         if res is None or res < 0:
             return
         enter = self._entered(ev, th)
+        # The process is known from here on even if the capture missed its clone.
+        for name in ("pid", "ptid"):
+            value = ev.param_by_name(name)
+            if value is not None:
+                setattr(th, name, value)
         exe = ev.param_by_name("exe")
         if exe is not None:
             th.exe = exe
@@ -552,15 +557,14 @@ class Inspector:
         if res is None or res < 0 or not isinstance(path, str):
             return
         main = th.main_thread()
-        main.cwd = join_path(main.cwd, path)
-        th.cwd = main.cwd
+        main.cwd = th.cwd = dir_path(join_path(main.cwd, path))
 
     def _on_fchdir_exit(self, ev: Any, th: ThreadInfo) -> None:
         res = ev.param_by_name("res")
         if res is None or res < 0 or ev.fdinfo is None:
             return
         main = th.main_thread()
-        main.cwd = th.cwd = ev.fdinfo.name
+        main.cwd = th.cwd = dir_path(ev.fdinfo.name)
 
     def _on_setuid_exit(self, ev: Any, th: ThreadInfo) -> None:
         res = ev.param_by_name("res")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sentry.inspect.containers import container_id_from_cgroups
 from sentry.inspect.fds import FdInfo, FdTable, FdType, IpAddress, Role
-from sentry.inspect.threads import NO_ID, ThreadInfo, ThreadTable
+from sentry.inspect.threads import NO_ID, ThreadInfo, ThreadTable, dir_path
 
 _ANON_TYPES = {
     "[eventfd]": FdType.EVENT, "[eventpoll]": FdType.EVENTPOLL, "inotify": FdType.INOTIFY,
@@ -146,7 +146,7 @@ def _fill(th: ThreadInfo, task_dir: Path) -> bool:
     else:
         th.exe = th.comm
     th.exepath = _link(task_dir / "exe")
-    th.cwd = _link(task_dir / "cwd")
+    th.cwd = dir_path(_link(task_dir / "cwd"))
     env = (_read(task_dir / "environ") or "").split("\0")
     th.env = [e for e in env if e]
     login = (_read(task_dir / "loginuid") or "").strip()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentry.inspect.containers import container_id_from_cgroups
 from sentry.inspect.fds import FdInfo, FdTable, FdType, IpAddress, Role
-from sentry.inspect.threads import ThreadInfo
+from sentry.inspect.threads import ThreadInfo, dir_path
 
 if TYPE_CHECKING:
     from sentry.inspect.inspector import Inspector
@@ -61,7 +61,7 @@ def thread_from_entry(entry: Any, inspector: Inspector) -> ThreadInfo:
     th = ThreadInfo(entry.tid, inspector.threads)
     th.pid, th.ptid, th.sid, th.vpgid = entry.pid, entry.ptid, entry.sid, entry.vpgid
     th.comm, th.exe, th.exepath = entry.comm, entry.exe, entry.exepath
-    th.args, th.env, th.cwd = list(entry.args), list(entry.env), entry.cwd
+    th.args, th.env, th.cwd = list(entry.args), list(entry.env), dir_path(entry.cwd)
     th.fdlimit, th.flags = entry.fdlimit, entry.flags
     th.uid, th.gid = entry.uid & 0xFFFFFFFF, entry.gid & 0xFFFFFFFF
     th.loginuid = entry.loginuid & 0xFFFFFFFF

@@ -22,6 +22,11 @@ NO_ID = 0xFFFFFFFF  # uid/gid/loginuid not known
 NA_NAME = "<NA>"
 
 
+def dir_path(path: str) -> str:
+    """A directory as sysdig keeps a cwd: with a trailing slash (empty stays empty)."""
+    return path if not path or path.endswith("/") else path + "/"
+
+
 class ThreadInfo:
     """One thread (a process is its main thread, ``tid == pid``)."""
 
