@@ -26,7 +26,7 @@ import typer
 
 from sentry.errors import SentryError
 from sentry.rules.alert import Alert
-from sentry.rules.engine import Engine, EngineOptions, load_ruleset
+from sentry.rules.engine import Engine, EngineOptions, load_ruleset, needed_event_types
 from sentry.rules.loader import Priority, RuleDefinitions
 from sentry.rules.ruleset import Ruleset, Selection
 
@@ -102,11 +102,7 @@ def open_source(capture: str | None) -> tuple[Any, Any]:
     from sentry.inspect.inspector import Inspector
 
     reader = ScapReader(capture)
-    if hasattr(Inspector, "from_capture"):
-        return reader, Inspector.from_capture(reader)
-    from sentry.inspect.users import UserTable
-
-    return reader, Inspector(users=UserTable.from_capture(reader.users, reader.groups))
+    return reader, Inspector.from_capture(reader)
 
 
 def run_command(
@@ -170,6 +166,10 @@ def run_command(
         return
     ruleset = load_checked(paths, selection, extra)
     source, inspector = open_source(capture)
+    if hasattr(source, "event_types") and not cfg.get("syscall_event_drops.simulate_drops"):
+        # Skip, before decoding, events that neither a rule nor the inspector needs. (A
+        # file has no drops to notice, unless simulated: then the monitor sees every event.)
+        source.event_types = needed_event_types(ruleset, inspector)
     code = replay(ruleset, source, inspector, cfg, json_out=json_out, all_events=all_events,
                   show_stats=stats)
     if code:

@@ -107,6 +107,19 @@ def _generic_skipped_ids() -> frozenset[int]:
                      if n in PPM_SC_BY_NAME)
 
 
+def needed_event_types(ruleset: Ruleset, inspector: Any) -> frozenset[int] | None:
+    """Event numbers a reader must deliver: what the rules index plus what keeps state.
+
+    None when some rule runs on every event type (then nothing may be skipped).
+    """
+    if ruleset.evttype_names() is None:
+        return None
+    wanted = {n for n, rules in enumerate(ruleset.for_type) if rules}
+    if inspector is not None and hasattr(inspector, "handled_types"):
+        wanted |= set(inspector.handled_types())
+    return frozenset(wanted)
+
+
 @dataclass(slots=True)
 class RunStats:
     """What one run saw: events read and evaluated, alerts by rule and by priority."""
