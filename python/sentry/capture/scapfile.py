@@ -14,7 +14,9 @@ Any malformed input raises :class:`~sentry.errors.CaptureError` naming the block
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import mmap
 import os
 import struct
 import zlib
@@ -30,6 +32,7 @@ from sentry.events.event import (
     AF_UNIX,
     HEADER,
     HEADER_LEN,
+    Buffer,
     Event,
     FdList,
     SockAddr,
@@ -220,7 +223,7 @@ class _Cursor:
 
     __slots__ = ("block", "data", "end", "pos")
 
-    def __init__(self, data: bytes, pos: int, end: int, block: int):
+    def __init__(self, data: Buffer, pos: int, end: int, block: int):
         self.data = data
         self.pos = pos
         self.end = end
@@ -253,7 +256,7 @@ class _Cursor:
 
     def raw(self, n: int) -> bytes:
         p = self.need(n)
-        return self.data[p:p + n]
+        return bytes(self.data[p:p + n])
 
     def lstr(self) -> bytes:
         """u16 length, then that many bytes."""
@@ -264,7 +267,8 @@ class _Cursor:
         return self.end - self.pos
 
 
-def _load(path: str) -> bytes:
+def _load(path: str) -> Buffer:
+    """The uncompressed capture: gzip files are inflated, plain files mapped (zero copy)."""
     try:
         with open(path, "rb") as f:
             head = f.read(2)
@@ -275,7 +279,10 @@ def _load(path: str) -> bytes:
                         return gz.read()
                 except (OSError, EOFError, zlib.error) as err:
                     raise CaptureError(f"gzip stream is corrupt: {err}", path=path) from None
-            return f.read()
+            try:
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            except (ValueError, OSError):  # empty file, or not mappable (a pipe)
+                return f.read()
     except OSError as err:
         raise CaptureError(f"cannot read capture: {err.strerror or err}", path=path) from None
 
@@ -327,7 +334,10 @@ class ScapReader:
 
     def close(self) -> None:
         self._closed = True
-        self.data = b""
+        data, self.data = self.data, b""
+        if isinstance(data, mmap.mmap):
+            with contextlib.suppress(BufferError):  # events still use it: it goes with them
+                data.close()
 
     def __enter__(self) -> ScapReader:
         return self
@@ -679,7 +689,7 @@ class ScapReader:
         if info is None:
             self.skipped_unknown += 1
             return None
-        record = _upgrade_v1(data[evoff:evoff + elen], info, off, self.path)
+        record = _upgrade_v1(bytes(data[evoff:evoff + elen]), info, off, self.path)
         return Event(record, 0, num, cpu, ts, tid, len(record), etype,
                      int.from_bytes(record[22:26], "little"), info)
 

@@ -14,13 +14,17 @@ BYTEBUF; ``list[str]`` for CHARBUFARRAY; :class:`SockAddr`, :class:`SockTuple` a
 
 from __future__ import annotations
 
+import mmap
 import socket
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from sentry.errors import CaptureError
 from sentry.events.table import EVENTS, EventInfo, ParamInfo, ParamType
+
+# What an event's bytes can live in: a file's bytes or mapping, a ring's memoryview.
+Buffer: TypeAlias = bytes | bytearray | memoryview | mmap.mmap
 
 HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams
 HEADER_LEN = HEADER.size  # 26
@@ -198,7 +202,7 @@ class Event:
         "thread", "tid", "ts", "type",
     )
 
-    def __init__(self, buf: bytes | bytearray | memoryview, off: int, num: int, cpu: int,
+    def __init__(self, buf: Buffer, off: int, num: int, cpu: int,
                  ts: int, tid: int, length: int, etype: int, nparams: int,
                  info: EventInfo | None = None):
         self._buf = buf
@@ -217,7 +221,7 @@ class Event:
         self.fdinfo: Any = None
 
     @classmethod
-    def parse(cls, buf: bytes | bytearray | memoryview, off: int = 0, num: int = 0,
+    def parse(cls, buf: Buffer, off: int = 0, num: int = 0,
               cpu: int = 0) -> Event:
         """Build an event from the scap record at ``buf[off:]`` (header checked)."""
         if len(buf) - off < HEADER_LEN:
