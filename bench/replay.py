@@ -5,6 +5,7 @@ procinfo/container events left out) with shifted timestamps, written by ScapWrit
 times:
 
 * ``walk``      our reader producing every Event (header decoded, nothing else);
+* ``walk-py``   the same with the pure-Python block walk (no C walker);
 * ``type``      the same, plus looking at each event's type name (what a type filter does);
 * ``params``    the same, plus decoding every parameter (worst case);
 * ``select``    only ``open`` events become Events (``ScapReader(event_types=...)``), the
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sentry.capture import scapfile
 from sentry.capture.scapfile import ScapReader, ScapWriter
 from sentry.events.table import events_named
 
@@ -80,6 +82,15 @@ def walk(path: Path) -> int:
     for batch in ScapReader(path).batches():
         n += len(batch)
     return n
+
+
+def walk_pure_python(path: Path) -> int:
+    saved = scapfile._SCANNER[:]
+    scapfile._SCANNER[:] = [None]
+    try:
+        return walk(path)
+    finally:
+        scapfile._SCANNER[:] = saved
 
 
 def walk_types(path: Path) -> int:
@@ -136,6 +147,7 @@ def main() -> int:
         print(f"{total} events; filter: {args.filter}")
         results = {
             "walk": timed("walk", lambda: walk(big)),
+            "walk-py": timed("walk-py", lambda: walk_pure_python(big)),
             "type": timed("type", lambda: walk_types(big)),
             "params": timed("params", lambda: walk_params(big)),
             "select": timed("select", lambda: walk_selected(big)),
