@@ -27,10 +27,10 @@ RULES = """
   source: k8s_audit
 """
 RULES_V2 = RULES + """
-- rule: Any Create
+- rule: Any Delete
   desc: test rule added on reload
-  condition: ka.verb=create
-  output: created (user=%ka.user.name)
+  condition: ka.verb=delete
+  output: deleted (user=%ka.user.name)
   priority: NOTICE
   source: k8s_audit
 """
@@ -166,13 +166,14 @@ def test_sighup_reload_keeps_old_rules_when_new_ones_are_broken(daemon: Daemon) 
     daemon.proc.send_signal(signal.SIGHUP)
     daemon.wait_for(r"rules reloaded: 2 rules", mark)
     assert daemon.post(event("two-rules")) == 200
+    assert daemon.post(event("gone", verb="delete")) == 200
     code, _ = daemon.stop()
     assert code == 0
     rules = [(a["rule"], a["output_fields"]["ka.target.name"])  # type: ignore[index]
              for a in daemon.alerts() if "ka.target.name" in a["output_fields"]]  # type: ignore[operator]
     assert ("Namespace Created", "still-works") in rules
     assert ("Namespace Created", "two-rules") in rules
-    assert any(a["rule"] == "Any Create" for a in daemon.alerts())
+    assert [a["rule"] for a in daemon.alerts()][-1] == "Any Delete"
 
 
 def test_token_is_required_when_configured(tmp_path: Path) -> None:
