@@ -15,7 +15,6 @@ Rule outputs always render every event (Falco prefixes them with ``*`` itself).
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,9 +28,6 @@ DEFAULT_CONTAINER_INFO = "container_id=%container.id container_name=%container.n
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
-# Time fields whose ABSTIME value (ns since epoch) prints as a date rather than a number.
-_TIME_STYLES = {"evt.time": "time", "evt.datetime": "datetime", "evt.time.iso8601": "iso8601",
-                "evt.datetime.s": "datetime_s", "evt.time.s": "time_s"}
 
 
 class OutputFormatError(SentryError):
@@ -44,23 +40,7 @@ class OutputFormatError(SentryError):
         super().__init__(f"invalid output format '{fmt}': %{token}: {reason}")
 
 
-def format_time(ns: int, style: str = "time") -> str:
-    """ns since epoch in local time (honours TZ) as sysdig prints it."""
-    secs, frac = divmod(int(ns), 1_000_000_000)
-    tm = time.localtime(secs)
-    if style == "time":
-        return time.strftime("%H:%M:%S", tm) + f".{frac:09d}"
-    if style == "time_s":
-        return time.strftime("%H:%M:%S", tm)
-    if style == "datetime":
-        return time.strftime("%Y-%m-%d %H:%M:%S", tm) + f".{frac:09d}"
-    if style == "datetime_s":
-        return time.strftime("%Y-%m-%d %H:%M:%S", tm)
-    tz = time.strftime("%z", tm)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", tm) + f".{frac:09d}{tz}"
-
-
-def render_value(value: Any, style: str | None = None) -> str:
+def render_value(value: Any) -> str:
     """One field value as text: strings raw, numbers in decimal, lists comma-joined."""
     if value is None:
         return NA
@@ -69,7 +49,7 @@ def render_value(value: Any, style: str | None = None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return format_time(value, style) if style is not None else str(value)
+        return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).decode("utf-8", errors="replace")
     if isinstance(value, list | tuple | set | frozenset):
@@ -94,7 +74,6 @@ def json_value(value: Any, ftype: FieldType) -> Any:
 class _Token:
     text: str | None  # literal text, or None for a field
     field: BoundField | None = None
-    style: str | None = None
 
 
 Resolver = Callable[[str, "str | None"], BoundField]
@@ -145,7 +124,7 @@ class OutputFormat:
             if literal:
                 tokens.append(_Token("".join(literal)))
                 literal = []
-            tokens.append(_Token(None, bound, _TIME_STYLES.get(bound.name)))
+            tokens.append(_Token(None, bound))
             fields.setdefault(bound.name, bound)
             i = end
         if literal:
@@ -177,7 +156,7 @@ class OutputFormat:
             if tok.text is not None:
                 out.append(tok.text)
             else:
-                out.append(render_value(tok.field.extract(event), tok.style))  # type: ignore[union-attr]
+                out.append(render_value(tok.field.extract(event)))  # type: ignore[union-attr]
         return "".join(out)
 
     def render_strict(self, event: Any) -> str | None:
@@ -192,7 +171,7 @@ class OutputFormat:
             value = tok.field.extract(event)  # type: ignore[union-attr]
             if value is None:
                 return None
-            out.append(render_value(value, tok.style))
+            out.append(render_value(value))
         return "".join(out)
 
     def field_values(self, event: Any) -> dict[str, Any]:

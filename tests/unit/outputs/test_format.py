@@ -1,0 +1,148 @@
+"""Output formats (%field substitution) and the alert's text and JSON forms."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sentry.fields.registry import BoundField, FieldType
+from sentry.outputs.format import (
+    DEFAULT_CONTAINER_INFO,
+    OutputFormat,
+    OutputFormatError,
+    expand_container_info,
+    render_value,
+)
+from sentry.rules.alert import Alert, iso_utc
+from sentry.rules.loader import Priority
+
+TS = 1470327477881781397  # 2016-08-04T16:17:57.881781397Z
+
+
+class Ev:
+    """A stand-in event for a fake resolver: fields read attributes by name."""
+
+    def __init__(self, **values: Any):
+        self.values = values
+
+
+def fake_resolve(name: str, arg: str | None = None) -> BoundField:
+    known = {"proc.name": FieldType.STRING, "proc.pid": FieldType.INT,
+             "fd.name": FieldType.STRING, "proc.aname": FieldType.STRING,
+             "evt.rawtime": FieldType.ABSTIME}
+    if name not in known:
+        from sentry.errors import UnknownFieldError
+
+        raise UnknownFieldError(name, [])
+    key = name if arg is None else f"{name}[{arg}]"
+    return BoundField(key, known[name], lambda ev: ev.values.get(key), "syscall")
+
+
+def fmt(text: str, **kw: Any) -> OutputFormat:
+    return OutputFormat(text, resolver=fake_resolve, **kw)
+
+
+def test_fields_are_substituted_and_missing_ones_print_na() -> None:
+    f = fmt("open by %proc.name (pid=%proc.pid file=%fd.name)")
+    ev = Ev(**{"proc.name": "cat", "proc.pid": 42})
+    assert f.render(ev) == "open by cat (pid=42 file=<NA>)"
+    assert [b.name for b in f.fields] == ["proc.name", "proc.pid", "fd.name"]
+
+
+def test_arguments_trailing_dots_and_lone_percent() -> None:
+    f = fmt("%proc.aname[2] wrote %fd.name. 100% sure")
+    ev = Ev(**{"proc.aname[2]": "bash", "fd.name": "/etc/x"})
+    assert f.render(ev) == "bash wrote /etc/x. 100% sure"
+
+
+def test_strict_rendering_skips_events_with_missing_fields_unless_star() -> None:
+    ev = Ev(**{"proc.name": "cat"})
+    assert fmt("%proc.name %fd.name").render_strict(ev) is None
+    assert fmt("*%proc.name %fd.name").render_strict(ev) == "cat <NA>"
+    assert fmt("%proc.name").render_strict(ev) == "cat"
+
+
+def test_unknown_field_names_the_token() -> None:
+    with pytest.raises(OutputFormatError) as info:
+        fmt("An open was seen %not_a_real_field")
+    assert info.value.token == "not_a_real_field"
+    assert "invalid output format" in str(info.value)
+
+
+def test_field_values_keep_numbers_as_numbers() -> None:
+    f = fmt("%proc.name %proc.pid %evt.rawtime %fd.name")
+    ev = Ev(**{"proc.name": "cat", "proc.pid": 7, "evt.rawtime": TS})
+    assert f.field_values(ev) == {"proc.name": "cat", "proc.pid": 7, "evt.rawtime": TS,
+                                  "fd.name": None}
+
+
+def test_render_value_kinds() -> None:
+    assert render_value(None) == "<NA>"
+    assert render_value(True) == "true"
+    assert render_value(12) == "12"
+    assert render_value(["a", "b"]) == "a,b"
+    assert render_value(b"ab") == "ab"
+
+
+def test_container_info_and_appended_format() -> None:
+    assert expand_container_info("x %container.info y") == f"x {DEFAULT_CONTAINER_INFO} y"
+    assert expand_container_info("x", "k=%proc.name") == "x k=%proc.name"
+    assert expand_container_info("x %container.info", "c=%proc.name", replace=True) == \
+        "x c=%proc.name"
+    assert fmt("open", extra="by %proc.name").render(Ev(**{"proc.name": "cat"})) == \
+        "open by cat"
+
+
+def test_real_registry_resolves_rule_output_fields() -> None:
+    f = OutputFormat("%evt.time %proc.cmdline %fd.name %proc.aname[2] %evt.arg.fd")
+    assert [b.name for b in f.fields] == ["evt.time", "proc.cmdline", "fd.name",
+                                          "proc.aname[2]", "evt.arg.fd"]
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def alert(**kw: Any) -> Alert:
+    base: dict[str, Any] = dict(time_ns=TS, rule="open_from_cat", priority=Priority.WARNING,
+                                message="An open was seen (command=cat /dev/null)",
+                                output_fields={"evt.time": TS, "proc.cmdline": "cat /dev/null"},
+                                hostname="host1", tags=["filesystem"])
+    base.update(kw)
+    return Alert(**base)
+
+
+def test_alert_text_is_falcos_line(utc: None) -> None:
+    assert alert().output == "16:17:57.881781397: Warning An open was seen (command=cat /dev/null)"
+    assert alert(time_iso8601=True).output.startswith("2016-08-04T16:17:57.881781397+0000: ")
+    assert alert(priority=Priority.INFORMATIONAL).output.split()[1] == "Informational"
+
+
+def test_alert_json_has_falcos_fields(utc: None) -> None:
+    doc = json.loads(alert().to_json())
+    assert doc == {
+        "output": "16:17:57.881781397: Warning An open was seen (command=cat /dev/null)",
+        "priority": "Warning",
+        "rule": "open_from_cat",
+        "time": "2016-08-04T16:17:57.881781397Z",
+        "output_fields": {"evt.time": TS, "proc.cmdline": "cat /dev/null"},
+        "source": "syscall",
+        "hostname": "host1",
+        "tags": ["filesystem"],
+    }
+    assert "output" not in json.loads(alert().to_json(include_output=False))
+    assert iso_utc(0) == "1970-01-01T00:00:00.000000000Z"
