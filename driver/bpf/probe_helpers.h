@@ -214,6 +214,7 @@ static __always_inline void ev_submit(struct ev *e)
 	struct sentry_stats *st = stats();
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u32 len = e->s->off;
+	__u64 flags, avail;
 	void *ring;
 
 	e->s->busy = 0;
@@ -229,7 +230,15 @@ static __always_inline void ev_submit(struct ev *e)
 		__sync_fetch_and_add(&st->n_drops_bug, 1);
 		return;
 	}
-	if (bpf_ringbuf_output(ring, e->s->evt, BOUNDED(len, 2 * SENTRY_BPF_MAX_EVENT - 1), 0)) {
+	/*
+	 * No wakeup per event (each costs an irq_work): the reader polls, and is
+	 * woken once, when this event takes the unread data past the threshold.
+	 */
+	avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+	flags = avail < SENTRY_BPF_WAKEUP_BYTES && avail + len >= SENTRY_BPF_WAKEUP_BYTES ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(ring, e->s->evt, BOUNDED(len, 2 * SENTRY_BPF_MAX_EVENT - 1),
+			       flags)) {
 		__sync_fetch_and_add(&st->n_drops_buffer, 1);
 		return;
 	}

@@ -14,6 +14,9 @@
 /* One ring per CPU; the consumer may size them (bytes, a power of two). */
 #define SENTRY_BPF_DEFAULT_RING_BYTES 8388608
 
+/* Unread bytes past which the probe wakes a sleeping reader (it polls otherwise). */
+#define SENTRY_BPF_WAKEUP_BYTES 65536
+
 struct sentry_bpf_settings {
 	__u64 boot_to_epoch_ns;	/* added to bpf_ktime_get_boot_ns() for scap's epoch ts */
 	__u32 capturing;	/* 0: the probe writes nothing */

@@ -37,6 +37,7 @@ RING_DISCARD = 1 << 30
 RING_HDR = 8
 DEFAULT_RING_BYTES = 8 << 20
 DEFAULT_BUDGET = 65536  # records taken per batch, over all CPUs
+POLL_MIN = 0.001  # first sleep when the rings are empty; doubles up to idle_timeout
 SYSCALL_NR_MAX = 512
 
 _PROGRAMS = {
@@ -116,7 +117,7 @@ class EbpfSource:
             raise DriverError(f"eBPF: ring size {ring_bytes} must be a power of two >= {_PAGE}")
         self._lib = lib()
         self._budget = budget
-        self._idle_ms = int(idle_timeout * 1000)
+        self._idle = idle_timeout
         self._closed = False
         self._num = 0
         self._links: list[Any] = []
@@ -237,9 +238,10 @@ class EbpfSource:
         self._settings.snaplen = snaplen
 
     def batches(self) -> Iterator[list[Event]]:
-        """Batches of events in timestamp order; an empty batch when idle (a heartbeat)."""
+        """Batches of events in timestamp order; an empty batch after each idle sleep."""
         rings = self._rings
         budget = self._budget
+        wait = POLL_MIN
         while not self._closed:
             for ring in rings:
                 ring.release()
@@ -250,10 +252,14 @@ class EbpfSource:
                 if ring.take(share, batch):
                     contributing += 1
             if not batch:
-                self._poll.poll(self._idle_ms / 1000)
+                # The probe wakes us only when a ring fills up; otherwise poll, backing off.
+                self._poll.poll(wait)
+                wait = min(wait * 2, self._idle)
                 for ring in rings:
                     if ring.take(share, batch):
                         contributing += 1
+            else:
+                wait = POLL_MIN
             if contributing > 1:
                 batch.sort(key=_by_ts)
             num = self._num
