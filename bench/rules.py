@@ -1,0 +1,137 @@
+"""Rule engine speed: a ~1M-event capture through Falco 0.28.1's ruleset and ours, vs sysdig.
+
+Builds (or reuses, ``--keep``) the big capture of ``bench/replay.py`` and times, in process:
+
+* ``falco``   Falco 0.28.1's ``falco_rules.yaml`` (the rules that compile), events the rules
+              and the inspector need selected by the reader, the inspector, the ruleset;
+* ``sentry``  our default rules (``rules/sentry_rules.yaml`` + local), the same way;
+* ``sysdig``  ``TZ=UTC sysdig -r BIG FILTER`` with output discarded: a filter-only run over
+              the same file (``--filter``; by default a rule-like condition).
+
+Prints events/s and each time's ratio to sysdig, then (``--profile``) the top functions of a
+cProfile run of the ``sentry`` case.
+
+Usage: python bench/rules.py [--events N] [--keep PATH] [--filter EXPR] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from replay import build
+
+from sentry.capture.scapfile import ScapReader
+from sentry.cli.run import default_rules, output_compiler
+from sentry.inspect.inspector import Inspector
+from sentry.rules.engine import Engine, EngineOptions, load_ruleset, needed_event_types
+from sentry.rules.ruleset import Ruleset
+
+ROOT = Path(__file__).resolve().parents[1]
+FALCO = Path(os.environ.get("SENTRY_CONFORMANCE_DIR", ROOT.parent / "shared" / "conformance"))
+FALCO_RULES = FALCO / "falco-0.28.1" / "rules" / "falco_rules.yaml"
+DEFAULT_FILTER = ("evt.type in (open, openat, execve, connect, accept) and "
+                  "(proc.name in (cat, bash, sh, nc, ping) or fd.name startswith /etc)")
+
+
+def load(paths: list[Path]) -> Ruleset:
+    ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
+    if defs.errors:
+        print(f"  ({len(defs.errors)} rules of {', '.join(p.name for p in paths)} did not "
+              f"compile and are left out; first: {defs.errors[0]})")
+    return ruleset
+
+
+def replay(ruleset: Ruleset, big: Path) -> tuple[int, int]:
+    """(events delivered to the engine, alerts) for one pass."""
+    alerts = 0
+
+    def sink(_alert: object) -> None:
+        nonlocal alerts
+        alerts += 1
+
+    reader = ScapReader(big)
+    inspector = Inspector.from_capture(reader)
+    reader.event_types = needed_event_types(ruleset, inspector)
+    engine = Engine(ruleset, sink, EngineOptions(hostname="bench"))
+    stats = engine.run(reader, inspector)
+    return stats.events, alerts
+
+
+def timed(label: str, fn: object) -> float:
+    start = time.perf_counter()
+    result = fn()  # type: ignore[operator]
+    took = time.perf_counter() - start
+    extra = ""
+    if isinstance(result, tuple):
+        extra = f"  ({result[0]} events evaluated, {result[1]} alerts)"
+    print(f"  {label:<8} {took:8.2f} s{extra}", flush=True)
+    return took
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--keep", type=Path, help="build (or reuse) the big capture here")
+    ap.add_argument("--filter", default=DEFAULT_FILTER)
+    ap.add_argument("--profile", action="store_true", help="cProfile the sentry-rules pass")
+    args = ap.parse_args()
+
+    tmp = None
+    if args.keep:
+        big = args.keep
+    else:
+        tmp = tempfile.mkdtemp(prefix="sentry-bench-")
+        big = Path(tmp) / "BIG.scap"
+    try:
+        if not big.exists():
+            partial = big.with_suffix(".partial")
+            n = build(partial, args.events)
+            partial.rename(big)
+            print(f"built {big} ({n} events)")
+        total = sum(len(b) for b in ScapReader(big).batches())
+        print(f"{total} events in {big}")
+        falco = load([FALCO_RULES]) if FALCO_RULES.exists() else None
+        ours = load(default_rules())
+        results: dict[str, float] = {}
+        if falco is not None:
+            print(f"  falco ruleset: {len(falco)} rules")
+            results["falco"] = timed("falco", lambda: replay(falco, big))
+        print(f"  sentry ruleset: {len(ours)} rules")
+        results["sentry"] = timed("sentry", lambda: replay(ours, big))
+        sysdig = shutil.which("sysdig")
+        if sysdig:
+            env = dict(os.environ, TZ="UTC")
+            results["sysdig"] = timed("sysdig", lambda: subprocess.run(
+                [sysdig, "-r", str(big), args.filter], env=env, stdout=subprocess.DEVNULL,
+                check=True))
+        print()
+        base = results.get("sysdig")
+        for label, took in results.items():
+            ratio = f"  x{took / base:5.2f} sysdig's time" if base else ""
+            print(f"  {label:<8} {total / took / 1e3:8.1f} k events/s{ratio}")
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.runcall(replay, ours, big)
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
+            print(out.getvalue())
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
