@@ -6,7 +6,7 @@
  * module, the eBPF probe, .scap files and sysdig agree on them. Enter events are even,
  * exit events odd (enter + 1). Names are SE_ + scap's name without PPME_.
  * Python's view (python/sentry/events/table.py) is checked against this file by
- * tests/unit/events/test_header.py. Plain enums and defines only: fed to cffi's cdef.
+ * tests/unit/events/test_events_header.py. Plain enums and defines only: fed to cffi's cdef.
  */
 #ifndef SENTRY_EVENTS_H
 #define SENTRY_EVENTS_H

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,12 @@ def load() -> Any | None:
             # build privately, then rename: concurrent first uses never see a partial file
             work = cache / f"build-{os.getpid()}"
             work.mkdir(parents=True, exist_ok=True)
-            path = Path(make_ffi(name).compile(tmpdir=str(work)))
-            final = cache / path.name
-            os.replace(path, final)
+            try:
+                path = Path(make_ffi(name).compile(tmpdir=str(work)))
+                final = cache / path.name
+                os.replace(path, final)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
             built = [final]
         spec = importlib.util.spec_from_file_location(name, built[0])
         if spec is None or spec.loader is None:
