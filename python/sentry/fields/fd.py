@@ -12,7 +12,9 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
+from sentry.events.table import EventFlags
 from sentry.fields.registry import FieldType, register_simple
+from sentry.inspect.containers import HOST_ID
 from sentry.inspect.fds import INET_TYPES, FdInfo, FdType
 
 _OPEN_EVENTS = frozenset({"open", "openat", "openat2", "creat"})
@@ -73,10 +75,23 @@ def _filename(ev: Any) -> str | None:
 
 
 def _num(ev: Any) -> int | None:
+    # sysdig: the fd an fd-using event names (known or not), -1 on the enter of an event that
+    # creates one, nothing for events without fds.
     info = ev.fdinfo
     if info is not None:
         return info.num
-    return None if ev.thread is None else -1
+    th = ev.thread
+    flags = ev.info.flags
+    if th is None:
+        return None
+    if flags & EventFlags.USES_FD:
+        if ev.info.direction == ">":
+            value = ev.param(0) if ev.nparams else None
+            return value if isinstance(value, int) else None
+        return th.last_fd if th.last_type == ev.type - 1 else None
+    if flags & EventFlags.CREATES_FD:
+        return -1
+    return None
 
 
 def _connected(info: FdInfo) -> bool:
@@ -146,7 +161,9 @@ def _containername(ev: Any) -> str | None:
     name = _name(ev)
     if name is None or ev.thread is None:
         return None
-    return f"{ev.thread.container_id}:{name}"
+    # sysdig keeps the host's container id empty; only container.id shows it as "host".
+    cid = ev.thread.container_id
+    return f"{'' if cid == HOST_ID else cid}:{name}"
 
 
 register_simple("fd.num", FieldType.INT, "fd number (-1 when the event has none)", _num)

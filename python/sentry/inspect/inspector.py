@@ -393,7 +393,7 @@ class Inspector:
         flags = flags or 0
         kind = FdType.DIRECTORY if flags & O_DIRECTORY else FdType.FILE
         dev = ev.param_by_name("dev") or 0
-        ev.fdinfo = th.fds.add(FdInfo(fd, kind, path, flags, dev=dev))
+        ev.fdinfo = th.fds.add(FdInfo(fd, kind, path, flags, dev=dev, renamed_at=ev.num))
 
     def _dir_of(self, th: ThreadInfo, dirfd: int | None) -> str:
         if dirfd is None or dirfd == AT_FDCWD:
