@@ -901,6 +901,16 @@ static __always_inline void emit_generic(struct ev *e, __u32 nr, bool enter)
 		ev_int(e, nr, 2);
 }
 
+#define K_TS_COMPAT 0x0002
+
+/* 32-bit syscalls number differently: they are not ours to decode (counted as suppressed). */
+static __always_inline bool task_is_compat(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, thread_info.status) & K_TS_COMPAT;
+}
+
 static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 {
 	const struct syscall_spec *sc;
@@ -910,7 +920,7 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 
 	if (!task_wanted())
 		return 0;
-	if (!syscall_wanted(nr)) {
+	if (!syscall_wanted(nr) || task_is_compat()) {
 		count_suppressed();
 		return 0;
 	}
@@ -956,7 +966,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 			nr = __NR_execveat;
 		}
 	}
-	if (!syscall_wanted(nr)) {
+	if (!syscall_wanted(nr) || task_is_compat()) {
 		count_suppressed();
 		return 0;
 	}

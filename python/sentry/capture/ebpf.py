@@ -45,7 +45,9 @@ _PROGRAMS = {
     "raw_tp": ("sys_enter_raw", "sys_exit_raw", "sched_process_exit_raw"),
 }
 _PAGE = mmap.PAGESIZE
+_U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
+_TYPE_AT = 20  # offset of the event type in the scap header
 _U64 = struct.Struct("<Q")
 _by_ts = attrgetter("ts")
 
@@ -75,13 +77,15 @@ class _Ring:
         if self.pending != self.cons[0]:
             self.cons[0] = self.pending
 
-    def take(self, budget: int, out: list[Event]) -> int:
-        """Append up to budget events without consuming them; returns how many were read."""
+    def take(self, budget: int, out: list[Event], wanted: frozenset[int] | None) -> int:
+        """Append up to budget records' events without consuming them (those of wanted
+        types only, when given); returns how many records were read."""
         pos = self.pending
         prod = self.prod[0]
         data, mask, cpu = self.data, self.mask, self.cpu
         unpack_len = _U32.unpack_from
         unpack_hdr = HEADER.unpack_from
+        unpack_type = _U16.unpack_from
         taken = 0
         while pos < prod and taken < budget:
             off = pos & mask
@@ -89,11 +93,15 @@ class _Ring:
             if hdr & RING_BUSY:
                 break
             length = hdr & ~(RING_BUSY | RING_DISCARD)
-            if not hdr & RING_DISCARD:
-                ts, tid, elen, etype, nparams = unpack_hdr(data, off + RING_HDR)
-                out.append(Event(data, off + RING_HDR, 0, cpu, ts, tid, elen, etype, nparams))
-                taken += 1
             pos += (length + RING_HDR + 7) & ~7
+            taken += 1
+            if hdr & RING_DISCARD:
+                continue
+            off += RING_HDR
+            if wanted is not None and unpack_type(data, off + _TYPE_AT)[0] not in wanted:
+                continue
+            ts, tid, elen, etype, nparams = unpack_hdr(data, off)
+            out.append(Event(data, off, 0, cpu, ts, tid, elen, etype, nparams))
         self.pending = pos
         return taken
 
@@ -120,6 +128,7 @@ class EbpfSource:
         self._idle = idle_timeout
         self._closed = False
         self._num = 0
+        self._event_types: frozenset[int] | None = None
         self._links: list[Any] = []
         self._rings: list[_Ring] = []
         self._obj: Any = None
@@ -232,6 +241,26 @@ class EbpfSource:
             s.interest[i] = word
         s.all_syscalls = 0
 
+    @property
+    def event_types(self) -> frozenset[int] | None:
+        """Event numbers delivered (None: all); others are not made into Events."""
+        return self._event_types
+
+    @event_types.setter
+    def event_types(self, types: Iterable[int] | None) -> None:
+        """Deliver only these event numbers, and capture only the syscalls that make them."""
+        if types is None:
+            self._event_types = None
+            self.set_interest(None)
+            return
+        wanted = frozenset(types)
+        generic = bool(wanted & {0, 1})
+        self._event_types = wanted
+        self.set_interest(
+            nr for nr, sc in X86_64_SYSCALLS.items()
+            if (sc.enter_event in wanted or sc.enter_event + 1 in wanted)
+            or (generic and not sc.enter_event))
+
     def set_snaplen(self, snaplen: int) -> None:
         if not 0 <= snaplen <= 65000:
             raise DriverError(f"snaplen {snaplen} out of range 0..65000")
@@ -246,21 +275,17 @@ class EbpfSource:
             for ring in rings:
                 ring.release()
             batch: list[Event] = []
+            wanted = self._event_types
             share = max(1, budget // len(rings))
-            contributing = 0
-            for ring in rings:
-                if ring.take(share, batch):
-                    contributing += 1
-            if not batch:
+            read = [ring.take(share, batch, wanted) for ring in rings]
+            if not any(read):
                 # The probe wakes us only when a ring fills up; otherwise poll, backing off.
                 self._poll.poll(wait)
                 wait = min(wait * 2, self._idle)
-                for ring in rings:
-                    if ring.take(share, batch):
-                        contributing += 1
+                read = [ring.take(share, batch, wanted) for ring in rings]
             else:
                 wait = POLL_MIN
-            if contributing > 1:
+            if len(read) - read.count(0) > 1:
                 batch.sort(key=_by_ts)
             num = self._num
             for ev in batch:
