@@ -50,6 +50,7 @@ PL_V1_INT, PL_V2_INT, PL_V3_INT = 0x8000ABCD, 0x8013ABCD, 0x8014ABCD
 FDL, FDL_INT, FDL_V2 = 0x203, 0x8001ABCD, 0x218
 EV, EV_INT, EV_V2, EV_V2_LARGE = 0x204, 0x8010ABCD, 0x216, 0x221
 EVF, EVF_V2, EVF_V2_LARGE = 0x208, 0x217, 0x222
+DF_STATE_ONLY = 1  # event flag: for state tracking only, not to be shown (fatfile mode)
 IL, IL_INT, IL_V2 = 0x205, 0x8011ABCD, 0x219
 UL, UL_INT, UL_V2 = 0x206, 0x8012ABCD, 0x220
 
@@ -931,12 +932,22 @@ class ScapWriter:
             body += _lstr(f.name)
         return _U32.pack(len(body) + 4) + body
 
-    def write_record(self, record: bytes | memoryview, cpu: int = 0) -> None:
-        """Append one V2 scap record (header + lengths + parameters) as an event block."""
+    def write_record(self, record: bytes | memoryview, cpu: int = 0, *,
+                     state_only: bool = False) -> None:
+        """Append one V2 scap record (header + lengths + parameters) as an event block.
+
+        ``state_only`` writes it flagged SCAP_DF_STATE_ONLY (sysdig's fatfile mode): readers
+        update their state with it but do not show it.
+        """
         etype = int.from_bytes(bytes(record[24:26]), "little")
         info = EVENTS.get(etype)
-        btype = EV_V2_LARGE if info is not None and info.large_payload else EV_V2
-        self._write(_block(btype, _U16.pack(cpu) + bytes(record)))
+        large = info is not None and info.large_payload
+        if state_only:
+            btype = EVF_V2_LARGE if large else EVF_V2
+            self._write(_block(btype, _U16.pack(cpu) + _U32.pack(DF_STATE_ONLY) + bytes(record)))
+        else:
+            btype = EV_V2_LARGE if large else EV_V2
+            self._write(_block(btype, _U16.pack(cpu) + bytes(record)))
         self.count += 1
 
     def write_event(self, etype: int | str, *values: Any, ts: int | None = None,
