@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from sentry.cli import rules, run, tail
+from sentry.cli import capture, rules, run, tail
 
-MODULES: list[ModuleType] = [run, rules, tail]
+MODULES: list[ModuleType] = [run, rules, tail, capture]

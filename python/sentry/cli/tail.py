@@ -73,6 +73,9 @@ def selected_events(source: Any, inspector: Any, filter_text: str | None) -> Ite
               if info.category is EventCategory.INTERNAL or info.name in HIDDEN_EVENTS}
     if wanted is not None:
         wanted -= hidden
+        if hasattr(source, "event_types"):
+            # Skip the rest before decoding; state-changing events are still read.
+            source.event_types = frozenset(wanted | inspector.handled_types())
     process = inspector.process
     match = flt.match if flt is not None else None
     for batch in source.batches():

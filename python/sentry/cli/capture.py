@@ -1,0 +1,100 @@
+"""``sentry capture -w OUT [-e IN] [FILTER]``: write a capture that ``sysdig -r`` reads.
+
+Keeps the events the filter matches, plus, flagged "state only" as sysdig's fatfile mode
+does, the events that change state (clone, execve, open, close ...), so that a reader still
+knows every process and fd the kept events refer to. The metadata blocks (machine, process
+and fd lists, users, interfaces) are copied from the input capture, or taken from this host
+for live capture.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+import typer
+
+from sentry.errors import SentryError
+
+
+def host_threads(inspector: Any) -> list[Any]:
+    """The inspector's threads as process-list entries (live capture's snapshot)."""
+    from sentry.capture.scapfile import ThreadEntry
+
+    return [
+        ThreadEntry(
+            th.tid, th.pid, th.ptid, comm=th.comm, exe=th.exe, exepath=th.exepath,
+            args=list(th.args), cwd=th.cwd, fdlimit=th.fdlimit, flags=th.flags, uid=th.uid,
+            gid=th.gid, env=list(th.env), vtid=th.vtid, vpid=th.vpid, cgroups=list(th.cgroups),
+            sid=th.sid, vpgid=th.vpgid, loginuid=th.loginuid, tty=th.tty,
+        )
+        for th in inspector.threads
+    ]
+
+
+def write_capture(source: Any, inspector: Any, out: str, filter_text: str | None, *,
+                  metadata: dict[str, Iterable[Any]]) -> tuple[int, int]:
+    """Copy ``source`` to ``out``; returns (events kept, state-only events kept)."""
+    from sentry.capture.scapfile import ScapWriter
+    from sentry.rules.compiler import compile_filter
+
+    flt = compile_filter(filter_text) if filter_text and filter_text.strip() else None
+    match = flt.match if flt is not None else None
+    state_types = inspector.handled_types()
+    process = inspector.process
+    kept = state = 0
+    writer = ScapWriter(out, **metadata)  # type: ignore[arg-type]
+    try:
+        for batch in source.batches():
+            for ev in batch:
+                process(ev)
+                if match is None or match(ev):
+                    writer.write_record(ev.record(), ev.cpu)
+                    kept += 1
+                elif ev.type in state_types:
+                    writer.write_record(ev.record(), ev.cpu, state_only=True)
+                    state += 1
+    finally:
+        writer.close()
+        source.close()
+    return kept, state
+
+
+def capture(out: str, capture_in: str | None, filter_text: str | None) -> tuple[int, int]:
+    """Open the input (file or live driver) and write ``out``."""
+    from sentry.cli.tail import open_capture, open_live
+
+    if capture_in is not None:
+        reader, inspector = open_capture(capture_in)
+        metadata: dict[str, Any] = {
+            "machine": reader.machine, "threads": list(reader.threads.values()),
+            "fds": reader.fds, "users": reader.users, "groups": reader.groups,
+            "interfaces": reader.interfaces,
+        }
+        return write_capture(reader, inspector, out, filter_text, metadata=metadata)
+    source, inspector = open_live()
+    return write_capture(source, inspector, out, filter_text,
+                         metadata={"threads": host_threads(inspector)})
+
+
+def capture_command(
+    filter_text: Annotated[str | None, typer.Argument(
+        metavar="[FILTER]", help="Keep only events matching this filter.")] = None,
+    out: Annotated[str, typer.Option("-w", "--write", help="Capture file to write.")] = "",
+    capture_in: Annotated[str | None, typer.Option(
+        "-e", "--capture", help="Read this .scap capture instead of capturing live.")] = None,
+) -> None:
+    """Write a capture sysdig can read (-r), keeping the events FILTER matches."""
+    try:
+        if not out:
+            raise SentryError("say where to write the capture with -w FILE")
+        kept, state = capture(out, capture_in, filter_text)
+    except SentryError as err:
+        print(f"sentry: {err}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    print(f"wrote {kept} events (+{state} for state) to {out}", file=sys.stderr)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("capture")(capture_command)
