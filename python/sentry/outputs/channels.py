@@ -289,12 +289,17 @@ class Delivery:
         self._stopping = threading.Event()
         self._inflight = False  # the worker is delivering a message now
         self._abandoned = False  # close() gave up waiting and counted the in-flight message
+        self._closed = False  # close() was called: later messages are counted, not queued
         self._thread = threading.Thread(target=self._run, name=f"output-{channel.name}",
                                         daemon=True)
         self._thread.start()
 
     def put(self, msg: Message) -> None:
         """Enqueue without blocking; a full queue counts the message as undelivered."""
+        if self._closed:
+            with self._lock:
+                self.stats.shutdown += 1
+            return
         try:
             self._queue.put_nowait(msg)
         except queue.Full:
@@ -357,6 +362,7 @@ class Delivery:
 
     def close(self, timeout: float = 5.0) -> None:
         """Deliver what is queued (for up to ``timeout`` s), then stop; the rest is counted."""
+        self._closed = True
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -34,6 +34,10 @@ from sentry.errors import SentryError
 AuditSink = Callable[[list[AuditEvent]], Any]
 
 
+class Unavailable(SentryError):
+    """Raised by a sink that no longer takes events (the daemon is stopping): 503."""
+
+
 @dataclass
 class ServerSettings:
     """Where and how to listen (the ``webserver`` section of the config)."""
@@ -145,6 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             web.sink(events)
+        except Unavailable as err:
+            self._answer(503, {"error": str(err)}, close=True)
+            return
         except SentryError as err:
             self._answer(500, {"error": str(err)})
             return

@@ -33,7 +33,7 @@ from sentry.rules.engine import Engine, EngineOptions
 from sentry.rules.loader import Priority
 from sentry.rules.ruleset import Ruleset
 from sentry.server.metrics import MetricsSnapshot, make_registry
-from sentry.server.webserver import ServerSettings, WebServer
+from sentry.server.webserver import ServerSettings, Unavailable, WebServer
 from sentry.service.config import Config
 from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
 from sentry.service.outputs import build_outputs
@@ -91,6 +91,8 @@ class Daemon:
     def submit_audit(self, events: list[AuditEvent]) -> None:
         """Evaluate webhook events now; alerts are queued when this returns."""
         with self._lock:
+            if self._stopped.is_set():
+                raise Unavailable("sentry is stopping; events not taken")
             start = time.perf_counter_ns()
             for evt in events:
                 self.engine.evaluate_audit(evt)
@@ -233,6 +235,8 @@ class Daemon:
             signal.signal(sig, signal.SIG_IGN)
         if self.web is not None:
             self.web.stop()
+        with self._lock:
+            pass  # a webhook evaluation in progress has queued its alerts; later ones get 503
         if source is not None and hasattr(source, "close"):
             source.close()
         self.outputs.close()
