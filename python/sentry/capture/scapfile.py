@@ -673,6 +673,7 @@ class ScapReader:
         hdr_len = HEADER_LEN if has_nparams else HEADER_LEN - 4
         if evoff + hdr_len > limit:
             raise CaptureError("event block too short", path=self.path, offset=off)
+        state_only = has_flags and bool(_U32.unpack_from(data, off + 10)[0] & DF_STATE_ONLY)
         if has_nparams:
             ts, tid, elen, etype, nparams = HEADER.unpack_from(data, evoff)
             if elen < HEADER_LEN or evoff + elen > limit:
@@ -682,7 +683,9 @@ class ScapReader:
             if info is None:
                 self.skipped_unknown += 1
                 return None
-            return Event(data, evoff, num, cpu, ts, tid, elen, etype, nparams, info)
+            evt = Event(data, evoff, num, cpu, ts, tid, elen, etype, nparams, info)
+            evt.state_only = state_only
+            return evt
         ts, tid, elen, etype = struct.unpack_from("<QQIH", data, evoff)
         if elen < hdr_len or evoff + elen > limit:
             raise CaptureError(f"event length {elen} out of bounds", path=self.path, offset=off)
@@ -691,8 +694,10 @@ class ScapReader:
             self.skipped_unknown += 1
             return None
         record = _upgrade_v1(bytes(data[evoff:evoff + elen]), info, off, self.path)
-        return Event(record, 0, num, cpu, ts, tid, len(record), etype,
-                     int.from_bytes(record[22:26], "little"), info)
+        evt = Event(record, 0, num, cpu, ts, tid, len(record), etype,
+                    int.from_bytes(record[22:26], "little"), info)
+        evt.state_only = state_only
+        return evt
 
 
 def _upgrade_v1(v1: bytes, info: EventInfo, off: int, path: str) -> bytes:

@@ -199,7 +199,7 @@ class Event:
 
     __slots__ = (
         "_buf", "_lens", "_off", "_starts", "cpu", "fdinfo", "info", "len", "nparams", "num",
-        "thread", "tid", "ts", "type",
+        "state_only", "thread", "tid", "ts", "type",
     )
 
     def __init__(self, buf: Buffer, off: int, num: int, cpu: int,
@@ -219,6 +219,9 @@ class Event:
         self.info = info if info is not None else EVENTS[etype]
         self.thread: Any = None
         self.fdinfo: Any = None
+        # True for events a capture keeps only to rebuild state (sysdig's fatfile mode):
+        # feed them to the inspector, never show them or match rules on them.
+        self.state_only = False
 
     @classmethod
     def parse(cls, buf: Buffer, off: int = 0, num: int = 0,
@@ -345,4 +348,5 @@ class Event:
             copy._starts = [pos - shift for pos in self._starts]
         copy.thread = self.thread
         copy.fdinfo = self.fdinfo
+        copy.state_only = self.state_only
         return copy

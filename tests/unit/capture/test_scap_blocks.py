@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from sysdig_ref import sysdig_lines
 
-from sentry.capture.scapfile import EV, EV_V2, EV_V2_LARGE, EVF, EVF_V2, ScapReader, ScapWriter
+from sentry.capture.scapfile import (
+    EV,
+    EV_V2,
+    EV_V2_LARGE,
+    EVF,
+    EVF_V2,
+    ScapReader,
+    ScapWriter,
+    encode_event,
+)
 from sentry.events.format import args_text
 from sentry.events.table import EventType as T
 
@@ -70,3 +79,17 @@ def test_block_variants_read_like_sysdig(tmp_path: Path, kind: int, walker: str)
     theirs = sysdig_lines(variant, fmt)
     assert theirs == sysdig_lines(plain, fmt)
     assert [line.split(SEP)[3].rstrip(" ") for line in theirs] == [args_text(e) for e in ours]
+
+
+@pytest.mark.sysdig
+def test_state_only_events_are_numbered_but_marked(tmp_path: Path, walker: str) -> None:
+    # sysdig numbers events flagged state-only (fatfile captures) but never shows them
+    path = tmp_path / "fat.scap"
+    with ScapWriter(path) as w:
+        for i in range(4):
+            w.write_record(encode_event(T.SYSCALL_CLOSE_E, (-1 - i,), ts=10 + i, tid=5),
+                           state_only=i in (1, 2))
+    ours = [(e.num, e.state_only) for e in ScapReader(path)]
+    assert ours == [(1, False), (2, True), (3, True), (4, False)]
+    shown = [int(line) for line in sysdig_lines(path, "%evt.num")]
+    assert shown == [num for num, state_only in ours if not state_only]
