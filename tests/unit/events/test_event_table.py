@@ -99,3 +99,11 @@ def test_portable_syscall_codes() -> None:
 def test_flag_names_in_scap_order(table: str, value: int, text: str) -> None:
     # expected texts are sysdig's own output for these values
     assert flags_text(value, FLAG_TABLES[table]) == text
+
+
+def test_interest_set_from_event_names() -> None:
+    from sentry.events.syscalls import syscall_numbers_for_event_names
+
+    nrs = syscall_numbers_for_event_names({"open", "accept", "execve", "exit_group"})
+    names = {X86_64_SYSCALLS[nr].name for nr in nrs}
+    assert names == {"open", "accept", "accept4", "execve", "exit_group"}
