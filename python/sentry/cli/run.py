@@ -7,9 +7,10 @@ append a format to every rule output, ``--json`` one JSON alert per line, ``-c``
 configuration (see :mod:`sentry.service.config`).
 
 Without ``-r`` the rules come from the config's ``rules_file`` when ``-c`` names a file that
-sets it, else from the default rules: ``sentry_rules.yaml`` then ``sentry_rules.local.yaml``
-in the first directory of ``$SENTRY_RULES_DIR``, the source checkout's ``rules/`` (an
-editable install, as ``scripts/install.sh`` makes) and ``/etc/sentry``.
+sets it, else from the default rules: ``sentry_rules.yaml``, ``k8s_audit_rules.yaml`` (when
+present) and ``sentry_rules.local.yaml`` (local overrides, last), taken from the first of
+``$SENTRY_RULES_DIR``, the source checkout's ``rules/`` (the editable install that
+``scripts/install.sh`` makes) and ``/etc/sentry`` that holds ``sentry_rules.yaml``.
 
 All logic lives in :mod:`sentry.rules.engine`; this module only wires the pieces.
 """
@@ -30,7 +31,7 @@ from sentry.rules.engine import Engine, EngineOptions, load_ruleset, needed_even
 from sentry.rules.loader import Priority, RuleDefinitions
 from sentry.rules.ruleset import Ruleset, Selection
 
-DEFAULT_RULE_FILES = ("sentry_rules.yaml", "sentry_rules.local.yaml")
+DEFAULT_RULE_FILES = ("sentry_rules.yaml", "k8s_audit_rules.yaml", "sentry_rules.local.yaml")
 
 
 def default_rules_dir() -> Path:
