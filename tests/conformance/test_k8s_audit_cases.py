@@ -229,3 +229,56 @@ def test_same_alerts_over_http(group: str, cases: dict[str, dict[str, Any]], fal
         bad_input = "stderr_contains" in cases[name]  # the case of a line that is not an event
         assert all(c == (400 if bad_input else 200) for c in codes), f"{name}: {codes}"
     assert got == expected
+
+
+# -- Sentry's own k8s audit rules on the same audit files ----------------------------------
+
+OWN_RULES = Path(__file__).resolve().parents[2] / "rules" / "k8s_audit_rules.yaml"
+OWN_EXPECTED = {
+    "anonymous_creates_namespace_foo": "K8s Anonymous Request Allowed",
+    "attach_cluster_admin_role": "K8s Binding To cluster-admin",
+    "attach_pod": "K8s Exec Or Attach To Pod",
+    "exec_pod": "K8s Exec Or Attach To Pod",
+    "create_cluster_role_pod_exec": "K8s Role Grants Pod Exec",
+    "create_cluster_role_wildcard_resources": "K8s Role With Wildcards",
+    "create_cluster_role_wildcard_verbs": "K8s Role With Wildcards",
+    "create_configmap_sensitive_values": "K8s ConfigMap Holds Credentials",
+    "create_nginx_pod_hostnetwork": "K8s Pod Shares Host Namespaces",
+    "create_nginx_pod_privileged": "K8s Privileged Pod Requested",
+    "create_nginx_pod_privileged_2nd_container": "K8s Privileged Pod Requested",
+    "create_nginx_pod_no_secctx_1st_container_privileged_2nd_container":
+        "K8s Privileged Pod Requested",
+    "create_nginx_pod_sensitive_mount": "K8s Pod Mounts Sensitive Host Path",
+    "create_nginx_pod_sensitive_mount_2nd_container": "K8s Pod Mounts Sensitive Host Path",
+    "create_nginx_service_nodeport": "K8s NodePort Service Created",
+    "create_pod_kube_public_namespace": "K8s Pod In System Namespace",
+    "create_pod_kube_system_namespace": "K8s Pod In System Namespace",
+    "create_serviceaccount_kube_public_namespace": "K8s Service Account In System Namespace",
+    "create_serviceaccount_kube_system_namespace": "K8s Service Account In System Namespace",
+    "delete_cluster_role_kube_aggregator": "K8s System Role Changed",
+    "modify_cluster_role_node_problem_detector": "K8s System Role Changed",
+    "delete_namespace_foo": "K8s Namespace Deleted",
+    "delete_secret": "K8s Secret Deleted",
+}
+# Benign counterparts of the files above: our rules must stay quiet on them.
+OWN_QUIET = ["create_nginx_pod_unprivileged", "create_nginx_pod_nohostnetwork",
+             "create_nginx_pod_unsensitive_mount", "create_nginx_service_nonodeport",
+             "create_configmap_no_sensitive_values", "create_service_account_token_secret",
+             "minikube_creates_namespace_foo", "create_deployment"]
+
+
+def test_own_rules_load_cleanly() -> None:
+    proc = subprocess.run([*SENTRY, "rules", "validate", str(OWN_RULES)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "0 warnings" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", sorted(OWN_EXPECTED) + OWN_QUIET)
+def test_own_rules_on_audit_files(name: str, trace_dir: Path) -> None:
+    proc = subprocess.run([*SENTRY, "run", "-r", str(OWN_RULES), "-e",
+                           str(trace_dir / "k8s_audit" / f"{name}.json"), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rules = {a["rule"] for a in _parse_alerts(proc.stdout)}
+    assert rules == ({OWN_EXPECTED[name]} if name in OWN_EXPECTED else set()), proc.stderr
