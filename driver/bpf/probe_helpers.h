@@ -120,7 +120,8 @@ static __always_inline void ev_len(struct ev *e, __u32 len)
 {
 	__u32 i = e->s->idx;
 
-	if (i >= SENTRY_MAX_PARAMS)
+	/* past the event's count: not written (process events stop where the table does) */
+	if (i >= e->s->nparams || i >= SENTRY_MAX_PARAMS)
 		return;
 	*(__u16 *)&e->s->evt[(SENTRY_EVT_HDR_LEN + 2 * i) & EVT_MASK] = len;
 	e->s->idx = i + 1;

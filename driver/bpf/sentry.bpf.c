@@ -31,8 +31,24 @@ struct kernfs_node___old {
 	struct kernfs_node *parent;
 } __attribute__((preserve_access_index));
 
-/* scap's portable syscall code per native number, for generic events (set by the loader). */
-const volatile __u16 ppm_sc_codes[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.sc");
+/*
+ * Set by the loader before load, from the event table it decodes with: scap's
+ * portable syscall code per native number (generic events), and how many of
+ * the parameters this probe can fill the process events should carry (scap
+ * grows events by appending parameters; the reader's table decides).
+ */
+struct probe_config {
+	__u16 ppm_sc_codes[SENTRY_SYSCALL_NR_MAX];
+	__u32 exec_x_nparams;		/* up to EXEC_X_MAX_PARAMS */
+	__u32 clone_x_nparams;		/* up to CLONE_X_MAX_PARAMS */
+	__u32 procexit_nparams;		/* up to PROCEXIT_MAX_PARAMS */
+};
+
+#define EXEC_X_MAX_PARAMS 27
+#define CLONE_X_MAX_PARAMS 20
+#define PROCEXIT_MAX_PARAMS 4
+
+const volatile struct probe_config probe_config SEC(".rodata.sc");
 
 #define K_AF_UNIX	1
 #define K_AF_INET	2
@@ -821,6 +837,23 @@ static __always_inline __u32 task_vnr(struct task_struct *task, bool tgid)
 	return BPF_CORE_READ(pid, numbers[level & 31].nr);
 }
 
+/* Inode number, ctime and mtime (ns) of the program's file. */
+static __always_inline void ev_exe_inode(struct ev *e, struct mm_struct *mm)
+{
+	struct inode *inode = mm ? BPF_CORE_READ(mm, exe_file, f_inode) : NULL;
+	__u64 ctime = 0, mtime = 0;
+
+	if (inode && bpf_core_field_exists(inode->i_ctime_sec)) {
+		ctime = BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ULL +
+			BPF_CORE_READ(inode, i_ctime_nsec);
+		mtime = BPF_CORE_READ(inode, i_mtime_sec) * 1000000000ULL +
+			BPF_CORE_READ(inode, i_mtime_nsec);
+	}
+	ev_int(e, inode ? BPF_CORE_READ(inode, i_ino) : 0, 8);
+	ev_int(e, ctime, 8);
+	ev_int(e, mtime, 8);
+}
+
 /* The process record shared by clone/fork/vfork/clone3 and execve/execveat exits. */
 static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long ret,
 				      __u32 nr, bool exec)
@@ -875,6 +908,11 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 		ev_int(e, BPF_CORE_READ(task, signal, pids[K_PIDTYPE_PGID], numbers[0].nr), 8);
 		ev_int(e, BPF_CORE_READ(task, loginuid.val), 4);	/* loginuid */
 		ev_int(e, 0, 4);				/* flags */
+		ev_int(e, BPF_CORE_READ(cred, cap_inheritable.val), 8);
+		ev_int(e, BPF_CORE_READ(cred, cap_permitted.val), 8);
+		ev_int(e, BPF_CORE_READ(cred, cap_effective.val), 8);
+		ev_exe_inode(e, mm);		/* exe_ino, exe_ino_ctime, exe_ino_mtime */
+		ev_int(e, BPF_CORE_READ(cred, euid.val), 4);		/* uid */
 		return;
 	}
 	if (nr == __NR_clone)
@@ -894,7 +932,7 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 
 static __always_inline void emit_generic(struct ev *e, __u32 nr, bool enter)
 {
-	__u16 code = ppm_sc_codes[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
+	__u16 code = probe_config.ppm_sc_codes[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
 
 	ev_int(e, code, 2);
 	if (enter)
@@ -945,9 +983,6 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 	return 0;
 }
 
-#define EXEC_X_NPARAMS 20
-#define CLONE_X_NPARAMS 20
-
 static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 {
 	const struct syscall_spec *sc;
@@ -978,11 +1013,11 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 		ev_begin(&e, s, SE_GENERIC_X, 1, bpf_get_current_pid_tgid() & 0xffffffff);
 		emit_generic(&e, nr, false);
 	} else if (sc->exit.handler == H_PROC_EXEC) {
-		ev_begin(&e, s, sc->exit.type, EXEC_X_NPARAMS,
+		ev_begin(&e, s, sc->exit.type, probe_config.exec_x_nparams,
 			 bpf_get_current_pid_tgid() & 0xffffffff);
 		emit_proc(&e, regs, ret, nr, true);
 	} else if (sc->exit.handler == H_PROC_CLONE) {
-		ev_begin(&e, s, sc->exit.type, CLONE_X_NPARAMS,
+		ev_begin(&e, s, sc->exit.type, probe_config.clone_x_nparams,
 			 bpf_get_current_pid_tgid() & 0xffffffff);
 		emit_proc(&e, regs, ret, nr, false);
 	} else {
@@ -1006,7 +1041,7 @@ static __always_inline int on_process_exit(struct task_struct *task)
 	if (!s)
 		return 0;
 	code = BPF_CORE_READ(task, exit_code);
-	ev_begin(&e, s, SE_PROCEXIT_1_E, 4, BPF_CORE_READ(task, pid));
+	ev_begin(&e, s, SE_PROCEXIT_1_E, probe_config.procexit_nparams, BPF_CORE_READ(task, pid));
 	ev_int(&e, code, 8);				/* status */
 	ev_int(&e, (code >> 8) & 0xff, 8);		/* ret */
 	ev_int(&e, code & 0x7f, 1);			/* sig */

@@ -78,3 +78,24 @@ def test_the_consumer_never_sees_itself(ebpf_source: object, tmp_path: Path) -> 
     finally:
         src.close()
     assert seen == {str(theirs)}
+
+
+def test_exec_events_grow_to_scaps_latest_layout(ebpf_source: object, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a table of 27 execve parameters, the probe appends caps, exe inode and uid."""
+    from sentry.capture import ebpf
+
+    monkeypatch.setattr(ebpf, "process_event_sizes", lambda: (27, 20, 4))
+    src = EbpfSource(target_tgid=os.getpid())
+    try:
+        cap = run_trigger(src, 'os.execv("/bin/true", ["true"])', tmp_path)
+    finally:
+        src.close()
+    ev = next(e for e in cap.events if e.info.name == "execve" and e.info.direction == "<"
+              and e.param(0) == 0 and e.param(1) == "true")
+    assert ev.nparams == 27
+    cap_permitted = int.from_bytes(ev.raw(21), "little")
+    assert len(ev.raw(20)) == len(ev.raw(22)) == 8 and cap_permitted != 0  # root
+    assert int.from_bytes(ev.raw(23), "little") == os.stat("/bin/true").st_ino
+    assert int.from_bytes(ev.raw(25), "little") == os.stat("/bin/true").st_mtime_ns
+    assert int.from_bytes(ev.raw(26), "little") == os.geteuid()

@@ -31,6 +31,7 @@ from sentry.capture.source import CaptureStats
 from sentry.errors import DriverError
 from sentry.events.event import HEADER, Event
 from sentry.events.syscalls import X86_64_SYSCALLS
+from sentry.events.table import event_by_name
 
 RING_BUSY = 1 << 31
 RING_DISCARD = 1 << 30
@@ -44,12 +45,20 @@ _PROGRAMS = {
     "tp_btf": ("sys_enter_btf", "sys_exit_btf", "sched_process_exit_btf"),
     "raw_tp": ("sys_enter_raw", "sys_exit_raw", "sched_process_exit_raw"),
 }
+# Process events whose length the event table decides, with the most the probe can fill.
+_PROCESS_EVENTS = (("execve", "<", 27), ("clone", "<", 20), ("procexit", ">", 4))
 _PAGE = mmap.PAGESIZE
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _TYPE_AT = 20  # offset of the event type in the scap header
 _U64 = struct.Struct("<Q")
 _by_ts = attrgetter("ts")
+
+
+def process_event_sizes() -> tuple[int, ...]:
+    """Parameters the execve, clone and procexit events carry: the table's, up to the probe's."""
+    return tuple(min(len(event_by_name(name, direction).params), most)
+                 for name, direction, most in _PROCESS_EVENTS)
 
 
 def _boot_to_epoch_ns() -> int:
@@ -186,11 +195,7 @@ class EbpfSource:
         check(lb.bpf_map__set_inner_map_fd(rings, ring_fds[0]), "setting the ring template")
         check(lb.bpf_map__set_max_entries(self._map("scratch_map"), ncpu),
               "sizing the scratch area")
-        codes = bpfobject.section(lb, obj, ".rodata.sc")
-        table = ffi.cast("uint16_t *", codes)
-        for nr, sc in X86_64_SYSCALLS.items():
-            if nr < SYSCALL_NR_MAX:
-                table[nr] = sc.ppm_sc
+        self._write_config(bpfobject.section(lb, obj, ".rodata.sc"))
         ret = lb.bpf_object__load(obj)
         if ret < 0:
             log = take_log().strip()
@@ -201,6 +206,17 @@ class EbpfSource:
         self._poll = select.epoll()
         for ring in self._rings:
             self._poll.register(ring.fd, select.EPOLLIN)
+
+    @staticmethod
+    def _write_config(config: Any) -> None:
+        """The probe's struct probe_config: portable syscall codes, process events' sizes."""
+        codes = ffi.cast("uint16_t *", config)
+        for nr, sc in X86_64_SYSCALLS.items():
+            if nr < SYSCALL_NR_MAX:
+                codes[nr] = sc.ppm_sc
+        counts = ffi.cast("uint32_t *", codes + SYSCALL_NR_MAX)
+        for i, count in enumerate(process_event_sizes()):
+            counts[i] = count
 
     def _map(self, name: str) -> Any:
         return check_ptr(self._lib.bpf_object__find_map_by_name(self._obj, name.encode()),
