@@ -134,10 +134,7 @@ SCHEMA: dict[str, Key] = {
     "time_format_iso_8601": Key(False, _bool, BOOL),
     "json_output": Key(False, _bool, BOOL),
     "json_include_output_property": Key(True, _bool, BOOL),
-    "json_include_tags_property": Key(True, _bool, BOOL),
     "log_stderr": Key(True, _bool, BOOL),
-    "log_syslog": Key(False, _bool, BOOL),
-    "log_level": Key("info", _choice(PRIORITIES), "a log level"),
     "priority": Key("debug", _choice(PRIORITIES), "a priority"),
     "buffered_outputs": Key(False, _bool, BOOL),
     "outputs.rate": Key(0.0, _non_negative, NUM),
@@ -188,6 +185,8 @@ IGNORED = {
     "output_timeout": "outputs never block the pipeline; see outputs.max_retries",
     "grpc": "Sentry has no gRPC server; use http_output or program_output",
     "grpc_output": "Sentry has no gRPC server; use http_output or program_output",
+    "log_syslog": "Sentry logs to stderr only (journald or kubectl logs collect it)",
+    "log_level": "Sentry logs warnings and errors only",
 }
 
 _SECTIONS = {path.split(".", 1)[0] for path in SCHEMA if "." in path}
