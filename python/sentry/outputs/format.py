@@ -26,6 +26,7 @@ NA = "<NA>"
 CONTAINER_INFO = "%container.info"
 DEFAULT_CONTAINER_INFO = "container_id=%container.id container_name=%container.name"
 
+_PRINTABLE = bytes(b if 32 <= b < 127 else 46 for b in range(256))
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
@@ -51,7 +52,8 @@ def render_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", errors="replace")
+        # As sysdig prints buffers: printable ASCII kept, every other byte shown as '.'.
+        return bytes(value).translate(_PRINTABLE).decode("ascii")
     if isinstance(value, list | tuple | set | frozenset):
         return ",".join(render_value(v) for v in value)
     return str(value)
