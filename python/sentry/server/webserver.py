@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import ssl
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -61,8 +62,15 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that breaks the connection (or the TLS handshake) is counted, not traced.
-        self.web.count("broken")
+        # A client that breaks the connection (or the TLS handshake) is counted, not traced;
+        # anything else is our bug, said in one line.
+        err = sys.exc_info()[1]
+        if isinstance(err, OSError):
+            self.web.count("broken")
+        else:
+            self.web.count("error")
+            print(f"sentry: webserver: internal error serving {client_address[0]}: {err!r}",
+                  file=sys.stderr, flush=True)
 
 
 class _Handler(BaseHTTPRequestHandler):
