@@ -956,17 +956,20 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 	struct ev e;
 	__u32 nr = id;
 
-	if (!task_wanted())
+	if (!settings.capturing)
 		return 0;
-	if (!syscall_wanted(nr) || task_is_compat()) {
-		count_suppressed();
-		return 0;
-	}
 	if (nr == __NR_execveat) {
 		__u32 tid = bpf_get_current_pid_tgid(), one = 1;
 
 		bpf_map_update_elem(&in_execveat, &tid, &one, BPF_ANY);
 	}
+	/* cheapest test first: the interest set is a bit in .bss */
+	if (!syscall_wanted(nr) || task_is_compat()) {
+		count_suppressed();
+		return 0;
+	}
+	if (!task_wanted())
+		return 0;
 	s = scratch_get();
 	if (!s)
 		return 0;
@@ -990,7 +993,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 	struct ev e;
 	__u32 nr;
 
-	if (!task_wanted())
+	if (!settings.capturing)
 		return 0;
 	nr = BPF_CORE_READ(regs, orig_ax);
 	if (nr == __NR_execve || nr == __NR_execveat) {
@@ -1005,6 +1008,8 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 		count_suppressed();
 		return 0;
 	}
+	if (!task_wanted())
+		return 0;
 	s = scratch_get();
 	if (!s)
 		return 0;

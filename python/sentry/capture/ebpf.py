@@ -48,9 +48,8 @@ _PROGRAMS = {
 # Process events whose length the event table decides, with the most the probe can fill.
 _PROCESS_EVENTS = (("execve", "<", 27), ("clone", "<", 20), ("procexit", ">", 4))
 _PAGE = mmap.PAGESIZE
-_U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
-_TYPE_AT = 20  # offset of the event type in the scap header
+_RECORD = struct.Struct("<8x" + HEADER.format.lstrip("<"))  # ring record header, scap header
 _U64 = struct.Struct("<Q")
 _by_ts = attrgetter("ts")
 
@@ -93,24 +92,20 @@ class _Ring:
         prod = self.prod[0]
         data, mask, cpu = self.data, self.mask, self.cpu
         unpack_len = _U32.unpack_from
-        unpack_hdr = HEADER.unpack_from
-        unpack_type = _U16.unpack_from
+        unpack_rec = _RECORD.unpack_from
         taken = 0
         while pos < prod and taken < budget:
             off = pos & mask
             (hdr,) = unpack_len(data, off)
             if hdr & RING_BUSY:
                 break
-            length = hdr & ~(RING_BUSY | RING_DISCARD)
-            pos += (length + RING_HDR + 7) & ~7
+            pos += ((hdr & ~(RING_BUSY | RING_DISCARD)) + RING_HDR + 7) & ~7
             taken += 1
             if hdr & RING_DISCARD:
                 continue
-            off += RING_HDR
-            if wanted is not None and unpack_type(data, off + _TYPE_AT)[0] not in wanted:
-                continue
-            ts, tid, elen, etype, nparams = unpack_hdr(data, off)
-            out.append(Event(data, off, 0, cpu, ts, tid, elen, etype, nparams))
+            ts, tid, elen, etype, nparams = unpack_rec(data, off)
+            if wanted is None or etype in wanted:
+                out.append(Event(data, off + RING_HDR, 0, cpu, ts, tid, elen, etype, nparams))
         self.pending = pos
         return taken
 
