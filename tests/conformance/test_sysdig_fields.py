@@ -72,6 +72,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("proc.pcmdline startswith bash", ["proc.apid[1]", "proc.apid[2]"]),
     ("proc.aname[2] = emacs", ["proc.aname[2]", "proc.apid[2]"]),
     ("proc.apid[1] = 11310", ["proc.apid[1]"]),
+    ("proc.aname = bash", ["proc.pname"]),  # no index: any ancestor
+    ("proc.aname in (emacs, zsh) and not proc.apid = 20072", ["proc.apid[3]"]),
+    ("fd.ip = 127.0.0.1 and fd.port = 80", ["fd.name"]),
     ("proc.tty = 0 and evt.type = brk", ["proc.tty", "proc.sid"]),
     ("proc.vpid exists", ["proc.vpid"]),
     ("proc.sid = -1 and evt.dir = <", ["proc.sid", "proc.loginshellid"]),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sentry.events.table import EventFlags
-from sentry.fields.registry import FieldType, register_simple
+from sentry.fields.registry import AnyOf, FieldType, register_simple
 from sentry.inspect.containers import HOST_ID
 from sentry.inspect.fds import INET_TYPES, FdInfo, FdType
 
@@ -142,13 +142,13 @@ def _sockfamily(info: FdInfo) -> str | None:
     return None
 
 
-def _both_ips(info: FdInfo) -> tuple[Any, ...] | None:
-    ips = tuple(ip for ip in (info.cip, info.sip) if ip is not None)
+def _both_ips(info: FdInfo) -> AnyOf | None:
+    ips = AnyOf(ip for ip in (info.cip, info.sip) if ip is not None)
     return ips or None
 
 
-def _both_ports(info: FdInfo) -> tuple[Any, ...] | None:
-    ports = tuple(p for p in (info.cport, info.sport) if p is not None)
+def _both_ports(info: FdInfo) -> AnyOf | None:
+    ports = AnyOf(p for p in (info.cport, info.sport) if p is not None)
     return ports or None
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sentry.fields.registry import ArgKind, Extractor, FieldType, register, register_simple
+from sentry.fields.registry import (
+    AnyOf,
+    ArgKind,
+    Extractor,
+    FieldType,
+    register,
+    register_simple,
+)
 from sentry.inspect.threads import ThreadInfo
 
 
@@ -143,7 +150,7 @@ def _ancestor_field(get: Callable[[ThreadInfo], Any]) -> Callable[[str | None], 
                 th = ev.thread
                 if th is None:
                     return None
-                return tuple(get(a) for a in th.ancestors())
+                return AnyOf(get(a) for a in th.ancestors())
 
             return every
         depth = int(arg)

@@ -71,6 +71,14 @@ class BoundField:
     source: str
 
 
+class AnyOf(tuple):  # type: ignore[type-arg]
+    """Several values where one match is enough (sysdig's ``proc.aname`` without an index,
+    ``fd.net``): ``proc.aname=bash`` holds when any ancestor is bash. Plain lists and tuples
+    follow Falco's json multi-value rules instead."""
+
+    __slots__ = ()
+
+
 _FIELDS: dict[str, FieldDef] = {}
 
 

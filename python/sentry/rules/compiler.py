@@ -19,7 +19,7 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sentry.fields.registry import BoundField, FieldType
+from sentry.fields.registry import AnyOf, BoundField, FieldType
 from sentry.rules import operators
 from sentry.rules.ast import (
     And,
@@ -449,6 +449,8 @@ def _on_value(single: Callable[[Any], bool], multi: Callable[[Any], bool]) -> Ca
         try:
             if v.__class__ in _MULTI:
                 return multi(v)
+            if v.__class__ is AnyOf:
+                return any(x is not None and single(x) for x in v)
             return single(v)
         except (TypeError, AttributeError):
             return False
