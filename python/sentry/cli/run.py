@@ -81,18 +81,32 @@ def load_checked(paths: list[Path], selection: Selection, extra: str = "") -> Ru
     return ruleset
 
 
-def open_source(capture: str | None) -> tuple[Any, Any]:
-    """(source, inspector) for ``-e CAPTURE``, or the live driver when None."""
-    if capture is None:
-        try:
-            from sentry.capture import drivers  # type: ignore[attr-defined]
-        except ImportError:
-            raise SentryError("live capture is not available in this build; "
-                              "replay a capture with -e FILE") from None
-        source = drivers.open_live()
-        from sentry.inspect.inspector import Inspector
+def live_interest(ruleset: Ruleset, inspector: Any) -> set[int] | None:
+    """Native syscall numbers a live driver must capture (None: all of them)."""
+    from sentry.events.syscalls import syscall_numbers_for_event_names
+    from sentry.events.table import EVENTS
 
-        return source, Inspector.from_host() if hasattr(Inspector, "from_host") else Inspector()
+    names = ruleset.evttype_names()
+    if names is None:
+        return None
+    names |= {EVENTS[code].name for code in inspector.handled_types() if code in EVENTS}
+    return syscall_numbers_for_event_names(names)
+
+
+def open_source(capture: str | None, ruleset: Ruleset, driver: str | None = None
+                ) -> tuple[Any, Any]:
+    """(source, inspector) for ``-e CAPTURE``, or for the live driver when None.
+
+    Either way the source delivers only what the rules or the inspector need: a file reader
+    skips other event types before decoding, a live driver gets them as its interest set.
+    """
+    from sentry.inspect.inspector import Inspector
+
+    if capture is None:
+        from sentry.capture.drivers import open_live
+
+        inspector = Inspector.from_host()
+        return open_live(driver, interest=live_interest(ruleset, inspector)), inspector
     from sentry.capture.k8saudit import AuditFileSource, is_audit_file
 
     if not Path(capture).exists():
@@ -100,10 +114,11 @@ def open_source(capture: str | None) -> tuple[Any, Any]:
     if is_audit_file(capture):
         return AuditFileSource(capture), None
     from sentry.capture.scapfile import ScapReader
-    from sentry.inspect.inspector import Inspector
 
     reader = ScapReader(capture)
-    return reader, Inspector.from_capture(reader)
+    inspector = Inspector.from_capture(reader)
+    reader.event_types = needed_event_types(ruleset, inspector)
+    return reader, inspector
 
 
 def run_command(
@@ -126,6 +141,9 @@ def run_command(
     option: Annotated[list[str] | None, typer.Option(
         "-o", help="Override a config key: KEY=VALUE (repeatable).")] = None,
     config: Annotated[Path | None, typer.Option("-c", "--config", help="Config file.")] = None,
+    driver: Annotated[str | None, typer.Option(
+        "--driver", help="Live capture driver: auto, kmod or ebpf (default $SENTRY_DRIVER).")
+    ] = None,
     stats: Annotated[bool, typer.Option(
         "--stats", help="Print event and alert counts on stderr at the end.")] = False,
     disable_source: Annotated[list[str] | None, typer.Option(
@@ -156,21 +174,24 @@ def run_command(
         stamp = _log_time(cfg.get("time_format_iso_8601"))
         for p in paths:
             print(f"{stamp}: Loading rules from file {p}", file=sys.stderr)
+    ruleset = load_checked(paths, selection, extra)
     if capture is None:  # a service: live events and/or the k8s audit webhook
         from sentry.service.daemon import serve
 
-        code = serve(cfg, lambda: load_checked(paths, selection, extra),
-                     lambda: open_source(None), sources=selection.sources,
-                     json_output=json_out, all_events=all_events)
+        loaded = [ruleset]  # the first load is this one; later ones are reloads (SIGHUP)
+
+        def load_rules() -> Ruleset:
+            return loaded.pop() if loaded else load_checked(paths, selection, extra)
+
+        code = serve(cfg, load_rules, lambda: open_source(None, ruleset, driver),
+                     sources=selection.sources, json_output=json_out, all_events=all_events)
         if code:
             raise typer.Exit(code)
         return
-    ruleset = load_checked(paths, selection, extra)
-    source, inspector = open_source(capture)
-    if hasattr(source, "event_types") and not cfg.get("syscall_event_drops.simulate_drops"):
-        # Skip, before decoding, events that neither a rule nor the inspector needs. (A
-        # file has no drops to notice, unless simulated: then the monitor sees every event.)
-        source.event_types = needed_event_types(ruleset, inspector)
+    source, inspector = open_source(capture, ruleset, driver)
+    if capture is not None and cfg.get("syscall_event_drops.simulate_drops"):
+        # A file has no drops to notice; simulated ones are looked for on every event.
+        source.event_types = None
     code = replay(ruleset, source, inspector, cfg, json_out=json_out, all_events=all_events,
                   show_stats=stats)
     if code:
