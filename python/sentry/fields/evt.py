@@ -9,12 +9,13 @@ its raw value. ``evt.res`` is ``SUCCESS`` or the errno name of a failed call.
 from __future__ import annotations
 
 import errno as errno_names
+import posixpath
 import time
 from collections.abc import Callable
 from typing import Any
 
 from sentry.events.syscalls import PPM_SC_NAMES
-from sentry.events.table import EventFlags, ParamInfo, ParamType
+from sentry.events.table import EventFlags, ParamInfo, ParamType, PrintFormat
 from sentry.fields.registry import ArgKind, Extractor, FieldType, register, register_simple
 
 _NS = 1_000_000_000
@@ -58,23 +59,50 @@ def _bytes_text(data: bytes) -> str:
     return text if len(text) <= _MAX_BUFFER_TEXT else text[: _MAX_BUFFER_TEXT - 3] + "..."
 
 
+_L4_CHARS = {"tcp": "t", "udp": "u", "icmp": "i", "raw": "r"}
+_AT_FDCWD = -100
+
+
+def fd_tag(info: Any) -> str:
+    """How sysdig tags an fd in arguments: ``<f>``, ``<4t>`` (a connected TCP socket) ..."""
+    l4 = _L4_CHARS.get(info.l4proto or "", "") if info.sip is not None else ""
+    return f"<{info.type.char}{l4}>{info.name}"
+
+
+def _relpath(ev: Any, pinfo: ParamInfo, value: str) -> str | None:
+    # FSRELPATH: a relative path resolved against its dirfd (or the cwd), as sysdig shows it.
+    if value.startswith("/") or ev.thread is None:
+        return None
+    base = ev.thread.main_thread().cwd
+    if pinfo.dirfd >= 0 and pinfo.dirfd < ev.nparams:
+        dirfd = ev.param(pinfo.dirfd)
+        if isinstance(dirfd, int) and dirfd != _AT_FDCWD:
+            dinfo = ev.thread.fds.get(dirfd)
+            base = dinfo.name + "/" if dinfo is not None else ""
+    return posixpath.normpath(base + value) if base else value
+
+
 def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
     """Argument ``i`` as sysdig shows it: (raw text, resolved text or None)."""
     pinfo = ev.info.params[i] if i < len(ev.info.params) else None
     value = ev.param(i)
     if value is None:
+        if pinfo is not None and pinfo.type in (ParamType.SOCKTUPLE, ParamType.SOCKADDR):
+            return "NULL", None
         return "", None
     if pinfo is None:
         return _printable(bytes(value)), None
     ptype = pinfo.type
     if ptype is ParamType.FD:
+        if value == _AT_FDCWD:
+            return str(value), "AT_FDCWD"
         if value < 0:
             return str(value), errno_name(value)
         th = ev.thread
         info = th.fds.get(value) if th is not None else None
         if info is None:
             return str(value), None
-        return str(value), f"<{info.type.char}>{info.name}"
+        return str(value), fd_tag(info)
     if ptype is ParamType.SYSCALLID:
         name = PPM_SC_NAMES[value] if 0 <= value < len(PPM_SC_NAMES) else None
         return str(value), name
@@ -84,20 +112,24 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
         th = ev.thread
         other = th.table.get(value) if th is not None and th.table is not None else None
         return str(value), (other.comm if other is not None else None)
-    if ptype in (ParamType.UID, ParamType.GID):
-        return str(value), _id_name(ev, ptype, value)
+    if ptype is ParamType.FSRELPATH and isinstance(value, str):
+        return value, _relpath(ev, pinfo, value)
     if ptype in (ParamType.FLAGS8, ParamType.FLAGS16, ParamType.FLAGS32, ParamType.MODE):
-        if not pinfo.flags:
-            return str(value), None
-        return str(value), _flag_names(pinfo, value)
+        names = _flag_names(pinfo, value) if pinfo.flags else ""
+        # sysdig 0.29 prints flags in decimal whatever their table's format says.
+        raw = _number(pinfo, value) if ptype is ParamType.MODE else str(value)
+        return raw, (names or None)
+    if ptype in (ParamType.UID, ParamType.GID):
+        th = ev.thread
+        users = th.table.inspector.users if th is not None and th.table is not None else None
+        entry = None
+        if users is not None:
+            entry = users.user(value) if ptype is ParamType.UID else users.group(value)
+        return str(value), (entry.name if entry is not None else None)
     if isinstance(value, bytes):
         return _bytes_text(value), None
     if isinstance(value, int):
-        if pinfo.fmt == 2:  # hex
-            return f"{value:X}", None
-        if pinfo.fmt == 6:  # octal
-            return f"{value:o}", None
-        return str(value), None
+        return _number(pinfo, value), None
     if isinstance(value, list):
         return ",".join(value), None
     family = getattr(value, "family", None)
@@ -106,16 +138,12 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
     return str(value), None
 
 
-def _id_name(ev: Any, ptype: ParamType, value: int) -> str:
-    # sysdig resolves uid/gid arguments to names ("uid=0(root)"), "<NA>" when unknown.
-    th = ev.thread
-    table = th.table if th is not None else None
-    inspector = getattr(table, "inspector", None)
-    if inspector is None:
-        return "<NA>"
-    users = inspector.users
-    entry = users.user(value) if ptype is ParamType.UID else users.group(value)
-    return entry.name if entry is not None else "<NA>"
+def _number(pinfo: ParamInfo, value: int) -> str:
+    if pinfo.fmt == PrintFormat.HEX:
+        return f"{value:X}"
+    if pinfo.fmt == PrintFormat.OCT:
+        return f"0{value:o}" if value else "0"
+    return str(value)
 
 
 def _render_sock(value: Any) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from sentry.events.table import EventFlags
 from sentry.fields.registry import AnyOf, FieldType, register_simple
 from sentry.inspect.containers import HOST_ID
-from sentry.inspect.fds import INET_TYPES, FdInfo, FdType
+from sentry.inspect.fds import INET_TYPES, FdInfo, FdType, Role
 
 _OPEN_EVENTS = frozenset({"open", "openat", "openat2", "creat"})
 
@@ -45,33 +45,50 @@ def _opened_path(ev: Any) -> str | None:
     return posixpath.normpath(posixpath.join(base, name)) if base else name
 
 
+def _unknown_fd_exit(ev: Any) -> bool:
+    # sysdig gives the exit of a call on an fd it never saw an empty name.
+    return (ev.info.direction == "<" and bool(ev.info.flags & EventFlags.USES_FD)
+            and _num(ev) is not None)
+
+
 def _name(ev: Any) -> str | None:
     info = ev.fdinfo
     if info is not None:
         return info.name
+    if _unknown_fd_exit(ev):
+        return ""
     return _opened_path(ev)
 
 
 def _directory(ev: Any) -> str | None:
     info = ev.fdinfo
     if info is None:
+        if _unknown_fd_exit(ev):
+            return "/"
         path = _opened_path(ev)
         return None if path is None else posixpath.dirname(path)
     if info.type is FdType.DIRECTORY:
         return info.name
     if info.type is FdType.FILE:
-        return posixpath.dirname(info.name)
+        return _split(info.name)[0]
     return None
 
 
 def _filename(ev: Any) -> str | None:
     info = ev.fdinfo
     if info is None:
-        path = _opened_path(ev)
-        return None if path is None else posixpath.basename(path)
+        return None
     if info.type is FdType.FILE:
-        return posixpath.basename(info.name)
+        return _split(info.name)[1]
     return None
+
+
+def _split(name: str) -> tuple[str, str]:
+    # sysdig's split of a file fd's name; a name without a slash gives "/" for both parts.
+    pos = name.rfind("/")
+    if pos < 0:
+        return "/", "/"
+    return (name[:pos] or "/"), name[pos + 1:]
 
 
 def _num(ev: Any) -> int | None:
@@ -94,6 +111,28 @@ def _num(ev: Any) -> int | None:
     return None
 
 
+# The letter sysdig shows for the fd an event is about to create (no fd exists yet).
+_CREATED_CHARS = {
+    "open": "f", "openat": "f", "openat2": "f", "creat": "f", "open_by_handle_at": "f",
+    "pipe": "p", "pipe2": "p", "socket": "4", "accept": "4", "accept4": "4",
+    "socketpair": "u", "eventfd": "e", "eventfd2": "e", "signalfd": "s", "signalfd4": "s",
+    "timerfd_create": "t", "inotify_init": "i", "inotify_init1": "i", "epoll_create": "l",
+    "epoll_create1": "l", "userfaultfd": "u", "memfd_create": "m",
+}
+
+
+def _typechar(ev: Any) -> str | None:
+    info = ev.fdinfo
+    if info is not None:
+        return info.type.char
+    flags = ev.info.flags
+    if flags & EventFlags.USES_FD:
+        return "o" if _num(ev) is not None else None  # an fd the state does not know
+    if flags & EventFlags.CREATES_FD:
+        return _CREATED_CHARS.get(ev.info.name, "o")
+    return None
+
+
 def _connected(info: FdInfo) -> bool:
     return info.type in INET_TYPES and (info.sip is not None or info.cip is not None)
 
@@ -108,14 +147,19 @@ def _inet(get: Callable[[FdInfo], Any]) -> Callable[[Any], Any]:
     return extract
 
 
+def _is_local(ev: Any, ip: Any) -> bool:
+    th = ev.thread
+    return bool(th.table.inspector.is_local(ip)) if th is not None else False
+
+
 def _local_is_client(ev: Any, info: FdInfo) -> bool:
-    return bool(ev.thread.table.inspector.is_local(info.cip)) if ev.thread else True
+    return _is_local(ev, info.cip) if ev.thread else True
 
 
 def _end(local: bool, what: str) -> Callable[[Any], Any]:
     def extract(ev: Any) -> Any:
         info = ev.fdinfo
-        if info is None or not _connected(info):
+        if info is None or not _connected(info) or info.listening:
             return None
         client = _local_is_client(ev, info) == local
         if what == "ip":
@@ -129,9 +173,15 @@ def _is_server(ev: Any) -> bool | None:
     info = ev.fdinfo
     if info is None:
         return None
-    if not _connected(info):
+    if info.type not in INET_TYPES:
         return False
-    return bool(ev.thread.table.inspector.is_local(info.sip)) if ev.thread else False
+    if info.listening or info.role is Role.SERVER:
+        return True
+    if info.role is Role.CLIENT:
+        return _is_local(ev, info.sip)
+    # Not connected yet: sysdig answers true inside a container, false on the host.
+    th = ev.thread
+    return th is not None and th.container_id != HOST_ID
 
 
 def _sockfamily(info: FdInfo) -> str | None:
@@ -170,7 +220,7 @@ register_simple("fd.num", FieldType.INT, "fd number (-1 when the event has none)
 register_simple("fd.type", FieldType.STRING, "file, directory, ipv4, ipv6, unix, pipe ...",
                 _with_fd(lambda i: i.type.label))
 register_simple("fd.typechar", FieldType.STRING, "type as one letter (f, 4, 6, u, p ...)",
-                _with_fd(lambda i: i.type.char))
+                _typechar)
 register_simple("fd.name", FieldType.STRING, "path, or connection tuple for sockets", _name)
 register_simple("fd.directory", FieldType.STRING, "directory of a file fd", _directory)
 register_simple("fd.filename", FieldType.STRING, "base name of a file fd", _filename)

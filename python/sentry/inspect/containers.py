@@ -45,6 +45,7 @@ class ContainerInfo:
     image_repository: str | None = None
     image_tag: str | None = None
     privileged: bool | None = None
+    ip: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
 
 

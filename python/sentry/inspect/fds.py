@@ -79,13 +79,14 @@ class FdInfo:
     socktype: int = 0  # SOCK_STREAM, SOCK_DGRAM... as given to socket()
     role: Role = Role.NONE
     renamed_at: int = -1  # number of the event that last changed the name
+    listening: bool = False  # a bound server socket (sysdig's ipv4/ipv6 "servsock")
 
     def copy(self, num: int | None = None) -> FdInfo:
         """A duplicate (dup, fork), optionally under another number."""
         twin = FdInfo(
             self.num if num is None else num, self.type, self.name, self.flags, self.ino,
             self.dev, self.cip, self.sip, self.cport, self.sport, self.l4proto, self.socktype,
-            self.role,
+            self.role, -1, self.listening,
         )
         return twin
 

@@ -25,6 +25,7 @@ from sentry.inspect.users import UserTable
 CL_CLONE_FILES = 1 << 0
 CL_CLONE_PARENT = 1 << 8
 CL_CLONE_THREAD = 1 << 13
+CL_CHILD_IN_PIDNS = 1 << 29
 EXE_WRITABLE = 1 << 0
 O_RDONLY = 1 << 0
 O_WRONLY = 1 << 1
@@ -69,8 +70,6 @@ def join_path(base: str, name: str) -> str:
     if not name:
         return base
     path = name if name.startswith("/") or not base else base.rstrip("/") + "/" + name
-    if not path.startswith("/"):
-        return path
     norm = posixpath.normpath(path)
     return "/" + norm.lstrip("/") if norm.startswith("//") else norm
 
@@ -92,6 +91,7 @@ class Inspector:
         self.local_addresses: set[IpAddress] = set(local_addresses)
         self.first_ts: int | None = None
         self._dead_tid: int | None = None
+        self._created: ThreadInfo | None = None  # placeholder made for the current event
         self._handlers: dict[int, Handler] = {}
         self._stash_enter: set[int] = set()  # enter types whose params the exit needs
         self._enter_fd: set[int] = set()  # enter types whose first param is the fd used
@@ -185,6 +185,8 @@ class Inspector:
                     self._stash_enter.add(code)
                 if info.name == "procexit":
                     self._handlers[code] = self._on_procexit
+                elif info.name == "connect":
+                    self._handlers[code] = self._on_connect_enter
             else:
                 enter = EVENTS.get(code - 1)
                 if enter is not None and code - 1 in self._enter_fd:
@@ -209,6 +211,7 @@ class Inspector:
         if self.first_ts is None and ev.ts:
             self.first_ts = ev.ts  # metadata events stamped 0 do not start the clock
         code = ev.type
+        self._created = None
         th = self.threads.threads.get(ev.tid)
         if code in self._no_reset:
             # Internal events (procinfo, container ...): no placeholder thread, no fd.
@@ -219,7 +222,7 @@ class Inspector:
                 handler(ev, th)
             return
         if th is None:
-            th = self.threads.new(ev.tid)
+            th = self._created = self.threads.new(ev.tid)
         ev.thread = th
         if code & 1 == 0:  # enter
             th.last_type = code
@@ -259,26 +262,27 @@ class Inspector:
             return
         flags = ev.param_by_name("flags") or 0
         if res == 0:
-            child_tid = ev.tid
+            # The child's half: it describes the child, unless the child was already known.
+            if self._created is not th:
+                return
+            child = th
             child_pid = ev.param_by_name("pid")
             child_ptid = ev.param_by_name("ptid")
             if child_pid is None:
-                child_pid = child_tid
+                child_pid = ev.tid
             if child_ptid is None:
                 child_ptid = -1
             # The creator: the caller's main thread for threads, the parent for processes.
             source = self.threads.get(child_pid if flags & CL_CLONE_THREAD else child_ptid)
         else:
-            child_tid = res
+            # The caller's half: sysdig leaves the child to its own half, except for a child
+            # in another pid namespace, whose own events it cannot place.
+            if not flags & CL_CHILD_IN_PIDNS or self.threads.get(res) is not None:
+                return
             source = th
-            child_pid = th.pid if flags & CL_CLONE_THREAD else child_tid
+            child_pid = th.pid if flags & CL_CLONE_THREAD else res
             child_ptid = th.ptid if flags & (CL_CLONE_THREAD | CL_CLONE_PARENT) else th.tid
-        existing = self.threads.get(child_tid)
-        if existing is not None and existing.clone_ts and existing is not th:
-            return  # the other half of this clone already described the child
-        if existing is not None and res == 0 and existing.clone_ts:
-            return
-        child = existing if existing is not None and res == 0 else self.threads.new(child_tid)
+            child = self.threads.new(res)
         child.pid = child_pid
         child.ptid = child_ptid
         child.flags = flags
@@ -420,7 +424,11 @@ class Inspector:
         for name in ("fd1", "fd2"):
             fd = ev.param_by_name(name)
             if fd is not None and fd >= 0:
-                th.fds.add(FdInfo(fd, FdType.UNIX, "", socktype=socktype))
+                ev.fdinfo = th.fds.add(FdInfo(fd, FdType.UNIX, "", socktype=socktype))
+
+    def _on_connect_enter(self, ev: Any, th: ThreadInfo) -> None:
+        if ev.fdinfo is not None and ev.fdinfo.role is Role.NONE:
+            ev.fdinfo.role = Role.CLIENT  # sysdig takes the client's side at connect()
 
     def _on_connect_exit(self, ev: Any, th: ThreadInfo) -> None:
         res = ev.param_by_name("res")
@@ -474,7 +482,9 @@ class Inspector:
         family = getattr(addr, "family", None)
         if family in (2, 10):
             ip, port = _ip(getattr(addr, "addr", None)), getattr(addr, "port", None)
+            # A bound socket becomes a server socket: one address, no client end.
             info.sip, info.sport, info.role = ip, port, Role.SERVER
+            info.cip, info.cport, info.listening = None, 0, True
             info.l4proto = info.l4proto or _SOCK_L4.get(info.socktype)
             info.set_name(f"{_ipstr(ip)}:{port}", ev.num)
         elif family == 1:
@@ -503,7 +513,7 @@ class Inspector:
         for name in ("fd1", "fd2"):
             fd = ev.param_by_name(name)
             if fd is not None and fd >= 0:
-                th.fds.add(FdInfo(fd, FdType.PIPE, "", ino=ino))
+                ev.fdinfo = th.fds.add(FdInfo(fd, FdType.PIPE, "", ino=ino))
 
     def _on_close_exit(self, ev: Any, th: ThreadInfo) -> None:
         res = ev.param_by_name("res")
@@ -539,7 +549,7 @@ class Inspector:
                 type=_CONTAINER_TYPES.get(data.get("type"), str(data.get("type"))),
                 name=data.get("name"), image=data.get("image"), image_id=data.get("imageid"),
                 image_repository=data.get("imagerepo"), image_tag=data.get("imagetag"),
-                privileged=data.get("privileged"),
+                privileged=data.get("privileged"), ip=data.get("ip"),
                 labels=labels if isinstance(labels, dict) else {},
             ))
             return

@@ -52,6 +52,7 @@ def fd_from_entry(entry: Any) -> FdInfo:
         info.sip, info.sport = _ip(entry.sip), entry.sport
         info.l4proto = _L4.get(entry.l4proto)
         info.role = Role.SERVER
+        info.cport, info.listening = 0, True
         info.name = f"{entry.sip}:{entry.sport}"
     return info
 
