@@ -1,0 +1,25 @@
+"""The probe's object builds with `make -C driver/bpf` and the build is reproducible."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sentry.capture.bpfobject import source_dir
+
+
+def _build(out: Path) -> str:
+    subprocess.run(["make", "-s", "-C", str(source_dir()), f"OUTPUT={out}"], check=True,
+                   capture_output=True, timeout=300)
+    return hashlib.sha256((out / "sentry.bpf.o").read_bytes()).hexdigest()
+
+
+def test_two_builds_give_the_same_object(tmp_path: Path) -> None:
+    missing = [t for t in ("clang", "bpftool", "llvm-strip", "make") if not shutil.which(t)]
+    if missing:
+        pytest.skip(f"building the probe needs {', '.join(missing)}")
+    assert _build(tmp_path / "a") == _build(tmp_path / "b")
