@@ -8,6 +8,7 @@ for ``in`` tests against networks. For a failed open the name comes from the eve
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
 from collections.abc import Callable
 from typing import Any
@@ -192,14 +193,35 @@ def _sockfamily(info: FdInfo) -> str | None:
     return None
 
 
-def _both_ips(info: FdInfo) -> AnyOf | None:
-    ips = AnyOf(ip for ip in (info.cip, info.sip) if ip is not None)
-    return ips or None
+def _connect_addr(ev: Any) -> Any:
+    # A connect enter names its destination before the fd has one; sysdig matches it.
+    if ev.info.name == "connect" and ev.info.direction == ">":
+        addr = ev.param_by_name("addr")
+        if addr is not None and addr.family in (2, 10) and addr.addr:
+            return addr
+    return None
 
 
-def _both_ports(info: FdInfo) -> AnyOf | None:
-    ports = AnyOf(p for p in (info.cport, info.sport) if p is not None)
-    return ports or None
+def _both_ips(ev: Any) -> AnyOf | None:
+    info = ev.fdinfo
+    if info is None or info.type not in INET_TYPES:
+        return None
+    ips = [ip for ip in (info.cip, info.sip) if ip is not None]
+    addr = _connect_addr(ev)
+    if addr is not None:
+        ips.append(ipaddress.ip_address(addr.addr))
+    return AnyOf(ips) or None
+
+
+def _both_ports(ev: Any) -> AnyOf | None:
+    info = ev.fdinfo
+    if info is None or info.type not in INET_TYPES:
+        return None
+    ports = [p for p in (info.cport, info.sport) if p is not None]
+    addr = _connect_addr(ev)
+    if addr is not None and addr.port is not None:
+        ports.append(addr.port)
+    return AnyOf(ports) or None
 
 
 def _name_changed(ev: Any) -> bool | None:
@@ -236,10 +258,9 @@ register_simple("fd.lip", FieldType.IPADDR, "local ip", _end(True, "ip"))
 register_simple("fd.rip", FieldType.IPADDR, "remote ip", _end(False, "ip"))
 register_simple("fd.lport", FieldType.PORT, "local port", _end(True, "port"))
 register_simple("fd.rport", FieldType.PORT, "remote port", _end(False, "port"))
-register_simple("fd.ip", FieldType.IPADDR, "either ip (filter only)", _inet(_both_ips))
-register_simple("fd.port", FieldType.PORT, "either port (filter only)", _inet(_both_ports))
-register_simple("fd.net", FieldType.IPNET, "either ip, for 'in' network tests",
-                _inet(_both_ips))
+register_simple("fd.ip", FieldType.IPADDR, "either ip (filter only)", _both_ips)
+register_simple("fd.port", FieldType.PORT, "either port (filter only)", _both_ports)
+register_simple("fd.net", FieldType.IPNET, "either ip, for 'in' network tests", _both_ips)
 register_simple("fd.cnet", FieldType.IPNET, "client ip, for network tests",
                 _inet(lambda i: i.cip))
 register_simple("fd.snet", FieldType.IPNET, "server ip, for network tests",

@@ -54,11 +54,10 @@ def write_story(path: Path) -> Path:
               Interface("eth0", 4, "192.168.1.2", "255.255.255.0", "192.168.1.255")]
     with ScapWriter(path, machine=MachineInfo(num_cpus=2, hostname="story"), threads=threads,
                     fds=fds, users=users, groups=groups, interfaces=ifaces) as w:
-        w._ts = T0  # noqa: SLF001 - start the story at a realistic time
         bash, child, thr = 100, 101, 102
         common = (0, 0, 1000, 100, 10, 0)  # fdlimit, pgft_maj, pgft_min, vm_size, rss, swap
         # bash forks 101: parent half, then child half.
-        _proc(w, "clone>", tid=bash)
+        w.write_event("clone>", tid=bash, ts=T0 + 1)
         _proc(w, "clone<", child, "-bash", b"--login\0", bash, bash, 1, "/home/alice",
               *common, "bash", CGROUPS, 0, 1000, 1000, child, child, tid=bash)
         _proc(w, "clone>", tid=child)
