@@ -308,6 +308,13 @@ def _check_net(c: Captured) -> None:
     assert c.find("recvfrom", "<", res=5)["data"] == b"hello"
     assert c.find("sendmsg", "<", res=3)["data"] == b"abc"
     assert c.find("recvmsg", "<", res=3)["data"] == b"abc"
+    # unconnected UDP: the remote end comes from the caller's address
+    sent = c.find("sendto", ">", size=4)["tuple"]
+    got = c.find("recvfrom", "<", res=4)
+    assert got["data"] == b"udp!"
+    assert sent.dip == got["tuple"].dip == "127.0.0.1"
+    assert sent.dport == got["tuple"].dport > 0  # u1's port
+    assert got["tuple"].sport > 0  # u2's port, bound by the send
 
 
 def _check_proc(c: Captured) -> None:
@@ -442,6 +449,11 @@ cli.send(b"hello")
 conn.recv(100)
 cli.sendmsg([b"abc"])
 conn.recvmsg(100)
+u1 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u1.bind(("127.0.0.1", 0))
+u2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u2.sendto(b"udp!", u1.getsockname())
+u1.recvfrom(100)
 """, _check_net),
     Case("process-and-privileges", """
 os.setuid(0)

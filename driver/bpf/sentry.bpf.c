@@ -418,8 +418,12 @@ static __always_inline void ev_sockaddr(struct ev *e, __u64 uaddr, __u64 ulen)
 	}
 }
 
-/* scap's socket tuple of a connected socket; inbound (accepted) ones list the peer first. */
-static __always_inline void ev_tuple(struct ev *e, struct sock *sk, bool inbound)
+/*
+ * scap's socket tuple: local and remote ends of a socket; inbound (accepted,
+ * received) ones list the remote end first. uaddr, when set, is a user sockaddr
+ * naming the remote end (sendto/recvfrom on an unconnected socket).
+ */
+static __always_inline void ev_tuple(struct ev *e, struct sock *sk, bool inbound, __u64 uaddr)
 {
 	__u8 *p = &e->s->evt[e->s->off & EVT_MASK];
 	__u16 family, lport, rport;
@@ -435,7 +439,13 @@ static __always_inline void ev_tuple(struct ev *e, struct sock *sk, bool inbound
 	if (family == K_AF_INET) {
 		__u32 laddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
 		__u32 raddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		struct sockaddr_in sin = {};
 
+		if (uaddr && !bpf_probe_read_user(&sin, sizeof(sin), (void *)uaddr) &&
+		    sin.sin_family == K_AF_INET) {
+			raddr = sin.sin_addr.s_addr;
+			rport = bpf_ntohs(sin.sin_port);
+		}
 		*(__u32 *)&p[1] = inbound ? raddr : laddr;
 		*(__u16 *)&p[5] = inbound ? rport : lport;
 		*(__u32 *)&p[7] = inbound ? laddr : raddr;
@@ -444,7 +454,13 @@ static __always_inline void ev_tuple(struct ev *e, struct sock *sk, bool inbound
 	} else if (family == K_AF_INET6) {
 		struct in6_addr la = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
 		struct in6_addr ra = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
+		struct sockaddr_in6 sin6 = {};
 
+		if (uaddr && !bpf_probe_read_user(&sin6, sizeof(sin6), (void *)uaddr) &&
+		    sin6.sin6_family == K_AF_INET6) {
+			ra = sin6.sin6_addr;
+			rport = bpf_ntohs(sin6.sin6_port);
+		}
 		__builtin_memcpy(&p[1], inbound ? &ra : &la, 16);
 		*(__u16 *)&p[17] = inbound ? rport : lport;
 		__builtin_memcpy(&p[19], inbound ? &la : &ra, 16);
@@ -569,10 +585,23 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 		ev_sockaddr(e, sys_arg(regs, a), sys_arg(regs, aux));
 		break;
 	case PK_TUPLE_FD:
-		ev_tuple(e, fd_sock(task, (__s32)sys_arg(regs, a)), false);
+		ev_tuple(e, fd_sock(task, (__s32)sys_arg(regs, a)), false, 0);
 		break;
 	case PK_TUPLE_RET:
-		ev_tuple(e, ret >= 0 ? fd_sock(task, ret) : NULL, true);
+		ev_tuple(e, ret >= 0 ? fd_sock(task, ret) : NULL, true, 0);
+		break;
+	case PK_TUPLE_TO:
+	case PK_TUPLE_FROM:
+		ev_tuple(e, fd_sock(task, (__s32)sys_arg(regs, a)), kind == PK_TUPLE_FROM,
+			 sys_arg(regs, aux));
+		break;
+	case PK_TUPLE_MSG_TO:
+	case PK_TUPLE_MSG_FROM:
+		v = 0;
+		uptr = sys_arg(regs, aux);
+		if (uptr)	/* msg_name, the first member of struct user_msghdr */
+			bpf_probe_read_user(&v, sizeof(v), (void *)uptr);
+		ev_tuple(e, fd_sock(task, (__s32)sys_arg(regs, a)), kind == PK_TUPLE_MSG_FROM, v);
 		break;
 	case PK_UPTR_U64:
 		ev_int(e, uptr_u64(sys_arg(regs, a), aux), 8);

@@ -40,6 +40,10 @@ enum param_kind {
 	PK_SOCKADDR,	/* user sockaddr at argument a, length argument aux */
 	PK_TUPLE_FD,	/* socket tuple of the socket at fd argument a */
 	PK_TUPLE_RET,	/* socket tuple of the socket at the returned fd */
+	PK_TUPLE_TO,	/* tuple of fd argument a, remote end from user sockaddr argument aux */
+	PK_TUPLE_FROM,	/* ... received: remote end first */
+	PK_TUPLE_MSG_TO, /* tuple of fd argument a, remote end from msghdr argument aux */
+	PK_TUPLE_MSG_FROM, /* ... received: remote end first */
 	PK_UPTR_U64,	/* u64 number aux of the user array at argument a */
 	PK_UPTR_U32,	/* u32 at the user pointer argument a (+ 4 * aux) */
 	PK_PIPE_INO,	/* inode of the pipe whose fds are at user argument a */
@@ -114,6 +118,10 @@ struct syscall_spec {
 #define SADDR(a, l)	P(PK_SOCKADDR, a, 0, l)
 #define TUPLE(a)	P(PK_TUPLE_FD, a, 0, 0)
 #define TUPLE_RET	P(PK_TUPLE_RET, 0, 0, 0)
+#define TUPLE_TO(a, u)	P(PK_TUPLE_TO, a, 0, u)
+#define TUPLE_FROM(a, u) P(PK_TUPLE_FROM, a, 0, u)
+#define TUPLE_MSG_TO(a, m) P(PK_TUPLE_MSG_TO, a, 0, m)
+#define TUPLE_MSG_FROM(a, m) P(PK_TUPLE_MSG_FROM, a, 0, m)
 #define UPTR64(a, i)	P(PK_UPTR_U64, a, 8, i)
 #define UPTR32(a, i)	P(PK_UPTR_U32, a, 4, i)
 #define PIPE_FD(a, i)	P(PK_UPTR_U32, a, 8, i)	/* int fds[2] widened to PT_FD */
@@ -259,14 +267,14 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	   EV(SE_SOCKET_ACCEPT_5_X, RET, TUPLE_RET, ZERO(1), ZERO(4), ZERO(4))),
 	SC(__NR_accept4, EV(SE_SOCKET_ACCEPT4_5_E, ARG32(3)),
 	   EV(SE_SOCKET_ACCEPT4_5_X, RET, TUPLE_RET, ZERO(1), ZERO(4), ZERO(4))),
-	SC(__NR_sendto, EV(SE_SOCKET_SENDTO_E, FD(0), ARG32(2), TUPLE(0)),
+	SC(__NR_sendto, EV(SE_SOCKET_SENDTO_E, FD(0), ARG32(2), TUPLE_TO(0, 4)),
 	   EV(SE_SOCKET_SENDTO_X, RET, BUF_ARG(1, 2))),
 	SC(__NR_recvfrom, EV(SE_SOCKET_RECVFROM_E, FD(0), ARG32(2)),
-	   EV(SE_SOCKET_RECVFROM_X, RET, BUF_RET(1), TUPLE(0))),
-	SC(__NR_sendmsg, EV(SE_SOCKET_SENDMSG_E, FD(0), MSG_LEN(1), TUPLE(0)),
+	   EV(SE_SOCKET_RECVFROM_X, RET, BUF_RET(1), TUPLE_FROM(0, 4))),
+	SC(__NR_sendmsg, EV(SE_SOCKET_SENDMSG_E, FD(0), MSG_LEN(1), TUPLE_MSG_TO(0, 1)),
 	   EV(SE_SOCKET_SENDMSG_X, RET, MSG_ARG(1))),
 	SC(__NR_recvmsg, EV(SE_SOCKET_RECVMSG_E, FD(0)),
-	   EV(SE_SOCKET_RECVMSG_X, RET, RET32, MSG_RET(1), TUPLE(0))),
+	   EV(SE_SOCKET_RECVMSG_X, RET, RET32, MSG_RET(1), TUPLE_MSG_FROM(0, 1))),
 	SC(__NR_sendmmsg, EV0(SE_SOCKET_SENDMMSG_E), EV0(SE_SOCKET_SENDMMSG_X)),
 	SC(__NR_recvmmsg, EV0(SE_SOCKET_RECVMMSG_E), EV0(SE_SOCKET_RECVMMSG_X)),
 	SC(__NR_shutdown, EV(SE_SOCKET_SHUTDOWN_E, FD(0), ARG8(1)), EV(SE_SOCKET_SHUTDOWN_X, RET)),
