@@ -180,7 +180,9 @@ class Daemon:
     def stop(self) -> tuple[int, str]:
         """SIGTERM, then everything it printed (outputs drain before it exits)."""
         self.proc.send_signal(signal.SIGTERM)
-        out, _ = self.proc.communicate(timeout=120)
+        assert self.proc.stdout is not None
+        out = self.proc.stdout.read()  # stderr belongs to the reader thread: no communicate()
+        self.proc.wait(120)
         self._reader.join(10)
         return self.proc.returncode, out
 

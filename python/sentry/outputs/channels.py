@@ -25,6 +25,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar
 
+from sentry.outputs.log import log as log_line
+
 # Falco priorities to syslog severities (RFC 5424).
 SYSLOG_SEVERITY = {
     "emergency": 0, "alert": 1, "critical": 2, "error": 3, "warning": 4, "notice": 5,
@@ -282,7 +284,7 @@ class Delivery:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._max_retries = max(0, max_retries)
         self._backoff = backoff
-        self._log = log or (lambda text: print(f"sentry: {text}", file=sys.stderr, flush=True))
+        self._log = log or log_line
         self._last_log = 0.0
         self._unlogged = 0
         self._lock = threading.Lock()

@@ -31,6 +31,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from sentry.capture.k8saudit import AuditEvent, AuditFormatError, parse_body
 from sentry.errors import SentryError
+from sentry.outputs.log import log
 
 AuditSink = Callable[[list[AuditEvent]], Any]
 
@@ -69,8 +70,7 @@ class _Server(ThreadingHTTPServer):
             self.web.count("broken")
         else:
             self.web.count("error")
-            print(f"sentry: webserver: internal error serving {client_address[0]}: {err!r}",
-                  file=sys.stderr, flush=True)
+            log(f"webserver: internal error serving {client_address[0]}: {err!r}")
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -28,6 +28,7 @@ from sentry.capture.k8saudit import AuditEvent
 from sentry.errors import SentryError
 from sentry.outputs.channels import Message
 from sentry.outputs.dispatch import Outputs
+from sentry.outputs.log import log as _log
 from sentry.rules.alert import Alert
 from sentry.rules.engine import Engine, EngineOptions
 from sentry.rules.loader import Priority
@@ -43,8 +44,6 @@ class Stop(Exception):
     """Unwinds the main loop on SIGTERM/SIGINT."""
 
 
-def _log(text: str) -> None:
-    print(f"sentry: {text}", file=sys.stderr, flush=True)
 
 
 class Daemon:
@@ -241,7 +240,7 @@ class Daemon:
             source.close()
         self.outputs.close()
         if monitor is not None:
-            print(monitor.summary(), file=sys.stderr)
+            print(monitor.summary(), file=sys.stderr, flush=True)  # all threads are done
         lost = sum(s.undelivered for s in self.outputs.stats().values())
         if lost or self.outputs.throttled:
             _log(f"{lost} alert deliveries failed, {self.outputs.throttled} alerts throttled")

@@ -9,12 +9,12 @@ the daemon with a non-zero status. ``simulate_drops`` pretends one drop per seco
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sentry.capture.source import CaptureStats
+from sentry.outputs.log import log as log_line
 from sentry.outputs.tokenbucket import TokenBucket
 
 ONE_SECOND_NS = 1_000_000_000
@@ -58,7 +58,7 @@ class DropMonitor:
         self.simulate = simulate
         self._stats = stats
         self._alert = alert
-        self._log = log or (lambda text: print(text, file=sys.stderr, flush=True))
+        self._log = log or log_line
         self._rate, self._burst = rate, max_burst
         self._bucket: TokenBucket | None = None
         self._last = CaptureStats()
@@ -99,11 +99,11 @@ class DropMonitor:
     def _act(self, report: DropReport) -> None:
         for action in self.actions:
             if action == "log":
-                self._log(f"sentry: {report.text()}")
+                self._log(report.text())
             elif action == "alert":
                 self._alert(report)
             elif action == "exit":
-                self._log(f"sentry: {report.text()} Exiting.")
+                self._log(f"{report.text()} Exiting.")
                 raise DropExit(report.text())
 
     def summary(self) -> str:

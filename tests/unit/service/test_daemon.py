@@ -108,7 +108,9 @@ class Daemon:
     def stop(self) -> tuple[int, str]:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        out, _ = self.proc.communicate(timeout=120)
+        assert self.proc.stdout is not None
+        out = self.proc.stdout.read()  # stderr belongs to the reader thread: no communicate()
+        self.proc.wait(120)
         self._reader.join(10)
         return self.proc.returncode, out
 
@@ -218,3 +220,53 @@ def test_http_output_from_the_daemon_reaches_a_receiver(tmp_path: Path) -> None:
     assert code == 0
     assert [r["rule"] for r in received] == ["Namespace Created"] * 5
     assert {"output", "priority", "rule", "time", "output_fields", "source"} <= set(received[0])
+
+
+_RECEIVER = """
+import http.server, sys
+out = open(sys.argv[1], "ab", buffering=0)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        out.write(self.rfile.read(int(self.headers["Content-Length"])) + b"\\n")
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"""
+
+
+def test_http_receiver_killed_mid_run_loses_nothing_silently(tmp_path: Path) -> None:
+    received = tmp_path / "received.jsonl"
+    receiver = subprocess.Popen([sys.executable, "-c", _RECEIVER, str(received)],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        assert receiver.stdout is not None
+        url = f"http://127.0.0.1:{int(receiver.stdout.readline())}/"
+        d = Daemon(tmp_path, extra_config=f"http_output:\n  enabled: true\n  url: {url}\n"
+                   "outputs:\n  max_retries: 1\n  retry_backoff: 0.01\n")
+        for i in range(10):
+            assert d.post(event(f"before{i}")) == 200
+        def delivered_http() -> str:
+            return d.request("/metrics")[1].decode()
+
+        while 'sentry_output_delivered_total{channel="http"} 10.0' not in delivered_http():
+            threading.Event().wait(0.05)
+        receiver.kill()
+        receiver.wait()
+        for i in range(10):
+            assert d.post(event(f"after{i}")) == 200
+        code, _ = d.stop()
+    finally:
+        receiver.kill()
+        receiver.wait()
+    assert code == 0
+    alerts = d.alerts()  # the file output got all of them
+    delivered = received.read_text().splitlines()
+    lost = re.search(r"(\d+) alert deliveries failed", "".join(d.stderr))
+    assert lost is not None, "".join(d.stderr) + received.read_text()
+    assert len(alerts) == 20
+    assert len(delivered) == 10
+    assert len(delivered) + int(lost.group(1)) == len(alerts)
+    assert any("http output failed" in line for line in d.stderr), "".join(d.stderr)
