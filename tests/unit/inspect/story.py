@@ -60,7 +60,6 @@ def write_story(path: Path) -> Path:
         w.write_event("clone>", tid=bash, ts=T0 + 1)
         _proc(w, "clone<", child, "-bash", b"--login\0", bash, bash, 1, "/home/alice",
               *common, "bash", CGROUPS, 0, 1000, 1000, child, child, tid=bash)
-        _proc(w, "clone>", tid=child)
         _proc(w, "clone<", 0, "-bash", b"--login\0", child, child, bash, "/home/alice",
               *common, "bash", CGROUPS, 0, 1000, 1000, child, child, tid=child)
         # a thread of bash sharing its fds

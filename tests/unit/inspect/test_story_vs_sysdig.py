@@ -92,7 +92,7 @@ def run_sentry(path: Path, fmt: str | None, filt: str | None) -> list[str]:
 def test_every_event_prints_as_sysdig(sysdig: str, story: Path, name: str) -> None:
     fmt = FORMATS[name]
     expected = run_sysdig(sysdig, story, fmt, None)
-    assert len(expected) == 55
+    assert len(expected) == 54
     assert run_sentry(story, fmt, None) == expected
 
 
