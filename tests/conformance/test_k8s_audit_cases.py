@@ -27,7 +27,6 @@ import yaml
 pytestmark = pytest.mark.conformance
 
 SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
-PRIORITY_LABELS = {"INFO": "Informational", "INFORMATIONAL": "Informational"}
 
 
 class _AnyTagLoader(yaml.SafeLoader):
