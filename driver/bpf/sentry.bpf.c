@@ -189,12 +189,22 @@ static __always_inline __u32 uptr_u32(__u64 uptr, __u32 idx)
 
 /* ---- memory counters ------------------------------------------------------ */
 
+/* Before 6.2 the rss counters were atomics in struct mm_rss_stat (CO-RE flavour). */
+struct mm_struct___old {
+	struct {
+		atomic_long_t count[4];
+	} rss_stat;
+} __attribute__((preserve_access_index));
+
 static __always_inline __u64 mm_counter(struct mm_struct *mm, int i)
 {
+	struct mm_struct___old *old = (void *)mm;
 	s64 v = 0;
 
 	if (bpf_core_field_exists(mm->rss_stat[0].count))
 		v = BPF_CORE_READ(mm, rss_stat[i].count);
+	else if (bpf_core_field_exists(old->rss_stat))
+		v = BPF_CORE_READ(old, rss_stat.count[i].counter);
 	return v > 0 ? v : 0;
 }
 
@@ -866,6 +876,27 @@ static __always_inline __u32 task_vnr(struct task_struct *task, bool tgid)
 	return BPF_CORE_READ(pid, numbers[level & 31].nr);
 }
 
+/* A capability set as 64 bits (kernel_cap_t is a u64 since 6.3, two u32 before). */
+static __always_inline __u64 cred_caps(const struct cred *cred, int which)
+{
+	__u64 v = 0;
+
+	if (which == 0)
+		bpf_core_read(&v, sizeof(v), &cred->cap_inheritable);
+	else if (which == 1)
+		bpf_core_read(&v, sizeof(v), &cred->cap_permitted);
+	else
+		bpf_core_read(&v, sizeof(v), &cred->cap_effective);
+	return v;
+}
+
+static __always_inline __u32 task_loginuid(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->loginuid))	/* CONFIG_AUDIT */
+		return BPF_CORE_READ(task, loginuid.val);
+	return (__u32)-1;
+}
+
 /* Inode number, ctime and mtime (ns) of the program's file. */
 static __always_inline void ev_exe_inode(struct ev *e, struct mm_struct *mm)
 {
@@ -935,11 +966,11 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 		ev_user_block(e, env_start, env_end);		/* env */
 		ev_int(e, task_tty(task), 4);			/* tty */
 		ev_int(e, BPF_CORE_READ(task, signal, pids[K_PIDTYPE_PGID], numbers[0].nr), 8);
-		ev_int(e, BPF_CORE_READ(task, loginuid.val), 4);	/* loginuid */
+		ev_int(e, task_loginuid(task), 4);			/* loginuid */
 		ev_int(e, 0, 4);				/* flags */
-		ev_int(e, BPF_CORE_READ(cred, cap_inheritable.val), 8);
-		ev_int(e, BPF_CORE_READ(cred, cap_permitted.val), 8);
-		ev_int(e, BPF_CORE_READ(cred, cap_effective.val), 8);
+		ev_int(e, cred_caps(cred, 0), 8);			/* cap_inheritable */
+		ev_int(e, cred_caps(cred, 1), 8);			/* cap_permitted */
+		ev_int(e, cred_caps(cred, 2), 8);			/* cap_effective */
 		ev_exe_inode(e, mm);		/* exe_ino, exe_ino_ctime, exe_ino_mtime */
 		ev_int(e, BPF_CORE_READ(cred, euid.val), 4);		/* uid */
 		return;
