@@ -7,22 +7,12 @@ runs them there.
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sentry.capture.kmod import KmodSource
-
 DEVICE = Path("/dev/sentry0")
-HERE = Path(__file__).resolve().parent
-
-
-def module_path() -> Path:
-    """The built module: $SENTRY_KO, else driver/sentry.ko in this tree."""
-    return Path(os.environ.get("SENTRY_KO", HERE.parent.parent / "driver" / "sentry.ko"))
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +26,3 @@ def python() -> str:
     return sys.executable
 
 
-@pytest.fixture
-def source() -> Iterator[KmodSource]:
-    with KmodSource() as src:
-        yield src

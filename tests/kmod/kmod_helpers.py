@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sentry.capture.kmod import KmodSource
 from sentry.capture.source import CaptureStats
 from sentry.events.event import Event
+
+HERE = Path(__file__).resolve().parent
+
+
+def module_path() -> Path:
+    """The built module: $SENTRY_KO, else driver/sentry.ko in this tree."""
+    return Path(os.environ.get("SENTRY_KO", HERE.parent.parent / "driver" / "sentry.ko"))
 
 
 @dataclass
@@ -65,3 +74,10 @@ def capture(argv: list[str], **kw: Any) -> Trace:
         stats = src.stats()
     assert proc.returncode == 0, output
     return Trace(got, stats, proc.pid, output)
+
+
+def reload_module(**params: int) -> None:
+    """rmmod sentry, then insmod it again with these module parameters."""
+    subprocess.run(["rmmod", "sentry"], check=True)
+    args = [f"{k}={v}" for k, v in params.items()]
+    subprocess.run(["insmod", str(module_path()), *args], check=True)
