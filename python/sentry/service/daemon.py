@@ -60,7 +60,8 @@ class Daemon:
         self.ruleset = load_rules()
         self.outputs: Outputs = build_outputs(cfg)
         self.engine = Engine(self.ruleset, self._on_alert, self.options)
-        self._lock = threading.Lock()  # one evaluation at a time per engine and counters
+        self._lock = threading.Lock()  # one webhook evaluation at a time; reload swaps
+        self._counts = threading.Lock()  # counters written by the main and webhook threads
         self.alerts: Counter[tuple[str, str]] = Counter()
         self.audit_events = 0
         self.eval_ns = 0
@@ -75,7 +76,8 @@ class Daemon:
 
     def _on_alert(self, alert: Alert) -> None:
         doc = alert.to_json(self._include_output)
-        self.alerts[(alert.rule, alert.priority.label)] += 1
+        with self._counts:
+            self.alerts[(alert.rule, alert.priority.label)] += 1
         self.outputs.emit(Message(doc if self._as_json else alert.output, doc.encode(),
                                   alert.priority.name.lower(), alert.rule))
 
@@ -95,16 +97,16 @@ class Daemon:
             start = time.perf_counter_ns()
             for evt in events:
                 self.engine.evaluate_audit(evt)
-            self.eval_ns += time.perf_counter_ns() - start
-            self.audit_events += len(events)
-            self.engine.stats.events += len(events)
+            with self._counts:
+                self.eval_ns += time.perf_counter_ns() - start
+                self.audit_events += len(events)
 
     # -- metrics
 
     def snapshot(self) -> MetricsSnapshot:
-        with self._lock:
-            events = {"k8s_audit": self.audit_events,
-                      "syscall": self.engine.stats.events - self.audit_events}
+        with self._counts:
+            # engine.stats.events counts the main loop's (syscall) events only.
+            events = {"k8s_audit": self.audit_events, "syscall": self.engine.stats.events}
             alerts = dict(self.alerts)
             evaluated = self.engine.stats.evaluated
             eval_s = self.eval_ns / 1e9
@@ -184,7 +186,9 @@ class Daemon:
         for batch in source.batches():
             start = time.perf_counter_ns()
             yield batch
-            self.eval_ns += time.perf_counter_ns() - start
+            spent = time.perf_counter_ns() - start
+            with self._counts:
+                self.eval_ns += spent
 
     def run(self, source: Any = None, inspector: Any = None) -> int:
         """Serve until SIGTERM/SIGINT (or the source ends); drain outputs; exit status."""
