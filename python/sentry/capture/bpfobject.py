@@ -1,8 +1,9 @@
 """The eBPF probe's object file: where it comes from and what the loader reads in it.
 
-The probe is built from ``driver/bpf`` with clang at first use (``make -C driver/bpf
-OUTPUT=<cache>``) and cached under a name derived from its sources, so an upgrade rebuilds
-it and a second start does not. ``$SENTRY_BPF_OBJECT`` names a prebuilt object instead.
+The probe is built from ``driver/bpf`` with clang: by ``scripts/install.sh`` (``make -C
+driver/bpf``; used while newer than its sources), else at first use into a cache directory
+under a name derived from its sources, so an upgrade rebuilds it and a second start does
+not. ``$SENTRY_BPF_OBJECT`` names a prebuilt object instead.
 Also here: views of the object's data sections (the settings block, the syscall table).
 """
 
@@ -48,16 +49,29 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "sentry"
 
 
+def _inputs(src: Path) -> list[Path]:
+    """The probe's sources (vmlinux.h is generated, not one of them)."""
+    inputs = sorted(p for p in src.iterdir()
+                    if (p.suffix in (".c", ".h") or p.name == "Makefile") and p.name != "vmlinux.h")
+    return inputs + sorted(include_dir().glob("*.h"))
+
+
 def _digest(src: Path) -> str:
     h = hashlib.sha256()
-    inputs = sorted(p for p in src.iterdir() if p.suffix in (".c", ".h") or p.name == "Makefile")
-    inputs += sorted(include_dir().glob("*.h"))
-    for path in inputs:
-        if path.name == "vmlinux.h":
-            continue
+    for path in _inputs(src):
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+def _fresh_in_tree(src: Path) -> Path | None:
+    """driver/bpf/sentry.bpf.o (as scripts/install.sh builds it) when newer than its sources."""
+    obj = src / "sentry.bpf.o"
+    try:
+        built = obj.stat().st_mtime
+        return obj if all(p.stat().st_mtime <= built for p in _inputs(src)) else None
+    except OSError:
+        return None
 
 
 def object_path() -> Path:
@@ -68,6 +82,9 @@ def object_path() -> Path:
             raise DriverError(f"SENTRY_BPF_OBJECT={env}: no such file")
         return Path(env)
     src = source_dir()
+    in_tree = _fresh_in_tree(src)
+    if in_tree is not None:
+        return in_tree
     out = cache_dir() / f"bpf-{_digest(src)}"
     obj = out / "sentry.bpf.o"
     if obj.is_file():
