@@ -71,6 +71,7 @@ class Daemon:
         self._reload = threading.Event()
         self._stopped = threading.Event()
         self._control: threading.Thread | None = None
+        self._saved_handlers: dict[int, Any] = {}
 
     # -- alerts
 
@@ -179,7 +180,7 @@ class Daemon:
 
     def _install_signals(self) -> None:
         for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._on_signal)
+            self._saved_handlers[sig] = signal.signal(sig, self._on_signal)
 
     def _timed(self, source: Any) -> Iterator[list[Any]]:
         """The source's batches, adding the time spent on each to the evaluation time."""
@@ -248,6 +249,8 @@ class Daemon:
         lost = sum(s.undelivered for s in self.outputs.stats().values())
         if lost or self.outputs.throttled:
             _log(f"{lost} alert deliveries failed, {self.outputs.throttled} alerts throttled")
+        for signum, handler in self._saved_handlers.items():
+            signal.signal(signum, handler)
         return 0
 
 
