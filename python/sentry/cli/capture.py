@@ -37,9 +37,9 @@ def write_capture(source: Any, inspector: Any, out: str, filter_text: str | None
                   metadata: dict[str, Iterable[Any]]) -> tuple[int, int]:
     """Copy ``source`` to ``out``; returns (events kept, state-only events kept)."""
     from sentry.capture.scapfile import ScapWriter
-    from sentry.rules.compiler import compile_filter
+    from sentry.cli.tail import compile_tail_filter
 
-    flt = compile_filter(filter_text) if filter_text and filter_text.strip() else None
+    flt = compile_tail_filter(filter_text)
     match = flt.match if flt is not None else None
     state_types = inspector.handled_types()
     process = inspector.process

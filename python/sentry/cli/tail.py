@@ -43,39 +43,65 @@ def open_capture(path: str) -> tuple[Any, Any]:
     return reader, Inspector.from_capture(reader)
 
 
-def open_live() -> tuple[Any, Any]:
-    """(live source, inspector) from the first driver that works, or a clear DriverError."""
+def open_live(event_names: set[str] | None = None) -> tuple[Any, Any]:
+    """(live source, inspector) from the first driver that works, or a clear DriverError.
+
+    ``event_names``: the events wanted (None: all); the driver is asked for those syscalls
+    and for every syscall that changes state.
+    """
     try:
-        from sentry.capture import drivers  # type: ignore[attr-defined]
+        from sentry.capture import drivers
     except ImportError:
         raise DriverError("live capture needs a driver (kernel module or eBPF probe) and "
                           "none is available in this build; read a capture with -e FILE"
                           ) from None
+    from sentry.events.syscalls import syscall_numbers_for_event_names
+    from sentry.events.table import EVENTS
     from sentry.inspect.inspector import Inspector
 
-    return drivers.open_live(), Inspector.from_host()
+    inspector = Inspector.from_host()
+    interest = None
+    if event_names is not None:
+        names = set(event_names) | {EVENTS[c].name for c in inspector.handled_types()}
+        interest = syscall_numbers_for_event_names(names)
+    return drivers.open_live(interest=interest), inspector
 
 
-def selected_events(source: Any, inspector: Any, filter_text: str | None) -> Iterator[Any]:
-    """Every event the filter matches, in order, after the inspector has seen it."""
-    from sentry.events.table import EVENTS, EventCategory
+def compile_tail_filter(filter_text: str | None) -> Any:
+    """The compiled filter, or None for "every event"; raises our filter errors."""
     from sentry.rules.compiler import compile_filter
 
-    flt = compile_filter(filter_text) if filter_text and filter_text.strip() else None
-    wanted: set[int] | None = None
-    if flt is not None and flt.evttypes is not None:
-        wanted = {code for code, info in EVENTS.items() if info.name in flt.evttypes}
-        named = {info.name for info in EVENTS.values()}
-        if not flt.evttypes <= named:
-            # Syscalls without their own event arrive as generic "syscall" events.
-            wanted |= {code for code, info in EVENTS.items() if info.name == "syscall"}
-    hidden = {code for code, info in EVENTS.items()
-              if info.category is EventCategory.INTERNAL or info.name in HIDDEN_EVENTS}
-    if wanted is not None:
-        wanted -= hidden
-        if hasattr(source, "event_types"):
-            # Skip the rest before decoding; state-changing events are still read.
-            source.event_types = frozenset(wanted | inspector.handled_types())
+    return compile_filter(filter_text) if filter_text and filter_text.strip() else None
+
+
+def wanted_types(flt: Any) -> set[int] | None:
+    """Event type numbers the filter can match (None: any), internal ones excluded."""
+    from sentry.events.table import EVENTS
+
+    if flt is None or flt.evttypes is None:
+        return None
+    wanted = {code for code, info in EVENTS.items() if info.name in flt.evttypes}
+    named = {info.name for info in EVENTS.values()}
+    if not flt.evttypes <= named:
+        # Syscalls without their own event arrive as generic "syscall" events.
+        wanted |= {code for code, info in EVENTS.items() if info.name == "syscall"}
+    return wanted - hidden_types()
+
+
+def hidden_types() -> set[int]:
+    from sentry.events.table import EVENTS, EventCategory
+
+    return {code for code, info in EVENTS.items()
+            if info.category is EventCategory.INTERNAL or info.name in HIDDEN_EVENTS}
+
+
+def selected_events(source: Any, inspector: Any, flt: Any) -> Iterator[Any]:
+    """Every event the filter matches, in order, after the inspector has seen it."""
+    wanted = wanted_types(flt)
+    hidden = hidden_types()
+    if wanted is not None and hasattr(source, "event_types"):
+        # Skip the rest before decoding; state-changing events are still read.
+        source.event_types = frozenset(wanted | inspector.handled_types())
     process = inspector.process
     match = flt.match if flt is not None else None
     for batch in source.batches():
@@ -103,13 +129,17 @@ def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json:
     from sentry.fields.registry import resolve
     from sentry.outputs.format import OutputFormat
 
-    source, inspector = open_capture(capture) if capture else open_live()
-    colour = out.isatty() and not as_json and fmt is None
+    flt = compile_tail_filter(filter_text)
     formatter = OutputFormat(fmt if fmt else DEFAULT_FORMAT)
     json_fields = [resolve(name) for name in _JSON_FIELDS] if as_json and not fmt else None
+    colour = out.isatty() and not as_json and fmt is None
+    if capture:
+        source, inspector = open_capture(capture)
+    else:
+        source, inspector = open_live(set(flt.evttypes) if flt and flt.evttypes else None)
     printed = 0
     try:
-        for ev in selected_events(source, inspector, filter_text):
+        for ev in selected_events(source, inspector, flt):
             if as_json:
                 if json_fields is not None:
                     line = _json_line(ev, json_fields).decode()

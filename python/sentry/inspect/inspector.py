@@ -44,7 +44,7 @@ _SOCK_L4 = {1: "tcp", 2: "udp", 3: "raw"}  # SOCK_STREAM, SOCK_DGRAM, SOCK_RAW
 _CONTAINER_TYPES = {0: "docker", 1: "lxc", 2: "libvirt-lxc", 3: "mesos", 4: "rkt", 5: "custom",
                     6: "cri", 7: "containerd", 8: "cri-o", 9: "bpm"}
 
-Handler = Callable[[Any, ThreadInfo], None]
+Handler = Callable[[Any, Any], None]  # (event, its ThreadInfo, None for internal events)
 
 
 def split_nul(value: Any) -> list[str]:
@@ -546,7 +546,7 @@ class Inspector:
             labels = data.get("Labels") or {}
             self.containers.update(ContainerInfo(
                 str(data["id"]),
-                type=_CONTAINER_TYPES.get(data.get("type"), str(data.get("type"))),
+                type=_container_type(data.get("type")),
                 name=data.get("name"), image=data.get("image"), image_id=data.get("imageid"),
                 image_repository=data.get("imagerepo"), image_tag=data.get("imagetag"),
                 privileged=data.get("privileged"), ip=data.get("ip"),
@@ -556,7 +556,7 @@ class Inspector:
         cid = ev.param_by_name("id")
         if isinstance(cid, str) and cid:
             self.containers.update(ContainerInfo(
-                cid, type=_CONTAINER_TYPES.get(ev.param_by_name("type")),
+                cid, type=_container_type(ev.param_by_name("type")),
                 name=ev.param_by_name("name"), image=ev.param_by_name("image")))
 
     # ---- identity and cwd -----------------------------------------------------------------
@@ -602,6 +602,12 @@ class Inspector:
         if ip is None:
             return False
         return ip in self.local_addresses or ip.is_loopback
+
+
+def _container_type(value: Any) -> str | None:
+    if isinstance(value, int):
+        return _CONTAINER_TYPES.get(value, str(value))
+    return None if value is None else str(value)
 
 
 def _ip(value: Any) -> IpAddress | None:
