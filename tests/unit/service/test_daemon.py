@@ -270,3 +270,28 @@ def test_http_receiver_killed_mid_run_loses_nothing_silently(tmp_path: Path) -> 
     assert len(delivered) == 10
     assert len(delivered) + int(lost.group(1)) == len(alerts)
     assert any("http output failed" in line for line in d.stderr), "".join(d.stderr)
+
+
+def test_daemon_with_a_syscall_source_evaluates_and_counts(falco_dir: Path,
+                                                           tmp_path: Path) -> None:
+    from sentry.cli.run import load_checked, open_source
+    from sentry.rules.ruleset import Selection
+    from sentry.service.config import load_config
+    from sentry.service.daemon import Daemon as ServiceDaemon
+
+    alerts_file = tmp_path / "alerts.txt"
+    cfg = load_config(None, ["stdout_output.enabled=false", "file_output.enabled=true",
+                             f"file_output.filename={alerts_file}", "json_output=true"])
+    rules = [falco_dir / "test" / "rules" / "single_rule.yaml"]
+    daemon = ServiceDaemon(cfg, lambda: load_checked(rules, Selection()))
+    before = signal.getsignal(signal.SIGTERM)
+    source, inspector = open_source(str(falco_dir / "test" / "trace_files" / "cat_write.scap"),
+                                    daemon.ruleset)
+    assert daemon.run(source, inspector) == 0
+    assert signal.getsignal(signal.SIGTERM) is before
+    alerts = [json.loads(line) for line in alerts_file.read_text().splitlines()]
+    assert [a["rule"] for a in alerts] == ["open_from_cat"] * 8
+    snap = daemon.snapshot()
+    assert snap.events["syscall"] > 0 and snap.eval_seconds > 0
+    assert snap.alerts[("open_from_cat", "Warning")] == 8
+    assert snap.outputs["file"].delivered == len(alerts)
