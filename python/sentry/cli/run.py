@@ -184,7 +184,8 @@ def run_command(
             return loaded.pop() if loaded else load_checked(paths, selection, extra)
 
         code = serve(cfg, load_rules, lambda: open_source(None, ruleset, driver),
-                     sources=selection.sources, json_output=json_out, all_events=all_events)
+                     sources=selection.sources, json_output=json_out, all_events=all_events,
+                     retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)))
         if code:
             raise typer.Exit(code)
         return

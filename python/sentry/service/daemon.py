@@ -72,6 +72,7 @@ class Daemon:
         self._stopped = threading.Event()
         self._control: threading.Thread | None = None
         self._saved_handlers: dict[int, Any] = {}
+        self.retune: Callable[[Ruleset], None] | None = None  # new rules -> driver interest
 
     # -- alerts
 
@@ -160,6 +161,11 @@ class Daemon:
             self.engine.use_ruleset(ruleset)
         self.reloads["ok"] += 1
         _log(f"rules reloaded: {len(ruleset)} rules")
+        if self.retune is not None:
+            try:
+                self.retune(ruleset)
+            except SentryError as err:
+                _log(f"the capture still delivers the event types of the old rules: {err}")
         return True
 
     def _control_loop(self) -> None:
@@ -255,8 +261,15 @@ class Daemon:
 
 
 def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[], Any], *,
-          sources: frozenset[str], json_output: bool = False, all_events: bool = False) -> int:
-    """``sentry run`` without ``-e``: live syscalls unless disabled, plus the web server."""
+          sources: frozenset[str], json_output: bool = False, all_events: bool = False,
+          retune: Callable[[Any, Any, Ruleset], None] | None = None) -> int:
+    """``sentry run`` without ``-e``: live syscalls unless disabled, plus the web server.
+
+    ``retune(source, inspector, ruleset)`` is called after a SIGHUP reload, so that a live
+    driver's interest set follows the new rules.
+    """
     daemon = Daemon(cfg, load_rules, json_output=json_output, all_events=all_events)
     source, inspector = open_live() if "syscall" in sources else (None, None)
+    if source is not None and retune is not None:
+        daemon.retune = lambda ruleset: retune(source, inspector, ruleset)
     return daemon.run(source, inspector)

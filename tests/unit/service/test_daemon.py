@@ -295,3 +295,27 @@ def test_daemon_with_a_syscall_source_evaluates_and_counts(falco_dir: Path,
     assert snap.events["syscall"] > 0 and snap.eval_seconds > 0
     assert snap.alerts[("open_from_cat", "Warning")] == 8
     assert snap.outputs["file"].delivered == len(alerts)
+
+
+def test_reload_retunes_the_capture_and_keeps_rules_on_failure(falco_dir: Path,
+                                                               tmp_path: Path) -> None:
+    from sentry.cli.run import load_checked
+    from sentry.rules.ruleset import Ruleset, Selection
+    from sentry.service.config import load_config
+    from sentry.service.daemon import Daemon as ServiceDaemon
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    daemon = ServiceDaemon(load_config(None, ["stdout_output.enabled=false"]),
+                           lambda: load_checked([rules], Selection()))
+    retuned: list[Ruleset] = []
+    daemon.retune = retuned.append
+    first = daemon.ruleset
+    rules.write_text("- rule: x\n  condition: (\n")
+    assert daemon.reload() is False
+    assert daemon.ruleset is first and daemon.engine.ruleset is first and retuned == []
+    rules.write_text(RULES_V2)
+    assert daemon.reload() is True
+    assert retuned == [daemon.ruleset] and len(daemon.ruleset) == 2
+    assert dict(daemon.reloads) == {"failed": 1, "ok": 1}
+    daemon.outputs.close()
