@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * probe_proc.h - the process record of clone/fork/execve exits: memory counters,
+ * cwd and cgroup paths, credentials, terminal, namespaces' ids.
+ * Included once, by sentry.bpf.c, after probe_helpers.h.
+ */
+#ifndef SENTRY_PROBE_PROC_H
+#define SENTRY_PROBE_PROC_H
+
+#define K_RLIMIT_NOFILE	7
+#define K_PIDTYPE_PGID	2
+
+/* kernfs_node before 6.15 named its parent link "parent" (CO-RE flavour). */
+struct kernfs_node___old {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+/* ---- memory counters ------------------------------------------------------ */
+
+/* Before 6.2 the rss counters were atomics in struct mm_rss_stat (CO-RE flavour). */
+struct mm_struct___old {
+	struct {
+		atomic_long_t count[4];
+	} rss_stat;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 mm_counter(struct mm_struct *mm, int i)
+{
+	struct mm_struct___old *old = (void *)mm;
+	s64 v = 0;
+
+	if (bpf_core_field_exists(mm->rss_stat[0].count))
+		v = BPF_CORE_READ(mm, rss_stat[i].count);
+	else if (bpf_core_field_exists(old->rss_stat))
+		v = BPF_CORE_READ(old, rss_stat.count[i].counter);
+	return v > 0 ? v : 0;
+}
+
+/* vm_size, vm_rss or vm_swap of the current task, in KiB. */
+static __always_inline __u32 task_vm(struct task_struct *task, __u32 which)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u64 pages;
+
+	if (!mm)
+		return 0;
+	if (which == 0)
+		pages = BPF_CORE_READ(mm, total_vm);
+	else if (which == 1)	/* MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES */
+		pages = mm_counter(mm, 0) + mm_counter(mm, 1) + mm_counter(mm, 3);
+	else
+		pages = mm_counter(mm, 2);
+	return pages << 2;	/* 4 KiB pages */
+}
+
+
+/* ---- process records ----------------------------------------------------------- */
+
+/* A block of user memory [start, end) as one parameter (argv or environ). */
+static __always_inline void ev_user_block(struct ev *e, __u64 start, __u64 end)
+{
+	__u64 len = end > start ? end - start : 0;
+
+	if (len > STR_MAX)
+		len = STR_MAX;
+	ev_ubuf(e, (void *)start, len, STR_MAX);
+}
+
+struct path_ctx {
+	struct scratch *s;
+	struct dentry *dentry;
+	struct mount *mnt;
+	struct dentry *mnt_root;
+};
+
+/* Prepends "/" + one name to the path in tmp (s->pos moves down); 1 stops the walk. */
+static __always_inline long prepend_name(struct scratch *s, const unsigned char *name,
+					 __u32 len)
+{
+	__u32 pos = s->pos;
+
+	len &= NAME_MAX_LEN - 1;
+	if (pos > STR_MAX - 1 || len + 1 > pos)
+		return 1;
+	pos -= len;
+	bpf_probe_read_kernel(&s->tmp[BOUNDED(pos, STR_MAX - 1)], len, name);
+	pos -= 1;
+	s->tmp[BOUNDED(pos, STR_MAX - 1)] = '/';
+	s->pos = pos;
+	return 0;
+}
+
+static long path_step(__u64 i, struct path_ctx *c)
+{
+	struct dentry *dentry = c->dentry;
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	struct mount *mnt = c->mnt;
+	struct qstr name;
+
+	if (dentry == c->mnt_root || dentry == parent) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (up == mnt || !up)
+			return 1;	/* the root of everything */
+		c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		c->mnt = up;
+		c->mnt_root = BPF_CORE_READ(up, mnt.mnt_root);
+		return 0;
+	}
+	name = BPF_CORE_READ(dentry, d_name);
+	c->dentry = parent;
+	return prepend_name(c->s, name.name, name.len);
+}
+
+/* Builds /a/b/c of a dentry under a vfsmount at the end of tmp; returns its start. */
+static __always_inline __u32 build_path(struct scratch *s, struct dentry *dentry,
+					struct vfsmount *vfsmnt)
+{
+	struct path_ctx c = {
+		.s = s,
+		.dentry = dentry,
+		.mnt = container_of(vfsmnt, struct mount, mnt),
+		.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root),
+	};
+
+	s->tmp[STR_MAX - 1] = 0;
+	s->pos = STR_MAX - 1;
+	bpf_loop(PATH_PARTS, path_step, &c, 0);
+	if (s->pos >= STR_MAX - 1) {
+		s->pos = STR_MAX - 2;
+		s->tmp[STR_MAX - 2] = '/';
+	}
+	return s->pos;
+}
+
+static __always_inline void ev_tmp_str(struct ev *e, __u32 pos)
+{
+	long n = 0;
+
+	if (ev_room(e) >= STR_MAX)
+		n = bpf_probe_read_kernel_str(&e->s->evt[e->s->off & EVT_MASK], STR_MAX,
+					      &e->s->tmp[BOUNDED(pos, STR_MAX - 1)]);
+	ev_len(e, n > 0 ? n : 0);
+}
+
+static __always_inline void ev_cwd(struct ev *e, struct task_struct *task)
+{
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct path pwd;
+
+	if (!fs) {
+		ev_len(e, 0);
+		return;
+	}
+	pwd = BPF_CORE_READ(fs, pwd);
+	ev_tmp_str(e, build_path(e->s, pwd.dentry, pwd.mnt));
+}
+
+struct cgroup_ctx {
+	struct scratch *s;
+	struct kernfs_node *kn;
+};
+
+static long cgroup_step(__u64 i, struct cgroup_ctx *c)
+{
+	struct kernfs_node *kn = c->kn, *parent;
+	const char *name;
+	long len;
+
+	if (!kn)
+		return 1;
+	if (bpf_core_field_exists(kn->__parent))
+		parent = BPF_CORE_READ(kn, __parent);
+	else
+		parent = BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+	if (!parent)
+		return 1;	/* the root's own name is not part of the path */
+	name = BPF_CORE_READ(kn, name);
+	len = bpf_probe_read_kernel_str(&c->s->tmp[STR_MAX], NAME_MAX_LEN, name);
+	if (len <= 1)
+		return 1;
+	c->kn = parent;
+	return prepend_name(c->s, (const unsigned char *)name, len - 1);
+}
+
+/* cgroups as scap lists them ("controller=path"); v2 has one hierarchy, listed once. */
+static __always_inline void ev_cgroups(struct ev *e, struct task_struct *task)
+{
+	struct cgroup_ctx c = { .s = e->s, .kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn) };
+	struct scratch *s = e->s;
+	__u32 start;
+	long n = 0;
+
+	s->tmp[STR_MAX - 1] = 0;
+	s->pos = STR_MAX - 1;
+	bpf_loop(CGROUP_PARTS, cgroup_step, &c, 0);
+	if (s->pos >= STR_MAX - 1) {
+		s->pos = STR_MAX - 2;
+		s->tmp[STR_MAX - 2] = '/';
+	}
+	start = s->pos;
+	if (start < 8) {
+		ev_len(e, 0);
+		return;
+	}
+	start -= 4;
+	s->tmp[BOUNDED(start, STR_MAX - 1)] = 'c';
+	s->tmp[BOUNDED(start + 1, STR_MAX - 1)] = 'p';
+	s->tmp[BOUNDED(start + 2, STR_MAX - 1)] = 'u';
+	s->tmp[BOUNDED(start + 3, STR_MAX - 1)] = '=';
+	if (ev_room(e) >= STR_MAX)
+		n = bpf_probe_read_kernel_str(&s->evt[e->s->off & EVT_MASK], STR_MAX,
+					      &s->tmp[BOUNDED(start, STR_MAX - 1)]);
+	ev_len(e, n > 0 ? n : 0);
+}
+
+static __always_inline __u32 task_tty(struct task_struct *task)
+{
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	__u32 major, minor;
+
+	if (!tty)
+		return 0;
+	major = BPF_CORE_READ(tty, driver, major);
+	minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+	return encode_dev((major << 20) | minor);
+}
+
+static __always_inline __u32 task_vnr(struct task_struct *task, bool tgid)
+{
+	struct pid *pid = tgid ? BPF_CORE_READ(task, group_leader, thread_pid)
+			       : BPF_CORE_READ(task, thread_pid);
+	__u32 level;
+
+	if (!pid)
+		return 0;
+	level = BPF_CORE_READ(pid, level);
+	return BPF_CORE_READ(pid, numbers[level & 31].nr);
+}
+
+/* A capability set as 64 bits (kernel_cap_t is a u64 since 6.3, two u32 before). */
+static __always_inline __u64 cred_caps(const struct cred *cred, int which)
+{
+	__u64 v = 0;
+
+	if (which == 0)
+		bpf_core_read(&v, sizeof(v), &cred->cap_inheritable);
+	else if (which == 1)
+		bpf_core_read(&v, sizeof(v), &cred->cap_permitted);
+	else
+		bpf_core_read(&v, sizeof(v), &cred->cap_effective);
+	return v;
+}
+
+static __always_inline __u32 task_loginuid(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->loginuid))	/* CONFIG_AUDIT */
+		return BPF_CORE_READ(task, loginuid.val);
+	return (__u32)-1;
+}
+
+/* Inode number, ctime and mtime (ns) of the program's file. */
+static __always_inline void ev_exe_inode(struct ev *e, struct mm_struct *mm)
+{
+	struct inode *inode = mm ? BPF_CORE_READ(mm, exe_file, f_inode) : NULL;
+	__u64 ctime = 0, mtime = 0;
+
+	if (inode && bpf_core_field_exists(inode->i_ctime_sec)) {
+		ctime = BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ULL +
+			BPF_CORE_READ(inode, i_ctime_nsec);
+		mtime = BPF_CORE_READ(inode, i_mtime_sec) * 1000000000ULL +
+			BPF_CORE_READ(inode, i_mtime_nsec);
+	}
+	ev_int(e, inode ? BPF_CORE_READ(inode, i_ino) : 0, 8);
+	ev_int(e, ctime, 8);
+	ev_int(e, mtime, 8);
+}
+
+/* The process record shared by clone/fork/vfork/clone3 and execve/execveat exits. */
+static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long ret,
+				      __u32 nr, bool exec)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	__u64 arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+	long exe_len = 0;
+	__u64 flags = 0;
+
+	ev_int(e, ret, 8);					/* res */
+	if (mm) {
+		arg_start = BPF_CORE_READ(mm, arg_start);
+		arg_end = BPF_CORE_READ(mm, arg_end);
+		env_start = BPF_CORE_READ(mm, env_start);
+		env_end = BPF_CORE_READ(mm, env_end);
+	}
+	/* exe: argv[0] */
+	if (arg_start && ev_room(e) >= STR_MAX) {
+		exe_len = bpf_probe_read_user_str(&e->s->evt[e->s->off & EVT_MASK], STR_MAX,
+						  (void *)arg_start);
+		if (exe_len < 0) {
+			e->s->pf = 1;
+			exe_len = 0;
+		}
+	}
+	ev_len(e, exe_len);
+	ev_user_block(e, arg_start + exe_len, arg_end);		/* args */
+	ev_int(e, BPF_CORE_READ(task, pid), 8);			/* tid */
+	ev_int(e, BPF_CORE_READ(task, tgid), 8);		/* pid */
+	ev_int(e, BPF_CORE_READ(task, real_parent, pid), 8);	/* ptid */
+	ev_cwd(e, task);					/* cwd */
+	ev_int(e, BPF_CORE_READ(task, signal, rlim[K_RLIMIT_NOFILE].rlim_cur), 8);
+	ev_int(e, BPF_CORE_READ(task, maj_flt), 8);
+	ev_int(e, BPF_CORE_READ(task, min_flt), 8);
+	ev_int(e, task_vm(task, 0), 4);
+	ev_int(e, task_vm(task, 1), 4);
+	ev_int(e, task_vm(task, 2), 4);
+	if (ev_room(e) >= 16) {					/* comm */
+		long n = bpf_get_current_comm(&e->s->evt[e->s->off & EVT_MASK], 16);
+
+		ev_len(e, n ? 0 : bpf_probe_read_kernel_str(&e->s->evt[e->s->off & EVT_MASK], 16,
+							     &e->s->evt[e->s->off & EVT_MASK]));
+	} else {
+		ev_len(e, 0);
+	}
+	ev_cgroups(e, task);					/* cgroups */
+	if (exec) {
+		ev_user_block(e, env_start, env_end);		/* env */
+		ev_int(e, task_tty(task), 4);			/* tty */
+		ev_int(e, BPF_CORE_READ(task, signal, pids[K_PIDTYPE_PGID], numbers[0].nr), 8);
+		ev_int(e, task_loginuid(task), 4);			/* loginuid */
+		ev_int(e, 0, 4);				/* flags */
+		ev_int(e, cred_caps(cred, 0), 8);			/* cap_inheritable */
+		ev_int(e, cred_caps(cred, 1), 8);			/* cap_permitted */
+		ev_int(e, cred_caps(cred, 2), 8);			/* cap_effective */
+		ev_exe_inode(e, mm);		/* exe_ino, exe_ino_ctime, exe_ino_mtime */
+		ev_int(e, BPF_CORE_READ(cred, euid.val), 4);		/* uid */
+		return;
+	}
+	if (nr == __NR_clone)
+		flags = sys_arg(regs, 0);
+	else if (nr == __NR_clone3)
+		flags = uptr_u64(sys_arg(regs, 0), 0);
+	else if (nr == __NR_vfork)
+		flags = K_CLONE_VFORK | K_CLONE_VM;
+	ev_int(e, clone_flags_to_scap(flags), 4);		/* flags */
+	ev_int(e, BPF_CORE_READ(cred, euid.val), 4);		/* uid */
+	ev_int(e, BPF_CORE_READ(cred, egid.val), 4);		/* gid */
+	ev_int(e, task_vnr(task, false), 8);			/* vtid */
+	ev_int(e, task_vnr(task, true), 8);			/* vpid */
+}
+
+#endif /* SENTRY_PROBE_PROC_H */
