@@ -44,8 +44,6 @@ class Stop(Exception):
     """Unwinds the main loop on SIGTERM/SIGINT."""
 
 
-
-
 class Daemon:
     """Rules, outputs, web server and signals for one ``sentry run`` without ``-e``."""
 
