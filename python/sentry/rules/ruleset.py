@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sentry.errors import FieldArgumentError, FilterSyntaxError, SentryError, UnknownFieldError
-from sentry.fields.registry import resolve
+from sentry.fields.registry import BoundField, resolve
 from sentry.rules.ast import (
     LIST_OPERATORS,
     VALUE_OPERATORS,
@@ -209,12 +209,58 @@ def exception_condition(ex: ExceptionDef) -> str | None:
     return " or ".join(rows)
 
 
+class FieldMemo:
+    """Per-event memo of syscall field values, shared by every rule of a ruleset.
+
+    Many rules indexed under the same event type read the same fields (``evt.is_open_write``,
+    ``fd.name``, ``proc.name``); the first rule to read one on an event pays for extracting
+    it, the others get the stored value. The memo is keyed by the event object and its
+    number, so it empties itself when the next event comes. Only syscall fields are memoised:
+    syscall events are evaluated by one thread, audit events may come from several.
+    """
+
+    __slots__ = ("event", "num", "values")
+
+    def __init__(self) -> None:
+        self.event: Any = None
+        self.num = -1
+        self.values: dict[str, Any] = {}
+
+    def resolve(self, name: str, arg: str | None = None) -> BoundField:
+        bound = resolve(name, arg)
+        if bound.source != "syscall":
+            return bound
+        return BoundField(bound.name, bound.type, self._cached(bound.name, bound.extract),
+                          bound.source)
+
+    def _cached(self, key: str, extract: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        memo = self
+        missing = _MISSING
+
+        def cached(ev: Any) -> Any:
+            if ev is not memo.event or ev.num != memo.num:
+                memo.event = ev
+                memo.num = ev.num
+                memo.values = {}
+            values = memo.values
+            value = values.get(key, missing)
+            if value is missing:
+                value = values[key] = extract(ev)
+            return value
+
+        return cached
+
+
+_MISSING = object()
+
+
 @dataclass(slots=True)
 class _Context:
     defs: RuleDefinitions
     lists: dict[str, list[str]]
     macros: dict[str, Expr]
     broken_macros: set[str]
+    memo: FieldMemo = field(default_factory=FieldMemo)
 
 
 def compile_rules(
@@ -325,7 +371,7 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
             _problem(ctx, Severity.ERROR, err.reason, loc, item)
         return None
     try:
-        flt = compile_filter(expanded)
+        flt = compile_filter(expanded, ctx.memo.resolve)
     except UnknownFieldError as err:
         if rule.skip_if_unknown_filter:
             _problem(ctx, Severity.WARNING, f"skipped: condition uses {err}", loc, item)

@@ -327,3 +327,20 @@ def test_list_name_as_single_value_is_expanded(capture: Path) -> None:
 """)
     assert loader.defs.problems == []
     assert [a.message for a in run(ruleset, capture)] == ["/dev/null", "/etc/passwd"]
+
+
+def test_field_memo_extracts_once_per_event_and_refreshes_per_event() -> None:
+    from sentry.rules.ruleset import FieldMemo
+
+    calls: list[int] = []
+
+    class Ev:
+        def __init__(self, num: int):
+            self.num = num
+
+    memo = FieldMemo()
+    extract = memo._cached("x.y", lambda ev: calls.append(ev.num) or ev.num * 10)
+    first, second = Ev(1), Ev(2)
+    assert [extract(first), extract(first), extract(second), extract(second)] == [10, 10, 20, 20]
+    assert calls == [1, 2]
+    assert memo.resolve("proc.name").extract is not None
