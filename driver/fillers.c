@@ -445,6 +445,7 @@ static void execve_x(struct sentry_evt *e, struct sentry_args *a)
 	struct tty_struct *tty = READ_ONCE(current->signal->tty);
 	struct file *exe = NULL;
 	struct inode *inode = NULL;
+	kuid_t loginuid;
 	u32 flags = 0;
 
 	push_res(e, a);					/* 0 res */
@@ -471,8 +472,9 @@ static void execve_x(struct sentry_evt *e, struct sentry_args *a)
 		sentry_push_empty(e);
 	sentry_push_u32(e, tty ? new_encode_dev(tty_devnum(tty)) : 0);	/* 16 tty */
 	push_s64(e, task_pgrp_vnr(current));		/* 17 pgid */
-	sentry_push_u32(e, from_kuid_munged(&init_user_ns,
-					    audit_get_loginuid(current)));	/* 18 loginuid */
+	loginuid = audit_get_loginuid(current);		/* 18 loginuid, -1: unset */
+	sentry_push_u32(e, uid_valid(loginuid) ?
+			   from_kuid_munged(&init_user_ns, loginuid) : (u32)-1);
 	rcu_read_lock();
 	if (mm)
 		exe = rcu_dereference(mm->exe_file);
