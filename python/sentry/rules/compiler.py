@@ -36,6 +36,8 @@ from sentry.rules.ast import (
     Value,
     ValueList,
     base_field,
+    to_text,
+    walk,
 )
 from sentry.rules.expand import expand
 from sentry.rules.operators import FilterTypeError
@@ -103,20 +105,12 @@ def compile_filter(
         match = _always_false
     else:
         match = matcher
-    text = condition if isinstance(condition, str) else _text_of(ast)
+    text = condition if isinstance(condition, str) else to_text(ast)
     sources = frozenset(compiler.sources)
     return Filter(match, evttypes, ast, text, tuple(compiler.fields), sources)
 
 
-def _text_of(ast: Expr) -> str:
-    from sentry.rules.ast import to_text
-
-    return to_text(ast)
-
-
 def _has_identifier(ast: Expr) -> bool:
-    from sentry.rules.ast import walk
-
     return any(isinstance(n, Identifier) for n in walk(ast))
 
 

@@ -454,7 +454,7 @@ SYSDIG_CASES = [
 @pytest.mark.parametrize(("trace", "condition"), SYSDIG_CASES)
 def test_same_events_as_sysdig(trace_dir: Path, trace: str, condition: str) -> None:
     """``sentry tail`` selects exactly the events ``sysdig -r`` selects with the filter."""
-    from sentry.cli.tail import open_capture, selected_events
+    from sentry.cli.tail import compile_tail_filter, open_capture, selected_events
 
     path = str(trace_dir / trace)
     done = subprocess.run(
@@ -465,7 +465,7 @@ def test_same_events_as_sysdig(trace_dir: Path, trace: str, condition: str) -> N
     expected = {int(n) for n in done.stdout.split()}
     source, inspector = open_capture(path)
     try:
-        ours = {ev.num for ev in selected_events(source, inspector, condition)}
+        ours = {ev.num for ev in selected_events(source, inspector, compile_tail_filter(condition))}
     finally:
         source.close()
     assert ours == expected
