@@ -228,7 +228,7 @@ class FieldMemo:
 
     def resolve(self, name: str, arg: str | None = None) -> BoundField:
         bound = resolve(name, arg)
-        if bound.source != "syscall":
+        if bound.source != "syscall" or bound.name in _CHEAP_FIELDS:
             return bound
         return BoundField(bound.name, bound.type, self._cached(bound.name, bound.extract),
                           bound.source)
@@ -238,20 +238,24 @@ class FieldMemo:
         missing = _MISSING
 
         def cached(ev: Any) -> Any:
-            if ev is not memo.event or ev.num != memo.num:
+            if ev is memo.event and ev.num == memo.num:
+                values = memo.values
+                value = values.get(key, missing)
+                if value is not missing:
+                    return value
+            else:
                 memo.event = ev
                 memo.num = ev.num
-                memo.values = {}
-            values = memo.values
-            value = values.get(key, missing)
-            if value is missing:
-                value = values[key] = extract(ev)
+                memo.values = values = {}
+            value = values[key] = extract(ev)
             return value
 
         return cached
 
 
 _MISSING = object()
+# Fields read straight off the event header: cheaper to extract again than to look up.
+_CHEAP_FIELDS = frozenset({"evt.type", "evt.dir", "evt.num", "evt.cpu", "evt.rawtime"})
 
 
 @dataclass(slots=True)
