@@ -16,6 +16,7 @@ A bad request never stops the server; every answer is counted by status.
 from __future__ import annotations
 
 import hmac
+import socket
 import ssl
 import sys
 import threading
@@ -60,6 +61,8 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, web: WebServer, address: tuple[str, int]):
         self.web = web
+        if ":" in address[0]:  # an IPv6 address such as "::"
+            self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:

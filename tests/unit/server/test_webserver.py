@@ -34,7 +34,8 @@ class Sink:
 def _start(**settings: object) -> tuple[WebServer, Sink]:
     sink = Sink()
     snapshot = MetricsSnapshot(events={"k8s_audit": 3}, alerts={("Some Rule", "Warning"): 2})
-    web = WebServer(ServerSettings(host="127.0.0.1", port=0, **settings),  # type: ignore[arg-type]
+    settings.setdefault("host", "127.0.0.1")
+    web = WebServer(ServerSettings(port=0, **settings),  # type: ignore[arg-type]
                     sink, make_registry(lambda: snapshot))
     web.start()
     return web, sink
@@ -185,3 +186,25 @@ def test_port_in_use_is_our_error(server: tuple[WebServer, Sink]) -> None:
     web = WebServer(ServerSettings(host="127.0.0.1", port=server[0].port), Sink())
     with pytest.raises(SentryError, match="cannot listen"):
         web.start()
+
+
+def test_ipv6_loopback() -> None:
+    import socket
+
+    if not socket.has_ipv6:
+        pytest.skip("this kernel has no IPv6")
+    from sentry.errors import SentryError
+
+    try:
+        web, sink = _start(host="::1")
+    except SentryError as err:  # cannot listen: this host has no ::1
+        pytest.skip(str(err))
+    try:
+        conn = http.client.HTTPConnection("::1", web.port, timeout=10)
+        conn.request("POST", "/k8s-audit", body=json.dumps(EVENT).encode(),
+                     headers={"Content-Type": "application/json"})
+        assert conn.getresponse().status == 200
+        conn.close()
+        assert len(sink.events) == 1
+    finally:
+        web.stop()
