@@ -27,7 +27,13 @@ import typer
 
 from sentry.errors import SentryError
 from sentry.rules.alert import Alert
-from sentry.rules.engine import Engine, EngineOptions, load_ruleset, needed_event_types
+from sentry.rules.engine import (
+    Engine,
+    EngineOptions,
+    ignored_event_names,
+    load_ruleset,
+    needed_event_types,
+)
 from sentry.rules.loader import Priority, RuleDefinitions
 from sentry.rules.ruleset import Ruleset, Selection
 
@@ -175,6 +181,10 @@ def run_command(
         for p in paths:
             print(f"{stamp}: Loading rules from file {p}", file=sys.stderr)
     ruleset = load_checked(paths, selection, extra)
+    ignored = set() if all_events else ignored_event_names(ruleset)
+    if ignored:
+        print(f"sentry: warning: rules use event types evaluated only with -A: "
+              f"{', '.join(sorted(ignored))}", file=sys.stderr)
     if capture is None:  # a service: live events and/or the k8s audit webhook
         from sentry.service.daemon import serve
 

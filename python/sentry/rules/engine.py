@@ -100,6 +100,23 @@ def skipped_event_types() -> frozenset[int]:
                      if info.flags & EventFlags.DROP_SIMPLE_CONS)
 
 
+def ignored_event_names(ruleset: Ruleset) -> set[str]:
+    """Event types the rules name that are skipped unless all events are evaluated (-A)."""
+    from sentry.events.table import events_named
+
+    skipped = skipped_event_types()
+    names: set[str] = set()
+    for rule in ruleset.rules:
+        for name in rule.evttypes or ():
+            codes = [info.code for info in events_named(name)]
+            if codes:
+                if all(c in skipped for c in codes):
+                    names.add(name)
+            elif name in SIMPLE_CONSUMER_SKIPPED_SYSCALLS:
+                names.add(name)
+    return names
+
+
 def _generic_skipped_ids() -> frozenset[int]:
     from sentry.events.syscalls import PPM_SC_BY_NAME
 
