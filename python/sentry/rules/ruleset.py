@@ -27,7 +27,6 @@ from sentry.rules.ast import (
     And,
     Compare,
     Expr,
-    Identifier,
     Not,
     Or,
     Value,
@@ -36,8 +35,7 @@ from sentry.rules.ast import (
 )
 from sentry.rules.compiler import Filter, compile_filter
 from sentry.rules.expand import MacroError, expand, expand_list
-from sentry.rules.loader import ExceptionDef, Priority, RuleDef, RuleDefinitions, Severity
-from sentry.rules.loader import Problem as Problem
+from sentry.rules.loader import ExceptionDef, Priority, Problem, RuleDef, RuleDefinitions, Severity
 from sentry.rules.parser import parse_condition
 
 EXCEPTION_OPERATORS = frozenset(VALUE_OPERATORS | LIST_OPERATORS)
@@ -470,7 +468,7 @@ def event_numbers(name: str) -> list[int]:
 
 __all__ = [
     "CompiledRule",
-    "Identifier",
+    "FieldMemo",
     "Problem",
     "Ruleset",
     "Selection",
