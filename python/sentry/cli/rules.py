@@ -3,7 +3,7 @@
 ``validate`` loads the files in order (directories by file name), compiles every rule and
 prints each problem as ``FILE:LINE: item: message``; the exit status is 1 when any is an
 error. ``list`` prints the rules with priority, source, tags and the event types each runs
-on (``all`` when it runs on every event).
+on (``all`` when it runs on every event; ``-`` for k8s_audit rules).
 """
 
 from __future__ import annotations
@@ -49,7 +49,10 @@ def list_command(
         report_problems(defs)
         raise typer.Exit(1)
     for rule in ruleset.all_rules:
-        types = "all" if rule.evttypes is None else ",".join(sorted(rule.evttypes))
+        if rule.source != "syscall":
+            types = "-"
+        else:
+            types = "all" if rule.evttypes is None else ",".join(sorted(rule.evttypes))
         state = "" if rule.enabled else " (disabled)"
         typer.echo(f"{rule.name}{state}\t{rule.priority.label}\t{rule.source}\t"
                    f"tags={','.join(rule.tags)}\tevttypes={types}")
