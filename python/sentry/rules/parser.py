@@ -55,6 +55,7 @@ _WORD_REST = _WORD_START | frozenset("0123456789")
 _FIELD_REST = _WORD_REST | frozenset(".")
 _SYMBOL_OPERATORS = ("==", "!=", "<=", ">=", "=", "<", ">")  # longest first
 _KEYWORDS = frozenset({"and", "or", "not"})
+MAX_NESTING = 100  # parenthesis levels; far beyond real rules, well within Python's stack
 _SIMPLE_ESCAPES = {
     "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
     "\\": "\\", "'": "'", '"': '"', "\n": "\n", "\r": "\n",
@@ -73,6 +74,7 @@ class _Parser:
         self.text = text
         self.n = len(text)
         self.i = 0
+        self.depth = 0  # open parentheses around the cursor
 
     # Scanning helpers ---------------------------------------------------------------------
 
@@ -161,20 +163,32 @@ class _Parser:
         return args[0] if len(args) == 1 else And(tuple(args), start + 1)
 
     def not_expr(self) -> Expr:
-        self.skip_space()
-        start = self.i
-        if self.keyword_here() == "not":
+        # A loop, not recursion, and "not not x" is x: a long chain costs no stack.
+        first, count = 0, 0
+        while True:
+            self.skip_space()
+            if self.keyword_here() != "not":
+                break
+            if not count:
+                first = self.i
+            count += 1
             self.i += 3
-            return Not(self.not_expr(), start + 1)
-        return self.primary()
+        expr = self.primary()
+        if not count % 2:
+            return expr
+        return expr.arg if isinstance(expr, Not) else Not(expr, first + 1)
 
     def primary(self) -> Expr:
         self.skip_space()
         start = self.i
         char = self.peek()
         if char == "(":
+            if self.depth >= MAX_NESTING:
+                raise self.error(f"parentheses nested deeper than {MAX_NESTING} levels")
             self.i += 1
+            self.depth += 1
             inner = self.or_expr()
+            self.depth -= 1
             self.skip_space()
             if self.peek() != ")":
                 if self.i >= self.n:

@@ -359,3 +359,17 @@ def test_falco_default_rules_parse_and_expand(falco_dir: Path, name: str) -> Non
         tree = expand(parse_condition(condition), macros, lists)
         assert not macro_names(tree)
         assert parse_condition(to_text(tree)) == tree
+
+
+def test_deep_nesting_is_refused_with_our_error() -> None:
+    deep = "(" * 150 + "a" + ")" * 150
+    with pytest.raises(FilterSyntaxError) as info:
+        parse_condition(deep)
+    assert info.value.column == 101
+    assert parse_condition("(" * 90 + "a" + ")" * 90) == Identifier("a")
+
+
+def test_not_chains_cancel_in_pairs() -> None:
+    assert parse_condition("not " * 5000 + "a") == Identifier("a")
+    assert parse_condition("not " * 5001 + "a") == Not(Identifier("a"))
+    assert parse_condition("not not (a)") == Identifier("a")
