@@ -184,17 +184,24 @@ class ProgramChannel(Channel):
         self._child.stdin.write(msg.text.encode() + b"\n")
         self._child.stdin.flush()
         if not self.keep_alive:
-            self.close()
+            status = self._finish()
+            if status:  # the program could not take it (bad command, full disk ...)
+                raise OSError(f"program '{self.program}' exited with status {status}")
+
+    def _finish(self) -> int | None:
+        """Close the child's stdin and wait for it; its exit status."""
+        if self._child is None:
+            return None
+        child, self._child = self._child, None
+        try:
+            if child.stdin is not None:
+                child.stdin.close()
+        except OSError:
+            pass
+        return child.wait()
 
     def close(self) -> None:
-        if self._child is not None:
-            child, self._child = self._child, None
-            try:
-                if child.stdin is not None:
-                    child.stdin.close()
-            except OSError:
-                pass
-            child.wait()
+        self._finish()
 
 
 class HttpChannel(Channel):

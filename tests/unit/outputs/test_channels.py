@@ -341,3 +341,12 @@ def test_a_send_stuck_past_shutdown_is_counted_once() -> None:
     delivery._thread.join(10)
     st = delivery.stats
     assert (st.delivered, st.shutdown) == (0, 3)
+
+
+def test_program_that_fails_is_a_failed_delivery(tmp_path: Path) -> None:
+    out = tmp_path / "missing-dir" / "program.txt"
+    delivery = Delivery(ProgramChannel(f"cat >> {out}"), max_retries=1, backoff=0.01,
+                        log=lambda _t: None)
+    delivery.put(_msg(1))
+    delivery.close(timeout=10)
+    assert (delivery.stats.delivered, delivery.stats.failed) == (0, 1)
