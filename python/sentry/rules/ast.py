@@ -130,7 +130,8 @@ Expr = Compare | And | Or | Not | Identifier | BoolConst
 
 
 def walk(expr: Expr) -> Iterator[Expr]:
-    """Every condition node of ``expr``, parents before children."""
+    """Every condition node of ``expr``, parents before children, in text order
+    (left to right), as Falco's evt.type reading needs."""
     stack: list[Expr] = [expr]
     while stack:
         node = stack.pop()
