@@ -95,10 +95,17 @@ def compile_filter(
 
         resolve = registry_resolve
     ast = parse_condition(condition) if isinstance(condition, str) else condition
-    if macros or lists or _has_identifier(ast):
+    expanded = bool(macros or lists or _has_identifier(ast))
+    if expanded:
         ast = expand(ast, macros, lists)
     compiler = _Compiler(resolve)
-    matcher, evttypes = compiler.expr(ast)
+    try:
+        matcher, evttypes = compiler.expr(ast)
+    except FilterTypeError as err:
+        if not isinstance(condition, str) or expanded or err.text is not None:
+            raise
+        # Columns count in this very text: show where, as for a syntax error.
+        raise FilterTypeError(err.reason, column=err.column, text=condition) from None
     if matcher is True:
         match: Matcher = _always_true
     elif matcher is False:

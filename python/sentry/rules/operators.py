@@ -35,13 +35,19 @@ IpValue = (
 class FilterTypeError(SentryError):
     """A comparison that parses but cannot hold: wrong operator or constant for a field type.
 
-    ``column`` is the 1-based column of the comparison (0 when unknown).
+    ``column`` is the 1-based column of the comparison (0 when unknown); with ``text`` (the
+    condition the column counts in) the message points at it as syntax errors do.
     """
 
-    def __init__(self, message: str, *, column: int = 0):
+    def __init__(self, message: str, *, column: int = 0, text: str | None = None):
         self.column = column
         self.reason = message
-        super().__init__(f"{message} (at column {column})" if column else message)
+        self.text = text
+        if column and text is not None and "\n" not in text:
+            pointer = " " * (column - 1) + "^"
+            super().__init__(f"{message} at column {column}\n  {text}\n  {pointer}")
+        else:
+            super().__init__(f"{message} (at column {column})" if column else message)
 
 
 NUMERIC_TYPES = frozenset({FieldType.INT, FieldType.PORT, FieldType.ABSTIME, FieldType.RELTIME})

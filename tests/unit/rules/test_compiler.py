@@ -594,3 +594,11 @@ def test_compiled_filters_agree_with_a_plain_interpreter(
     tree = parse_condition(text)
     for event in events:
         assert f.match(event) == _ref_eval(tree, event), (text, event)
+
+
+def test_type_error_shows_the_condition_with_a_pointer() -> None:
+    with pytest.raises(FilterTypeError) as info:
+        flt("proc.name = a and proc.pid = abc")
+    lines = str(info.value).splitlines()
+    assert lines[1].strip() == "proc.name = a and proc.pid = abc"
+    assert lines[2].index("^") == lines[1].index("abc")
