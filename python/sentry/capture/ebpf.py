@@ -15,6 +15,7 @@ Counters are per CPU in the probe and summed into :class:`CaptureStats`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import mmap
 import os
 import select
@@ -90,6 +91,21 @@ class _Ring:
         types only, when given); returns how many records were read."""
         pos = self.pending
         prod = self.prod[0]
+        taken = 0
+        # Thousands of new Events at once would run the cyclic GC over and over (they
+        # hold no cycles); let it run once, after the batch.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            pos, taken = self._walk(pos, prod, budget, out, wanted)
+        finally:
+            if collecting:
+                gc.enable()
+        self.pending = pos
+        return taken
+
+    def _walk(self, pos: int, prod: int, budget: int, out: list[Event],
+              wanted: frozenset[int] | None) -> tuple[int, int]:
         data, mask, cpu = self.data, self.mask, self.cpu
         unpack_len = _U32.unpack_from
         unpack_rec = _RECORD.unpack_from
@@ -106,8 +122,7 @@ class _Ring:
             ts, tid, elen, etype, nparams = unpack_rec(data, off)
             if wanted is None or etype in wanted:
                 out.append(Event(data, off + RING_HDR, 0, cpu, ts, tid, elen, etype, nparams))
-        self.pending = pos
-        return taken
+        return pos, taken
 
     def close(self) -> None:
         for view in (self.cons, self.prod, self.data):
