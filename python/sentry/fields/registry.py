@@ -71,7 +71,7 @@ class BoundField:
     source: str
 
 
-class AnyOf(tuple):  # type: ignore[type-arg]
+class AnyOf(tuple):
     """Several values where one match is enough (sysdig's ``proc.aname`` without an index,
     ``fd.net``): ``proc.aname=bash`` holds when any ancestor is bash. Plain lists and tuples
     follow Falco's json multi-value rules instead."""
@@ -80,6 +80,7 @@ class AnyOf(tuple):  # type: ignore[type-arg]
 
 
 _FIELDS: dict[str, FieldDef] = {}
+_families_loaded = False
 
 
 def register(
@@ -116,7 +117,10 @@ def _load_families() -> None:
 
 def all_fields() -> dict[str, FieldDef]:
     """Every registered field by name (the families are imported on first use)."""
-    if not _FIELDS:
+    global _families_loaded
+    if not _families_loaded:
+        # Not "if empty": a family module imported on its own (ka) must not hide the rest.
+        _families_loaded = True
         _load_families()
     return _FIELDS
 
