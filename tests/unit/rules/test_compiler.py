@@ -440,6 +440,13 @@ SYSDIG_CASES = [
     ("cat_write.scap", "fd.num > 2 or evt.type = close"),
     ("cat_write.scap", "fd.typechar='f' and evt.is_open_read=true"),
     ("cat_write.scap", "proc.name != cat"),
+    ("cat_write.scap", "fd.name != /dev/null"),  # no fd: false, as sysdig's <NA>
+    ("cat_write.scap", "not fd.name = /dev/null"),  # ... and true under not
+    ("cat_write.scap", "fd.name exists and not fd.name contains lib"),
+    ("cat_write.scap", 'fd.name glob "/???/*" or fd.name glob "*[0-9]"'),
+    ("cat_write.scap", "evt.type != close and evt.type != open"),
+    ("cat_write.scap", "not (evt.type = close or evt.type = open) and thread.tid > 0"),
+    ("cat_write.scap", 'proc.cmdline contains "cat " and evt.type in (mmap, brk)'),
     ("connect_localhost.scap", "fd.sip=127.0.0.1"),
     ("connect_localhost.scap", "fd.sip in (127.0.0.1, 10.0.0.1)"),
     ("connect_localhost.scap", "fd.net=127.0.0.0/8"),
