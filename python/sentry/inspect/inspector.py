@@ -169,9 +169,10 @@ class Inspector:
             "setsid": self._on_setsid_exit,
         }
         # Exits that need what their enter said (the enter params are kept for them).
-        stash = {"socket", "socketpair", "openat", "open", "creat", "execve", "execveat",
-                 "connect", "dup", "dup2", "dup3", "setuid", "setresuid", "setgid",
+        stash = {"socket", "socketpair", "execve", "execveat", "setuid", "setresuid", "setgid",
                  "setresgid"}
+        # Old open exits carry only the fd: their enter's path and flags are kept for them.
+        opens = {"open", "openat", "openat2", "creat"}
         for code, info in EVENTS.items():
             params = info.params
             if info.flags & EventFlags.SKIPPARSERESET:
@@ -181,7 +182,10 @@ class Inspector:
             if info.direction == ">":
                 if params and int(params[0].type) == _PT_FD and params[0].name in ("fd", "oldfd"):
                     self._enter_fd.add(code)
-                if info.name in stash:
+                exit_info = EVENTS.get(code + 1)
+                old_open = info.name in opens and exit_info is not None and all(
+                    p.name != "name" for p in exit_info.params)
+                if info.name in stash or old_open:
                     self._stash_enter.add(code)
                 if info.name == "procexit":
                     self._handlers[code] = self._on_procexit
@@ -495,8 +499,8 @@ class Inspector:
         if res is None or res < 0:
             return
         old = ev.param_by_name("oldfd")
-        if old is None:
-            old = self._entered(ev, th).get("fd", self._entered(ev, th).get("oldfd"))
+        if old is None and th.last_type == ev.type - 1:
+            old = th.last_fd  # dup's enter names the fd it copies
         if old is None or old == res:
             return
         src = th.fds.get(old)
