@@ -290,7 +290,7 @@ class _Compiler:
             raise FilterTypeError(err.reason, column=column) from None
         multi = operators.multi_test(op, equal)
         slow = _on_value(single, multi)
-        matcher = None if json_order else _fast_matcher(op, ftype, extract, consts, slow)
+        matcher = None if json_order else _fast_matcher(op, ftype, extract, consts, single, slow)
         return matcher or _generic(extract, slow), _evttypes(node, items)
 
     def dynamic(
@@ -486,12 +486,14 @@ def _fast_matcher(
     ftype: FieldType,
     extract: Callable[[Any], Any],
     consts: list[Any],
+    single: Callable[[Any], bool],
     slow: Callable[[Any], bool],
 ) -> Matcher | None:
     """Inlined closures for the operators rules use most, on str and int fields.
 
-    Each tests the common case (a value of the field's own class) without a further call
-    and hands anything else (None, lists, odd classes) to ``slow``.
+    Each tests the common case (a value of the field's own class) inline (or, for the rarer
+    string operators, with one call to ``single``) and hands anything else (None, lists,
+    odd classes) to ``slow``.
     """
     cls = _FAST_CLASS.get(ftype)
     if cls is None:
@@ -567,4 +569,13 @@ def _fast_matcher(
             return slow(v)
 
         return match_contains
-    return None
+
+    def match_str(ev: Any) -> bool:  # the other string operators: one call to their test
+        v = extract(ev)
+        if v.__class__ is str:
+            return single(v)
+        if v is None:
+            return False
+        return slow(v)
+
+    return match_str
