@@ -6,6 +6,7 @@ keeps these tests about the language, while the field families are tested on rea
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import os
 import subprocess
@@ -520,6 +521,12 @@ def _ref_single(op: str, v: Any, consts: list[Any]) -> bool:
         return bool(c in v)
     if op == "startswith":
         return bool(v.startswith(c))
+    if op == "endswith":
+        return bool(v.endswith(c))
+    if op == "icontains":
+        return bool(c.lower() in v.lower())
+    if op == "glob":
+        return fnmatch.fnmatchcase(v, c)
     raise AssertionError(op)
 
 
@@ -570,11 +577,12 @@ def _ref_condition(draw: st.DrawFn, depth: int = 0) -> str:
     kind_of = _REF_FIELDS[name]
     ops = ["=", "!=", "in", "intersects", "exists", "<", ">"]
     if kind_of != "int":
-        ops += ["contains", "startswith"]
+        ops += ["contains", "startswith", "endswith", "icontains", "glob"]
     if kind_of == "list":
         ops = [o for o in ops if o not in ("<", ">")]
     op = draw(st.sampled_from(ops))
-    value = st.integers(-2, 2).map(str) if kind_of == "int" else st.sampled_from(_WORDS)
+    words = [*_WORDS, "A", "a*", "?b", "*"] if op in ("glob", "icontains") else _WORDS
+    value = st.integers(-2, 2).map(str) if kind_of == "int" else st.sampled_from(words)
     if op == "exists":
         return f"{name} exists"
     if op in ("in", "intersects"):
