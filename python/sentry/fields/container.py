@@ -6,11 +6,12 @@ whatever the container table holds when the event is read, filled in by runtime 
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
 from typing import Any
 
-from sentry.fields.registry import FieldType, register_simple
-from sentry.inspect.containers import ContainerInfo
+from sentry.fields.registry import ArgKind, Extractor, FieldType, register, register_simple
+from sentry.inspect.containers import ContainerInfo, ContainerMount
 
 
 def _id(ev: Any) -> str | None:
@@ -44,3 +45,51 @@ register_simple("container.image.tag", FieldType.STRING, "image tag",
                 _info(lambda c: c.image_tag))
 register_simple("container.privileged", FieldType.BOOL, "whether it runs privileged",
                 _info(lambda c: c.privileged))
+
+
+def _mounts_text(info: ContainerInfo) -> str:
+    return ",".join(
+        f"{m.source}:{m.dest}:{m.mode}:{'true' if m.rdwr else 'false'}:{m.propagation}"
+        for m in info.mounts
+    )
+
+
+def _mount_field(get: Callable[[ContainerMount], str]) -> Callable[[str | None], Extractor]:
+    """``container.mount.X[KEY]``: KEY is a mount's index or a glob on its source; "N/A" when
+    the container is known but no mount matches (rules test ``!= "N/A"``)."""
+
+    def make(key: str | None) -> Extractor:
+        assert key is not None
+
+        def extract(ev: Any) -> str | None:
+            th = ev.thread
+            if th is None:
+                return None
+            info = th.table.inspector.containers.get(th.container_id)
+            if info is None:
+                return None
+            if key.isdigit():
+                i = int(key)
+                return get(info.mounts[i]) if i < len(info.mounts) else "N/A"
+            for mount in info.mounts:
+                if fnmatch.fnmatchcase(mount.source, key):
+                    return get(mount)
+            return "N/A"
+
+        return extract
+
+    return make
+
+
+register_simple("container.mounts", FieldType.STRING, "source:dest:mode:rdwr:propagation list",
+                _info(_mounts_text))
+register("container.mount", FieldType.STRING, "a mount, by index or source glob",
+         arg=ArgKind.KEY)(_mount_field(
+             lambda m: f"{m.source}:{m.dest}:{m.mode}:{'true' if m.rdwr else 'false'}:"
+                       f"{m.propagation}"))
+register("container.mount.source", FieldType.STRING, "a mount's source, by index or glob",
+         arg=ArgKind.KEY)(_mount_field(lambda m: m.source))
+register("container.mount.dest", FieldType.STRING, "a mount's destination, by index or glob",
+         arg=ArgKind.KEY)(_mount_field(lambda m: m.dest))
+register("container.mount.mode", FieldType.STRING, "a mount's mode, by index or glob",
+         arg=ArgKind.KEY)(_mount_field(lambda m: m.mode))

@@ -272,5 +272,18 @@ register_simple("fd.l4proto", FieldType.STRING, "tcp, udp, icmp or raw",
 register_simple("fd.sockfamily", FieldType.STRING, "ip or unix", _with_fd(_sockfamily))
 register_simple("fd.is_server", FieldType.BOOL, "whether this process is the server end",
                 _is_server)
+register_simple("fd.connected", FieldType.BOOL, "whether a socket is connected",
+                _with_fd(lambda i: i.connected))
 register_simple("fd.name_changed", FieldType.BOOL, "whether this event changed the fd name",
                 _name_changed)
+
+
+def _no_dns(_ev: Any) -> None:
+    return None
+
+
+# sysdig resolves the domain names of these fields' constants through its own DNS queries.
+# Sentry makes no DNS queries from the event path, so they hold no value (never match).
+for _end_name in ("sip", "cip", "lip", "rip"):
+    register_simple(f"fd.{_end_name}.name", FieldType.STRING,
+                    f"domain name of fd.{_end_name} (not resolved by Sentry: <NA>)", _no_dns)

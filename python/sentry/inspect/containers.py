@@ -33,6 +33,17 @@ def container_id_from_cgroups(cgroups: Iterable[str]) -> str:
     return HOST_ID
 
 
+@dataclass(frozen=True, slots=True)
+class ContainerMount:
+    """One mount of a container, as runtimes report them."""
+
+    source: str
+    dest: str
+    mode: str = ""
+    rdwr: bool = True
+    propagation: str = ""
+
+
 @dataclass(slots=True)
 class ContainerInfo:
     """What is known about one container; fields stay None until a runtime tells."""
@@ -46,6 +57,7 @@ class ContainerInfo:
     image_tag: str | None = None
     privileged: bool | None = None
     ip: str | None = None
+    mounts: list[ContainerMount] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
 
 

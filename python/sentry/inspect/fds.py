@@ -80,13 +80,14 @@ class FdInfo:
     role: Role = Role.NONE
     renamed_at: int = -1  # number of the event that last changed the name
     listening: bool = False  # a bound server socket (sysdig's ipv4/ipv6 "servsock")
+    connected: bool = False  # connect() succeeded, or accepted
 
     def copy(self, num: int | None = None) -> FdInfo:
         """A duplicate (dup, fork), optionally under another number."""
         twin = FdInfo(
             self.num if num is None else num, self.type, self.name, self.flags, self.ino,
             self.dev, self.cip, self.sip, self.cport, self.sport, self.l4proto, self.socktype,
-            self.role, -1, self.listening,
+            self.role, -1, self.listening, self.connected,
         )
         return twin
 

@@ -16,8 +16,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sentry.events.table import EVENTS, EventFlags
-from sentry.inspect.containers import ContainerInfo, ContainerTable, container_id_from_cgroups
-from sentry.inspect.fds import FdInfo, FdTable, FdType, IpAddress, Role
+from sentry.inspect.containers import (
+    ContainerInfo,
+    ContainerMount,
+    ContainerTable,
+    container_id_from_cgroups,
+)
+from sentry.inspect.fds import INET_TYPES, FdInfo, FdTable, FdType, IpAddress, Role
 from sentry.inspect.threads import NA_NAME, ThreadInfo, ThreadTable, dir_path
 from sentry.inspect.users import UserTable
 
@@ -179,6 +184,7 @@ class Inspector:
                 self._no_reset.add(code)
             if info.name == "container" and info.direction == ">":
                 self._handlers[code] = self._on_container
+            names = {p.name for p in params}
             if info.direction == ">":
                 if params and int(params[0].type) == _PT_FD and params[0].name in ("fd", "oldfd"):
                     self._enter_fd.add(code)
@@ -191,11 +197,15 @@ class Inspector:
                     self._handlers[code] = self._on_procexit
                 elif info.name == "connect":
                     self._handlers[code] = self._on_connect_enter
+                elif info.name in ("sendto", "sendmsg") and "tuple" in names:
+                    self._handlers[code] = self._on_datagram
             else:
                 enter = EVENTS.get(code - 1)
                 if enter is not None and code - 1 in self._enter_fd:
                     self._exit_fd.add(code)
                 handler = exits.get(info.name)
+                if info.name in ("recvfrom", "recvmsg") and "tuple" in names:
+                    handler = self._on_datagram
                 if handler is not None:
                     self._handlers[code] = handler
         # The exit of an fd-using enter is about the same fd (read/write/close/connect ...).
@@ -444,6 +454,7 @@ class Inspector:
             return
         ev.fdinfo = info
         self._apply_tuple(info, ev.param_by_name("tuple"), Role.CLIENT, ev.num)
+        info.connected = True  # sysdig counts an EINPROGRESS connect as connected too
 
     def _on_accept_exit(self, ev: Any, th: ThreadInfo) -> None:
         fd = ev.param_by_name("fd")
@@ -452,7 +463,7 @@ class Inspector:
         tup = ev.param_by_name("tuple")
         family = getattr(tup, "family", None)
         kind = _FAMILY_TYPES.get(family, FdType.UNKNOWN) if family is not None else FdType.UNKNOWN
-        info = FdInfo(fd, kind, "", socktype=1)
+        info = FdInfo(fd, kind, "", socktype=1, connected=True)
         self._apply_tuple(info, tup, Role.SERVER, ev.num)
         ev.fdinfo = th.fds.add(info)
 
@@ -476,6 +487,19 @@ class Inspector:
             info.type = FdType.UNIX
             path = getattr(tup, "path", None) or getattr(tup, "dest_path", None) or ""
             info.set_name(str(path), num)
+
+    def _on_datagram(self, ev: Any, th: ThreadInfo) -> None:
+        """sendto/sendmsg (enter) and recvfrom/recvmsg (exit) name an unconnected socket's peer."""
+        info = ev.fdinfo
+        if info is None or info.connected or info.listening or info.type not in INET_TYPES:
+            return
+        tup = ev.param_by_name("tuple")
+        if tup is None or getattr(tup, "family", None) not in (2, 10):
+            return
+        role = Role.CLIENT if ev.info.direction == ">" else Role.SERVER
+        if info.l4proto is None:
+            info.l4proto = _SOCK_L4.get(info.socktype, "udp")
+        self._apply_tuple(info, tup, role, ev.num)
 
     def _on_bind_exit(self, ev: Any, th: ThreadInfo) -> None:
         res = ev.param_by_name("res")
@@ -554,6 +578,7 @@ class Inspector:
                 name=data.get("name"), image=data.get("image"), image_id=data.get("imageid"),
                 image_repository=data.get("imagerepo"), image_tag=data.get("imagetag"),
                 privileged=data.get("privileged"), ip=data.get("ip"),
+                mounts=_mounts(data.get("Mounts")),
                 labels=labels if isinstance(labels, dict) else {},
             ))
             return
@@ -606,6 +631,17 @@ class Inspector:
         if ip is None:
             return False
         return ip in self.local_addresses or ip.is_loopback
+
+
+def _mounts(value: Any) -> list[ContainerMount]:
+    if not isinstance(value, list):
+        return []
+    return [
+        ContainerMount(str(m.get("Source", "")), str(m.get("Destination", "")),
+                       str(m.get("Mode", "")), bool(m.get("RW", True)),
+                       str(m.get("Propagation", "")))
+        for m in value if isinstance(m, dict)
+    ]
 
 
 def _container_type(value: Any) -> str | None:

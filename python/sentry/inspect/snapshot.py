@@ -46,7 +46,7 @@ def fd_from_entry(entry: Any) -> FdInfo:
         info.cip, info.cport = _ip(entry.sip), entry.sport
         info.sip, info.sport = _ip(entry.dip), entry.dport
         info.l4proto = _L4.get(entry.l4proto)
-        info.role = Role.CLIENT
+        info.role, info.connected = Role.CLIENT, True
         info.name = f"{entry.sip}:{entry.sport}->{entry.dip}:{entry.dport}"
     elif entry.type in _SERVER_SOCKS:
         info.sip, info.sport = _ip(entry.sip), entry.sport
