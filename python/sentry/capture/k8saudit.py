@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 import orjson
 
@@ -117,59 +117,64 @@ class AuditFileSource:
         self.error: AuditFormatError | None = None
         self._stats = CaptureStats()
         try:
-            self._data = self.path.read_bytes()
+            self._file: IO[bytes] | None = open(self.path, "rb")  # noqa: SIM115
         except OSError as err:
             raise CaptureError(err.strerror or str(err), path=str(self.path)) from None
 
     def _whole_document(self) -> list[AuditEvent] | None:
+        """The file as one JSON document (EventList or array), or None if it is not one."""
+        assert self._file is not None
+        self._file.seek(0)
         try:
-            doc = orjson.loads(self._data)
+            doc = orjson.loads(self._file.read())
         except orjson.JSONDecodeError:
             return None
         if isinstance(doc, list) or (isinstance(doc, dict) and doc.get("kind") == "EventList"):
-            return events_from_json(doc)
+            try:
+                return events_from_json(doc)
+            except AuditFormatError:
+                return None
         return None
 
     def _lines(self) -> Iterator[AuditEvent]:
+        # Read line by line: audit logs can be far larger than memory.
         num = 0
-        for lineno, line in enumerate(self._data.splitlines(), 1):
+        if self._file is None:
+            return
+        for lineno, line in enumerate(self._file, 1):
             if not line.strip():
                 continue
             try:
                 evts = parse_body(line, num + 1)
             except AuditFormatError as err:
-                if lineno == 1:
-                    whole = self._safe_whole()
-                    if whole is not None:
-                        yield from whole
-                        return
+                whole = self._whole_document() if lineno == 1 else None
+                if whole is not None:
+                    yield from whole
+                    return
                 self._fail(f'Could not read k8s audit event line #{lineno}, "{_preview(line)}": '
                            f"{err}, stopping")
                 return
             num += len(evts)
             yield from evts
 
-    def _safe_whole(self) -> list[AuditEvent] | None:
-        try:
-            return self._whole_document()
-        except AuditFormatError:
-            return None
-
     def _fail(self, message: str) -> None:
         self.error = AuditFormatError(message, path=str(self.path))
         self._stats.drops_bug += 1
-        print(f"sentry: {self.error}", file=sys.stderr)
+        print(f"sentry: {self.error}", file=sys.stderr, flush=True)
 
     def batches(self) -> Iterator[list[AuditEvent]]:
         batch: list[AuditEvent] = []
-        for evt in self._lines():
-            self._stats.events += 1
-            batch.append(evt)
-            if len(batch) >= _BATCH:
+        try:
+            for evt in self._lines():
+                self._stats.events += 1
+                batch.append(evt)
+                if len(batch) >= _BATCH:
+                    yield batch
+                    batch = []
+            if batch:
                 yield batch
-                batch = []
-        if batch:
-            yield batch
+        finally:
+            self.close()  # one pass: the file is done with
 
     def __iter__(self) -> Iterator[AuditEvent]:
         for batch in self.batches():
@@ -179,7 +184,9 @@ class AuditFileSource:
         return self._stats
 
     def close(self) -> None:
-        self._data = b""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def is_audit_file(path: str | Path) -> bool:
