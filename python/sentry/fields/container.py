@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sentry.fields.registry import ArgKind, Extractor, FieldType, register, register_simple
-from sentry.inspect.containers import ContainerInfo, ContainerMount
+from sentry.inspect.containers import HOST_ID, ContainerInfo, ContainerMount
 
 
 def _id(ev: Any) -> str | None:
@@ -47,7 +47,9 @@ register_simple("container.privileged", FieldType.BOOL, "whether it runs privile
                 _info(lambda c: c.privileged))
 
 
-def _mounts_text(info: ContainerInfo) -> str:
+def _mounts_text(info: ContainerInfo) -> str | None:
+    if info.id == HOST_ID:
+        return None
     return ",".join(
         f"{m.source}:{m.dest}:{m.mode}:{'true' if m.rdwr else 'false'}:{m.propagation}"
         for m in info.mounts
@@ -66,7 +68,7 @@ def _mount_field(get: Callable[[ContainerMount], str]) -> Callable[[str | None],
             if th is None:
                 return None
             info = th.table.inspector.containers.get(th.container_id)
-            if info is None:
+            if info is None or info.id == HOST_ID:
                 return None
             if key.isdigit():
                 i = int(key)
