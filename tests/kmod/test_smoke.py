@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 from kmod_helpers import capture
 
@@ -21,3 +22,11 @@ def test_child_openat_and_close_are_captured(tmp_path, python):
     assert closes
     assert trace.stats.drops_bug == 0
     assert os.path.exists(target)
+
+
+def test_driver_status_reports_the_loaded_module(python):
+    out = subprocess.run([python, "-c", "from sentry.cli.main import main; main()",
+                          "driver", "status"], capture_output=True, text=True, check=True).stdout
+    assert "kernel module: loaded" in out
+    assert "/dev/sentry0" in out
+    assert "api version: 1" in out

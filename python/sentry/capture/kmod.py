@@ -114,7 +114,7 @@ class KmodSource:
         try:
             for cpu, path in paths:
                 self._rings.append(_Ring(path, cpu))
-            version = self._ioctl_out("SENTRY_IOCTL_GET_API_VERSION")
+            self.api_version = version = self._ioctl_out("SENTRY_IOCTL_GET_API_VERSION")
             if version != API_VERSION:
                 raise DriverError(f"module API version {version}, this reader speaks "
                                   f"{API_VERSION}: rebuild or reload the module")

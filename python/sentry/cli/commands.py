@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from sentry.cli import capture, rules, run, tail
+from sentry.cli import capture, driver, rules, run, tail
 
-MODULES: list[ModuleType] = [run, rules, tail, capture]
+MODULES: list[ModuleType] = [run, rules, tail, capture, driver]
