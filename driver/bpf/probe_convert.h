@@ -24,7 +24,6 @@
 #define K_O_CLOEXEC	02000000
 #define K_O_SYNC	04000000
 #define K_O_TMPFILE	020000000
-#define K_FMODE_CREATED	0x100000
 
 static __always_inline __u32 open_flags_to_scap(__u64 f)
 {
@@ -61,6 +60,12 @@ static __always_inline __u32 open_flags_to_scap(__u64 f)
 	if ((f & K_O_TMPFILE) == K_O_TMPFILE)
 		r |= SCAP_O_TMPFILE;
 	return r;
+}
+
+/* The mode argument matters only when the call may create a file. */
+static __always_inline __u32 open_mode_to_scap(__u64 flags, __u64 mode)
+{
+	return (flags & (K_O_CREAT | K_O_TMPFILE)) ? (mode & 07777) : 0;
 }
 
 #define K_CLONE_VM		0x00000100

@@ -347,4 +347,12 @@ static __always_inline __u64 file_ino(struct file *f)
 	return f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
 }
 
+#define K_FMODE_CREATED	0x100000
+
+/* The open that made this file also created it. */
+static __always_inline bool file_created(struct file *f)
+{
+	return f && (BPF_CORE_READ(f, f_mode) & K_FMODE_CREATED);
+}
+
 #endif /* SENTRY_PROBE_HELPERS_H */

@@ -183,13 +183,38 @@ static long cgroup_step(__u64 i, struct cgroup_ctx *c)
 	return prepend_name(c->s, (const unsigned char *)name, len - 1);
 }
 
-/* cgroups as scap lists them ("controller=path"); v2 has one hierarchy, listed once. */
+/* Appends "name=<path in tmp>\0" to the parameter being built; false once it is full. */
+static __always_inline bool cgroup_entry(struct ev *e, const char *name, __u32 nlen,
+					 __u32 *used)
+{
+	struct scratch *s = e->s;
+	__u32 pos = s->pos, plen, at;
+
+	if (pos > STR_MAX - 1)
+		return false;
+	plen = STR_MAX - pos;		/* the path and its NUL */
+	if (*used + nlen + 1 + plen > STR_MAX || ev_room(e) < STR_MAX)
+		return false;
+	at = s->off + *used;
+	__builtin_memcpy(&s->evt[at & EVT_MASK], name, nlen);
+	s->evt[(at + nlen) & EVT_MASK] = '=';
+	bpf_probe_read_kernel(&s->evt[(at + nlen + 1) & EVT_MASK], BOUNDED(plen, STR_MAX - 1),
+			      &s->tmp[BOUNDED(pos, STR_MAX - 1)]);
+	*used += nlen + 1 + plen;
+	return true;
+}
+
+#define CGROUP_ENTRY(e, name, used) cgroup_entry(e, name, sizeof(name) - 1, used)
+
+/*
+ * cgroups as scap lists them, "controller=path" entries: cgroup v2 has one
+ * hierarchy, so every controller gets its path (as the kernel module does).
+ */
 static __always_inline void ev_cgroups(struct ev *e, struct task_struct *task)
 {
 	struct cgroup_ctx c = { .s = e->s, .kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn) };
 	struct scratch *s = e->s;
-	__u32 start;
-	long n = 0;
+	__u32 used = 0;
 
 	s->tmp[STR_MAX - 1] = 0;
 	s->pos = STR_MAX - 1;
@@ -198,20 +223,14 @@ static __always_inline void ev_cgroups(struct ev *e, struct task_struct *task)
 		s->pos = STR_MAX - 2;
 		s->tmp[STR_MAX - 2] = '/';
 	}
-	start = s->pos;
-	if (start < 8) {
-		ev_len(e, 0);
-		return;
-	}
-	start -= 4;
-	s->tmp[BOUNDED(start, STR_MAX - 1)] = 'c';
-	s->tmp[BOUNDED(start + 1, STR_MAX - 1)] = 'p';
-	s->tmp[BOUNDED(start + 2, STR_MAX - 1)] = 'u';
-	s->tmp[BOUNDED(start + 3, STR_MAX - 1)] = '=';
-	if (ev_room(e) >= STR_MAX)
-		n = bpf_probe_read_kernel_str(&s->evt[e->s->off & EVT_MASK], STR_MAX,
-					      &s->tmp[BOUNDED(start, STR_MAX - 1)]);
-	ev_len(e, n > 0 ? n : 0);
+	CGROUP_ENTRY(e, "cpuset", &used) && CGROUP_ENTRY(e, "cpu", &used) &&
+	CGROUP_ENTRY(e, "cpuacct", &used) && CGROUP_ENTRY(e, "io", &used) &&
+	CGROUP_ENTRY(e, "memory", &used) && CGROUP_ENTRY(e, "devices", &used) &&
+	CGROUP_ENTRY(e, "freezer", &used) && CGROUP_ENTRY(e, "net_cls", &used) &&
+	CGROUP_ENTRY(e, "perf_event", &used) && CGROUP_ENTRY(e, "net_prio", &used) &&
+	CGROUP_ENTRY(e, "hugetlb", &used) && CGROUP_ENTRY(e, "pids", &used) &&
+	CGROUP_ENTRY(e, "rdma", &used) && CGROUP_ENTRY(e, "misc", &used);
+	ev_len(e, used);
 }
 
 static __always_inline __u32 task_tty(struct task_struct *task)
@@ -260,9 +279,9 @@ static __always_inline __u32 task_loginuid(struct task_struct *task)
 }
 
 /* Inode number, ctime and mtime (ns) of the program's file. */
-static __always_inline void ev_exe_inode(struct ev *e, struct mm_struct *mm)
+static __always_inline void ev_exe_inode(struct ev *e, struct file *exe)
 {
-	struct inode *inode = mm ? BPF_CORE_READ(mm, exe_file, f_inode) : NULL;
+	struct inode *inode = exe ? BPF_CORE_READ(exe, f_inode) : NULL;
 	__u64 ctime = 0, mtime = 0;
 
 	if (inode && bpf_core_field_exists(inode->i_ctime_sec)) {
@@ -276,6 +295,54 @@ static __always_inline void ev_exe_inode(struct ev *e, struct mm_struct *mm)
 	ev_int(e, mtime, 8);
 }
 
+/* execve flags: the program runs from a memfd ("memfd:" files). */
+static __always_inline __u32 exe_flags(struct file *exe)
+{
+	char name[6] = {};
+
+	if (!exe)
+		return 0;
+	bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
+	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' &&
+	    name[4] == 'd' && name[5] == ':')
+		return SCAP_EXE_FROM_MEMFD;
+	return 0;
+}
+
+/* The process-group id as seen from the task's own pid namespace. */
+static __always_inline __u64 task_pgid_vnr(struct task_struct *task)
+{
+	struct pid *pgrp = BPF_CORE_READ(task, signal, pids[K_PIDTYPE_PGID]);
+	__u32 level = BPF_CORE_READ(task, thread_pid, level);
+
+	return pgrp ? BPF_CORE_READ(pgrp, numbers[level & 31].nr) : 0;
+}
+
+/* Start time of the init process of the task's pid namespace (ns since boot). */
+static __always_inline __u64 pidns_init_start(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	struct pid_namespace *ns;
+	__u32 level;
+
+	if (!pid)
+		return 0;
+	level = BPF_CORE_READ(pid, level);
+	ns = BPF_CORE_READ(pid, numbers[level & 31].ns);
+	return ns ? BPF_CORE_READ(ns, child_reaper, start_time) : 0;
+}
+
+/* The task's command name (comm), NUL-terminated. */
+static __always_inline void ev_comm(struct ev *e)
+{
+	char comm[16];
+	long n = 0;
+
+	if (!bpf_get_current_comm(comm, sizeof(comm)) && ev_room(e) >= sizeof(comm))
+		n = bpf_probe_read_kernel_str(&e->s->evt[e->s->off & EVT_MASK], sizeof(comm), comm);
+	ev_len(e, n > 0 ? n : 0);
+}
+
 /* The process record shared by clone/fork/vfork/clone3 and execve/execveat exits. */
 static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long ret,
 				      __u32 nr, bool exec)
@@ -283,6 +350,7 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
 	__u64 arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
 	long exe_len = 0;
 	__u64 flags = 0;
@@ -294,16 +362,18 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 		env_start = BPF_CORE_READ(mm, env_start);
 		env_end = BPF_CORE_READ(mm, env_end);
 	}
-	/* exe: argv[0] */
-	if (arg_start && ev_room(e) >= STR_MAX) {
+	/* exe: argv[0], or the command name of a process without arguments */
+	if (arg_end > arg_start && ev_room(e) >= STR_MAX) {
 		exe_len = bpf_probe_read_user_str(&e->s->evt[e->s->off & EVT_MASK], STR_MAX,
 						  (void *)arg_start);
 		if (exe_len < 0) {
 			e->s->pf = 1;
 			exe_len = 0;
 		}
+		ev_len(e, exe_len);
+	} else {
+		ev_comm(e);
 	}
-	ev_len(e, exe_len);
 	ev_user_block(e, arg_start + exe_len, arg_end);		/* args */
 	ev_int(e, BPF_CORE_READ(task, pid), 8);			/* tid */
 	ev_int(e, BPF_CORE_READ(task, tgid), 8);		/* pid */
@@ -315,26 +385,26 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 	ev_int(e, task_vm(task, 0), 4);
 	ev_int(e, task_vm(task, 1), 4);
 	ev_int(e, task_vm(task, 2), 4);
-	if (ev_room(e) >= 16) {					/* comm */
-		long n = bpf_get_current_comm(&e->s->evt[e->s->off & EVT_MASK], 16);
-
-		ev_len(e, n ? 0 : bpf_probe_read_kernel_str(&e->s->evt[e->s->off & EVT_MASK], 16,
-							     &e->s->evt[e->s->off & EVT_MASK]));
-	} else {
-		ev_len(e, 0);
-	}
+	ev_comm(e);						/* comm */
 	ev_cgroups(e, task);					/* cgroups */
 	if (exec) {
 		ev_user_block(e, env_start, env_end);		/* env */
 		ev_int(e, task_tty(task), 4);			/* tty */
-		ev_int(e, BPF_CORE_READ(task, signal, pids[K_PIDTYPE_PGID], numbers[0].nr), 8);
+		ev_int(e, task_pgid_vnr(task), 8);			/* pgid */
 		ev_int(e, task_loginuid(task), 4);			/* loginuid */
-		ev_int(e, 0, 4);				/* flags */
+		ev_int(e, exe_flags(exe), 4);				/* flags */
 		ev_int(e, cred_caps(cred, 0), 8);			/* cap_inheritable */
 		ev_int(e, cred_caps(cred, 1), 8);			/* cap_permitted */
 		ev_int(e, cred_caps(cred, 2), 8);			/* cap_effective */
-		ev_exe_inode(e, mm);		/* exe_ino, exe_ino_ctime, exe_ino_mtime */
+		ev_exe_inode(e, exe);		/* exe_ino, exe_ino_ctime, exe_ino_mtime */
 		ev_int(e, BPF_CORE_READ(cred, euid.val), 4);		/* uid */
+		if (exe) {						/* trusted_exepath */
+			struct path p = BPF_CORE_READ(exe, f_path);
+
+			ev_tmp_str(e, build_path(e->s, p.dentry, p.mnt));
+		} else {
+			ev_len(e, 0);
+		}
 		return;
 	}
 	if (nr == __NR_clone)
@@ -348,6 +418,7 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 	ev_int(e, BPF_CORE_READ(cred, egid.val), 4);		/* gid */
 	ev_int(e, task_vnr(task, false), 8);			/* vtid */
 	ev_int(e, task_vnr(task, true), 8);			/* vpid */
+	ev_int(e, pidns_init_start(task), 8);			/* pidns_init_start_ts */
 }
 
 #endif /* SENTRY_PROBE_PROC_H */

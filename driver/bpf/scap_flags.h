@@ -79,6 +79,12 @@
 #define SCAP_EXVAT_AT_EMPTY_PATH	(1 << 0)
 #define SCAP_EXVAT_AT_SYMLINK_NOFOLLOW	(1 << 1)
 
+/* execve flags */
+#define SCAP_EXE_FROM_MEMFD	(1 << 2)
+
+/* open flags, exit events only: the call created the file */
+#define SCAP_O_F_CREATED	(1 << 14)
+
 /* dynamic parameter indexes (PT_DYN) */
 #define SCAP_BPF_IDX_FD		0
 #define SCAP_BPF_IDX_RES	1

@@ -39,9 +39,9 @@ struct probe_config {
 	__u32 procexit_nparams;		/* up to PROCEXIT_MAX_PARAMS */
 };
 
-#define EXEC_X_MAX_PARAMS 27
-#define CLONE_X_MAX_PARAMS 20
-#define PROCEXIT_MAX_PARAMS 4
+#define EXEC_X_MAX_PARAMS 28
+#define CLONE_X_MAX_PARAMS 21
+#define PROCEXIT_MAX_PARAMS 5
 
 const volatile struct probe_config probe_config SEC(".rodata.sc");
 
@@ -145,13 +145,29 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 		ev_int(e, open_flags_to_scap(uptr_u64(sys_arg(regs, a), 0)), 4);
 		break;
 	case PK_HOW_MODE:
-		ev_int(e, uptr_u64(sys_arg(regs, a), 1), 4);
+		uptr = sys_arg(regs, a);
+		ev_int(e, open_mode_to_scap(uptr_u64(uptr, 0), uptr_u64(uptr, 1)), 4);
 		break;
 	case PK_HOW_RESOLVE:
 		ev_int(e, resolve_to_scap(uptr_u64(sys_arg(regs, a), 2)), 4);
 		break;
 	case PK_FD_DEV:
 		ev_int(e, ret >= 0 ? file_dev(fd_file(task, ret)) : 0, 4);
+		break;
+	case PK_FD_INO:
+		ev_int(e, ret >= 0 ? file_ino(fd_file(task, ret)) : 0, 8);
+		break;
+	case PK_OPEN_FLAGS_X:
+		v = open_flags_to_scap(sys_arg(regs, a));
+		if (ret >= 0 && file_created(fd_file(task, ret)))
+			v |= SCAP_O_F_CREATED;
+		ev_int(e, v, 4);
+		break;
+	case PK_OPEN_MODE:
+		ev_int(e, open_mode_to_scap(sys_arg(regs, a), sys_arg(regs, aux)), 4);
+		break;
+	case PK_MODE_BITS:
+		ev_int(e, sys_arg(regs, a) & 07777, 4);
 		break;
 	case PK_SOCKADDR:
 		ev_sockaddr(e, sys_arg(regs, a), sys_arg(regs, aux));
@@ -377,6 +393,7 @@ static __always_inline int on_process_exit(struct task_struct *task)
 	ev_int(&e, (code >> 8) & 0xff, 8);		/* ret */
 	ev_int(&e, code & 0x7f, 1);			/* sig */
 	ev_int(&e, (code & 0x80) ? 1 : 0, 1);		/* core */
+	ev_int(&e, 0, 8);				/* reaper_tid: not tracked, as in the module */
 	ev_submit(&e);
 	return 0;
 }

@@ -37,6 +37,10 @@ enum param_kind {
 	PK_HOW_MODE,	/* ... mode */
 	PK_HOW_RESOLVE,	/* ... resolve, scap encoding */
 	PK_FD_DEV,	/* dev of the file behind the returned fd */
+	PK_FD_INO,	/* inode number of the file behind the returned fd */
+	PK_OPEN_FLAGS_X, /* open flags at argument a, plus "created" from the returned fd */
+	PK_OPEN_MODE,	/* mode argument aux, kept only if flags argument a may create */
+	PK_MODE_BITS,	/* mode argument a, permission bits only */
 	PK_SOCKADDR,	/* user sockaddr at argument a, length argument aux */
 	PK_TUPLE_FD,	/* socket tuple of the socket at fd argument a */
 	PK_TUPLE_RET,	/* socket tuple of the socket at the returned fd */
@@ -115,6 +119,10 @@ struct syscall_spec {
 #define HOW_MODE(a)	P(PK_HOW_MODE, a, 4, 0)
 #define HOW_RESOLVE(a)	P(PK_HOW_RESOLVE, a, 4, 0)
 #define DEV		P(PK_FD_DEV, 0, 4, 0)
+#define INO		P(PK_FD_INO, 0, 8, 0)
+#define OFLAGS_X(a)	P(PK_OPEN_FLAGS_X, a, 4, 0)
+#define OMODE(f, m)	P(PK_OPEN_MODE, f, 4, m)
+#define MODE(a)		P(PK_MODE_BITS, a, 4, 0)
 #define SADDR(a, l)	P(PK_SOCKADDR, a, 0, l)
 #define TUPLE(a)	P(PK_TUPLE_FD, a, 0, 0)
 #define TUPLE_RET	P(PK_TUPLE_RET, 0, 0, 0)
@@ -144,16 +152,16 @@ struct syscall_spec {
 
 const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.specs") = {
 	/* files */
-	SC(__NR_open, EV(SE_SYSCALL_OPEN_E, STR(0), OFLAGS(1), ARG32(2)),
-	   EV(SE_SYSCALL_OPEN_X, RET, STR(0), OFLAGS(1), ARG32(2), DEV)),
-	SC(__NR_openat, EV(SE_SYSCALL_OPENAT_2_E, FD(0), STR(1), OFLAGS(2), ARG32(3)),
-	   EV(SE_SYSCALL_OPENAT_2_X, RET, FD(0), STR(1), OFLAGS(2), ARG32(3), DEV)),
+	SC(__NR_open, EV(SE_SYSCALL_OPEN_E, STR(0), OFLAGS(1), OMODE(1, 2)),
+	   EV(SE_SYSCALL_OPEN_X, RET, STR(0), OFLAGS_X(1), OMODE(1, 2), DEV, INO)),
+	SC(__NR_openat, EV(SE_SYSCALL_OPENAT_2_E, FD(0), STR(1), OFLAGS(2), OMODE(2, 3)),
+	   EV(SE_SYSCALL_OPENAT_2_X, RET, FD(0), STR(1), OFLAGS_X(2), OMODE(2, 3), DEV, INO)),
 	SC(__NR_openat2, EV(SE_SYSCALL_OPENAT2_E, FD(0), STR(1), HOW_FLAGS(2), HOW_MODE(2),
 			    HOW_RESOLVE(2)),
 	   EV(SE_SYSCALL_OPENAT2_X, RET, FD(0), STR(1), HOW_FLAGS(2), HOW_MODE(2),
 	      HOW_RESOLVE(2))),
-	SC(__NR_creat, EV(SE_SYSCALL_CREAT_E, STR(0), ARG32(1)),
-	   EV(SE_SYSCALL_CREAT_X, RET, STR(0), ARG32(1), DEV)),
+	SC(__NR_creat, EV(SE_SYSCALL_CREAT_E, STR(0), MODE(1)),
+	   EV(SE_SYSCALL_CREAT_X, RET, STR(0), MODE(1), DEV, INO)),
 	SC(__NR_close, EV(SE_SYSCALL_CLOSE_E, FD(0)), EV(SE_SYSCALL_CLOSE_X, RET)),
 	SC(__NR_read, EV(SE_SYSCALL_READ_E, FD(0), ARG32(2)),
 	   EV(SE_SYSCALL_READ_X, RET, BUF_RET(1))),

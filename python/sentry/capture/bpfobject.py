@@ -82,13 +82,20 @@ def object_path() -> Path:
             raise DriverError(f"SENTRY_BPF_OBJECT={env}: no such file")
         return Path(env)
     src = source_dir()
-    in_tree = _fresh_in_tree(src)
-    if in_tree is not None:
-        return in_tree
     out = cache_dir() / f"bpf-{_digest(src)}"
     obj = out / "sentry.bpf.o"
     if obj.is_file():
         return obj
+    in_tree = _fresh_in_tree(src)
+    if in_tree is not None:  # copied: a later `make clean` in the tree must not pull it away
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = out / f".sentry.bpf.o.{os.getpid()}"
+            shutil.copyfile(in_tree, tmp)
+            tmp.replace(obj)
+            return obj
+        except OSError:
+            pass
     return build(src, out)
 
 

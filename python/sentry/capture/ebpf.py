@@ -46,8 +46,8 @@ _PROGRAMS = {
     "tp_btf": ("sys_enter_btf", "sys_exit_btf", "sched_process_exit_btf"),
     "raw_tp": ("sys_enter_raw", "sys_exit_raw", "sched_process_exit_raw"),
 }
-# Process events whose length the event table decides, with the most the probe can fill.
-_PROCESS_EVENTS = (("execve", "<", 27), ("clone", "<", 20), ("procexit", ">", 4))
+# Process events and the parameters the probe fills (scap's latest layouts).
+_PROCESS_EVENTS = (("execve", "<", 28), ("clone", "<", 21), ("procexit", ">", 5))
 _PAGE = mmap.PAGESIZE
 _U32 = struct.Struct("<I")
 _RECORD = struct.Struct("<8x" + HEADER.format.lstrip("<"))  # ring record header, scap header
@@ -56,9 +56,16 @@ _by_ts = attrgetter("ts")
 
 
 def process_event_sizes() -> tuple[int, ...]:
-    """Parameters the execve, clone and procexit events carry: the table's, up to the probe's."""
-    return tuple(min(len(event_by_name(name, direction).params), most)
-                 for name, direction, most in _PROCESS_EVENTS)
+    """Parameters the execve, clone and procexit events carry: scap's latest layouts, as the
+    kernel module writes them (readers take the ones their table knows; scap only appends)."""
+    sizes = []
+    for name, direction, most in _PROCESS_EVENTS:
+        known = len(event_by_name(name, direction).params)
+        if known > most:
+            raise DriverError(f"the event table gives {name}{direction} {known} parameters; "
+                              f"the eBPF probe fills {most}")
+        sizes.append(most)
+    return tuple(sizes)
 
 
 def _boot_to_epoch_ns() -> int:
