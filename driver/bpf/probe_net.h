@@ -29,6 +29,22 @@ static __always_inline struct sock *fd_sock(struct task_struct *task, long fd)
 	return BPF_CORE_READ(sock, sk);
 }
 
+/* A listening socket's accept queue: fill in percent (which 0), length (1) or size (2). */
+static __always_inline __u32 accept_queue(struct sock *sk, __u32 which)
+{
+	__u32 len, max;
+
+	if (!sk)
+		return 0;
+	len = BPF_CORE_READ(sk, sk_ack_backlog);
+	max = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	if (which == 1)
+		return len;
+	if (which == 2)
+		return max;
+	return max ? len * 100 / max : 0;
+}
+
 /* scap's sockaddr: family byte, then address and port (host order) or path. */
 static __always_inline void ev_sockaddr(struct ev *e, __u64 uaddr, __u64 ulen)
 {

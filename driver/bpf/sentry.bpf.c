@@ -169,6 +169,12 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 	case PK_MODE_BITS:
 		ev_int(e, sys_arg(regs, a) & 07777, 4);
 		break;
+	case PK_CLOEXEC:
+		ev_int(e, open_flags_to_scap(sys_arg(regs, a)) & SCAP_O_CLOEXEC, 4);
+		break;
+	case PK_ACCEPT_QUEUE:
+		ev_int(e, accept_queue(fd_sock(task, (__s32)sys_arg(regs, a)), aux), size);
+		break;
 	case PK_SOCKADDR:
 		ev_sockaddr(e, sys_arg(regs, a), sys_arg(regs, aux));
 		break;

@@ -41,6 +41,8 @@ enum param_kind {
 	PK_OPEN_FLAGS_X, /* open flags at argument a, plus "created" from the returned fd */
 	PK_OPEN_MODE,	/* mode argument aux, kept only if flags argument a may create */
 	PK_MODE_BITS,	/* mode argument a, permission bits only */
+	PK_ACCEPT_QUEUE, /* listening socket at fd argument a: backlog % (aux 0), length, max */
+	PK_CLOEXEC,	/* O_CLOEXEC of the open flags at argument a, scap encoding */
 	PK_SOCKADDR,	/* user sockaddr at argument a, length argument aux */
 	PK_TUPLE_FD,	/* socket tuple of the socket at fd argument a */
 	PK_TUPLE_RET,	/* socket tuple of the socket at the returned fd */
@@ -123,6 +125,10 @@ struct syscall_spec {
 #define OFLAGS_X(a)	P(PK_OPEN_FLAGS_X, a, 4, 0)
 #define OMODE(f, m)	P(PK_OPEN_MODE, f, 4, m)
 #define MODE(a)		P(PK_MODE_BITS, a, 4, 0)
+#define QUEUE_PCT(a)	P(PK_ACCEPT_QUEUE, a, 1, 0)
+#define QUEUE_LEN(a)	P(PK_ACCEPT_QUEUE, a, 4, 1)
+#define QUEUE_MAX(a)	P(PK_ACCEPT_QUEUE, a, 4, 2)
+#define CLOEXEC(a)	P(PK_CLOEXEC, a, 4, 0)
 #define SADDR(a, l)	P(PK_SOCKADDR, a, 0, l)
 #define TUPLE(a)	P(PK_TUPLE_FD, a, 0, 0)
 #define TUPLE_RET	P(PK_TUPLE_RET, 0, 0, 0)
@@ -232,14 +238,17 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	      ZERO(8), ZERO(8), ZERO(8), ZERO(8), ZERO(8), ZERO(1), ZERO(1))),
 
 	/* descriptors */
-	SC(__NR_dup, EV(SE_SYSCALL_DUP_E, FD(0)), EV(SE_SYSCALL_DUP_X, RET)),
-	SC(__NR_dup2, EV(SE_SYSCALL_DUP_E, FD(0)), EV(SE_SYSCALL_DUP_X, RET)),
-	SC(__NR_dup3, EV(SE_SYSCALL_DUP_E, FD(0)), EV(SE_SYSCALL_DUP_X, RET)),
-	SC(__NR_fcntl, EV(SE_SYSCALL_FCNTL_E, FD(0), FCNTL(1)), EV(SE_SYSCALL_FCNTL_X, RET)),
+	/* exits append (as scap's later layouts do) the old fd, new fd and close-on-exec */
+	SC(__NR_dup, EV(SE_SYSCALL_DUP_E, FD(0)), EV(SE_SYSCALL_DUP_X, RET, FD(0))),
+	SC(__NR_dup2, EV(SE_SYSCALL_DUP_E, FD(0)), EV(SE_SYSCALL_DUP_X, RET, FD(0), FD(1))),
+	SC(__NR_dup3, EV(SE_SYSCALL_DUP_E, FD(0)),
+	   EV(SE_SYSCALL_DUP_X, RET, FD(0), FD(1), CLOEXEC(2))),
+	SC(__NR_fcntl, EV(SE_SYSCALL_FCNTL_E, FD(0), FCNTL(1)),
+	   EV(SE_SYSCALL_FCNTL_X, RET, FD(0), FCNTL(1))),
 	SC(__NR_pipe, EV0(SE_SYSCALL_PIPE_E),
 	   EV(SE_SYSCALL_PIPE_X, RET, PIPE_FD(0, 0), PIPE_FD(0, 1), PIPE_INO(0))),
 	SC(__NR_pipe2, EV0(SE_SYSCALL_PIPE_E),
-	   EV(SE_SYSCALL_PIPE_X, RET, PIPE_FD(0, 0), PIPE_FD(0, 1), PIPE_INO(0))),
+	   EV(SE_SYSCALL_PIPE_X, RET, PIPE_FD(0, 0), PIPE_FD(0, 1), PIPE_INO(0), OFLAGS(1))),
 	SC(__NR_eventfd, EV(SE_SYSCALL_EVENTFD_E, ARG(0), ZERO(4)), EV(SE_SYSCALL_EVENTFD_X, RET)),
 	SC(__NR_eventfd2, EV(SE_SYSCALL_EVENTFD_E, ARG(0), ARG32(1)),
 	   EV(SE_SYSCALL_EVENTFD_X, RET)),
@@ -269,12 +278,12 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	   EV(SE_SOCKET_SOCKETPAIR_X, RET, PIPE_FD(3, 0), PIPE_FD(3, 1), ZERO(8), ZERO(8))),
 	SC(__NR_bind, EV(SE_SOCKET_BIND_E, FD(0)), EV(SE_SOCKET_BIND_X, RET, SADDR(1, 2))),
 	SC(__NR_connect, EV(SE_SOCKET_CONNECT_E, FD(0), SADDR(1, 2)),
-	   EV(SE_SOCKET_CONNECT_X, RET, TUPLE(0))),
+	   EV(SE_SOCKET_CONNECT_X, RET, TUPLE(0), FD(0))),
 	SC(__NR_listen, EV(SE_SOCKET_LISTEN_E, FD(0), ARG32(1)), EV(SE_SOCKET_LISTEN_X, RET)),
 	SC(__NR_accept, EV0(SE_SOCKET_ACCEPT_5_E),
-	   EV(SE_SOCKET_ACCEPT_5_X, RET, TUPLE_RET, ZERO(1), ZERO(4), ZERO(4))),
+	   EV(SE_SOCKET_ACCEPT_5_X, RET, TUPLE_RET, QUEUE_PCT(0), QUEUE_LEN(0), QUEUE_MAX(0))),
 	SC(__NR_accept4, EV(SE_SOCKET_ACCEPT4_5_E, ARG32(3)),
-	   EV(SE_SOCKET_ACCEPT4_5_X, RET, TUPLE_RET, ZERO(1), ZERO(4), ZERO(4))),
+	   EV(SE_SOCKET_ACCEPT4_5_X, RET, TUPLE_RET, QUEUE_PCT(0), QUEUE_LEN(0), QUEUE_MAX(0))),
 	SC(__NR_sendto, EV(SE_SOCKET_SENDTO_E, FD(0), ARG32(2), TUPLE_TO(0, 4)),
 	   EV(SE_SOCKET_SENDTO_X, RET, BUF_ARG(1, 2))),
 	SC(__NR_recvfrom, EV(SE_SOCKET_RECVFROM_E, FD(0), ARG32(2)),
