@@ -9,7 +9,9 @@ on when the next batch is asked for, so a batch stays valid while it is processe
 
 Settings (capturing, snaplen, interest set, the consumer's own tgid, an optional target
 process tree for tests) live in the probe's ``.bss``, mmap'ed here and written in place.
-Counters are per CPU in the probe and summed into :class:`CaptureStats`.
+Counters are per CPU in the probe and summed into :class:`CaptureStats`. Setting
+``event_types`` (as for a capture file) narrows the interest set to the syscalls that
+make those events. Needs root, BTF and a 5.17+ kernel (BPF ring buffers, bpf_loop).
 """
 
 from __future__ import annotations
