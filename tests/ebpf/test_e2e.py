@@ -30,7 +30,7 @@ class Cli:
     """A running sentry command whose stdout lines are collected by a thread."""
 
     def __init__(self, args: list[str]):
-        env = dict(os.environ, SENTRY_DRIVER="ebpf")
+        env = dict(os.environ, SENTRY_DRIVER="ebpf")  # tail has no --driver flag
         self.proc = subprocess.Popen(SENTRY + args, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
@@ -89,7 +89,7 @@ def test_run_alerts_on_vi_writing_below_root(cli_factory: Callable[[list[str]], 
     vi = tmp_path / "vi"
     vi.symlink_to("/usr/bin/touch")  # a program named vi that writes a file
     target = Path(f"/sentry-e2e-{uuid.uuid4().hex[:8]}")
-    cli = cli_factory(["run", "--json"])
+    cli = cli_factory(["run", "--driver", "ebpf", "--json"])
     try:
         def trigger() -> None:
             subprocess.run([str(vi), str(target)], check=True)
