@@ -62,7 +62,12 @@ _LOG_CHUNK = 1 << 23  # the verifier's log arrives as one message of up to megab
 _alloc = ffi.new_allocator(should_clear_after_alloc=False)
 
 
+LIBBPF_DEBUG = 2
+
+
 def _print(level: int, fmt: Any, args: Any) -> int:
+    if level >= LIBBPF_DEBUG:  # warnings and info carry the verifier's verdict; skip debug
+        return 0
     buf = _alloc("char[]", _LOG_CHUNK)
     _libc.vsnprintf(buf, _LOG_CHUNK, fmt, args)
     text = ffi.string(buf).decode(errors="replace")
