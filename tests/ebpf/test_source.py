@@ -99,3 +99,12 @@ def test_process_events_have_scaps_latest_layout(ebpf_source: object, tmp_path: 
     assert clone.nparams == 21 and int.from_bytes(clone.raw(20), "little") > 0
     exit_ = next(e for e in cap.events if e.info.name == "procexit")
     assert exit_.nparams == 5
+
+
+def test_bad_settings_and_missing_object_are_clear_errors(tmp_path: Path) -> None:
+    from sentry.errors import DriverError
+
+    with pytest.raises(DriverError, match="power of two"):
+        EbpfSource(ring_bytes=3000)
+    with pytest.raises(DriverError, match=r"no-such\.o"):
+        EbpfSource(object_path=tmp_path / "no-such.o")
