@@ -274,6 +274,7 @@ static int __init sentry_init(void)
 		return -ENOENT;
 	}
 	config_defaults();
+	sentry_fillers_init();
 	err = sentry_rings_alloc();
 	if (err)
 		return err;

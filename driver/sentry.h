@@ -4,8 +4,8 @@
  *
  * The module is split by job: main.c (load/unload, tracepoint probes),
  * ring.c (per-CPU rings), device.c (/dev/sentryN: open, mmap, ioctl),
- * encode.c (scap event builder), fillers.c (per-syscall parameters) and
- * syscall_table.c (syscall number -> events and fillers).
+ * encode.c (scap event builder), fill_*.c (per-syscall parameters, by
+ * topic) and syscall_events.h (generated: syscall number -> event types).
  */
 #ifndef SENTRY_H
 #define SENTRY_H
@@ -91,7 +91,7 @@ u8 *sentry_push_reserve(struct sentry_evt *e, u32 len);
 void sentry_push_done(struct sentry_evt *e, u32 used);
 long sentry_copy_user(void *dst, unsigned long uptr, u32 len);
 
-/* fillers.c: what every filler gets. */
+/* fill_*.c: what every filler gets. */
 struct sentry_args {
 	struct pt_regs *regs;
 	long nr;		/* syscall number */
@@ -110,7 +110,7 @@ struct sentry_syscall_events {
 	u16 ppm_sc;		/* scap syscall code, for generic events */
 };
 
-/* How its parameters are filled (fillers.c); both NULL: generic. */
+/* How its parameters are filled (fill_*.c); both NULL: generic. */
 struct sentry_fillers {
 	sentry_filler_t enter;
 	sentry_filler_t exit;
@@ -119,7 +119,8 @@ struct sentry_fillers {
 
 #define SENTRY_SC_NEVER_DROP	0x1	/* process lifecycle: never sampled out */
 
-extern const struct sentry_fillers sentry_fillers[SENTRY_SYSCALL_NR_MAX];
+extern struct sentry_fillers sentry_fillers[SENTRY_SYSCALL_NR_MAX];
+void sentry_fillers_init(void);
 
 void sentry_fill_procexit(struct sentry_evt *e, struct task_struct *p);
 

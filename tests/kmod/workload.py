@@ -99,6 +99,24 @@ def main() -> None:
     sc(293, fds, os.O_CLOEXEC)
     facts["pipe2"] = list(fds)
 
+    # more fds, files and resources
+    a, b = socket.socketpair()
+    facts["socketpair"] = [a.fileno(), b.fileno()]
+    facts["eventfd"] = os.eventfd(0, os.EFD_CLOEXEC)
+    facts["getcwd"] = os.getcwd()
+    facts["access"] = sc(21, p("open.txt"), os.R_OK)
+    statbuf = ctypes.create_string_buffer(256)
+    facts["stat"] = sc(4, p("open.txt"), statbuf)
+    pollfd = (ctypes.c_int * 2)(fds[0], 1)  # POLLIN
+    facts["poll"] = sc(7, pollfd, 1, 0)
+    sleep = (ctypes.c_long * 2)(0, 1000)
+    sc(35, sleep, None)
+    facts["uid"] = sc(102)
+    limits = (ctypes.c_uint64 * 2)()
+    facts["prlimit"] = sc(302, 0, 7, None, limits)  # RLIMIT_NOFILE
+    facts["nofile"] = list(limits)
+    facts["setsid"] = sc(112)
+
     # credentials, signals, ptrace
     sc(105, 0)
     sc(106, 0)

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fill_common.c - helpers every filler uses (paths, buffers, fds, memory sizes) and
+ * the dense syscall -> fillers table assembled from the per-topic tables at load.
+ *
+ * A filler pushes the parameters its event type declares, in scap's layout; it may push
+ * more than an older event generation declares (extra ones are ignored), never fewer.
+ * Paths and buffers are read at syscall exit, when the syscall itself has faulted them
+ * in; every user access goes through sentry_copy_user()/sentry_push_ustr(), which fail
+ * instead of sleeping.
+ */
+#include "fill.h"
+
+void sentry_push_s64(struct sentry_evt *e, s64 v)
+{
+	sentry_push_u64(e, (u64)v);
+}
+
+void sentry_push_path(struct sentry_evt *e, unsigned long uptr)
+{
+	sentry_push_ustr(e, uptr, SENTRY_MAX_PATH);
+}
+
+void sentry_push_res(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_s64(e, a->ret);
+}
+
+/* The file behind fd in this task, looked up without taking a reference. */
+struct file *sentry_fd_file(long fd)
+{
+	if (fd < 0 || !current->files)
+		return NULL;
+	return files_lookup_fd_rcu(current->files, fd);
+}
+
+/* A kernel path rendered in place as the next parameter (NUL included). */
+void sentry_push_kpath(struct sentry_evt *e, const struct path *p)
+{
+	u32 avail = e->room > e->len ? e->room - e->len : 0;
+	u32 limit = min_t(u32, avail, SENTRY_MAX_PATH);
+	char *dst, *s;
+	u32 n;
+
+	if (limit < 2) {
+		e->overflow = true;
+		return;
+	}
+	dst = sentry_push_reserve(e, limit);
+	if (!dst)
+		return;
+	s = d_path(p, dst, limit);
+	if (IS_ERR(s)) {
+		sentry_push_done(e, 0);
+		return;
+	}
+	n = strlen(s) + 1;
+	memmove(dst, s, n);
+	sentry_push_done(e, n);
+}
+
+void sentry_push_cwd(struct sentry_evt *e)
+{
+	struct path pwd;
+
+	if (!current->fs) {
+		sentry_push_empty(e);
+		return;
+	}
+	get_fs_pwd(current->fs, &pwd);
+	sentry_push_kpath(e, &pwd);
+	path_put(&pwd);
+}
+
+/* Bytes user space passed or got: the first min(len, snaplen). */
+void sentry_push_data(struct sentry_evt *e, unsigned long uptr, long len)
+{
+	u32 n = len > 0 ? min_t(u64, len, READ_ONCE(sentry_cfg.snaplen)) : 0;
+
+	sentry_push_ubuf(e, uptr, n);
+}
+
+/* Gather up to min(total, snaplen) bytes from a user iovec array. */
+void sentry_push_iov(struct sentry_evt *e, unsigned long uiov, unsigned long cnt, long total)
+{
+	u32 want = total > 0 ? min_t(u64, total, READ_ONCE(sentry_cfg.snaplen)) : 0;
+	struct iovec iov;
+	u32 got = 0, n;
+	unsigned long i;
+	u8 *dst;
+
+	dst = sentry_push_reserve(e, want);
+	if (!dst)
+		return;
+	for (i = 0; i < cnt && i < UIO_MAXIOV && got < want; i++) {
+		if (sentry_copy_user(&iov, uiov + i * sizeof(iov), sizeof(iov)))
+			goto fault;
+		n = min_t(u64, iov.iov_len, want - got);
+		if (n && sentry_copy_user(dst + got, (unsigned long)iov.iov_base, n))
+			goto fault;
+		got += n;
+	}
+	sentry_push_done(e, got);
+	return;
+fault:
+	e->pf = true;
+	sentry_push_done(e, got);
+}
+
+long sentry_iov_total(unsigned long uiov, unsigned long cnt)
+{
+	struct iovec iov;
+	long total = 0;
+	unsigned long i;
+
+	for (i = 0; i < cnt && i < UIO_MAXIOV; i++) {
+		if (sentry_copy_user(&iov, uiov + i * sizeof(iov), sizeof(iov)))
+			break;
+		total += iov.iov_len;
+	}
+	return total;
+}
+
+static u32 kbytes(unsigned long pages)
+{
+	return pages << (PAGE_SHIFT - 10);
+}
+
+void sentry_push_mm_sizes(struct sentry_evt *e)
+{
+	struct mm_struct *mm = current->mm;
+
+	sentry_push_u32(e, mm ? kbytes(mm->total_vm) : 0);
+	sentry_push_u32(e, mm ? kbytes(get_mm_rss(mm)) : 0);
+	sentry_push_u32(e, mm ? kbytes(get_mm_counter(mm, MM_SWAPENTS)) : 0);
+}
+
+void sentry_fill_fd0_e(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_s64(e, (int)a->a[0]);
+}
+
+void sentry_fill_res_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_res(e, a);
+}
+
+void sentry_fill_none(struct sentry_evt *e, struct sentry_args *a)
+{
+}
+
+/* read/write family */
+void sentry_fill_fd_size_e(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_s64(e, (int)a->a[0]);
+	sentry_push_u32(e, a->a[2]);
+}
+
+void sentry_fill_write_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_res(e, a);
+	sentry_push_data(e, a->a[1], a->ret > 0 ? a->ret : 0);
+}
+
+/* paths */
+void sentry_fill_res_path0_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_res(e, a);
+	sentry_push_path(e, a->a[0]);
+}
+
+/* dev and ino of the file an fd refers to (0 if sentry_fill_none). */
+void sentry_fd_dev_ino(long fd, u32 *dev, u64 *ino, u32 *created)
+{
+	struct file *f;
+
+	*dev = 0;
+	*ino = 0;
+	*created = 0;
+	rcu_read_lock();
+	f = sentry_fd_file(fd);
+	if (f) {
+		struct inode *inode = file_inode(f);
+
+		*dev = new_encode_dev(inode->i_sb->s_dev);
+		*ino = inode->i_ino;
+		if (f->f_mode & FMODE_CREATED)
+			*created = PPM_O_F_CREATED;
+	}
+	rcu_read_unlock();
+}
+
+struct sentry_fillers sentry_fillers[SENTRY_SYSCALL_NR_MAX] __ro_after_init;
+
+/* Build the dense table indexed by syscall number from the per-topic tables. */
+void sentry_fillers_init(void)
+{
+	static const struct sentry_filler_entry *const tables[] = {
+		sentry_fill_file_table, sentry_fill_net_table, sentry_fill_proc_table,
+		sentry_fill_ipc_table,
+	};
+	const struct sentry_filler_entry *t;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(tables); i++) {
+		for (t = tables[i]; t->nr >= 0; t++) {
+			sentry_fillers[t->nr].enter = t->enter;
+			sentry_fillers[t->nr].exit = t->exit;
+			sentry_fillers[t->nr].flags = t->flags;
+		}
+	}
+}

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fill_net.c - fillers of socket syscalls: addresses and connection tuples.
+ *
+ * A filler pushes the parameters its event type declares, in scap's layout; it may push
+ * more than an older event generation declares (extra ones are ignored), never fewer.
+ * Paths and buffers are read at syscall exit, when the syscall itself has faulted them
+ * in; every user access goes through sentry_copy_user()/sentry_push_ustr(), which fail
+ * instead of sleeping.
+ */
+#include "fill.h"
+
+/* PT_SOCKADDR from a user sockaddr of len bytes. */
+static void push_usockaddr(struct sentry_evt *e, unsigned long uaddr, long len)
+{
+	struct sockaddr_storage ss;
+	u8 buf[1 + sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	u32 n = 0;
+
+	if (!uaddr || len < (long)sizeof(sa_family_t) || len > (long)sizeof(ss) ||
+	    sentry_copy_user(&ss, uaddr, len)) {
+		sentry_push_empty(e);
+		return;
+	}
+	buf[n++] = ss.ss_family;
+	if (ss.ss_family == AF_INET && len >= (long)sizeof(struct sockaddr_in)) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		u16 port = ntohs(in->sin_port);
+
+		memcpy(buf + n, &in->sin_addr.s_addr, 4);
+		memcpy(buf + n + 4, &port, 2);
+		n += 6;
+	} else if (ss.ss_family == AF_INET6 && len >= (long)sizeof(struct sockaddr_in6)) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		u16 port = ntohs(in6->sin6_port);
+
+		memcpy(buf + n, &in6->sin6_addr, 16);
+		memcpy(buf + n + 16, &port, 2);
+		n += 18;
+	} else if (ss.ss_family == AF_UNIX) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+		long plen = len - offsetof(struct sockaddr_un, sun_path);
+
+		plen = clamp_t(long, plen, 0, sizeof(un->sun_path));
+		n += strnlen(un->sun_path, plen);
+		memcpy(buf + 1, un->sun_path, n - 1);
+		buf[n++] = '\0';
+	}
+	sentry_push_raw(e, buf, n);
+}
+
+/*
+ * PT_SOCKTUPLE of the socket behind fd: client side first, so for an
+ * inbound connection (accept) the peer is the source.
+ */
+static void push_socktuple(struct sentry_evt *e, long fd, bool inbound)
+{
+	u8 buf[1 + 8 + 8 + UNIX_PATH_MAX + 1];
+	struct socket *sock;
+	struct sock *sk;
+	struct file *f;
+	u32 n = 0;
+
+	rcu_read_lock();
+	f = sentry_fd_file(fd);
+	sock = f ? sock_from_file(f) : NULL;
+	sk = sock ? sock->sk : NULL;
+	if (!sk) {
+		rcu_read_unlock();
+		sentry_push_empty(e);
+		return;
+	}
+	buf[n++] = sk->sk_family;
+	if (sk->sk_family == AF_INET) {
+		struct inet_sock *inet = inet_sk(sk);
+		__be32 l = inet->inet_rcv_saddr ? inet->inet_rcv_saddr : inet->inet_saddr;
+		__be32 r = inet->inet_daddr;
+		u16 lp = ntohs(inet->inet_sport), rp = ntohs(inet->inet_dport);
+
+		memcpy(buf + 1, inbound ? &r : &l, 4);
+		memcpy(buf + 5, inbound ? &rp : &lp, 2);
+		memcpy(buf + 7, inbound ? &l : &r, 4);
+		memcpy(buf + 11, inbound ? &lp : &rp, 2);
+		n = 13;
+	} else if (sk->sk_family == AF_INET6) {
+		struct inet_sock *inet = inet_sk(sk);
+		u16 lp = ntohs(inet->inet_sport), rp = ntohs(inet->inet_dport);
+		const void *l = &sk->sk_v6_rcv_saddr, *r = &sk->sk_v6_daddr;
+
+		memcpy(buf + 1, inbound ? r : l, 16);
+		memcpy(buf + 17, inbound ? &rp : &lp, 2);
+		memcpy(buf + 19, inbound ? l : r, 16);
+		memcpy(buf + 35, inbound ? &lp : &rp, 2);
+		n = 37;
+	} else if (sk->sk_family == AF_UNIX) {
+		struct unix_sock *u = unix_sk(sk);
+		struct sock *peer = READ_ONCE(u->peer);
+		struct unix_address *addr;
+		u64 src = (u64)(unsigned long)sk, dst = (u64)(unsigned long)peer;
+		u32 plen = 0;
+
+		memcpy(buf + 1, &src, 8);
+		memcpy(buf + 9, &dst, 8);
+		n = 17;
+		/* The path is the bound name of either end, whichever has one. */
+		addr = smp_load_acquire(&u->addr);	/* pairs with unix_bind's release */
+		if (!addr && peer)
+			addr = smp_load_acquire(&unix_sk(peer)->addr);
+		if (addr && addr->len > (int)offsetof(struct sockaddr_un, sun_path)) {
+			plen = addr->len - offsetof(struct sockaddr_un, sun_path);
+			plen = strnlen(addr->name->sun_path, min_t(u32, plen, UNIX_PATH_MAX));
+			memcpy(buf + n, addr->name->sun_path, plen);
+		}
+		n += plen;
+		buf[n++] = '\0';
+	}
+	rcu_read_unlock();
+	sentry_push_raw(e, buf, n);
+}
+
+/* sockets */
+static void socket_e(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_u32(e, a->a[0]);
+	sentry_push_u32(e, a->a[1]);
+	sentry_push_u32(e, a->a[2]);
+}
+
+static void bind_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_res(e, a);
+	push_usockaddr(e, a->a[1], (int)a->a[2]);
+}
+
+static void connect_e(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_s64(e, (int)a->a[0]);
+	push_usockaddr(e, a->a[1], (int)a->a[2]);
+}
+
+static void connect_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_res(e, a);
+	push_socktuple(e, (int)a->a[0], false);
+	sentry_push_s64(e, (int)a->a[0]);
+}
+
+static void listen_e(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_s64(e, (int)a->a[0]);
+	sentry_push_u32(e, a->a[1]);
+}
+
+static void accept_fill(struct sentry_evt *e, struct sentry_args *a)
+{
+	u32 qlen = 0, qmax = 0;
+	struct socket *sock;
+	struct file *f;
+
+	rcu_read_lock();
+	f = sentry_fd_file((int)a->a[0]);
+	sock = f ? sock_from_file(f) : NULL;
+	if (sock && sock->sk) {
+		qlen = READ_ONCE(sock->sk->sk_ack_backlog);
+		qmax = READ_ONCE(sock->sk->sk_max_ack_backlog);
+	}
+	rcu_read_unlock();
+	sentry_push_res(e, a);
+	push_socktuple(e, a->ret, true);
+	sentry_push_u8(e, qmax ? qlen * 100 / qmax : 0);
+	sentry_push_u32(e, qlen);
+	sentry_push_u32(e, qmax);
+}
+
+static void accept4_e(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_u32(e, a->a[3]);
+}
+
+static void sendto_e(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_s64(e, (int)a->a[0]);
+	sentry_push_u32(e, a->a[2]);
+	push_socktuple(e, (int)a->a[0], false);
+}
+
+static void recvfrom_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_res(e, a);
+	sentry_push_data(e, a->a[1], a->ret);
+	push_socktuple(e, (int)a->a[0], true);
+}
+
+/* struct user_msghdr: name, namelen, iov, iovlen, control, controllen, flags */
+static bool read_msghdr(struct sentry_evt *e, unsigned long umsg, struct user_msghdr *m)
+{
+	if (sentry_copy_user(m, umsg, sizeof(*m))) {
+		e->pf = true;
+		memset(m, 0, sizeof(*m));
+		return false;
+	}
+	return true;
+}
+
+static void sendmsg_e(struct sentry_evt *e, struct sentry_args *a)
+{
+	struct user_msghdr m;
+
+	read_msghdr(e, a->a[1], &m);
+	sentry_push_s64(e, (int)a->a[0]);
+	sentry_push_u32(e, sentry_iov_total((unsigned long)m.msg_iov, m.msg_iovlen));
+	push_socktuple(e, (int)a->a[0], false);
+}
+
+static void sendmsg_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	struct user_msghdr m;
+
+	read_msghdr(e, a->a[1], &m);
+	sentry_push_res(e, a);
+	sentry_push_iov(e, (unsigned long)m.msg_iov, m.msg_iovlen, a->ret);
+}
+
+static void recvmsg_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	struct user_msghdr m;
+
+	read_msghdr(e, a->a[1], &m);
+	sentry_push_res(e, a);
+	sentry_push_u32(e, a->ret > 0 ? a->ret : 0);
+	sentry_push_iov(e, (unsigned long)m.msg_iov, m.msg_iovlen, a->ret);
+	push_socktuple(e, (int)a->a[0], true);
+	sentry_push_empty(e);
+}
+
+static void socketpair_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	int fds[2] = { -1, -1 };
+	u64 src = 0, peer = 0;
+	struct socket *sock;
+	struct file *f;
+
+	if (a->ret >= 0 && sentry_copy_user(fds, a->a[3], sizeof(fds)))
+		e->pf = true;
+	rcu_read_lock();
+	f = a->ret >= 0 ? sentry_fd_file(fds[0]) : NULL;
+	sock = f ? sock_from_file(f) : NULL;
+	if (sock && sock->sk) {
+		src = (u64)(unsigned long)sock->sk;
+		if (sock->sk->sk_family == AF_UNIX)
+			peer = (u64)(unsigned long)READ_ONCE(unix_sk(sock->sk)->peer);
+	}
+	rcu_read_unlock();
+	sentry_push_res(e, a);
+	sentry_push_s64(e, fds[0]);
+	sentry_push_s64(e, fds[1]);
+	sentry_push_u64(e, src);
+	sentry_push_u64(e, peer);
+}
+
+static void shutdown_e(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_s64(e, (int)a->a[0]);
+	sentry_push_u8(e, a->a[1]);
+}
+
+#define ND SENTRY_SC_NEVER_DROP
+
+const struct sentry_filler_entry sentry_fill_net_table[] = {
+	{ __NR_socket, socket_e, sentry_fill_res_x, 0 },
+	{ __NR_connect, connect_e, connect_x, 0 },
+	{ __NR_accept, sentry_fill_none, accept_fill, 0 },
+	{ __NR_accept4, accept4_e, accept_fill, 0 },
+	{ __NR_bind, sentry_fill_fd0_e, bind_x, 0 },
+	{ __NR_listen, listen_e, sentry_fill_res_x, 0 },
+	{ __NR_sendto, sendto_e, sentry_fill_write_x, 0 },
+	{ __NR_recvfrom, sentry_fill_fd_size_e, recvfrom_x, 0 },
+	{ __NR_sendmsg, sendmsg_e, sendmsg_x, 0 },
+	{ __NR_recvmsg, sentry_fill_fd0_e, recvmsg_x, 0 },
+	{ __NR_socketpair, socket_e, socketpair_x, 0 },
+	{ __NR_shutdown, shutdown_e, sentry_fill_res_x, 0 },
+	{ -1 }
+};
