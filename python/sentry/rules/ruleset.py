@@ -54,13 +54,18 @@ class CompiledRule:
     tags: tuple[str, ...]
     filter: Filter
     output: Any  # what the OutputCompiler returned (an OutputFormat for the engine)
-    evttypes: frozenset[str] | None  # event type names, None: every type
+    evttypes: frozenset[str] | None  # event types as Falco reports them, None: every type
     enabled: bool
     desc: str = ""
-    match: Callable[[Any], bool] = field(init=False)
+    # What the engine runs: the event types the rule is indexed under (None: all) and the
+    # matcher for events of those types, which may leave out a leading evt.type test that
+    # the index already guarantees (see split_type_guard).
+    index_types: frozenset[str] | None = None
+    match: Callable[[Any], bool] = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        self.match = self.filter.match
+        if self.match is None:
+            self.match = self.filter.match
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +123,11 @@ class Ruleset:
             by_source.setdefault(rule.source, []).append(rule)
             if rule.source != "syscall":
                 continue
-            if rule.evttypes is None:
+            if rule.index_types is None:
                 numbers: Iterable[int] = range(self._event_max)
             else:
-                numbers = sorted({n for name in rule.evttypes for n in self._type_numbers(name)})
+                numbers = sorted({n for name in rule.index_types
+                                  for n in self._type_numbers(name)})
             for n in numbers:
                 if 0 <= n < self._event_max:
                     buckets[n].append(rule)
@@ -137,9 +143,9 @@ class Ruleset:
         for rule in self.rules:
             if rule.source != "syscall":
                 continue
-            if rule.evttypes is None:
+            if rule.index_types is None:
                 return None
-            names |= rule.evttypes
+            names |= rule.index_types
         return names
 
 
@@ -400,8 +406,74 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
                  "matches too many evt.type values (all of them): it runs on every event, "
                  "which costs; begin the condition with evt.type= or evt.type in (...)",
                  loc, item)
+    index_types, match = evttypes, flt.match
+    if rule.source == "syscall":
+        guard, rest = split_type_guard(expanded)
+        if guard is not None:
+            index_types = guard if evttypes is None else evttypes & guard
+            if rest is not None:
+                match = compile_filter(rest, ctx.memo.resolve).match
     return CompiledRule(rule.name, rule.priority, rule.source, tuple(rule.tags), flt, output,
-                        evttypes, rule.enabled, rule.desc)
+                        evttypes, rule.enabled, rule.desc, index_types, match)
+
+
+def _type_names(node: Expr) -> frozenset[str] | None:
+    """The names an ``evt.type =/in`` test (or an ``or`` of them) accepts; else None."""
+    if isinstance(node, Compare):
+        lhs = node.lhs
+        if getattr(lhs, "name", None) != "evt.type" or getattr(lhs, "arg", None) is not None:
+            return None
+        if node.op == "=" and isinstance(node.rhs, Value):
+            return frozenset({node.rhs.text})
+        if node.op == "in" and isinstance(node.rhs, ValueList):
+            return frozenset(v.text for v in node.rhs.items)
+        return None
+    if isinstance(node, Or):
+        names: set[str] = set()
+        for arg in node.args:
+            sub = _type_names(arg)
+            if sub is None:
+                return None
+            names |= sub
+        return frozenset(names)
+    return None
+
+
+def _conjuncts(node: Expr) -> list[Expr]:
+    if isinstance(node, And):
+        return [c for arg in node.args for c in _conjuncts(arg)]
+    return [node]
+
+
+def split_type_guard(tree: Expr) -> tuple[frozenset[str] | None, Expr | None]:
+    """Split ``evt.type in S and rest`` into (S, rest) for the event-type index.
+
+    ``S`` intersects every top-level ``evt.type`` test of the condition: the rule cannot
+    match another type, so indexing it under ``S`` changes no result. ``rest`` is the
+    condition without those tests, returned only when it may replace the whole condition on
+    events of type ``S``: every name of ``S`` must be a dedicated event (a generic syscall
+    name shares its event numbers with every other generic syscall, so its test stays).
+    ``(None, None)`` when there is no such test; ``rest`` is None when it cannot be dropped.
+    """
+    from sentry.rules.ast import BoolConst
+
+    guard: frozenset[str] | None = None
+    rest: list[Expr] = []
+    for conj in _conjuncts(tree):
+        names = _type_names(conj)
+        if names is None:
+            rest.append(conj)
+        else:
+            guard = names if guard is None else guard & names
+    if guard is None:
+        return None, None
+    from sentry.events.table import events_named
+
+    if not all(events_named(name) for name in guard):
+        return guard, None
+    if not rest:
+        return guard, BoolConst(True)
+    return guard, rest[0] if len(rest) == 1 else And(tuple(rest))
 
 
 def falco_evttypes(tree: Expr) -> frozenset[str] | None:
@@ -476,4 +548,5 @@ __all__ = [
     "event_numbers",
     "exception_condition",
     "falco_evttypes",
+    "split_type_guard",
 ]

@@ -344,3 +344,40 @@ def test_field_memo_extracts_once_per_event_and_refreshes_per_event() -> None:
     assert [extract(first), extract(first), extract(second), extract(second)] == [10, 10, 20, 20]
     assert calls == [1, 2]
     assert memo.resolve("proc.name").extract is not None
+
+
+@pytest.mark.parametrize(("condition", "guard", "rest"), [
+    ("evt.type in (open, openat) and fd.name=/x", {"open", "openat"}, "fd.name = /x"),
+    ("(evt.type=open or evt.type=openat) and evt.dir=< and evt.type=open", {"open"},
+     "evt.dir = <"),
+    ("evt.type=execve", {"execve"}, "true"),
+    ("evt.type=madvise and evt.dir=<", {"madvise"}, None),  # generic: the test stays
+    ("proc.name=cat", None, None),
+    ("evt.type=open or proc.name=cat", None, None),
+])
+def test_type_guard_split(condition: str, guard: set[str] | None, rest: str | None) -> None:
+    from sentry.rules.ast import BoolConst, to_text
+    from sentry.rules.ruleset import split_type_guard
+
+    got_guard, got_rest = split_type_guard(parse_condition(condition))
+    assert got_guard == (frozenset(guard) if guard is not None else None)
+    if rest is None:
+        assert got_rest is None
+    elif rest == "true":
+        assert got_rest == BoolConst(True)
+    else:
+        assert got_rest is not None and to_text(got_rest) == rest
+
+
+def test_guarded_rules_are_indexed_narrower_and_still_match(capture: Path) -> None:
+    ruleset, _ = compile_text("""\
+- rule: not first
+  desc: d
+  condition: proc.name!=nobody and evt.type=open and evt.dir=<
+  output: "%fd.name"
+  priority: info
+""")
+    (rule,) = ruleset.rules
+    assert rule.evttypes is None  # Falco's view: a != comes before the evt.type test
+    assert rule.index_types == frozenset({"open"})
+    assert [a.message for a in run(ruleset, capture)] == ["/dev/null", "/etc/passwd"]
