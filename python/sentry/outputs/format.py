@@ -15,7 +15,7 @@ Rule outputs always render every event (Falco prefixes them with ``*`` itself).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,13 +195,3 @@ def expand_container_info(fmt: str, extra: str = "", replace: bool = False) -> s
             return f"{fmt} {extra}"
         fmt = f"{fmt} {extra}"
     return fmt.replace(CONTAINER_INFO, DEFAULT_CONTAINER_INFO)
-
-
-def validate_format(fmt: str, *, resolver: Resolver = resolve) -> None:
-    """Raise OutputFormatError when ``fmt`` names an unknown or malformed field."""
-    OutputFormat(fmt, resolver=resolver)
-
-
-def field_names(fmt: str, *, resolver: Resolver = resolve) -> Sequence[str]:
-    """The field names a format uses, in first-use order."""
-    return [f.name for f in OutputFormat(fmt, resolver=resolver).fields]
