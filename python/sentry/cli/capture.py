@@ -63,8 +63,9 @@ def write_capture(source: Any, inspector: Any, out: str, filter_text: str | None
 
 def capture(out: str, capture_in: str | None, filter_text: str | None) -> tuple[int, int]:
     """Open the input (file or live driver) and write ``out``."""
-    from sentry.cli.tail import open_capture, open_live
+    from sentry.cli.tail import compile_tail_filter, open_capture, open_live
 
+    compile_tail_filter(filter_text)  # a bad filter fails before any source is opened
     if capture_in is not None:
         reader, inspector = open_capture(capture_in)
         metadata: dict[str, Any] = {
