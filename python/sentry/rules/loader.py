@@ -166,7 +166,6 @@ class RuleDefinitions:
         err = RuleLoadError(first.message, path=first.path, line=first.line, item=first.item)
         if len(errors) > 1:
             err.args = ("\n".join(str(p) for p in errors),)
-        err.problems = errors  # type: ignore[attr-defined]
         raise err
 
 
@@ -522,7 +521,7 @@ class RulesLoader:
             if enabled is not None:
                 existing.enabled = enabled
         else:
-            self._new_rule(entry, path, item, name, existing)
+            self._new_rule(entry, path, item, name)
 
     def _bool(self, entry: _Mapping, key: str, path: str, item: str) -> bool | None:
         value = entry.get(key)
@@ -532,8 +531,7 @@ class RulesLoader:
                     entry.key_lines.get(key, entry.line), item)
         return None
 
-    def _new_rule(self, entry: _Mapping, path: str, item: str, name: str,
-                  existing: RuleDef | None) -> None:
+    def _new_rule(self, entry: _Mapping, path: str, item: str, name: str) -> None:
         missing = [k for k in ("condition", "output", "desc", "priority")
                    if entry.get(k) is None or (k != "output" and str(entry.get(k)).strip() == "")]
         if missing:
@@ -560,11 +558,8 @@ class RulesLoader:
         if exceptions is None:
             return
         rule.exceptions = exceptions
-        if existing is not None:
-            # Redefinition: replaces the rule but keeps its place in the order.
-            self.defs.rules[name] = rule
-        else:
-            self.defs.rules[name] = rule
+        # A redefinition replaces the rule but keeps its place in the order (dict semantics).
+        self.defs.rules[name] = rule
 
     def _rule_options(self, entry: _Mapping, path: str, item: str, rule: RuleDef) -> bool:
         if "source" in entry:
