@@ -220,3 +220,6 @@ def test_sysdig_reads_what_sentry_capture_writes(sysdig: str, trace_dir: Path,
     fmt = "*%evt.time %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info %fd.name"
     expected = sysdig_lines(sysdig, src, fmt, filt)
     assert sysdig_lines(sysdig, out, fmt, None) == expected
+    # And Sentry reads its own file as sysdig does (state-only events stay hidden).
+    full = "*%evt.num " + fmt[1:]
+    assert sentry_lines(out, full, None) == sysdig_lines(sysdig, out, full, None)

@@ -312,6 +312,8 @@ class ScapReader:
         self.interfaces: list[Interface] = []
         self.version: tuple[int, int] = (0, 0)
         self.skipped_unknown = 0
+        # evt.num of events flagged state-only (fatfile): for the state, not for display.
+        self.state_only: set[int] = set()
         self._events_read = 0
         self._closed = False
         self._first_event = self._read_header()
@@ -668,6 +670,8 @@ class ScapReader:
         has_nparams, has_flags = EV_BLOCKS[btype]
         data = self.data
         cpu = _U16.unpack_from(data, off + 8)[0]
+        if has_flags and _U32.unpack_from(data, off + 10)[0] & DF_STATE_ONLY:
+            self.state_only.add(num)
         evoff = off + 10 + (4 if has_flags else 0)
         limit = off + blen - 4
         hdr_len = HEADER_LEN if has_nparams else HEADER_LEN - 4

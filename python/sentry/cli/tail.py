@@ -104,6 +104,8 @@ def selected_events(source: Any, inspector: Any, flt: Any) -> Iterator[Any]:
         source.event_types = frozenset(wanted | inspector.handled_types())
     process = inspector.process
     match = flt.match if flt is not None else None
+    # Events a capture flags as state-only (sysdig's fatfile mode) update state, unseen.
+    state_only: set[int] = getattr(source, "state_only", set())
     for batch in source.batches():
         for ev in batch:
             process(ev)
@@ -112,6 +114,8 @@ def selected_events(source: Any, inspector: Any, flt: Any) -> Iterator[Any]:
                 if code not in wanted:
                     continue
             elif code in hidden:
+                continue
+            if state_only and ev.num in state_only:
                 continue
             if match is None or match(ev):
                 yield ev
