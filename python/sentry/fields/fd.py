@@ -106,7 +106,7 @@ def _num(ev: Any) -> int | None:
         if ev.info.direction == ">":
             value = ev.param(0) if ev.nparams else None
             return value if isinstance(value, int) else None
-        return th.last_fd if th.last_type == ev.type - 1 else None
+        return th.last_fd
     if flags & EventFlags.CREATES_FD:
         return -1
     return None

@@ -250,7 +250,8 @@ class Inspector:
             if code in self._stash_enter:
                 th.enter = {p.name: ev.param(i) for i, p in enumerate(ev.info.params[: ev.nparams])}
         else:
-            if code in self._exit_fd and th.last_type == code - 1:
+            if code in self._exit_fd:
+                # As sysdig: the thread's last fd, even when this exit's enter was not seen.
                 ev.fdinfo = th.fds.fds.get(th.last_fd)
             else:
                 ev.fdinfo = None
@@ -412,6 +413,7 @@ class Inspector:
         kind = FdType.DIRECTORY if flags & O_DIRECTORY else FdType.FILE
         dev = ev.param_by_name("dev") or 0
         ev.fdinfo = th.fds.add(FdInfo(fd, kind, path, flags, dev=dev, renamed_at=ev.num))
+        th.last_fd = fd
 
     def _dir_of(self, th: ThreadInfo, dirfd: int | None) -> str:
         if dirfd is None or dirfd == AT_FDCWD:
@@ -428,6 +430,7 @@ class Inspector:
         kind = _FAMILY_TYPES.get(domain, FdType.UNKNOWN) if domain is not None else FdType.UNKNOWN
         socktype = (enter.get("type") or 0) & 0xF
         ev.fdinfo = th.fds.add(FdInfo(fd, kind, "", socktype=socktype))
+        th.last_fd = fd
 
     def _on_socketpair_exit(self, ev: Any, th: ThreadInfo) -> None:
         res = ev.param_by_name("res")
@@ -466,6 +469,7 @@ class Inspector:
         info = FdInfo(fd, kind, "", socktype=1, connected=True)
         self._apply_tuple(info, tup, Role.SERVER, ev.num)
         ev.fdinfo = th.fds.add(info)
+        th.last_fd = fd
 
     def _apply_tuple(self, info: FdInfo, tup: Any, role: Role, num: int) -> None:
         """Fill an fd from a socktuple: inet addresses and ports, or a unix path."""
