@@ -116,7 +116,7 @@ def _num(ev: Any) -> int | None:
 _CREATED_CHARS = {
     "open": "f", "openat": "f", "openat2": "f", "creat": "f", "open_by_handle_at": "f",
     "pipe": "p", "pipe2": "p", "socket": "4", "accept": "4", "accept4": "4",
-    "socketpair": "u", "eventfd": "e", "eventfd2": "e", "signalfd": "s", "signalfd4": "s",
+    "eventfd": "e", "eventfd2": "e", "signalfd": "s", "signalfd4": "s",
     "timerfd_create": "t", "inotify_init": "i", "inotify_init1": "i", "epoll_create": "l",
     "epoll_create1": "l", "userfaultfd": "u", "memfd_create": "m",
 }

@@ -56,7 +56,7 @@ def _duration(ev: Any) -> int | None:
     th = ev.thread
     if th is None:
         return None
-    start = th.main_thread().clone_ts
+    start = th.clone_ts
     return ev.ts - start if start else None
 
 

@@ -198,14 +198,17 @@ class Inspector:
                 elif info.name == "connect":
                     self._handlers[code] = self._on_connect_enter
                 elif info.name in ("sendto", "sendmsg") and "tuple" in names:
-                    self._handlers[code] = self._on_datagram
+                    self._handlers[code] = self._on_send_enter
             else:
                 enter = EVENTS.get(code - 1)
                 if enter is not None and code - 1 in self._enter_fd:
                     self._exit_fd.add(code)
                 handler = exits.get(info.name)
-                if info.name in ("recvfrom", "recvmsg") and "tuple" in names:
-                    handler = self._on_datagram
+                enter_names = {p.name for p in EVENTS[code - 1].params} if code - 1 in EVENTS \
+                    else set()
+                if (info.name in ("recvfrom", "recvmsg") and "tuple" in names) or (
+                        info.name in ("sendto", "sendmsg") and "tuple" in enter_names):
+                    handler = self._on_datagram_exit
                 if handler is not None:
                     self._handlers[code] = handler
         # The exit of an fd-using enter is about the same fd (read/write/close/connect ...).
@@ -289,6 +292,8 @@ class Inspector:
                 child_ptid = -1
             # The creator: the caller's main thread for threads, the parent for processes.
             source = self.threads.get(child_pid if flags & CL_CLONE_THREAD else child_ptid)
+            if flags & CL_CLONE_THREAD:
+                child_ptid = child_pid  # sysdig makes a thread the child of its main thread
         else:
             # The caller's half: sysdig leaves the child to its own half, except for a child
             # in another pid namespace, whose own events it cannot place.
@@ -492,18 +497,32 @@ class Inspector:
             path = getattr(tup, "path", None) or getattr(tup, "dest_path", None) or ""
             info.set_name(str(path), num)
 
-    def _on_datagram(self, ev: Any, th: ThreadInfo) -> None:
-        """sendto/sendmsg (enter) and recvfrom/recvmsg (exit) name an unconnected socket's peer."""
+    def _on_send_enter(self, ev: Any, th: ThreadInfo) -> None:
+        # sendto/sendmsg name their peer; sysdig adopts it when the call returns.
         info = ev.fdinfo
-        if info is None or info.connected or info.listening or info.type not in INET_TYPES:
+        if info is not None and info.type in INET_TYPES and info.sip is None:
+            th.enter = {"tuple": ev.param_by_name("tuple")}
+        else:
+            th.enter = None
+
+    def _on_datagram_exit(self, ev: Any, th: ThreadInfo) -> None:
+        """sendto/sendmsg/recvfrom/recvmsg on an unnamed inet socket give it its peer."""
+        info = ev.fdinfo
+        if info is None or info.type not in INET_TYPES or info.sip is not None:
             return
-        tup = ev.param_by_name("tuple")
+        res = ev.param_by_name("res")
+        if res is None or res < 0:
+            return
+        if ev.info.name in ("sendto", "sendmsg"):
+            tup, role = self._entered(ev, th).get("tuple"), Role.CLIENT
+        else:
+            tup, role = ev.param_by_name("tuple"), Role.SERVER
         if tup is None or getattr(tup, "family", None) not in (2, 10):
             return
-        role = Role.CLIENT if ev.info.direction == ">" else Role.SERVER
         if info.l4proto is None:
             info.l4proto = _SOCK_L4.get(info.socktype, "udp")
         self._apply_tuple(info, tup, role, ev.num)
+        info.connected = True
 
     def _on_bind_exit(self, ev: Any, th: ThreadInfo) -> None:
         res = ev.param_by_name("res")

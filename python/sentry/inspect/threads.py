@@ -108,16 +108,16 @@ class ThreadInfo:
         return self.table.get(self.pid) or self
 
     def parent(self) -> ThreadInfo | None:
-        """The parent process's thread, if it is known."""
-        main = self.main_thread()
-        if main.ptid < 0 or self.table is None:
+        """The thread's parent, if known (a thread's parent is its main thread, as sysdig)."""
+        if self.ptid < 0 or self.table is None:
             return None
-        return self.table.get(main.ptid)
+        return self.table.get(self.ptid)
 
     def ancestors(self) -> Iterator[ThreadInfo]:
-        """Parent, grandparent, ... (stops at an unknown id or a loop)."""
-        seen = {self.tid}
-        node = self.parent()
+        """The process's parent, grandparent, ... (stops at an unknown id or a loop)."""
+        main = self.main_thread()
+        seen = {self.tid, main.tid}
+        node = main.parent()
         while node is not None and node.tid not in seen:
             yield node
             seen.add(node.tid)

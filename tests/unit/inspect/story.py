@@ -124,6 +124,34 @@ def write_story(path: Path) -> Path:
         _proc(w, "procexit>", 0, 0, 0, 0, tid=child)
         _proc(w, "read>", 5, 10, tid=thr)
         _proc(w, "read<", 0, b"", tid=thr)
+        # A thread seen from both halves shares bash's fds; datagrams name a UDP peer.
+        worker = 103
+        _proc(w, "clone>", tid=bash)
+        _proc(w, "clone<", worker, "-bash", b"--login\0", bash, bash, 1, "/home/alice",
+              *common, "bash", CGROUPS, flags, 1000, 1000, worker, bash, tid=bash)
+        _proc(w, "clone<", 0, "-bash", b"--login\0", worker, bash, 1, "/home/alice",
+              *common, "bash", CGROUPS, flags, 1000, 1000, worker, bash, tid=worker)
+        _proc(w, "openat>", AT_FDCWD, "/var/log/app.log", O_WRONLY, 0, tid=worker)
+        _proc(w, "openat<", 14, AT_FDCWD, "/var/log/app.log", O_WRONLY, 0, 2049, tid=worker)
+        _proc(w, "write>", 14, 3, tid=bash)
+        _proc(w, "write<", 3, b"ok\n", tid=bash)
+        _proc(w, "socketpair>", 1, 1, 0, tid=worker)
+        _proc(w, "socketpair<", 0, 15, 16, 0xFFFF1, 0xFFFF2, tid=worker)
+        _proc(w, "eventfd>", 0, 0, tid=worker)
+        _proc(w, "eventfd<", 17, tid=worker)
+        _proc(w, "socket>", 2, 2, 0, tid=worker)
+        _proc(w, "socket<", 18, tid=worker)
+        _proc(w, "sendto>", 18, 4, SockTuple(2, "192.168.1.2", 5353, "8.8.8.8", 53),
+              tid=worker)
+        _proc(w, "sendto<", 4, b"ping", tid=worker)
+        _proc(w, "recvfrom>", 18, 100, tid=worker)
+        _proc(w, "recvfrom<", 4, b"pong", SockTuple(2, "8.8.8.8", 53, "192.168.1.2", 5353),
+              tid=worker)
+        _proc(w, "close>", 14, tid=bash)
+        _proc(w, "close<", 0, tid=bash)
+        _proc(w, "write>", 14, 3, tid=worker)
+        _proc(w, "write<", -9, b"", tid=worker)
+        _proc(w, "procexit>", 0, 0, 0, 0, tid=worker)
     return path
 
 

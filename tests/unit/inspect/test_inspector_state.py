@@ -158,3 +158,15 @@ def test_procfs_knows_this_process() -> None:
     assert me.cwd.rstrip("/") == os.getcwd().rstrip("/")
     assert any(info.num == 0 for info in me.fds.fds.values())
     assert any(ip.is_loopback for ip in local_addresses())
+
+
+def test_threads_share_fds_and_datagrams_name_their_peer(story: Path) -> None:
+    inspector, events = replay(story)
+    bash_write = next(e for e in events if e.num == 60)
+    assert bash_write.fdinfo is not None and bash_write.fdinfo.name == "/var/log/app.log"
+    worker = next(e for e in events if e.num == 58).thread
+    assert worker.pid == 100 and worker.parent() is inspector.threads.get(100)
+    assert [a.comm for a in worker.ancestors()] == ["systemd"]
+    udp = next(e for e in events if e.num == 69).fdinfo
+    assert udp.l4proto == "udp" and udp.connected and str(udp.sip) == "8.8.8.8"
+    assert udp.name == "192.168.1.2:5353->8.8.8.8:53"
