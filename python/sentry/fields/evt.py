@@ -125,7 +125,8 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
         entry = None
         if users is not None:
             entry = users.user(value) if ptype is ParamType.UID else users.group(value)
-        return str(value), (entry.name if entry is not None else None)
+        # sysdig resolves ids to names, and shows "<NA>" for an id it cannot name.
+        return str(value), (entry.name if entry is not None else "<NA>")
     if isinstance(value, bytes):
         return _bytes_text(value), None
     if isinstance(value, int):
