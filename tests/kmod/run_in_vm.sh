@@ -8,11 +8,22 @@
 #        ~/.cache/sentry-vmtest/results)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-case $ROOT in /tmp/*) echo "run_in_vm: the repository must not be under /tmp (the guest hides it)" >&2; exit 2 ;; esac
+export WORK=${WORK:-${XDG_CACHE_HOME:-$HOME/.cache}/sentry-vmtest}
 KVER=${KVER:-$(dpkg-query -W -f='${Depends}' linux-image-amd64 | sed 's/^linux-image-\([^ ,]*\).*/\1/')}
 HEADERS=/usr/src/linux-headers-$KVER
 [ -d "$HEADERS" ] || { echo "run_in_vm: missing $HEADERS (apt-get install linux-headers-amd64)" >&2; exit 2; }
 make -s -C "$ROOT/driver" KERNELDIR="$HEADERS" modules
+# The guest hides the host's /tmp: a checkout there is staged where the guest can see it,
+# and PYTHONPATH points the guest's Python at the staged package.
+GUEST_ROOT=$ROOT
+GUEST_ENV=""
+case $ROOT in /tmp/*)
+	GUEST_ROOT=$WORK/repo
+	rm -rf "$GUEST_ROOT" && mkdir -p "$GUEST_ROOT"
+	tar -C "$ROOT" --exclude=.git -cf - . | tar -C "$GUEST_ROOT" -xf -
+	GUEST_ENV="export PYTHONPATH=$(printf '%q' "$GUEST_ROOT/python")"
+	;;
+esac
 has_path=0
 for a in "$@"; do case $a in -*) ;; *) has_path=1 ;; esac; done
 [ $has_path = 1 ] || set -- "$@" tests/kmod
@@ -22,9 +33,10 @@ RESULTS=${VM_RESULTS:-${XDG_CACHE_HOME:-$HOME/.cache}/sentry-vmtest/results}
 rm -rf "$RESULTS"
 ARGS=$(printf '%q ' "$@")
 exec "$ROOT/scripts/vm-test.sh" -k "$KVER" -t "${VM_TIMEOUT:-1200}" -c 2 -m 1024 -o "$RESULTS" -- "
-cd $(printf '%q' "$ROOT")
+cd $(printf '%q' "$GUEST_ROOT")
+$GUEST_ENV
 export PATH=$(printf '%q' "$(dirname "$PY")"):\$PATH
-export SENTRY_KO=$(printf '%q' "$ROOT")/driver/sentry.ko
+export SENTRY_KO=$(printf '%q' "$GUEST_ROOT")/driver/sentry.ko
 ip link set lo up 2>/dev/null || busybox ip link set lo up
 dmesg -C
 insmod \$SENTRY_KO
