@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import posixpath
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -41,6 +42,8 @@ AT_FDCWD = -100
 EINPROGRESS = 115
 
 _PT_FD = 14  # scap's PT_FD
+PURGE_EVERY = (1 << 16) - 1  # live: look for vanished threads every 65536 events
+PURGE_IDLE_NS = 60 * 1_000_000_000
 
 _FAMILY_TYPES = {1: FdType.UNIX, 2: FdType.IPV4, 10: FdType.IPV6, 16: FdType.NETLINK}
 _SOCK_L4 = {1: "tcp", 2: "udp", 3: "raw"}  # SOCK_STREAM, SOCK_DGRAM, SOCK_RAW
@@ -97,6 +100,10 @@ class Inspector:
         self.first_ts: int | None = None
         self._dead_tid: int | None = None
         self._created: ThreadInfo | None = None  # placeholder made for the current event
+        # Live only: threads whose exit was never seen (dropped events) are purged now and
+        # then, once idle for a while and gone from /proc.
+        self.proc_root: str | None = None
+        self._events_seen = 0
         self._handlers: dict[int, Handler] = {}
         self._stash_enter: set[int] = set()  # enter types whose params the exit needs
         self._enter_fd: set[int] = set()  # enter types whose first param is the fd used
@@ -124,6 +131,7 @@ class Inspector:
 
         inspector = cls(users=UserTable.from_host(), local_addresses=local_addresses())
         load_threads(inspector.threads)
+        inspector.proc_root = "/proc"
         return inspector
 
     # ---- dispatch -------------------------------------------------------------------------
@@ -229,6 +237,9 @@ class Inspector:
             self.first_ts = ev.ts  # metadata events stamped 0 do not start the clock
         code = ev.type
         self._created = None
+        self._events_seen += 1
+        if self._events_seen & PURGE_EVERY == 0 and self.proc_root is not None:
+            self.purge_gone(ev.ts)
         th = self.threads.threads.get(ev.tid)
         if code in self._no_reset:
             # Internal events (procinfo, container ...): no placeholder thread, no fd.
@@ -646,6 +657,19 @@ class Inspector:
         res = ev.param_by_name("res")
         if res is not None and res >= 0:
             th.sid = res
+
+    def purge_gone(self, now_ns: int, idle_ns: int = PURGE_IDLE_NS) -> int:
+        """Forget threads idle for ``idle_ns`` that no longer exist under ``proc_root``."""
+        if self.proc_root is None:
+            return 0
+        gone = [
+            th.tid for th in self.threads
+            if max(th.last_ts, th.clone_ts) < now_ns - idle_ns
+            and not os.path.exists(f"{self.proc_root}/{th.tid}")
+        ]
+        for tid in gone:
+            self.threads.remove(tid)
+        return len(gone)
 
     # ---- helpers for fields ---------------------------------------------------------------
 
