@@ -35,11 +35,13 @@ from sentry.capture.abi import (
 from sentry.capture.source import CaptureStats
 from sentry.errors import CaptureError, DriverError
 from sentry.events.event import Event
-from sentry.events.table import EVENTS
+from sentry.events.table import EVENTS, EventInfo
 
 _HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams
 _U32 = struct.Struct("I")
 _DEVICE = re.compile(r"sentry(\d+)$")
+# Event info by type number; None (a TypeError on use) where the table has no entry.
+_INFOS: list[EventInfo | None] = [EVENTS.get(code) for code in range(max(EVENTS) + 1)]
 
 
 class _Ring:
@@ -211,23 +213,26 @@ class KmodSource:
         if head - tail > ring.mask + 1:
             raise CaptureError(f"ring head {head} and tail {tail} are inconsistent",
                                path=str(ring.path))
-        view, mask, cpu = ring.view, ring.mask, ring.cpu
-        unpack, num, limit = _HEADER.unpack_from, self._num, self._batch_max
-        events = EVENTS
-        n = 0
-        while tail < head and n < limit:
-            off = tail & mask
-            ts, tid, length, etype, nparams = unpack(view, off)
-            if length < EVT_HDR_LEN or tail + length > head:
-                raise CaptureError(f"record length {length} out of bounds",
-                                   path=str(ring.path), offset=off)
-            info = events.get(etype)
-            if info is None:
-                raise CaptureError(f"unknown event type {etype}", path=str(ring.path), offset=off)
-            num += 1
-            out.append(Event(view, off, num, cpu, ts, tid, length, etype, nparams, info))
-            tail += length
-            n += 1
+        view, mask, cpu, num = ring.view, ring.mask, ring.cpu, self._num
+        unpack, infos, append, limit = _HEADER.unpack_from, _INFOS, out.append, self._batch_max
+        start_len = len(out)
+        try:
+            # Hot loop: one unpack and one Event per record, nothing else.
+            while tail < head and len(out) - start_len < limit:
+                off = tail & mask
+                ts, tid, length, etype, nparams = unpack(view, off)
+                num += 1
+                append(Event(view, off, num, cpu, ts, tid, length, etype, nparams,
+                             infos[etype]))
+                tail += length
+                if length < EVT_HDR_LEN:
+                    raise IndexError
+        except (IndexError, KeyError):
+            raise CaptureError("corrupt record in the ring", path=str(ring.path),
+                               offset=tail & mask) from None
+        if tail > head:
+            raise CaptureError("a record runs past the ring's head", path=str(ring.path),
+                               offset=tail & mask)
         self._num = num
         ring.tail = tail
 
