@@ -206,6 +206,19 @@ def test_default_output_is_sysdigs(sysdig: str, trace_dir: Path, trace: str) -> 
     assert sentry_lines(path, default, None) == out.splitlines()
 
 
+@pytest.mark.parametrize("trace", TRACES)
+@pytest.mark.parametrize("fmt", [None, "%evt.num %fd.name %proc.pid %evt.failed %fd.sip",
+                                 "*%evt.num %fd.name %user.uid %evt.buffer"])
+def test_json_is_sysdigs(sysdig: str, trace_dir: Path, trace: str, fmt: str | None) -> None:
+    path = trace_dir / f"{trace}.scap"
+    cmd = [sysdig, "-j", "-r", str(path)] + (["-p", fmt] if fmt else [])
+    expected = subprocess.run(cmd, env=dict(os.environ, TZ="UTC"), capture_output=True,
+                              check=True, timeout=120).stdout.decode("utf-8", "surrogateescape")
+    out = io.StringIO()
+    tail(None, str(path), fmt, True, out)
+    assert out.getvalue().splitlines() == expected.splitlines()
+
+
 @pytest.mark.parametrize("trace", ["cat_write", "connect_localhost", "open-multiple-files"])
 @pytest.mark.parametrize("filt", ["evt.type in (close, fstat)", "fd.type = ipv4",
                                   "evt.dir = < and proc.name = cat"])

@@ -26,6 +26,8 @@ HIDDEN_EVENTS = frozenset({"container"})
 _JSON_FIELDS = ("evt.num", "evt.outputtime", "evt.cpu", "proc.name", "thread.tid", "evt.dir",
                 "evt.type", "evt.info")
 
+# Times sysdig's JSON gives as ns since the epoch rather than as text.
+_NS_TIME_FIELDS = frozenset({"evt.outputtime"})
 _COLOURS = {">": "\x1b[36m", "<": "\x1b[33m"}
 _RESET = "\x1b[0m"
 
@@ -121,10 +123,21 @@ def selected_events(source: Any, inspector: Any, flt: Any) -> Iterator[Any]:
                 yield ev
 
 
-def _json_line(ev: Any, fields: list[Any]) -> bytes:
+def _json_line(ev: Any, fields: list[Any], strict: bool) -> str | None:
+    """sysdig's ``-j`` object: keys sorted, times as ns; None when ``strict`` and a field is
+    missing (as the text output skips such events)."""
     from sentry.outputs.format import json_value
 
-    return orjson.dumps({f.name: json_value(f.extract(ev), f.type) for f in fields})
+    obj = {}
+    for f in fields:
+        if f.name in _NS_TIME_FIELDS:
+            obj[f.name] = ev.ts
+            continue
+        value = f.extract(ev)
+        if value is None and strict:
+            return None
+        obj[f.name] = json_value(value, f.type)
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json: bool,
@@ -141,14 +154,20 @@ def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json:
         source, inspector = open_capture(capture)
     else:
         source, inspector = open_live(set(flt.evttypes) if flt and flt.evttypes else None)
+    from sentry.fields.evt import set_buffer_text_limit
+
+    set_buffer_text_limit(None if as_json else 80)
     printed = 0
     try:
         for ev in selected_events(source, inspector, flt):
             if as_json:
                 if json_fields is not None:
-                    line = _json_line(ev, json_fields).decode()
+                    json_line = _json_line(ev, json_fields, False)
                 else:
-                    line = _json_line(ev, list(formatter.fields)).decode()
+                    json_line = _json_line(ev, list(formatter.fields), not formatter.all_events)
+                if json_line is None:
+                    continue
+                line = json_line
             else:
                 text = formatter.render_strict(ev)
                 if text is None:

@@ -53,10 +53,19 @@ def _flag_names(pinfo: ParamInfo, value: int) -> str:
     return "|".join(names)
 
 
+_buffer_limit: list[int | None] = [_MAX_BUFFER_TEXT]
+
+
+def set_buffer_text_limit(limit: int | None) -> None:
+    """How long buffer arguments may print (None: whole). sysdig shortens them to 80
+    characters on its text output and keeps them whole in JSON (and with -v)."""
+    _buffer_limit[0] = limit
+
+
 def _bytes_text(data: bytes) -> str:
     text = _printable(data)
-    # sysdig shortens buffers to 80 characters unless asked for verbose output.
-    return text if len(text) <= _MAX_BUFFER_TEXT else text[: _MAX_BUFFER_TEXT - 3] + "..."
+    limit = _buffer_limit[0]
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 _L4_CHARS = {"tcp": "t", "udp": "u", "icmp": "i", "raw": "r"}
