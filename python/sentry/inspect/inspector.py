@@ -208,19 +208,17 @@ class Inspector:
                 elif info.name in ("sendto", "sendmsg") and "tuple" in names:
                     self._handlers[code] = self._on_send_enter
             else:
-                enter = EVENTS.get(code - 1)
-                if enter is not None and code - 1 in self._enter_fd:
+                # The exit of an fd-using enter is about the same fd (read, close, connect ...).
+                if code - 1 in self._enter_fd:
                     self._exit_fd.add(code)
+                enter = EVENTS.get(code - 1)
+                enter_names = {p.name for p in enter.params} if enter is not None else set()
                 handler = exits.get(info.name)
-                enter_names = {p.name for p in EVENTS[code - 1].params} if code - 1 in EVENTS \
-                    else set()
                 if (info.name in ("recvfrom", "recvmsg") and "tuple" in names) or (
                         info.name in ("sendto", "sendmsg") and "tuple" in enter_names):
                     handler = self._on_datagram_exit
                 if handler is not None:
                     self._handlers[code] = handler
-        # The exit of an fd-using enter is about the same fd (read/write/close/connect ...).
-        self._exit_fd = {c for c in self._exit_fd if c - 1 in self._enter_fd}
 
     def handled_types(self) -> set[int]:
         """Event types that change state: a reader must never skip these."""
