@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from story import write_story
+from inspect_story import write_story
 
 from sentry.capture.scapfile import ScapReader
 from sentry.inspect.containers import ContainerTable, container_id_from_cgroups

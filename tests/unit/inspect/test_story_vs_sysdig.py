@@ -3,9 +3,9 @@
 (``evt.reltime`` is left out: sysdig pads values under a second to nine digits; so is
 ``group.gid``, which sysdig 0.29 prints as 4294968296 for bash once its thread 103 exists.)
 
-The story (``story.py``) forks, execs into a container, opens relative and dirfd paths, dups,
-pipes, connects, binds, accepts, closes, changes uid and exits; sysdig 0.29 reading the same
-file is the reference for every value printed.
+The story (``inspect_story.py``) forks, execs into a container, opens relative and dirfd
+paths, dups, pipes, connects, binds, accepts, closes, changes uid, runs a worker thread that
+talks UDP, and exits; sysdig 0.29 reading the same file is the reference for every value.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from story import write_story
+from inspect_story import write_story
 
 from sentry.cli.tail import tail
 
