@@ -13,6 +13,7 @@
 #include <linux/uaccess.h>
 #include <linux/string.h>
 #include <linux/sched.h>
+#include <asm/unaligned.h>
 #include "sentry.h"
 
 /* Upper bound of one event: header, 32 lengths and the largest parameters. */
@@ -72,7 +73,7 @@ void sentry_evt_commit(struct sentry_evt *e)
 	}
 	if (e->pf)
 		c->n_drops_pf++;	/* published, with an empty parameter */
-	hdr->len = e->len;
+	put_unaligned(e->len, &hdr->len);
 	c->n_evts++;
 	/*
 	 * Release orders every byte of the record before the new head: a
@@ -94,7 +95,8 @@ u8 *sentry_push_reserve(struct sentry_evt *e, u32 len)
 
 void sentry_push_done(struct sentry_evt *e, u32 used)
 {
-	e->lens[e->pushed++] = used;
+	/* Records are packed back to back: the lengths array may be unaligned. */
+	put_unaligned((u16)used, &e->lens[e->pushed++]);
 	e->len += used;
 }
 
