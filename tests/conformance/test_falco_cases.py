@@ -1,4 +1,4 @@
-"""Falco 0.28.1's test cases (falco_tests.yaml, falco_tests_exceptions.yaml) run through sentry.
+"""Falco 0.28.1's test cases (syscall, exceptions and k8s audit files) run through sentry.
 
 Each case becomes one test that runs the real CLI in a subprocess, as Falco's harness runs
 falco: ``sentry run`` for a replay (``-r``/``-e``/``-c``/``-D``/``-T``/``-t``/``-A``/``-o``)
@@ -35,7 +35,7 @@ import yaml
 
 pytestmark = pytest.mark.conformance
 
-CASE_FILES = ("falco_tests.yaml", "falco_tests_exceptions.yaml")
+CASE_FILES = ("falco_tests.yaml", "falco_tests_exceptions.yaml", "falco_k8s_audit_tests.yaml")
 SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
 OUTPUT_DIR = Path("/tmp/falco_outputs")  # where Falco's test configs write file/program output
 
