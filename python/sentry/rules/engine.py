@@ -107,7 +107,7 @@ def ignored_event_names(ruleset: Ruleset) -> set[str]:
     skipped = skipped_event_types()
     names: set[str] = set()
     for rule in ruleset.rules:
-        for name in rule.evttypes or ():
+        for name in rule.index_types or ():
             codes = [info.code for info in events_named(name)]
             if codes:
                 if all(c in skipped for c in codes):
