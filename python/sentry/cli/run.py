@@ -172,7 +172,7 @@ def run_command(
     selection.check()
     if rules:
         paths = list(rules)
-    elif config is not None and "rules_file" in (cfg.path.read_text() if cfg.path else ""):
+    elif config is not None and _sets_rules_file(cfg.path):
         paths = cfg.rules_paths()
     else:
         paths = default_rules()
@@ -207,6 +207,19 @@ def run_command(
                   show_stats=stats)
     if code:
         raise typer.Exit(code)
+
+
+def _sets_rules_file(path: Path | None) -> bool:
+    """Whether the config file itself names rules (not just the built-in default)."""
+    import yaml
+
+    if path is None:
+        return False
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return False  # load_config has already accepted it; nothing more to learn
+    return isinstance(doc, dict) and doc.get("rules_file") is not None
 
 
 def _log_time(iso8601: bool) -> str:
