@@ -56,7 +56,9 @@ static struct sentry_ring *ring_alloc(unsigned int cpu, unsigned long bytes)
 	if (!ring->ctrl_page || !ring->pages)
 		goto fail;
 	for (i = 0; i < ring->npages; i++) {
-		ring->pages[i] = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO, 0);
+		/* A ring too big for memory fails the load; it must not wake the OOM killer. */
+		ring->pages[i] = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO |
+						  __GFP_NORETRY | __GFP_NOWARN, 0);
 		if (!ring->pages[i])
 			goto fail;
 	}

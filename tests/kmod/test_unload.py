@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from kmod_helpers import drain, module_path
 
 from sentry.capture.kmod import KmodSource
@@ -53,6 +54,25 @@ def test_unload_refused_while_only_a_mapping_remains() -> None:
         holder.wait()
     assert rmmod().returncode == 0
     subprocess.run(["insmod", str(module_path())], check=True)
+
+
+@pytest.mark.parametrize(("ring_bytes", "error"), [
+    (12345, "Invalid parameters"),  # not a power of two: -EINVAL
+    (1 << 30, "Cannot allocate memory"),  # two such rings exceed the guest's memory
+])
+def test_failed_load_unwinds(ring_bytes: int, error: str) -> None:
+    assert rmmod().returncode == 0
+    try:
+        failed = subprocess.run(["insmod", str(module_path()), f"ring_bytes={ring_bytes}"],
+                                capture_output=True, text=True)
+        assert failed.returncode != 0 and error in failed.stderr
+        assert not Path("/dev/sentry0").exists()
+        assert "sentry " not in Path("/proc/modules").read_text()
+    finally:
+        subprocess.run(["insmod", str(module_path())], check=True)
+    with KmodSource() as src:
+        subprocess.run(["true"], check=True)
+        assert drain(src, time.monotonic() + 0.2)
 
 
 def test_kernel_log_is_clean() -> None:
