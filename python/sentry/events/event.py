@@ -18,6 +18,7 @@ import mmap
 import socket
 import struct
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, TypeAlias
 
 from sentry.errors import CaptureError
@@ -194,6 +195,53 @@ _DECODERS[ParamType.SOCKADDR] = decode_sockaddr
 _DECODERS[ParamType.FDLIST] = decode_fdlist
 
 
+class _TypeLayout:
+    """What decoding one event type needs, worked out once per type: the width of its
+    parameter lengths, each parameter's decoder and an index of parameter names."""
+
+    __slots__ = ("decoders", "index", "info", "own_lengths", "wide", "width")
+
+    def __init__(self, info: EventInfo) -> None:
+        self.info = info
+        self.wide = info.large_payload
+        self.width = 4 if self.wide else 2
+        self.index: dict[str, int] = {}
+        for i, p in enumerate(info.params):
+            self.index.setdefault(p.name, i)
+        self.decoders = tuple(_decoder(p) for p in info.params)
+        self.own_lengths = struct.Struct(f"<{len(info.params)}{'I' if self.wide else 'H'}")
+
+    def lengths(self, n: int) -> struct.Struct:
+        """The struct reading ``n`` parameter lengths."""
+        if n == len(self.info.params):
+            return self.own_lengths
+        key = (self.wide, n)
+        lens = _LENGTHS.get(key)
+        if lens is None:
+            lens = _LENGTHS[key] = struct.Struct(f"<{n}{'I' if self.wide else 'H'}")
+        return lens
+
+
+def _decoder(pinfo: ParamInfo) -> Any:
+    fast = _DECODERS.get(pinfo.type)
+    if fast is not None:
+        return fast
+    return lambda raw: decode_value(pinfo.type, raw, pinfo)
+
+
+_LENGTHS: dict[tuple[bool, int], struct.Struct] = {}
+_LAYOUTS: dict[int, _TypeLayout] = {}
+
+
+def _type_layout(info: EventInfo) -> _TypeLayout:
+    layout = _LAYOUTS.get(info.code)
+    if layout is None or layout.info is not info:
+        layout = _TypeLayout(info)
+        if EVENTS.get(info.code) is info:
+            _LAYOUTS[info.code] = layout
+    return layout
+
+
 class Event:
     """One scap event: header fields up front, parameters decoded on demand."""
 
@@ -253,18 +301,17 @@ class Event:
         lens = self._lens
         if lens is None:
             n = self.nparams
-            width = 4 if self.info.large_payload else 2
-            start = self._off + HEADER_LEN
-            if HEADER_LEN + n * width > self.len:
-                raise CaptureError("parameter lengths overrun the event", offset=self._off)
-            lens = struct.unpack_from(f"<{n}{'I' if width == 4 else 'H'}", self._buf, start)
-            pos = start + n * width
-            if pos + sum(lens) > self._off + self.len:
-                raise CaptureError("parameters overrun the event", offset=self._off)
-            starts = []
-            for size in lens:
-                starts.append(pos)
-                pos += size
+            layout = _LAYOUTS.get(self.type)
+            if layout is None or layout.info is not self.info:
+                layout = _type_layout(self.info)
+            off = self._off
+            start = off + HEADER_LEN + n * layout.width
+            if start - off > self.len:
+                raise CaptureError("parameter lengths overrun the event", offset=off)
+            lens = layout.lengths(n).unpack_from(self._buf, off + HEADER_LEN)
+            starts = list(accumulate(lens, initial=start))
+            if starts[-1] > off + self.len:
+                raise CaptureError("parameters overrun the event", offset=off)
             self._starts = starts
             self._lens = lens
         return lens
@@ -301,24 +348,23 @@ class Event:
         start = self._starts[i]  # type: ignore[index]
         buf = self._buf
         raw = buf[start:start + size] if type(buf) is bytes else bytes(buf[start:start + size])
-        params = self.info.params
-        if i >= len(params):
+        layout = _LAYOUTS.get(self.type)
+        if layout is None or layout.info is not self.info:
+            layout = _type_layout(self.info)
+        decoders = layout.decoders
+        if i >= len(decoders):
             return raw
-        pinfo = params[i]
-        decode = _DECODERS.get(pinfo.type)
-        if decode is not None:
-            return decode(raw)
-        return decode_value(pinfo.type, raw, pinfo)
+        return decoders[i](raw)
 
     def param_by_name(self, name: str) -> Any:
         """The parameter called ``name`` decoded, or None if this event has no such one."""
-        i = self.info.param_index(name)
+        i = _type_layout(self.info).index.get(name, -1)
         if i < 0 or i >= self.nparams:
             return None
         return self.param(i)
 
     def raw_by_name(self, name: str) -> bytes | memoryview | None:
-        i = self.info.param_index(name)
+        i = _type_layout(self.info).index.get(name, -1)
         if i < 0 or i >= self.nparams:
             return None
         return self.raw(i)

@@ -235,15 +235,16 @@ class Inspector:
             self.first_ts = ev.ts  # metadata events stamped 0 do not start the clock
         code = ev.type
         self._created = None
-        self._events_seen += 1
-        if self._events_seen & PURGE_EVERY == 0 and self.proc_root is not None:
-            self.purge_gone(ev.ts)
+        if self.proc_root is not None:
+            self._events_seen += 1
+            if self._events_seen & PURGE_EVERY == 0:
+                self.purge_gone(ev.ts)
         th = self.threads.threads.get(ev.tid)
+        handler = self._handlers.get(code)
         if code in self._no_reset:
             # Internal events (procinfo, container ...): no placeholder thread, no fd.
             ev.thread = th
             ev.fdinfo = None
-            handler = self._handlers.get(code)
             if handler is not None:
                 handler(ev, th)
             return
@@ -254,20 +255,17 @@ class Inspector:
             th.last_type = code
             th.last_ts = ev.ts
             if code in self._enter_fd:
-                fd = ev.param(0)
-                th.last_fd = fd
+                fd = th.last_fd = ev.param(0)
                 ev.fdinfo = th.fds.fds.get(fd)
             else:
                 ev.fdinfo = None
             if code in self._stash_enter:
                 th.enter = {p.name: ev.param(i) for i, p in enumerate(ev.info.params[: ev.nparams])}
+        elif code in self._exit_fd:
+            # As sysdig: the thread's last fd, even when this exit's enter was not seen.
+            ev.fdinfo = th.fds.fds.get(th.last_fd)
         else:
-            if code in self._exit_fd:
-                # As sysdig: the thread's last fd, even when this exit's enter was not seen.
-                ev.fdinfo = th.fds.fds.get(th.last_fd)
-            else:
-                ev.fdinfo = None
-        handler = self._handlers.get(code)
+            ev.fdinfo = None
         if handler is not None:
             handler(ev, th)
 
