@@ -40,7 +40,11 @@ static void config_defaults(void)
 	bitmap_fill(sentry_cfg.interest, SENTRY_SYSCALL_NR_MAX);
 }
 
-/* The ring of this CPU, or NULL (with a count) if we are re-entered on it. */
+/*
+ * The ring of this CPU, or NULL (with a count) if we are re-entered on it.
+ * Tracepoint probes run with preemption off, so only a nested probe on this
+ * CPU can contend; the cmpxchg (a full barrier) makes the claim exclusive.
+ */
 static struct sentry_ring *ring_enter(void)
 {
 	struct sentry_ring *ring = sentry_ring_get(smp_processor_id());
@@ -65,6 +69,7 @@ static bool wanted(struct sentry_ring *ring, long bit, u64 ts, bool never_drop)
 	u32 sampling = READ_ONCE(sentry_cfg.sampling);
 	pid_t excl = READ_ONCE(sentry_cfg.exclude_tgid);
 
+	/* interest words are replaced whole (WRITE_ONCE): either set is fine */
 	if (!test_bit(bit, sentry_cfg.interest) ||
 	    (excl && current->tgid == excl) ||
 	    (sampling > 1 && !never_drop &&
