@@ -130,6 +130,13 @@ CASES: list[Case] = [
     ("execve", ">", lambda f, d: {"filename": "/bin/echo"}),
     ("execveat", ">", lambda f, d: {"pathname": "/bin/true"}),
     ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["gettid"], "nativeID": 186}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["chown"], "nativeID": 92}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["fchownat"], "nativeID": 260}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["prctl"], "nativeID": 157}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["init_module"], "nativeID": 175}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["finit_module"], "nativeID": 313}),
+    ("syscall", ">", lambda f, d: {"nativeID": 319}),
+    ("syscall", "<", lambda f, d: {"ID": PPM_SC_BY_NAME["chown"]}),
 ]
 
 
