@@ -18,7 +18,6 @@ import mmap
 import socket
 import struct
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any, TypeAlias
 
 from sentry.errors import CaptureError
@@ -29,6 +28,8 @@ Buffer: TypeAlias = bytes | bytearray | memoryview | mmap.mmap
 
 HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams
 HEADER_LEN = HEADER.size  # 26
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
 
 # scap's portable socket families (PPM_AF_*).
 AF_UNIX = 1
@@ -246,8 +247,8 @@ class Event:
     """One scap event: header fields up front, parameters decoded on demand."""
 
     __slots__ = (
-        "_buf", "_lens", "_off", "_starts", "cpu", "fdinfo", "info", "len", "nparams", "num",
-        "state_only", "thread", "tid", "ts", "type",
+        "_buf", "_data", "_kind", "_lens", "_off", "cpu", "fdinfo", "info", "len", "nparams",
+        "num", "state_only", "thread", "tid", "ts", "type",
     )
 
     def __init__(self, buf: Buffer, off: int, num: int, cpu: int,
@@ -256,7 +257,10 @@ class Event:
         self._buf = buf
         self._off = off
         self._lens: tuple[int, ...] | None = None
-        self._starts: list[int] | None = None
+        # Set with _lens, on the first parameter read: where the parameters' bytes start,
+        # and the _TypeLayout of this event's type (_kind). Unset until then.
+        self._data: int
+        self._kind: _TypeLayout
         self.num = num
         self.cpu = cpu
         self.ts = ts
@@ -297,7 +301,8 @@ class Event:
         return self.info.direction
 
     def _layout(self) -> tuple[int, ...]:
-        """Parameter lengths and start offsets, read once; CaptureError if they overrun."""
+        """Parameter lengths (and where their bytes start), read once; CaptureError if they
+        overrun the event."""
         lens = self._lens
         if lens is None:
             n = self.nparams
@@ -305,14 +310,14 @@ class Event:
             if layout is None or layout.info is not self.info:
                 layout = _type_layout(self.info)
             off = self._off
-            start = off + HEADER_LEN + n * layout.width
-            if start - off > self.len:
+            data = off + HEADER_LEN + n * layout.width
+            if data - off > self.len:
                 raise CaptureError("parameter lengths overrun the event", offset=off)
             lens = layout.lengths(n).unpack_from(self._buf, off + HEADER_LEN)
-            starts = list(accumulate(lens, initial=start))
-            if starts[-1] > off + self.len:
+            if data + sum(lens) > off + self.len:
                 raise CaptureError("parameters overrun the event", offset=off)
-            self._starts = starts
+            self._data = data
+            self._kind = layout
             self._lens = lens
         return lens
 
@@ -320,8 +325,7 @@ class Event:
         lens = self._layout()
         if not 0 <= i < len(lens):
             raise IndexError(f"{self.info.name} has {len(lens)} parameters, not {i + 1}")
-        assert self._starts is not None
-        return self._starts[i], lens[i]
+        return self._data + sum(lens[:i]), lens[i]
 
     def raw(self, i: int) -> bytes | memoryview:
         """Parameter ``i`` as stored (a memoryview into the source's buffer when zero copy)."""
@@ -339,32 +343,58 @@ class Event:
         """Parameter ``i`` decoded per the event table (bytes when the table has no entry)."""
         lens = self._lens
         if lens is None:
+            if i == 0 and self.nparams:
+                return self._first_param()
             lens = self._layout()
         if not 0 <= i < len(lens):
             raise IndexError(f"{self.info.name} has {len(lens)} parameters, not {i + 1}")
         size = lens[i]
         if not size:
             return None
-        start = self._starts[i]  # type: ignore[index]
-        buf = self._buf
-        raw = buf[start:start + size] if type(buf) is bytes else bytes(buf[start:start + size])
-        layout = _LAYOUTS.get(self.type)
-        if layout is None or layout.info is not self.info:
-            layout = _type_layout(self.info)
-        decoders = layout.decoders
+        start = self._data + sum(lens[:i]) if i else self._data
+        raw = self._buf[start:start + size]
+        if type(raw) is not bytes:  # a ring's memoryview: copied out (bytes, mmap: already)
+            raw = bytes(raw)
+        decoders = self._kind.decoders
         if i >= len(decoders):
             return raw
         return decoders[i](raw)
 
+    def _first_param(self) -> Any:
+        """Parameter 0 without reading the other lengths (fd-using and most exit events
+        need only that one)."""
+        layout = _LAYOUTS.get(self.type)
+        if layout is None or layout.info is not self.info:
+            layout = _type_layout(self.info)
+        off = self._off
+        n = self.nparams
+        data = off + HEADER_LEN + n * layout.width
+        if data - off > self.len:
+            raise CaptureError("parameter lengths overrun the event", offset=off)
+        buf = self._buf
+        size = (_U32 if layout.wide else _U16).unpack_from(buf, off + HEADER_LEN)[0]
+        if data + size > off + self.len:
+            raise CaptureError("parameters overrun the event", offset=off)
+        if not size:
+            return None
+        raw = buf[data:data + size]
+        if type(raw) is not bytes:
+            raw = bytes(raw)
+        if not layout.decoders:
+            return raw
+        return layout.decoders[0](raw)
+
     def param_by_name(self, name: str) -> Any:
         """The parameter called ``name`` decoded, or None if this event has no such one."""
-        i = _type_layout(self.info).index.get(name, -1)
+        kind = self._kind if self._lens is not None else _type_layout(self.info)
+        i = kind.index.get(name, -1)
         if i < 0 or i >= self.nparams:
             return None
         return self.param(i)
 
     def raw_by_name(self, name: str) -> bytes | memoryview | None:
-        i = _type_layout(self.info).index.get(name, -1)
+        kind = self._kind if self._lens is not None else _type_layout(self.info)
+        i = kind.index.get(name, -1)
         if i < 0 or i >= self.nparams:
             return None
         return self.raw(i)
@@ -388,10 +418,10 @@ class Event:
             return self
         copy = Event(self.record(), 0, self.num, self.cpu, self.ts, self.tid, self.len,
                      self.type, self.nparams, self.info)
-        if self._starts is not None:
-            shift = self._off
+        if self._lens is not None:
             copy._lens = self._lens
-            copy._starts = [pos - shift for pos in self._starts]
+            copy._kind = self._kind
+            copy._data = self._data - self._off
         copy.thread = self.thread
         copy.fdinfo = self.fdinfo
         copy.state_only = self.state_only

@@ -9,6 +9,7 @@ semantics. Every other event costs a dictionary lookup or two.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -77,6 +78,8 @@ def join_path(base: str, name: str) -> str:
     """``name`` resolved against directory ``base`` and normalised, as sysdig prints paths."""
     if not name:
         return base
+    if name[0] == "/" and "//" not in name and "/." not in name and name[-1] != "/":
+        return name  # absolute and normal already: nothing normpath() would change
     path = name if name.startswith("/") or not base else base.rstrip("/") + "/" + name
     norm = posixpath.normpath(path)
     return "/" + norm.lstrip("/") if norm.startswith("//") else norm
@@ -399,32 +402,33 @@ class Inspector:
     # ---- fds ------------------------------------------------------------------------------
 
     def _on_open_exit(self, ev: Any, th: ThreadInfo) -> None:
-        fd = ev.param_by_name("fd")
+        param = ev.param_by_name
+        fd = param("fd")
         if fd is None or fd < 0:
             return
         enter = self._entered(ev, th)
-        name = ev.param_by_name("name")
+        name = param("name")
         if name is None:
-            name = ev.param_by_name("path")
+            name = param("path")
         if name is None:
             name = enter.get("name")
-        flags = ev.param_by_name("flags")
+        flags = param("flags")
         if flags is None:
             flags = enter.get("flags")
         if ev.info.name == "creat":
             flags = O_CREAT | O_WRONLY | O_TRUNC
-        dirfd = ev.param_by_name("dirfd")
-        if dirfd is None:
-            dirfd = enter.get("dirfd", AT_FDCWD)
         name = name if isinstance(name, str) else ""
         if name.startswith("/"):
             path = join_path("", name)
         else:
+            dirfd = param("dirfd")
+            if dirfd is None:
+                dirfd = enter.get("dirfd", AT_FDCWD)
             path = join_path(self._dir_of(th, dirfd), name)
         flags = flags or 0
         kind = FdType.DIRECTORY if flags & O_DIRECTORY else FdType.FILE
-        dev = ev.param_by_name("dev") or 0
-        ev.fdinfo = th.fds.add(FdInfo(fd, kind, path, flags, dev=dev, renamed_at=ev.num))
+        info = FdInfo(fd, kind, path, flags, dev=param("dev") or 0, renamed_at=ev.num)
+        th.fds.fds[fd] = ev.fdinfo = info
         th.last_fd = fd
 
     def _dir_of(self, th: ThreadInfo, dirfd: int | None) -> str:
@@ -693,6 +697,7 @@ def _container_type(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def _ip(value: Any) -> IpAddress | None:
     if value is None:
         return None
