@@ -194,8 +194,17 @@ def event_type(ev: Any) -> str:
 # ---- time --------------------------------------------------------------------------------
 
 
+# The last second _clock() rendered: [second, time.tzname then, "HH:MM:SS"]; events come in
+# time order, so most share their second with the one before.
+_LAST_SECOND: list[Any] = [None, None, ""]
+
+
 def _clock(ts: int) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(ts // _NS)) + f".{ts % _NS:09d}"
+    sec = ts // _NS
+    last = _LAST_SECOND
+    if sec != last[0] or time.tzname != last[1]:
+        last[:] = sec, time.tzname, time.strftime("%H:%M:%S", time.localtime(sec))
+    return f"{last[2]}.{ts % _NS:09d}"
 
 
 def _datetime(ts: int) -> str:
