@@ -11,10 +11,15 @@ times:
 * ``select``    only ``open`` events become Events (``ScapReader(event_types=...)``), the
                 others are skipped in the block walk, as a type-indexed ruleset needs;
 * ``sysdig``    ``TZ=UTC sysdig -r BIG FILTER`` with output discarded (a filter-only run);
-* ``tail``      ``sentry tail -e BIG FILTER`` with output discarded.
+* ``tail``      ``sentry tail -e BIG FILTER`` with output discarded;
+* ``sysdig-p``  ``sysdig -r BIG -p FORMAT PRINT_FILTER`` (a printing run: ~100k lines);
+* ``tail-p``    ``sentry tail -e BIG -p FORMAT PRINT_FILTER``.
+
+``sentry`` is run from the interpreter's own bin directory (a pyenv shim adds ~0.4 s).
 
 Usage: python bench/replay.py [--events N] [--keep PATH] [--filter EXPR]
-Prints seconds, events/s and the ratio to sysdig for each.
+       [--print-filter EXPR] [--format FMT]
+Prints seconds, events/s and the ratio to sysdig's matching run for each.
 """
 
 from __future__ import annotations
@@ -127,6 +132,9 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--keep", type=Path, help="build (or reuse) the big capture here")
     ap.add_argument("--filter", default="evt.type=open and fd.name contains passwd")
+    ap.add_argument("--print-filter", default="evt.type=open")
+    ap.add_argument("--format", default="%evt.num %evt.outputtime %proc.name (%thread.tid) "
+                    "%evt.dir %evt.type %fd.name")
     args = ap.parse_args()
 
     tmp = None
@@ -156,15 +164,23 @@ def main() -> int:
         if sysdig:
             results["sysdig"] = timed("sysdig", lambda: run_quiet([sysdig, "-r", str(big),
                                                                    args.filter]))
-        sentry = shutil.which("sentry")
+        sentry = shutil.which("sentry", path=str(Path(sys.executable).parent)) or shutil.which(
+            "sentry")
         if sentry:
             results["tail"] = timed("tail", lambda: run_quiet([sentry, "tail", "-e", str(big),
                                                                args.filter]))
+        printing = {}
+        if sysdig:
+            printing["sysdig-p"] = timed("sysdig-p", lambda: run_quiet(
+                [sysdig, "-r", str(big), "-p", args.format, args.print_filter]))
+        if sentry:
+            printing["tail-p"] = timed("tail-p", lambda: run_quiet(
+                [sentry, "tail", "-e", str(big), "-p", args.format, args.print_filter]))
         print()
-        base = results.get("sysdig")
-        for label, took in results.items():
-            ratio = f"  x{took / base:5.2f} sysdig" if base else ""
-            print(f"  {label:<8} {total / took / 1e6:6.2f} M events/s{ratio}")
+        for runs, base in ((results, results.get("sysdig")), (printing, printing.get("sysdig-p"))):
+            for label, took in runs.items():
+                ratio = f"  x{took / base:5.2f} sysdig" if base else ""
+                print(f"  {label:<8} {total / took / 1e6:6.2f} M events/s{ratio}")
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
