@@ -8,6 +8,7 @@
  * in; every user access goes through sentry_copy_user()/sentry_push_ustr(), which fail
  * instead of sleeping.
  */
+#include <linux/openat2.h>
 #include "fill.h"
 
 static void open_e(struct sentry_evt *e, struct sentry_args *a)
@@ -73,6 +74,15 @@ static void openat_x(struct sentry_evt *e, struct sentry_args *a)
 	sentry_push_u64(e, ino);
 }
 
+/* scap's openat2 resolve flags (the kernel's RESOLVE_* in another order). */
+static u32 scap_resolve(u64 r)
+{
+	return (r & RESOLVE_BENEATH ? 1 << 0 : 0) | (r & RESOLVE_IN_ROOT ? 1 << 1 : 0) |
+	       (r & RESOLVE_NO_MAGICLINKS ? 1 << 2 : 0) |
+	       (r & RESOLVE_NO_SYMLINKS ? 1 << 3 : 0) | (r & RESOLVE_NO_XDEV ? 1 << 4 : 0) |
+	       (r & RESOLVE_CACHED ? 1 << 5 : 0);
+}
+
 /* openat2: flags, mode and resolve come from a user struct open_how. */
 static void openat2_params(struct sentry_evt *e, struct sentry_args *a)
 {
@@ -84,7 +94,7 @@ static void openat2_params(struct sentry_evt *e, struct sentry_args *a)
 	sentry_push_path(e, a->a[1]);
 	sentry_push_u32(e, scap_open_flags(how.flags));
 	sentry_push_u32(e, scap_open_mode(how.flags, how.mode));
-	sentry_push_u32(e, how.resolve);
+	sentry_push_u32(e, scap_resolve(how.resolve));
 }
 
 static void openat2_x(struct sentry_evt *e, struct sentry_args *a)

@@ -268,6 +268,13 @@ static __always_inline __u16 ptrace_req_to_scap(__u64 req)
 	}
 }
 
+/* scap's eventfd flags: semaphore, nonblock, cloexec as bits 0..2. */
+static __always_inline __u32 eventfd_flags_to_scap(__u64 f)
+{
+	return (f & 1 ? 1 << 0 : 0) | (f & K_O_NONBLOCK ? 1 << 1 : 0) |
+	       (f & K_O_CLOEXEC ? 1 << 2 : 0);
+}
+
 static __always_inline __u32 resolve_to_scap(__u64 r)
 {
 	__u32 out = 0;

@@ -257,42 +257,11 @@ static __always_inline __u32 task_vnr(struct task_struct *task, bool tgid)
 	return BPF_CORE_READ(pid, numbers[level & 31].nr);
 }
 
-/* A capability set as 64 bits (kernel_cap_t is a u64 since 6.3, two u32 before). */
-static __always_inline __u64 cred_caps(const struct cred *cred, int which)
-{
-	__u64 v = 0;
-
-	if (which == 0)
-		bpf_core_read(&v, sizeof(v), &cred->cap_inheritable);
-	else if (which == 1)
-		bpf_core_read(&v, sizeof(v), &cred->cap_permitted);
-	else
-		bpf_core_read(&v, sizeof(v), &cred->cap_effective);
-	return v;
-}
-
 static __always_inline __u32 task_loginuid(struct task_struct *task)
 {
 	if (bpf_core_field_exists(task->loginuid))	/* CONFIG_AUDIT */
 		return BPF_CORE_READ(task, loginuid.val);
 	return (__u32)-1;
-}
-
-/* Inode number, ctime and mtime (ns) of the program's file. */
-static __always_inline void ev_exe_inode(struct ev *e, struct file *exe)
-{
-	struct inode *inode = exe ? BPF_CORE_READ(exe, f_inode) : NULL;
-	__u64 ctime = 0, mtime = 0;
-
-	if (inode && bpf_core_field_exists(inode->i_ctime_sec)) {
-		ctime = BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ULL +
-			BPF_CORE_READ(inode, i_ctime_nsec);
-		mtime = BPF_CORE_READ(inode, i_mtime_sec) * 1000000000ULL +
-			BPF_CORE_READ(inode, i_mtime_nsec);
-	}
-	ev_int(e, inode ? BPF_CORE_READ(inode, i_ino) : 0, 8);
-	ev_int(e, ctime, 8);
-	ev_int(e, mtime, 8);
 }
 
 /* execve flags: the program runs from a memfd ("memfd:" files). */
@@ -316,20 +285,6 @@ static __always_inline __u64 task_pgid_vnr(struct task_struct *task)
 	__u32 level = BPF_CORE_READ(task, thread_pid, level);
 
 	return pgrp ? BPF_CORE_READ(pgrp, numbers[level & 31].nr) : 0;
-}
-
-/* Start time of the init process of the task's pid namespace (ns since boot). */
-static __always_inline __u64 pidns_init_start(struct task_struct *task)
-{
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	struct pid_namespace *ns;
-	__u32 level;
-
-	if (!pid)
-		return 0;
-	level = BPF_CORE_READ(pid, level);
-	ns = BPF_CORE_READ(pid, numbers[level & 31].ns);
-	return ns ? BPF_CORE_READ(ns, child_reaper, start_time) : 0;
 }
 
 /* The task's command name (comm), NUL-terminated. */
@@ -393,18 +348,6 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 		ev_int(e, task_pgid_vnr(task), 8);			/* pgid */
 		ev_int(e, task_loginuid(task), 4);			/* loginuid */
 		ev_int(e, exe_flags(exe), 4);				/* flags */
-		ev_int(e, cred_caps(cred, 0), 8);			/* cap_inheritable */
-		ev_int(e, cred_caps(cred, 1), 8);			/* cap_permitted */
-		ev_int(e, cred_caps(cred, 2), 8);			/* cap_effective */
-		ev_exe_inode(e, exe);		/* exe_ino, exe_ino_ctime, exe_ino_mtime */
-		ev_int(e, BPF_CORE_READ(cred, euid.val), 4);		/* uid */
-		if (exe) {						/* trusted_exepath */
-			struct path p = BPF_CORE_READ(exe, f_path);
-
-			ev_tmp_str(e, build_path(e->s, p.dentry, p.mnt));
-		} else {
-			ev_len(e, 0);
-		}
 		return;
 	}
 	if (nr == __NR_clone)
@@ -418,7 +361,6 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 	ev_int(e, BPF_CORE_READ(cred, egid.val), 4);		/* gid */
 	ev_int(e, task_vnr(task, false), 8);			/* vtid */
 	ev_int(e, task_vnr(task, true), 8);			/* vpid */
-	ev_int(e, pidns_init_start(task), 8);			/* pidns_init_start_ts */
 }
 
 #endif /* SENTRY_PROBE_PROC_H */

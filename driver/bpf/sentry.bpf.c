@@ -28,20 +28,19 @@ char LICENSE[] SEC("license") = "GPL";
 
 /*
  * Set by the loader before load, from the event table it decodes with: scap's
- * portable syscall code per native number (generic events), and how many of
- * the parameters this probe can fill the process events should carry (scap
- * grows events by appending parameters; the reader's table decides).
+ * portable syscall code per native number (generic events).
  */
 struct probe_config {
 	__u16 ppm_sc_codes[SENTRY_SYSCALL_NR_MAX];
-	__u32 exec_x_nparams;		/* up to EXEC_X_MAX_PARAMS */
-	__u32 clone_x_nparams;		/* up to CLONE_X_MAX_PARAMS */
-	__u32 procexit_nparams;		/* up to PROCEXIT_MAX_PARAMS */
 };
 
-#define EXEC_X_MAX_PARAMS 28
-#define CLONE_X_MAX_PARAMS 21
-#define PROCEXIT_MAX_PARAMS 5
+/*
+ * Parameters of the process events, as the event table (sysdig 0.29's layouts,
+ * the kernel module's) gives them; the loader refuses a table that differs.
+ */
+#define EXEC_X_NPARAMS 20
+#define CLONE_X_NPARAMS 20
+#define PROCEXIT_NPARAMS 4
 
 const volatile struct probe_config probe_config SEC(".rodata.sc");
 
@@ -141,6 +140,9 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 	case PK_EXECVEAT_FLAGS:
 		ev_int(e, execveat_flags_to_scap(sys_arg(regs, a)), 4);
 		break;
+	case PK_EVENTFD_FLAGS:
+		ev_int(e, eventfd_flags_to_scap(sys_arg(regs, a)), 4);
+		break;
 	case PK_HOW_FLAGS:
 		ev_int(e, open_flags_to_scap(uptr_u64(sys_arg(regs, a), 0)), 4);
 		break;
@@ -154,9 +156,6 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 	case PK_FD_DEV:
 		ev_int(e, ret >= 0 ? file_dev(fd_file(task, ret)) : 0, 4);
 		break;
-	case PK_FD_INO:
-		ev_int(e, ret >= 0 ? file_ino(fd_file(task, ret)) : 0, 8);
-		break;
 	case PK_OPEN_FLAGS_X:
 		v = open_flags_to_scap(sys_arg(regs, a));
 		if (ret >= 0 && file_created(fd_file(task, ret)))
@@ -168,9 +167,6 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 		break;
 	case PK_MODE_BITS:
 		ev_int(e, sys_arg(regs, a) & 07777, 4);
-		break;
-	case PK_CLOEXEC:
-		ev_int(e, open_flags_to_scap(sys_arg(regs, a)) & SCAP_O_CLOEXEC, 4);
 		break;
 	case PK_ACCEPT_QUEUE:
 		ev_int(e, accept_queue(fd_sock(task, (__s32)sys_arg(regs, a)), aux), size);
@@ -366,11 +362,11 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 		ev_begin(&e, s, SE_GENERIC_X, 1, bpf_get_current_pid_tgid() & 0xffffffff);
 		emit_generic(&e, nr, false);
 	} else if (sc->exit.handler == H_PROC_EXEC) {
-		ev_begin(&e, s, sc->exit.type, probe_config.exec_x_nparams,
+		ev_begin(&e, s, sc->exit.type, EXEC_X_NPARAMS,
 			 bpf_get_current_pid_tgid() & 0xffffffff);
 		emit_proc(&e, regs, ret, nr, true);
 	} else if (sc->exit.handler == H_PROC_CLONE) {
-		ev_begin(&e, s, sc->exit.type, probe_config.clone_x_nparams,
+		ev_begin(&e, s, sc->exit.type, CLONE_X_NPARAMS,
 			 bpf_get_current_pid_tgid() & 0xffffffff);
 		emit_proc(&e, regs, ret, nr, false);
 	} else {
@@ -394,12 +390,11 @@ static __always_inline int on_process_exit(struct task_struct *task)
 	if (!s)
 		return 0;
 	code = BPF_CORE_READ(task, exit_code);
-	ev_begin(&e, s, SE_PROCEXIT_1_E, probe_config.procexit_nparams, BPF_CORE_READ(task, pid));
+	ev_begin(&e, s, SE_PROCEXIT_1_E, PROCEXIT_NPARAMS, BPF_CORE_READ(task, pid));
 	ev_int(&e, code, 8);				/* status */
 	ev_int(&e, (code >> 8) & 0xff, 8);		/* ret */
 	ev_int(&e, code & 0x7f, 1);			/* sig */
 	ev_int(&e, (code & 0x80) ? 1 : 0, 1);		/* core */
-	ev_int(&e, 0, 8);				/* reaper_tid: not tracked, as in the module */
 	ev_submit(&e);
 	return 0;
 }

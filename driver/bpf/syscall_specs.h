@@ -33,16 +33,15 @@ enum param_kind {
 	PK_PTRACE_REQ,	/* ptrace request at argument a */
 	PK_MOUNT_FLAGS,	/* mount flags at argument a, magic stripped */
 	PK_EXECVEAT_FLAGS, /* execveat flags at argument a */
+	PK_EVENTFD_FLAGS, /* eventfd2 flags at argument a, scap encoding */
 	PK_HOW_FLAGS,	/* struct open_how at argument a: flags, scap encoding */
 	PK_HOW_MODE,	/* ... mode */
 	PK_HOW_RESOLVE,	/* ... resolve, scap encoding */
 	PK_FD_DEV,	/* dev of the file behind the returned fd */
-	PK_FD_INO,	/* inode number of the file behind the returned fd */
 	PK_OPEN_FLAGS_X, /* open flags at argument a, plus "created" from the returned fd */
 	PK_OPEN_MODE,	/* mode argument aux, kept only if flags argument a may create */
 	PK_MODE_BITS,	/* mode argument a, permission bits only */
 	PK_ACCEPT_QUEUE, /* listening socket at fd argument a: backlog % (aux 0), length, max */
-	PK_CLOEXEC,	/* O_CLOEXEC of the open flags at argument a, scap encoding */
 	PK_SOCKADDR,	/* user sockaddr at argument a, length argument aux */
 	PK_TUPLE_FD,	/* socket tuple of the socket at fd argument a */
 	PK_TUPLE_RET,	/* socket tuple of the socket at the returned fd */
@@ -117,18 +116,17 @@ struct syscall_spec {
 #define PTREQ(a)	P(PK_PTRACE_REQ, a, 2, 0)
 #define MNTFLAGS(a)	P(PK_MOUNT_FLAGS, a, 4, 0)
 #define EXVATFLAGS(a)	P(PK_EXECVEAT_FLAGS, a, 4, 0)
+#define EFDFLAGS(a)	P(PK_EVENTFD_FLAGS, a, 4, 0)
 #define HOW_FLAGS(a)	P(PK_HOW_FLAGS, a, 4, 0)
 #define HOW_MODE(a)	P(PK_HOW_MODE, a, 4, 0)
 #define HOW_RESOLVE(a)	P(PK_HOW_RESOLVE, a, 4, 0)
 #define DEV		P(PK_FD_DEV, 0, 4, 0)
-#define INO		P(PK_FD_INO, 0, 8, 0)
 #define OFLAGS_X(a)	P(PK_OPEN_FLAGS_X, a, 4, 0)
 #define OMODE(f, m)	P(PK_OPEN_MODE, f, 4, m)
 #define MODE(a)		P(PK_MODE_BITS, a, 4, 0)
 #define QUEUE_PCT(a)	P(PK_ACCEPT_QUEUE, a, 1, 0)
 #define QUEUE_LEN(a)	P(PK_ACCEPT_QUEUE, a, 4, 1)
 #define QUEUE_MAX(a)	P(PK_ACCEPT_QUEUE, a, 4, 2)
-#define CLOEXEC(a)	P(PK_CLOEXEC, a, 4, 0)
 #define SADDR(a, l)	P(PK_SOCKADDR, a, 0, l)
 #define TUPLE(a)	P(PK_TUPLE_FD, a, 0, 0)
 #define TUPLE_RET	P(PK_TUPLE_RET, 0, 0, 0)
@@ -159,15 +157,15 @@ struct syscall_spec {
 const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.specs") = {
 	/* files */
 	SC(__NR_open, EV(SE_SYSCALL_OPEN_E, STR(0), OFLAGS(1), OMODE(1, 2)),
-	   EV(SE_SYSCALL_OPEN_X, RET, STR(0), OFLAGS_X(1), OMODE(1, 2), DEV, INO)),
+	   EV(SE_SYSCALL_OPEN_X, RET, STR(0), OFLAGS_X(1), OMODE(1, 2), DEV)),
 	SC(__NR_openat, EV(SE_SYSCALL_OPENAT_2_E, FD(0), STR(1), OFLAGS(2), OMODE(2, 3)),
-	   EV(SE_SYSCALL_OPENAT_2_X, RET, FD(0), STR(1), OFLAGS_X(2), OMODE(2, 3), DEV, INO)),
+	   EV(SE_SYSCALL_OPENAT_2_X, RET, FD(0), STR(1), OFLAGS_X(2), OMODE(2, 3), DEV)),
 	SC(__NR_openat2, EV(SE_SYSCALL_OPENAT2_E, FD(0), STR(1), HOW_FLAGS(2), HOW_MODE(2),
 			    HOW_RESOLVE(2)),
 	   EV(SE_SYSCALL_OPENAT2_X, RET, FD(0), STR(1), HOW_FLAGS(2), HOW_MODE(2),
 	      HOW_RESOLVE(2))),
 	SC(__NR_creat, EV(SE_SYSCALL_CREAT_E, STR(0), MODE(1)),
-	   EV(SE_SYSCALL_CREAT_X, RET, STR(0), MODE(1), DEV, INO)),
+	   EV(SE_SYSCALL_CREAT_X, RET, STR(0), MODE(1), DEV)),
 	SC(__NR_close, EV(SE_SYSCALL_CLOSE_E, FD(0)), EV(SE_SYSCALL_CLOSE_X, RET)),
 	SC(__NR_read, EV(SE_SYSCALL_READ_E, FD(0), ARG32(2)),
 	   EV(SE_SYSCALL_READ_X, RET, BUF_RET(1))),
@@ -238,19 +236,16 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	      ZERO(8), ZERO(8), ZERO(8), ZERO(8), ZERO(8), ZERO(1), ZERO(1))),
 
 	/* descriptors */
-	/* exits append (as scap's later layouts do) the old fd, new fd and close-on-exec */
-	SC(__NR_dup, EV(SE_SYSCALL_DUP_E, FD(0)), EV(SE_SYSCALL_DUP_X, RET, FD(0))),
-	SC(__NR_dup2, EV(SE_SYSCALL_DUP_E, FD(0)), EV(SE_SYSCALL_DUP_X, RET, FD(0), FD(1))),
-	SC(__NR_dup3, EV(SE_SYSCALL_DUP_E, FD(0)),
-	   EV(SE_SYSCALL_DUP_X, RET, FD(0), FD(1), CLOEXEC(2))),
-	SC(__NR_fcntl, EV(SE_SYSCALL_FCNTL_E, FD(0), FCNTL(1)),
-	   EV(SE_SYSCALL_FCNTL_X, RET, FD(0), FCNTL(1))),
+	SC(__NR_dup, EV(SE_SYSCALL_DUP_E, FD(0)), EV(SE_SYSCALL_DUP_X, RET)),
+	SC(__NR_dup2, EV(SE_SYSCALL_DUP_E, FD(0)), EV(SE_SYSCALL_DUP_X, RET)),
+	SC(__NR_dup3, EV(SE_SYSCALL_DUP_E, FD(0)), EV(SE_SYSCALL_DUP_X, RET)),
+	SC(__NR_fcntl, EV(SE_SYSCALL_FCNTL_E, FD(0), FCNTL(1)), EV(SE_SYSCALL_FCNTL_X, RET)),
 	SC(__NR_pipe, EV0(SE_SYSCALL_PIPE_E),
 	   EV(SE_SYSCALL_PIPE_X, RET, PIPE_FD(0, 0), PIPE_FD(0, 1), PIPE_INO(0))),
 	SC(__NR_pipe2, EV0(SE_SYSCALL_PIPE_E),
-	   EV(SE_SYSCALL_PIPE_X, RET, PIPE_FD(0, 0), PIPE_FD(0, 1), PIPE_INO(0), OFLAGS(1))),
+	   EV(SE_SYSCALL_PIPE_X, RET, PIPE_FD(0, 0), PIPE_FD(0, 1), PIPE_INO(0))),
 	SC(__NR_eventfd, EV(SE_SYSCALL_EVENTFD_E, ARG(0), ZERO(4)), EV(SE_SYSCALL_EVENTFD_X, RET)),
-	SC(__NR_eventfd2, EV(SE_SYSCALL_EVENTFD_E, ARG(0), ARG32(1)),
+	SC(__NR_eventfd2, EV(SE_SYSCALL_EVENTFD_E, ARG(0), EFDFLAGS(1)),
 	   EV(SE_SYSCALL_EVENTFD_X, RET)),
 	SC(__NR_signalfd, EV(SE_SYSCALL_SIGNALFD_E, FD(0), ZERO(4), ZERO(1)),
 	   EV(SE_SYSCALL_SIGNALFD_X, RET)),
@@ -278,7 +273,7 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	   EV(SE_SOCKET_SOCKETPAIR_X, RET, PIPE_FD(3, 0), PIPE_FD(3, 1), ZERO(8), ZERO(8))),
 	SC(__NR_bind, EV(SE_SOCKET_BIND_E, FD(0)), EV(SE_SOCKET_BIND_X, RET, SADDR(1, 2))),
 	SC(__NR_connect, EV(SE_SOCKET_CONNECT_E, FD(0), SADDR(1, 2)),
-	   EV(SE_SOCKET_CONNECT_X, RET, TUPLE(0), FD(0))),
+	   EV(SE_SOCKET_CONNECT_X, RET, TUPLE(0))),
 	SC(__NR_listen, EV(SE_SOCKET_LISTEN_E, FD(0), ARG32(1)), EV(SE_SOCKET_LISTEN_X, RET)),
 	SC(__NR_accept, EV0(SE_SOCKET_ACCEPT_5_E),
 	   EV(SE_SOCKET_ACCEPT_5_X, RET, TUPLE_RET, QUEUE_PCT(0), QUEUE_LEN(0), QUEUE_MAX(0))),

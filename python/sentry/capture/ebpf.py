@@ -48,8 +48,8 @@ _PROGRAMS = {
     "tp_btf": ("sys_enter_btf", "sys_exit_btf", "sched_process_exit_btf"),
     "raw_tp": ("sys_enter_raw", "sys_exit_raw", "sched_process_exit_raw"),
 }
-# Process events and the parameters the probe fills (scap's latest layouts).
-_PROCESS_EVENTS = (("execve", "<", 28), ("clone", "<", 21), ("procexit", ">", 5))
+# Process events and the parameters the probe writes (EXEC_X_NPARAMS... in sentry.bpf.c).
+_PROCESS_EVENTS = (("execve", "<", 20), ("clone", "<", 20), ("procexit", ">", 4))
 _PAGE = mmap.PAGESIZE
 _U32 = struct.Struct("<I")
 _RECORD = struct.Struct("<8x" + HEADER.format.lstrip("<"))  # ring record header, scap header
@@ -57,17 +57,14 @@ _U64 = struct.Struct("<Q")
 _by_ts = attrgetter("ts")
 
 
-def process_event_sizes() -> tuple[int, ...]:
-    """Parameters the execve, clone and procexit events carry: scap's latest layouts, as the
-    kernel module writes them (readers take the ones their table knows; scap only appends)."""
-    sizes = []
-    for name, direction, most in _PROCESS_EVENTS:
+def check_process_layouts() -> None:
+    """The probe writes the execve, clone and procexit events with exactly the event
+    table's parameters (as the kernel module does); refuse a table it does not match."""
+    for name, direction, written in _PROCESS_EVENTS:
         known = len(event_by_name(name, direction).params)
-        if known > most:
+        if known != written:
             raise DriverError(f"the event table gives {name}{direction} {known} parameters; "
-                              f"the eBPF probe fills {most}")
-        sizes.append(most)
-    return tuple(sizes)
+                              f"the eBPF probe writes {written}")
 
 
 def _boot_to_epoch_ns() -> int:
@@ -228,14 +225,12 @@ class EbpfSource:
 
     @staticmethod
     def _write_config(config: Any) -> None:
-        """The probe's struct probe_config: portable syscall codes, process events' sizes."""
+        """The probe's struct probe_config: portable syscall codes."""
+        check_process_layouts()
         codes = ffi.cast("uint16_t *", config)
         for nr, sc in X86_64_SYSCALLS.items():
             if nr < SYSCALL_NR_MAX:
                 codes[nr] = sc.ppm_sc
-        counts = ffi.cast("uint32_t *", codes + SYSCALL_NR_MAX)
-        for i, count in enumerate(process_event_sizes()):
-            counts[i] = count
 
     def _map(self, name: str) -> Any:
         return check_ptr(self._lib.bpf_object__find_map_by_name(self._obj, name.encode()),
