@@ -5,25 +5,31 @@ capture is running before it starts), collects the events of that child's proces
 from a live source, and checks the decoded events. Syscalls are made through
 ``libc.syscall(NR, ...)`` where the exact system call matters.
 
-Use: ``events = run_trigger(source, CASE.code, workdir)`` then ``CASE.check(events, ctx)``;
-or simply ``run_case(source, case, workdir)``. Both drivers' tests parametrize over
-:data:`CASES`.
+Use: ``run_case(source, case, workdir)`` for the stories of :data:`CASES`, and
+``run_workload(source, workdir)`` for ``driver_workload.py`` (every captured syscall once),
+whose events :data:`WORKLOAD_PARAMS` describes. Every event must have exactly the event
+table's layout (:func:`check_layout`). ``driver_suite.py`` holds the tests both drivers run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from sentry.events.syscalls import PPM_SC_NAMES
+from sentry.capture.source import CaptureStats
+from sentry.events.event import SockAddr, SockTuple
+from sentry.events.syscalls import PPM_SC_BY_NAME, PPM_SC_NAMES
 from sentry.events.table import ParamType
+
+HERE = Path(__file__).resolve().parent
 
 # Bytes of each fixed-size parameter type, as scap encodes it.
 FIXED_SIZES = {
@@ -59,13 +65,17 @@ sys.stdin.readline()
 
 @dataclass
 class Captured:
-    """The events of one trigger's process tree, detached from the ring."""
+    """The events of one trigger's process tree, detached from the ring; with ``settle``,
+    how the driver's counters moved while it ran and how many events (of any process)
+    were delivered meanwhile."""
 
     pid: int
     workdir: str
     events: list[Any]
     stats: Any = None
     output: str = ""
+    counted: CaptureStats | None = None
+    delivered: int = 0
 
     def named(self, evname: str, direction: str = "<") -> list[Any]:
         return [e for e in self.events
@@ -73,6 +83,11 @@ class Captured:
 
     def params(self, ev: Any) -> dict[str, Any]:
         return dict(ev.params())
+
+    def find_all(self, evname: str, direction: str = "<", **want: Any) -> list[Any]:
+        """The events of this name and direction whose named params equal want."""
+        return [ev for ev in self.named(evname, direction)
+                if all(ev.param_by_name(k) == v for k, v in want.items())]
 
     def find(self, evname: str, direction: str = "<", **want: Any) -> dict[str, Any]:
         """The first event of this name and direction whose params include want."""
@@ -102,8 +117,17 @@ class Captured:
         return {e.info.name + e.info.direction for e in self.events}
 
 
-def run_trigger(source: Any, code: str, workdir: Path, *, timeout: float = 20.0) -> Captured:
-    """Run code (after the prelude) in a child; collect its tree's events until it exits."""
+def _stats_delta(after: CaptureStats, before: CaptureStats) -> CaptureStats:
+    return CaptureStats(**{f.name: getattr(after, f.name) - getattr(before, f.name)
+                           for f in fields(CaptureStats)})
+
+
+def run_trigger(source: Any, code: str, workdir: Path, *, timeout: float = 20.0,
+                settle: bool = False) -> Captured:
+    """Run code (after the prelude) in a child; collect its tree's events until it exits.
+
+    With settle, the rings are drained empty before the child starts and after it ends, so
+    that ``counted`` (the counters' change) covers exactly the ``delivered`` events."""
     prog = _PRELUDE + code
     env = dict(os.environ, SENTRY_TEST="1")
     proc = subprocess.Popen([sys.executable, "-c", prog, str(workdir)], stdin=subprocess.PIPE,
@@ -115,10 +139,18 @@ def run_trigger(source: Any, code: str, workdir: Path, *, timeout: float = 20.0)
     assert proc.stdin is not None
     batches = source.batches()
     next(batches)  # the capture is running: let the child go
+    before = None
+    if settle:
+        for batch in batches:
+            if not batch:
+                break
+        before = source.stats()
+    delivered = 0
     proc.stdin.write(b"go\n")
     proc.stdin.close()
     exited_at = None
     for batch in batches:
+        delivered += len(batch)
         for ev in batch:
             if ev.tid not in tids:
                 if not (ev.info.name in _CLONE_NAMES and ev.info.direction == "<"
@@ -143,7 +175,14 @@ def run_trigger(source: Any, code: str, workdir: Path, *, timeout: float = 20.0)
     proc.wait()
     if proc.returncode not in (0, 7):
         raise AssertionError(f"trigger failed ({proc.returncode}):\n{out}")
-    return Captured(proc.pid, str(workdir), events, source.stats(), out)
+    counted = None
+    if before is not None:
+        for batch in batches:
+            if not batch:
+                break
+            delivered += len(batch)
+        counted = _stats_delta(source.stats(), before)
+    return Captured(proc.pid, str(workdir), events, source.stats(), out, counted, delivered)
 
 
 @dataclass
@@ -157,16 +196,21 @@ class Case:
 
 
 def check_layout(events: list[Any]) -> None:
-    """Every event has at least the table's parameters (scap appends parameters as layouts
-    grow; readers take those they know) and the fixed-size ones have their sizes."""
+    """Every event has exactly the event table's parameters (the layouts sysdig 0.29 and our
+    reader know, which both drivers write): their number, the sizes of the fixed-size
+    types, and values that decode as their types."""
     for ev in events:
         info = ev.info
-        assert ev.nparams >= len(info.params), f"{ev}: table has {len(info.params)} params"
+        assert ev.nparams == len(info.params), (
+            f"{info.name}{info.direction} (type {ev.type}): {ev.nparams} params, "
+            f"the table has {len(info.params)}")
         for i, pinfo in enumerate(info.params):
             size = FIXED_SIZES.get(pinfo.type)
             if size is not None:
                 got = len(ev.raw(i))
                 assert got == size, f"{ev} {pinfo.name}: {got} bytes, {pinfo.type.name} is {size}"
+            else:
+                ev.param(i)  # variable-size: decodes as its type
 
 
 def run_case(source: Any, case: Case, workdir: Path) -> Captured:
@@ -189,8 +233,6 @@ def _check_openat(c: Captured) -> None:
     assert x["mode"] == 0o640
     assert x["dev"] != 0
     assert x["flags"] & SCAP_O_F_CREATED  # this open created the file
-    if "param6" in x:  # scap's later layout appends the inode number
-        assert int.from_bytes(x["param6"], "little") == os.stat(path).st_ino
     e = c.find("openat", ">", name=path)
     assert e["dirfd"] == AT_FDCWD and e["mode"] == 0o640
     w = c.find("write", "<", res=12)
@@ -288,10 +330,7 @@ def _check_fds(c: Captured) -> None:
     p = c.find("pipe", "<", res=0)
     assert p["fd1"] >= 0 and p["fd2"] >= 0 and p["ino"] > 0
     assert c.find("dup", ">", fd=p["fd1"])
-    dup2 = c.find("dup", "<", res=50)
-    if "param2" in dup2:  # scap's later layout: old fd, new fd (raw: the table stops before)
-        fds = [int.from_bytes(dup2[k], "little", signed=True) for k in ("param1", "param2")]
-        assert fds == [p["fd1"], 50]
+    assert c.find("dup", "<", res=50)
     assert c.find("dup", "<", res=51)
     assert c.find("fcntl", ">", cmd=26)["fd"] == p["fd1"]  # F_DUPFD_CLOEXEC
     assert c.find("pipe", "<", res=0)["fd1"] >= 0
@@ -495,3 +534,125 @@ m = mmap.mmap(-1, 8192)
 sc(10, ctypes.addressof(ctypes.c_char.from_buffer(m)), 4096, 1)
 """, _check_proc),
 ]
+
+
+# ---- the workload: every captured syscall once (driver_workload.py) ---------------------
+
+AF_UNIX, AF_INET = 1, 2
+PPM_CL_CLONE_NEWUTS = 1 << 7
+PPM_PTRACE_ATTACH = 11
+ESRCH, EFAULT = 3, 14
+
+# (event name, direction, the params one such event must carry from (facts, workdir))
+WorkloadParams = tuple[str, str, Callable[[dict[str, Any], str], dict[str, Any]]]
+
+WORKLOAD_PARAMS: list[WorkloadParams] = [
+    ("open", ">", lambda f, d: {"name": f"{d}/open.txt", "mode": 0o640,
+                                "flags": SCAP_O_WRONLY | SCAP_O_CREAT | SCAP_O_TRUNC}),
+    ("open", "<", lambda f, d: {"fd": f["open_fd"], "name": f"{d}/open.txt", "mode": 0o640}),
+    ("openat", "<", lambda f, d: {"fd": f["openat_fd"], "dirfd": -100,
+                                  "name": f"{d}/open.txt",
+                                  "flags": SCAP_O_RDONLY | SCAP_O_CLOEXEC}),
+    ("creat", "<", lambda f, d: {"fd": f["creat_fd"], "name": f"{d}/creat.txt", "mode": 0o600}),
+    ("openat2", "<", lambda f, d: {"fd": f["openat2_fd"], "name": f"{d}/open.txt",
+                                   "resolve": 8}),  # scap: RESOLVE_NO_SYMLINKS
+    ("write", "<", lambda f, d: {"res": 12, "data": b"hello sentry"}),
+    ("read", "<", lambda f, d: {"res": 12, "data": b"hello sentry"}),
+    ("pread", "<", lambda f, d: {"res": 6, "data": b"sentry"}),
+    ("pwrite", "<", lambda f, d: {"res": 7, "data": b"pw-data"}),
+    ("readv", "<", lambda f, d: {"res": 12, "size": 12, "data": b"hello sentry"}),
+    ("writev", "<", lambda f, d: {"res": 4, "data": b"abcd"}),
+    ("preadv", "<", lambda f, d: {"res": 6, "data": b"sentry"}),
+    ("pwritev", "<", lambda f, d: {"res": 2, "data": b"pv"}),
+    ("mkdir", "<", lambda f, d: {"res": 0, "path": f"{d}/dir1"}),
+    ("mkdirat", "<", lambda f, d: {"res": 0, "dirfd": -100, "path": f"{d}/dir2", "mode": 0o700}),
+    ("rename", "<", lambda f, d: {"res": 0, "oldpath": f"{d}/dir1", "newpath": f"{d}/dir1b"}),
+    ("renameat", "<", lambda f, d: {"res": 0, "oldpath": f"{d}/dir1b",
+                                    "newpath": f"{d}/dir1c"}),
+    ("renameat2", "<", lambda f, d: {"res": 0, "oldpath": f"{d}/dir1c",
+                                     "newpath": f"{d}/dir1d", "flags": 0}),
+    ("rmdir", "<", lambda f, d: {"res": 0, "path": f"{d}/dir1d"}),
+    ("unlinkat", "<", lambda f, d: {"res": 0, "name": f"{d}/dir2", "flags": 0x200}),
+    ("symlink", "<", lambda f, d: {"res": 0, "target": "open.txt", "linkpath": f"{d}/sym1"}),
+    ("symlinkat", "<", lambda f, d: {"res": 0, "target": "creat.txt", "linkpath": f"{d}/sym2"}),
+    ("link", "<", lambda f, d: {"res": 0, "oldpath": f"{d}/open.txt", "newpath": f"{d}/hard1"}),
+    ("linkat", "<", lambda f, d: {"res": 0, "newpath": f"{d}/hard2"}),
+    ("unlink", "<", lambda f, d: {"res": 0, "path": f"{d}/hard1"}),
+    ("unlinkat", "<", lambda f, d: {"res": 0, "name": f"{d}/hard2", "flags": 0}),
+    ("chmod", "<", lambda f, d: {"res": 0, "filename": f"{d}/open.txt", "mode": 0o604}),
+    ("fchmod", "<", lambda f, d: {"res": 0, "fd": f["fd"], "mode": 0o644}),
+    ("fchmodat", "<", lambda f, d: {"res": 0, "filename": f"{d}/creat.txt", "mode": 0o611}),
+    ("chdir", "<", lambda f, d: {"res": 0, "path": d}),
+    ("fchdir", ">", lambda f, d: {}),
+    ("dup", "<", lambda f, d: {"res": f["dup"]}),
+    ("dup", "<", lambda f, d: {"res": 50}),
+    ("dup", "<", lambda f, d: {"res": 51}),
+    ("fcntl", "<", lambda f, d: {"res": 60}),
+    ("pipe", "<", lambda f, d: {"res": 0, "fd1": f["pipe"][0], "fd2": f["pipe"][1]}),
+    ("pipe", "<", lambda f, d: {"res": 0, "fd1": f["pipe2"][0], "fd2": f["pipe2"][1]}),
+    ("socketpair", "<", lambda f, d: {"res": 0, "fd1": f["socketpair"][0],
+                                      "fd2": f["socketpair"][1]}),
+    ("eventfd", "<", lambda f, d: {"res": f["eventfd"]}),
+    ("eventfd", ">", lambda f, d: {"initval": 0, "flags": 1 << 2}),
+    ("getcwd", "<", lambda f, d: {"res": len(f["getcwd"]) + 1, "path": f["getcwd"]}),
+    ("access", "<", lambda f, d: {"res": f["access"], "name": f"{d}/open.txt"}),
+    ("access", ">", lambda f, d: {"mode": 4}),
+    ("stat", "<", lambda f, d: {"res": f["stat"], "path": f"{d}/open.txt"}),
+    ("lseek", ">", lambda f, d: {"offset": 0, "whence": 0}),
+    ("poll", "<", lambda f, d: {"res": f["poll"]}),
+    ("nanosleep", ">", lambda f, d: {"interval": 1000}),
+    ("getuid", "<", lambda f, d: {"uid": f["uid"]}),
+    ("prlimit", "<", lambda f, d: {"res": 0, "oldcur": f["nofile"][0],
+                                   "oldmax": f["nofile"][1]}),
+    ("setsid", "<", lambda f, d: {"res": f["setsid"]}),
+    ("setuid", ">", lambda f, d: {"uid": 0}),
+    ("setgid", ">", lambda f, d: {"gid": 0}),
+    ("setresuid", ">", lambda f, d: {"ruid": 0, "euid": 0, "suid": 0}),
+    ("setresgid", ">", lambda f, d: {"rgid": 0, "egid": 0, "sgid": 0}),
+    ("kill", ">", lambda f, d: {"pid": f["pid"], "sig": 0}),
+    ("tkill", ">", lambda f, d: {"tid": f["tid"], "sig": 0}),
+    ("tgkill", ">", lambda f, d: {"pid": f["pid"], "tid": f["tid"], "sig": 0}),
+    ("ptrace", ">", lambda f, d: {"request": PPM_PTRACE_ATTACH, "pid": 999999}),
+    ("ptrace", "<", lambda f, d: {"res": -ESRCH}),
+    ("mount", "<", lambda f, d: {"res": f["mount"], "dev": "none", "dir": f"{d}/mnt",
+                                 "type": "tmpfs"}),
+    ("umount", "<", lambda f, d: {"res": f["umount2"], "name": f"{d}/mnt"}),
+    ("unshare", ">", lambda f, d: {"flags": PPM_CL_CLONE_NEWUTS}),
+    ("setns", ">", lambda f, d: {"fd": f["nsfd"], "nstype": PPM_CL_CLONE_NEWUTS}),
+    ("mprotect", ">", lambda f, d: {"length": 4096, "prot": 1}),
+    ("mmap", ">", lambda f, d: {"length": 8192, "fd": -1}),
+    ("bpf", ">", lambda f, d: {"cmd": 5}),
+    ("socket", ">", lambda f, d: {"domain": AF_UNIX}),
+    ("socket", ">", lambda f, d: {"domain": AF_INET}),
+    ("bind", "<", lambda f, d: {"res": 0, "addr": SockAddr(AF_UNIX, path=f"{d}/sock")}),
+    ("listen", ">", lambda f, d: {"backlog": 4}),
+    ("connect", ">", lambda f, d: {"addr": SockAddr(AF_UNIX, path=f"{d}/sock")}),
+    ("connect", "<", lambda f, d: {"res": 0, "tuple": SockTuple(
+        AF_INET, "127.0.0.1", f["tcp_cli_port"], "127.0.0.1", f["tcp_port"])}),
+    ("accept", "<", lambda f, d: {"fd": f["accept"], "tuple": SockTuple(
+        AF_INET, "127.0.0.1", f["tcp_cli_port"], "127.0.0.1", f["tcp_port"])}),
+    ("sendto", "<", lambda f, d: {"res": 9, "data": b"ping-unix"}),
+    ("recvfrom", "<", lambda f, d: {"res": 9, "data": b"ping-unix"}),
+    ("sendmsg", "<", lambda f, d: {"res": 8, "data": b"msg-unix"}),
+    ("recvmsg", "<", lambda f, d: {"res": 8, "data": b"msg-unix"}),
+    ("execve", ">", lambda f, d: {"filename": "/bin/echo"}),
+    ("execveat", ">", lambda f, d: {"pathname": "/bin/true"}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["gettid"], "nativeID": 186}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["chown"], "nativeID": 92}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["fchownat"], "nativeID": 260}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["prctl"], "nativeID": 157}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["init_module"], "nativeID": 175}),
+    ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["finit_module"], "nativeID": 313}),
+    ("syscall", ">", lambda f, d: {"nativeID": 319}),
+    ("syscall", "<", lambda f, d: {"ID": PPM_SC_BY_NAME["chown"]}),
+]
+
+
+def run_workload(source: Any, workdir: Path) -> tuple[Captured, dict[str, Any]]:
+    """Run driver_workload.py in workdir (settled: counters cover what was delivered);
+    its events and the facts (pids, fds, ports) it printed last."""
+    code = (f"sys.argv = [{str(HERE / 'driver_workload.py')!r}, W]\n"
+            "import runpy\nrunpy.run_path(sys.argv[0], run_name='__main__')\n")
+    cap = run_trigger(source, code, workdir, timeout=300.0, settle=True)
+    facts = json.loads([ln for ln in cap.output.splitlines() if ln.startswith("{")][-1])
+    return cap, facts

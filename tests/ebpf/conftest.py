@@ -35,3 +35,9 @@ def ebpf_source() -> Iterator[object]:
         pytest.fail(f"eBPF probe did not load: {err}")
     yield src
     src.close()
+
+
+@pytest.fixture(scope="module")
+def live_source(ebpf_source: object) -> object:
+    """The source driver_suite.py's shared syscall tests capture with: the probe."""
+    return ebpf_source

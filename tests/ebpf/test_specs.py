@@ -47,9 +47,9 @@ def test_recipe_parameters_match_the_event_table(recipes: dict) -> None:
                 continue
             info = EVENTS[recipe.type]
             name = f"{X86_64_SYSCALLS[nr].name} {info.name}{info.direction}"
-            # scap appends parameters as layouts grow: at least the table's, in its order
-            assert recipe.nparams >= len(info.params), name
-            for (kind, _arg, size, _aux), pinfo in zip(recipe.params, info.params, strict=False):
+            # exactly the table's parameters, in its order (the module's layouts)
+            assert recipe.nparams == len(info.params), name
+            for (kind, _arg, size, _aux), pinfo in zip(recipe.params, info.params, strict=True):
                 want = FIXED_SIZES.get(pinfo.type)
                 if want is not None:
                     assert size == want, f"{name} {pinfo.name}: {size} bytes, want {want}"

@@ -1,6 +1,6 @@
 """A child process that makes each captured syscall once, with arguments tests can recognise.
 
-usage: python3 workload.py DIR
+usage: python3 driver_workload.py DIR   (or run by driver_cases.run_workload)
 Works under DIR and prints one JSON object (pids, fds, ports) for the assertions. Syscalls
 whose exact number matters are made with syscall(2) so libc cannot substitute another one.
 """

@@ -1,0 +1,128 @@
+"""The syscall-coverage tests both live drivers run: the same code, with each folder's source.
+
+``tests/ebpf/test_syscalls.py`` (the probe, on the host as root) and
+``tests/kmod/test_syscalls.py`` (the module, in the qemu guest) import these tests; each
+folder's conftest provides ``live_source``, a module-scoped live capture that sees the
+test's child processes. The cases and the workload are in ``driver_cases.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driver_cases import (
+    CASES,
+    EFAULT,
+    WORKLOAD_PARAMS,
+    Captured,
+    Case,
+    WorkloadParams,
+    check_layout,
+    run_case,
+    run_workload,
+)
+from sentry.events.table import event_by_name
+
+Workload = tuple[Captured, dict[str, Any], str]
+
+
+@pytest.fixture(scope="module")
+def workload(live_source: Any, tmp_path_factory: pytest.TempPathFactory) -> Workload:
+    """driver_workload.py's events through this folder's driver, captured once."""
+    work = tmp_path_factory.mktemp("workload")
+    cap, facts = run_workload(live_source, work)
+    return cap, facts, str(work)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_syscall_case(live_source: Any, case: Case, tmp_path: Path) -> None:
+    run_case(live_source, case, tmp_path)
+
+
+@pytest.mark.parametrize("expect", WORKLOAD_PARAMS,
+                         ids=[f"{c[0]}{c[1]}{i}" for i, c in enumerate(WORKLOAD_PARAMS)])
+def test_workload_event_params(workload: Workload, expect: WorkloadParams) -> None:
+    cap, facts, work = workload
+    evt, direction, params = expect
+    want = params(facts, work)
+    seen = [e.params() for e in cap.named(evt, direction)
+            if e.tid in (facts["pid"], facts["tid"])][:5]
+    assert cap.find_all(evt, direction, **want), (
+        f"no {evt}{direction} with {want}; the workload's were {seen}")
+
+
+def test_every_event_has_the_tables_layout(workload: Workload) -> None:
+    """Parameter count, sizes and types of each event are exactly the event table's."""
+    cap, _, _ = workload
+    assert len({ev.type for ev in cap.events}) > 100  # the workload covers most events
+    check_layout(cap.events)
+
+
+def test_process_events_have_the_tables_layout(workload: Workload) -> None:
+    cap, _, _ = workload
+    for name, direction in (("execve", "<"), ("clone", "<"), ("procexit", ">")):
+        evs = cap.named(name, direction)
+        assert evs, f"no {name}{direction}"
+        want = len(event_by_name(name, direction).params)
+        assert {ev.nparams for ev in evs} == {want}, f"{name}{direction}: table has {want}"
+
+
+def test_unreadable_path_is_empty_and_counted(workload: Workload) -> None:
+    cap, facts, _ = workload
+    assert facts["efault"] == -1
+    failed = cap.find_all("openat", "<", fd=-EFAULT, name=None)
+    assert failed and failed[0].tid == facts["pid"]
+    assert cap.counted is not None and cap.counted.drops_page_fault >= 1
+
+
+def test_execve_exit_carries_the_new_process(workload: Workload) -> None:
+    cap, facts, work = workload
+    (ev,) = [e for e in cap.find_all("execve", "<", res=0) if e.tid == facts["exec_child"]]
+    assert ev.param_by_name("exe") == "echo"
+    assert ev.param_by_name("args") == b"sentry-arg1\0sentry-arg2\0"
+    assert ev.param_by_name("pid") == facts["exec_child"]
+    assert ev.param_by_name("ptid") == facts["pid"]
+    assert ev.param_by_name("comm") == "echo"
+    assert ev.param_by_name("cwd").rstrip("/") == work
+    assert b"SENTRY_ENV=yes" in ev.param_by_name("env")
+    assert ev.param_by_name("fdlimit") > 0
+    assert b"cpu=" in (ev.param_by_name("cgroups") or b"cpu=")
+
+
+def test_execveat_exit(workload: Workload) -> None:
+    """At exit the kernel reports a successful execveat under execve's number (observed on
+    6.1), so its exit event may be execve's; either way it carries the new program."""
+    cap, facts, _ = workload
+    assert facts["execveat_status"] == 0
+    evs = [e for name in ("execveat", "execve") for e in cap.find_all(name, "<", res=0)
+           if e.tid == facts["execveat_child"]]
+    assert evs and evs[0].param_by_name("args") == b"via-execveat\0"
+
+
+def test_clone_family_seen_from_parent_and_child(workload: Workload) -> None:
+    cap, facts, _ = workload
+    child = facts["exec_child"]
+    assert [e for e in cap.find_all("clone", "<", res=child) if e.tid == facts["pid"]]
+    in_child = [e for e in cap.find_all("clone", "<", res=0) if e.tid == child]
+    assert in_child and in_child[0].param_by_name("ptid") == facts["pid"]
+    assert cap.find_all("fork", "<", res=facts["fork_child"])
+    spawned = facts["spawn_child"]
+    assert any(cap.find_all(name, "<", res=spawned) for name in ("clone3", "clone", "vfork"))
+
+
+def test_procexit_reports_the_exit_status(workload: Workload) -> None:
+    cap, facts, _ = workload
+    evs = [e for e in cap.find_all("procexit", ">") if e.tid == facts["fork_child"]]
+    assert evs and evs[0].param_by_name("ret") == 3
+
+
+def test_no_internal_errors(workload: Workload) -> None:
+    """While the workload ran, nothing was lost and every event counted was delivered."""
+    cap, _, _ = workload
+    assert cap.counted is not None
+    assert cap.counted.drops_bug == 0
+    assert cap.counted.drops_buffer == 0
+    assert cap.counted.events == cap.delivered

@@ -1,0 +1,22 @@
+"""Syscall coverage through the eBPF probe: the suite the kernel module runs too
+(driver_suite.py), with ``live_source`` the probe (conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from driver_suite import (  # noqa: F401 (collected by pytest from here)
+    test_clone_family_seen_from_parent_and_child,
+    test_every_event_has_the_tables_layout,
+    test_execve_exit_carries_the_new_process,
+    test_execveat_exit,
+    test_no_internal_errors,
+    test_process_events_have_the_tables_layout,
+    test_procexit_reports_the_exit_status,
+    test_syscall_case,
+    test_unreadable_path_is_empty_and_counted,
+    test_workload_event_params,
+    workload,
+)
+
+pytestmark = pytest.mark.root
