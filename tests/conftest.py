@@ -12,7 +12,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def conformance_dir() -> Path:
     """SENTRY_CONFORMANCE_DIR, default ../shared/conformance beside the repository."""
-    return Path(os.environ.get("SENTRY_CONFORMANCE_DIR", REPO_ROOT.parent / "shared" / "conformance"))
+    default = REPO_ROOT.parent / "shared" / "conformance"
+    return Path(os.environ.get("SENTRY_CONFORMANCE_DIR", default))
 
 
 FALCO_DIR = conformance_dir() / "falco-0.28.1"
