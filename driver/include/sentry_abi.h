@@ -54,7 +54,7 @@ struct sentry_ring_ctrl {
 	__u64 size;		/* data area size in bytes, a power of two */
 	__u64 n_evts;		/* events written */
 	__u64 n_drops_buffer;	/* events lost: ring full */
-	__u64 n_drops_pf;	/* events lost or truncated: user memory not readable */
+	__u64 n_drops_pf;	/* events written with a user parameter left empty (not lost) */
 	__u64 n_drops_bug;	/* events lost: internal error (should stay 0) */
 	__u64 n_preemptions;	/* events lost: re-entered on the same CPU */
 	__u64 n_suppressed;	/* events not written: interest set / sampling */

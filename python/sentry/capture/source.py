@@ -18,7 +18,14 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class CaptureStats:
-    """Counters summed over CPUs; drops by cause, as in the ring control page."""
+    """Counters summed over CPUs, as in the ring control page.
+
+    ``events`` were written; ``drops`` lost (ring full, internal error, re-entry), so
+    every event a driver generated was received or is in ``drops``. ``drops_page_fault``
+    counts written events with a user parameter left empty (memory not readable): they
+    were delivered, so they are not drops. ``suppressed`` were filtered out on purpose
+    (interest set, own process, sampling).
+    """
 
     events: int = 0
     drops_buffer: int = 0
@@ -29,7 +36,8 @@ class CaptureStats:
 
     @property
     def drops(self) -> int:
-        return self.drops_buffer + self.drops_page_fault + self.drops_bug + self.preemptions
+        """Events lost: generated but never written to a ring."""
+        return self.drops_buffer + self.drops_bug + self.preemptions
 
 
 class EventSource(Protocol):
