@@ -37,6 +37,7 @@ from sentry.events.event import (
     FdList,
     SockAddr,
     SockTuple,
+    first_param_kinds,
 )
 from sentry.events.table import EVENTS, SCALAR_SIZES, EventInfo, ParamType
 
@@ -89,8 +90,8 @@ _MI = struct.Struct("<IQQ128sQQQQ")
 _EV_V2_HEAD = struct.Struct("<IIHQQIHI")
 BATCH_SIZE = 1024
 EV_V2_BLOCKS = frozenset({EV_V2, EV_V2_LARGE})
-# struct scan_rec of scapscan.c: off, num, ts, tid, len, nparams, type, cpu, pad
-_SCAN_REC = struct.Struct("<QQQQIIHHI")
+# struct scan_rec of scapscan.c: off, num, ts, tid, len, nparams, type, cpu, arg0_ok, arg0
+_SCAN_REC = struct.Struct("<QQQQIIHHIq")
 _SCAN_FULL, _SCAN_END = 0, 1
 _SCANNER: list[Any] = []
 
@@ -625,17 +626,19 @@ class ScapReader:
                 if 0 <= code < len(mask):
                     mask[code] = 1
             want = ffi.from_buffer("uint8_t[]", mask)
+        arg0_kind = ffi.from_buffer("uint8_t[]", first_param_kinds(len(events)))
         iter_unpack = _SCAN_REC.iter_unpack
         batch: list[Event] = []
         while True:
             if self._closed:
                 return
-            count = lib.scap_scan(buf, end, pos, num, unknown, want, len(events), recs,
-                                  size - len(batch), status)
+            count = lib.scap_scan(buf, end, pos, num, unknown, want, arg0_kind, len(events),
+                                  recs, size - len(batch), status)
             if count:
                 batch += [
-                    Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype])
-                    for evoff, n, ts, tid, elen, nparams, etype, cpu, _ in
+                    Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype],
+                          arg0 if arg0_ok else None)
+                    for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in
                     iter_unpack(recbuf[:count * _SCAN_REC.size])
                 ]
             self.skipped_unknown = unknown[0]

@@ -5,7 +5,8 @@
  * The Python reader (scapfile.py) hands over the decompressed file; this walks
  * plain V2 event blocks, checks each block and event length, and writes one
  * fixed-size record per event so that Python builds Event objects without
- * parsing headers itself. Anything else (metadata blocks, V1 or flagged event
+ * parsing headers itself. When the event table says parameter 0 is an integer,
+ * its value comes along too (the fd of fd-using enters, most exits' result). Anything else (metadata blocks, V1 or flagged event
  * blocks, errors) stops the walk and is left to Python at *off.
  */
 #include <stdint.h>
@@ -14,6 +15,11 @@
 #define SCAN_EV_V2		0x216
 #define SCAN_EV_V2_LARGE	0x221
 #define SCAN_EVT_HDR_LEN	26
+
+/* arg0_kind[type]: how parameter 0 decodes */
+#define SCAN_ARG0_SIGNED	1
+#define SCAN_ARG0_UNSIGNED	2
+#define SCAN_ARG0_WIDE		4	/* u32 parameter lengths (large payload) */
 
 enum scan_status {
 	SCAN_FULL = 0,		/* out[] is full; call again from *off */
@@ -32,7 +38,8 @@ struct scan_rec {
 	uint32_t nparams;
 	uint16_t type;
 	uint16_t cpu;
-	uint32_t pad;
+	uint32_t arg0_ok;	/* 1: arg0 is parameter 0's value */
+	int64_t arg0;
 };
 
 static inline uint16_t rd16(const uint8_t *p)
@@ -60,13 +67,55 @@ static inline uint64_t rd64(const uint8_t *p)
 }
 
 /*
+ * Parameter 0 of the event at e (elen bytes) as an integer, if its kind is an
+ * integer one, its length 1, 2, 4 or 8 and the lengths fit in the event.
+ * Unsigned values past INT64_MAX are left to Python.
+ */
+static int scan_arg0(const uint8_t *e, uint32_t elen, uint8_t kind, int64_t *val)
+{
+	uint32_t nparams = rd32(e + 22);
+	uint32_t width = kind & SCAN_ARG0_WIDE ? 4 : 2;
+	uint64_t data, size;
+	const uint8_t *p;
+
+	if (!(kind & (SCAN_ARG0_SIGNED | SCAN_ARG0_UNSIGNED)) || !nparams ||
+	    nparams > (elen - SCAN_EVT_HDR_LEN) / width)
+		return 0;
+	size = width == 4 ? rd32(e + SCAN_EVT_HDR_LEN) : rd16(e + SCAN_EVT_HDR_LEN);
+	data = SCAN_EVT_HDR_LEN + (uint64_t)nparams * width;
+	if (data + size > elen)
+		return 0;
+	p = e + data;
+	switch (size) {
+	case 1:
+		*val = kind & SCAN_ARG0_SIGNED ? (int8_t)p[0] : p[0];
+		return 1;
+	case 2:
+		*val = kind & SCAN_ARG0_SIGNED ? (int16_t)rd16(p) : rd16(p);
+		return 1;
+	case 4:
+		*val = kind & SCAN_ARG0_SIGNED ? (int64_t)(int32_t)rd32(p) :
+						  (int64_t)rd32(p);
+		return 1;
+	case 8:
+		if (!(kind & SCAN_ARG0_SIGNED) && rd64(p) > INT64_MAX)
+			return 0;
+		*val = (int64_t)rd64(p);
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * Walk from *off. Events whose type is >= ntypes are unknown: skipped and
  * counted in *unknown, without a number (as libscap does). Events whose
- * want[type] is 0 are numbered but not reported. Returns the record count.
+ * want[type] is 0 are numbered but not reported. arg0_kind (ntypes entries,
+ * or NULL) says which types carry an integer parameter 0. Returns the record
+ * count.
  */
 int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
-	      uint64_t *unknown, const uint8_t *want, uint32_t ntypes,
-	      struct scan_rec *out, int max, int *status)
+	      uint64_t *unknown, const uint8_t *want, const uint8_t *arg0_kind,
+	      uint32_t ntypes, struct scan_rec *out, int max, int *status)
 {
 	uint64_t pos = *off;
 	uint64_t n = *num;
@@ -119,7 +168,10 @@ int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
 				r->nparams = rd32(b + 10 + 22);
 				r->type = etype;
 				r->cpu = rd16(b + 8);
-				r->pad = 0;
+				r->arg0 = 0;
+				r->arg0_ok = arg0_kind &&
+					scan_arg0(b + 10, elen, arg0_kind[etype],
+						  &r->arg0);
 			}
 		}
 		pos += blen;

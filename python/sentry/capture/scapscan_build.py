@@ -23,11 +23,12 @@ SOURCE = HERE / "scapscan.c"
 CDEF = """
 struct scan_rec {
     uint64_t off; uint64_t num; uint64_t ts; uint64_t tid;
-    uint32_t len; uint32_t nparams; uint16_t type; uint16_t cpu; uint32_t pad;
+    uint32_t len; uint32_t nparams; uint16_t type; uint16_t cpu; uint32_t arg0_ok;
+    int64_t arg0;
 };
 int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
-              uint64_t *unknown, const uint8_t *want, uint32_t ntypes,
-              struct scan_rec *out, int max, int *status);
+              uint64_t *unknown, const uint8_t *want, const uint8_t *arg0_kind,
+              uint32_t ntypes, struct scan_rec *out, int max, int *status);
 """
 
 

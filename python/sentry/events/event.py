@@ -243,19 +243,32 @@ def _type_layout(info: EventInfo) -> _TypeLayout:
     return layout
 
 
+def first_param_kinds(ntypes: int) -> bytes:
+    """For a C reader, by event type: 1 if parameter 0 is a signed integer, 2 unsigned, 0
+    anything else; plus 4 when the type's parameter lengths are u32."""
+    kinds = bytearray(ntypes)
+    for code, info in EVENTS.items():
+        if 0 <= code < ntypes and info.params:
+            ptype = info.params[0].type
+            kind = 1 if ptype in _SIGNED else 2 if ptype in _UNSIGNED else 0
+            kinds[code] = kind | (4 if info.large_payload else 0)
+    return bytes(kinds)
+
+
 class Event:
     """One scap event: header fields up front, parameters decoded on demand."""
 
     __slots__ = (
-        "_buf", "_data", "_kind", "_lens", "_off", "cpu", "fdinfo", "info", "len", "nparams",
-        "num", "state_only", "thread", "tid", "ts", "type",
+        "_arg0", "_buf", "_data", "_kind", "_lens", "_off", "cpu", "fdinfo", "info", "len",
+        "nparams", "num", "state_only", "thread", "tid", "ts", "type",
     )
 
     def __init__(self, buf: Buffer, off: int, num: int, cpu: int,
                  ts: int, tid: int, length: int, etype: int, nparams: int,
-                 info: EventInfo | None = None):
+                 info: EventInfo | None = None, arg0: int | None = None):
         self._buf = buf
         self._off = off
+        self._arg0 = arg0  # parameter 0 decoded already (by the C block walker), or None
         self._lens: tuple[int, ...] | None = None
         # Set with _lens, on the first parameter read: where the parameters' bytes start,
         # and the _TypeLayout of this event's type (_kind). Unset until then.
@@ -344,7 +357,8 @@ class Event:
         lens = self._lens
         if lens is None:
             if i == 0 and self.nparams:
-                return self._first_param()
+                arg0 = self._arg0
+                return arg0 if arg0 is not None else self._first_param()
             lens = self._layout()
         if not 0 <= i < len(lens):
             raise IndexError(f"{self.info.name} has {len(lens)} parameters, not {i + 1}")
@@ -417,7 +431,7 @@ class Event:
         if isinstance(buf, bytes) and self._off == 0 and len(buf) == self.len:
             return self
         copy = Event(self.record(), 0, self.num, self.cpu, self.ts, self.tid, self.len,
-                     self.type, self.nparams, self.info)
+                     self.type, self.nparams, self.info, self._arg0)
         if self._lens is not None:
             copy._lens = self._lens
             copy._kind = self._kind
