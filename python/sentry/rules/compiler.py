@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sentry.fields.registry import AnyOf, BoundField, FieldType
@@ -127,6 +128,23 @@ def _always_true(_event: Any) -> bool:
 
 def _always_false(_event: Any) -> bool:
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One field compared with constants, for the code generator (see :meth:`_Compiler.leaf`).
+
+    ``cls`` is the class of the field's usual values (None: no inline form); ``single``
+    tests one such value, ``slow`` any extracted value (None, lists, other classes).
+    """
+
+    ref: FieldRef
+    extract: Callable[[Any], Any]
+    op: str
+    cls: type | None
+    consts: list[Any]
+    single: Callable[[Any], bool]
+    slow: Callable[[Any], bool]
 
 
 # A compiled node: a matcher, or a bool when the outcome does not depend on the event.
@@ -276,10 +294,22 @@ class _Compiler:
         items: tuple[Value, ...] = rhs.items if isinstance(rhs, ValueList) else (rhs,)  # type: ignore[assignment]
         if not items:
             return False, frozenset()  # "x in ()" never holds
+        json_order = json_source and ftype is FieldType.STRING and op in _ORDERINGS
+        consts, single, slow = self.tests(node, ftype, name, json_order)
+        matcher = None if json_order else _fast_matcher(op, ftype, extract, consts, single, slow)
+        return matcher or _generic(extract, slow), _evttypes(node, items)
+
+    def tests(
+        self, node: Compare, ftype: FieldType, name: str, json_order: bool
+    ) -> tuple[list[Any], Callable[[Any], bool], Callable[[Any], bool]]:
+        """Constants of ``node`` and its value tests: (consts, single value, any value)."""
+        column = node.pos
+        op = node.op
+        rhs = node.rhs
+        items: tuple[Value, ...] = rhs.items if isinstance(rhs, ValueList) else (rhs,)  # type: ignore[assignment]
         consts = [
             operators.convert_constant(v.text, ftype, op, name, v.pos or column) for v in items
         ]
-        json_order = json_source and ftype is FieldType.STRING and op in _ORDERINGS
         try:
             if json_order:
                 single = operators.loose_number_test(op, consts[0])
@@ -289,9 +319,26 @@ class _Compiler:
         except FilterTypeError as err:
             raise FilterTypeError(err.reason, column=column) from None
         multi = operators.multi_test(op, equal)
-        slow = _on_value(single, multi)
-        matcher = None if json_order else _fast_matcher(op, ftype, extract, consts, single, slow)
-        return matcher or _generic(extract, slow), _evttypes(node, items)
+        return consts, single, _on_value(single, multi)
+
+    def leaf(self, node: Compare) -> Leaf | None:
+        """``node`` taken apart for code generation: a syscall field against constants.
+
+        None for what only :meth:`compare` handles (``exists``, ``val()``, transformers,
+        bytes and k8s audit fields) and for ``x in ()``.
+        """
+        lhs, rhs = node.lhs, node.rhs
+        if not isinstance(lhs, FieldRef) or not isinstance(rhs, Value | ValueList):
+            return None
+        if isinstance(rhs, ValueList) and not rhs.items:
+            return None
+        bound = self.field(lhs)
+        if bound.source != "syscall" or bound.type is FieldType.BYTES:
+            return None
+        operators.check_operator(node.op, bound.type, bound.name, node.pos)
+        consts, single, slow = self.tests(node, bound.type, bound.name, False)
+        return Leaf(lhs, bound.extract, node.op, _FAST_CLASS.get(bound.type), consts, single,
+                    slow)
 
     def dynamic(
         self, node: Compare, extract: Callable[[Any], Any], ftype: FieldType, name: str

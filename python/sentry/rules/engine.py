@@ -173,6 +173,7 @@ class Engine:
         self.options = options or EngineOptions()
         self.stats = RunStats()
         self._for_type = ruleset.for_type
+        self._programs = ruleset.programs
         self._audit_rules = ruleset.by_source.get("k8s_audit", ())
         if self.options.all_events:
             self._skip: frozenset[int] = frozenset()
@@ -189,6 +190,7 @@ class Engine:
         """Swap in a newly loaded ruleset (SIGHUP reload); counters carry on."""
         self.ruleset = ruleset
         self._for_type = ruleset.for_type
+        self._programs = ruleset.programs
         self._audit_rules = ruleset.by_source.get("k8s_audit", ())
 
     # -- per event
@@ -199,19 +201,19 @@ class Engine:
         if etype in self._skip:
             return
         try:
-            rules = self._for_type[etype]
+            program = self._programs[etype]
         except IndexError:
             return
-        if not rules:
+        if program is None:
             return
         if etype in self._generic_types and self._generic_skip and \
                 ev.param(0) in self._generic_skip:
             return
         self.stats.evaluated += 1
-        for rule in rules:
-            if rule.match(ev):
-                self._raise(rule, ev)
-                return  # as Falco: the first matching rule (in file order) wins
+        # As Falco: the first matching rule (in file order) wins.
+        index = program(ev)
+        if index >= 0:
+            self._raise(self._for_type[etype][index], ev)
 
     def evaluate_audit(self, ev: Any) -> None:
         """Run the k8s_audit rules on one audit event."""

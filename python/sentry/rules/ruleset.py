@@ -33,6 +33,7 @@ from sentry.rules.ast import (
     ValueList,
     walk,
 )
+from sentry.rules.codegen import Program, build_program
 from sentry.rules.compiler import Filter, compile_filter
 from sentry.rules.expand import MacroError, expand, expand_list
 from sentry.rules.loader import ExceptionDef, Priority, Problem, RuleDef, RuleDefinitions, Severity
@@ -62,6 +63,7 @@ class CompiledRule:
     # the index already guarantees (see split_type_guard).
     index_types: frozenset[str] | None = None
     match: Callable[[Any], bool] = field(default=None)  # type: ignore[assignment]
+    match_ast: Expr | None = None  # the condition ``match`` was compiled from (for codegen)
 
     def __post_init__(self) -> None:
         if self.match is None:
@@ -132,7 +134,30 @@ class Ruleset:
                 if 0 <= n < self._event_max:
                     buckets[n].append(rule)
         self.for_type = [tuple(b) for b in buckets]
+        self._programs: dict[tuple[int, ...], Program] = {}
+        # programs[event_number]: evaluates for_type[event_number] (None: no rules).
+        self.programs: list[Program | None] = [
+            self._lazy_program(n, rules) if rules else None
+            for n, rules in enumerate(self.for_type)
+        ]
         self.by_source = {s: tuple(rs) for s, rs in by_source.items()}
+
+    def program(self, rules: tuple[CompiledRule, ...]) -> Program:
+        """The generated evaluator of ``rules`` (a ``for_type`` entry), built on first use."""
+        key = tuple(map(id, rules))
+        program = self._programs.get(key)
+        if program is None:
+            program = self._programs[key] = build_program(rules)
+        return program
+
+    def _lazy_program(self, number: int, rules: tuple[CompiledRule, ...]) -> Program:
+        """A stand-in that builds the program on the first event and then steps aside."""
+
+        def first_call(ev: Any) -> int:
+            program = self.programs[number] = self.program(rules)
+            return program(ev)
+
+        return first_call
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -406,15 +431,15 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
                  "matches too many evt.type values (all of them): it runs on every event, "
                  "which costs; begin the condition with evt.type= or evt.type in (...)",
                  loc, item)
-    index_types, match = evttypes, flt.match
+    index_types, match, match_ast = evttypes, flt.match, expanded
     if rule.source == "syscall":
         guard, rest = split_type_guard(expanded)
         if guard is not None:
             index_types = guard if evttypes is None else evttypes & guard
             if rest is not None:
-                match = compile_filter(rest, ctx.memo.resolve).match
+                match, match_ast = compile_filter(rest, ctx.memo.resolve).match, rest
     return CompiledRule(rule.name, rule.priority, rule.source, tuple(rule.tags), flt, output,
-                        evttypes, rule.enabled, rule.desc, index_types, match)
+                        evttypes, rule.enabled, rule.desc, index_types, match, match_ast)
 
 
 def _type_names(node: Expr) -> frozenset[str] | None:

@@ -1,0 +1,191 @@
+"""Generate one Python function per rule list: the engine's hot path for syscall events.
+
+For the rules indexed under one event type, :func:`build_program` writes the source of a
+function ``program(event) -> index of the first matching rule, or -1`` and compiles it once.
+Compared with calling each rule's closure tree (:mod:`sentry.rules.compiler`):
+
+- ``and``/``or``/``not`` are Python's own operators, not nested closure calls;
+- each field is extracted at most once per event, into a local shared by every rule
+  (``f3 if f3 is not U else (f3 := x3(ev))``), which replaces the per-event memo;
+- a sub-condition that several rules share (an expanded macro such as ``open_write``) is
+  evaluated at most once per event, into a local as well;
+- the common comparisons on str and int fields are inline expressions.
+
+Semantics are the compiler's: the same constants, value tests and folding of constant
+outcomes (:meth:`_Compiler.leaf` and :meth:`_Compiler.tests` provide them); what has no
+inline form (``exists``, ``val()``, transformers, bytes fields) calls the compiled closure.
+A rule without a stored condition tree, or source that Python refuses (nesting too deep),
+falls back to calling each rule's ``match``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sentry.fields.registry import resolve
+from sentry.rules.ast import And, BoolConst, Compare, Expr, Identifier, Not, Or, to_text, walk
+from sentry.rules.compiler import _Compiler, _flatten
+
+Program = Callable[[Any], int]
+
+_UNSET = object()
+_ORDER_OPS = frozenset({"<", "<=", ">", ">="})
+
+
+class _Emitter:
+    """Source text for the conditions of one rule list, with its namespace of constants."""
+
+    def __init__(self, shared: set[str]):
+        self.compiler = _Compiler(resolve)
+        self.namespace: dict[str, Any] = {"U": _UNSET}
+        self.fields: dict[tuple[str, str | None], str] = {}  # (name, arg) -> local
+        self.shared = shared  # texts of sub-conditions worth a local
+        self.bools: dict[str, str] = {}  # text -> local
+
+    def constant(self, value: Any) -> str:
+        name = f"k{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
+
+    def value(self, key: tuple[str, str | None], extract: Callable[[Any], Any]) -> str:
+        """Code that yields the field's value, extracting it on first use in the event."""
+        local = self.fields.get(key)
+        if local is None:
+            local = self.fields[key] = f"f{len(self.fields)}"
+            self.namespace["x" + local] = extract
+        return f"({local} if {local} is not U else ({local} := x{local}(ev)))"
+
+    def expr(self, node: Expr) -> str | bool:
+        """Code for ``node``, or a bool when its outcome needs no event (as the compiler)."""
+        if isinstance(node, And | Or) or (isinstance(node, Not) and
+                                         not isinstance(node.arg, Compare)):
+            text = to_text(node) if self.shared else ""
+            if text in self.shared:
+                local = self.bools.get(text)
+                if local is None:
+                    code = self.boolean(node)
+                    if isinstance(code, bool):
+                        return code
+                    local = self.bools[text] = f"b{len(self.bools)}"
+                    return f"({local} := ({code}))"  # first use: evaluates, stores
+                return self.cached_bool(local, node)
+            return self.boolean(node)
+        if isinstance(node, Compare):
+            return self.compare(node)
+        if isinstance(node, Not):
+            inner = self.expr(node.arg)
+            return (not inner) if isinstance(inner, bool) else f"(not {inner})"
+        if isinstance(node, BoolConst):
+            return node.value
+        assert isinstance(node, Identifier)
+        raise AssertionError(f"unexpanded macro {node.name}")
+
+    def cached_bool(self, local: str, node: Expr) -> str:
+        # A later use: evaluated already unless the first use was short-circuited away.
+        code = self.boolean(node)
+        return f"({local} if {local} is not U else ({local} := ({code})))"
+
+    def boolean(self, node: Expr) -> str | bool:
+        if isinstance(node, Not):
+            inner = self.expr(node.arg)
+            return (not inner) if isinstance(inner, bool) else f"(not {inner})"
+        assert isinstance(node, And | Or)
+        is_and = isinstance(node, And)
+        args = self.compiler.merge_memberships(_flatten(node, type(node)), negated=is_and)
+        parts: list[str] = []
+        for arg in args:
+            code = self.expr(arg)
+            if code is (not is_and):  # False in an and, True in an or: decides alone
+                return code
+            if isinstance(code, bool):
+                continue
+            parts.append(code)
+        if not parts:
+            return is_and
+        return "(" + (" and " if is_and else " or ").join(parts) + ")"
+
+    def compare(self, node: Compare) -> str | bool:
+        leaf = self.compiler.leaf(node)
+        if leaf is None:
+            matcher, _ = self.compiler.compare(node)
+            if isinstance(matcher, bool):
+                return matcher
+            return f"{self.constant(matcher)}(ev)"
+        ref = leaf.ref
+        v = self.value((ref.name, ref.arg), leaf.extract)
+        local = v[1:v.index(" ")]
+        slow = self.constant(leaf.slow)
+        op, cls = leaf.op, leaf.cls
+        if cls is None:
+            return f"{slow}({v})"
+        if op in ("in", "intersects"):
+            test = f"{local} in {self.constant(frozenset(leaf.consts))}"
+        elif op in ("=", "!=") or op in _ORDER_OPS:
+            test = f"{local} {'==' if op == '=' else op} {self.constant(leaf.consts[0])}"
+        elif cls is not str:
+            return f"{slow}({v})"
+        elif op == "startswith":
+            test = f"{local}.startswith({self.constant(leaf.consts[0])})"
+        elif op == "contains":
+            test = f"{self.constant(leaf.consts[0])} in {local}"
+        else:
+            test = f"{self.constant(leaf.single)}({local})"
+        return f"({test} if {v}.__class__ is {self.constant(cls)} else {slow}({local}))"
+
+
+def _shared_texts(trees: Sequence[Expr]) -> set[str]:
+    """Texts of compound sub-conditions that occur more than once among ``trees``."""
+    counts: Counter[str] = Counter()
+    for tree in trees:
+        for node in walk(tree):
+            if isinstance(node, And | Or) or (isinstance(node, Not) and
+                                             not isinstance(node.arg, Compare)):
+                counts[to_text(node)] += 1
+    return {text for text, n in counts.items() if n > 1}
+
+
+def build_program(rules: Sequence[Any]) -> Program:
+    """``program(event) -> index`` of the first rule of ``rules`` whose condition holds, or -1.
+
+    Each rule offers ``match_ast`` (the tree its ``match`` was compiled from, or None) and
+    ``match``.
+    """
+    trees = [getattr(r, "match_ast", None) for r in rules]
+    emitter = _Emitter(_shared_texts([t for t in trees if t is not None]))
+    body: list[str] = []
+    for i, (rule, tree) in enumerate(zip(rules, trees, strict=True)):
+        code: str | bool = f"{emitter.constant(rule.match)}(ev)" if tree is None \
+            else emitter.expr(tree)
+        if code is True:
+            body.append(f"    return {i}")
+            break
+        if code is not False:
+            body.append(f"    if {code}:\n        return {i}")
+    locals_ = list(emitter.fields.values()) + list(emitter.bools.values())
+    head = ["def program(ev):"]
+    if locals_:
+        head.append("    " + " = ".join(locals_) + " = U")
+    source = "\n".join(head + body + ["    return -1", ""])
+    try:
+        code_obj = compile(source, "<rules program>", "exec")
+    except (SyntaxError, RecursionError, MemoryError):
+        return _fallback(rules)
+    namespace = emitter.namespace
+    exec(code_obj, namespace)  # source generated above from compiled rules
+    program: Program = namespace["program"]
+    program.__doc__ = source  # what it runs, for debugging
+    return program
+
+
+def _fallback(rules: Sequence[Any]) -> Program:
+    matchers = tuple(r.match for r in rules)
+
+    def program(ev: Any) -> int:
+        for i, match in enumerate(matchers):
+            if match(ev):
+                return i
+        return -1
+
+    return program
