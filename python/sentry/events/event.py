@@ -400,7 +400,12 @@ class Event:
 
     def param_by_name(self, name: str) -> Any:
         """The parameter called ``name`` decoded, or None if this event has no such one."""
-        kind = self._kind if self._lens is not None else _type_layout(self.info)
+        if self._lens is not None:
+            kind = self._kind
+        else:
+            kind = _LAYOUTS.get(self.type)  # type: ignore[assignment]
+            if kind is None or kind.info is not self.info:
+                kind = _type_layout(self.info)
         i = kind.index.get(name, -1)
         if i < 0 or i >= self.nparams:
             return None
