@@ -37,8 +37,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sentry.rules.alert import Alert
+from sentry.rules.codegen import Program
 from sentry.rules.loader import RuleDefinitions, load_rules
-from sentry.rules.ruleset import OutputCompiler, Ruleset, Selection, compile_rules
+from sentry.rules.ruleset import (
+    CompiledRule,
+    OutputCompiler,
+    Ruleset,
+    Selection,
+    compile_rules,
+)
 
 AlertSink = Callable[[Alert], None]
 
@@ -137,6 +144,20 @@ def needed_event_types(ruleset: Ruleset, inspector: Any) -> frozenset[int] | Non
     return frozenset(wanted)
 
 
+_TYPE_SLOTS = 1 << 16  # event types are u16
+
+
+def _skipping_generic(program: Program, skipped: frozenset[int]) -> Program:
+    """``program`` for generic events, except -2 for the syscalls in ``skipped``."""
+
+    def generic(ev: Any) -> int:
+        if ev.param(0) in skipped:
+            return -2
+        return program(ev)
+
+    return generic
+
+
 @dataclass(slots=True)
 class RunStats:
     """What one run saw: events read and evaluated, alerts by rule and by priority."""
@@ -172,8 +193,6 @@ class Engine:
         self.sink = sink
         self.options = options or EngineOptions()
         self.stats = RunStats()
-        self._for_type = ruleset.for_type
-        self._programs = ruleset.programs
         self._audit_rules = ruleset.by_source.get("k8s_audit", ())
         if self.options.all_events:
             self._skip: frozenset[int] = frozenset()
@@ -185,35 +204,51 @@ class Engine:
 
         self._generic_types = frozenset(i.code for i in events_named("syscall"))
         self._time_field = "evt.time.iso8601" if self.options.time_iso8601 else "evt.time"
+        self._dispatch = self._build_dispatch()
 
     def use_ruleset(self, ruleset: Ruleset) -> None:
         """Swap in a newly loaded ruleset (SIGHUP reload); counters carry on."""
         self.ruleset = ruleset
-        self._for_type = ruleset.for_type
-        self._programs = ruleset.programs
         self._audit_rules = ruleset.by_source.get("k8s_audit", ())
+        self._dispatch = self._build_dispatch()
 
     # -- per event
 
+    def _build_dispatch(self) -> list[Program | None]:
+        """``dispatch[event type]``: what evaluates an event of that type (None: nothing).
+
+        A program returns the index of the first matching rule, -1 for none, or -2 for an
+        event it does not evaluate (a generic syscall of the simple-consumer drop set).
+        Entries start as stand-ins that generate the program on the type's first event.
+        """
+        dispatch: list[Program | None] = [None] * _TYPE_SLOTS
+        for number, rules in enumerate(self.ruleset.for_type[:_TYPE_SLOTS]):
+            if rules and number not in self._skip:
+                dispatch[number] = self._stand_in(dispatch, number, rules)
+        return dispatch
+
+    def _stand_in(self, dispatch: list[Program | None], number: int,
+                  rules: tuple[CompiledRule, ...]) -> Program:
+        def first_event(ev: Any) -> int:
+            program = self.ruleset.program(rules)
+            if number in self._generic_types and self._generic_skip:
+                program = _skipping_generic(program, self._generic_skip)
+            dispatch[number] = program
+            return program(ev)
+
+        return first_event
+
     def evaluate(self, ev: Any) -> None:
         """Run the syscall rules indexed for ``ev.type`` (the inspector has already seen it)."""
-        etype = ev.type
-        if etype in self._skip:
-            return
-        try:
-            program = self._programs[etype]
-        except IndexError:
-            return
+        program = self._dispatch[ev.type]
         if program is None:
             return
-        if etype in self._generic_types and self._generic_skip and \
-                ev.param(0) in self._generic_skip:
+        index = program(ev)
+        if index == -2:
             return
         self.stats.evaluated += 1
-        # As Falco: the first matching rule (in file order) wins.
-        index = program(ev)
-        if index >= 0:
-            self._raise(self._for_type[etype][index], ev)
+        if index >= 0:  # as Falco: the first matching rule (in file order) wins
+            self._raise(self.ruleset.for_type[ev.type][index], ev)
 
     def evaluate_audit(self, ev: Any) -> None:
         """Run the k8s_audit rules on one audit event."""
@@ -250,10 +285,25 @@ class Engine:
                 for ev in batch:
                     self.evaluate_audit(ev)
                 continue
+            if on_event is not None or process is None:
+                for ev in batch:
+                    if on_event is not None:
+                        on_event(ev.ts)
+                    if process is not None:
+                        process(ev)
+                    evaluate(ev)
+                continue
+            # The common case, inlined: inspector, then the type's program if any.
+            dispatch = self._dispatch
+            evaluated = 0
             for ev in batch:
-                if on_event is not None:
-                    on_event(ev.ts)
-                if process is not None:
-                    process(ev)
-                evaluate(ev)
+                process(ev)
+                program = dispatch[ev.type]
+                if program is not None:
+                    index = program(ev)
+                    if index >= -1:
+                        evaluated += 1
+                        if index >= 0:
+                            self._raise(self.ruleset.for_type[ev.type][index], ev)
+            stats.evaluated += evaluated
         return stats

@@ -135,11 +135,6 @@ class Ruleset:
                     buckets[n].append(rule)
         self.for_type = [tuple(b) for b in buckets]
         self._programs: dict[tuple[int, ...], Program] = {}
-        # programs[event_number]: evaluates for_type[event_number] (None: no rules).
-        self.programs: list[Program | None] = [
-            self._lazy_program(n, rules) if rules else None
-            for n, rules in enumerate(self.for_type)
-        ]
         self.by_source = {s: tuple(rs) for s, rs in by_source.items()}
 
     def program(self, rules: tuple[CompiledRule, ...]) -> Program:
@@ -149,15 +144,6 @@ class Ruleset:
         if program is None:
             program = self._programs[key] = build_program(rules)
         return program
-
-    def _lazy_program(self, number: int, rules: tuple[CompiledRule, ...]) -> Program:
-        """A stand-in that builds the program on the first event and then steps aside."""
-
-        def first_call(ev: Any) -> int:
-            program = self.programs[number] = self.program(rules)
-            return program(ev)
-
-        return first_call
 
     def __len__(self) -> int:
         return len(self.rules)
