@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sentry.fields.registry import resolve
+from sentry.fields.registry import FieldType, resolve
 from sentry.rules.ast import And, BoolConst, Compare, Expr, Identifier, Not, Or, to_text, walk
 from sentry.rules.compiler import _Compiler, _flatten
 
@@ -118,21 +118,28 @@ class _Emitter:
         local = v[1:v.index(" ")]
         slow = self.constant(leaf.slow)
         op, cls = leaf.op, leaf.cls
+        if leaf.ftype is FieldType.BOOL and op in ("=", "!=", "in", "intersects"):
+            # A bool value: the test is membership (a string value takes the slow path).
+            members = self.constant(frozenset(leaf.consts))
+            test = f"{local} {'not in' if op == '!=' else 'in'} {members}"
+            other = f"{local} is not None and {slow}({local})"
+            return f"({test} if {v}.__class__ is bool else {other})"
         if cls is None:
-            return f"{slow}({v})"
+            return f"({v} is not None and {slow}({local}))"
         if op in ("in", "intersects"):
             test = f"{local} in {self.constant(frozenset(leaf.consts))}"
         elif op in ("=", "!=") or op in _ORDER_OPS:
             test = f"{local} {'==' if op == '=' else op} {self.constant(leaf.consts[0])}"
         elif cls is not str:
-            return f"{slow}({v})"
+            return f"({v} is not None and {slow}({local}))"
         elif op == "startswith":
             test = f"{local}.startswith({self.constant(leaf.consts[0])})"
         elif op == "contains":
             test = f"{self.constant(leaf.consts[0])} in {local}"
         else:
             test = f"{self.constant(leaf.single)}({local})"
-        return f"({test} if {v}.__class__ is {self.constant(cls)} else {slow}({local}))"
+        other = f"{local} is not None and {slow}({local})"  # None fails every test
+        return f"({test} if {v}.__class__ is {self.constant(cls)} else {other})"
 
 
 def _shared_texts(trees: Sequence[Expr]) -> set[str]:

@@ -141,6 +141,7 @@ class Leaf:
     ref: FieldRef
     extract: Callable[[Any], Any]
     op: str
+    ftype: FieldType
     cls: type | None
     consts: list[Any]
     single: Callable[[Any], bool]
@@ -337,8 +338,8 @@ class _Compiler:
             return None
         operators.check_operator(node.op, bound.type, bound.name, node.pos)
         consts, single, slow = self.tests(node, bound.type, bound.name, False)
-        return Leaf(lhs, bound.extract, node.op, _FAST_CLASS.get(bound.type), consts, single,
-                    slow)
+        return Leaf(lhs, bound.extract, node.op, bound.type, _FAST_CLASS.get(bound.type), consts,
+                    single, slow)
 
     def dynamic(
         self, node: Compare, extract: Callable[[Any], Any], ftype: FieldType, name: str
