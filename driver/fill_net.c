@@ -51,16 +51,22 @@ static void push_usockaddr(struct sentry_evt *e, unsigned long uaddr, long len)
 
 /*
  * PT_SOCKTUPLE of the socket behind fd: client side first, so for an
- * inbound connection (accept) the peer is the source.
+ * inbound connection (accept, received data) the peer is the source. uaddr,
+ * when set, is a user sockaddr naming the remote end (sendto/recvfrom,
+ * sendmsg/recvmsg on an unconnected socket); it is read before the RCU section.
  */
-static void push_socktuple(struct sentry_evt *e, long fd, bool inbound)
+static void push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned long uaddr)
 {
 	u8 buf[1 + 8 + 8 + UNIX_PATH_MAX + 1];
+	struct sockaddr_in6 remote = { 0 };	/* large enough for a sockaddr_in too */
 	struct socket *sock;
 	struct sock *sk;
 	struct file *f;
 	u32 n = 0;
 
+	if (uaddr && sentry_copy_user(&remote, uaddr, sizeof(remote)) &&
+	    sentry_copy_user(&remote, uaddr, sizeof(struct sockaddr_in)))
+		remote.sin6_family = AF_UNSPEC;
 	rcu_read_lock();
 	f = sentry_fd_file(fd);
 	sock = f ? sock_from_file(f) : NULL;
@@ -77,6 +83,13 @@ static void push_socktuple(struct sentry_evt *e, long fd, bool inbound)
 		__be32 r = inet->inet_daddr;
 		u16 lp = ntohs(inet->inet_sport), rp = ntohs(inet->inet_dport);
 
+		if (remote.sin6_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&remote;
+
+			r = sin->sin_addr.s_addr;
+			rp = ntohs(sin->sin_port);
+		}
+
 		memcpy(buf + 1, inbound ? &r : &l, 4);
 		memcpy(buf + 5, inbound ? &rp : &lp, 2);
 		memcpy(buf + 7, inbound ? &l : &r, 4);
@@ -86,6 +99,11 @@ static void push_socktuple(struct sentry_evt *e, long fd, bool inbound)
 		struct inet_sock *inet = inet_sk(sk);
 		u16 lp = ntohs(inet->inet_sport), rp = ntohs(inet->inet_dport);
 		const void *l = &sk->sk_v6_rcv_saddr, *r = &sk->sk_v6_daddr;
+
+		if (remote.sin6_family == AF_INET6) {
+			r = &remote.sin6_addr;
+			rp = ntohs(remote.sin6_port);
+		}
 
 		memcpy(buf + 1, inbound ? r : l, 16);
 		memcpy(buf + 17, inbound ? &rp : &lp, 2);
@@ -141,7 +159,7 @@ static void connect_e(struct sentry_evt *e, struct sentry_args *a)
 static void connect_x(struct sentry_evt *e, struct sentry_args *a)
 {
 	sentry_push_res(e, a);
-	push_socktuple(e, (int)a->a[0], false);
+	push_socktuple(e, (int)a->a[0], false, 0);
 	sentry_push_s64(e, (int)a->a[0]);
 }
 
@@ -166,7 +184,7 @@ static void accept_fill(struct sentry_evt *e, struct sentry_args *a)
 	}
 	rcu_read_unlock();
 	sentry_push_res(e, a);
-	push_socktuple(e, a->ret, true);
+	push_socktuple(e, a->ret, true, 0);
 	sentry_push_u8(e, qmax ? qlen * 100 / qmax : 0);
 	sentry_push_u32(e, qlen);
 	sentry_push_u32(e, qmax);
@@ -181,14 +199,14 @@ static void sendto_e(struct sentry_evt *e, struct sentry_args *a)
 {
 	sentry_push_s64(e, (int)a->a[0]);
 	sentry_push_u32(e, a->a[2]);
-	push_socktuple(e, (int)a->a[0], false);
+	push_socktuple(e, (int)a->a[0], false, a->a[4]);
 }
 
 static void recvfrom_x(struct sentry_evt *e, struct sentry_args *a)
 {
 	sentry_push_res(e, a);
 	sentry_push_data(e, a->a[1], a->ret);
-	push_socktuple(e, (int)a->a[0], true);
+	push_socktuple(e, (int)a->a[0], true, a->ret >= 0 ? a->a[4] : 0);
 }
 
 /* struct user_msghdr: name, namelen, iov, iovlen, control, controllen, flags */
@@ -209,7 +227,7 @@ static void sendmsg_e(struct sentry_evt *e, struct sentry_args *a)
 	read_msghdr(e, a->a[1], &m);
 	sentry_push_s64(e, (int)a->a[0]);
 	sentry_push_u32(e, sentry_iov_total((unsigned long)m.msg_iov, m.msg_iovlen));
-	push_socktuple(e, (int)a->a[0], false);
+	push_socktuple(e, (int)a->a[0], false, (unsigned long)m.msg_name);
 }
 
 static void sendmsg_x(struct sentry_evt *e, struct sentry_args *a)
@@ -229,7 +247,7 @@ static void recvmsg_x(struct sentry_evt *e, struct sentry_args *a)
 	sentry_push_res(e, a);
 	sentry_push_u32(e, a->ret > 0 ? a->ret : 0);
 	sentry_push_iov(e, (unsigned long)m.msg_iov, m.msg_iovlen, a->ret);
-	push_socktuple(e, (int)a->a[0], true);
+	push_socktuple(e, (int)a->a[0], true, a->ret >= 0 ? (unsigned long)m.msg_name : 0);
 	sentry_push_empty(e);
 }
 
