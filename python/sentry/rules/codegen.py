@@ -37,8 +37,9 @@ _ORDER_OPS = frozenset({"<", "<=", ">", ">="})
 class _Emitter:
     """Source text for the conditions of one rule list, with its namespace of constants."""
 
-    def __init__(self, shared: set[str]):
+    def __init__(self, shared: set[str], known: dict[str, Any]):
         self.compiler = _Compiler(resolve)
+        self.known = known  # field name -> the value every event of the program's type has
         self.namespace: dict[str, Any] = {"U": _UNSET}
         self.fields: dict[tuple[str, str | None], str] = {}  # (name, arg) -> local
         self.shared = shared  # texts of sub-conditions worth a local
@@ -114,6 +115,8 @@ class _Emitter:
                 return matcher
             return f"{self.constant(matcher)}(ev)"
         ref = leaf.ref
+        if ref.arg is None and ref.name in self.known:
+            return bool(leaf.slow(self.known[ref.name]))  # the same test, run now
         v = self.value((ref.name, ref.arg), leaf.extract)
         local = v[1:v.index(" ")]
         slow = self.constant(leaf.slow)
@@ -153,14 +156,29 @@ def _shared_texts(trees: Sequence[Expr]) -> set[str]:
     return {text for text, n in counts.items() if n > 1}
 
 
-def build_program(rules: Sequence[Any]) -> Program:
+def header_constants(number: int) -> dict[str, Any]:
+    """Fields whose value the event number alone decides: ``evt.dir``, and ``evt.type``
+    except for generic events (whose type is the syscall in their first parameter)."""
+    from sentry.events.table import EVENTS
+
+    info = EVENTS.get(number)
+    if info is None:
+        return {}
+    known: dict[str, Any] = {"evt.dir": info.direction}
+    if info.name != "syscall":
+        known["evt.type"] = info.name
+    return known
+
+
+def build_program(rules: Sequence[Any], known: dict[str, Any] | None = None) -> Program:
     """``program(event) -> index`` of the first rule of ``rules`` whose condition holds, or -1.
 
     Each rule offers ``match_ast`` (the tree its ``match`` was compiled from, or None) and
-    ``match``.
+    ``match``. ``known`` maps field names to the value they have on every event the program
+    will see (:func:`header_constants`): comparisons of those fields are decided here.
     """
     trees = [getattr(r, "match_ast", None) for r in rules]
-    emitter = _Emitter(_shared_texts([t for t in trees if t is not None]))
+    emitter = _Emitter(_shared_texts([t for t in trees if t is not None]), known or {})
     body: list[str] = []
     for i, (rule, tree) in enumerate(zip(rules, trees, strict=True)):
         code: str | bool = f"{emitter.constant(rule.match)}(ev)" if tree is None \

@@ -230,7 +230,7 @@ class Engine:
     def _stand_in(self, dispatch: list[Program | None], number: int,
                   rules: tuple[CompiledRule, ...]) -> Program:
         def first_event(ev: Any) -> int:
-            program = self.ruleset.program(rules)
+            program = self.ruleset.program(rules, number)
             if number in self._generic_types and self._generic_skip:
                 program = _skipping_generic(program, self._generic_skip)
             dispatch[number] = program

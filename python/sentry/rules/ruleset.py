@@ -33,7 +33,7 @@ from sentry.rules.ast import (
     ValueList,
     walk,
 )
-from sentry.rules.codegen import Program, build_program
+from sentry.rules.codegen import Program, build_program, header_constants
 from sentry.rules.compiler import Filter, compile_filter
 from sentry.rules.expand import MacroError, expand, expand_list
 from sentry.rules.loader import ExceptionDef, Priority, Problem, RuleDef, RuleDefinitions, Severity
@@ -134,15 +134,20 @@ class Ruleset:
                 if 0 <= n < self._event_max:
                     buckets[n].append(rule)
         self.for_type = [tuple(b) for b in buckets]
-        self._programs: dict[tuple[int, ...], Program] = {}
+        self._programs: dict[tuple[Any, ...], Program] = {}
         self.by_source = {s: tuple(rs) for s, rs in by_source.items()}
 
-    def program(self, rules: tuple[CompiledRule, ...]) -> Program:
-        """The generated evaluator of ``rules`` (a ``for_type`` entry), built on first use."""
-        key = tuple(map(id, rules))
+    def program(self, rules: tuple[CompiledRule, ...], number: int | None = None) -> Program:
+        """The generated evaluator of ``rules`` (a ``for_type`` entry), built on first use.
+
+        With the event ``number`` the rules are evaluated for, the program is specialised:
+        ``evt.dir`` (and ``evt.type``) tests are decided when it is built.
+        """
+        known = header_constants(number) if number is not None else {}
+        key = (tuple(map(id, rules)), tuple(sorted(known.items())))
         program = self._programs.get(key)
         if program is None:
-            program = self._programs[key] = build_program(rules)
+            program = self._programs[key] = build_program(rules, known)
         return program
 
     def __len__(self) -> int:

@@ -9,7 +9,7 @@ import pytest
 from sentry.capture.scapfile import MachineInfo, ScapReader, ScapWriter, ThreadEntry
 from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
-from sentry.rules.codegen import build_program
+from sentry.rules.codegen import build_program, header_constants
 from sentry.rules.loader import RulesLoader
 from sentry.rules.ruleset import CompiledRule, compile_rules
 
@@ -34,6 +34,8 @@ CONDITIONS = [
     "evt.type = open and fd.name icontains SHADOW or proc.cmdline contains keys",
     "evt.type = open and fd.sip = 10.0.0.1",
     "evt.type = open and evt.arg.flags contains O_CREAT",
+    "evt.type = open and evt.dir = > and evt.is_open_write = true",
+    "(evt.type = open or evt.type = execve) and evt.dir != < and proc.name = vi",
 ]
 
 
@@ -79,11 +81,24 @@ def test_each_rule_program_agrees_with_its_closure(events: list) -> None:
     matched = 0
     for rule in rules:
         program = build_program([rule])
+        by_type = {n: build_program([rule], header_constants(n)) for n in {e.type for e in events}}
         for ev in events:
             want = bool(rule.match(ev))
             assert (program(ev) == 0) == want, (rule.filter.text, ev)
+            assert (by_type[ev.type](ev) == 0) == want, (rule.filter.text, ev)
             matched += want
     assert matched > 10  # the conditions do fire on these events
+
+
+def test_programs_for_one_event_type_decide_header_tests_when_built() -> None:
+    from sentry.events.table import event_by_name
+
+    rule = compiled(["evt.type = open and evt.dir = < and proc.name = cat"])[0]
+    enter = event_by_name("open", ">").code
+    exit_ = event_by_name("open", "<").code
+    assert "xf" not in (build_program([rule], header_constants(enter)).__doc__ or "xf")
+    assert "xf" in (build_program([rule], header_constants(exit_)).__doc__ or "")
+    assert header_constants(enter) == {"evt.dir": ">", "evt.type": "open"}
 
 
 def test_rule_list_program_returns_first_match(events: list) -> None:
