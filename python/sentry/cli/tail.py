@@ -118,6 +118,8 @@ def hidden_types() -> set[int]:
 
 def selected_events(source: Any, inspector: Any, flt: Any) -> Iterator[Any]:
     """Every event the filter matches, in order, after the inspector has seen it."""
+    from sentry.events.table import EVENTS
+
     wanted = wanted_types(flt)
     hidden = hidden_types()
     if wanted is not None and hasattr(source, "event_types"):
@@ -127,16 +129,11 @@ def selected_events(source: Any, inspector: Any, flt: Any) -> Iterator[Any]:
     match = flt.match if flt is not None else None
     # Events a capture flags as state-only (sysdig's fatfile mode) update state, unseen.
     state_only: set[int] = getattr(source, "state_only", set())
+    shown = wanted if wanted is not None else set(EVENTS) - hidden
     for batch in source.batches():
         for ev in batch:
             process(ev)
-            code = ev.type
-            if wanted is not None:
-                if code not in wanted:
-                    continue
-            elif code in hidden:
-                continue
-            if state_only and ev.num in state_only:
+            if ev.type not in shown or (state_only and ev.num in state_only):
                 continue
             if match is None or match(ev):
                 yield ev

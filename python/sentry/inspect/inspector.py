@@ -112,6 +112,7 @@ class Inspector:
         self._enter_fd: set[int] = set()  # enter types whose first param is the fd used
         self._exit_fd: set[int] = set()  # exit types about the fd their enter named
         self._no_reset: set[int] = set()  # types sysdig parses without a thread lookup
+        self._creat = {code for code, info in EVENTS.items() if info.name == "creat"}
         self._build_dispatch()
 
     # ---- starting state -------------------------------------------------------------------
@@ -406,16 +407,18 @@ class Inspector:
         fd = param("fd")
         if fd is None or fd < 0:
             return
-        enter = self._entered(ev, th)
         name = param("name")
         if name is None:
             name = param("path")
-        if name is None:
-            name = enter.get("name")
         flags = param("flags")
-        if flags is None:
-            flags = enter.get("flags")
-        if ev.info.name == "creat":
+        # Old open exits carry only the fd: the rest is what their enter said.
+        enter = self._entered(ev, th) if name is None or flags is None else None
+        if enter is not None:
+            if name is None:
+                name = enter.get("name")
+            if flags is None:
+                flags = enter.get("flags")
+        if ev.type in self._creat:
             flags = O_CREAT | O_WRONLY | O_TRUNC
         name = name if isinstance(name, str) else ""
         if name.startswith("/"):
@@ -423,7 +426,7 @@ class Inspector:
         else:
             dirfd = param("dirfd")
             if dirfd is None:
-                dirfd = enter.get("dirfd", AT_FDCWD)
+                dirfd = (enter or self._entered(ev, th)).get("dirfd", AT_FDCWD)
             path = join_path(self._dir_of(th, dirfd), name)
         flags = flags or 0
         kind = FdType.DIRECTORY if flags & O_DIRECTORY else FdType.FILE
