@@ -32,7 +32,8 @@ def _open_ebpf(snaplen: int | None, interest: Iterable[int] | None) -> Any:
     from sentry.capture.ebpf import EbpfSource
 
     if os.geteuid() != 0:
-        raise DriverError("the eBPF probe needs root (CAP_BPF and CAP_PERFMON)")
+        raise DriverError("the eBPF probe needs root (CAP_BPF and CAP_PERFMON): "
+                          "run sentry as root, e.g. with sudo")
     if snaplen is None:
         return EbpfSource(interest=interest)
     return EbpfSource(snaplen=snaplen, interest=interest)

@@ -83,7 +83,8 @@ def load_checked(paths: list[Path], selection: Selection, extra: str = "") -> Ru
     report_problems(defs)
     if defs.errors:
         n = len(defs.errors)
-        raise SentryError(f"rules did not load: {n} error{'s' if n > 1 else ''} (listed above)")
+        raise SentryError(f"rules did not load: {n} error{'s' if n > 1 else ''} (listed above); "
+                          "fix them, then check with `sentry rules validate FILE`")
     return ruleset
 
 
@@ -97,6 +98,13 @@ def live_interest(ruleset: Ruleset, inspector: Any) -> set[int] | None:
         return None
     names |= {EVENTS[code].name for code in inspector.handled_types() if code in EVENTS}
     return syscall_numbers_for_event_names(names)
+
+
+def check_capture_path(capture: str) -> None:
+    """Raise a clear error when ``-e CAPTURE`` names no file."""
+    if not Path(capture).exists():
+        raise SentryError(f"{capture}: no such file (-e takes a .scap capture or a k8s audit "
+                          "JSON file; without -e, sentry watches this host)")
 
 
 def open_source(capture: str | None, ruleset: Ruleset, driver: str | None = None
@@ -115,8 +123,7 @@ def open_source(capture: str | None, ruleset: Ruleset, driver: str | None = None
         return open_live(driver, interest=live_interest(ruleset, inspector)), inspector
     from sentry.capture.k8saudit import AuditFileSource, is_audit_file
 
-    if not Path(capture).exists():
-        raise SentryError(f"{capture}: no such file")
+    check_capture_path(capture)
     if is_audit_file(capture):
         return AuditFileSource(capture), None
     from sentry.capture.scapfile import ScapReader
@@ -176,6 +183,8 @@ def run_command(
         paths = cfg.rules_paths()
     else:
         paths = default_rules()
+    if capture is not None:
+        check_capture_path(capture)  # before the rules, which take a while to load
     if cfg.get("log_stderr"):
         stamp = _log_time(cfg.get("time_format_iso_8601"))
         for p in paths:
