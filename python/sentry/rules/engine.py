@@ -2,8 +2,13 @@
 
 ::
 
-    source.batches() ─► inspector.process(ev) ─► ruleset.for_type[ev.type] ─► rule.match(ev)
-                                                                             └► sink(Alert)
+    source.batches() ─► inspector.process(ev) ─► dispatch[ev.type](ev) ─► index of the first
+                                                                          matching rule
+                                                                          └► sink(Alert)
+
+``dispatch[t]`` is the program :mod:`sentry.rules.codegen` generates for the rules indexed
+under event type ``t`` (``ruleset.for_type[t]``), specialised for that type; None when no
+rule runs on ``t``, so such an event costs one list lookup after the inspector.
 
 Seams, so that each part plugs in unchanged:
 
