@@ -5,6 +5,8 @@ Builds (or reuses, ``--keep``) the big capture of ``bench/replay.py`` and times,
 * ``falco``   Falco 0.28.1's ``falco_rules.yaml`` (the rules that compile), events the rules
               and the inspector need selected by the reader, the inspector, the ruleset;
 * ``sentry``  our default rules (``rules/sentry_rules.yaml`` + local), the same way;
+* ``inspect`` the reader and the inspector alone, on the events the sentry case reads: the
+              floor under both rule runs (what is left is the rules' own cost);
 * ``sysdig``  ``TZ=UTC sysdig -r BIG FILTER`` with output discarded: a filter-only run over
               the same file (``--filter``; by default a rule-like condition).
 
@@ -69,6 +71,20 @@ def replay(ruleset: Ruleset, big: Path) -> tuple[int, int]:
     return stats.events, alerts
 
 
+def inspect_only(ruleset: Ruleset, big: Path) -> tuple[int, int]:
+    """(events read, 0): the same reading and state keeping as :func:`replay`, no rules."""
+    reader = ScapReader(big)
+    inspector = Inspector.from_capture(reader)
+    reader.event_types = needed_event_types(ruleset, inspector)
+    process = inspector.process
+    events = 0
+    for batch in reader.batches():
+        events += len(batch)
+        for ev in batch:
+            process(ev)
+    return events, 0
+
+
 def timed(label: str, fn: object) -> float:
     start = time.perf_counter()
     result = fn()  # type: ignore[operator]
@@ -110,6 +126,7 @@ def main() -> int:
             results["falco"] = timed("falco", lambda: replay(falco, big))
         print(f"  sentry ruleset: {len(ours)} rules")
         results["sentry"] = timed("sentry", lambda: replay(ours, big))
+        results["inspect"] = timed("inspect", lambda: inspect_only(ours, big))
         sysdig = shutil.which("sysdig")
         if sysdig:
             env = dict(os.environ, TZ="UTC")
