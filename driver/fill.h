@@ -37,7 +37,7 @@
 #include <uapi/linux/in.h>
 #include <uapi/linux/in6.h>
 #include "sentry.h"
-#include "scap_flags.h"
+#include "sentry_scap_flags.h"
 
 #define SCAP_MAX_ARGS 4096	/* scap's bound for args and env */
 

@@ -185,7 +185,7 @@ void sentry_fd_dev_ino(long fd, u32 *dev, u64 *ino, u32 *created)
 		*dev = new_encode_dev(inode->i_sb->s_dev);
 		*ino = inode->i_ino;
 		if (f->f_mode & FMODE_CREATED)
-			*created = PPM_O_F_CREATED;
+			*created = SCAP_O_F_CREATED;
 	}
 	rcu_read_unlock();
 }

@@ -8,7 +8,6 @@
  * in; every user access goes through sentry_copy_user()/sentry_push_ustr(), which fail
  * instead of sleeping.
  */
-#include <linux/openat2.h>
 #include "fill.h"
 
 static void open_e(struct sentry_evt *e, struct sentry_args *a)
@@ -74,15 +73,6 @@ static void openat_x(struct sentry_evt *e, struct sentry_args *a)
 	sentry_push_u64(e, ino);
 }
 
-/* scap's openat2 resolve flags (the kernel's RESOLVE_* in another order). */
-static u32 scap_resolve(u64 r)
-{
-	return (r & RESOLVE_BENEATH ? 1 << 0 : 0) | (r & RESOLVE_IN_ROOT ? 1 << 1 : 0) |
-	       (r & RESOLVE_NO_MAGICLINKS ? 1 << 2 : 0) |
-	       (r & RESOLVE_NO_SYMLINKS ? 1 << 3 : 0) | (r & RESOLVE_NO_XDEV ? 1 << 4 : 0) |
-	       (r & RESOLVE_CACHED ? 1 << 5 : 0);
-}
-
 /* openat2: flags, mode and resolve come from a user struct open_how. */
 static void openat2_params(struct sentry_evt *e, struct sentry_args *a)
 {
@@ -94,7 +84,7 @@ static void openat2_params(struct sentry_evt *e, struct sentry_args *a)
 	sentry_push_path(e, a->a[1]);
 	sentry_push_u32(e, scap_open_flags(how.flags));
 	sentry_push_u32(e, scap_open_mode(how.flags, how.mode));
-	sentry_push_u32(e, scap_resolve(how.resolve));
+	sentry_push_u32(e, scap_resolve_flags(how.resolve));
 }
 
 static void openat2_x(struct sentry_evt *e, struct sentry_args *a)
@@ -266,7 +256,7 @@ static void dup2_x(struct sentry_evt *e, struct sentry_args *a)
 static void dup3_x(struct sentry_evt *e, struct sentry_args *a)
 {
 	dup2_x(e, a);
-	sentry_push_u32(e, scap_open_flags(a->a[2]) & PPM_O_CLOEXEC);
+	sentry_push_u32(e, scap_open_flags(a->a[2]) & SCAP_O_CLOEXEC);
 }
 
 static void fcntl_e(struct sentry_evt *e, struct sentry_args *a)
@@ -324,7 +314,7 @@ static void ioctl_e(struct sentry_evt *e, struct sentry_args *a)
 static void userfaultfd_x(struct sentry_evt *e, struct sentry_args *a)
 {
 	sentry_push_res(e, a);
-	sentry_push_u32(e, scap_open_flags(a->a[0]) & (PPM_O_NONBLOCK | PPM_O_CLOEXEC));
+	sentry_push_u32(e, scap_open_flags(a->a[0]) & (SCAP_O_NONBLOCK | SCAP_O_CLOEXEC));
 }
 
 static u64 user_u64_or_zero(struct sentry_evt *e, unsigned long uptr)

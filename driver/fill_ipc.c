@@ -38,13 +38,6 @@ static void pipe2_x(struct sentry_evt *e, struct sentry_args *a)
 	pipe_fill(e, a, true);
 }
 
-/* scap's eventfd flags: semaphore, nonblock, cloexec as bits 0..2. */
-static u32 scap_eventfd_flags(u32 f)
-{
-	return (f & EFD_SEMAPHORE ? 1 << 0 : 0) | (f & EFD_NONBLOCK ? 1 << 1 : 0) |
-	       (f & EFD_CLOEXEC ? 1 << 2 : 0);
-}
-
 static void eventfd_e(struct sentry_evt *e, struct sentry_args *a)
 {
 	sentry_push_u64(e, a->a[0]);
@@ -105,7 +98,7 @@ static void push_pollfds(struct sentry_evt *e, unsigned long ufds, unsigned long
 			break;
 		}
 		fd = pfd.fd;
-		ev = revents ? pfd.revents : pfd.events;
+		ev = scap_poll_events(revents ? pfd.revents : pfd.events);
 		memcpy(dst + 2 + count * 10, &fd, 8);
 		memcpy(dst + 10 + count * 10, &ev, 2);
 		count++;

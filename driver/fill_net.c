@@ -49,24 +49,45 @@ static void push_usockaddr(struct sentry_evt *e, unsigned long uaddr, long len)
 	sentry_push_raw(e, buf, n);
 }
 
+/* The bound name of a unix socket into dst (no NUL); its length, 0 when unbound. */
+static u32 unix_bound_name(struct sock *sk, u8 *dst)
+{
+	struct unix_address *addr = smp_load_acquire(&unix_sk(sk)->addr);	/* pairs with unix_bind's release */
+	u32 len;
+
+	if (!addr || addr->len <= (int)offsetof(struct sockaddr_un, sun_path))
+		return 0;
+	len = addr->len - offsetof(struct sockaddr_un, sun_path);
+	len = strnlen(addr->name->sun_path, min_t(u32, len, UNIX_PATH_MAX));
+	memcpy(dst, addr->name->sun_path, len);
+	return len;
+}
+
 /*
  * PT_SOCKTUPLE of the socket behind fd: client side first, so for an
  * inbound connection (accept, received data) the peer is the source. uaddr,
  * when set, is a user sockaddr naming the remote end (sendto/recvfrom,
  * sendmsg/recvmsg on an unconnected socket); it is read before the RCU section.
+ * Unix sockets as scap has them: inbound, (this socket, peer) and this
+ * socket's name; outbound, (peer, this socket) and the peer's name, or the
+ * caller's address when it gives one (or when the name is empty).
  */
 static void push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned long uaddr)
 {
 	u8 buf[1 + 8 + 8 + UNIX_PATH_MAX + 1];
-	struct sockaddr_in6 remote = { 0 };	/* large enough for a sockaddr_in too */
+	union {
+		struct sockaddr_in6 in6;	/* large enough for a sockaddr_in too */
+		struct sockaddr_un un;
+	} remote = { 0 };
 	struct socket *sock;
 	struct sock *sk;
 	struct file *f;
 	u32 n = 0;
 
-	if (uaddr && sentry_copy_user(&remote, uaddr, sizeof(remote)) &&
+	if (uaddr && sentry_copy_user(&remote, uaddr, sizeof(remote.un)) &&
+	    sentry_copy_user(&remote, uaddr, sizeof(remote.in6)) &&
 	    sentry_copy_user(&remote, uaddr, sizeof(struct sockaddr_in)))
-		remote.sin6_family = AF_UNSPEC;
+		remote.in6.sin6_family = AF_UNSPEC;
 	rcu_read_lock();
 	f = sentry_fd_file(fd);
 	sock = f ? sock_from_file(f) : NULL;
@@ -83,7 +104,7 @@ static void push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned
 		__be32 r = inet->inet_daddr;
 		u16 lp = ntohs(inet->inet_sport), rp = ntohs(inet->inet_dport);
 
-		if (remote.sin6_family == AF_INET) {
+		if (remote.in6.sin6_family == AF_INET) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)&remote;
 
 			r = sin->sin_addr.s_addr;
@@ -100,9 +121,9 @@ static void push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned
 		u16 lp = ntohs(inet->inet_sport), rp = ntohs(inet->inet_dport);
 		const void *l = &sk->sk_v6_rcv_saddr, *r = &sk->sk_v6_daddr;
 
-		if (remote.sin6_family == AF_INET6) {
-			r = &remote.sin6_addr;
-			rp = ntohs(remote.sin6_port);
+		if (remote.in6.sin6_family == AF_INET6) {
+			r = &remote.in6.sin6_addr;
+			rp = ntohs(remote.in6.sin6_port);
 		}
 
 		memcpy(buf + 1, inbound ? r : l, 16);
@@ -111,23 +132,18 @@ static void push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned
 		memcpy(buf + 35, inbound ? &lp : &rp, 2);
 		n = 37;
 	} else if (sk->sk_family == AF_UNIX) {
-		struct unix_sock *u = unix_sk(sk);
-		struct sock *peer = READ_ONCE(u->peer);
-		struct unix_address *addr;
-		u64 src = (u64)(unsigned long)sk, dst = (u64)(unsigned long)peer;
-		u32 plen = 0;
+		struct sock *peer = READ_ONCE(unix_sk(sk)->peer);
+		struct sock *named = inbound ? sk : peer;
+		u64 us = (u64)(unsigned long)sk, them = (u64)(unsigned long)peer;
+		u32 plen;
 
-		memcpy(buf + 1, &src, 8);
-		memcpy(buf + 9, &dst, 8);
+		memcpy(buf + 1, inbound ? &us : &them, 8);
+		memcpy(buf + 9, inbound ? &them : &us, 8);
 		n = 17;
-		/* The path is the bound name of either end, whichever has one. */
-		addr = smp_load_acquire(&u->addr);	/* pairs with unix_bind's release */
-		if (!addr && peer)
-			addr = smp_load_acquire(&unix_sk(peer)->addr);
-		if (addr && addr->len > (int)offsetof(struct sockaddr_un, sun_path)) {
-			plen = addr->len - offsetof(struct sockaddr_un, sun_path);
-			plen = strnlen(addr->name->sun_path, min_t(u32, plen, UNIX_PATH_MAX));
-			memcpy(buf + n, addr->name->sun_path, plen);
+		plen = named ? unix_bound_name(named, buf + n) : 0;
+		if (remote.un.sun_family == AF_UNIX && (!inbound || !plen)) {
+			plen = strnlen(remote.un.sun_path, UNIX_PATH_MAX);
+			memcpy(buf + n, remote.un.sun_path, plen);
 		}
 		n += plen;
 		buf[n++] = '\0';

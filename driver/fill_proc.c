@@ -218,7 +218,7 @@ static void execve_x(struct sentry_evt *e, struct sentry_args *a)
 	if (exe) {
 		inode = file_inode(exe);
 		if (!strncmp(exe->f_path.dentry->d_name.name, "memfd:", 6))
-			flags |= PPM_EXE_FROM_MEMFD;
+			flags |= SCAP_EXE_FROM_MEMFD;
 	}
 	sentry_push_u32(e, flags);			/* 19 flags */
 	sentry_push_u64(e, caps64(cred->cap_inheritable));	/* 20-22 caps */
@@ -244,7 +244,7 @@ static void execveat_e(struct sentry_evt *e, struct sentry_args *a)
 {
 	sentry_push_s64(e, (int)a->a[0]);
 	sentry_push_path(e, a->a[1]);
-	sentry_push_u32(e, a->a[4]);
+	sentry_push_u32(e, scap_execveat_flags(a->a[4]));
 }
 
 /* procexit_1: status, ret, sig, core, reaper_tid. */
@@ -293,7 +293,7 @@ static void push_dyn_u64(struct sentry_evt *e, u64 v)
 {
 	u8 buf[9];
 
-	buf[0] = 0;
+	buf[0] = SCAP_PTRACE_IDX_UINT64;
 	memcpy(buf + 1, &v, 8);
 	sentry_push_raw(e, buf, sizeof(buf));
 }
@@ -308,7 +308,7 @@ static void ptrace_x(struct sentry_evt *e, struct sentry_args *a)
 /* mounts and namespaces */
 static void mount_e(struct sentry_evt *e, struct sentry_args *a)
 {
-	sentry_push_u32(e, a->a[3]);
+	sentry_push_u32(e, scap_mount_flags(a->a[3]));
 }
 
 static void mount_x(struct sentry_evt *e, struct sentry_args *a)
@@ -377,7 +377,7 @@ static void bpf_x(struct sentry_evt *e, struct sentry_args *a)
 	bool fd = a->ret >= 0 && (a->a[0] == BPF_MAP_CREATE || a->a[0] == BPF_PROG_LOAD);
 	u8 buf[9];
 
-	buf[0] = fd ? 0 : 1;
+	buf[0] = fd ? SCAP_BPF_IDX_FD : SCAP_BPF_IDX_RES;
 	memcpy(buf + 1, &a->ret, 8);
 	sentry_push_raw(e, buf, sizeof(buf));
 }

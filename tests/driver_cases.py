@@ -283,6 +283,7 @@ def _check_execveat(c: Captured) -> None:
     assert x["comm"] == "echo"
     e = c.find("execveat", ">", pathname="/bin/echo")
     assert e["dirfd"] == AT_FDCWD
+    assert e["flags"] == 1 << 1  # scap's AT_SYMLINK_NOFOLLOW
 
 
 def _check_fork(c: Captured) -> None:
@@ -366,6 +367,28 @@ def _check_net(c: Captured) -> None:
     assert got["tuple"].sport > 0  # u2's port, bound by the send
 
 
+def _check_unix_tuples(c: Captured) -> None:
+    """scap's unix tuple: inbound, (this socket, peer) and this socket's name; outbound,
+    (peer, this socket) and the peer's name. So both sides of one flow see
+    (receiving end, sending end)."""
+    conn = c.find("connect", "<", res=0)["tuple"]
+    acc = c.find("accept", "<")["tuple"]
+    to_srv = c.find("sendto", ">", size=9)["tuple"]
+    at_srv = c.find("recvfrom", "<", res=9)["tuple"]
+    to_cli = c.find("sendto", ">", size=10)["tuple"]
+    at_cli = c.find("recvfrom", "<", res=10)["tuple"]
+    server, client = conn.source, conn.dest
+    assert conn.family == socket.AF_UNIX and server and client and server != client
+    for t in (acc, to_srv, at_srv):
+        assert (t.family, t.source, t.dest) == (socket.AF_UNIX, server, client), t
+    for t in (to_cli, at_cli):
+        assert (t.family, t.source, t.dest) == (socket.AF_UNIX, client, server), t
+    assert conn.path == to_srv.path == "srv.sock"  # outbound from the client: the peer's
+    assert acc.path == at_srv.path == "srv.sock"  # inbound at the server: its own
+    assert to_cli.path == "cli.sock"  # outbound from the server: the peer's
+    assert at_cli.path == "cli.sock"  # inbound at the client: its own
+
+
 def _check_proc(c: Captured) -> None:
     assert c.find("setuid", ">", uid=0)
     assert c.find("setresuid", ">", ruid=0xFFFFFFFF)
@@ -380,6 +403,7 @@ def _check_proc(c: Captured) -> None:
     assert c.find("umount", "<")["name"] == f"{c.workdir}/nomount"
     m = c.find("mount", "<")
     assert m["dir"] == f"{c.workdir}/nomount" and m["type"] == "sentryfs"
+    assert c.find("mount", ">")["flags"] == 1  # MS_RDONLY, the old callers' magic dropped
     assert c.generic("finit_module")
     assert c.generic("init_module")
     assert c.find("bpf", ">")["cmd"] == 0
@@ -431,7 +455,7 @@ os.execve("/bin/true", ["true", "arg1", "arg two"], dict(os.environ))
 argv = (ctypes.c_char_p * 3)(b"echo", b"hi", None)
 envp = (ctypes.c_char_p * 2)(b"SENTRY_TEST=1", None)
 libc.syscall(ctypes.c_long(322), ctypes.c_long(-100), ctypes.c_char_p(b"/bin/echo"), argv, envp,
-             ctypes.c_long(0))
+             ctypes.c_long(0x100))  # AT_SYMLINK_NOFOLLOW
 """, _check_execveat),
     Case("clone-fork-thread", """
 import threading
@@ -504,6 +528,19 @@ u2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u2.sendto(b"udp!", u1.getsockname())
 u1.recvfrom(100)
 """, _check_net),
+    Case("unix-tuples", """
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind("srv.sock")
+srv.listen(1)
+cli = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+cli.bind("cli.sock")
+cli.connect("srv.sock")
+conn, _ = srv.accept()
+cli.send(b"to-server")
+conn.recv(64)
+conn.send(b"to-client!")
+cli.recv(64)
+""", _check_unix_tuples),
     Case("process-and-privileges", """
 os.setuid(0)
 sc(117, -1, -1, -1)
@@ -522,7 +559,7 @@ sc(101, 2, 999999999, 0, 0)
 sc(272, 0)
 sc(308, -1, 0)
 os.mkdir(W + "/nomount")
-sc(165, b"none", (W + "/nomount").encode(), b"sentryfs", 0, 0)
+sc(165, b"none", (W + "/nomount").encode(), b"sentryfs", 0xC0ED0001, 0)  # MS_MGC_VAL|RDONLY
 sc(166, (W + "/nomount").encode(), 0)
 sc(313, -1, b"", 0)
 sc(175, 0, 0, b"")

@@ -355,4 +355,23 @@ static __always_inline bool file_created(struct file *f)
 	return f && (BPF_CORE_READ(f, f_mode) & K_FMODE_CREATED);
 }
 
+/* The idx'th 8- or 4-byte word of a user array (0 when uptr is NULL). */
+static __always_inline __u64 uptr_u64(__u64 uptr, __u32 idx)
+{
+	__u64 v = 0;
+
+	if (uptr)
+		bpf_probe_read_user(&v, sizeof(v), (void *)(uptr + 8 * (idx & 7)));
+	return v;
+}
+
+static __always_inline __u32 uptr_u32(__u64 uptr, __u32 idx)
+{
+	__u32 v = 0;
+
+	if (uptr)
+		bpf_probe_read_user(&v, sizeof(v), (void *)(uptr + 4 * (idx & 7)));
+	return v;
+}
+
 #endif /* SENTRY_PROBE_HELPERS_H */

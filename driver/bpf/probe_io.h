@@ -83,35 +83,6 @@ struct fdlist_ctx {
 	__u32 out;	/* returned events rather than requested ones */
 };
 
-static __always_inline __u16 poll_events_to_scap(__u16 ev)
-{
-	__u16 r = 0;
-
-	if (ev & 0x001)
-		r |= 1 << 0;	/* POLLIN */
-	if (ev & 0x002)
-		r |= 1 << 1;	/* POLLPRI */
-	if (ev & 0x004)
-		r |= 1 << 2;	/* POLLOUT */
-	if (ev & 0x2000)
-		r |= 1 << 3;	/* POLLRDHUP */
-	if (ev & 0x008)
-		r |= 1 << 4;	/* POLLERR */
-	if (ev & 0x010)
-		r |= 1 << 5;	/* POLLHUP */
-	if (ev & 0x020)
-		r |= 1 << 6;	/* POLLNVAL */
-	if (ev & 0x040)
-		r |= 1 << 7;	/* POLLRDNORM */
-	if (ev & 0x080)
-		r |= 1 << 8;	/* POLLRDBAND */
-	if (ev & 0x100)
-		r |= 1 << 9;	/* POLLWRNORM */
-	if (ev & 0x200)
-		r |= 1 << 10;	/* POLLWRBAND */
-	return r;
-}
-
 static long fdlist_step(__u64 i, struct fdlist_ctx *c)
 {
 	struct pollfd pfd;
@@ -124,7 +95,7 @@ static long fdlist_step(__u64 i, struct fdlist_ctx *c)
 	at = c->start + c->n * 10;
 	*(__s64 *)&c->e->s->evt[at & EVT_MASK] = pfd.fd;
 	*(__u16 *)&c->e->s->evt[(at + 8) & EVT_MASK] =
-		poll_events_to_scap(c->out ? pfd.revents : pfd.events);
+		scap_poll_events(c->out ? pfd.revents : pfd.events);
 	c->n++;
 	return 0;
 }

@@ -89,6 +89,9 @@ static __always_inline void ev_sockaddr(struct ev *e, __u64 uaddr, __u64 ulen)
  * scap's socket tuple: local and remote ends of a socket; inbound (accepted,
  * received) ones list the remote end first. uaddr, when set, is a user sockaddr
  * naming the remote end (sendto/recvfrom on an unconnected socket).
+ * Unix sockets as scap has them: inbound, (this socket, peer) and this
+ * socket's name; outbound, (peer, this socket) and the peer's name, or the
+ * caller's address when it gives one (or when the name is empty).
  */
 static __always_inline void ev_tuple(struct ev *e, struct sock *sk, bool inbound, __u64 uaddr)
 {
@@ -134,18 +137,20 @@ static __always_inline void ev_tuple(struct ev *e, struct sock *sk, bool inbound
 		*(__u16 *)&p[35] = inbound ? lport : rport;
 		ev_len(e, 37);
 	} else if (family == K_AF_UNIX) {
-		struct unix_sock *us = (struct unix_sock *)sk;
-		struct sock *peer = BPF_CORE_READ(us, peer);
-		struct unix_address *addr;
+		struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+		struct unix_sock *named = (struct unix_sock *)(inbound ? sk : peer);
+		struct unix_address *addr = named ? BPF_CORE_READ(named, addr) : NULL;
+		__u16 ufamily = 0;
 		long n = 0;
 
-		*(__u64 *)&p[1] = (__u64)sk;
-		*(__u64 *)&p[9] = (__u64)peer;
-		addr = peer ? BPF_CORE_READ((struct unix_sock *)peer, addr) : NULL;
-		if (!addr)
-			addr = BPF_CORE_READ(us, addr);
+		*(__u64 *)&p[1] = (__u64)(inbound ? sk : peer);
+		*(__u64 *)&p[9] = (__u64)(inbound ? peer : sk);
 		if (addr)
 			n = bpf_probe_read_kernel_str(&p[17], UNIX_PATH_MAX, &addr->name[0].sun_path);
+		if (uaddr && (!inbound || n <= 1) &&
+		    !bpf_probe_read_user(&ufamily, sizeof(ufamily), (void *)uaddr) &&
+		    ufamily == K_AF_UNIX)
+			n = bpf_probe_read_user_str(&p[17], UNIX_PATH_MAX, (void *)(uaddr + 2));
 		if (n <= 0) {
 			p[17] = 0;
 			n = 1;

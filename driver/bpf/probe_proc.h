@@ -356,7 +356,7 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 		flags = uptr_u64(sys_arg(regs, 0), 0);
 	else if (nr == __NR_vfork)
 		flags = K_CLONE_VFORK | K_CLONE_VM;
-	ev_int(e, clone_flags_to_scap(flags), 4);		/* flags */
+	ev_int(e, scap_clone_flags(flags), 4);		/* flags */
 	ev_int(e, BPF_CORE_READ(cred, euid.val), 4);		/* uid */
 	ev_int(e, BPF_CORE_READ(cred, egid.val), 4);		/* gid */
 	ev_int(e, task_vnr(task, false), 8);			/* vtid */

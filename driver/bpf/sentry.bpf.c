@@ -20,7 +20,7 @@
 #include "sentry_abi.h"
 #include "sentry_events.h"
 #include "sentry_bpf.h"
-#include "scap_flags.h"
+#include "sentry_scap_flags.h"
 #include "probe_helpers.h"
 #include "syscall_specs.h"
 
@@ -55,7 +55,6 @@ struct {
 	__type(value, __u32);
 } in_execveat SEC(".maps");
 
-#include "probe_convert.h"
 #include "probe_proc.h"
 #include "probe_io.h"
 #include "probe_net.h"
@@ -117,53 +116,53 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 		break;
 	}
 	case PK_OPEN_FLAGS:
-		ev_int(e, open_flags_to_scap(sys_arg(regs, a)), 4);
+		ev_int(e, scap_open_flags(sys_arg(regs, a)), 4);
 		break;
 	case PK_CLONE_FLAGS:
-		ev_int(e, clone_flags_to_scap(sys_arg(regs, a)), 4);
+		ev_int(e, scap_clone_flags(sys_arg(regs, a)), 4);
 		break;
 	case PK_PROT:
-		ev_int(e, prot_to_scap(sys_arg(regs, a)), 4);
+		ev_int(e, scap_prot_flags(sys_arg(regs, a)), 4);
 		break;
 	case PK_MMAP_FLAGS:
-		ev_int(e, mmap_flags_to_scap(sys_arg(regs, a)), 4);
+		ev_int(e, scap_mmap_flags(sys_arg(regs, a)), 4);
 		break;
 	case PK_FCNTL_CMD:
-		ev_int(e, fcntl_cmd_to_scap(sys_arg(regs, a)), 1);
+		ev_int(e, scap_fcntl_cmd(sys_arg(regs, a)), 1);
 		break;
 	case PK_PTRACE_REQ:
-		ev_int(e, ptrace_req_to_scap(sys_arg(regs, a)), 2);
+		ev_int(e, scap_ptrace_request(sys_arg(regs, a)), 2);
 		break;
 	case PK_MOUNT_FLAGS:
-		ev_int(e, mount_flags_to_scap(sys_arg(regs, a)), 4);
+		ev_int(e, scap_mount_flags(sys_arg(regs, a)), 4);
 		break;
 	case PK_EXECVEAT_FLAGS:
-		ev_int(e, execveat_flags_to_scap(sys_arg(regs, a)), 4);
+		ev_int(e, scap_execveat_flags(sys_arg(regs, a)), 4);
 		break;
 	case PK_EVENTFD_FLAGS:
-		ev_int(e, eventfd_flags_to_scap(sys_arg(regs, a)), 4);
+		ev_int(e, scap_eventfd_flags(sys_arg(regs, a)), 4);
 		break;
 	case PK_HOW_FLAGS:
-		ev_int(e, open_flags_to_scap(uptr_u64(sys_arg(regs, a), 0)), 4);
+		ev_int(e, scap_open_flags(uptr_u64(sys_arg(regs, a), 0)), 4);
 		break;
 	case PK_HOW_MODE:
 		uptr = sys_arg(regs, a);
-		ev_int(e, open_mode_to_scap(uptr_u64(uptr, 0), uptr_u64(uptr, 1)), 4);
+		ev_int(e, scap_open_mode(uptr_u64(uptr, 0), uptr_u64(uptr, 1)), 4);
 		break;
 	case PK_HOW_RESOLVE:
-		ev_int(e, resolve_to_scap(uptr_u64(sys_arg(regs, a), 2)), 4);
+		ev_int(e, scap_resolve_flags(uptr_u64(sys_arg(regs, a), 2)), 4);
 		break;
 	case PK_FD_DEV:
 		ev_int(e, ret >= 0 ? file_dev(fd_file(task, ret)) : 0, 4);
 		break;
 	case PK_OPEN_FLAGS_X:
-		v = open_flags_to_scap(sys_arg(regs, a));
+		v = scap_open_flags(sys_arg(regs, a));
 		if (ret >= 0 && file_created(fd_file(task, ret)))
 			v |= SCAP_O_F_CREATED;
 		ev_int(e, v, 4);
 		break;
 	case PK_OPEN_MODE:
-		ev_int(e, open_mode_to_scap(sys_arg(regs, a), sys_arg(regs, aux)), 4);
+		ev_int(e, scap_open_mode(sys_arg(regs, a), sys_arg(regs, aux)), 4);
 		break;
 	case PK_MODE_BITS:
 		ev_int(e, sys_arg(regs, a) & 07777, 4);
