@@ -26,17 +26,23 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from falco_case_files import (
+    SENTRY,
+    CaseLoader,
+    as_list,
+    case_names,
+    check_detection,
+    load_cases,
+)
 
 pytestmark = pytest.mark.conformance
 
 CASE_FILES = ("falco_tests.yaml", "falco_tests_exceptions.yaml", "falco_k8s_audit_tests.yaml")
-SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
 OUTPUT_DIR = Path("/tmp/falco_outputs")  # where Falco's test configs write file/program output
 
 # Falco's message (regex) -> what Sentry says for the same problem (regex; \1.. from Falco's).
@@ -89,48 +95,9 @@ SKIPS = {
 }
 
 
-def _ignore_tags(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-
-class _CaseLoader(yaml.SafeLoader):
-    """Avocado's case files: the ``!mux`` tag (and any other) is read as plain YAML."""
-
-
-_CaseLoader.add_multi_constructor("!", _ignore_tags)
-_CaseLoader.add_constructor("tag:yaml.org,2002:value", _CaseLoader.construct_yaml_str)
-
-
-def load_cases(falco_dir: Path) -> dict[str, dict[str, Any]]:
-    cases: dict[str, dict[str, Any]] = {}
-    for name in CASE_FILES:
-        doc = yaml.load((falco_dir / "test" / name).read_text(), Loader=_CaseLoader)
-        cases.update(doc["trace_files"])
-    return cases
-
-
-def _case_names() -> list[str]:
-    # Collection needs the names before fixtures run; read them where the fixture looks.
-    from conftest import FALCO_DIR
-
-    if not FALCO_DIR.is_dir():
-        return ["<conformance data missing>"]
-    return sorted(load_cases(FALCO_DIR))
-
-
 @pytest.fixture(scope="module")
 def cases(falco_dir: Path) -> dict[str, dict[str, Any]]:
-    return load_cases(falco_dir)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+    return load_cases(falco_dir, CASE_FILES)
 
 
 class Result:
@@ -165,18 +132,18 @@ def run_sentry(args: list[str], cwd: Path) -> Result:
 
 
 def run_args(case: dict[str, Any], test_dir: Path, falco_dir: Path) -> list[str]:
-    rules = _as_list(case.get("rules_file")) or [str(falco_dir / "rules" / "falco_rules.yaml")]
+    rules = as_list(case.get("rules_file")) or [str(falco_dir / "rules" / "falco_rules.yaml")]
     args = ["run", "--stats"]
     for r in rules:
         args += ["-r", str(test_dir / r)]
     args += ["-e", str(test_dir / case["trace_file"])]
     args += ["-c", str(test_dir / case["conf_file"]) if "conf_file" in case
              else str(falco_dir / "falco.yaml")]
-    for d in _as_list(case.get("disabled_rules")):
+    for d in as_list(case.get("disabled_rules")):
         args += ["-D", str(d)]
-    for t in _as_list(case.get("disable_tags")):
+    for t in as_list(case.get("disable_tags")):
         args += ["-T", str(t)]
-    for t in _as_list(case.get("run_tags")):
+    for t in as_list(case.get("run_tags")):
         args += ["-t", str(t)]
     if case.get("all_events"):
         args.append("-A")
@@ -215,7 +182,7 @@ def check_meaning(expected: str, res: Result, stream: str, where: str) -> None:
     snippet = expected.split("---\n")[1] if expected.count("---\n") >= 2 else ""
     if snippet:
         try:
-            doc = yaml.load(snippet, Loader=_CaseLoader)
+            doc = yaml.load(snippet, Loader=CaseLoader)
         except yaml.YAMLError:
             doc = None  # the snippet is the broken YAML itself
         items = [i for i in doc if isinstance(i, dict)] if isinstance(doc, list) else []
@@ -239,7 +206,7 @@ def check_not(expected: str, res: Result, stream: str, where: str) -> None:
 
 
 def check_strict(case: dict[str, Any], res: Result, test_dir: Path) -> None:
-    for spec in _as_list(case.get("output_strictly_contains")):
+    for spec in as_list(case.get("output_strictly_contains")):
         for target, expected_file in spec.items():
             got = res.stdout if target == "stdout" else Path(target).read_text()
             want = (test_dir / expected_file).read_text().splitlines()
@@ -269,7 +236,7 @@ def check_warnings(case: dict[str, Any], test_dir: Path, res: Result) -> None:
     events = case.get("rules_events")
     if events:
         listed = run_sentry(["rules", "list", *(str(test_dir / r) for r in
-                                                _as_list(case.get("rules_file")))], test_dir)
+                                                as_list(case.get("rules_file")))], test_dir)
         assert listed.code == 0, str(listed)
         got = {}
         for line in listed.stdout.splitlines():
@@ -280,27 +247,7 @@ def check_warnings(case: dict[str, Any], test_dir: Path, res: Result) -> None:
                 assert got.get(rule) == set(types), f"{rule}: {got.get(rule)} != {set(types)}"
 
 
-def check_detection(case: dict[str, Any], res: Result) -> None:
-    by_rule = res.counts("Alerts by rule:")
-    by_prio = res.counts("Alerts by priority:")
-    if "detect" in case:
-        total = sum(by_rule.values())
-        if case["detect"]:
-            assert total > 0, f"expected alerts\n{res}"
-        else:
-            assert total == 0, f"expected no alerts, got {by_rule}\n{res}"
-    if case.get("detect") and "detect_level" in case:
-        from sentry.rules.loader import Priority
-
-        for level in _as_list(case["detect_level"]):
-            label = Priority.parse(level).label
-            assert by_prio.get(label, 0) > 0, f"no {label} alert: {by_prio}\n{res}"
-    for entry in _as_list(case.get("detect_counts")):
-        for rule, count in entry.items():
-            assert by_rule.get(rule, 0) == count, f"{rule}: {by_rule.get(rule, 0)} != {count}"
-
-
-@pytest.mark.parametrize("name", _case_names())
+@pytest.mark.parametrize("name", case_names(CASE_FILES))
 def test_case(name: str, cases: dict[str, dict[str, Any]], falco_dir: Path) -> None:
     case = cases[name]
     test_dir = falco_dir / "test"
@@ -316,7 +263,7 @@ def test_case(name: str, cases: dict[str, dict[str, Any]], falco_dir: Path) -> N
 
     if "validate_rules_file" in case:
         res = run_sentry(["rules", "validate",
-                          *(str(test_dir / r) for r in _as_list(case["validate_rules_file"]))],
+                          *(str(test_dir / r) for r in as_list(case["validate_rules_file"]))],
                          test_dir)
     else:
         res = run_sentry(run_args(case, test_dir, falco_dir), test_dir)
@@ -324,13 +271,14 @@ def test_case(name: str, cases: dict[str, dict[str, Any]], falco_dir: Path) -> N
     expected_code = case.get("exit_status", 0)
     assert (res.code != 0) == (expected_code != 0), f"exit status, want {expected_code}\n{res}"
     for key in ("stdout_is", "stdout_contains", "stderr_contains"):
-        for text in _as_list(case.get(key)):
+        for text in as_list(case.get(key)):
             check_meaning(str(text), res, key.split("_")[0], f"{name}.{key}")
     for key, stream in (("stdout_not_contains", "stdout"), ("stderr_not_contains", "stderr")):
-        for text in _as_list(case.get(key)):
+        for text in as_list(case.get(key)):
             check_not(str(text), res, stream, f"{name}.{key}")
     if "validate_rules_file" not in case and expected_code == 0:
-        check_detection(case, res)
+        check_detection(case, res.counts("Alerts by rule:"), res.counts("Alerts by priority:"),
+                        res)
         check_warnings(case, test_dir, res)
         check_strict(case, res, test_dir)
 

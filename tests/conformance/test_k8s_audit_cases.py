@@ -12,7 +12,6 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -22,51 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from falco_case_files import SENTRY, as_list, case_names, check_detection, load_cases
 
 pytestmark = pytest.mark.conformance
 
-SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
-
-
-class _AnyTagLoader(yaml.SafeLoader):
-    """Reads avocado's ``!mux`` (and any other tag) as a plain mapping."""
-
-
-def _untagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-
-_AnyTagLoader.add_multi_constructor("!", _untagged)
-
-
-def load_cases(root: Path) -> dict[str, dict[str, Any]]:
-    doc = yaml.load((root / "test" / "falco_k8s_audit_tests.yaml").read_text(), _AnyTagLoader)
-    return dict(doc["trace_files"])
-
-
-def _case_names() -> list[str]:
-    # Collection needs the names before fixtures run; read them where the fixture looks.
-    from conftest import FALCO_DIR
-
-    if not FALCO_DIR.is_dir():
-        return ["<conformance data missing>"]
-    return sorted(load_cases(FALCO_DIR))
+CASE_FILES = ("falco_k8s_audit_tests.yaml",)
 
 
 @pytest.fixture(scope="module")
 def cases(falco_dir: Path) -> dict[str, dict[str, Any]]:
-    return load_cases(falco_dir)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+    return load_cases(falco_dir, CASE_FILES)
 
 
 @dataclass
@@ -81,7 +45,7 @@ class Replay:
 
 def _rules_args(test_dir: Path, case: dict[str, Any]) -> list[str]:
     args: list[str] = []
-    for f in _as_list(case["rules_file"]):
+    for f in as_list(case["rules_file"]):
         args += ["-r", str((test_dir / f).resolve())]
     return args
 
@@ -104,24 +68,10 @@ def replay(test_dir: Path, name: str, case: dict[str, Any]) -> Replay:
 
 
 def check_case(case: dict[str, Any], res: Replay) -> None:
-    from sentry.rules.loader import Priority
-
     assert res.code == case.get("exit_status", 0), str(res)
-    by_rule = Counter(a["rule"] for a in res.alerts)
-    by_prio = Counter(a["priority"] for a in res.alerts)
-    if "detect" in case:
-        if case["detect"]:
-            assert res.alerts, f"expected alerts\n{res}"
-        else:
-            assert not res.alerts, f"expected no alerts, got {dict(by_rule)}\n{res}"
-    if case.get("detect"):
-        for level in _as_list(case.get("detect_level")):
-            label = Priority.parse(level).label
-            assert by_prio[label] > 0, f"no {label} alert: {dict(by_prio)}\n{res}"
-    for entry in _as_list(case.get("detect_counts")):
-        for rule, count in entry.items():
-            assert by_rule[rule] == count, f"{rule}: {by_rule[rule]} != {count}\n{res}"
-    for pattern in _as_list(case.get("stderr_contains")):
+    check_detection(case, Counter(a["rule"] for a in res.alerts),
+                    Counter(a["priority"] for a in res.alerts), res)
+    for pattern in as_list(case.get("stderr_contains")):
         # Falco's text for a bad audit line; ours says the same: line number, the line, why.
         assert re.search(re.escape(pattern), res.stderr), f"{pattern!r} not in\n{res}"
     for alert in res.alerts:
@@ -129,7 +79,7 @@ def check_case(case: dict[str, Any], res: Replay) -> None:
         assert alert["source"] == "k8s_audit"
 
 
-@pytest.mark.parametrize("name", _case_names())
+@pytest.mark.parametrize("name", case_names(CASE_FILES))
 def test_case_replayed_with_sentry_run_e(name: str, cases: dict[str, dict[str, Any]],
                                          falco_dir: Path) -> None:
     case = cases[name]
@@ -189,7 +139,7 @@ class Daemon:
 def _groups(cases: dict[str, dict[str, Any]]) -> dict[tuple[str, ...], list[str]]:
     groups: dict[tuple[str, ...], list[str]] = {}
     for name in sorted(cases):
-        groups.setdefault(tuple(_as_list(cases[name]["rules_file"])), []).append(name)
+        groups.setdefault(tuple(as_list(cases[name]["rules_file"])), []).append(name)
     return groups
 
 
@@ -198,7 +148,8 @@ def _group_ids() -> list[str]:
 
     if not FALCO_DIR.is_dir():
         return ["<conformance data missing>"]
-    return [",".join(Path(f).stem for f in key) for key in _groups(load_cases(FALCO_DIR))]
+    groups = _groups(load_cases(FALCO_DIR, CASE_FILES))
+    return [",".join(Path(f).stem for f in key) for key in groups]
 
 
 def _comparable(alert: dict[str, Any]) -> tuple[str, str, str, str]:
