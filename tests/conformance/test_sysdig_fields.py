@@ -21,16 +21,13 @@ that matches Falco's engine.
 
 from __future__ import annotations
 
-import io
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from sentry.cli.tail import tail
+from sysdig_ref import need_sysdig, sysdig_lines, tail_lines
 
 pytestmark = [pytest.mark.conformance, pytest.mark.sysdig]
 
@@ -126,30 +123,17 @@ CASES: list[tuple[str, list[str]]] = [
 
 @pytest.fixture(scope="module")
 def sysdig() -> str:
-    path = shutil.which("sysdig")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("sysdig is required in CI (the reference these tests compare with)")
-        pytest.skip("sysdig is not installed")
-    return path
+    return need_sysdig()
 
 
 # Filters compared with sysdig's display-filter mode (-d), see the module docstring.
 DISPLAY_FILTERS = {"fd.name_changed = true"}
 
 
-def sysdig_lines(sysdig: str, trace: Path, fmt: str, filt: str | None) -> list[str]:
+def sysdig_filtered(trace: Path, fmt: str, filt: str | None) -> list[str]:
+    """sysdig's lines for ``filt``, in display-filter mode where :data:`DISPLAY_FILTERS` says."""
     mode = ["-d"] if filt in DISPLAY_FILTERS else []
-    cmd = [sysdig, *mode, "-r", str(trace), "-p", fmt] + ([filt] if filt else [])
-    out = subprocess.run(cmd, env=dict(os.environ, TZ="UTC"), capture_output=True,
-                         check=True, timeout=120)
-    return out.stdout.decode("utf-8", "surrogateescape").splitlines()
-
-
-def sentry_lines(trace: Path, fmt: str, filt: str | None) -> list[str]:
-    out = io.StringIO()
-    tail(filt, str(trace), fmt, False, out)
-    return out.getvalue().splitlines()
+    return sysdig_lines(trace, fmt, filt, options=mode)
 
 
 @pytest.fixture(autouse=True)
@@ -190,8 +174,8 @@ def test_filter_selects_as_sysdig(sysdig: str, trace_dir: Path, trace: str, filt
                                   fields: list[str]) -> None:
     path = trace_dir / f"{trace}.scap"
     fmt = "*%evt.num " + " ".join(f"%{f}" for f in fields)
-    expected = sysdig_lines(sysdig, path, fmt, filt)
-    got = sentry_lines(path, fmt, filt)
+    expected = sysdig_filtered(path, fmt, filt)
+    got = tail_lines(path, fmt, filt)
     assert got == expected
 
 
@@ -200,10 +184,7 @@ def test_default_output_is_sysdigs(sysdig: str, trace_dir: Path, trace: str) -> 
     path = trace_dir / f"{trace}.scap"
     default = ("*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir "
                "%evt.type %evt.info")
-    cmd = [sysdig, "-r", str(path)]
-    out = subprocess.run(cmd, env=dict(os.environ, TZ="UTC"), capture_output=True,
-                         check=True, timeout=120).stdout.decode("utf-8", "surrogateescape")
-    assert sentry_lines(path, default, None) == out.splitlines()
+    assert tail_lines(path, default, None) == sysdig_lines(path)
 
 
 @pytest.mark.parametrize("trace", TRACES)
@@ -211,12 +192,8 @@ def test_default_output_is_sysdigs(sysdig: str, trace_dir: Path, trace: str) -> 
                                  "*%evt.num %fd.name %user.uid %evt.buffer"])
 def test_json_is_sysdigs(sysdig: str, trace_dir: Path, trace: str, fmt: str | None) -> None:
     path = trace_dir / f"{trace}.scap"
-    cmd = [sysdig, "-j", "-r", str(path)] + (["-p", fmt] if fmt else [])
-    expected = subprocess.run(cmd, env=dict(os.environ, TZ="UTC"), capture_output=True,
-                              check=True, timeout=120).stdout.decode("utf-8", "surrogateescape")
-    out = io.StringIO()
-    tail(None, str(path), fmt, True, out)
-    assert out.getvalue().splitlines() == expected.splitlines()
+    expected = sysdig_lines(path, fmt, options=["-j"])
+    assert tail_lines(path, fmt, None, json=True) == expected
 
 
 @pytest.mark.parametrize("trace", ["cat_write", "connect_localhost", "open-multiple-files"])
@@ -231,8 +208,8 @@ def test_sysdig_reads_what_sentry_capture_writes(sysdig: str, trace_dir: Path,
                           capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()
     fmt = "*%evt.time %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info %fd.name"
-    expected = sysdig_lines(sysdig, src, fmt, filt)
-    assert sysdig_lines(sysdig, out, fmt, None) == expected
+    expected = sysdig_filtered(src, fmt, filt)
+    assert sysdig_filtered(out, fmt, None) == expected
     # And Sentry reads its own file as sysdig does (state-only events stay hidden).
     full = "*%evt.num " + fmt[1:]
-    assert sentry_lines(out, full, None) == sysdig_lines(sysdig, out, full, None)
+    assert tail_lines(out, full, None) == sysdig_filtered(out, full, None)

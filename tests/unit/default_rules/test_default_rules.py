@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from sentry.rules.engine import load_ruleset
 from sentry.rules.expand import expand
 from sentry.rules.loader import load_rules
 from sentry.rules.parser import parse_condition
+from sysdig_ref import need_sysdig
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_RULES = REPO / "rules" / "sentry_rules.yaml"
@@ -187,18 +187,9 @@ def test_loads_beside_falcos_default_rules(falco_dir: Path) -> None:
     assert not both.errors, "\n".join(str(p) for p in both.errors)
 
 
-def _sysdig() -> str:
-    found = shutil.which("sysdig")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("sysdig is not installed; CI must have it")
-        pytest.skip("sysdig is not installed here; it is the reference reader these tests ask")
-    return found
-
-
 def _sysdig_matches(capture: Path, condition: str) -> int:
     done = subprocess.run(
-        [_sysdig(), "-r", str(capture), "-p", "%evt.num", condition],
+        [need_sysdig(), "-r", str(capture), "-p", "%evt.num", condition],
         capture_output=True, text=True, timeout=60, env=os.environ | {"TZ": "UTC"}, check=False,
     )
     assert done.returncode == 0, done.stderr

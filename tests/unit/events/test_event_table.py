@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +17,6 @@ from sentry.events.table import (
     EventType,
     event_by_name,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "capture"))
 from sysdig_ref import need_sysdig
 
 

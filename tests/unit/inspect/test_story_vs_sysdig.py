@@ -10,16 +10,12 @@ talks UDP, and exits; sysdig 0.29 reading the same file is the reference for eve
 
 from __future__ import annotations
 
-import io
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from inspect_story import write_story
 
-from sentry.cli.tail import tail
+from sysdig_ref import need_sysdig, sysdig_lines, tail_lines
 
 pytestmark = pytest.mark.sysdig
 
@@ -63,12 +59,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def sysdig() -> str:
-    path = shutil.which("sysdig")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("sysdig is required in CI")
-        pytest.skip("sysdig is not installed")
-    return path
+    return need_sysdig()
 
 
 @pytest.fixture(autouse=True)
@@ -79,30 +70,17 @@ def _utc(monkeypatch: pytest.MonkeyPatch) -> None:
     time.tzset()
 
 
-def run_sysdig(sysdig: str, path: Path, fmt: str | None, filt: str | None) -> list[str]:
-    cmd = [sysdig, "-r", str(path)] + (["-p", fmt] if fmt else []) + ([filt] if filt else [])
-    out = subprocess.run(cmd, env=dict(os.environ, TZ="UTC"), capture_output=True,
-                         check=True, timeout=60)
-    return out.stdout.decode("utf-8", "surrogateescape").splitlines()
-
-
-def run_sentry(path: Path, fmt: str | None, filt: str | None) -> list[str]:
-    out = io.StringIO()
-    tail(filt, str(path), fmt, False, out)
-    return out.getvalue().splitlines()
-
-
 @pytest.mark.parametrize("name", list(FORMATS))
 def test_every_event_prints_as_sysdig(sysdig: str, story: Path, name: str) -> None:
     fmt = FORMATS[name]
-    expected = run_sysdig(sysdig, story, fmt, None)
+    expected = sysdig_lines(story, fmt, timeout=60)
     assert len(expected) == 76
-    assert run_sentry(story, fmt, None) == expected
+    assert tail_lines(story, fmt, None) == expected
 
 
 @pytest.mark.parametrize("filt", FILTERS)
 def test_filter_selects_as_sysdig(sysdig: str, story: Path, filt: str) -> None:
     fmt = "*%evt.num %evt.type %fd.name %proc.name"
-    expected = run_sysdig(sysdig, story, fmt, filt)
+    expected = sysdig_lines(story, fmt, filt, timeout=60)
     assert expected, "each story filter selects something"
-    assert run_sentry(story, fmt, filt) == expected
+    assert tail_lines(story, fmt, filt) == expected
