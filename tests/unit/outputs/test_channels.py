@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from http_receiver import receiver_process
 from sentry.outputs.channels import (
     Delivery,
     FileChannel,
@@ -91,31 +92,12 @@ def test_http_receiver_gets_each_alert_once_as_falco_json(receiver: _Receiver) -
     assert delivery.stats.delivered == 20 and delivery.stats.undelivered == 0
 
 
-_RECEIVER_SCRIPT = """
-import http.server, sys
-out = open(sys.argv[1], "ab", buffering=0)
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def do_POST(self):
-        out.write(self.rfile.read(int(self.headers["Content-Length"])) + b"\\n")
-        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
-srv = http.server.HTTPServer(("127.0.0.1", 0), H)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
-"""
-
-
 def test_killing_the_http_receiver_loses_nothing_silently(tmp_path: Path) -> None:
     received = tmp_path / "received.jsonl"
-    proc = subprocess.Popen([sys.executable, "-c", _RECEIVER_SCRIPT, str(received)],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline())
+    with receiver_process(received) as (proc, url):
         logged: list[str] = []
-        delivery = Delivery(HttpChannel(f"http://127.0.0.1:{port}/", timeout=2), max_retries=1,
-                            backoff=0.01, log=logged.append)
+        delivery = Delivery(HttpChannel(url, timeout=2), max_retries=1, backoff=0.01,
+                            log=logged.append)
         for i in range(10):
             delivery.put(_msg(i))
         while delivery.stats.delivered < 10:
@@ -125,9 +107,6 @@ def test_killing_the_http_receiver_loses_nothing_silently(tmp_path: Path) -> Non
         for i in range(10, 20):
             delivery.put(_msg(i))
         delivery.close(timeout=30)
-    finally:
-        proc.kill()
-        proc.wait()
     st = delivery.stats
     bodies = [json.loads(line) for line in received.read_text().splitlines()]
     assert [b["rule"] for b in bodies] == [f"rule {i}" for i in range(10)]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from http_receiver import receiver_process
+
 SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
 
 RULES = """
@@ -222,28 +224,9 @@ def test_http_output_from_the_daemon_reaches_a_receiver(tmp_path: Path) -> None:
     assert {"output", "priority", "rule", "time", "output_fields", "source"} <= set(received[0])
 
 
-_RECEIVER = """
-import http.server, sys
-out = open(sys.argv[1], "ab", buffering=0)
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def do_POST(self):
-        out.write(self.rfile.read(int(self.headers["Content-Length"])) + b"\\n")
-        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
-srv = http.server.HTTPServer(("127.0.0.1", 0), H)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
-"""
-
-
 def test_http_receiver_killed_mid_run_loses_nothing_silently(tmp_path: Path) -> None:
     received = tmp_path / "received.jsonl"
-    receiver = subprocess.Popen([sys.executable, "-c", _RECEIVER, str(received)],
-                                stdout=subprocess.PIPE, text=True)
-    try:
-        assert receiver.stdout is not None
-        url = f"http://127.0.0.1:{int(receiver.stdout.readline())}/"
+    with receiver_process(received) as (receiver, url):
         d = Daemon(tmp_path, extra_config=f"http_output:\n  enabled: true\n  url: {url}\n"
                    "outputs:\n  max_retries: 1\n  retry_backoff: 0.01\n")
         for i in range(10):
@@ -258,9 +241,6 @@ def test_http_receiver_killed_mid_run_loses_nothing_silently(tmp_path: Path) -> 
         for i in range(10):
             assert d.post(event(f"after{i}")) == 200
         code, _ = d.stop()
-    finally:
-        receiver.kill()
-        receiver.wait()
     assert code == 0
     alerts = d.alerts()  # the file output got all of them
     delivered = received.read_text().splitlines()
