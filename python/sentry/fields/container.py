@@ -19,7 +19,10 @@ def _id(ev: Any) -> str | None:
     return None if th is None else th.container_id
 
 
-def _info(get: Callable[[ContainerInfo], Any]) -> Callable[[Any], Any]:
+def container_field(get: Callable[[ContainerInfo], Any]) -> Callable[[Any], Any]:
+    """An extractor of ``get(entry)`` for the container table's entry of the event's thread
+    (None while the thread or its container is unknown)."""
+
     def extract(ev: Any) -> Any:
         th = ev.thread
         if th is None:
@@ -32,28 +35,29 @@ def _info(get: Callable[[ContainerInfo], Any]) -> Callable[[Any], Any]:
 
 register_simple("container.id", FieldType.STRING, "container id (12 chars) or 'host'", _id)
 register_simple("container.name", FieldType.STRING, "container name ('host' outside any)",
-                _info(lambda c: c.name))
+                container_field(lambda c: c.name))
 register_simple("container.type", FieldType.STRING, "container runtime",
-                _info(lambda c: c.type))
+                container_field(lambda c: c.type))
 register_simple("container.image", FieldType.STRING, "image name",
-                _info(lambda c: c.image))
+                container_field(lambda c: c.image))
 register_simple("container.image.id", FieldType.STRING, "image id",
-                _info(lambda c: c.image_id))
+                container_field(lambda c: c.image_id))
 register_simple("container.image.repository", FieldType.STRING, "image repository",
-                _info(lambda c: c.image_repository))
+                container_field(lambda c: c.image_repository))
 register_simple("container.image.tag", FieldType.STRING, "image tag",
-                _info(lambda c: c.image_tag))
+                container_field(lambda c: c.image_tag))
 register_simple("container.privileged", FieldType.BOOL, "whether it runs privileged",
-                _info(lambda c: c.privileged))
+                container_field(lambda c: c.privileged))
+
+
+def _mount_text(m: ContainerMount) -> str:
+    return f"{m.source}:{m.dest}:{m.mode}:{'true' if m.rdwr else 'false'}:{m.propagation}"
 
 
 def _mounts_text(info: ContainerInfo) -> str | None:
     if info.id == HOST_ID:
         return None
-    return ",".join(
-        f"{m.source}:{m.dest}:{m.mode}:{'true' if m.rdwr else 'false'}:{m.propagation}"
-        for m in info.mounts
-    )
+    return ",".join(_mount_text(m) for m in info.mounts)
 
 
 def _mount_field(get: Callable[[ContainerMount], str]) -> Callable[[str | None], Extractor]:
@@ -63,12 +67,8 @@ def _mount_field(get: Callable[[ContainerMount], str]) -> Callable[[str | None],
     def make(key: str | None) -> Extractor:
         assert key is not None
 
-        def extract(ev: Any) -> str | None:
-            th = ev.thread
-            if th is None:
-                return None
-            info = th.table.inspector.containers.get(th.container_id)
-            if info is None or info.id == HOST_ID:
+        def mount_of(info: ContainerInfo) -> str | None:
+            if info.id == HOST_ID:
                 return None
             if key.isdigit():
                 i = int(key)
@@ -78,17 +78,15 @@ def _mount_field(get: Callable[[ContainerMount], str]) -> Callable[[str | None],
                     return get(mount)
             return "N/A"
 
-        return extract
+        return container_field(mount_of)
 
     return make
 
 
 register_simple("container.mounts", FieldType.STRING, "source:dest:mode:rdwr:propagation list",
-                _info(_mounts_text))
+                container_field(_mounts_text))
 register("container.mount", FieldType.STRING, "a mount, by index or source glob",
-         arg=ArgKind.KEY)(_mount_field(
-             lambda m: f"{m.source}:{m.dest}:{m.mode}:{'true' if m.rdwr else 'false'}:"
-                       f"{m.propagation}"))
+         arg=ArgKind.KEY)(_mount_field(_mount_text))
 register("container.mount.source", FieldType.STRING, "a mount's source, by index or glob",
          arg=ArgKind.KEY)(_mount_field(lambda m: m.source))
 register("container.mount.dest", FieldType.STRING, "a mount's destination, by index or glob",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sentry.fields.container import container_field
 from sentry.fields.registry import FieldType, register_simple
 
 POD_NAME_LABEL = "io.kubernetes.pod.name"
@@ -19,14 +20,7 @@ POD_UID_LABEL = "io.kubernetes.pod.uid"
 
 
 def _label(key: str) -> Callable[[Any], str | None]:
-    def extract(ev: Any) -> str | None:
-        th = ev.thread
-        if th is None:
-            return None
-        info = th.table.inspector.containers.get(th.container_id)
-        return None if info is None else info.labels.get(key)
-
-    return extract
+    return container_field(lambda info: info.labels.get(key))
 
 
 register_simple("k8s.ns.name", FieldType.STRING, "Kubernetes namespace of the event's pod",
