@@ -6,7 +6,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from sysdig_ref import sysdig_lines
+from hand_blocks import block
 
 from sentry.capture.scapfile import (
     EV,
@@ -20,6 +20,7 @@ from sentry.capture.scapfile import (
 )
 from sentry.events.format import args_text
 from sentry.events.table import EventType as T
+from sysdig_ref import sysdig_lines
 
 SEP = "\x1f"
 EVENTS = [
@@ -30,12 +31,6 @@ EVENTS = [
     (T.SOCKET_CONNECT_X, (-111,)),
     (T.SYSCALL_GETCWD_E, ()),
 ]
-
-
-def block(btype: int, payload: bytes) -> bytes:
-    total = 8 + ((len(payload) + 3) & ~3) + 4
-    pad = b"\0" * (total - 12 - len(payload))
-    return struct.pack("<II", btype, total) + payload + pad + struct.pack("<I", total)
 
 
 def rewrite(src: Path, dst: Path, kind: int) -> None:

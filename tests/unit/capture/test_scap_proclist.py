@@ -6,7 +6,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from sysdig_ref import sysdig_lines
+from hand_blocks import block
 
 from sentry.capture.scapfile import (
     MI,
@@ -24,17 +24,12 @@ from sentry.capture.scapfile import (
     encode_event,
 )
 from sentry.events.table import EventType as T
+from sysdig_ref import sysdig_lines
 
 VERSIONS = {1: PL_V1, 2: PL_V2, 3: PL_V3, 4: PL_V4, 5: PL_V5, 6: PL_V6, 7: PL_V7, 8: PL_V8,
             9: PL_V9}
 SEP = "\x1f"
 TID = 321
-
-
-def block(btype: int, payload: bytes) -> bytes:
-    total = 8 + ((len(payload) + 3) & ~3) + 4
-    pad = b"\0" * (total - 12 - len(payload))
-    return struct.pack("<II", btype, total) + payload + pad + struct.pack("<I", total)
 
 
 def lstr(raw: bytes) -> bytes:
