@@ -7,8 +7,9 @@ Compared with calling each rule's closure tree (:mod:`sentry.rules.compiler`):
 - ``and``/``or``/``not`` are Python's own operators, not nested closure calls;
 - each field is extracted at most once per event, into a local shared by every rule
   (``f3 if f3 is not U else (f3 := x3(ev))``), which replaces the per-event memo;
-- a sub-condition that several rules share (an expanded macro such as ``open_write``) is
-  evaluated at most once per event, into a local as well;
+- a sub-condition that several rules share (an expanded macro such as ``open_write``), and
+  a comparison that calls a test function (IP networks, globs, bool of odd values) met more
+  than once, is evaluated at most once per event, into a local as well;
 - the common comparisons on str and int fields are inline expressions.
 
 Semantics are the compiler's: the same constants, value tests and folding of constant
@@ -74,7 +75,17 @@ class _Emitter:
                 return self.cached_bool(local, node)
             return self.boolean(node)
         if isinstance(node, Compare):
-            return self.compare(node)
+            code, costly = self.compare(node)
+            if not costly or isinstance(code, bool) or not self.shared:
+                return code
+            text = to_text(node)  # a test that calls out, met again: computed once
+            if text not in self.shared:
+                return code
+            local = self.bools.get(text)
+            if local is None:
+                local = self.bools[text] = f"b{len(self.bools)}"
+                return f"({local} := {code})"
+            return f"({local} if {local} is not U else ({local} := {code}))"
         if isinstance(node, Not):
             inner = self.expr(node.arg)
             return (not inner) if isinstance(inner, bool) else f"(not {inner})"
@@ -107,51 +118,54 @@ class _Emitter:
             return is_and
         return "(" + (" and " if is_and else " or ").join(parts) + ")"
 
-    def compare(self, node: Compare) -> str | bool:
+    def compare(self, node: Compare) -> tuple[str | bool, bool]:
+        """(code or outcome, whether the code calls a test function on every run)."""
         leaf = self.compiler.leaf(node)
         if leaf is None:
             matcher, _ = self.compiler.compare(node)
             if isinstance(matcher, bool):
-                return matcher
-            return f"{self.constant(matcher)}(ev)"
+                return matcher, False
+            return f"{self.constant(matcher)}(ev)", True
         ref = leaf.ref
         if ref.arg is None and ref.name in self.known:
-            return bool(leaf.slow(self.known[ref.name]))  # the same test, run now
+            return bool(leaf.slow(self.known[ref.name])), False  # the same test, run now
         v = self.value((ref.name, ref.arg), leaf.extract)
         local = v[1:v.index(" ")]
         slow = self.constant(leaf.slow)
         op, cls = leaf.op, leaf.cls
+        costly = False
         if leaf.ftype is FieldType.BOOL and op in ("=", "!=", "in", "intersects"):
             # A bool value: the test is membership (a string value takes the slow path).
             members = self.constant(frozenset(leaf.consts))
             test = f"{local} {'not in' if op == '!=' else 'in'} {members}"
             other = f"{local} is not None and {slow}({local})"
-            return f"({test} if {v}.__class__ is bool else {other})"
+            return f"({test} if {v}.__class__ is bool else {other})", False
         if cls is None:
-            return f"({v} is not None and {slow}({local}))"
+            return f"({v} is not None and {slow}({local}))", True
         if op in ("in", "intersects"):
             test = f"{local} in {self.constant(frozenset(leaf.consts))}"
         elif op in ("=", "!=") or op in _ORDER_OPS:
             test = f"{local} {'==' if op == '=' else op} {self.constant(leaf.consts[0])}"
         elif cls is not str:
-            return f"({v} is not None and {slow}({local}))"
+            return f"({v} is not None and {slow}({local}))", True
         elif op == "startswith":
             test = f"{local}.startswith({self.constant(leaf.consts[0])})"
         elif op == "contains":
             test = f"{self.constant(leaf.consts[0])} in {local}"
         else:
             test = f"{self.constant(leaf.single)}({local})"
+            costly = True
         other = f"{local} is not None and {slow}({local})"  # None fails every test
-        return f"({test} if {v}.__class__ is {self.constant(cls)} else {other})"
+        return f"({test} if {v}.__class__ is {self.constant(cls)} else {other})", costly
 
 
 def _shared_texts(trees: Sequence[Expr]) -> set[str]:
-    """Texts of compound sub-conditions that occur more than once among ``trees``."""
+    """Texts of sub-conditions (and comparisons) that occur more than once among ``trees``."""
     counts: Counter[str] = Counter()
     for tree in trees:
         for node in walk(tree):
-            if isinstance(node, And | Or) or (isinstance(node, Not) and
-                                             not isinstance(node.arg, Compare)):
+            if isinstance(node, And | Or | Compare) or (isinstance(node, Not) and
+                                                       not isinstance(node.arg, Compare)):
                 counts[to_text(node)] += 1
     return {text for text, n in counts.items() if n > 1}
 

@@ -419,7 +419,14 @@ def _ip_matches(value: IpValue, const: IpValue) -> bool:
 
 def _ip_test(op: str, consts: list[IpValue]) -> Predicate:
     addresses = frozenset(c for c in consts if not hasattr(c, "prefixlen"))
-    networks = tuple(c for c in consts if hasattr(c, "prefixlen"))
+    networks: tuple[Any, ...] = tuple(c for c in consts if hasattr(c, "prefixlen"))
+    # An address is in a network of its version when its bits under the mask are the
+    # network's: (version -> ((network bits, mask bits), ...)), tested on ints.
+    masks: dict[int, tuple[tuple[int, int], ...]] = {
+        version: tuple((int(n.network_address), int(n.netmask)) for n in networks
+                       if n.version == version)
+        for version in (4, 6)
+    }
 
     def member(v: Any) -> bool:
         ip = _as_ip(v)
@@ -427,9 +434,14 @@ def _ip_test(op: str, consts: list[IpValue]) -> Predicate:
             return False
         if ip in addresses:
             return True
-        return any(_ip_matches(ip, net) for net in networks) or (
-            hasattr(ip, "prefixlen") and any(_ip_matches(ip, a) for a in addresses)
-        )
+        if hasattr(ip, "prefixlen"):  # a network value: in or around the constants
+            return any(_ip_matches(ip, net) for net in networks) or any(
+                _ip_matches(ip, a) for a in addresses)
+        bits = int(ip)
+        for net, mask in masks[ip.version]:  # noqa: SIM110 (no generator per test)
+            if bits & mask == net:
+                return True
+        return False
 
     if op == "!=":
         return lambda v: _as_ip(v) is not None and not member(v)
