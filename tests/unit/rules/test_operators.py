@@ -8,7 +8,7 @@ import ipaddress
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from sentry.fields.registry import FieldType
@@ -79,6 +79,8 @@ _patterns = st.lists(_glob_token, max_size=6).map("".join)
 
 @given(_patterns, st.text("ab/.x-][\\!^*", max_size=7))
 def test_glob_agrees_with_fnmatch(pattern: str, text: str) -> None:
+    # Brackets side by side can form '[.' inside a bracket ("[!]" + "[.]"): left out as above.
+    assume(not any(f"[{c}" in pattern[1:] for c in ".:="))
     assert our_glob(pattern, text) == libc_glob(pattern, text)
 
 
