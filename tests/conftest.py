@@ -1,8 +1,11 @@
-"""Shared test settings: where the conformance data lives, and the repository root."""
+"""Shared test settings: where the conformance data lives, the repository root, and a UTC
+clock for tests that compare printed times."""
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +35,17 @@ def falco_dir() -> Path:
 @pytest.fixture(scope="session")
 def trace_dir(falco_dir: Path) -> Path:
     return falco_dir / "test" / "trace_files"
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    """Local time is UTC for the test (as sysdig runs with ``TZ=UTC``), then as it was."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()

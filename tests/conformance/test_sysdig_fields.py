@@ -29,7 +29,8 @@ import pytest
 
 from sysdig_ref import need_sysdig, sysdig_lines, tail_lines
 
-pytestmark = [pytest.mark.conformance, pytest.mark.sysdig]
+# sysdig runs with TZ=UTC; our times are rendered the same way.
+pytestmark = [pytest.mark.conformance, pytest.mark.sysdig, pytest.mark.usefixtures("utc")]
 
 TRACES = ["cat_write", "connect_localhost", "empty", "open-multiple-files", "ping_sendto",
           "syscall"]
@@ -134,15 +135,6 @@ def sysdig_filtered(trace: Path, fmt: str, filt: str | None) -> list[str]:
     """sysdig's lines for ``filt``, in display-filter mode where :data:`DISPLAY_FILTERS` says."""
     mode = ["-d"] if filt in DISPLAY_FILTERS else []
     return sysdig_lines(trace, fmt, filt, options=mode)
-
-
-@pytest.fixture(autouse=True)
-def _utc(monkeypatch: pytest.MonkeyPatch) -> None:
-    # sysdig runs with TZ=UTC; render our times the same way.
-    import time
-
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
 
 
 def test_table_touches_every_required_field() -> None:

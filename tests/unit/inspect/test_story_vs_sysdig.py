@@ -17,7 +17,8 @@ from inspect_story import write_story
 
 from sysdig_ref import need_sysdig, sysdig_lines, tail_lines
 
-pytestmark = pytest.mark.sysdig
+# Printed times are compared with sysdig run under TZ=UTC.
+pytestmark = [pytest.mark.sysdig, pytest.mark.usefixtures("utc")]
 
 FORMATS = {
     "default": None,
@@ -60,14 +61,6 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def sysdig() -> str:
     return need_sysdig()
-
-
-@pytest.fixture(autouse=True)
-def _utc(monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
-
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
 
 
 @pytest.mark.parametrize("name", list(FORMATS))

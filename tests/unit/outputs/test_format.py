@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -102,19 +99,6 @@ def test_real_registry_resolves_rule_output_fields() -> None:
     f = OutputFormat("%evt.time %proc.cmdline %fd.name %proc.aname[2] %evt.arg.fd")
     assert [b.name for b in f.fields] == ["evt.time", "proc.cmdline", "fd.name",
                                           "proc.aname[2]", "evt.arg.fd"]
-
-
-@pytest.fixture
-def utc() -> Iterator[None]:
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 def alert(**kw: Any) -> Alert:
