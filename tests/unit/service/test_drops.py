@@ -80,3 +80,17 @@ def test_ignore_does_nothing() -> None:
     mon.check(SECOND)
     mon.check(3 * SECOND)
     assert mon.detected == 1 and alerts == [] and logs == []
+
+
+def test_page_faulted_events_are_delivered_not_dropped() -> None:
+    """A parameter left empty (user memory unreadable) is not a lost event."""
+    counters = Counters()
+    mon, alerts, logs = _monitor(counters, ["log", "alert"], threshold=0.0)
+    mon.check(SECOND)
+    counters.now = CaptureStats(events=1000, drops_page_fault=400, suppressed=10**6)
+    mon.check(3 * SECOND)
+    assert (mon.detected, alerts, logs) == (0, [], [])
+    counters.now = CaptureStats(events=1100, drops_page_fault=500, drops_buffer=7,
+                                preemptions=1, suppressed=10**6)
+    mon.check(5 * SECOND)
+    assert [(a.drops, a.drops_page_fault) for a in alerts] == [(8, 100)]
