@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import sys
 from collections.abc import Iterator
 from typing import Annotated, Any, TextIO
@@ -18,7 +19,7 @@ from typing import Annotated, Any, TextIO
 import orjson
 import typer
 
-from sentry.errors import DriverError, SentryError
+from sentry.errors import SentryError
 
 DEFAULT_FORMAT = (
     "*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info"
@@ -70,12 +71,7 @@ def open_live(event_names: set[str] | None = None) -> tuple[Any, Any]:
     ``event_names``: the events wanted (None: all); the driver is asked for those syscalls
     and for every syscall that changes state.
     """
-    try:
-        from sentry.capture import drivers
-    except ImportError:
-        raise DriverError("live capture needs a driver (kernel module or eBPF probe) and "
-                          "none is available in this build; read a capture with -e FILE"
-                          ) from None
+    from sentry.capture import drivers
     from sentry.events.syscalls import syscall_numbers_for_event_names
     from sentry.events.table import EVENTS
     from sentry.inspect.inspector import Inspector
@@ -212,10 +208,13 @@ def tail_command(
     """Stream events that match FILTER, live or from a capture (like sysdig)."""
     try:
         tail(filter_text, capture, fmt, as_json, sys.stdout)
+        sys.stdout.flush()
     except SentryError as err:
         print(f"sentry: {err}", file=sys.stderr)
         raise typer.Exit(1) from None
-    sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (``| head``) has what it wanted: stop quietly, as sysdig does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def register(app: typer.Typer) -> None:

@@ -53,3 +53,21 @@ def test_tail_prints_matching_lines(trace_dir: Path) -> None:
 def test_capture_needs_an_output(trace_dir: Path) -> None:
     done = run("capture", "-e", str(trace_dir / "syscall.scap"))
     assert done.returncode == 1 and "-w" in done.stderr
+
+
+def test_tail_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """``sentry tail ... | head -1``: far more output than a pipe holds, reader gone early."""
+    from sentry.capture.scapfile import ScapWriter
+
+    big = tmp_path / "many.scap"
+    with ScapWriter(big) as w:
+        for _ in range(20_000):
+            w.write_event("close>", 3, tid=42)
+    proc = subprocess.Popen([*SENTRY, "tail", "-e", str(big)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert err == ""
