@@ -21,6 +21,7 @@ class MetricsSnapshot:
 
     events: dict[str, int] = field(default_factory=dict)  # by source
     drops: dict[str, int] = field(default_factory=dict)  # by cause
+    unreadable: int = 0  # events delivered with a user-memory parameter left empty
     alerts: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, priority)
     eval_seconds: float = 0.0
     eval_events: int = 0
@@ -49,6 +50,9 @@ class SentryCollector(Collector):
         for cause, n in sorted(s.drops.items()):
             drops.add_metric([cause], n)
         yield drops
+        yield CounterMetricFamily("sentry_event_params_unreadable", "Events delivered with a "
+                                  "parameter left empty (user memory not readable)",
+                                  value=s.unreadable)
         alerts = CounterMetricFamily("sentry_alerts", "Alerts raised, by rule and priority",
                                      labels=["rule", "priority"])
         for (rule, prio), n in sorted(s.alerts.items()):

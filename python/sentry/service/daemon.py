@@ -111,14 +111,17 @@ class Daemon:
             evaluated = self.engine.stats.evaluated
             eval_s = self.eval_ns / 1e9
         drops: dict[str, int] = {}
+        unreadable = 0
         if self.source is not None and hasattr(self.source, "stats"):
             st = self.source.stats()
-            drops = {"buffer": st.drops_buffer, "page_fault": st.drops_page_fault,
-                     "bug": st.drops_bug, "preemption": st.preemptions}
+            # A page fault truncates a parameter; the event itself is delivered, not lost.
+            drops = {"buffer": st.drops_buffer, "bug": st.drops_bug,
+                     "preemption": st.preemptions}
+            unreadable = st.drops_page_fault
         if self.web is not None:
             drops["k8s_audit_malformed"] = self.web.malformed
         return MetricsSnapshot(
-            events=events, drops=drops, alerts=alerts, eval_seconds=eval_s,
+            events=events, drops=drops, unreadable=unreadable, alerts=alerts, eval_seconds=eval_s,
             eval_events=evaluated, outputs=self.outputs.stats(),
             throttled=self.outputs.throttled,
             requests=dict(self.web.requests) if self.web is not None else {},

@@ -33,7 +33,8 @@ class Sink:
 
 def _start(**settings: object) -> tuple[WebServer, Sink]:
     sink = Sink()
-    snapshot = MetricsSnapshot(events={"k8s_audit": 3}, alerts={("Some Rule", "Warning"): 2})
+    snapshot = MetricsSnapshot(events={"k8s_audit": 3}, alerts={("Some Rule", "Warning"): 2},
+                               drops={"buffer": 5}, unreadable=7)
     settings.setdefault("host", "127.0.0.1")
     web = WebServer(ServerSettings(port=0, **settings),  # type: ignore[arg-type]
                     sink, make_registry(lambda: snapshot))
@@ -134,6 +135,9 @@ def test_metrics_in_prometheus_format_count_requests(server: tuple[WebServer, Si
     assert status == 200
     assert 'sentry_events_total{source="k8s_audit"} 3.0' in text
     assert 'sentry_alerts_total{priority="Warning",rule="Some Rule"} 2.0' in text
+    assert 'sentry_event_drops_total{cause="buffer"} 5.0' in text
+    # Truncated parameters are reported apart from drops: those events were delivered.
+    assert "sentry_event_params_unreadable_total 7.0" in text
     assert web.requests["400"] == 1
 
 
