@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
-import threading
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +18,8 @@ from typing import Any
 
 import pytest
 from falco_case_files import SENTRY, as_list, case_names, check_detection, load_cases
+
+from sentry_daemon import SentryDaemon
 
 pytestmark = pytest.mark.conformance
 
@@ -89,51 +87,17 @@ def test_case_replayed_with_sentry_run_e(name: str, cases: dict[str, dict[str, A
 # -- the same events through the webhook of a running daemon --------------------------------
 
 
-class Daemon:
+class Daemon(SentryDaemon):
     """``sentry run`` with only its web server (no syscall source), on 127.0.0.1."""
 
     def __init__(self, rules: list[str], config: Path, cwd: Path):
         config.write_text("webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n"
                           "  listen_port: 0\nstdout_output:\n  enabled: true\n")
-        self.proc = subprocess.Popen(
-            [*SENTRY, "run", "-c", str(config), *rules, "--json", "--disable-source", "syscall"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
-        self.stderr: list[str] = []
-        self.port = 0
-        ready = threading.Event()
-
-        def read_stderr() -> None:
-            assert self.proc.stderr is not None
-            for line in self.proc.stderr:
-                self.stderr.append(line)
-                found = re.search(r"listening on https?://[^:]+:(\d+)", line)
-                if found:
-                    self.port = int(found.group(1))
-                    ready.set()
-            ready.set()
-
-        self._reader = threading.Thread(target=read_stderr, daemon=True)
-        self._reader.start()
-        ready.wait(300)
-        assert self.port, "daemon did not start:\n" + "".join(self.stderr)
+        super().__init__(["-c", str(config), *rules, "--json", "--disable-source", "syscall"],
+                         cwd=cwd, start_timeout=300)
 
     def post(self, body: bytes) -> int:
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/k8s-audit", data=body,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return int(resp.status)
-        except urllib.error.HTTPError as err:
-            return int(err.code)
-
-    def stop(self) -> tuple[int, str]:
-        """SIGTERM, then everything it printed (outputs drain before it exits)."""
-        self.proc.send_signal(signal.SIGTERM)
-        assert self.proc.stdout is not None
-        out = self.proc.stdout.read()  # stderr belongs to the reader thread: no communicate()
-        self.proc.wait(120)
-        self._reader.join(10)
-        return self.proc.returncode, out
+        return self.request("/k8s-audit", body, {"Content-Type": "application/json"})[0]
 
 
 def _groups(cases: dict[str, dict[str, Any]]) -> dict[tuple[str, ...], list[str]]:

@@ -6,19 +6,14 @@ from __future__ import annotations
 import json
 import re
 import signal
-import subprocess
-import sys
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from http_receiver import receiver_process
-
-SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
+from sentry_daemon import SentryDaemon
 
 RULES = """
 - rule: Namespace Created
@@ -46,7 +41,9 @@ def event(name: str, verb: str = "create") -> dict[str, object]:
             "responseStatus": {"code": 201}, "stageTimestamp": "2024-05-01T10:00:00.5Z"}
 
 
-class Daemon:
+class Daemon(SentryDaemon):
+    """The daemon on a rules file, writing its alerts to a file as JSON."""
+
     def __init__(self, tmp: Path, rules: str = RULES, extra_config: str = "",
                  args: list[str] | None = None):
         self.rules = tmp / "rules.yaml"
@@ -58,63 +55,12 @@ class Daemon:
             "  max_body_bytes: 65536\n"
             f"file_output:\n  enabled: true\n  keep_alive: true\n  filename: {self.alerts_file}\n"
             "json_output: true\n" + extra_config)
-        self.proc = subprocess.Popen(
-            [*SENTRY, "run", "-c", str(config), "-r", str(self.rules), "--disable-source",
-             "syscall", *(args or [])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.stderr: list[str] = []
-        self.port = 0
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.wait_for(r"listening on http://127\.0\.0\.1:(\d+)")
-        assert self.port
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-            if found:
-                self.port = int(found.group(1))
-            with self._changed:
-                self.stderr.append(line)
-                self._changed.notify_all()
-        with self._changed:
-            self.stderr.append("<exited>")
-            self._changed.notify_all()
-
-    def wait_for(self, pattern: str, start: int = 0) -> str:
-        """The first stderr line from index ``start`` matching ``pattern`` (waits for it)."""
-        with self._changed:
-            while True:
-                for line in self.stderr[start:]:
-                    if re.search(pattern, line):
-                        return line
-                if self.stderr and self.stderr[-1] == "<exited>":
-                    raise AssertionError(f"{pattern!r} never said:\n{''.join(self.stderr)}")
-                self._changed.wait(60)
-
-    def request(self, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
-                                     headers=headers or {})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return int(resp.status), resp.read()
-        except urllib.error.HTTPError as err:
-            return int(err.code), err.read()
+        super().__init__(["-c", str(config), "-r", str(self.rules), "--disable-source",
+                          "syscall", *(args or [])])
 
     def post(self, doc: object, **headers: str) -> int:
         hdrs = {"Content-Type": "application/json", **headers}
         return self.request("/k8s-audit", json.dumps(doc).encode(), hdrs)[0]
-
-    def stop(self) -> tuple[int, str]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        assert self.proc.stdout is not None
-        out = self.proc.stdout.read()  # stderr belongs to the reader thread: no communicate()
-        self.proc.wait(120)
-        self._reader.join(10)
-        return self.proc.returncode, out
 
     def alerts(self) -> list[dict[str, object]]:
         return [json.loads(line) for line in self.alerts_file.read_text().splitlines()]
