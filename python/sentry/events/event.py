@@ -18,6 +18,7 @@ import mmap
 import socket
 import struct
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, TypeAlias
 
 from sentry.errors import CaptureError
@@ -231,6 +232,7 @@ def _decoder(pinfo: ParamInfo) -> Any:
 
 
 _LENGTHS: dict[tuple[bool, int], struct.Struct] = {}
+_UNREAD: Any = object()  # Event.flags() not called yet
 _LAYOUTS: dict[int, _TypeLayout] = {}
 
 
@@ -259,8 +261,8 @@ class Event:
     """One scap event: header fields up front, parameters decoded on demand."""
 
     __slots__ = (
-        "_arg0", "_buf", "_data", "_kind", "_lens", "_off", "cpu", "fdinfo", "info", "len",
-        "nparams", "num", "state_only", "thread", "tid", "ts", "type",
+        "_arg0", "_buf", "_flags", "_kind", "_lens", "_off", "_starts", "cpu", "fdinfo", "info",
+        "len", "nparams", "num", "state_only", "thread", "tid", "ts", "type",
     )
 
     def __init__(self, buf: Buffer, off: int, num: int, cpu: int,
@@ -270,9 +272,11 @@ class Event:
         self._off = off
         self._arg0 = arg0  # parameter 0 decoded already (by the C block walker), or None
         self._lens: tuple[int, ...] | None = None
-        # Set with _lens, on the first parameter read: where the parameters' bytes start,
-        # and the _TypeLayout of this event's type (_kind). Unset until then.
-        self._data: int
+        self._flags: Any = _UNREAD  # the "flags" parameter, once flags() has read it
+        # Set with _lens, on the first parameter read: where each parameter's bytes start
+        # (plus where the last one ends), and the _TypeLayout of this event's type (_kind).
+        # Unset until then.
+        self._starts: tuple[int, ...]
         self._kind: _TypeLayout
         self.num = num
         self.cpu = cpu
@@ -327,9 +331,10 @@ class Event:
             if data - off > self.len:
                 raise CaptureError("parameter lengths overrun the event", offset=off)
             lens = layout.lengths(n).unpack_from(self._buf, off + HEADER_LEN)
-            if data + sum(lens) > off + self.len:
+            starts = tuple(accumulate(lens, initial=data))
+            if starts[-1] > off + self.len:
                 raise CaptureError("parameters overrun the event", offset=off)
-            self._data = data
+            self._starts = starts
             self._kind = layout
             self._lens = lens
         return lens
@@ -338,7 +343,7 @@ class Event:
         lens = self._layout()
         if not 0 <= i < len(lens):
             raise IndexError(f"{self.info.name} has {len(lens)} parameters, not {i + 1}")
-        return self._data + sum(lens[:i]), lens[i]
+        return self._starts[i], lens[i]
 
     def raw(self, i: int) -> bytes | memoryview:
         """Parameter ``i`` as stored (a memoryview into the source's buffer when zero copy)."""
@@ -365,7 +370,7 @@ class Event:
         size = lens[i]
         if not size:
             return None
-        start = self._data + sum(lens[:i]) if i else self._data
+        start = self._starts[i]
         raw = self._buf[start:start + size]
         if type(raw) is not bytes:  # a ring's memoryview: copied out (bytes, mmap: already)
             raw = bytes(raw)
@@ -409,7 +414,33 @@ class Event:
         i = kind.index.get(name, -1)
         if i < 0 or i >= self.nparams:
             return None
-        return self.param(i)
+        lens = self._lens
+        if lens is None:
+            if i == 0:
+                arg0 = self._arg0
+                return arg0 if arg0 is not None else self._first_param()
+            lens = self._layout()
+        if i >= len(lens):
+            raise IndexError(f"{self.info.name} has {len(lens)} parameters, not {i + 1}")
+        # As param(i), inlined: this is the inspector's and the fields' hot path.
+        size = lens[i]
+        if not size:
+            return None
+        start = self._starts[i]
+        raw = self._buf[start:start + size]
+        if type(raw) is not bytes:
+            raw = bytes(raw)
+        decoders = self._kind.decoders
+        if i >= len(decoders):
+            return raw
+        return decoders[i](raw)
+
+    def flags(self) -> Any:
+        """``param_by_name("flags")``, decoded once: several fields test its bits."""
+        flags = self._flags
+        if flags is _UNREAD:
+            flags = self._flags = self.param_by_name("flags")
+        return flags
 
     def raw_by_name(self, name: str) -> bytes | memoryview | None:
         kind = self._kind if self._lens is not None else _type_layout(self.info)
@@ -440,7 +471,9 @@ class Event:
         if self._lens is not None:
             copy._lens = self._lens
             copy._kind = self._kind
-            copy._data = self._data - self._off
+            off = self._off
+            copy._starts = tuple(s - off for s in self._starts) if off else self._starts
+        copy._flags = self._flags
         copy.thread = self.thread
         copy.fdinfo = self.fdinfo
         copy.state_only = self.state_only

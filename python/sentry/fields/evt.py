@@ -251,11 +251,12 @@ def _failed(ev: Any) -> bool:
 
 
 def _open_flags(ev: Any) -> int | None:
-    if ev.info.direction != "<" or ev.info.name not in _OPEN_EVENTS:
+    info = ev.info
+    if info.direction != "<" or info.name not in _OPEN_EVENTS:
         return None
-    if ev.info.name == "creat":
+    if info.name == "creat":
         return _O_CREAT | _O_WRONLY
-    flags = ev.param_by_name("flags")
+    flags = ev.flags()  # decoded once per event for is_open_read/_write/_exec
     if flags is None and ev.fdinfo is not None:
         flags = ev.fdinfo.flags
     return flags

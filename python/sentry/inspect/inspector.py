@@ -96,6 +96,7 @@ class Inspector:
         local_addresses: Iterable[IpAddress] = (),
     ) -> None:
         self.threads = ThreadTable()
+        self._thread_map = self.threads.threads  # the table's dict, for process()
         self.threads.inspector = self
         self.users = users if users is not None else UserTable()
         self.containers = containers if containers is not None else ContainerTable()
@@ -243,7 +244,7 @@ class Inspector:
             self._events_seen += 1
             if self._events_seen & PURGE_EVERY == 0:
                 self.purge_gone(ev.ts)
-        th = self.threads.threads.get(ev.tid)
+        th = self._thread_map.get(ev.tid)
         handler = self._handlers.get(code)
         if code in self._no_reset:
             # Internal events (procinfo, container ...): no placeholder thread, no fd.
@@ -264,7 +265,8 @@ class Inspector:
             else:
                 ev.fdinfo = None
             if code in self._stash_enter:
-                th.enter = {p.name: ev.param(i) for i, p in enumerate(ev.info.params[: ev.nparams])}
+                param = ev.param
+                th.enter = {p.name: param(i) for i, p in enumerate(ev.info.params[: ev.nparams])}
         elif code in self._exit_fd:
             # As sysdig: the thread's last fd, even when this exit's enter was not seen.
             ev.fdinfo = th.fds.fds.get(th.last_fd)
@@ -410,7 +412,7 @@ class Inspector:
         name = param("name")
         if name is None:
             name = param("path")
-        flags = param("flags")
+        flags = ev.flags()  # decoded once: the evt.is_open_* fields read it again
         # Old open exits carry only the fd: the rest is what their enter said.
         enter = self._entered(ev, th) if name is None or flags is None else None
         if enter is not None:
