@@ -18,7 +18,6 @@ import mmap
 import socket
 import struct
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any, TypeAlias
 
 from sentry.errors import CaptureError
@@ -201,7 +200,7 @@ class _TypeLayout:
     """What decoding one event type needs, worked out once per type: the width of its
     parameter lengths, each parameter's decoder and an index of parameter names."""
 
-    __slots__ = ("decoders", "index", "info", "own_lengths", "wide", "width")
+    __slots__ = ("decoders", "index", "info", "own_lengths", "structs", "wide", "width")
 
     def __init__(self, info: EventInfo) -> None:
         self.info = info
@@ -212,6 +211,8 @@ class _TypeLayout:
             self.index.setdefault(p.name, i)
         self.decoders = tuple(_decoder(p) for p in info.params)
         self.own_lengths = struct.Struct(f"<{len(info.params)}{'I' if self.wide else 'H'}")
+        # Length readers for 0 .. all parameters, by count (old captures carry fewer).
+        self.structs = tuple(self.lengths(n) for n in range(len(info.params) + 1))
 
     def lengths(self, n: int) -> struct.Struct:
         """The struct reading ``n`` parameter lengths."""
@@ -261,7 +262,7 @@ class Event:
     """One scap event: header fields up front, parameters decoded on demand."""
 
     __slots__ = (
-        "_arg0", "_buf", "_flags", "_kind", "_lens", "_off", "_starts", "cpu", "fdinfo", "info",
+        "_arg0", "_buf", "_data", "_flags", "_kind", "_lens", "_off", "cpu", "fdinfo", "info",
         "len", "nparams", "num", "state_only", "thread", "tid", "ts", "type",
     )
 
@@ -273,10 +274,9 @@ class Event:
         self._arg0 = arg0  # parameter 0 decoded already (by the C block walker), or None
         self._lens: tuple[int, ...] | None = None
         self._flags: Any = _UNREAD  # the "flags" parameter, once flags() has read it
-        # Set with _lens, on the first parameter read: where each parameter's bytes start
-        # (plus where the last one ends), and the _TypeLayout of this event's type (_kind).
-        # Unset until then.
-        self._starts: tuple[int, ...]
+        # Set with _lens, on the first parameter read: where the parameters' bytes start,
+        # and the _TypeLayout of this event's type (_kind). Unset until then.
+        self._data: int
         self._kind: _TypeLayout
         self.num = num
         self.cpu = cpu
@@ -330,11 +330,12 @@ class Event:
             data = off + HEADER_LEN + n * layout.width
             if data - off > self.len:
                 raise CaptureError("parameter lengths overrun the event", offset=off)
-            lens = layout.lengths(n).unpack_from(self._buf, off + HEADER_LEN)
-            starts = tuple(accumulate(lens, initial=data))
-            if starts[-1] > off + self.len:
+            structs = layout.structs
+            lengths = structs[n] if n < len(structs) else layout.lengths(n)
+            lens = lengths.unpack_from(self._buf, off + HEADER_LEN)
+            if data + sum(lens) > off + self.len:
                 raise CaptureError("parameters overrun the event", offset=off)
-            self._starts = starts
+            self._data = data
             self._kind = layout
             self._lens = lens
         return lens
@@ -343,7 +344,7 @@ class Event:
         lens = self._layout()
         if not 0 <= i < len(lens):
             raise IndexError(f"{self.info.name} has {len(lens)} parameters, not {i + 1}")
-        return self._starts[i], lens[i]
+        return self._data + sum(lens[:i]), lens[i]
 
     def raw(self, i: int) -> bytes | memoryview:
         """Parameter ``i`` as stored (a memoryview into the source's buffer when zero copy)."""
@@ -370,7 +371,8 @@ class Event:
         size = lens[i]
         if not size:
             return None
-        start = self._starts[i]
+        data = self._data
+        start = data + sum(lens[:i]) if i > 1 else data + lens[0] if i else data
         raw = self._buf[start:start + size]
         if type(raw) is not bytes:  # a ring's memoryview: copied out (bytes, mmap: already)
             raw = bytes(raw)
@@ -426,7 +428,8 @@ class Event:
         size = lens[i]
         if not size:
             return None
-        start = self._starts[i]
+        data = self._data
+        start = data + sum(lens[:i]) if i > 1 else data + lens[0] if i else data
         raw = self._buf[start:start + size]
         if type(raw) is not bytes:
             raw = bytes(raw)
@@ -471,8 +474,7 @@ class Event:
         if self._lens is not None:
             copy._lens = self._lens
             copy._kind = self._kind
-            off = self._off
-            copy._starts = tuple(s - off for s in self._starts) if off else self._starts
+            copy._data = self._data - self._off
         copy._flags = self._flags
         copy.thread = self.thread
         copy.fdinfo = self.fdinfo
