@@ -43,6 +43,12 @@ AT_FDCWD = -100
 EINPROGRESS = 115
 
 _PT_FD = 14  # scap's PT_FD
+# What process() does for one event type, as bits of Inspector._plan (0: nothing special).
+_NO_RESET = 1
+_ENTER_FD = 2
+_STASH = 4
+_EXIT_FD = 8
+_HANDLED = 16
 PURGE_EVERY = (1 << 16) - 1  # live: look for vanished threads every 65536 events
 PURGE_IDLE_NS = 60 * 1_000_000_000
 
@@ -115,6 +121,13 @@ class Inspector:
         self._no_reset: set[int] = set()  # types sysdig parses without a thread lookup
         self._creat = {code for code, info in EVENTS.items() if info.name == "creat"}
         self._build_dispatch()
+        # The sets above folded into one lookup per event: type -> _NO_RESET | _ENTER_FD ...
+        self._plan: dict[int, int] = {}
+        for bit, codes in ((_NO_RESET, self._no_reset), (_ENTER_FD, self._enter_fd),
+                           (_STASH, self._stash_enter), (_EXIT_FD, self._exit_fd),
+                           (_HANDLED, self._handlers)):
+            for code in codes:
+                self._plan[code] = self._plan.get(code, 0) | bit
 
     # ---- starting state -------------------------------------------------------------------
 
@@ -245,13 +258,13 @@ class Inspector:
             if self._events_seen & PURGE_EVERY == 0:
                 self.purge_gone(ev.ts)
         th = self._thread_map.get(ev.tid)
-        handler = self._handlers.get(code)
-        if code in self._no_reset:
+        plan = self._plan.get(code, 0)
+        if plan & _NO_RESET:
             # Internal events (procinfo, container ...): no placeholder thread, no fd.
             ev.thread = th
             ev.fdinfo = None
-            if handler is not None:
-                handler(ev, th)
+            if plan & _HANDLED:
+                self._handlers[code](ev, th)
             return
         if th is None:
             th = self._created = self.threads.new(ev.tid)
@@ -259,21 +272,21 @@ class Inspector:
         if code & 1 == 0:  # enter
             th.last_type = code
             th.last_ts = ev.ts
-            if code in self._enter_fd:
+            if plan & _ENTER_FD:
                 fd = th.last_fd = ev.param(0)
                 ev.fdinfo = th.fds.fds.get(fd)
             else:
                 ev.fdinfo = None
-            if code in self._stash_enter:
+            if plan & _STASH:
                 param = ev.param
                 th.enter = {p.name: param(i) for i, p in enumerate(ev.info.params[: ev.nparams])}
-        elif code in self._exit_fd:
+        elif plan & _EXIT_FD:
             # As sysdig: the thread's last fd, even when this exit's enter was not seen.
             ev.fdinfo = th.fds.fds.get(th.last_fd)
         else:
             ev.fdinfo = None
-        if handler is not None:
-            handler(ev, th)
+        if plan & _HANDLED:
+            self._handlers[code](ev, th)
 
     def _entered(self, ev: Any, th: ThreadInfo) -> dict[str, Any]:
         """What this exit's enter event said (empty when the enter was not seen)."""
