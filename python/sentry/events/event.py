@@ -48,6 +48,10 @@ _UNSIGNED = frozenset({
     ParamType.SIGSET, ParamType.MODE,
 })
 _STRINGS = frozenset({ParamType.CHARBUF, ParamType.FSPATH, ParamType.FSRELPATH})
+# Integers read in place by their stored width (as _signed/_unsigned would decode them).
+_SIGNED_READERS = {n: struct.Struct(f"<{c}") for n, c in ((1, "b"), (2, "h"), (4, "i"), (8, "q"))}
+_UNSIGNED_READERS = {n: struct.Struct(f"<{c}")
+                     for n, c in ((1, "B"), (2, "H"), (4, "I"), (8, "Q"))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +204,7 @@ class _TypeLayout:
     """What decoding one event type needs, worked out once per type: the width of its
     parameter lengths, each parameter's decoder and an index of parameter names."""
 
-    __slots__ = ("decoders", "index", "info", "own_lengths", "structs", "wide", "width")
+    __slots__ = ("decoders", "index", "info", "ints", "own_lengths", "structs", "wide", "width")
 
     def __init__(self, info: EventInfo) -> None:
         self.info = info
@@ -210,6 +214,10 @@ class _TypeLayout:
         for i, p in enumerate(info.params):
             self.index.setdefault(p.name, i)
         self.decoders = tuple(_decoder(p) for p in info.params)
+        # For integer parameters, the in-place readers by width (None: use the decoder).
+        self.ints = tuple(_SIGNED_READERS if p.type in _SIGNED else
+                          _UNSIGNED_READERS if p.type in _UNSIGNED else None
+                          for p in info.params)
         self.own_lengths = struct.Struct(f"<{len(info.params)}{'I' if self.wide else 'H'}")
         # Length readers for 0 .. all parameters, by count (old captures carry fewer).
         self.structs = tuple(self.lengths(n) for n in range(len(info.params) + 1))
@@ -373,10 +381,17 @@ class Event:
             return None
         data = self._data
         start = data + sum(lens[:i]) if i > 1 else data + lens[0] if i else data
+        kind = self._kind
+        if i < len(kind.ints):
+            readers = kind.ints[i]
+            if readers is not None:
+                reader = readers.get(size)
+                if reader is not None:
+                    return reader.unpack_from(self._buf, start)[0]
         raw = self._buf[start:start + size]
         if type(raw) is not bytes:  # a ring's memoryview: copied out (bytes, mmap: already)
             raw = bytes(raw)
-        decoders = self._kind.decoders
+        decoders = kind.decoders
         if i >= len(decoders):
             return raw
         return decoders[i](raw)
@@ -430,10 +445,17 @@ class Event:
             return None
         data = self._data
         start = data + sum(lens[:i]) if i > 1 else data + lens[0] if i else data
+        kind = self._kind
+        if i < len(kind.ints):
+            readers = kind.ints[i]
+            if readers is not None:
+                reader = readers.get(size)
+                if reader is not None:
+                    return reader.unpack_from(self._buf, start)[0]
         raw = self._buf[start:start + size]
         if type(raw) is not bytes:
             raw = bytes(raw)
-        decoders = self._kind.decoders
+        decoders = kind.decoders
         if i >= len(decoders):
             return raw
         return decoders[i](raw)

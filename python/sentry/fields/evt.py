@@ -37,13 +37,31 @@ def _printable(data: bytes) -> str:
     return "".join(chr(b) if 32 <= b < 127 else "." for b in data)
 
 
+# Flag texts already worked out, by id of a flags table (kept alive here) and value.
+_FLAG_TEXTS: dict[int, tuple[Any, dict[int, str]]] = {}
+_FLAG_TEXTS_PER_TABLE = 4096
+
+
 def _flag_names(pinfo: ParamInfo, value: int) -> str:
+    table = pinfo.flags
+    known = _FLAG_TEXTS.get(id(table))
+    if known is None or known[0] is not table:
+        known = _FLAG_TEXTS[id(table)] = (table, {})
+    text = known[1].get(value)
+    if text is None:
+        text = _walk_flags(table, value)
+        if len(known[1]) < _FLAG_TEXTS_PER_TABLE:
+            known[1][value] = text
+    return text
+
+
+def _walk_flags(table: Any, value: int) -> str:
     # sysdig's walk: in table order, name each entry whose bits are all still set (and clear
     # them), stopping at an entry equal to the whole value, which is named too. So enumerated
     # values (ptrace requests) print as one name, and O_RDWR does not also print O_WRONLY.
     names = []
     rest = value
-    for name, bit in pinfo.flags:
+    for name, bit in table:
         if bit == value:
             names.append(name)
             break
