@@ -1,7 +1,7 @@
 """The syscall-coverage tests both live drivers run: the same code, with each folder's source.
 
-``tests/ebpf/test_syscalls.py`` (the probe, on the host as root) and
-``tests/kmod/test_syscalls.py`` (the module, in the qemu guest) import these tests; each
+``tests/ebpf/test_ebpf_syscalls.py`` (the probe, on the host as root) and
+``tests/kmod/test_kmod_syscalls.py`` (the module, in the qemu guest) import these tests; each
 folder's conftest provides ``live_source``, a module-scoped live capture that sees the
 test's child processes. The cases and the workload are in ``driver_cases.py``.
 """
