@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
-from sysdig_ref import sysdig_lines
 
 from sentry.capture.scapfile import ScapReader
 from sentry.events.format import param_text
 from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import ParamType
+from sysdig_ref import sysdig_lines
 
 TRACES = ["cat_write", "connect_localhost", "empty", "open-multiple-files", "ping_sendto",
           "syscall"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sysdig_ref import sysdig_lines
 
 from sentry.capture.scapfile import (
     FD_FILE_V2,
@@ -22,6 +21,7 @@ from sentry.capture.scapfile import (
 from sentry.events.event import FdList, SockAddr, SockTuple
 from sentry.events.format import args_text
 from sentry.events.table import EventType as T
+from sysdig_ref import sysdig_lines
 
 SEP = "\x1f"
 TS0 = 1_700_000_000_000_000_000
