@@ -22,7 +22,7 @@ else
 fi
 
 step "pip: installing sentry (editable) with test tools"
-python3 -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v 'as the .root. user' || true
+PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 # Under pyenv the new `sentry` command is reached through a shim made by rehash.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 command -v sentry >/dev/null || echo "warning: 'sentry' is not on PATH; add $(python3 -m site --user-base)/bin or the interpreter's bin directory" >&2
