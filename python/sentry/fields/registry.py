@@ -43,9 +43,7 @@ class ArgKind(enum.Enum):
 
     NONE = "none"
     INDEX = "index"  # optional integer in brackets: proc.aname[2]
-    INDEX_REQUIRED = "index_required"
     KEY = "key"  # required string, brackets or dotted suffix: evt.arg.fd, evt.arg[0]
-    KEY_OPTIONAL = "key_optional"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +149,11 @@ def resolve(name: str, arg: str | None = None) -> BoundField:
         if arg is not None:
             raise FieldArgumentError(f"field '{name}' cannot also take [{arg}]")
         arg = dotted
-    if arg is None and fdef.arg in (ArgKind.INDEX_REQUIRED, ArgKind.KEY):
+    if arg is None and fdef.arg is ArgKind.KEY:
         raise FieldArgumentError(f"field '{fdef.name}' needs an argument, e.g. {fdef.name}[...]")
     if arg is not None and fdef.arg is ArgKind.NONE:
         raise FieldArgumentError(f"field '{fdef.name}' takes no argument, got [{arg}]")
-    if arg is not None and fdef.arg in (ArgKind.INDEX, ArgKind.INDEX_REQUIRED):
+    if arg is not None and fdef.arg is ArgKind.INDEX:
         try:
             int(arg)
         except ValueError:
