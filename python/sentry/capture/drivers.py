@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
+from sentry.capture.source import LiveSource
 from sentry.errors import DriverError
 
 DRIVERS = ("auto", "kmod", "ebpf")
 KMOD_DEVICE = Path("/dev/sentry0")
 
 
-def _open_kmod(snaplen: int | None, interest: Iterable[int] | None) -> Any:
+def _open_kmod(snaplen: int | None, interest: Iterable[int] | None) -> LiveSource:
     from sentry.capture.kmod import KmodSource
 
     if not KMOD_DEVICE.exists():
@@ -28,7 +28,7 @@ def _open_kmod(snaplen: int | None, interest: Iterable[int] | None) -> Any:
     return KmodSource(snaplen=snaplen, interest=interest)
 
 
-def _open_ebpf(snaplen: int | None, interest: Iterable[int] | None) -> Any:
+def _open_ebpf(snaplen: int | None, interest: Iterable[int] | None) -> LiveSource:
     from sentry.capture.ebpf import EbpfSource
 
     if os.geteuid() != 0:
@@ -43,7 +43,7 @@ _OPENERS = {"kmod": _open_kmod, "ebpf": _open_ebpf}
 
 
 def open_live(driver: str | None = None, *, snaplen: int | None = None,
-              interest: Iterable[int] | None = None) -> Any:
+              interest: Iterable[int] | None = None) -> LiveSource:
     """A started live source from the chosen driver ("auto": kernel module, else eBPF)."""
     choice = driver or os.environ.get("SENTRY_DRIVER") or "auto"
     if choice not in DRIVERS:
