@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,25 @@ def _stats_delta(after: CaptureStats, before: CaptureStats) -> CaptureStats:
                            for f in fields(CaptureStats)})
 
 
+def _settled_stats(source: Any, batches: Iterator[list[Any]]) -> tuple[CaptureStats, int]:
+    """Counters that cover exactly the events consumed so far, and how many were drained.
+
+    Other processes keep writing while we read: counters taken after an empty batch may
+    already include an event not yet read. Only when the batch read right after taking the
+    counters is empty did nothing arrive between the drain and the counters."""
+    drained = 0
+    while True:
+        for batch in batches:
+            if not batch:
+                break
+            drained += len(batch)
+        stats = source.stats()
+        batch = next(batches)
+        if not batch:
+            return stats, drained
+        drained += len(batch)
+
+
 def run_trigger(source: Any, code: str, workdir: Path, *, timeout: float = 20.0,
                 settle: bool = False) -> Captured:
     """Run code (after the prelude) in a child; collect its tree's events until it exits.
@@ -141,10 +160,7 @@ def run_trigger(source: Any, code: str, workdir: Path, *, timeout: float = 20.0,
     next(batches)  # the capture is running: let the child go
     before = None
     if settle:
-        for batch in batches:
-            if not batch:
-                break
-        before = source.stats()
+        before, _ = _settled_stats(source, batches)
     delivered = 0
     proc.stdin.write(b"go\n")
     proc.stdin.close()
@@ -177,11 +193,9 @@ def run_trigger(source: Any, code: str, workdir: Path, *, timeout: float = 20.0,
         raise AssertionError(f"trigger failed ({proc.returncode}):\n{out}")
     counted = None
     if before is not None:
-        for batch in batches:
-            if not batch:
-                break
-            delivered += len(batch)
-        counted = _stats_delta(source.stats(), before)
+        after, drained = _settled_stats(source, batches)
+        delivered += drained
+        counted = _stats_delta(after, before)
     return Captured(proc.pid, str(workdir), events, source.stats(), out, counted, delivered)
 
 
