@@ -16,7 +16,14 @@
 # env: WORK      scratch dir (default ~/.cache/sentry-vmtest; must not be under /tmp, which
 #                the guest hides); serial log: $WORK/serial.log
 #      QEMU_CPU  qemu -cpu model (default max)
-#      KLOG      kernel log options (default 'quiet loglevel=4'; e.g. KLOG=loglevel=7)
+#      KLOG      kernel log options (default 'loglevel=5 softlockup_panic=1': warnings and
+#                their stack traces reach the serial log, and a soft lockup ends the run at
+#                once with a trace instead of hanging until the timeout; e.g. KLOG=loglevel=7)
+#      TCG_THREAD single (default) or multi. Multi-threaded TCG (qemu 7.2) can keep running
+#                a stale translation of kernel text patched by another vCPU: attaching or
+#                detaching tracepoints (static keys, text_poke_bp) then leaves a CPU looping
+#                on the temporary int3 forever (a soft lockup in syscall_trace_enter).
+#                Single-threaded TCG runs the vCPUs in turn and sees every patch.
 #      PVH=0     boot the compressed bzImage via SeaBIOS instead of the extracted
 #                vmlinux via the PVH entry point (PVH saves ~2.5 s per boot under TCG)
 # Guest: host / over 9p read-only, under an overlay with a tmpfs upper layer (writes stay in
@@ -32,7 +39,7 @@ while getopts "k:f:t:b:r:c:m:a:o:" o; do
     k) KVER=$OPTARG ;; f) FILES+=("$OPTARG") ;; t) TIMEOUT=$OPTARG ;;
     b) BOOT_TIMEOUT=$OPTARG ;; r) TRIES=$OPTARG ;;
     c) CPUS=$OPTARG ;; m) MEM=$OPTARG ;; a) ACCEL=$OPTARG ;; o) OUT=$OPTARG ;;
-    *) sed -n '2,28p' "$0"; exit 2 ;;
+    *) sed -n '2,33p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1)); [ "${1:-}" = "--" ] && shift
@@ -131,11 +138,11 @@ printf '%s\n' "set -e" "$*" > "$SHARE/guest.sh"
 
 # ---- 4. boot (with a watchdog that retries if the guest never reaches /init) ----
 ACCEL_OPTS=(-accel "$ACCEL")
-[ "$ACCEL" = tcg ] && ACCEL_OPTS=(-accel tcg,thread=multi,tb-size=256)
+[ "$ACCEL" = tcg ] && ACCEL_OPTS=(-accel "tcg,thread=${TCG_THREAD:-single},tb-size=256")
 QEMU=(qemu-system-x86_64 "${ACCEL_OPTS[@]}" -machine pc -cpu "${QEMU_CPU:-max}"
   -smp "$CPUS" -m "$MEM" -nodefaults -no-user-config -display none -no-reboot
   -serial stdio -kernel "$KIMG" -initrd "$INITRD"
-  -append "console=ttyS0 panic=-1 oops=panic ${KLOG:-quiet loglevel=4} rdinit=/init vmtest_share=$SHARE"
+  -append "console=ttyS0 panic=-1 oops=panic ${KLOG:-loglevel=5 softlockup_panic=1} rdinit=/init vmtest_share=$SHARE"
   -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
   -fsdev "local,id=share,path=$SHARE,security_model=none,multidevs=remap"

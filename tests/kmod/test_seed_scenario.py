@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import queue
@@ -23,16 +22,24 @@ RULES = REPO / "rules" / "sentry_rules.yaml"
 RULE = "File Written Below Root Or Root Home"
 
 
-def _devices_held() -> bool:
-    """True once another process has every /dev/sentryN open (sentry run is reading)."""
-    for dev in sorted(Path("/dev").glob("sentry[0-9]*")):
+def _devices_held(pid: int) -> bool:
+    """True once process pid has every /dev/sentryN open (sentry run is reading).
+
+    Looked up in /proc rather than by trying to open the devices ourselves: such a probe
+    could take a device just as sentry run opens it (EBUSY) and would attach and detach
+    the module's tracepoints on every try."""
+    devices = {str(dev) for dev in Path("/dev").glob("sentry[0-9]*")}
+    held = set()
+    try:
+        links = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # exited: the caller sees it through poll()
+        return False
+    for link in links:
         try:
-            os.close(os.open(dev, os.O_RDWR))
-            return False
-        except OSError as err:
-            if err.errno != errno.EBUSY:
-                raise
-    return True
+            held.add(os.readlink(link))
+        except OSError:  # closed meanwhile
+            continue
+    return bool(devices) and devices <= held
 
 
 def _lines(stream, out: queue.Queue[str]) -> None:
@@ -54,7 +61,7 @@ def test_vi_writing_below_root_raises_the_alert(tmp_path: Path) -> None:
     threading.Thread(target=_lines, args=(run.stdout, lines), daemon=True).start()
     try:
         deadline = time.monotonic() + 300  # rule loading is slow under emulation
-        while not _devices_held():
+        while not _devices_held(run.pid):
             if run.poll() is not None:
                 pytest.fail(f"sentry run exited {run.returncode}: {run.stderr.read()}")
             assert time.monotonic() < deadline, "sentry run never opened the devices"
