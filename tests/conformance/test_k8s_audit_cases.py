@@ -75,6 +75,12 @@ def check_case(case: dict[str, Any], res: Replay) -> None:
     for alert in res.alerts:
         assert {"time", "rule", "priority", "source", "output", "output_fields"} <= set(alert)
         assert alert["source"] == "k8s_audit"
+        # As Falco's json event formatter: stamped with %jevt.time (the line's own time),
+        # every value text.
+        fields = alert["output_fields"]
+        assert fields["jevt.time"] == alert["output"].split(": ", 1)[0], alert
+        assert "evt.time" not in fields
+        assert all(isinstance(v, str) for v in fields.values()), fields
 
 
 @pytest.mark.parametrize("name", case_names(CASE_FILES))
@@ -82,6 +88,22 @@ def test_case_replayed_with_sentry_run_e(name: str, cases: dict[str, dict[str, A
                                          falco_dir: Path) -> None:
     case = cases[name]
     check_case(case, replay(falco_dir / "test", name, case))
+
+
+def test_multi_valued_fields_print_in_parentheses(cases: dict[str, dict[str, Any]],
+                                                  falco_dir: Path) -> None:
+    """Falco's ``images=%ka.req.pod.containers.image`` on a two-container pod: ``(a,b)``."""
+    name = "create_privileged_2nd_container_pod"
+    case = cases[name]
+    test_dir = falco_dir / "test"
+    res = replay(test_dir, name, case)
+    line = (test_dir / case["trace_file"]).read_text().splitlines()[0]
+    images = [c["image"] for c in json.loads(line)["requestObject"]["spec"]["containers"]]
+    assert len(images) > 1
+    expected = "(" + ",".join(images) + ")"
+    [alert] = res.alerts
+    assert f"images={expected}" in alert["output"], alert
+    assert alert["output_fields"]["ka.req.pod.containers.image"] == expected
 
 
 # -- the same events through the webhook of a running daemon --------------------------------

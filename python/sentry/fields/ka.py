@@ -304,8 +304,11 @@ def image_repository(image: str) -> str:
     return image
 
 
-def _images(repository: bool) -> Callable[[dict[str, Any], str | None], Any]:
+def _images(repository: bool, first_only: bool = False,
+            ) -> Callable[[dict[str, Any], str | None], Any]:
     def extract(obj: dict[str, Any], arg: str | None) -> Any:
+        if first_only and arg is None:
+            arg = "0"
         containers = walk(obj, ("requestObject", "spec", "containers"))
         if not isinstance(containers, list):
             return None
@@ -322,11 +325,18 @@ def _images(repository: bool) -> Callable[[dict[str, Any], str | None], Any]:
 for _name, _repo in (
     ("ka.req.pod.containers.image", False),
     ("ka.req.pod.containers.image.repository", True),
-    ("ka.req.container.image", False),
-    ("ka.req.container.image.repository", True),
 ):
     _computed(_name, L, "for a pod, the containers' images" + (
         " (repository part only)" if _repo else ""), _images(_repo), ArgKind.INDEX)
+# The names before ka.req.pod.*: one value, the first container's (unless indexed).
+for _name, _repo in (
+    ("ka.req.container.image", False),
+    ("ka.req.container.image.repository", True),
+):
+    _computed(_name, S, "deprecated by ka.req.pod.containers.image" + (
+        ".repository" if _repo else "") + ": the first container's image" + (
+        " (repository part only)" if _repo else ""), _images(_repo, first_only=True),
+        ArgKind.INDEX)
 
 _per_item("ka.req.pod.containers.privileged", _CONTAINERS, "/securityContext/privileged",
           "for a pod, the privileged flag of all containers")

@@ -10,6 +10,12 @@ Rule outputs always render every event (Falco prefixes them with ``*`` itself).
 
 ``%container.info`` is not a field: like Falco, it stands for the text given with ``-p``
 (``extra``) when there is one, else for a short container description.
+
+Fields of JSON events (``k8s_audit`` source: ``ka.*``, ``jevt.*``) follow Falco 0.28's json
+event formatter instead: every value is text, in the output line and in ``output_fields``
+alike; a field with several values prints them as ``(a,b)``, one value as itself, none as
+``<NA>``; the ``output_fields`` key is the field name without its argument
+(``ka.uri.param[command]`` -> ``ka.uri.param``, ``jevt.value[/x]`` -> ``jevt.value``).
 """
 
 from __future__ import annotations
@@ -28,8 +34,7 @@ DEFAULT_CONTAINER_INFO = "container_id=%container.id container_name=%container.n
 
 _PRINTABLE = bytes(b if 32 <= b < 127 else 46 for b in range(256))
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
-
-
+JSON_EVENT_SOURCE = "k8s_audit"  # fields rendered by Falco's json event formatter rules
 
 class OutputFormatError(SentryError):
     """A format names a field that does not exist or is malformed; says which token."""
@@ -42,7 +47,8 @@ class OutputFormatError(SentryError):
 
 
 def render_value(value: Any) -> str:
-    """One field value as text: strings raw, numbers in decimal, lists comma-joined."""
+    """One field value as text: strings raw, numbers in decimal, several values (sysdig's
+    filter-only ``proc.aname``, ``fd.ip`` ...) comma-joined."""
     if value is None:
         return NA
     if isinstance(value, str):
@@ -57,6 +63,20 @@ def render_value(value: Any) -> str:
     if isinstance(value, list | tuple | set | frozenset):
         return ",".join(render_value(v) for v in value)
     return str(value)
+
+
+def render_json_event_value(value: Any) -> str:
+    """A json event field's value as Falco prints it: ``<NA>`` when missing or empty, the
+    value itself when there is one, ``(a,b)`` when there are several."""
+    if value is None:
+        return NA
+    if isinstance(value, list | tuple):
+        if not value:
+            return NA
+        if len(value) == 1:
+            return render_value(value[0])
+        return "(" + ",".join(render_value(v) for v in value) + ")"
+    return render_value(value)
 
 
 def json_value(value: Any, ftype: FieldType) -> Any:
@@ -76,6 +96,18 @@ def json_value(value: Any, ftype: FieldType) -> Any:
 class _Token:
     text: str | None  # literal text, or None for a field
     field: BoundField | None = None
+    render: Callable[[Any], str] = render_value
+
+
+def _output_key(bound: BoundField) -> str:
+    """The ``output_fields`` key: json event fields drop their argument, as Falco does."""
+    if bound.source == JSON_EVENT_SOURCE:
+        return bound.name.split("[", 1)[0]
+    return bound.name
+
+
+def _json_event_field(value: Any, _ftype: FieldType) -> str:
+    return render_json_event_value(value)
 
 
 Resolver = Callable[[str, "str | None"], BoundField]
@@ -99,7 +131,7 @@ def _scan_field(fmt: str, start: int) -> tuple[str, str | None, int]:
 class OutputFormat:
     """A parsed format: literal text and bound fields in order."""
 
-    __slots__ = ("all_events", "fields", "text", "tokens")
+    __slots__ = ("_json_fields", "all_events", "fields", "text", "tokens")
 
     def __init__(self, fmt: str, *, resolver: Resolver = resolve, extra: str = "",
                  replace_container_info: bool = False):
@@ -126,13 +158,18 @@ class OutputFormat:
             if literal:
                 tokens.append(_Token("".join(literal)))
                 literal = []
-            tokens.append(_Token(None, bound))
+            json_event = bound.source == JSON_EVENT_SOURCE
+            tokens.append(_Token(None, bound,
+                                 render_json_event_value if json_event else render_value))
             fields.setdefault(bound.name, bound)
             i = end
         if literal:
             tokens.append(_Token("".join(literal)))
         self.tokens = tuple(tokens)
         self.fields = tuple(fields.values())
+        self._json_fields = tuple(
+            (_output_key(f), f, _json_event_field if f.source == JSON_EVENT_SOURCE
+             else json_value) for f in self.fields)
 
     @staticmethod
     def _bind(fmt: str, body: str, name: str, arg: str | None, end: int,
@@ -158,7 +195,7 @@ class OutputFormat:
             if tok.text is not None:
                 out.append(tok.text)
             else:
-                out.append(render_value(tok.field.extract(event)))  # type: ignore[union-attr]
+                out.append(tok.render(tok.field.extract(event)))  # type: ignore[union-attr]
         return "".join(out)
 
     def render_strict(self, event: Any) -> str | None:
@@ -173,12 +210,12 @@ class OutputFormat:
             value = tok.field.extract(event)  # type: ignore[union-attr]
             if value is None:
                 return None
-            out.append(render_value(value))
+            out.append(tok.render(value))
         return "".join(out)
 
     def field_values(self, event: Any) -> dict[str, Any]:
         """``{field name: JSON value}`` for every field of the format (alert output_fields)."""
-        return {f.name: json_value(f.extract(event), f.type) for f in self.fields}
+        return {key: to_json(f.extract(event), f.type) for key, f, to_json in self._json_fields}
 
 
 def expand_container_info(fmt: str, extra: str = "", replace: bool = False) -> str:

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sentry.fields.registry import resolve
 from sentry.rules.alert import Alert
 from sentry.rules.codegen import Program
 from sentry.rules.loader import RuleDefinitions, load_rules
@@ -209,6 +210,9 @@ class Engine:
 
         self._generic_types = frozenset(i.code for i in events_named("syscall"))
         self._time_field = "evt.time.iso8601" if self.options.time_iso8601 else "evt.time"
+        # Falco stamps json (k8s audit) alerts with %jevt.time: a text field, local time.
+        self._audit_time = resolve("jevt.time.iso8601" if self.options.time_iso8601
+                                   else "jevt.time")
         self._dispatch = self._build_dispatch()
 
     def use_ruleset(self, ruleset: Ruleset) -> None:
@@ -265,7 +269,10 @@ class Engine:
 
     def _raise(self, rule: Any, ev: Any) -> None:
         output: CompiledOutput = rule.output
-        fields = {self._time_field: ev.ts}
+        if rule.source == "k8s_audit":
+            fields = {self._audit_time.name: self._audit_time.extract(ev)}
+        else:
+            fields = {self._time_field: ev.ts}
         fields.update(output.field_values(ev))
         alert = Alert(ev.ts, rule.name, rule.priority, output.render(ev), rule.source, fields,
                       self.options.hostname, list(rule.tags), self.options.time_iso8601)

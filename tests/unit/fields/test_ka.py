@@ -81,6 +81,10 @@ def get(name: str, obj: dict[str, Any], arg: str | None = None) -> Any:
     ("ka.req.pod.containers.image.repository", None, ["docker.io/library/nginx",
                                                       "localhost:5000/tools"]),
     ("ka.req.pod.containers.privileged", None, ["true"]),
+    # The deprecated names give the first container's image only (or the indexed one's).
+    ("ka.req.container.image", None, "docker.io/library/nginx:1.19"),
+    ("ka.req.container.image", "1", "localhost:5000/tools@sha256:abc"),
+    ("ka.req.container.image.repository", None, "docker.io/library/nginx"),
     ("ka.req.container.privileged", None, "true"),
     ("ka.req.container.privileged", "1", "false"),
     ("ka.req.pod.containers.add_capabilities", None, ["NET_ADMIN"]),

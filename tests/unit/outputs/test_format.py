@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
+from sentry.capture.k8saudit import AuditEvent, parse_timestamp
 from sentry.fields.registry import BoundField, FieldType
 from sentry.outputs.format import (
     DEFAULT_CONTAINER_INFO,
     OutputFormat,
     OutputFormatError,
     expand_container_info,
+    render_json_event_value,
     render_value,
 )
 from sentry.rules.alert import Alert, iso_utc
@@ -130,3 +132,79 @@ def test_alert_json_has_falcos_fields(utc: None) -> None:
     }
     assert "output" not in json.loads(alert().to_json(include_output=False))
     assert iso_utc(0) == "1970-01-01T00:00:00.000000000Z"
+
+
+# -- json (k8s audit) events: Falco 0.28.1's json event formatter ---------------------------
+
+POD = {
+    "kind": "Event", "verb": "create", "stageTimestamp": "2018-10-25T17:53:07.006845Z",
+    "requestURI": "/api/v1/namespaces/default/pods/p/exec?command=bash&tty=true",
+    "user": {"username": "alice", "groups": ["system:masters", "system:authenticated"]},
+    "responseStatus": {"code": 201},
+    "requestObject": {"spec": {
+        "containers": [
+            {"name": "a", "image": "nginx", "securityContext": {"privileged": True}},
+            {"name": "b", "image": "mysql:latest"},
+            {"name": "c", "image": "busybox", "securityContext": {"privileged": False}},
+        ],
+        "volumes": [{"name": "etc", "hostPath": {"path": "/etc"}},
+                    {"name": "tmp", "emptyDir": {}}],
+    }},
+}
+
+
+def audit_event(obj: dict[str, Any]) -> AuditEvent:
+    return AuditEvent(1, parse_timestamp(obj["stageTimestamp"]), obj)
+
+
+def test_json_event_values_several_one_none() -> None:
+    assert render_json_event_value(["a", "b"]) == "(a,b)"
+    assert render_json_event_value(("a", "b", "c")) == "(a,b,c)"
+    assert render_json_event_value(["a"]) == "a"
+    assert render_json_event_value([]) == "<NA>"
+    assert render_json_event_value(None) == "<NA>"
+    assert render_json_event_value("true") == "true"
+    assert render_json_event_value(5) == "5"
+
+
+@pytest.mark.parametrize("field,text", [
+    # several values: in parentheses, comma-separated
+    ("ka.req.pod.containers.image", "(nginx,mysql:latest,busybox)"),
+    ("ka.req.pod.containers.image.repository", "(nginx,mysql,busybox)"),
+    ("ka.user.groups", "(system:masters,system:authenticated)"),
+    ("ka.req.pod.containers.privileged", "(true,false)"),  # b has no flag: skipped
+    ("ka.req.pod.volumes.volume_type", "(hostPath,emptyDir)"),
+    # one value: itself, also for a multi-valued field
+    ("ka.req.pod.volumes.hostpath", "/etc"),
+    ("ka.req.pod.containers.image[1]", "mysql:latest"),
+    ("ka.req.container.image", "nginx"),  # the deprecated name: first container only
+    ("ka.uri.param[command]", "bash"),
+    ("ka.response.code", "201"),
+    # none: <NA>
+    ("ka.req.pod.containers.host_port", "<NA>"),  # no container has ports
+    ("ka.req.pod.containers.image[7]", "<NA>"),
+    ("ka.target.name", "<NA>"),
+])
+def test_json_event_fields_render_as_falco(field: str, text: str) -> None:
+    f = OutputFormat(f"x=%{field}")
+    assert f.render(audit_event(POD)) == f"x={text}"
+    key = field.split("[")[0]
+    assert f.field_values(audit_event(POD)) == {key: text}
+
+
+def test_json_event_output_fields_are_text_keyed_without_argument() -> None:
+    f = OutputFormat("images=%ka.req.pod.containers.image first=%ka.req.pod.containers.image[0] "
+                     "cmd=%ka.uri.param[command] raw=%jevt.rawtime vols=%jevt.value[/user/groups]")
+    ev = audit_event(POD)
+    assert f.render(ev) == ('images=(nginx,mysql:latest,busybox) first=nginx cmd=bash '
+                            f'raw={ev.ts} vols=["system:masters","system:authenticated"]')
+    # One key per field name; of two uses of a name, the later one's value stays.
+    assert f.field_values(ev) == {"ka.req.pod.containers.image": "nginx",
+                                  "ka.uri.param": "bash", "jevt.rawtime": str(ev.ts),
+                                  "jevt.value": '["system:masters","system:authenticated"]'}
+
+
+def test_syscall_fields_keep_their_argument_and_types() -> None:
+    f = fmt("%proc.aname[2] %proc.pid")
+    assert f.field_values(Ev(**{"proc.aname[2]": "bash", "proc.pid": 3})) == {
+        "proc.aname[2]": "bash", "proc.pid": 3}
