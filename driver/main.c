@@ -19,6 +19,7 @@
 #include <asm/compat.h>
 #include "sentry.h"
 #include "syscall_events.h"
+#include "sentry_sampling.h"
 
 unsigned long ring_bytes = 8UL << 20;
 module_param(ring_bytes, ulong, 0444);
@@ -63,17 +64,42 @@ static void ring_leave(struct sentry_ring *ring)
 	atomic_set_release(&ring->in_use, 0);	/* ends our writes to this ring */
 }
 
-/* Should this event be written? Counts it as suppressed if not. */
-static bool wanted(struct sentry_ring *ring, long bit, u64 ts, bool never_drop)
+/*
+ * Sampling (sentry_sampling.h): bits of the syscalls kept or dropped whatever the
+ * phase of the second; SENTRY_INTEREST_PROCEXIT is never dropped. Set once at load.
+ */
+static DECLARE_BITMAP(never_drop, SENTRY_SYSCALL_NR_MAX);
+static DECLARE_BITMAP(always_drop, SENTRY_SYSCALL_NR_MAX);
+
+static void sampling_init(void)
+{
+#define SET_NEVER_DROP(name) __set_bit(__NR_##name, never_drop);
+#define SET_ALWAYS_DROP(name) __set_bit(__NR_##name, always_drop);
+	SENTRY_NEVER_DROP_SYSCALLS(SET_NEVER_DROP)
+	SENTRY_ALWAYS_DROP_SYSCALLS(SET_ALWAYS_DROP)
+#undef SET_NEVER_DROP
+#undef SET_ALWAYS_DROP
+	__set_bit(SENTRY_INTEREST_PROCEXIT, never_drop);
+}
+
+/* Does sampling leave out this event (bit: syscall number or SENTRY_INTEREST_PROCEXIT)? */
+static bool sampled_out(long bit, u64 ts)
 {
 	u32 sampling = READ_ONCE(sentry_cfg.sampling);
+
+	if (sampling <= 1 || test_bit(bit, never_drop))
+		return false;
+	return test_bit(bit, always_drop) || (ts % NSEC_PER_SEC) >= NSEC_PER_SEC / sampling;
+}
+
+/* Should this event be written? Counts it as suppressed if not. */
+static bool wanted(struct sentry_ring *ring, long bit, u64 ts)
+{
 	pid_t excl = READ_ONCE(sentry_cfg.exclude_tgid);
 
 	/* interest words are replaced whole (WRITE_ONCE): either set is fine */
 	if (!test_bit(bit, sentry_cfg.interest) ||
-	    (excl && current->tgid == excl) ||
-	    (sampling > 1 && !never_drop &&
-	     (ts % NSEC_PER_SEC) >= NSEC_PER_SEC / sampling)) {
+	    (excl && current->tgid == excl) || sampled_out(bit, ts)) {
 		ring->ctrl->n_suppressed++;
 		return false;
 	}
@@ -145,7 +171,7 @@ static void emit_syscall(struct pt_regs *regs, long ret, bool is_exit)
 	ev = &sentry_syscall_events[args.nr];
 	f = &sentry_fillers[args.nr];
 	args.ts = ktime_get_real_ns();
-	if (!wanted(ring, args.nr, args.ts, f->flags & SENTRY_SC_NEVER_DROP))
+	if (!wanted(ring, args.nr, args.ts))
 		goto out;
 	dedicated = ev->enter_type && f->enter && f->exit;
 	if (dedicated) {
@@ -198,7 +224,7 @@ static void probe_process_exit(void *data, struct task_struct *p)
 	if (!ring)
 		return;
 	ts = ktime_get_real_ns();
-	if (wanted(ring, SENTRY_INTEREST_PROCEXIT, ts, true) &&
+	if (wanted(ring, SENTRY_INTEREST_PROCEXIT, ts) &&
 	    sentry_evt_begin(&e, ring, SENTRY_PROCEXIT_TYPE,
 				       SENTRY_PROCEXIT_NPARAMS, ts)) {
 		sentry_fill_procexit(&e, p);
@@ -321,6 +347,7 @@ static int __init sentry_init(void)
 	}
 	config_defaults();
 	sentry_fillers_init();
+	sampling_init();
 	err = sentry_rings_alloc();
 	if (err)
 		return err;

@@ -707,3 +707,80 @@ def run_workload(source: Any, workdir: Path) -> tuple[Captured, dict[str, Any]]:
     cap = run_trigger(source, code, workdir, timeout=300.0, settle=True)
     facts = json.loads([ln for ln in cap.output.splitlines() if ln.startswith("{")][-1])
     return cap, facts
+
+
+# ---- sampling ("dropping mode") ---------------------------------------------------------
+
+GETPPID_NR = 110
+# The child runs whole seconds from a second's start, making getppid (droppable) and
+# getcwd (always dropped while sampling) calls in small timed batches, and now and then a
+# process (clone, execve, procexit) and an openat (never dropped). For each batch it knows
+# whether it ran inside the kept part of the second (the first 1/ratio), outside it, or
+# across a border.
+_SAMPLING_CODE = """
+import json, time
+RATIO, SECONDS, SPAWNS = {ratio}, {seconds}, {spawns}
+def kept_part(t):
+    return (t % 1.0) < 1.0 / RATIO
+start = int(time.time()) + 1
+time.sleep(start - time.time())
+end = start + SECONDS
+calls = inside = across = cwd_calls = 0
+spawned, spawn_kept_part = [], []
+next_spawn = start + 0.05
+while time.time() < end:
+    t = time.time()
+    if SPAWNS and t >= next_spawn and len(spawned) < SPAWNS:
+        next_spawn += SECONDS / SPAWNS
+        pid = os.fork()
+        if pid == 0:
+            os.execv("/bin/true", ["true"])
+        os.waitpid(pid, 0)
+        fd = os.open("sampled.txt", os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+        spawned.append(pid)
+        spawn_kept_part.append(kept_part(t))
+    t0 = time.time()
+    for _ in range(10):
+        os.getppid()
+    os.getcwd()
+    t1 = time.time()
+    calls += 10
+    cwd_calls += 1
+    if kept_part(t0) and kept_part(t1) and t1 - t0 < 0.5:
+        inside += 10
+    elif kept_part(t0) or kept_part(t1):
+        across += 10
+    time.sleep(0.0005)
+print(json.dumps(dict(calls=calls, inside=inside, across=across, cwd_calls=cwd_calls,
+                      spawned=spawned, spawn_kept_part=spawn_kept_part)))
+"""
+
+
+@dataclass
+class SampledRun:
+    """What the sampling child did (its own count) and what the driver delivered."""
+
+    cap: Captured
+    facts: dict[str, Any]
+
+    def getppid_events(self) -> int:
+        """The child's getppid enter and exit events that were delivered."""
+        sc = PPM_SC_BY_NAME["getppid"]
+        return sum(1 for e in self.cap.named("syscall", ">") + self.cap.named("syscall", "<")
+                   if e.tid == self.cap.pid
+                   and (e.param(1) == GETPPID_NR if e.info.direction == ">" else e.param(0) == sc))
+
+    def getcwd_events(self) -> int:
+        return sum(1 for e in self.cap.events if e.info.name == "getcwd" and e.tid == self.cap.pid)
+
+
+def run_sampled(source: Any, workdir: Path, *, ratio: int, seconds: int = 2,
+                spawns: int = 0) -> SampledRun:
+    """Run the sampling child under the source's current sampling setting (settled, so the
+    counters' change covers exactly the delivered events). ratio tells the child which
+    part of each second the driver keeps, to count its calls made there."""
+    code = _SAMPLING_CODE.format(ratio=ratio, seconds=seconds, spawns=spawns)
+    cap = run_trigger(source, code, workdir, timeout=120.0, settle=True)
+    facts = json.loads([ln for ln in cap.output.splitlines() if ln.startswith("{")][-1])
+    return SampledRun(cap, facts)

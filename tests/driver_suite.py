@@ -4,10 +4,12 @@
 ``tests/kmod/test_kmod_syscalls.py`` (the module, in the qemu guest) import these tests; each
 folder's conftest provides ``live_source``, a module-scoped live capture that sees the
 test's child processes. The cases and the workload are in ``driver_cases.py``.
+Sampling is tested here too: both drivers must drop alike (``driver/include/sentry_sampling.h``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,10 @@ from driver_cases import (
     WorkloadParams,
     check_layout,
     run_case,
+    run_sampled,
     run_workload,
 )
+from sentry.errors import DriverError
 from sentry.events.table import event_by_name
 
 Workload = tuple[Captured, dict[str, Any], str]
@@ -126,3 +130,61 @@ def test_no_internal_errors(workload: Workload) -> None:
     assert cap.counted.drops_bug == 0
     assert cap.counted.drops_buffer == 0
     assert cap.counted.events == cap.delivered
+
+
+# ---- sampling ("dropping mode"): the same rules in both drivers, as scap's ------------------
+
+SAMPLING = 4
+
+
+@pytest.fixture
+def sampling_source(live_source: Any) -> Iterator[Any]:
+    """The live source; sampling back to 1 afterwards, whatever the test did."""
+    yield live_source
+    live_source.set_sampling(1)
+
+
+def test_sampling_keeps_one_nth_of_each_second(sampling_source: Any, tmp_path: Path) -> None:
+    """Sampling 4: a steady stream of getppid over whole seconds arrives only for the
+    first quarter of each second (about 1/4 of it; the rest counted as suppressed),
+    getcwd (always dropped while sampling) not at all, and every process and fd event
+    (clone, execve, procexit, openat) arrives wherever it fell in the second."""
+    sampling_source.set_sampling(SAMPLING)
+    run = run_sampled(sampling_source, tmp_path, ratio=SAMPLING, seconds=2, spawns=8)
+    facts, cap = run.facts, run.cap
+    assert cap.counted is not None and cap.counted.drops == 0, cap.counted  # exact counts
+    generated = 2 * facts["calls"]  # enter and exit
+    kept = run.getppid_events()
+    assert 0.5 / SAMPLING < kept / generated < 1.5 / SAMPLING, (kept, generated, facts)
+    # exactly the calls the child made in the kept part (those across a border: either)
+    assert 2 * facts["inside"] * 0.9 <= kept <= 2 * (facts["inside"] + facts["across"]) * 1.1, (
+        kept, facts)
+    assert cap.counted.suppressed >= generated - kept
+    assert facts["cwd_calls"] > 0 and run.getcwd_events() == 0
+
+    spawned = facts["spawned"]
+    assert len(spawned) >= 3 and not all(facts["spawn_kept_part"]), facts  # some dropped part
+    for pid in spawned:
+        assert cap.find_all("clone", "<", res=pid), f"parent's clone exit for {pid}"
+        assert [e for e in cap.find_all("clone", "<", res=0) if e.tid == pid]
+        assert [e for e in cap.named("execve", ">") if e.tid == pid]
+        assert [e for e in cap.find_all("execve", "<", res=0) if e.tid == pid]
+        assert [e for e in cap.named("procexit", ">") if e.tid == pid]
+    opened = cap.find_all("openat", "<", name="sampled.txt")
+    assert len(opened) == len(spawned), (len(opened), facts)
+
+
+def test_sampling_one_keeps_everything_again(sampling_source: Any, tmp_path: Path) -> None:
+    sampling_source.set_sampling(SAMPLING)
+    sampling_source.set_sampling(1)
+    run = run_sampled(sampling_source, tmp_path, ratio=SAMPLING, seconds=1)
+    assert run.cap.counted is not None and run.cap.counted.drops == 0, run.cap.counted
+    assert run.facts["inside"] < run.facts["calls"]  # it ran outside the kept part too
+    assert run.getppid_events() == 2 * run.facts["calls"]
+    assert run.getcwd_events() >= 2 * run.facts["cwd_calls"]  # and those of its startup
+
+
+@pytest.mark.parametrize("ratio", [0, 1025, -1])
+def test_sampling_ratio_out_of_range_is_refused(sampling_source: Any, ratio: int) -> None:
+    with pytest.raises(DriverError, match=r"sampling ratio must be within 1\.\.1024"):
+        sampling_source.set_sampling(ratio)

@@ -98,8 +98,14 @@ static __always_inline struct scratch *scratch_get(void)
 	return s;
 }
 
+/* Now, in ns since the epoch (scap's timestamps). */
+static __always_inline __u64 epoch_ns(void)
+{
+	return bpf_ktime_get_boot_ns() + settings.boot_to_epoch_ns;
+}
+
 static __always_inline void ev_begin(struct ev *e, struct scratch *s, __u16 type,
-				     __u32 nparams, __u64 tid)
+				     __u32 nparams, __u64 tid, __u64 ts)
 {
 	__u8 *h = s->evt;
 
@@ -108,7 +114,7 @@ static __always_inline void ev_begin(struct ev *e, struct scratch *s, __u16 type
 	e->s->pf = 0;
 	e->s->nparams = nparams & (SENTRY_MAX_PARAMS - 1);
 	e->s->off = SENTRY_EVT_HDR_LEN + 2 * e->s->nparams;
-	*(__u64 *)&h[0] = bpf_ktime_get_boot_ns() + settings.boot_to_epoch_ns;
+	*(__u64 *)&h[0] = ts;
 	*(__u64 *)&h[8] = tid;
 	*(__u16 *)&h[20] = type;
 	*(__u32 *)&h[22] = e->s->nparams;

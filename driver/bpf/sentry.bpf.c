@@ -23,6 +23,7 @@
 #include "sentry_scap_flags.h"
 #include "probe_helpers.h"
 #include "syscall_specs.h"
+#include "sentry_sampling.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -292,12 +293,36 @@ static __always_inline bool task_is_compat(void)
 	return BPF_CORE_READ(task, thread_info.status) & K_TS_COMPAT;
 }
 
+#define NSEC_PER_SEC 1000000000ULL
+
+/*
+ * Does sampling leave out this syscall's event at ts? As the kernel module decides
+ * (sentry_sampling.h): outside the first 1/sampling of the second, unless never-drop.
+ */
+static __always_inline bool sampled_out(__u32 nr, __u64 ts)
+{
+	__u32 sampling = settings.sampling;
+
+	if (sampling <= 1)
+		return false;
+	switch (nr) {
+#define SAMPLING_CASE(name) case __NR_##name:
+	SENTRY_NEVER_DROP_SYSCALLS(SAMPLING_CASE)
+		return false;
+	SENTRY_ALWAYS_DROP_SYSCALLS(SAMPLING_CASE)
+		return true;
+#undef SAMPLING_CASE
+	}
+	return ts % NSEC_PER_SEC >= NSEC_PER_SEC / sampling;
+}
+
 static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 {
 	const struct syscall_spec *sc;
 	struct scratch *s;
 	struct ev e;
 	__u32 nr = id;
+	__u64 ts;
 
 	if (!settings.capturing)
 		return 0;
@@ -313,16 +338,21 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 	}
 	if (!task_wanted())
 		return 0;
+	ts = epoch_ns();
+	if (sampled_out(nr, ts)) {
+		count_suppressed();
+		return 0;
+	}
 	s = scratch_get();
 	if (!s)
 		return 0;
 	sc = &syscall_specs[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
 	if (!sc->defined) {
-		ev_begin(&e, s, SE_GENERIC_E, 2, bpf_get_current_pid_tgid() & 0xffffffff);
+		ev_begin(&e, s, SE_GENERIC_E, 2, bpf_get_current_pid_tgid() & 0xffffffff, ts);
 		emit_generic(&e, nr, true);
 	} else {
 		ev_begin(&e, s, sc->enter.type, sc->enter.nparams,
-			 bpf_get_current_pid_tgid() & 0xffffffff);
+			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
 		emit_recipe(&e, regs, 0, &sc->enter);
 	}
 	ev_submit(&e);
@@ -335,6 +365,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 	struct scratch *s;
 	struct ev e;
 	__u32 nr;
+	__u64 ts;
 
 	if (!settings.capturing)
 		return 0;
@@ -353,24 +384,29 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 	}
 	if (!task_wanted())
 		return 0;
+	ts = epoch_ns();
+	if (sampled_out(nr, ts)) {
+		count_suppressed();
+		return 0;
+	}
 	s = scratch_get();
 	if (!s)
 		return 0;
 	sc = &syscall_specs[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
 	if (!sc->defined) {
-		ev_begin(&e, s, SE_GENERIC_X, 1, bpf_get_current_pid_tgid() & 0xffffffff);
+		ev_begin(&e, s, SE_GENERIC_X, 1, bpf_get_current_pid_tgid() & 0xffffffff, ts);
 		emit_generic(&e, nr, false);
 	} else if (sc->exit.handler == H_PROC_EXEC) {
 		ev_begin(&e, s, sc->exit.type, EXEC_X_NPARAMS,
-			 bpf_get_current_pid_tgid() & 0xffffffff);
+			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
 		emit_proc(&e, regs, ret, nr, true);
 	} else if (sc->exit.handler == H_PROC_CLONE) {
 		ev_begin(&e, s, sc->exit.type, CLONE_X_NPARAMS,
-			 bpf_get_current_pid_tgid() & 0xffffffff);
+			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
 		emit_proc(&e, regs, ret, nr, false);
 	} else {
 		ev_begin(&e, s, sc->exit.type, sc->exit.nparams,
-			 bpf_get_current_pid_tgid() & 0xffffffff);
+			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
 		emit_recipe(&e, regs, ret, &sc->exit);
 	}
 	ev_submit(&e);
@@ -389,7 +425,8 @@ static __always_inline int on_process_exit(struct task_struct *task)
 	if (!s)
 		return 0;
 	code = BPF_CORE_READ(task, exit_code);
-	ev_begin(&e, s, SE_PROCEXIT_1_E, PROCEXIT_NPARAMS, BPF_CORE_READ(task, pid));
+	ev_begin(&e, s, SE_PROCEXIT_1_E, PROCEXIT_NPARAMS, BPF_CORE_READ(task, pid),
+		 epoch_ns());
 	ev_int(&e, code, 8);				/* status */
 	ev_int(&e, (code >> 8) & 0xff, 8);		/* ret */
 	ev_int(&e, code & 0x7f, 1);			/* sig */

@@ -24,7 +24,7 @@ struct sentry_bpf_settings {
 	__u32 exclude_tgid;	/* the consumer's own process */
 	__u32 target_tgid;	/* non-zero: only this process and its descendants */
 	__u32 all_syscalls;	/* non-zero: interest ignored, every syscall captured */
-	__u32 pad;
+	__u32 sampling;		/* > 1: keep 1/sampling of each second (sentry_sampling.h) */
 	__u64 interest[8];	/* one bit per syscall number (SENTRY_SYSCALL_NR_MAX) */
 };
 

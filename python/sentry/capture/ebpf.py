@@ -7,8 +7,8 @@ budget per batch; each record is a scap event, handed up as a lazy
 :class:`~sentry.events.event.Event` over the ring's memory. The consumer position moves
 on when the next batch is asked for, so a batch stays valid while it is processed.
 
-Settings (capturing, snaplen, interest set, the consumer's own tgid, an optional target
-process tree for tests) live in the probe's ``.bss``, mmap'ed here and written in place.
+Settings (capturing, snaplen, interest set, sampling, the consumer's own tgid, an optional
+target process tree for tests) live in the probe's ``.bss``, mmap'ed here and written in place.
 Counters are per CPU in the probe and summed into :class:`CaptureStats`. Setting
 ``event_types`` (as for a capture file) narrows the interest set to the syscalls that
 make those events. Needs root, BTF and a 5.17+ kernel (BPF ring buffers, bpf_loop).
@@ -43,6 +43,7 @@ DEFAULT_RING_BYTES = 8 << 20
 DEFAULT_BUDGET = 65536  # records taken per batch, over all CPUs
 POLL_MIN = 0.001  # first sleep when the rings are empty; doubles up to idle_timeout
 SYSCALL_NR_MAX = 512
+SAMPLING_MAX = 1024  # as the kernel module's SENTRY_IOCTL_SET_SAMPLING
 
 _PROGRAMS = {
     "tp_btf": ("sys_enter_btf", "sys_exit_btf", "sched_process_exit_btf"),
@@ -246,6 +247,7 @@ class EbpfSource:
         s.boot_to_epoch_ns = _boot_to_epoch_ns()
         s.exclude_tgid = os.getpid()
         s.target_tgid = target_tgid
+        s.sampling = 1
         self.set_snaplen(snaplen)
         self.set_interest(interest)
 
@@ -290,6 +292,15 @@ class EbpfSource:
             nr for nr, sc in X86_64_SYSCALLS.items()
             if (sc.enter_event in wanted or sc.enter_event + 1 in wanted)
             or (generic and not sc.enter_event))
+
+    def set_sampling(self, ratio: int) -> None:
+        """Sampling ("dropping mode"), as the kernel module's: with ratio > 1 keep only the
+        events of the first 1/ratio of each second, but always those that build process and
+        fd state (``driver/include/sentry_sampling.h``); the others are counted as
+        suppressed. 1 keeps everything."""
+        if not 1 <= ratio <= SAMPLING_MAX:
+            raise DriverError(f"sampling ratio must be within 1..{SAMPLING_MAX}, not {ratio}")
+        self._settings.sampling = ratio
 
     def set_snaplen(self, snaplen: int) -> None:
         if not 0 <= snaplen <= 65000:

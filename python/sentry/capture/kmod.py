@@ -37,6 +37,7 @@ from sentry.errors import CaptureError, DriverError
 from sentry.events.event import Event
 from sentry.events.table import EVENTS, EventInfo
 
+SAMPLING_MAX = 1024  # SENTRY_IOCTL_SET_SAMPLING accepts 1..1024
 _HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams
 _U32 = struct.Struct("I")
 _DEVICE = re.compile(r"sentry(\d+)$")
@@ -167,7 +168,12 @@ class KmodSource:
         self._ioctl_in("SENTRY_IOCTL_SET_SNAPLEN", snaplen)
 
     def set_sampling(self, ratio: int) -> None:
-        """Keep the events of 1/ratio of each second (process lifecycle always kept)."""
+        """Sampling ("dropping mode", as scap's): with ratio > 1 keep only the events of the
+        first 1/ratio of each second, but always those that build process and fd state
+        (``driver/include/sentry_sampling.h``); the others are counted as suppressed.
+        1 keeps everything."""
+        if not 1 <= ratio <= SAMPLING_MAX:
+            raise DriverError(f"sampling ratio must be within 1..{SAMPLING_MAX}, not {ratio}")
         self._ioctl_in("SENTRY_IOCTL_SET_SAMPLING", ratio)
 
     def set_interest(self, syscalls: Iterable[int] | None, *, procexit: bool = True) -> None:
