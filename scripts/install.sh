@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install.sh - set up a fresh Debian machine for Sentry: system packages, the Python
-# package (editable, with test tools), and the drivers (kernel module for the Debian
+# package (editable, with test tools) and its compiled event walker, and the drivers (kernel module for the Debian
 # kernel, eBPF probe for the running kernel). Run as root. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,8 @@ step "pip: installing sentry (editable) with test tools"
 PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 # Under pyenv the new `sentry` command is reached through a shim made by rehash.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+step "C event walker: building it into the package (no compiler needed at run time)"
+python3 -m sentry.capture.scapscan_build
 command -v sentry >/dev/null || echo "warning: 'sentry' is not on PATH; add $(python3 -m site --user-base)/bin or the interpreter's bin directory" >&2
 
 if [ -f driver/Makefile ]; then
