@@ -89,8 +89,10 @@ struct sentry_interest {
  * return to their defaults (not capturing, snaplen SENTRY_DEFAULT_SNAPLEN,
  * all interest bits, sampling 1, no excluded tgid) when the last device
  * closes. Unknown command: -ENOTTY; bad argument: -EINVAL (or -EFAULT).
- * SET_SAMPLING n in [1, 1024]: keep events of the first 1/n of each second
- * (process lifecycle events are always kept). EXCLUDE_TGID 0: none.
+ * SET_SAMPLING n in [1, 1024]: keep events of the first 1/n of each second,
+ * except the syscalls sentry_sampling.h lists (process, fd and cwd state: always
+ * kept; frequent stateless ones: never kept while n > 1), and procexit (always
+ * kept); the others count as suppressed. EXCLUDE_TGID 0: none.
  * Each device can be open once at a time (second open: -EBUSY). mmap: offset
  * 0 is the control page (read-write, one page); offset PAGE_SIZE is the data
  * area, 2 * size bytes, read-only.
