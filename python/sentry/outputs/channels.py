@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import os
 import queue
-import socket
 import ssl
 import subprocess
 import sys
@@ -26,17 +24,7 @@ from dataclasses import dataclass
 from typing import IO, Any, ClassVar
 
 from sentry.outputs.log import log as log_line
-
-# Falco priorities to syslog severities (RFC 5424).
-SYSLOG_SEVERITY = {
-    "emergency": 0, "alert": 1, "critical": 2, "error": 3, "warning": 4, "notice": 5,
-    "informational": 6, "info": 6, "debug": 7,
-}
-SYSLOG_FACILITY = {
-    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
-    "local0": 16, "local1": 17, "local2": 18, "local3": 19, "local4": 20, "local5": 21,
-    "local6": 22, "local7": 23,
-}
+from sentry.outputs.syslog import SyslogSocket
 
 
 @dataclass(slots=True, frozen=True)
@@ -124,39 +112,14 @@ class SyslogChannel(Channel):
     name = "syslog"
 
     def __init__(self, address: str = "/dev/log", facility: str = "user", tag: str = "sentry"):
-        if facility not in SYSLOG_FACILITY:
-            raise ValueError(f"unknown syslog facility '{facility}'")
+        self._syslog = SyslogSocket(address, facility, tag)
         self.address = address
-        self.facility = SYSLOG_FACILITY[facility]
-        self.tag = f"{tag}[{os.getpid()}]"
-        self._sock: socket.socket | None = None
-
-    def _connect(self) -> socket.socket:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            sock.connect(self.address)
-        except OSError as err:
-            sock.close()
-            if err.errno != 91:  # EPROTOTYPE: the listener is a stream socket
-                raise
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.connect(self.address)
-        return sock
 
     def send(self, msg: Message) -> None:
-        if self._sock is None:
-            self._sock = self._connect()
-        pri = self.facility * 8 + SYSLOG_SEVERITY.get(msg.priority, 6)
-        stamp = time.strftime("%b %d %H:%M:%S")
-        data = f"<{pri}>{stamp} {self.tag}: {msg.text}".encode()
-        if self._sock.type == socket.SOCK_STREAM:
-            data += b"\0"
-        self._sock.send(data)
+        self._syslog.send(msg.text, msg.priority)
 
     def close(self) -> None:
-        if self._sock is not None:
-            sock, self._sock = self._sock, None
-            sock.close()
+        self._syslog.close()
 
 
 class ProgramChannel(Channel):

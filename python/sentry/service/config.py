@@ -24,6 +24,7 @@ DEFAULT_PATH = Path("/etc/sentry/sentry.yaml")
 
 PRIORITIES = ("emergency", "alert", "critical", "error", "warning", "notice",
               "informational", "info", "debug")
+LOG_LEVELS = ("emergency", "alert", "critical", "error", "warning", "notice", "info", "debug")
 DROP_ACTIONS = ("ignore", "log", "alert", "exit")
 
 
@@ -135,6 +136,8 @@ SCHEMA: dict[str, Key] = {
     "json_output": Key(False, _bool, BOOL),
     "json_include_output_property": Key(True, _bool, BOOL),
     "log_stderr": Key(True, _bool, BOOL),
+    "log_syslog": Key(False, _bool, BOOL),
+    "log_level": Key("info", _choice(LOG_LEVELS), "a log level"),
     "priority": Key("debug", _choice(PRIORITIES), "a priority"),
     "buffered_outputs": Key(False, _bool, BOOL),
     "outputs.rate": Key(0.0, _non_negative, NUM),
@@ -185,8 +188,6 @@ IGNORED = {
     "output_timeout": "outputs never block the pipeline; see outputs.max_retries",
     "grpc": "Sentry has no gRPC server; use http_output or program_output",
     "grpc_output": "Sentry has no gRPC server; use http_output or program_output",
-    "log_syslog": "Sentry logs to stderr only (journald or kubectl logs collect it)",
-    "log_level": "Sentry logs warnings and errors only",
 }
 
 _SECTIONS = {path.split(".", 1)[0] for path in SCHEMA if "." in path}

@@ -28,6 +28,7 @@ from sentry.capture.k8saudit import AuditEvent
 from sentry.errors import SentryError
 from sentry.outputs.channels import Message
 from sentry.outputs.dispatch import Outputs
+from sentry.outputs.log import configure as configure_log
 from sentry.outputs.log import log as _log
 from sentry.rules.alert import Alert
 from sentry.rules.engine import Engine, EngineOptions
@@ -146,7 +147,7 @@ class Daemon:
         scheme = "https" if settings.ssl_certificate else "http"
         _log(f"webserver listening on {scheme}://{settings.host}:{port} "
              f"({settings.audit_endpoint}, {settings.healthz_endpoint}"
-             f"{', ' + settings.metrics_endpoint if registry else ''})")
+             f"{', ' + settings.metrics_endpoint if registry else ''})", "info")
         return port
 
     def reload(self) -> bool:
@@ -161,12 +162,13 @@ class Daemon:
             self.ruleset = ruleset
             self.engine.use_ruleset(ruleset)
         self.reloads["ok"] += 1
-        _log(f"rules reloaded: {len(ruleset)} rules")
+        _log(f"rules reloaded: {len(ruleset)} rules", "info")
         if self.retune is not None:
             try:
                 self.retune(ruleset)
             except SentryError as err:
-                _log(f"the capture still delivers the event types of the old rules: {err}")
+                _log(f"the capture still delivers the event types of the old rules: {err}",
+                     "warning")
         return True
 
     def _control_loop(self) -> None:
@@ -224,7 +226,7 @@ class Daemon:
                 self.engine.run(_Timed(), inspector,
                                 monitor.check if monitor is not None else None)
         except Stop as why:
-            _log(f"{why}: stopping, draining outputs")
+            _log(f"{why}: stopping, draining outputs", "info")
         except DropExit:
             code = 1
         finally:
@@ -261,6 +263,13 @@ class Daemon:
         return 0
 
 
+def apply_log_settings(cfg: Config) -> None:
+    """``log_level``, ``log_stderr`` and ``log_syslog`` for Sentry's own log lines; syslog is
+    the listener ``syslog_output.socket`` names (``/dev/log`` by default)."""
+    configure_log(cfg.get("log_level"), cfg.get("log_stderr"),
+                  cfg.get("syslog_output.socket") if cfg.get("log_syslog") else None)
+
+
 def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[], Any], *,
           sources: frozenset[str], json_output: bool = False, all_events: bool = False,
           retune: Callable[[Any, Any, Ruleset], None] | None = None) -> int:
@@ -269,6 +278,7 @@ def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[]
     ``retune(source, inspector, ruleset)`` is called after a SIGHUP reload, so that a live
     driver's interest set follows the new rules.
     """
+    apply_log_settings(cfg)
     daemon = Daemon(cfg, load_rules, json_output=json_output, all_events=all_events)
     source, inspector = open_live() if "syscall" in sources else (None, None)
     if source is not None and retune is not None:

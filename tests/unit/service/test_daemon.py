@@ -126,6 +126,34 @@ def test_sighup_reload_keeps_old_rules_when_new_ones_are_broken(daemon: Daemon) 
     assert [a["rule"] for a in daemon.alerts()][-1] == "Any Delete"
 
 
+def test_log_syslog_sends_the_daemons_own_lines_to_the_syslog_socket(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "log.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(60)  # a guard against hanging, not a measurement
+    try:
+        d = Daemon(tmp_path, extra_config=f"log_syslog: true\nlog_level: info\n"
+                                          f"syslog_output:\n  socket: {path}\n")
+        listening = sock.recv(4096).decode()
+        d.rules.write_text(RULES + "- rule: Broken\n  condition: ka.verb =\n")
+        d.proc.send_signal(signal.SIGHUP)
+        reload_failed = sock.recv(4096).decode()
+        code, _ = d.stop()
+        stopping = sock.recv(4096).decode()
+    finally:
+        sock.close()
+    assert code == 0
+    pid = d.proc.pid
+    # <PRI> = facility user (1) * 8 + severity: info 6, error 3; tag sentry[pid]
+    assert listening.startswith("<14>")
+    assert f" sentry[{pid}]: webserver listening on http://127.0.0.1:{d.port} " in listening
+    assert reload_failed.startswith("<11>") and "reload failed" in reload_failed
+    assert stopping.startswith("<14>") and stopping.endswith("SIGTERM: stopping, draining outputs")
+    assert any("webserver listening" in line for line in d.stderr)  # log_stderr still on
+
+
 def test_token_is_required_when_configured(tmp_path: Path) -> None:
     d = Daemon(tmp_path, args=["-o", "webserver.token=s3cret"])
     try:
