@@ -120,7 +120,7 @@ def main() -> int:
         print(f"sentry: building the C event walker failed: {err}", file=sys.stderr)
         return 1
     for old in HERE.glob(f"{_PREFIX}*.so"):
-        if old != path:
+        if not old.name.startswith(module_name() + "."):  # other Pythons' builds stay
             old.unlink()
     print(f"C event walker: {path}")
     return 0
