@@ -46,7 +46,6 @@ struct sentry_filler_entry {
 	int nr;
 	sentry_filler_t enter;
 	sentry_filler_t exit;
-	u8 flags;
 };
 
 extern const struct sentry_filler_entry sentry_fill_file_table[];

@@ -206,7 +206,6 @@ void sentry_fillers_init(void)
 		for (t = tables[i]; t->nr >= 0; t++) {
 			sentry_fillers[t->nr].enter = t->enter;
 			sentry_fillers[t->nr].exit = t->exit;
-			sentry_fillers[t->nr].flags = t->flags;
 		}
 	}
 }

@@ -119,20 +119,19 @@ static void poll_x(struct sentry_evt *e, struct sentry_args *a)
 	push_pollfds(e, a->a[0], a->a[1], true);
 }
 
-#define ND SENTRY_SC_NEVER_DROP
 
 const struct sentry_filler_entry sentry_fill_ipc_table[] = {
-	{ __NR_pipe, sentry_fill_none, pipe_x, 0 },
-	{ __NR_pipe2, sentry_fill_none, pipe2_x, 0 },
-	{ __NR_eventfd, eventfd_e, sentry_fill_res_x, 0 },
-	{ __NR_eventfd2, eventfd_e, sentry_fill_res_x, 0 },
-	{ __NR_signalfd, signalfd_e, sentry_fill_res_x, 0 },
-	{ __NR_signalfd4, signalfd_e, sentry_fill_res_x, 0 },
-	{ __NR_timerfd_create, timerfd_create_e, sentry_fill_res_x, 0 },
-	{ __NR_inotify_init, inotify_init_e, sentry_fill_res_x, 0 },
-	{ __NR_inotify_init1, inotify_init_e, sentry_fill_res_x, 0 },
-	{ __NR_epoll_wait, epoll_wait_e, sentry_fill_res_x, 0 },
-	{ __NR_futex, futex_e, sentry_fill_res_x, 0 },
-	{ __NR_poll, poll_e, poll_x, 0 },
+	{ __NR_pipe, sentry_fill_none, pipe_x },
+	{ __NR_pipe2, sentry_fill_none, pipe2_x },
+	{ __NR_eventfd, eventfd_e, sentry_fill_res_x },
+	{ __NR_eventfd2, eventfd_e, sentry_fill_res_x },
+	{ __NR_signalfd, signalfd_e, sentry_fill_res_x },
+	{ __NR_signalfd4, signalfd_e, sentry_fill_res_x },
+	{ __NR_timerfd_create, timerfd_create_e, sentry_fill_res_x },
+	{ __NR_inotify_init, inotify_init_e, sentry_fill_res_x },
+	{ __NR_inotify_init1, inotify_init_e, sentry_fill_res_x },
+	{ __NR_epoll_wait, epoll_wait_e, sentry_fill_res_x },
+	{ __NR_futex, futex_e, sentry_fill_res_x },
+	{ __NR_poll, poll_e, poll_x },
 	{ -1 }
 };

@@ -298,20 +298,19 @@ static void shutdown_e(struct sentry_evt *e, struct sentry_args *a)
 	sentry_push_u8(e, a->a[1]);
 }
 
-#define ND SENTRY_SC_NEVER_DROP
 
 const struct sentry_filler_entry sentry_fill_net_table[] = {
-	{ __NR_socket, socket_e, sentry_fill_res_x, 0 },
-	{ __NR_connect, connect_e, connect_x, 0 },
-	{ __NR_accept, sentry_fill_none, accept_fill, 0 },
-	{ __NR_accept4, accept4_e, accept_fill, 0 },
-	{ __NR_bind, sentry_fill_fd0_e, bind_x, 0 },
-	{ __NR_listen, listen_e, sentry_fill_res_x, 0 },
-	{ __NR_sendto, sendto_e, sentry_fill_write_x, 0 },
-	{ __NR_recvfrom, sentry_fill_fd_size_e, recvfrom_x, 0 },
-	{ __NR_sendmsg, sendmsg_e, sendmsg_x, 0 },
-	{ __NR_recvmsg, sentry_fill_fd0_e, recvmsg_x, 0 },
-	{ __NR_socketpair, socket_e, socketpair_x, 0 },
-	{ __NR_shutdown, shutdown_e, sentry_fill_res_x, 0 },
+	{ __NR_socket, socket_e, sentry_fill_res_x },
+	{ __NR_connect, connect_e, connect_x },
+	{ __NR_accept, sentry_fill_none, accept_fill },
+	{ __NR_accept4, accept4_e, accept_fill },
+	{ __NR_bind, sentry_fill_fd0_e, bind_x },
+	{ __NR_listen, listen_e, sentry_fill_res_x },
+	{ __NR_sendto, sendto_e, sentry_fill_write_x },
+	{ __NR_recvfrom, sentry_fill_fd_size_e, recvfrom_x },
+	{ __NR_sendmsg, sendmsg_e, sendmsg_x },
+	{ __NR_recvmsg, sentry_fill_fd0_e, recvmsg_x },
+	{ __NR_socketpair, socket_e, socketpair_x },
+	{ __NR_shutdown, shutdown_e, sentry_fill_res_x },
 	{ -1 }
 };

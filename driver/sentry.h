@@ -114,10 +114,7 @@ struct sentry_syscall_events {
 struct sentry_fillers {
 	sentry_filler_t enter;
 	sentry_filler_t exit;
-	u8 flags;		/* SENTRY_SC_* */
 };
-
-#define SENTRY_SC_NEVER_DROP	0x1	/* process lifecycle: never sampled out */
 
 extern struct sentry_fillers sentry_fillers[SENTRY_SYSCALL_NR_MAX];
 void sentry_fillers_init(void);
