@@ -57,10 +57,15 @@ class EventSource(Protocol):
 
 
 class LiveSource(EventSource, Protocol):
-    """A live driver: also takes the interest set (syscall numbers) and snaplen."""
+    """A live driver: also takes the interest set (syscall numbers), snaplen and sampling."""
 
     def set_interest(self, syscalls: Iterable[int] | None) -> None:
         """Capture only these syscall numbers (None: all)."""
         ...
 
     def set_snaplen(self, snaplen: int) -> None: ...
+
+    def set_sampling(self, ratio: int) -> None:
+        """Scap's dropping mode: keep 1/ratio of each second but every state-building event
+        (1: keep everything); a ratio outside 1..SAMPLING_MAX is a DriverError."""
+        ...
