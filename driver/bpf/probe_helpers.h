@@ -34,6 +34,9 @@ struct scratch {
 	__u32 nparams;
 	__u32 pf;			/* a user read failed (counted once) */
 	__u32 pos;			/* start of the path being built in tmp */
+	__u64 args[8];			/* the syscall's arguments, read once per event */
+	__s64 file_fd;			/* the descriptor last looked up for this event (or -1) */
+	__u64 file;			/* ... and its struct file * */
 	__u8 evt[2 * SENTRY_BPF_MAX_EVENT];
 	__u8 tmp[2 * STR_MAX];		/* paths are built backwards here */
 };
@@ -114,6 +117,7 @@ static __always_inline void ev_begin(struct ev *e, struct scratch *s, __u16 type
 	e->s->pf = 0;
 	e->s->nparams = nparams & (SENTRY_MAX_PARAMS - 1);
 	e->s->off = SENTRY_EVT_HDR_LEN + 2 * e->s->nparams;
+	e->s->file_fd = -1;
 	*(__u64 *)&h[0] = ts;
 	*(__u64 *)&h[8] = tid;
 	*(__u16 *)&h[20] = type;
@@ -302,36 +306,57 @@ static __always_inline void count_suppressed(void)
 
 /* ---- syscall arguments -------------------------------------------------- */
 
-static __always_inline __u64 sys_arg(struct pt_regs *regs, __u32 i)
+/*
+ * The six syscall arguments, copied into the scratch area once per event. A tp_btf
+ * program's regs is a BTF pointer, read directly; a raw_tp program's is not, and is
+ * copied with one probe read (rather than one per argument).
+ */
+static __always_inline void load_args(struct scratch *s, struct pt_regs *regs, bool btf)
 {
-	switch (i) {
-	case 0:
-		return BPF_CORE_READ(regs, di);
-	case 1:
-		return BPF_CORE_READ(regs, si);
-	case 2:
-		return BPF_CORE_READ(regs, dx);
-	case 3:
-		return BPF_CORE_READ(regs, r10);
-	case 4:
-		return BPF_CORE_READ(regs, r8);
-	default:
-		return BPF_CORE_READ(regs, r9);
+	struct pt_regs copy;
+
+	if (!btf) {
+		if (bpf_probe_read_kernel(&copy, sizeof(copy), regs))
+			__builtin_memset(&copy, 0, sizeof(copy));
+		regs = &copy;
 	}
+	s->args[0] = regs->di;
+	s->args[1] = regs->si;
+	s->args[2] = regs->dx;
+	s->args[3] = regs->r10;
+	s->args[4] = regs->r8;
+	s->args[5] = regs->r9;
+}
+
+static __always_inline __u64 ev_arg(struct ev *e, __u32 i)
+{
+	return e->s->args[i & 7];
 }
 
 /* ---- files behind descriptors -------------------------------------------- */
 
-static __always_inline struct file *fd_file(struct task_struct *task, long fd)
+/*
+ * The current task's file behind fd. The task is a BTF pointer, read directly down to
+ * the fd array; one probe read takes the entry. Remembered for the event, whose
+ * parameters often ask for the same descriptor more than once.
+ */
+static __always_inline struct file *fd_file(struct ev *e, long fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct fdtable *fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
-	if (fd < 0 || !fdt || (__u64)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (e->s->file_fd == fd)
+		return (struct file *)e->s->file;
+	fdt = bpf_get_current_task_btf()->files->fdt;
+	if (fdt && (__u64)fd < fdt->max_fds) {
+		fds = fdt->fd;
+		bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	}
+	e->s->file_fd = fd;
+	e->s->file = (__u64)f;
 	return f;
 }
 

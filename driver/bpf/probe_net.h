@@ -13,9 +13,9 @@
 
 /* ---- sockets --------------------------------------------------------------- */
 
-static __always_inline struct sock *fd_sock(struct task_struct *task, long fd)
+static __always_inline struct sock *fd_sock(struct ev *e, long fd)
 {
-	struct file *f = fd_file(task, fd);
+	struct file *f = fd_file(e, fd);
 	struct socket *sock;
 
 	if (!f)

@@ -299,7 +299,7 @@ static __always_inline void ev_comm(struct ev *e)
 }
 
 /* The process record shared by clone/fork/vfork/clone3 and execve/execveat exits. */
-static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long ret,
+static __always_inline void emit_proc(struct ev *e, long ret,
 				      __u32 nr, bool exec)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -351,9 +351,9 @@ static __always_inline void emit_proc(struct ev *e, struct pt_regs *regs, long r
 		return;
 	}
 	if (nr == __NR_clone)
-		flags = sys_arg(regs, 0);
+		flags = ev_arg(e, 0);
 	else if (nr == __NR_clone3)
-		flags = uptr_u64(sys_arg(regs, 0), 0);
+		flags = uptr_u64(ev_arg(e, 0), 0);
 	else if (nr == __NR_vfork)
 		flags = K_CLONE_VFORK | K_CLONE_VM;
 	ev_int(e, scap_clone_flags(flags), 4);		/* flags */

@@ -10,7 +10,9 @@
  * read. Counters per CPU: events, drops by cause.
  *
  * Programs come in two flavours with the same body: tp_btf (preferred) and
- * raw_tp (fallback); the loader enables one.
+ * raw_tp (fallback); the loader enables one. Kernel memory is read directly
+ * through BTF pointers where the verifier allows it (the current task, a tp_btf
+ * program's regs): a bpf_probe_read_kernel() costs a helper call each time.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -62,48 +64,47 @@ struct {
 
 /* ---- the recipe interpreter ------------------------------------------------- */
 
-static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long ret,
+static __always_inline void emit_param(struct ev *e, long ret,
 				       const struct param_spec *ps, __u32 snaplen)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 kind = ps->kind, a = ps->arg, size = ps->size, aux = ps->aux;
 	__u64 v, uptr;
 
 	switch (kind) {
 	case PK_ARG:
-		ev_int(e, sys_arg(regs, a), size);
+		ev_int(e, ev_arg(e, a), size);
 		break;
 	case PK_ARG_S32:
-		ev_int(e, (__s64)(__s32)sys_arg(regs, a), size);
+		ev_int(e, (__s64)(__s32)ev_arg(e, a), size);
 		break;
 	case PK_RET:
 		ev_int(e, ret, size);
 		break;
 	case PK_USTR:
-		ev_ustr(e, (void *)sys_arg(regs, a));
+		ev_ustr(e, (void *)ev_arg(e, a));
 		break;
 	case PK_UBUF_RET:
-		ev_ubuf(e, (void *)sys_arg(regs, a), ret > 0 ? ret : 0, snaplen);
+		ev_ubuf(e, (void *)ev_arg(e, a), ret > 0 ? ret : 0, snaplen);
 		break;
 	case PK_UBUF_ARG:
-		ev_ubuf(e, (void *)sys_arg(regs, a), sys_arg(regs, aux), snaplen);
+		ev_ubuf(e, (void *)ev_arg(e, a), ev_arg(e, aux), snaplen);
 		break;
 	case PK_IOV_RET:
 		v = ret > 0 ? ret : 0;
-		ev_iov(e, sys_arg(regs, a), sys_arg(regs, aux), v < snaplen ? v : snaplen);
+		ev_iov(e, ev_arg(e, a), ev_arg(e, aux), v < snaplen ? v : snaplen);
 		break;
 	case PK_IOV_ARG:
-		ev_iov(e, sys_arg(regs, a), sys_arg(regs, aux), snaplen);
+		ev_iov(e, ev_arg(e, a), ev_arg(e, aux), snaplen);
 		break;
 	case PK_IOV_LEN:
-		ev_int(e, iov_total(sys_arg(regs, a), sys_arg(regs, aux)), 4);
+		ev_int(e, iov_total(ev_arg(e, a), ev_arg(e, aux)), 4);
 		break;
 	case PK_MSG_RET:
 	case PK_MSG_ARG:
 	case PK_MSG_LEN: {
 		struct user_msghdr msg = {};
 
-		uptr = sys_arg(regs, a);
+		uptr = ev_arg(e, a);
 		if (uptr)
 			bpf_probe_read_user(&msg, sizeof(msg), (void *)uptr);
 		if (kind == PK_MSG_LEN) {
@@ -117,99 +118,99 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 		break;
 	}
 	case PK_OPEN_FLAGS:
-		ev_int(e, scap_open_flags(sys_arg(regs, a)), 4);
+		ev_int(e, scap_open_flags(ev_arg(e, a)), 4);
 		break;
 	case PK_CLONE_FLAGS:
-		ev_int(e, scap_clone_flags(sys_arg(regs, a)), 4);
+		ev_int(e, scap_clone_flags(ev_arg(e, a)), 4);
 		break;
 	case PK_PROT:
-		ev_int(e, scap_prot_flags(sys_arg(regs, a)), 4);
+		ev_int(e, scap_prot_flags(ev_arg(e, a)), 4);
 		break;
 	case PK_MMAP_FLAGS:
-		ev_int(e, scap_mmap_flags(sys_arg(regs, a)), 4);
+		ev_int(e, scap_mmap_flags(ev_arg(e, a)), 4);
 		break;
 	case PK_FCNTL_CMD:
-		ev_int(e, scap_fcntl_cmd(sys_arg(regs, a)), 1);
+		ev_int(e, scap_fcntl_cmd(ev_arg(e, a)), 1);
 		break;
 	case PK_PTRACE_REQ:
-		ev_int(e, scap_ptrace_request(sys_arg(regs, a)), 2);
+		ev_int(e, scap_ptrace_request(ev_arg(e, a)), 2);
 		break;
 	case PK_MOUNT_FLAGS:
-		ev_int(e, scap_mount_flags(sys_arg(regs, a)), 4);
+		ev_int(e, scap_mount_flags(ev_arg(e, a)), 4);
 		break;
 	case PK_EXECVEAT_FLAGS:
-		ev_int(e, scap_execveat_flags(sys_arg(regs, a)), 4);
+		ev_int(e, scap_execveat_flags(ev_arg(e, a)), 4);
 		break;
 	case PK_EVENTFD_FLAGS:
-		ev_int(e, scap_eventfd_flags(sys_arg(regs, a)), 4);
+		ev_int(e, scap_eventfd_flags(ev_arg(e, a)), 4);
 		break;
 	case PK_HOW_FLAGS:
-		ev_int(e, scap_open_flags(uptr_u64(sys_arg(regs, a), 0)), 4);
+		ev_int(e, scap_open_flags(uptr_u64(ev_arg(e, a), 0)), 4);
 		break;
 	case PK_HOW_MODE:
-		uptr = sys_arg(regs, a);
+		uptr = ev_arg(e, a);
 		ev_int(e, scap_open_mode(uptr_u64(uptr, 0), uptr_u64(uptr, 1)), 4);
 		break;
 	case PK_HOW_RESOLVE:
-		ev_int(e, scap_resolve_flags(uptr_u64(sys_arg(regs, a), 2)), 4);
+		ev_int(e, scap_resolve_flags(uptr_u64(ev_arg(e, a), 2)), 4);
 		break;
 	case PK_FD_DEV:
-		ev_int(e, ret >= 0 ? file_dev(fd_file(task, ret)) : 0, 4);
+		ev_int(e, ret >= 0 ? file_dev(fd_file(e, ret)) : 0, 4);
 		break;
 	case PK_OPEN_FLAGS_X:
-		v = scap_open_flags(sys_arg(regs, a));
-		if (ret >= 0 && file_created(fd_file(task, ret)))
+		v = scap_open_flags(ev_arg(e, a));
+		if (ret >= 0 && file_created(fd_file(e, ret)))
 			v |= SCAP_O_F_CREATED;
 		ev_int(e, v, 4);
 		break;
 	case PK_OPEN_MODE:
-		ev_int(e, scap_open_mode(sys_arg(regs, a), sys_arg(regs, aux)), 4);
+		ev_int(e, scap_open_mode(ev_arg(e, a), ev_arg(e, aux)), 4);
 		break;
 	case PK_MODE_BITS:
-		ev_int(e, sys_arg(regs, a) & 07777, 4);
+		ev_int(e, ev_arg(e, a) & 07777, 4);
 		break;
 	case PK_ACCEPT_QUEUE:
-		ev_int(e, accept_queue(fd_sock(task, (__s32)sys_arg(regs, a)), aux), size);
+		ev_int(e, accept_queue(fd_sock(e, (__s32)ev_arg(e, a)), aux), size);
 		break;
 	case PK_SOCKADDR:
-		ev_sockaddr(e, sys_arg(regs, a), sys_arg(regs, aux));
+		ev_sockaddr(e, ev_arg(e, a), ev_arg(e, aux));
 		break;
 	case PK_TUPLE_FD:
-		ev_tuple(e, fd_sock(task, (__s32)sys_arg(regs, a)), false, 0);
+		ev_tuple(e, fd_sock(e, (__s32)ev_arg(e, a)), false, 0);
 		break;
 	case PK_TUPLE_RET:
-		ev_tuple(e, ret >= 0 ? fd_sock(task, ret) : NULL, true, 0);
+		ev_tuple(e, ret >= 0 ? fd_sock(e, ret) : NULL, true, 0);
 		break;
 	case PK_TUPLE_TO:
 	case PK_TUPLE_FROM:
-		ev_tuple(e, fd_sock(task, (__s32)sys_arg(regs, a)), kind == PK_TUPLE_FROM,
-			 sys_arg(regs, aux));
+		ev_tuple(e, fd_sock(e, (__s32)ev_arg(e, a)), kind == PK_TUPLE_FROM,
+			 ev_arg(e, aux));
 		break;
 	case PK_TUPLE_MSG_TO:
 	case PK_TUPLE_MSG_FROM:
 		v = 0;
-		uptr = sys_arg(regs, aux);
+		uptr = ev_arg(e, aux);
 		if (uptr)	/* msg_name, the first member of struct user_msghdr */
 			bpf_probe_read_user(&v, sizeof(v), (void *)uptr);
-		ev_tuple(e, fd_sock(task, (__s32)sys_arg(regs, a)), kind == PK_TUPLE_MSG_FROM, v);
+		ev_tuple(e, fd_sock(e, (__s32)ev_arg(e, a)), kind == PK_TUPLE_MSG_FROM, v);
 		break;
 	case PK_UPTR_U64:
-		ev_int(e, uptr_u64(sys_arg(regs, a), aux), 8);
+		ev_int(e, uptr_u64(ev_arg(e, a), aux), 8);
 		break;
 	case PK_UPTR_U32:
-		v = uptr_u32(sys_arg(regs, a), aux);
+		v = uptr_u32(ev_arg(e, a), aux);
 		ev_int(e, size == 8 ? (__u64)(__s64)(__s32)v : v, size);
 		break;
 	case PK_PIPE_INO:
-		v = uptr_u32(sys_arg(regs, a), 0);
-		ev_int(e, ret >= 0 ? file_ino(fd_file(task, (__s32)v)) : 0, 8);
+		v = uptr_u32(ev_arg(e, a), 0);
+		ev_int(e, ret >= 0 ? file_ino(fd_file(e, (__s32)v)) : 0, 8);
 		break;
 	case PK_VM:
-		ev_int(e, task_vm(task, aux), 4);
+		ev_int(e, task_vm((struct task_struct *)bpf_get_current_task(), aux), 4);
 		break;
 	case PK_DYN_U64:
 		e->s->evt[e->s->off & EVT_MASK] = 0;
-		*(__u64 *)&e->s->evt[(e->s->off + 1) & EVT_MASK] = sys_arg(regs, a);
+		*(__u64 *)&e->s->evt[(e->s->off + 1) & EVT_MASK] = ev_arg(e, a);
 		ev_len(e, 9);
 		break;
 	case PK_DYN_NONE:
@@ -217,7 +218,7 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 		ev_len(e, 1);
 		break;
 	case PK_DYN_BPF:
-		v = sys_arg(regs, 0);	/* BPF_MAP_CREATE = 0, BPF_PROG_LOAD = 5 */
+		v = ev_arg(e, 0);	/* BPF_MAP_CREATE = 0, BPF_PROG_LOAD = 5 */
 		e->s->evt[e->s->off & EVT_MASK] =
 			(ret >= 0 && (v == 0 || v == 5)) ? SCAP_BPF_IDX_FD : SCAP_BPF_IDX_RES;
 		*(__u64 *)&e->s->evt[(e->s->off + 1) & EVT_MASK] = ret;
@@ -225,10 +226,10 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 		break;
 	case PK_FDLIST_IN:
 	case PK_FDLIST_OUT:
-		ev_fdlist(e, sys_arg(regs, a), sys_arg(regs, aux), kind == PK_FDLIST_OUT);
+		ev_fdlist(e, ev_arg(e, a), ev_arg(e, aux), kind == PK_FDLIST_OUT);
 		break;
 	case PK_TIMESPEC:
-		ev_int(e, timespec_ns(sys_arg(regs, a)), 8);
+		ev_int(e, timespec_ns(ev_arg(e, a)), 8);
 		break;
 	case PK_ZERO:
 		ev_int(e, 0, size);
@@ -241,7 +242,6 @@ static __always_inline void emit_param(struct ev *e, struct pt_regs *regs, long 
 
 struct recipe_ctx {
 	struct ev *e;
-	struct pt_regs *regs;
 	const struct event_spec *es;
 	long ret;
 	__u32 snaplen;
@@ -252,16 +252,15 @@ static long recipe_step(__u64 i, struct recipe_ctx *c)
 {
 	if (i >= SPEC_MAX_PARAMS)
 		return 1;
-	emit_param(c->e, c->regs, c->ret, &c->es->p[i], c->snaplen);
+	emit_param(c->e, c->ret, &c->es->p[i], c->snaplen);
 	return 0;
 }
 
-static __always_inline void emit_recipe(struct ev *e, struct pt_regs *regs, long ret,
+static __always_inline void emit_recipe(struct ev *e, long ret,
 					const struct event_spec *es)
 {
 	struct recipe_ctx c = {
 		.e = e,
-		.regs = regs,
 		.es = es,
 		.ret = ret,
 		.snaplen = settings.snaplen,
@@ -288,9 +287,7 @@ static __always_inline void emit_generic(struct ev *e, __u32 nr, bool enter)
 /* 32-bit syscalls number differently: they are not ours to decode (counted as suppressed). */
 static __always_inline bool task_is_compat(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-
-	return BPF_CORE_READ(task, thread_info.status) & K_TS_COMPAT;
+	return bpf_get_current_task_btf()->thread_info.status & K_TS_COMPAT;
 }
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -316,7 +313,8 @@ static __always_inline bool sampled_out(__u32 nr, __u64 ts)
 	return ts % NSEC_PER_SEC >= NSEC_PER_SEC / sampling;
 }
 
-static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
+/* btf: regs is a BTF pointer (tp_btf), read directly; otherwise (raw_tp) probe-read. */
+static __always_inline int on_sys_enter(struct pt_regs *regs, long id, bool btf)
 {
 	const struct syscall_spec *sc;
 	struct scratch *s;
@@ -346,6 +344,7 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 	s = scratch_get();
 	if (!s)
 		return 0;
+	load_args(s, regs, btf);
 	sc = &syscall_specs[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
 	if (!sc->defined) {
 		ev_begin(&e, s, SE_GENERIC_E, 2, bpf_get_current_pid_tgid() & 0xffffffff, ts);
@@ -353,23 +352,22 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 	} else {
 		ev_begin(&e, s, sc->enter.type, sc->enter.nparams,
 			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
-		emit_recipe(&e, regs, 0, &sc->enter);
+		emit_recipe(&e, 0, &sc->enter);
 	}
 	ev_submit(&e);
 	return 0;
 }
 
-static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
+/* nr: the syscall's number (orig_ax), read by the caller as its regs allows. */
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, __u32 nr, bool btf)
 {
 	const struct syscall_spec *sc;
 	struct scratch *s;
 	struct ev e;
-	__u32 nr;
 	__u64 ts;
 
 	if (!settings.capturing)
 		return 0;
-	nr = BPF_CORE_READ(regs, orig_ax);
 	if (nr == __NR_execve || nr == __NR_execveat) {
 		__u32 tid = bpf_get_current_pid_tgid();
 
@@ -392,6 +390,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 	s = scratch_get();
 	if (!s)
 		return 0;
+	load_args(s, regs, btf);
 	sc = &syscall_specs[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
 	if (!sc->defined) {
 		ev_begin(&e, s, SE_GENERIC_X, 1, bpf_get_current_pid_tgid() & 0xffffffff, ts);
@@ -399,15 +398,15 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 	} else if (sc->exit.handler == H_PROC_EXEC) {
 		ev_begin(&e, s, sc->exit.type, EXEC_X_NPARAMS,
 			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
-		emit_proc(&e, regs, ret, nr, true);
+		emit_proc(&e, ret, nr, true);
 	} else if (sc->exit.handler == H_PROC_CLONE) {
 		ev_begin(&e, s, sc->exit.type, CLONE_X_NPARAMS,
 			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
-		emit_proc(&e, regs, ret, nr, false);
+		emit_proc(&e, ret, nr, false);
 	} else {
 		ev_begin(&e, s, sc->exit.type, sc->exit.nparams,
 			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
-		emit_recipe(&e, regs, ret, &sc->exit);
+		emit_recipe(&e, ret, &sc->exit);
 	}
 	ev_submit(&e);
 	return 0;
@@ -438,13 +437,13 @@ static __always_inline int on_process_exit(struct task_struct *task)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id)
 {
-	return on_sys_enter(regs, id);
+	return on_sys_enter(regs, id, true);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(regs, ret);
+	return on_sys_exit(regs, ret, regs->orig_ax, true);
 }
 
 SEC("tp_btf/sched_process_exit")
@@ -456,13 +455,15 @@ int BPF_PROG(sched_process_exit_btf, struct task_struct *task)
 SEC("raw_tp/sys_enter")
 int sys_enter_raw(struct bpf_raw_tracepoint_args *ctx)
 {
-	return on_sys_enter((struct pt_regs *)ctx->args[0], ctx->args[1]);
+	return on_sys_enter((struct pt_regs *)ctx->args[0], ctx->args[1], false);
 }
 
 SEC("raw_tp/sys_exit")
 int sys_exit_raw(struct bpf_raw_tracepoint_args *ctx)
 {
-	return on_sys_exit((struct pt_regs *)ctx->args[0], ctx->args[1]);
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+
+	return on_sys_exit(regs, ctx->args[1], BPF_CORE_READ(regs, orig_ax), false);
 }
 
 SEC("raw_tp/sched_process_exit")
