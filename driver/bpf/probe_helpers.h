@@ -335,6 +335,9 @@ static __always_inline __u64 ev_arg(struct ev *e, __u32 i)
 
 /* ---- files behind descriptors -------------------------------------------- */
 
+/* Makes a kernel address a (read-only) BTF pointer again: its fields are then read directly. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 /*
  * The current task's file behind fd. The task is a BTF pointer, read directly down to
  * the fd array; one probe read takes the entry. Remembered for the event, whose
@@ -344,20 +347,22 @@ static __always_inline struct file *fd_file(struct ev *e, long fd)
 {
 	struct fdtable *fdt;
 	struct file **fds;
-	struct file *f = NULL;
+	__u64 f = 0;
 
 	if (fd < 0)
 		return NULL;
-	if (e->s->file_fd == fd)
-		return (struct file *)e->s->file;
-	fdt = bpf_get_current_task_btf()->files->fdt;
-	if (fdt && (__u64)fd < fdt->max_fds) {
-		fds = fdt->fd;
-		bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (e->s->file_fd == fd) {
+		f = e->s->file;
+	} else {
+		fdt = bpf_get_current_task_btf()->files->fdt;
+		if (fdt && (__u64)fd < fdt->max_fds) {
+			fds = fdt->fd;
+			bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+		}
+		e->s->file_fd = fd;
+		e->s->file = f;
 	}
-	e->s->file_fd = fd;
-	e->s->file = (__u64)f;
-	return f;
+	return f ? bpf_rdonly_cast((void *)f, bpf_core_type_id_kernel(struct file)) : NULL;
 }
 
 /* scap's dev encoding: the kernel's new_encode_dev(). */
@@ -370,12 +375,12 @@ static __always_inline __u32 encode_dev(__u32 dev)
 
 static __always_inline __u32 file_dev(struct file *f)
 {
-	return f ? encode_dev(BPF_CORE_READ(f, f_inode, i_sb, s_dev)) : 0;
+	return f ? encode_dev(f->f_inode->i_sb->s_dev) : 0;
 }
 
 static __always_inline __u64 file_ino(struct file *f)
 {
-	return f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
+	return f ? f->f_inode->i_ino : 0;
 }
 
 #define K_FMODE_CREATED	0x100000
@@ -383,7 +388,7 @@ static __always_inline __u64 file_ino(struct file *f)
 /* The open that made this file also created it. */
 static __always_inline bool file_created(struct file *f)
 {
-	return f && (BPF_CORE_READ(f, f_mode) & K_FMODE_CREATED);
+	return f && (f->f_mode & K_FMODE_CREATED);
 }
 
 /* The idx'th 8- or 4-byte word of a user array (0 when uptr is NULL). */

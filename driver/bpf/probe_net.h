@@ -20,11 +20,11 @@ static __always_inline struct sock *fd_sock(struct ev *e, long fd)
 
 	if (!f)
 		return NULL;
-	sock = BPF_CORE_READ(f, private_data);
+	sock = f->private_data;
 	if (!sock)
 		return NULL;
 	/* Only sockets: their file's private_data is a struct socket whose file is f. */
-	if (BPF_CORE_READ(sock, file) != f)
+	if ((__u64)BPF_CORE_READ(sock, file) != e->s->file)
 		return NULL;
 	return BPF_CORE_READ(sock, sk);
 }
