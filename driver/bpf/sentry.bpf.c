@@ -64,6 +64,48 @@ struct {
 
 /* ---- the recipe interpreter ------------------------------------------------- */
 
+/*
+ * The commonest parameters (those of open, openat and close, plain arguments and
+ * return values), written in line by emit_recipe(); false for any other kind.
+ */
+static __always_inline bool emit_inline(struct ev *e, long ret, const struct param_spec *ps)
+{
+	__u32 a = ps->arg, size = ps->size, aux = ps->aux;
+	__u64 v;
+
+	switch (ps->kind) {
+	case PK_ARG:
+		ev_int(e, ev_arg(e, a), size);
+		return true;
+	case PK_ARG_S32:
+		ev_int(e, (__s64)(__s32)ev_arg(e, a), size);
+		return true;
+	case PK_RET:
+		ev_int(e, ret, size);
+		return true;
+	case PK_USTR:
+		ev_ustr(e, (void *)ev_arg(e, a));
+		return true;
+	case PK_OPEN_FLAGS:
+		ev_int(e, scap_open_flags(ev_arg(e, a)), 4);
+		return true;
+	case PK_OPEN_FLAGS_X:
+		v = scap_open_flags(ev_arg(e, a));
+		if (ret >= 0 && file_created(fd_file(e, ret)))
+			v |= SCAP_O_F_CREATED;
+		ev_int(e, v, 4);
+		return true;
+	case PK_OPEN_MODE:
+		ev_int(e, scap_open_mode(ev_arg(e, a), ev_arg(e, aux)), 4);
+		return true;
+	case PK_FD_DEV:
+		ev_int(e, ret >= 0 ? file_dev(fd_file(e, ret)) : 0, 4);
+		return true;
+	}
+	return false;
+}
+
+/* Any other parameter, one bpf_loop() step each. */
 static __always_inline void emit_param(struct ev *e, long ret,
 				       const struct param_spec *ps, __u32 snaplen)
 {
@@ -71,18 +113,6 @@ static __always_inline void emit_param(struct ev *e, long ret,
 	__u64 v, uptr;
 
 	switch (kind) {
-	case PK_ARG:
-		ev_int(e, ev_arg(e, a), size);
-		break;
-	case PK_ARG_S32:
-		ev_int(e, (__s64)(__s32)ev_arg(e, a), size);
-		break;
-	case PK_RET:
-		ev_int(e, ret, size);
-		break;
-	case PK_USTR:
-		ev_ustr(e, (void *)ev_arg(e, a));
-		break;
 	case PK_UBUF_RET:
 		ev_ubuf(e, (void *)ev_arg(e, a), ret > 0 ? ret : 0, snaplen);
 		break;
@@ -117,9 +147,6 @@ static __always_inline void emit_param(struct ev *e, long ret,
 		}
 		break;
 	}
-	case PK_OPEN_FLAGS:
-		ev_int(e, scap_open_flags(ev_arg(e, a)), 4);
-		break;
 	case PK_CLONE_FLAGS:
 		ev_int(e, scap_clone_flags(ev_arg(e, a)), 4);
 		break;
@@ -153,18 +180,6 @@ static __always_inline void emit_param(struct ev *e, long ret,
 		break;
 	case PK_HOW_RESOLVE:
 		ev_int(e, scap_resolve_flags(uptr_u64(ev_arg(e, a), 2)), 4);
-		break;
-	case PK_FD_DEV:
-		ev_int(e, ret >= 0 ? file_dev(fd_file(e, ret)) : 0, 4);
-		break;
-	case PK_OPEN_FLAGS_X:
-		v = scap_open_flags(ev_arg(e, a));
-		if (ret >= 0 && file_created(fd_file(e, ret)))
-			v |= SCAP_O_F_CREATED;
-		ev_int(e, v, 4);
-		break;
-	case PK_OPEN_MODE:
-		ev_int(e, scap_open_mode(ev_arg(e, a), ev_arg(e, aux)), 4);
 		break;
 	case PK_MODE_BITS:
 		ev_int(e, ev_arg(e, a) & 07777, 4);
@@ -244,18 +259,29 @@ struct recipe_ctx {
 	struct ev *e;
 	const struct event_spec *es;
 	long ret;
+	__u32 first;
 	__u32 snaplen;
 };
 
-/* One parameter per bpf_loop() step: the verifier checks this body once, not per step. */
+/*
+ * Parameters from the first not written in line, one per bpf_loop() step (even the
+ * common kinds once there): the verifier checks this body once, not per step.
+ */
 static long recipe_step(__u64 i, struct recipe_ctx *c)
 {
+	i += c->first;
 	if (i >= SPEC_MAX_PARAMS)
 		return 1;
-	emit_param(c->e, c->ret, &c->es->p[i], c->snaplen);
+	if (!emit_inline(c->e, c->ret, &c->es->p[i]))
+		emit_param(c->e, c->ret, &c->es->p[i], c->snaplen);
 	return 0;
 }
 
+/*
+ * The leading parameters of the common kinds are written in line (a bpf_loop() step
+ * is a function call, and this machine's calls and returns are not cheap), the rest
+ * by the loop.
+ */
 static __always_inline void emit_recipe(struct ev *e, long ret,
 					const struct event_spec *es)
 {
@@ -265,10 +291,18 @@ static __always_inline void emit_recipe(struct ev *e, long ret,
 		.ret = ret,
 		.snaplen = settings.snaplen,
 	};
+	__u32 i, n = es->nparams;
 
+#pragma clang loop unroll(disable)
+	for (i = 0; i < SPEC_MAX_PARAMS && i < n; i++)
+		if (!emit_inline(e, ret, &es->p[i]))
+			break;
+	if (i >= n)
+		return;
 	if (c.snaplen > DATA_MAX)
 		c.snaplen = DATA_MAX;
-	bpf_loop(es->nparams, recipe_step, &c, 0);
+	c.first = i;
+	bpf_loop(n - i, recipe_step, &c, 0);
 }
 
 /* ---- program bodies --------------------------------------------------------------- */
