@@ -70,8 +70,8 @@ def report_problems(defs: RuleDefinitions, stream: Any = None) -> None:
 def output_compiler(extra: str = "") -> Any:
     from sentry.outputs.format import OutputFormat
 
-    def compile_output(text: str, _source: str) -> OutputFormat:
-        return OutputFormat(text, extra=extra)
+    def compile_output(text: str, source: str) -> OutputFormat:
+        return OutputFormat(text, extra=extra, source=source)
 
     return compile_output
 

@@ -8,8 +8,12 @@ A leading ``*`` (sysdig's ``-p "*..."``) means "print even when a field is missi
 it :meth:`OutputFormat.render_strict` returns None for such events, as sysdig skips them.
 Rule outputs always render every event (Falco prefixes them with ``*`` itself).
 
+A rule's format (``source`` given) may only name fields of the rule's source, as Falco's
+formatters refuse the others (``%evt.time`` in a k8s_audit rule is a load error).
+
 ``%container.info`` is not a field: like Falco, it stands for the text given with ``-p``
-(``extra``) when there is one, else for a short container description.
+(``extra``) when there is one, else for a short container description; both only in
+syscall formats.
 
 Fields of JSON events (``k8s_audit`` source: ``ka.*``, ``jevt.*``) follow Falco 0.28's json
 event formatter instead: every value is text, in the output line and in ``output_fields``
@@ -134,8 +138,9 @@ class OutputFormat:
     __slots__ = ("_json_fields", "all_events", "fields", "text", "tokens")
 
     def __init__(self, fmt: str, *, resolver: Resolver = resolve, extra: str = "",
-                 replace_container_info: bool = False):
-        fmt = expand_container_info(fmt, extra, replace_container_info)
+                 replace_container_info: bool = False, source: str | None = None):
+        if source in (None, "syscall"):  # as Falco: -p and %container.info are for syscalls
+            fmt = expand_container_info(fmt, extra, replace_container_info)
         self.text = fmt
         self.all_events = fmt.startswith("*")
         body = fmt[1:] if self.all_events else fmt
@@ -155,6 +160,9 @@ class OutputFormat:
                 i += 1
                 continue
             bound, end = self._bind(fmt, body, name, arg, end, resolver)
+            if source is not None and bound.source != source:
+                raise OutputFormatError(fmt, name, f"not a field of {source} events "
+                                        f"(it reads {bound.source} events)")
             if literal:
                 tokens.append(_Token("".join(literal)))
                 literal = []

@@ -208,3 +208,20 @@ def test_syscall_fields_keep_their_argument_and_types() -> None:
     f = fmt("%proc.aname[2] %proc.pid")
     assert f.field_values(Ev(**{"proc.aname[2]": "bash", "proc.pid": 3})) == {
         "proc.aname[2]": "bash", "proc.pid": 3}
+
+
+def test_a_rule_format_names_only_fields_of_its_source() -> None:
+    with pytest.raises(OutputFormatError) as info:
+        OutputFormat("at %evt.time by %ka.user.name", source="k8s_audit")
+    assert info.value.token == "evt.time" and "not a field of k8s_audit" in str(info.value)
+    with pytest.raises(OutputFormatError, match="not a field of syscall"):
+        OutputFormat("%proc.name %ka.verb", source="syscall")
+    assert [f.name for f in OutputFormat("%jevt.time %ka.verb", source="k8s_audit").fields] == [
+        "jevt.time", "ka.verb"]
+
+
+def test_extra_and_container_info_apply_to_syscall_formats_only() -> None:
+    syscall = OutputFormat("%proc.name", extra="c=%container.id", source="syscall")
+    assert [f.name for f in syscall.fields] == ["proc.name", "container.id"]
+    audit = OutputFormat("%ka.verb", extra="c=%container.id", source="k8s_audit")
+    assert [f.name for f in audit.fields] == ["ka.verb"]
