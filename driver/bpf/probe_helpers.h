@@ -274,9 +274,9 @@ static __always_inline bool in_target_tree(struct task_struct *task, __u32 targe
 }
 
 /* The consumer itself, and everything outside the target tree when one is set. */
-static __always_inline bool task_wanted(void)
+static __always_inline bool task_wanted(__u64 pid_tgid)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = pid_tgid >> 32;
 	__u32 target = settings.target_tgid;
 
 	if (!settings.capturing || tgid == settings.exclude_tgid)
@@ -339,6 +339,15 @@ static __always_inline __u64 ev_arg(struct ev *e, __u32 i)
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 /*
+ * A slot of the fd array, readable directly: struct kiocb is the kernel type that
+ * starts with a struct file * (ki_filp), which is all a slot is.
+ */
+static __always_inline struct kiocb *file_slot(struct file **slot)
+{
+	return bpf_rdonly_cast(slot, bpf_core_type_id_kernel(struct kiocb));
+}
+
+/*
  * The current task's file behind fd. The task is a BTF pointer, read directly down to
  * the fd array; one probe read takes the entry. Remembered for the event, whose
  * parameters often ask for the same descriptor more than once.
@@ -357,7 +366,7 @@ static __always_inline struct file *fd_file(struct ev *e, long fd)
 		fdt = bpf_get_current_task_btf()->files->fdt;
 		if (fdt && (__u64)fd < fdt->max_fds) {
 			fds = fdt->fd;
-			bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+			f = (__u64)file_slot(&fds[fd])->ki_filp;
 		}
 		e->s->file_fd = fd;
 		e->s->file = f;

@@ -354,7 +354,7 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id, bool btf)
 	struct scratch *s;
 	struct ev e;
 	__u32 nr = id;
-	__u64 ts;
+	__u64 pid_tgid, ts;
 
 	if (!settings.capturing)
 		return 0;
@@ -368,7 +368,8 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id, bool btf)
 		count_suppressed();
 		return 0;
 	}
-	if (!task_wanted())
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (!task_wanted(pid_tgid))
 		return 0;
 	ts = epoch_ns();
 	if (sampled_out(nr, ts)) {
@@ -381,11 +382,11 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id, bool btf)
 	load_args(s, regs, btf);
 	sc = &syscall_specs[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
 	if (!sc->defined) {
-		ev_begin(&e, s, SE_GENERIC_E, 2, bpf_get_current_pid_tgid() & 0xffffffff, ts);
+		ev_begin(&e, s, SE_GENERIC_E, 2, (__u32)pid_tgid, ts);
 		emit_generic(&e, nr, true);
 	} else {
 		ev_begin(&e, s, sc->enter.type, sc->enter.nparams,
-			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
+			 (__u32)pid_tgid, ts);
 		emit_recipe(&e, 0, &sc->enter);
 	}
 	ev_submit(&e);
@@ -398,7 +399,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, __u32 nr,
 	const struct syscall_spec *sc;
 	struct scratch *s;
 	struct ev e;
-	__u64 ts;
+	__u64 pid_tgid, ts;
 
 	if (!settings.capturing)
 		return 0;
@@ -414,7 +415,8 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, __u32 nr,
 		count_suppressed();
 		return 0;
 	}
-	if (!task_wanted())
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (!task_wanted(pid_tgid))
 		return 0;
 	ts = epoch_ns();
 	if (sampled_out(nr, ts)) {
@@ -427,19 +429,19 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, __u32 nr,
 	load_args(s, regs, btf);
 	sc = &syscall_specs[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
 	if (!sc->defined) {
-		ev_begin(&e, s, SE_GENERIC_X, 1, bpf_get_current_pid_tgid() & 0xffffffff, ts);
+		ev_begin(&e, s, SE_GENERIC_X, 1, (__u32)pid_tgid, ts);
 		emit_generic(&e, nr, false);
 	} else if (sc->exit.handler == H_PROC_EXEC) {
 		ev_begin(&e, s, sc->exit.type, EXEC_X_NPARAMS,
-			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
+			 (__u32)pid_tgid, ts);
 		emit_proc(&e, ret, nr, true);
 	} else if (sc->exit.handler == H_PROC_CLONE) {
 		ev_begin(&e, s, sc->exit.type, CLONE_X_NPARAMS,
-			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
+			 (__u32)pid_tgid, ts);
 		emit_proc(&e, ret, nr, false);
 	} else {
 		ev_begin(&e, s, sc->exit.type, sc->exit.nparams,
-			 bpf_get_current_pid_tgid() & 0xffffffff, ts);
+			 (__u32)pid_tgid, ts);
 		emit_recipe(&e, ret, &sc->exit);
 	}
 	ev_submit(&e);
@@ -452,7 +454,7 @@ static __always_inline int on_process_exit(struct task_struct *task)
 	struct ev e;
 	__u32 code;
 
-	if (!task_wanted())
+	if (!task_wanted(bpf_get_current_pid_tgid()))
 		return 0;
 	s = scratch_get();
 	if (!s)
