@@ -164,9 +164,10 @@ def run_command(
     ] = None,
 ) -> None:
     """Load rules and print alerts for a capture file (-e) or this host."""
-    from sentry.service.config import load_config
+    from sentry.service.config import apply_log_settings, load_config
 
     cfg = load_config(config, option or [])
+    apply_log_settings(cfg)  # log_level, log_stderr, log_syslog: Sentry's own log lines
     for warning in cfg.warnings:
         print(f"sentry: warning: {warning}", file=sys.stderr)
     selection = Selection(

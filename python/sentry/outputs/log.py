@@ -20,6 +20,8 @@ from sentry.outputs.syslog import SYSLOG_SEVERITY, SyslogSocket
 
 LEVELS = ("emergency", "alert", "critical", "error", "warning", "notice", "info", "debug")
 
+SYSLOG_TIMEOUT_S = 0.5
+
 _LOCK = threading.Lock()
 
 
@@ -41,7 +43,10 @@ def configure(level: str = "info", stderr: bool = True, syslog: str | None = Non
             _Settings.syslog.close()
         _Settings.level = SYSLOG_SEVERITY[level]
         _Settings.stderr = stderr
-        _Settings.syslog = SyslogSocket(syslog, "user") if syslog else None
+        # A stuck syslog daemon must not stall the threads that log: give up on a line
+        # after SYSLOG_TIMEOUT_S (counted as missed) rather than wait for it.
+        _Settings.syslog = SyslogSocket(syslog, "user", timeout=SYSLOG_TIMEOUT_S) if syslog \
+            else None
         _Settings.syslog_failing = False
         _Settings.syslog_missed = 0
 

@@ -27,10 +27,12 @@ SYSLOG_FACILITY = {
 class SyslogSocket:
     """A connection to a syslog listener at ``address``; ``send`` raises ``OSError``."""
 
-    def __init__(self, address: str = "/dev/log", facility: str = "user", tag: str = "sentry"):
+    def __init__(self, address: str = "/dev/log", facility: str = "user", tag: str = "sentry",
+                 timeout: float | None = None):
         if facility not in SYSLOG_FACILITY:
             raise ValueError(f"unknown syslog facility '{facility}'")
         self.address = address
+        self.timeout = timeout  # None: wait while the listener's queue is full
         self.facility = SYSLOG_FACILITY[facility]
         self.tag = f"{tag}[{os.getpid()}]"
         self._sock: socket.socket | None = None
@@ -45,6 +47,7 @@ class SyslogSocket:
                 raise
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.connect(self.address)
+        sock.settimeout(self.timeout)
         return sock
 
     def send(self, text: str, severity: str) -> None:

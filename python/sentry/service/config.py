@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from sentry.errors import ConfigError
+from sentry.outputs.log import configure as configure_log
 
 DEFAULT_PATH = Path("/etc/sentry/sentry.yaml")
 
@@ -313,3 +314,10 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
         key, value = parse_override(text)
         values[key] = value
     return Config(values, origin, warnings)
+
+
+def apply_log_settings(cfg: Config) -> None:
+    """``log_level``, ``log_stderr`` and ``log_syslog`` for Sentry's own log lines; syslog is
+    the listener ``syslog_output.socket`` names (``/dev/log`` by default)."""
+    configure_log(cfg.get("log_level"), cfg.get("log_stderr"),
+                  cfg.get("syslog_output.socket") if cfg.get("log_syslog") else None)

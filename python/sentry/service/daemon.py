@@ -28,7 +28,6 @@ from sentry.capture.k8saudit import AuditEvent
 from sentry.errors import SentryError
 from sentry.outputs.channels import Message
 from sentry.outputs.dispatch import Outputs
-from sentry.outputs.log import configure as configure_log
 from sentry.outputs.log import log as _log
 from sentry.rules.alert import Alert
 from sentry.rules.engine import Engine, EngineOptions
@@ -263,13 +262,6 @@ class Daemon:
         return 0
 
 
-def apply_log_settings(cfg: Config) -> None:
-    """``log_level``, ``log_stderr`` and ``log_syslog`` for Sentry's own log lines; syslog is
-    the listener ``syslog_output.socket`` names (``/dev/log`` by default)."""
-    configure_log(cfg.get("log_level"), cfg.get("log_stderr"),
-                  cfg.get("syslog_output.socket") if cfg.get("log_syslog") else None)
-
-
 def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[], Any], *,
           sources: frozenset[str], json_output: bool = False, all_events: bool = False,
           retune: Callable[[Any, Any, Ruleset], None] | None = None) -> int:
@@ -278,7 +270,6 @@ def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[]
     ``retune(source, inspector, ruleset)`` is called after a SIGHUP reload, so that a live
     driver's interest set follows the new rules.
     """
-    apply_log_settings(cfg)
     daemon = Daemon(cfg, load_rules, json_output=json_output, all_events=all_events)
     source, inspector = open_live() if "syscall" in sources else (None, None)
     if source is not None and retune is not None:

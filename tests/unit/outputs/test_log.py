@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from sentry.outputs.log import configure, log
-from sentry.service.config import load_config
-from sentry.service.daemon import apply_log_settings
+from sentry.service.config import apply_log_settings, load_config
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +98,19 @@ def test_config_keys_drive_the_log(tmp_path: Path, capsys: pytest.CaptureFixture
         sock.close()
     assert line.startswith("<12>") and line.endswith(": deliveries failed")
     assert capsys.readouterr().err == "sentry: deliveries failed\n"
+
+
+def test_a_syslog_listener_that_stops_reading_does_not_stall_logging(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "log.sock"
+    sock = listener(path)  # bound, never read: its queue fills up
+    qlen = int(Path("/proc/sys/net/unix/max_dgram_qlen").read_text())
+    try:
+        configure("info", stderr=False, syslog=str(path))
+        for i in range(qlen + 3):
+            log(f"line {i}")  # returns even once the queue is full
+        err = capsys.readouterr().err
+        assert err.count("cannot log to syslog at") == 1
+        assert sock.recv(4096).decode().endswith(": line 0")
+    finally:
+        sock.close()

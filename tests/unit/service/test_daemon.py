@@ -136,11 +136,13 @@ def test_log_syslog_sends_the_daemons_own_lines_to_the_syslog_socket(tmp_path: P
     try:
         d = Daemon(tmp_path, extra_config=f"log_syslog: true\nlog_level: info\n"
                                           f"syslog_output:\n  socket: {path}\n")
-        listening = sock.recv(4096).decode()
-        d.rules.write_text(RULES + "- rule: Broken\n  condition: ka.verb =\n")
-        d.proc.send_signal(signal.SIGHUP)
-        reload_failed = sock.recv(4096).decode()
-        code, _ = d.stop()
+        try:
+            listening = sock.recv(4096).decode()
+            d.rules.write_text(RULES + "- rule: Broken\n  condition: ka.verb =\n")
+            d.proc.send_signal(signal.SIGHUP)
+            reload_failed = sock.recv(4096).decode()
+        finally:
+            code, _ = d.stop()
         stopping = sock.recv(4096).decode()
     finally:
         sock.close()
