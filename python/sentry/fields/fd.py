@@ -86,10 +86,18 @@ def _filename(ev: Any) -> str | None:
 
 def _split(name: str) -> tuple[str, str]:
     # sysdig's split of a file fd's name; a name without a slash gives "/" for both parts.
-    pos = name.rfind("/")
-    if pos < 0:
-        return "/", "/"
-    return (name[:pos] or "/"), name[pos + 1:]
+    parts = _SPLITS.get(name)
+    if parts is None:
+        if len(_SPLITS) >= _SPLITS_MAX:
+            _SPLITS.clear()
+        pos = name.rfind("/")
+        parts = _SPLITS[name] = ("/", "/") if pos < 0 else ((name[:pos] or "/"), name[pos + 1:])
+    return parts
+
+
+# Splits made lately, by name: rules test fd.directory and fd.filename of the same few paths.
+_SPLITS: dict[str, tuple[str, str]] = {}
+_SPLITS_MAX = 4096
 
 
 def _num(ev: Any) -> int | None:

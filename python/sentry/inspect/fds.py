@@ -34,13 +34,10 @@ class FdType(enum.Enum):
     MEMFD = ("memfd", "m")
     UNKNOWN = ("unknown", "o")
 
-    @property
-    def label(self) -> str:
-        return self.value[0]
-
-    @property
-    def char(self) -> str:
-        return self.value[1]
+    def __init__(self, label: str, char: str) -> None:
+        # Plain attributes: fields read them per event (an Enum's .value is a property).
+        self.label = label
+        self.char = char
 
 
 SOCKET_TYPES = frozenset({FdType.IPV4, FdType.IPV6, FdType.UNIX, FdType.NETLINK})
