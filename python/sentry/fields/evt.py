@@ -16,7 +16,15 @@ from typing import Any
 
 from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import EventFlags, ParamInfo, ParamType, PrintFormat
-from sentry.fields.registry import ArgKind, Extractor, FieldType, register, register_simple
+from sentry.fields.registry import (
+    ArgKind,
+    Extractor,
+    FieldType,
+    Known,
+    register,
+    register_simple,
+    specialised_by,
+)
 
 _NS = 1_000_000_000
 _OPEN_EVENTS = frozenset({"open", "openat", "openat2", "creat"})
@@ -256,6 +264,46 @@ def _res_value(ev: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def _exit_res_value(ev: Any) -> int | None:
+    # _res_value on an exit type whose first parameter is a result
+    if not ev.nparams:
+        return None
+    value = ev.param(0)
+    return value if isinstance(value, int) else None
+
+
+def _res_value_for(info: Any) -> Extractor | Known:
+    params = info.params
+    if info.direction != "<" or not params or params[0].type is ParamType.SYSCALLID:
+        return Known(None)
+    return _exit_res_value
+
+
+def _res_for(info: Any) -> Extractor | Known:
+    if isinstance(_res_value_for(info), Known):
+        return Known(None)
+
+    def res(ev: Any) -> str | None:
+        value = _exit_res_value(ev)
+        if value is None:
+            return None
+        return errno_name(value) if value < 0 else "SUCCESS"
+
+    return res
+
+
+def _failed_for(info: Any) -> Extractor | Known:
+    if isinstance(_res_value_for(info), Known):
+        return Known(False)
+
+    def failed(ev: Any) -> bool:
+        value = _exit_res_value(ev)
+        return value is not None and value < 0
+
+    return failed
+
+
+@specialised_by(_res_for)
 def _res(ev: Any) -> str | None:
     value = _res_value(ev)
     if value is None:
@@ -263,9 +311,13 @@ def _res(ev: Any) -> str | None:
     return errno_name(value) if value < 0 else "SUCCESS"
 
 
+@specialised_by(_failed_for)
 def _failed(ev: Any) -> bool:
     value = _res_value(ev)
     return value is not None and value < 0
+
+
+specialised_by(_res_value_for)(_res_value)
 
 
 def _open_flags(ev: Any) -> int | None:
@@ -280,14 +332,41 @@ def _open_flags(ev: Any) -> int | None:
     return flags
 
 
+def _known_open_flags(info: Any) -> Known | None:
+    """The open flags every event of type ``info`` has (None when each event says)."""
+    if info.direction != "<" or info.name not in _OPEN_EVENTS:
+        return Known(None)
+    if info.name == "creat":
+        return Known(_O_CREAT | _O_WRONLY)
+    return None
+
+
 def _is_open(bit: int) -> Extractor:
     def extract(ev: Any) -> bool:
         flags = _open_flags(ev)
         return flags is not None and bool(flags & bit)
 
-    return extract
+    def open_exit(ev: Any) -> bool:
+        flags = ev.flags()
+        if flags is None and ev.fdinfo is not None:
+            flags = ev.fdinfo.flags
+        return flags is not None and bool(flags & bit)
+
+    def specialiser(info: Any) -> Extractor | Known:
+        known = _known_open_flags(info)
+        if known is None:
+            return open_exit
+        return Known(known.value is not None and bool(known.value & bit))
+
+    return specialised_by(specialiser)(extract)
 
 
+def _is_open_exec_for(info: Any) -> Extractor | Known:
+    known = _known_open_flags(info)
+    return Known(False) if known is not None and known.value is None else _is_open_exec
+
+
+@specialised_by(_is_open_exec_for)
 def _is_open_exec(ev: Any) -> bool:
     flags = _open_flags(ev)
     if flags is None or not flags & _O_CREAT:
@@ -305,7 +384,8 @@ def _buffer(ev: Any) -> bytes | None:
 
 
 def _flag_test(flag: EventFlags) -> Extractor:
-    return lambda ev: bool(ev.info.flags & flag)
+    return specialised_by(lambda info: Known(bool(info.flags & flag)))(
+        lambda ev: bool(ev.info.flags & flag))
 
 
 # ---- arguments by name or index -------------------------------------------------------------
@@ -319,6 +399,13 @@ def _arg_index(ev: Any, key: str) -> int:
     return i if 0 <= i < ev.nparams else -1
 
 
+def _type_arg_index(info: Any, key: str) -> int:
+    """_arg_index's answer for every event of type ``info`` that has all its parameters."""
+    if key.isdigit():
+        return int(key)
+    return info.param_index(key)
+
+
 def _make_arg(key: str | None) -> Extractor:
     assert key is not None
 
@@ -329,7 +416,34 @@ def _make_arg(key: str | None) -> Extractor:
         raw, resolved = render_arg(ev, i)
         return resolved if resolved is not None else raw
 
-    return extract
+    def specialiser(info: Any) -> Extractor | Known:
+        i = _type_arg_index(info, key)
+        if i < 0:
+            return Known(None)
+        pinfo = info.params[i] if i < len(info.params) else None
+        if pinfo is not None and pinfo.flags and pinfo.type in (
+                ParamType.FLAGS8, ParamType.FLAGS16, ParamType.FLAGS32):
+
+            def flags_arg(ev: Any) -> str | None:
+                # render_arg of a flags parameter, inlined
+                if i >= ev.nparams:
+                    return None
+                value = ev.param(i)
+                if value is None:
+                    return ""
+                return _flag_names(pinfo, value) or str(value)
+
+            return flags_arg
+
+        def arg(ev: Any) -> str | None:
+            if i >= ev.nparams:
+                return None
+            raw, resolved = render_arg(ev, i)
+            return resolved if resolved is not None else raw
+
+        return arg
+
+    return specialised_by(specialiser)(extract)
 
 
 def _make_rawarg(key: str | None) -> Extractor:
@@ -344,7 +458,22 @@ def _make_rawarg(key: str | None) -> Extractor:
             return _printable(value)
         return value
 
-    return extract
+    def specialiser(info: Any) -> Extractor | Known:
+        i = _type_arg_index(info, key)
+        if i < 0:
+            return Known(None)
+
+        def rawarg(ev: Any) -> Any:
+            if i >= ev.nparams:
+                return None
+            value = ev.param(i)
+            if isinstance(value, bytes):
+                return _printable(value)
+            return value
+
+        return rawarg
+
+    return specialised_by(specialiser)(extract)
 
 
 def _simple(name: str, ftype: FieldType, desc: str, get: Callable[[Any], Any]) -> None:

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sentry.fields.registry import FieldType, resolve
+from sentry.fields.registry import FieldType, Known, resolve, specialise
 from sentry.rules.ast import And, BoolConst, Compare, Expr, Identifier, Not, Or, to_text, walk
 from sentry.rules.compiler import _Compiler, _flatten
 
@@ -38,9 +38,10 @@ _ORDER_OPS = frozenset({"<", "<=", ">", ">="})
 class _Emitter:
     """Source text for the conditions of one rule list, with its namespace of constants."""
 
-    def __init__(self, shared: set[str], known: dict[str, Any]):
+    def __init__(self, shared: set[str], known: dict[str, Any], info: Any = None):
         self.compiler = _Compiler(resolve)
         self.known = known  # field name -> the value every event of the program's type has
+        self.info = info  # the EventInfo of the program's type, when it has one
         self.namespace: dict[str, Any] = {"U": _UNSET}
         self.fields: dict[tuple[str, str | None], str] = {}  # (name, arg) -> local
         self.shared = shared  # texts of sub-conditions worth a local
@@ -129,7 +130,13 @@ class _Emitter:
         ref = leaf.ref
         if ref.arg is None and ref.name in self.known:
             return bool(leaf.slow(self.known[ref.name])), False  # the same test, run now
-        v = self.value((ref.name, ref.arg), leaf.extract)
+        extract = leaf.extract
+        if self.info is not None:
+            special = specialise(extract, self.info)
+            if isinstance(special, Known):  # the type decides: the test runs now
+                return special.value is not None and bool(leaf.slow(special.value)), False
+            extract = special
+        v = self.value((ref.name, ref.arg), extract)
         local = v[1:v.index(" ")]
         slow = self.constant(leaf.slow)
         op, cls = leaf.op, leaf.cls
@@ -184,15 +191,21 @@ def header_constants(number: int) -> dict[str, Any]:
     return known
 
 
-def build_program(rules: Sequence[Any], known: dict[str, Any] | None = None) -> Program:
+def build_program(rules: Sequence[Any], known: dict[str, Any] | None = None,
+                  number: int | None = None) -> Program:
     """``program(event) -> index`` of the first rule of ``rules`` whose condition holds, or -1.
 
     Each rule offers ``match_ast`` (the tree its ``match`` was compiled from, or None) and
     ``match``. ``known`` maps field names to the value they have on every event the program
     will see (:func:`header_constants`): comparisons of those fields are decided here.
+    With the event ``number`` the program is for, fields that have a cheaper form for that
+    type (:func:`sentry.fields.registry.specialise`) use it, or are decided here too.
     """
+    from sentry.events.table import EVENTS
+
     trees = [getattr(r, "match_ast", None) for r in rules]
-    emitter = _Emitter(_shared_texts([t for t in trees if t is not None]), known or {})
+    info = EVENTS.get(number) if number is not None else None
+    emitter = _Emitter(_shared_texts([t for t in trees if t is not None]), known or {}, info)
     body: list[str] = []
     for i, (rule, tree) in enumerate(zip(rules, trees, strict=True)):
         code: str | bool = f"{emitter.constant(rule.match)}(ev)" if tree is None \

@@ -144,10 +144,10 @@ class Ruleset:
         ``evt.dir`` (and ``evt.type``) tests are decided when it is built.
         """
         known = header_constants(number) if number is not None else {}
-        key = (tuple(map(id, rules)), tuple(sorted(known.items())))
+        key = (tuple(map(id, rules)), number)
         program = self._programs.get(key)
         if program is None:
-            program = self._programs[key] = build_program(rules, known)
+            program = self._programs[key] = build_program(rules, known, number)
         return program
 
     def __len__(self) -> int:
