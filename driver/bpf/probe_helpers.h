@@ -219,7 +219,7 @@ static __always_inline void ev_ubuf(struct ev *e, const void *uptr, __u64 len, _
 }
 
 /* Writes the finished event to this CPU's ring; counts it or its drop. */
-static __always_inline void ev_submit(struct ev *e)
+static __always_inline void ev_write(struct ev *e)
 {
 	struct sentry_stats *st = stats();
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -227,7 +227,6 @@ static __always_inline void ev_submit(struct ev *e)
 	__u64 flags, avail;
 	void *ring;
 
-	e->s->busy = 0;
 	if (!st)
 		return;
 	if (len > SENTRY_BPF_MAX_EVENT || e->s->idx != e->s->nparams) {
@@ -255,6 +254,13 @@ static __always_inline void ev_submit(struct ev *e)
 	__sync_fetch_and_add(&st->n_evts, 1);
 	if (e->s->pf)
 		__sync_fetch_and_add(&st->n_drops_pf, 1);
+}
+
+/* Writes the event, then releases the scratch area (not before: it is the source). */
+static __always_inline void ev_submit(struct ev *e)
+{
+	ev_write(e);
+	e->s->busy = 0;
 }
 
 /* ---- filtering ---------------------------------------------------------- */
