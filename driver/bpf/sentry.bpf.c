@@ -255,6 +255,9 @@ static __always_inline void emit_param(struct ev *e, long ret,
 	}
 }
 
+/* At most this many parameters in line: each one more is verified once more per program. */
+#define INLINE_MAX_PARAMS 6
+
 struct recipe_ctx {
 	struct ev *e;
 	const struct event_spec *es;
@@ -294,7 +297,7 @@ static __always_inline void emit_recipe(struct ev *e, long ret,
 	__u32 i, n = es->nparams;
 
 #pragma clang loop unroll(disable)
-	for (i = 0; i < SPEC_MAX_PARAMS && i < n; i++)
+	for (i = 0; i < INLINE_MAX_PARAMS && i < n; i++)
 		if (!emit_inline(e, ret, &es->p[i]))
 			break;
 	if (i >= n)
