@@ -11,7 +11,8 @@ Settings (capturing, snaplen, interest set, sampling, the consumer's own tgid, a
 target process tree for tests) live in the probe's ``.bss``, mmap'ed here and written in place.
 Counters are per CPU in the probe and summed into :class:`CaptureStats`. Setting
 ``event_types`` (as for a capture file) narrows the interest set to the syscalls that
-make those events. Needs root, BTF and a 5.17+ kernel (BPF ring buffers, bpf_loop).
+make those events. Needs root, BTF and a 6.2+ kernel (BPF ring buffers, bpf_loop,
+bpf_rdonly_cast).
 """
 
 from __future__ import annotations
