@@ -93,6 +93,8 @@ EV_V2_BLOCKS = frozenset({EV_V2, EV_V2_LARGE})
 # struct scan_rec of scapscan.c: off, num, ts, tid, len, nparams, type, cpu, arg0_ok, arg0
 _SCAN_REC = struct.Struct("<QQQQIIHHIq")
 _SCAN_FULL, _SCAN_END = 0, 1
+# Generic syscall events (parameter 0: the syscall's PPM_SC id).
+_GENERIC_TYPES = frozenset(code for code, info in EVENTS.items() if info.name == "syscall")
 _SCANNER: list[Any] = []
 
 
@@ -304,6 +306,10 @@ class ScapReader:
         self.batch_size = batch_size
         # Only these event types become Event objects (all are still numbered).
         self.event_types = frozenset(event_types) if event_types is not None else None
+        # Generic events (syscalls without an event type of their own) become Event objects
+        # only for these syscalls (their parameter 0); None: all of them. The C walk only:
+        # the Python one (no compiler) delivers them all.
+        self.syscall_ids: frozenset[int] | None = None
         self.data = _load(self.path)
         self.machine: MachineInfo | None = None
         self.threads: dict[int, ThreadEntry] = {}
@@ -628,18 +634,29 @@ class ScapReader:
             want = ffi.from_buffer("uint8_t[]", mask)
         arg0_kind = ffi.from_buffer("uint8_t[]", first_param_kinds(len(events)))
         iter_unpack = _SCAN_REC.iter_unpack
+        filter_generic = self.syscall_ids is not None
+        syscall_ids = self.syscall_ids or frozenset()
+        generic = _GENERIC_TYPES
         batch: list[Event] = []
         while True:
             if self._closed:
                 return
             count = lib.scap_scan(buf, end, pos, num, unknown, want, arg0_kind, len(events),
                                   recs, size - len(batch), status)
-            if count:
+            if count and not filter_generic:
                 batch += [
                     Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype],
                           arg0 if arg0_ok else None)
                     for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in
                     iter_unpack(recbuf[:count * _SCAN_REC.size])
+                ]
+            elif count:
+                batch += [
+                    Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype],
+                          arg0 if arg0_ok else None)
+                    for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in
+                    iter_unpack(recbuf[:count * _SCAN_REC.size])
+                    if etype not in generic or not arg0_ok or arg0 in syscall_ids
                 ]
             self.skipped_unknown = unknown[0]
             self._events_read = num[0]

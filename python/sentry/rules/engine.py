@@ -259,6 +259,17 @@ class Engine:
         if index >= 0:  # as Falco: the first matching rule (in file order) wins
             self._raise(self.ruleset.for_type[ev.type][index], ev)
 
+    def wanted_syscall_ids(self) -> frozenset[int] | None:
+        """PPM_SC ids of the generic events some rule may match (None: every one): their
+        ``evt.type`` is the syscall's name, so a rule must name it (or run on every type)."""
+        from sentry.events.syscalls import PPM_SC_NAMES
+
+        names = self.ruleset.evttype_names()
+        if names is None:
+            return None
+        return frozenset(code for code, name in enumerate(PPM_SC_NAMES)
+                         if name in names and code not in self._generic_skip)
+
     def evaluate_audit(self, ev: Any) -> None:
         """Run the k8s_audit rules on one audit event."""
         self.stats.evaluated += 1
@@ -289,6 +300,9 @@ class Engine:
         stats = self.stats
         evaluate = self.evaluate
         process = inspector.process if inspector is not None else None
+        if hasattr(source, "syscall_ids"):
+            # Generic events of syscalls no rule names are left in the file (not decoded).
+            source.syscall_ids = self.wanted_syscall_ids()
         for batch in source.batches():
             if not batch:
                 continue
