@@ -436,8 +436,10 @@ class Inspector:
         if ev.type in self._creat:
             flags = O_CREAT | O_WRONLY | O_TRUNC
         name = name if isinstance(name, str) else ""
-        if name.startswith("/"):
-            path = join_path("", name)
+        if name[:1] == "/":
+            # join_path's own shortcut, inlined: most opens name a normal absolute path
+            normal = "//" not in name and "/." not in name and name[-1] != "/"
+            path = name if normal else join_path("", name)
         else:
             dirfd = param("dirfd")
             if dirfd is None:
