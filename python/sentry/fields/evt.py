@@ -363,7 +363,20 @@ def _is_open(bit: int) -> Extractor:
 
 def _is_open_exec_for(info: Any) -> Extractor | Known:
     known = _known_open_flags(info)
-    return Known(False) if known is not None and known.value is None else _is_open_exec
+    if known is None:
+        return _open_exit_exec
+    return Known(False) if known.value is None else _is_open_exec
+
+
+def _open_exit_exec(ev: Any) -> bool:
+    # _is_open_exec on an open exit that carries its flags
+    flags = ev.flags()
+    if flags is None and ev.fdinfo is not None:
+        flags = ev.fdinfo.flags
+    if flags is None or not flags & _O_CREAT:
+        return False
+    mode = ev.param_by_name("mode")
+    return mode is not None and bool(mode & _EXEC_BITS)
 
 
 @specialised_by(_is_open_exec_for)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sentry.events.table import EventFlags
-from sentry.fields.registry import AnyOf, FieldType, register_simple
+from sentry.fields.registry import AnyOf, FieldType, register_simple, specialised_by
 from sentry.inspect.containers import HOST_ID
 from sentry.inspect.fds import INET_TYPES, FdInfo, FdType, Role
 
@@ -52,6 +52,31 @@ def _unknown_fd_exit(ev: Any) -> bool:
             and _num(ev) is not None)
 
 
+def _fd_only(info: Any) -> bool:
+    """Whether fd fields of events of type ``info`` come from their fd alone: neither the exit
+    of a call on an fd (named even when the state does not know it) nor of an open (named
+    from the event)."""
+    return not (info.direction == "<" and (bool(info.flags & EventFlags.USES_FD)
+                                           or info.name in _OPEN_EVENTS))
+
+
+def _fd_name(ev: Any) -> str | None:
+    info = ev.fdinfo
+    return None if info is None else info.name
+
+
+def _fd_directory(ev: Any) -> str | None:
+    info = ev.fdinfo
+    if info is None:
+        return None
+    if info.type is FdType.DIRECTORY:
+        return info.name
+    if info.type is FdType.FILE:
+        return _split(info.name)[0]
+    return None
+
+
+@specialised_by(lambda info: _fd_name if _fd_only(info) else _name)
 def _name(ev: Any) -> str | None:
     info = ev.fdinfo
     if info is not None:
@@ -61,6 +86,7 @@ def _name(ev: Any) -> str | None:
     return _opened_path(ev)
 
 
+@specialised_by(lambda info: _fd_directory if _fd_only(info) else _directory)
 def _directory(ev: Any) -> str | None:
     info = ev.fdinfo
     if info is None:
