@@ -351,6 +351,28 @@ static __always_inline bool sampled_out(__u32 nr, __u64 ts)
 }
 
 /* btf: regs is a BTF pointer (tp_btf), read directly; otherwise (raw_tp) probe-read. */
+/*
+ * Should the event of syscall nr be written? Cheapest test first (the interest set is
+ * a bit in .bss); counts what the interest set, compat tasks and sampling leave out.
+ * Sets the task's pid_tgid and the event's timestamp for the caller.
+ */
+static __always_inline bool event_wanted(__u32 nr, __u64 *pid_tgid, __u64 *ts)
+{
+	if (!syscall_wanted(nr) || task_is_compat()) {
+		count_suppressed();
+		return false;
+	}
+	*pid_tgid = bpf_get_current_pid_tgid();
+	if (!task_wanted(*pid_tgid))
+		return false;
+	*ts = epoch_ns();
+	if (sampled_out(nr, *ts)) {
+		count_suppressed();
+		return false;
+	}
+	return true;
+}
+
 static __always_inline int on_sys_enter(struct pt_regs *regs, long id, bool btf)
 {
 	const struct syscall_spec *sc;
@@ -366,19 +388,8 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id, bool btf)
 
 		bpf_map_update_elem(&in_execveat, &tid, &one, BPF_ANY);
 	}
-	/* cheapest test first: the interest set is a bit in .bss */
-	if (!syscall_wanted(nr) || task_is_compat()) {
-		count_suppressed();
+	if (!event_wanted(nr, &pid_tgid, &ts))
 		return 0;
-	}
-	pid_tgid = bpf_get_current_pid_tgid();
-	if (!task_wanted(pid_tgid))
-		return 0;
-	ts = epoch_ns();
-	if (sampled_out(nr, ts)) {
-		count_suppressed();
-		return 0;
-	}
 	s = scratch_get();
 	if (!s)
 		return 0;
@@ -414,18 +425,8 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, __u32 nr,
 			nr = __NR_execveat;
 		}
 	}
-	if (!syscall_wanted(nr) || task_is_compat()) {
-		count_suppressed();
+	if (!event_wanted(nr, &pid_tgid, &ts))
 		return 0;
-	}
-	pid_tgid = bpf_get_current_pid_tgid();
-	if (!task_wanted(pid_tgid))
-		return 0;
-	ts = epoch_ns();
-	if (sampled_out(nr, ts)) {
-		count_suppressed();
-		return 0;
-	}
 	s = scratch_get();
 	if (!s)
 		return 0;
