@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sentry.events.syscalls import PPM_SC_BY_NAME, PPM_SC_NAMES
+from sentry.events.table import EVENTS, EventFlags, events_named
 from sentry.fields.registry import resolve
 from sentry.rules.alert import Alert
 from sentry.rules.codegen import Program
@@ -107,16 +109,12 @@ def load_ruleset(
 
 def skipped_event_types() -> frozenset[int]:
     """Event numbers Falco's simple-consumer mode drops (EF_DROP_SIMPLE_CONS)."""
-    from sentry.events.table import EVENTS, EventFlags
-
     return frozenset(code for code, info in EVENTS.items()
                      if info.flags & EventFlags.DROP_SIMPLE_CONS)
 
 
 def ignored_event_names(ruleset: Ruleset) -> set[str]:
     """Event types the rules name that are skipped unless all events are evaluated (-A)."""
-    from sentry.events.table import events_named
-
     skipped = skipped_event_types()
     names: set[str] = set()
     for rule in ruleset.rules:
@@ -131,8 +129,6 @@ def ignored_event_names(ruleset: Ruleset) -> set[str]:
 
 
 def _generic_skipped_ids() -> frozenset[int]:
-    from sentry.events.syscalls import PPM_SC_BY_NAME
-
     return frozenset(PPM_SC_BY_NAME[n] for n in SIMPLE_CONSUMER_SKIPPED_SYSCALLS
                      if n in PPM_SC_BY_NAME)
 
@@ -206,8 +202,6 @@ class Engine:
         else:
             self._skip = skipped_event_types()
             self._generic_skip = _generic_skipped_ids()
-        from sentry.events.table import events_named
-
         self._generic_types = frozenset(i.code for i in events_named("syscall"))
         self._time_field = "evt.time.iso8601" if self.options.time_iso8601 else "evt.time"
         # Falco stamps json (k8s audit) alerts with %jevt.time: a text field, local time.
@@ -262,8 +256,6 @@ class Engine:
     def wanted_syscall_ids(self) -> frozenset[int] | None:
         """PPM_SC ids of the generic events some rule may match (None: every one): their
         ``evt.type`` is the syscall's name, so a rule must name it (or run on every type)."""
-        from sentry.events.syscalls import PPM_SC_NAMES
-
         names = self.ruleset.evttype_names()
         if names is None:
             return None
