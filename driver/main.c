@@ -92,14 +92,18 @@ static bool sampled_out(long bit, u64 ts)
 	return test_bit(bit, always_drop) || (ts % NSEC_PER_SEC) >= NSEC_PER_SEC / sampling;
 }
 
-/* Should this event be written? Counts it as suppressed if not. */
+/*
+ * Should this event be written? What the interest set or sampling leaves out counts as
+ * suppressed; the consumer's own events (EXCLUDE_TGID) are not counted, as in the probe.
+ */
 static bool wanted(struct sentry_ring *ring, long bit, u64 ts)
 {
 	pid_t excl = READ_ONCE(sentry_cfg.exclude_tgid);
 
+	if (excl && current->tgid == excl)
+		return false;
 	/* interest words are replaced whole (WRITE_ONCE): either set is fine */
-	if (!test_bit(bit, sentry_cfg.interest) ||
-	    (excl && current->tgid == excl) || sampled_out(bit, ts)) {
+	if (!test_bit(bit, sentry_cfg.interest) || sampled_out(bit, ts)) {
 		ring->ctrl->n_suppressed++;
 		return false;
 	}
