@@ -68,6 +68,7 @@ struct {
 } stats_map SEC(".maps");
 
 volatile struct sentry_bpf_settings settings;
+const volatile struct sentry_bpf_config probe_config SEC(".rodata.sc");
 
 /* One event being built (its state lives in the scratch area). */
 struct ev {
@@ -341,8 +342,13 @@ static __always_inline __u64 ev_arg(struct ev *e, __u32 i)
 
 /* ---- files behind descriptors -------------------------------------------- */
 
-/* Makes a kernel address a (read-only) BTF pointer again: its fields are then read directly. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+/*
+ * Makes a kernel address a (read-only) BTF pointer again: its fields are then read
+ * directly. A 6.2+ kfunc, weak so that the probe loads without it: the loader sets
+ * probe_config.direct_reads only where the kernel has it, and the verifier drops the
+ * code on the other side of that flag (the probe reads, one helper call each).
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /*
  * A slot of the fd array, readable directly: struct kiocb is the kernel type that
@@ -355,8 +361,9 @@ static __always_inline struct kiocb *file_slot(struct file **slot)
 
 /*
  * The current task's file behind fd. The task is a BTF pointer, read directly down to
- * the fd array; one probe read takes the entry. Remembered for the event, whose
- * parameters often ask for the same descriptor more than once.
+ * the fd array; the entry is read directly too where the kernel allows it, else probe-read.
+ * Remembered for the event, whose parameters often ask for the same descriptor more
+ * than once. Its fields are read directly, or probe-read, as direct_reads says.
  */
 static __always_inline struct file *fd_file(struct ev *e, long fd)
 {
@@ -372,12 +379,19 @@ static __always_inline struct file *fd_file(struct ev *e, long fd)
 		fdt = bpf_get_current_task_btf()->files->fdt;
 		if (fdt && (__u64)fd < fdt->max_fds) {
 			fds = fdt->fd;
-			f = (__u64)file_slot(&fds[fd])->ki_filp;
+			if (probe_config.direct_reads)
+				f = (__u64)file_slot(&fds[fd])->ki_filp;
+			else
+				bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 		}
 		e->s->file_fd = fd;
 		e->s->file = f;
 	}
-	return f ? bpf_rdonly_cast((void *)f, bpf_core_type_id_kernel(struct file)) : NULL;
+	if (!f)
+		return NULL;
+	if (probe_config.direct_reads)
+		return bpf_rdonly_cast((void *)f, bpf_core_type_id_kernel(struct file));
+	return (struct file *)f;
 }
 
 /* scap's dev encoding: the kernel's new_encode_dev(). */
@@ -390,12 +404,20 @@ static __always_inline __u32 encode_dev(__u32 dev)
 
 static __always_inline __u32 file_dev(struct file *f)
 {
-	return f ? encode_dev(f->f_inode->i_sb->s_dev) : 0;
+	if (!f)
+		return 0;
+	if (probe_config.direct_reads)
+		return encode_dev(f->f_inode->i_sb->s_dev);
+	return encode_dev(BPF_CORE_READ(f, f_inode, i_sb, s_dev));
 }
 
 static __always_inline __u64 file_ino(struct file *f)
 {
-	return f ? f->f_inode->i_ino : 0;
+	if (!f)
+		return 0;
+	if (probe_config.direct_reads)
+		return f->f_inode->i_ino;
+	return BPF_CORE_READ(f, f_inode, i_ino);
 }
 
 #define K_FMODE_CREATED	0x100000
@@ -403,7 +425,11 @@ static __always_inline __u64 file_ino(struct file *f)
 /* The open that made this file also created it. */
 static __always_inline bool file_created(struct file *f)
 {
-	return f && (f->f_mode & K_FMODE_CREATED);
+	if (!f)
+		return false;
+	if (probe_config.direct_reads)
+		return f->f_mode & K_FMODE_CREATED;
+	return BPF_CORE_READ(f, f_mode) & K_FMODE_CREATED;
 }
 
 /* The idx'th 8- or 4-byte word of a user array (0 when uptr is NULL). */

@@ -20,7 +20,7 @@ static __always_inline struct sock *fd_sock(struct ev *e, long fd)
 
 	if (!f)
 		return NULL;
-	sock = f->private_data;
+	sock = probe_config.direct_reads ? f->private_data : BPF_CORE_READ(f, private_data);
 	if (!sock)
 		return NULL;
 	/* Only sockets: their file's private_data is a struct socket whose file is f. */

@@ -30,22 +30,12 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /*
- * Set by the loader before load, from the event table it decodes with: scap's
- * portable syscall code per native number (generic events).
- */
-struct probe_config {
-	__u16 ppm_sc_codes[SENTRY_SYSCALL_NR_MAX];
-};
-
-/*
  * Parameters of the process events, as the event table (sysdig 0.29's layouts,
  * the kernel module's) gives them; the loader refuses a table that differs.
  */
 #define EXEC_X_NPARAMS 20
 #define CLONE_X_NPARAMS 20
 #define PROCEXIT_NPARAMS 4
-
-const volatile struct probe_config probe_config SEC(".rodata.sc");
 
 /*
  * Threads inside execveat(). After a successful execveat the kernel reports the

@@ -2,8 +2,8 @@
 /*
  * sentry_bpf.h - what the eBPF probe and its Python consumer share besides the
  * event encoding (which is sentry_abi.h's): the settings block the consumer
- * writes into the probe's .bss. Fed to cffi's cdef as is: plain structs and
- * #define constants only.
+ * writes into the probe's .bss, and the configuration it writes before load.
+ * Fed to cffi's cdef as is: plain structs and #define constants only.
  */
 #ifndef SENTRY_BPF_H
 #define SENTRY_BPF_H
@@ -26,6 +26,15 @@ struct sentry_bpf_settings {
 	__u32 all_syscalls;	/* non-zero: interest ignored, every syscall captured */
 	__u32 sampling;		/* > 1: keep 1/sampling of each second (sentry_sampling.h) */
 	__u64 interest[8];	/* one bit per syscall number (SENTRY_SYSCALL_NR_MAX) */
+};
+
+/*
+ * Written by the consumer before load into the probe's .rodata.sc: the verifier
+ * then knows these values, and drops the code a flag turns off.
+ */
+struct sentry_bpf_config {
+	__u16 ppm_sc_codes[512];	/* scap's portable syscall code per native number */
+	__u32 direct_reads;	/* the kernel has bpf_rdonly_cast (6.2+): files read directly */
 };
 
 #endif /* SENTRY_BPF_H */

@@ -4,7 +4,8 @@ The probe is built from ``driver/bpf`` with clang: by ``scripts/install.sh`` (``
 driver/bpf``; used while newer than its sources), else at first use into a cache directory
 under a name derived from its sources, so an upgrade rebuilds it and a second start does
 not. ``$SENTRY_BPF_OBJECT`` names a prebuilt object instead.
-Also here: views of the object's data sections (the settings block, the syscall table).
+Also here: views of the object's data sections (the settings block, the configuration
+written before load, the syscall table).
 """
 
 from __future__ import annotations
@@ -150,13 +151,18 @@ def section_bytes(lib: Any, obj: Any, suffix: str) -> bytes:
 # -- the settings block (sentry_bpf.h), mapped from the live .bss -------------------------
 
 _sffi = FFI()
-_sffi.cdef("typedef uint32_t __u32; typedef uint64_t __u64;")
+_sffi.cdef("typedef uint16_t __u16; typedef uint32_t __u32; typedef uint64_t __u64;")
 _sffi.cdef(cdef_source((source_dir() / "sentry_bpf.h").read_text())[0])
 
 
 def settings_view(mapping: mmap.mmap) -> Any:
     """The probe's ``struct sentry_bpf_settings`` over its mmap'ed .bss."""
     return _sffi.cast("struct sentry_bpf_settings *", _sffi.from_buffer(mapping))
+
+
+def config_view(section: Any) -> Any:
+    """The probe's ``struct sentry_bpf_config`` over its .rodata.sc section (before load)."""
+    return _sffi.cast("struct sentry_bpf_config *", section)
 
 
 # -- the syscall table (syscall_specs.h), for consistency checks ---------------------------

@@ -11,8 +11,9 @@ Settings (capturing, snaplen, interest set, sampling, the consumer's own tgid, a
 target process tree for tests) live in the probe's ``.bss``, mmap'ed here and written in place.
 Counters are per CPU in the probe and summed into :class:`CaptureStats`. Setting
 ``event_types`` (as for a capture file) narrows the interest set to the syscalls that
-make those events. Needs root, BTF and a 6.2+ kernel (BPF ring buffers, bpf_loop,
-bpf_rdonly_cast).
+make those events. Needs root, BTF and a 5.17+ kernel (BPF ring buffers, bpf_loop); on
+6.2+ (bpf_rdonly_cast in the kernel's BTF) the probe reads files through BTF pointers
+instead of one probe read each, chosen before load.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from sentry.capture import bpfobject
-from sentry.capture.libbpf import BPF_MAP_TYPE_RINGBUF, check, check_ptr, ffi, lib, take_log
+from sentry.capture.libbpf import (
+    BPF_MAP_TYPE_RINGBUF,
+    check,
+    check_ptr,
+    ffi,
+    kernel_has_kfunc,
+    lib,
+    take_log,
+)
 from sentry.capture.source import CaptureStats
 from sentry.errors import DriverError
 from sentry.events.event import HEADER, Event
@@ -142,12 +151,18 @@ class _Ring:
 
 
 class EbpfSource:
-    """The eBPF probe as a :class:`~sentry.capture.source.LiveSource`."""
+    """The eBPF probe as a :class:`~sentry.capture.source.LiveSource`.
+
+    ``direct_reads`` chooses how the probe reads the files behind descriptors: through
+    BTF pointers (bpf_rdonly_cast, 6.2+) or with probe reads; by default the first where
+    the kernel has that kfunc. ``attach`` forces ``tp_btf`` or ``raw_tp``.
+    """
 
     def __init__(self, *, snaplen: int = 80, interest: Iterable[int] | None = None,
                  ring_bytes: int = DEFAULT_RING_BYTES, budget: int = DEFAULT_BUDGET,
                  target_tgid: int = 0, object_path: Path | None = None,
-                 attach: str | None = None, idle_timeout: float = 0.05):
+                 attach: str | None = None, idle_timeout: float = 0.05,
+                 direct_reads: bool | None = None):
         if ring_bytes < _PAGE or ring_bytes & (ring_bytes - 1):
             raise DriverError(f"eBPF: ring size {ring_bytes} must be a power of two >= {_PAGE}")
         self._lib = lib()
@@ -162,6 +177,9 @@ class EbpfSource:
         self._settings_map: mmap.mmap | None = None
         self._poll: Any = None
         path = object_path or bpfobject.object_path()
+        if direct_reads is None:
+            direct_reads = kernel_has_kfunc("bpf_rdonly_cast")
+        self.direct_reads = direct_reads
         self.attach_mode = ""
         errors = []
         for mode in ([attach] if attach else ["tp_btf", "raw_tp"]):
@@ -213,7 +231,7 @@ class EbpfSource:
         check(lb.bpf_map__set_inner_map_fd(rings, ring_fds[0]), "setting the ring template")
         check(lb.bpf_map__set_max_entries(self._map("scratch_map"), ncpu),
               "sizing the scratch area")
-        self._write_config(bpfobject.section(lb, obj, ".rodata.sc"))
+        self._write_config(bpfobject.section(lb, obj, ".rodata.sc"), self.direct_reads)
         ret = lb.bpf_object__load(obj)
         if ret < 0:
             log = take_log().strip()
@@ -226,13 +244,15 @@ class EbpfSource:
             self._poll.register(ring.fd, select.EPOLLIN)
 
     @staticmethod
-    def _write_config(config: Any) -> None:
-        """The probe's struct probe_config: portable syscall codes."""
+    def _write_config(section: Any, direct_reads: bool) -> None:
+        """The probe's struct sentry_bpf_config: portable syscall codes, and whether files
+        are read through BTF pointers (bpf_rdonly_cast) or probe-read."""
         check_process_layouts()
-        codes = ffi.cast("uint16_t *", config)
+        config = bpfobject.config_view(section)
         for nr, sc in X86_64_SYSCALLS.items():
             if nr < SYSCALL_NR_MAX:
-                codes[nr] = sc.ppm_sc
+                config.ppm_sc_codes[nr] = sc.ppm_sc
+        config.direct_reads = direct_reads
 
     def _map(self, name: str) -> Any:
         return check_ptr(self._lib.bpf_object__find_map_by_name(self._obj, name.encode()),

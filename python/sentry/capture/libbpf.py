@@ -8,6 +8,7 @@ and attached to the error rather than printed.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 from typing import Any
 
@@ -44,12 +45,17 @@ int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32
 int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags);
 int bpf_map_lookup_elem(int fd, const void *key, void *value);
 long libbpf_get_error(const void *ptr);
+struct btf;
+struct btf *btf__load_vmlinux_btf(void);
+int btf__find_by_name_kind(const struct btf *btf, const char *type_name, uint32_t kind);
+void btf__free(struct btf *btf);
 int libbpf_num_possible_cpus(void);
 int vsnprintf(char *str, size_t size, const char *fmt, void *ap);
 int close(int fd);
 """
 
 BPF_MAP_TYPE_RINGBUF = 27
+BTF_KIND_FUNC = 12
 
 ffi = cffi.FFI()
 ffi.cdef(_CDEF)
@@ -100,6 +106,20 @@ def take_log() -> str:
     text = "".join(_log)
     _log.clear()
     return text
+
+
+@functools.cache
+def kernel_has_kfunc(name: str) -> bool:
+    """Whether the running kernel's BTF (/sys/kernel/btf/vmlinux) has kernel function
+    name: where libbpf looks for a program's kfuncs."""
+    btf = lib().btf__load_vmlinux_btf()
+    if btf == ffi.NULL:
+        take_log()
+        return False
+    try:
+        return lib().btf__find_by_name_kind(btf, name.encode(), BTF_KIND_FUNC) > 0
+    finally:
+        lib().btf__free(btf)
 
 
 def check(ret: int, what: str) -> int:
