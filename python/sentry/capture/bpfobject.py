@@ -133,15 +133,6 @@ def find_map(lib: Any, obj: Any, suffix: str) -> Any:
     raise DriverError(f"eBPF object has no {suffix} section")
 
 
-def section(lib: Any, obj: Any, suffix: str) -> Any:
-    """Writable pointer to a data section's initial contents (before load)."""
-    size = ffi.new("size_t *")
-    ptr = lib.bpf_map__initial_value(find_map(lib, obj, suffix), size)
-    if ptr == ffi.NULL:
-        raise DriverError(f"eBPF object: no initial value for {suffix}")
-    return ptr
-
-
 def section_bytes(lib: Any, obj: Any, suffix: str) -> bytes:
     size = ffi.new("size_t *")
     ptr = lib.bpf_map__initial_value(find_map(lib, obj, suffix), size)
@@ -160,9 +151,16 @@ def settings_view(mapping: mmap.mmap) -> Any:
     return _sffi.cast("struct sentry_bpf_settings *", _sffi.from_buffer(mapping))
 
 
-def config_view(section: Any) -> Any:
-    """The probe's ``struct sentry_bpf_config`` over its .rodata.sc section (before load)."""
-    return _sffi.cast("struct sentry_bpf_config *", section)
+def config_view(lib: Any, obj: Any) -> Any:
+    """The probe's ``struct sentry_bpf_config``: its .rodata.sc section, writable before
+    load; DriverError for an object built from other sources (a section of another size)."""
+    size = ffi.new("size_t *")
+    ptr = lib.bpf_map__initial_value(find_map(lib, obj, ".rodata.sc"), size)
+    want = _sffi.sizeof("struct sentry_bpf_config")
+    if ptr == ffi.NULL or size[0] != want:
+        raise DriverError(f"eBPF object: .rodata.sc holds {size[0]} bytes, not the {want} of "
+                          "struct sentry_bpf_config (an object built from other sources?)")
+    return _sffi.cast("struct sentry_bpf_config *", ptr)
 
 
 # -- the syscall table (syscall_specs.h), for consistency checks ---------------------------

@@ -231,7 +231,7 @@ class EbpfSource:
         check(lb.bpf_map__set_inner_map_fd(rings, ring_fds[0]), "setting the ring template")
         check(lb.bpf_map__set_max_entries(self._map("scratch_map"), ncpu),
               "sizing the scratch area")
-        self._write_config(bpfobject.section(lb, obj, ".rodata.sc"), self.direct_reads)
+        self._write_config(bpfobject.config_view(lb, obj), self.direct_reads)
         ret = lb.bpf_object__load(obj)
         if ret < 0:
             log = take_log().strip()
@@ -244,11 +244,10 @@ class EbpfSource:
             self._poll.register(ring.fd, select.EPOLLIN)
 
     @staticmethod
-    def _write_config(section: Any, direct_reads: bool) -> None:
+    def _write_config(config: Any, direct_reads: bool) -> None:
         """The probe's struct sentry_bpf_config: portable syscall codes, and whether files
         are read through BTF pointers (bpf_rdonly_cast) or probe-read."""
         check_process_layouts()
-        config = bpfobject.config_view(section)
         for nr, sc in X86_64_SYSCALLS.items():
             if nr < SYSCALL_NR_MAX:
                 config.ppm_sc_codes[nr] = sc.ppm_sc
