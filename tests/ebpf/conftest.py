@@ -19,8 +19,7 @@ def ebpf_unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def ebpf_source() -> Iterator[object]:
+def _probe(**options: object) -> Iterator[object]:
     """The probe, capturing only this test process's descendants."""
     reason = ebpf_unavailable()
     if reason:
@@ -30,11 +29,24 @@ def ebpf_source() -> Iterator[object]:
     from sentry.capture.ebpf import EbpfSource
 
     try:
-        src = EbpfSource(target_tgid=os.getpid())
+        src = EbpfSource(target_tgid=os.getpid(), **options)
     except DriverError as err:
-        pytest.fail(f"eBPF probe did not load: {err}")
+        pytest.fail(f"eBPF probe did not load ({options or 'defaults'}): {err}")
     yield src
     src.close()
+
+
+@pytest.fixture(scope="module")
+def ebpf_source() -> Iterator[object]:
+    """The probe as this kernel runs it by default."""
+    yield from _probe()
+
+
+@pytest.fixture(scope="module")
+def probe_reads_source() -> Iterator[object]:
+    """The probe reading files with probe reads (its way on kernels without
+    bpf_rdonly_cast), whatever this kernel has."""
+    yield from _probe(direct_reads=False)
 
 
 @pytest.fixture(scope="module")
