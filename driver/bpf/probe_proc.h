@@ -71,6 +71,7 @@ struct path_ctx {
 	struct dentry *dentry;
 	struct mount *mnt;
 	struct dentry *mnt_root;
+	struct path root;	/* the task's root (chroot): the walk ends there, as d_path's */
 };
 
 /* Prepends "/" + one name to the path in tmp (s->pos moves down); 1 stops the walk. */
@@ -97,6 +98,8 @@ static long path_step(__u64 i, struct path_ctx *c)
 	struct mount *mnt = c->mnt;
 	struct qstr name;
 
+	if (dentry == c->root.dentry && &mnt->mnt == c->root.mnt)
+		return 1;
 	if (dentry == c->mnt_root || dentry == parent) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
 
@@ -112,15 +115,19 @@ static long path_step(__u64 i, struct path_ctx *c)
 	return prepend_name(c->s, name.name, name.len);
 }
 
-/* Builds /a/b/c of a dentry under a vfsmount at the end of tmp; returns its start. */
+/*
+ * Builds /a/b/c of a dentry under a vfsmount, seen from root (a task's root), at the end
+ * of tmp; returns its start.
+ */
 static __always_inline __u32 build_path(struct scratch *s, struct dentry *dentry,
-					struct vfsmount *vfsmnt)
+					struct vfsmount *vfsmnt, struct path root)
 {
 	struct path_ctx c = {
 		.s = s,
 		.dentry = dentry,
 		.mnt = container_of(vfsmnt, struct mount, mnt),
 		.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root),
+		.root = root,
 	};
 
 	s->tmp[STR_MAX - 1] = 0;
@@ -146,14 +153,15 @@ static __always_inline void ev_tmp_str(struct ev *e, __u32 pos)
 static __always_inline void ev_cwd(struct ev *e, struct task_struct *task)
 {
 	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	struct path pwd;
+	struct path pwd, root;
 
 	if (!fs) {
 		ev_len(e, 0);
 		return;
 	}
 	pwd = BPF_CORE_READ(fs, pwd);
-	ev_tmp_str(e, build_path(e->s, pwd.dentry, pwd.mnt));
+	root = BPF_CORE_READ(fs, root);
+	ev_tmp_str(e, build_path(e->s, pwd.dentry, pwd.mnt, root));
 }
 
 struct cgroup_ctx {
