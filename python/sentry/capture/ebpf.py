@@ -192,6 +192,9 @@ class EbpfSource:
                 errors.append(f"{mode}: {err}")
         else:
             raise DriverError("eBPF probe could not be loaded:\n" + "\n".join(errors))
+        reads = "files read through BTF pointers" if direct_reads else "files probe-read"
+        self.description = (f"eBPF probe ({self.attach_mode}, {len(self._rings)} per-CPU rings "
+                            f"of {ring_bytes >> 10} KiB, {reads})")
         try:
             self._configure(snaplen, interest, target_tgid)
             self._attach()
