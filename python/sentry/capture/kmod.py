@@ -121,6 +121,8 @@ class KmodSource:
             if version != API_VERSION:
                 raise DriverError(f"module API version {version}, this reader speaks "
                                   f"{API_VERSION}: rebuild or reload the module")
+            self.description = (f"kernel module ({len(self._rings)} per-CPU rings of "
+                                 f"{(self._rings[0].mask + 1) >> 10} KiB, {dev_dir}/sentryN)")
             if exclude_self:
                 self._ioctl_in("SENTRY_IOCTL_EXCLUDE_TGID", os.getpid())
             if snaplen is not None:

@@ -59,6 +59,8 @@ class EventSource(Protocol):
 class LiveSource(EventSource, Protocol):
     """A live driver: also takes the interest set (syscall numbers), snaplen and sampling."""
 
+    description: str  # what captures, for the log line at start ("kernel module (2 rings ...)")
+
     def set_interest(self, syscalls: Iterable[int] | None) -> None:
         """Capture only these syscall numbers (None: all)."""
         ...

@@ -214,7 +214,9 @@ class Daemon:
                 if self.web is None:
                     raise SentryError("nothing to do: no event source and the webserver "
                                       "is disabled (set webserver.enabled)")
-                while not self._stopped.wait(3600):
+                # Short waits: a signal delivered to another thread only trips a flag,
+                # which the main thread acts on when it next runs Python code.
+                while not self._stopped.wait(0.25):
                     pass
             else:
                 monitor = self._drop_monitor(source)
@@ -272,6 +274,8 @@ def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[]
     """
     daemon = Daemon(cfg, load_rules, json_output=json_output, all_events=all_events)
     source, inspector = open_live() if "syscall" in sources else (None, None)
+    if source is not None:
+        _log(f"capturing live with the {source.description}", "info")
     if source is not None and retune is not None:
         daemon.retune = lambda ruleset: retune(source, inspector, ruleset)
     return daemon.run(source, inspector)
