@@ -83,7 +83,14 @@ class SentryDaemon:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         assert self.proc.stdout is not None
-        out = self.proc.stdout.read()  # stderr belongs to the reader thread: no communicate()
-        self.proc.wait(120)
+        # A daemon that ignores SIGTERM is killed after 120 s (and fails on its exit status)
+        # rather than hanging the suite on the read below.
+        guard = threading.Timer(120, self.proc.kill)
+        guard.start()
+        try:
+            out = self.proc.stdout.read()  # stderr belongs to the reader thread: no communicate()
+            self.proc.wait(120)
+        finally:
+            guard.cancel()
         self._reader.join(10)
         return self.proc.returncode, out
