@@ -155,7 +155,10 @@ def test_sampling_keeps_one_nth_of_each_second(sampling_source: Any, tmp_path: P
     assert cap.counted is not None and cap.counted.drops == 0, cap.counted  # exact counts
     generated = 2 * facts["calls"]  # enter and exit
     kept = run.getppid_events()
-    assert 0.5 / SAMPLING < kept / generated < 1.5 / SAMPLING, (kept, generated, facts)
+    # The child ran outside the kept part too (its share inside is about 1/SAMPLING of its
+    # calls, less under emulation, where its CPU time is not spread evenly over the second),
+    # so the check below cannot pass if everything were kept.
+    assert facts["inside"] + facts["across"] < 0.75 * facts["calls"], facts
     # exactly the calls the child made in the kept part (those across a border: either)
     assert 2 * facts["inside"] * 0.9 <= kept <= 2 * (facts["inside"] + facts["across"]) * 1.1, (
         kept, facts)
