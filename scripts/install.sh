@@ -21,6 +21,9 @@ else
 	step "apt: all packages present"
 fi
 
+step "container runtimes for the tests (containerd, docker, podman, buildah)"
+scripts/runtimes.sh install
+
 step "pip: installing sentry (editable) with test tools"
 PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 # Under pyenv the new `sentry` command is reached through a shim made by rehash.

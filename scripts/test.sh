@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 echo "==> ruff"; ruff check python tests bench
 echo "==> mypy"; mypy
+echo "==> container runtimes"; scripts/runtimes.sh start
 echo "==> pytest (host)"
 python3 -m pytest -q tests --ignore=tests/kmod
 if [ -x tests/kmod/run_in_vm.sh ]; then
