@@ -19,10 +19,11 @@ from typing import Any
 
 from sentry.events.table import EVENTS, EventFlags
 from sentry.inspect.containers import (
+    HOST_ID,
     ContainerInfo,
     ContainerMount,
     ContainerTable,
-    container_id_from_cgroups,
+    container_identity,
 )
 from sentry.inspect.fds import INET_TYPES, FdInfo, FdTable, FdType, IpAddress, Role
 from sentry.inspect.threads import NA_NAME, ThreadInfo, ThreadTable, dir_path
@@ -374,8 +375,7 @@ class Inspector:
             child.vpid = vpid
         cgroups = ev.param_by_name("cgroups")
         if cgroups is not None:
-            child.cgroups = split_nul(cgroups)
-            child.container_id = container_id_from_cgroups(child.cgroups)
+            self.set_cgroups(child, split_nul(cgroups))
 
     def _on_execve_exit(self, ev: Any, th: ThreadInfo) -> None:
         res = ev.param_by_name("res")
@@ -412,8 +412,7 @@ class Inspector:
             th.exe_writable = bool(flags & EXE_WRITABLE)
         cgroups = ev.param_by_name("cgroups")
         if cgroups is not None:
-            th.cgroups = split_nul(cgroups)
-            th.container_id = container_id_from_cgroups(th.cgroups)
+            self.set_cgroups(th, split_nul(cgroups))
 
     # ---- fds ------------------------------------------------------------------------------
 
@@ -614,6 +613,26 @@ class Inspector:
         return handler
 
     # ---- containers -----------------------------------------------------------------------
+
+    def set_cgroups(self, th: ThreadInfo, cgroups: list[str]) -> None:
+        """A thread's cgroups, hence its container; a new container id goes to the table
+        (which hands it to the runtime resolvers, if any run)."""
+        th.cgroups = cgroups
+        ident = container_identity(cgroups)
+        if ident is None:
+            th.container_id = HOST_ID
+            return
+        th.container_id = ident.id
+        if ident.id not in self.containers:
+            self.containers.seen(ident)
+
+    def announce_containers(self) -> None:
+        """Tell the container table about the containers of the threads known now (the
+        starting state read from /proc or a capture)."""
+        for th in list(self.threads):
+            ident = container_identity(th.cgroups)
+            if ident is not None and ident.id not in self.containers:
+                self.containers.seen(ident)
 
     def _on_container(self, ev: Any, th: ThreadInfo | None) -> None:
         """Container metadata recorded in the capture (sysdig's container events)."""

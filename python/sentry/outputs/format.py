@@ -225,6 +225,71 @@ class OutputFormat:
         """``{field name: JSON value}`` for every field of the format (alert output_fields)."""
         return {key: to_json(f.extract(event), f.type) for key, f, to_json in self._json_fields}
 
+    def defer(self, event: Any) -> DeferredOutput:
+        """Render now every field but the container ones, which :meth:`DeferredOutput.complete`
+        reads later (an alert held until its container's metadata arrives). Those fields read
+        only the event's time and thread, which the deferred output keeps."""
+        parts: list[str | _Token] = []
+        for tok in self.tokens:
+            if tok.text is not None:
+                parts.append(tok.text)
+            elif _is_late(tok.field):
+                parts.append(tok)
+            else:
+                parts.append(tok.render(tok.field.extract(event)))  # type: ignore[union-attr]
+        values: dict[str, Any] = {}
+        late = []
+        for key, f, to_json in self._json_fields:
+            if _is_late(f):
+                values[key] = None  # keeps the key's place; filled in by complete()
+                late.append((key, f, to_json))
+            else:
+                values[key] = to_json(f.extract(event), f.type)
+        return DeferredOutput(parts, values, tuple(late), _LateEvent(event.ts, event.thread))
+
+
+LATE_FIELD_PREFIXES = ("container.", "k8s.")
+
+
+def _is_late(bound: BoundField | None) -> bool:
+    return (bound is not None and bound.source == "syscall"
+            and bound.name.startswith(LATE_FIELD_PREFIXES))
+
+
+class _LateEvent:
+    """What container fields read of an event: its time and its thread."""
+
+    __slots__ = ("thread", "ts")
+
+    def __init__(self, ts: int, thread: Any):
+        self.ts = ts
+        self.thread = thread
+
+
+class DeferredOutput:
+    """A rule output rendered but for its container fields (see :meth:`OutputFormat.defer`)."""
+
+    __slots__ = ("_event", "_late", "_parts", "_values")
+
+    def __init__(self, parts: list[str | _Token], values: dict[str, Any],
+                 late: tuple[tuple[str, BoundField, Callable[[Any, FieldType], Any]], ...],
+                 event: _LateEvent):
+        self._parts = parts
+        self._values = values
+        self._late = late
+        self._event = event
+
+    def complete(self) -> tuple[str, dict[str, Any]]:
+        """(text, output_fields) with the container fields as the table holds them now."""
+        ev = self._event
+        text = "".join(p if isinstance(p, str)
+                       else p.render(p.field.extract(ev))  # type: ignore[union-attr]
+                       for p in self._parts)
+        values = dict(self._values)
+        for key, f, to_json in self._late:
+            values[key] = to_json(f.extract(ev), f.type)
+        return text, values
+
 
 def expand_container_info(fmt: str, extra: str = "", replace: bool = False) -> str:
     """Falco's ``%container.info`` and ``-p`` handling on a rule output.

@@ -57,6 +57,16 @@ from sentry.rules.ruleset import (
 
 AlertSink = Callable[[Alert], None]
 
+
+class AlertHold(Protocol):
+    """Where alerts wait for something an event does not carry yet (a container's
+    metadata): ``key(ev)`` names what to wait for, or None to raise the alert now;
+    ``add(key, finish)`` takes the alert's ``finish()``, which builds it when released."""
+
+    def key(self, ev: Any) -> str | None: ...
+
+    def add(self, key: str, finish: Callable[[], Alert]) -> None: ...
+
 # Syscalls that scap flags EF_DROP_SIMPLE_CONS in its syscall table: Falco 0.28 does not
 # evaluate rules on them (as generic events) unless run with -A.
 SIMPLE_CONSUMER_SKIPPED_SYSCALLS = frozenset(
@@ -208,6 +218,7 @@ class Engine:
         self._audit_time = resolve("jevt.time.iso8601" if self.options.time_iso8601
                                    else "jevt.time")
         self._dispatch = self._build_dispatch()
+        self.hold: AlertHold | None = None  # set by the daemon when container engines run
 
     def use_ruleset(self, ruleset: Ruleset) -> None:
         """Swap in a newly loaded ruleset (SIGHUP reload); counters carry on."""
@@ -272,6 +283,12 @@ class Engine:
 
     def _raise(self, rule: Any, ev: Any) -> None:
         output: CompiledOutput = rule.output
+        hold = self.hold
+        if hold is not None and rule.source == "syscall":
+            key = hold.key(ev)
+            if key is not None:
+                self._hold(hold, key, rule, ev)
+                return
         if rule.source == "k8s_audit":
             fields = {self._audit_time.name: self._audit_time.extract(ev)}
         else:
@@ -283,6 +300,24 @@ class Engine:
         self.stats.by_rule[rule.name] += 1
         self.stats.by_priority[rule.priority.label] += 1
         self.sink(alert)
+
+    def _hold(self, hold: AlertHold, key: str, rule: Any, ev: Any) -> None:
+        """Render the alert now but for its container fields, and let ``hold`` finish it
+        once the container's metadata is known (or its wait is over)."""
+        deferred = rule.output.defer(ev)
+        ts, time_field, options = ev.ts, self._time_field, self.options
+
+        def finish() -> Alert:
+            text, values = deferred.complete()
+            fields = {time_field: ts}
+            fields.update(values)
+            return Alert(ts, rule.name, rule.priority, text, rule.source, fields,
+                         options.hostname, list(rule.tags), options.time_iso8601)
+
+        self.stats.alerts += 1
+        self.stats.by_rule[rule.name] += 1
+        self.stats.by_priority[rule.priority.label] += 1
+        hold.add(key, finish)
 
     # -- the loop
 

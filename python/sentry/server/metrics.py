@@ -30,6 +30,11 @@ class MetricsSnapshot:
     requests: dict[str, int] = field(default_factory=dict)  # webhook answers by status
     rules_loaded: int = 0
     reloads: dict[str, int] = field(default_factory=dict)  # "ok" / "failed"
+    # Container engines: (engine, socket) -> lookups by result / errors by kind / state.
+    container_lookups: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    container_errors: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    container_engine_up: dict[tuple[str, str], int] = field(default_factory=dict)
+    alerts_held: dict[str, int] = field(default_factory=dict)  # released_ready/_timeout ...
 
 
 class SentryCollector(Collector):
@@ -91,6 +96,28 @@ class SentryCollector(Collector):
         for result, n in sorted(s.reloads.items()):
             reloads.add_metric([result], n)
         yield reloads
+        lookups = CounterMetricFamily("sentry_container_lookups", "Container metadata lookups, "
+                                      "by engine, socket and result",
+                                      labels=["engine", "socket", "result"])
+        for lkey, n in sorted(s.container_lookups.items()):
+            lookups.add_metric(list(lkey), n)
+        yield lookups
+        errors = CounterMetricFamily("sentry_container_engine_errors", "Container engine "
+                                     "calls that failed, by engine, socket and kind",
+                                     labels=["engine", "socket", "kind"])
+        for ekey, n in sorted(s.container_errors.items()):
+            errors.add_metric(list(ekey), n)
+        yield errors
+        up = GaugeMetricFamily("sentry_container_engine_up", "Whether a container engine "
+                               "socket answers (1) or not (0)", labels=["engine", "socket"])
+        for ukey, n in sorted(s.container_engine_up.items()):
+            up.add_metric(list(ukey), n)
+        yield up
+        held = CounterMetricFamily("sentry_alerts_held", "Alerts held for their container's "
+                                   "metadata, by outcome", labels=["outcome"])
+        for outcome, n in sorted(s.alerts_held.items()):
+            held.add_metric([outcome], n)
+        yield held
 
 
 def make_registry(snapshot: Callable[[], MetricsSnapshot]) -> CollectorRegistry:

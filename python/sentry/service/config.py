@@ -179,6 +179,21 @@ SCHEMA: dict[str, Key] = {
     "syscall_event_drops.rate": Key(0.03333, _non_negative, NUM),
     "syscall_event_drops.max_burst": Key(1, _positive_int, INT),
     "syscall_event_drops.simulate_drops": Key(False, _bool, BOOL),
+    # Container runtimes asked for metadata (falco.yaml's container_engines; sockets are
+    # looked up under $HOST_ROOT when Sentry runs in a container).
+    "container_engines.docker.enabled": Key(True, _bool, BOOL),
+    "container_engines.docker.sockets": Key(["/var/run/docker.sock"], _str_list, STRS),
+    "container_engines.podman.enabled": Key(True, _bool, BOOL),
+    "container_engines.podman.sockets": Key(["/run/podman/podman.sock"], _str_list, STRS),
+    "container_engines.cri.enabled": Key(True, _bool, BOOL),
+    "container_engines.cri.sockets": Key(["/run/containerd/containerd.sock",
+                                          "/run/crio/crio.sock",
+                                          "/run/k3s/containerd/containerd.sock"],
+                                         _str_list, STRS),
+    # An alert of a container whose metadata is still being fetched waits at most this long.
+    "container_engines.alert_hold_ms": Key(500, _int, INT),
+    "container_engines.lookup_timeout_ms": Key(2000, _positive_int, INT),
+    "container_engines.poll_interval_ms": Key(1000, _positive_int, INT),
     "metrics.enabled": Key(True, _bool, BOOL),
     "metrics.endpoint": Key("/metrics", _str, STR),
 }
@@ -191,7 +206,8 @@ IGNORED = {
     "grpc_output": "Sentry has no gRPC server; use http_output or program_output",
 }
 
-_SECTIONS = {path.split(".", 1)[0] for path in SCHEMA if "." in path}
+# Every mapping above a key: "webserver", "container_engines", "container_engines.cri" ...
+_SECTIONS = {path.rsplit(".", i)[0] for path in SCHEMA for i in range(1, path.count(".") + 1)}
 
 
 @dataclass
@@ -241,27 +257,23 @@ def _check(key: str, value: Any, origin: Path | None) -> Any:
         raise ConfigError(f"{_where(origin, key)}: {err} (got {value!r})") from None
 
 
-def _flatten(doc: dict[str, Any], origin: Path | None, warnings: list[str]) -> dict[str, Any]:
+def _flatten(doc: dict[str, Any], origin: Path | None, warnings: list[str],
+             prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in doc.items():
-        name = str(name)
-        if name in IGNORED:
-            warnings.append(f"{_where(origin, name)}: ignored ({IGNORED[name]})")
-        elif name in SCHEMA:
-            flat[name] = _check(name, value, origin)
-        elif name in _SECTIONS:
+        key = prefix + str(name)
+        if not prefix and key in IGNORED:
+            warnings.append(f"{_where(origin, key)}: ignored ({IGNORED[key]})")
+        elif key in SCHEMA:
+            flat[key] = _check(key, value, origin)
+        elif key in _SECTIONS:
             if value is None:
                 continue
             if not isinstance(value, dict):
-                raise ConfigError(f"{_where(origin, name)}: expected a mapping, got {value!r}")
-            for sub, subval in value.items():
-                key = f"{name}.{sub}"
-                if key in SCHEMA:
-                    flat[key] = _check(key, subval, origin)
-                else:
-                    warnings.append(f"{_where(origin, key)}: unknown key, ignored")
+                raise ConfigError(f"{_where(origin, key)}: expected a mapping, got {value!r}")
+            flat.update(_flatten(value, origin, warnings, key + "."))
         else:
-            warnings.append(f"{_where(origin, name)}: unknown key, ignored")
+            warnings.append(f"{_where(origin, key)}: unknown key, ignored")
     return flat
 
 

@@ -36,6 +36,7 @@ from sentry.rules.ruleset import Ruleset
 from sentry.server.metrics import MetricsSnapshot, make_registry
 from sentry.server.webserver import ServerSettings, Unavailable, WebServer
 from sentry.service.config import Config
+from sentry.service.containers import ContainerMetadata
 from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
 from sentry.service.outputs import build_outputs
 
@@ -71,6 +72,7 @@ class Daemon:
         self._control: threading.Thread | None = None
         self._saved_handlers: dict[int, Any] = {}
         self.retune: Callable[[Ruleset], None] | None = None  # new rules -> driver interest
+        self.containers: ContainerMetadata | None = None  # runtime resolvers, alert hold
 
     # -- alerts
 
@@ -120,12 +122,29 @@ class Daemon:
             unreadable = st.drops_page_fault
         if self.web is not None:
             drops["k8s_audit_malformed"] = self.web.malformed
-        return MetricsSnapshot(
+        snap = MetricsSnapshot(
             events=events, drops=drops, unreadable=unreadable, alerts=alerts, eval_seconds=eval_s,
             eval_events=evaluated, outputs=self.outputs.stats(),
             throttled=self.outputs.throttled,
             requests=dict(self.web.requests) if self.web is not None else {},
             rules_loaded=len(self.ruleset), reloads=dict(self.reloads))
+        if self.containers is not None:
+            self._container_metrics(snap, self.containers)
+        return snap
+
+    @staticmethod
+    def _container_metrics(snap: MetricsSnapshot, containers: ContainerMetadata) -> None:
+        for st in containers.engine_stats():
+            snap.container_engine_up[(st.engine, st.socket)] = int(st.state == "up")
+            for result, n in st.lookups.items():
+                snap.container_lookups[(st.engine, st.socket, result)] = n
+            for kind, n in st.errors.items():
+                snap.container_errors[(st.engine, st.socket, kind)] = n
+        hold = containers.hold_stats()
+        if hold is not None:
+            snap.alerts_held = {"released_ready": hold.released_ready,
+                                "released_timeout": hold.released_timeout,
+                                "failed": hold.failed, "waiting": hold.waiting}
 
     # -- lifecycle
 
@@ -253,6 +272,8 @@ class Daemon:
             pass  # a webhook evaluation in progress has queued its alerts; later ones get 503
         if source is not None and hasattr(source, "close"):
             source.close()
+        if self.containers is not None:
+            self.containers.close()  # held alerts go out before the outputs drain
         self.outputs.close()
         if monitor is not None:
             print(monitor.summary(), file=sys.stderr, flush=True)  # all threads are done
@@ -276,6 +297,11 @@ def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[]
     source, inspector = open_live() if "syscall" in sources else (None, None)
     if source is not None:
         _log(f"capturing live with the {source.description}", "info")
+    if inspector is not None:
+        # Container metadata in the background; alerts of containers being looked up wait.
+        daemon.containers = ContainerMetadata(cfg, inspector.containers, daemon._on_alert)
+        daemon.engine.hold = daemon.containers.hold
+        inspector.announce_containers()
     if source is not None and retune is not None:
         daemon.retune = lambda ruleset: retune(source, inspector, ruleset)
     return daemon.run(source, inspector)
