@@ -177,8 +177,8 @@ class CriClient:
         linux = cfg.get("linux") if isinstance(cfg, dict) else None
         sc = linux.get("security_context") if isinstance(linux, dict) else None
         sc = sc if isinstance(sc, dict) else {}
-        if "privileged" in sc:
-            privileged = bool(sc["privileged"])
+        if isinstance(linux, dict):  # protobuf JSON leaves out false values
+            privileged = bool(sc.get("privileged", False))
         elif "privileged" in verbose:
             privileged = bool(verbose["privileged"])
         sandbox_id = verbose.get("sandboxID") if isinstance(verbose.get("sandboxID"), str) \

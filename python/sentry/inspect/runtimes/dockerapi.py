@@ -10,6 +10,7 @@ library's ``http.client``; every call has a timeout.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -98,32 +99,50 @@ class DockerClient:
     def watch(self, stop: threading.Event, on_id: Callable[[str], None]) -> None:
         filters = urllib.parse.quote(json.dumps({"type": ["container"]}))
         conn = _UnixConnection(self.socket_path, self.timeout)
+        done = threading.Event()
+
+        def hang_up() -> None:
+            # The stream is read blocking (events may be hours apart); shutting the socket
+            # down from here ends that read when Sentry stops.
+            while not done.wait(0.5):
+                if stop.is_set():
+                    if conn.sock is not None:
+                        with contextlib.suppress(OSError):
+                            conn.sock.shutdown(socket.SHUT_RDWR)
+                    return
+
+        threading.Thread(target=hang_up, daemon=True, name=f"{self.name}-events-stop").start()
         try:
             conn.request("GET", f"/events?filters={filters}", headers={"Host": "localhost"})
             resp = conn.getresponse()
             if resp.status != 200:
                 raise RuntimeAPIError(self.name, "protocol", f"/events: HTTP {resp.status}")
             if conn.sock is not None:
-                conn.sock.settimeout(0.5)  # wake up to look at `stop`
+                conn.sock.settimeout(None)
             buf = b""
             while not stop.is_set():
-                try:
-                    chunk = resp.read1(65536)
-                except TimeoutError:
-                    continue
+                chunk = resp.read1(65536)
                 if not chunk:
+                    if stop.is_set():
+                        return
                     raise RuntimeAPIError(self.name, "unavailable", "event stream closed")
-                buf += chunk
-                buf = self._events(buf, on_id)
+                buf = self._events(buf + chunk, on_id)
         except (ConnectionError, FileNotFoundError) as err:
+            if stop.is_set():
+                return
             raise RuntimeAPIError(self.name, "unavailable", f"{self.socket_path}: {err}") from err
         except TimeoutError as err:
             raise RuntimeAPIError(self.name, "timeout", "/events: no answer") from err
         except http.client.HTTPException as err:
+            if stop.is_set():
+                return
             raise RuntimeAPIError(self.name, "protocol", f"/events: {err!r}") from err
         except OSError as err:
+            if stop.is_set():
+                return
             raise RuntimeAPIError(self.name, "unavailable", f"{self.socket_path}: {err}") from err
         finally:
+            done.set()
             conn.close()
 
     def _events(self, buf: bytes, on_id: Callable[[str], None]) -> bytes:
