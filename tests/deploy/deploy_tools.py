@@ -40,9 +40,9 @@ def helm() -> str:
     return need("helm")
 
 
-def helm_template(helm: str, *args: str) -> str:
-    """``helm template`` of the chart; its output (the manifests)."""
-    res = subprocess.run([helm, "template", "sentry", str(CHART), "--namespace", "sentry",
+def helm_template(helm: str, *args: str, name: str = "sentry") -> str:
+    """``helm template`` of the chart as release ``name``; its output (the manifests)."""
+    res = subprocess.run([helm, "template", name, str(CHART), "--namespace", "sentry",
                           *args], capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
     return res.stdout
@@ -52,7 +52,7 @@ def helm_template(helm: str, *args: str) -> str:
 def podman_env() -> dict[str, str]:
     """The environment that points podman/buildah at build-images.sh's configuration."""
     need_root()
-    for tool in ("podman", "buildah", "debootstrap", "catatonit", "runc"):
+    for tool in ("podman", "buildah", "debootstrap", "runc"):
         need(tool)
     out = subprocess.run([str(BUILD_IMAGES), "env"], capture_output=True, text=True,
                          check=True).stdout

@@ -148,13 +148,27 @@ def test_container_engine_sockets_mounted_under_host_once_each(helm: str) -> Non
                  "/run/crio/crio.sock", "/run/k3s/containerd/containerd.sock",
                  "/run/podman/podman.sock"):
         assert "/host" + sock in agent
-    spec = pod_spec(render(helm, "--set", "collectors.containerEngine.engines.docker.enabled=false",
-                           "--set", "collectors.containerEngine.engines.cri.sockets[0]="
-                           "/run/containerd/containerd.sock"))
+    docs = render(helm, "--set", "collectors.containerEngine.engines.docker.enabled=false",
+                  "--set", "collectors.containerEngine.engines.podman.sockets[0]="
+                  "/run/containerd/containerd.sock")
+    spec = pod_spec(docs)
     agent = mounts(container(spec, "sentry"))
     assert "/host/var/run/docker.sock" not in agent
     names = [v["name"] for v in spec["volumes"]]
     assert len(names) == len(set(names))
+    conf = yaml.safe_load(one(docs, "ConfigMap", "sentry")["data"]["sentry.yaml"])
+    engines = conf["container_engines"]
+    assert engines["docker"]["enabled"] is False
+    assert engines["podman"]["sockets"] == ["/run/containerd/containerd.sock"]
+    assert engines["cri"]["enabled"] is True and engines["alert_hold_ms"] == 500
+
+
+def test_collectors_disabled_turns_every_engine_off(helm: str) -> None:
+    docs = render(helm, "--set", "collectors.enabled=false")
+    conf = yaml.safe_load(one(docs, "ConfigMap", "sentry")["data"]["sentry.yaml"])
+    assert {e["enabled"] for k, e in conf["container_engines"].items()
+            if isinstance(e, dict)} == {False}
+    assert not [m for m in mounts(container(pod_spec(docs), "sentry")) if "sock" in m]
 
 
 def test_falcosidekick_gets_falco_json_over_http_output(helm: str) -> None:

@@ -66,7 +66,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/* sentry.yaml: .Values.sentry, with http_output pointed at falcosidekick when enabled
-     (Falco's alert JSON, as falcosidekick takes it). */}}
+     (Falco's alert JSON, as falcosidekick takes it), and container_engines from
+     collectors.containerEngine (sockets as on the host: Sentry prefixes HOST_ROOT). */}}
 {{- define "sentry.config" -}}
 {{- $cfg := deepCopy .Values.sentry }}
 {{- if .Values.falcosidekick.enabled }}
@@ -80,6 +81,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $_ = set $cfg "json_output" true }}
 {{- $_ = set $cfg "json_include_output_property" true }}
 {{- end }}
+{{- $engines := deepCopy (default dict $cfg.container_engines) }}
+{{- $collect := and .Values.collectors.enabled .Values.collectors.containerEngine.enabled }}
+{{- range $name, $engine := .Values.collectors.containerEngine.engines }}
+{{- $_ := set $engines $name (dict "enabled" (and $collect $engine.enabled) "sockets" $engine.sockets) }}
+{{- end }}
+{{- $_ := set $cfg "container_engines" $engines }}
 {{- toYaml $cfg }}
 {{- end }}
 
