@@ -78,9 +78,9 @@ static int sentry_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (first + n > 1) {
 		if (vma->vm_flags & VM_WRITE)
 			return -EPERM;
-		vma->vm_flags &= ~VM_MAYWRITE;
+		sentry_vm_flags_clear(vma, VM_MAYWRITE);
 	}
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	sentry_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_private_data = ring;
 	vma->vm_ops = &sentry_vm_ops;
 	return 0;
@@ -145,7 +145,7 @@ static const struct file_operations sentry_fops = {
 	.llseek = noop_llseek,
 };
 
-static char *sentry_devnode(struct device *dev, umode_t *mode)
+static char *sentry_devnode(SENTRY_DEVNODE_CONST struct device *dev, umode_t *mode)
 {
 	if (mode)
 		*mode = 0400;
@@ -175,7 +175,7 @@ int sentry_devices_create(void)
 	err = cdev_add(&sentry_cdev, sentry_devt, nr_cpu_ids);
 	if (err)
 		goto undo_region;
-	sentry_class = class_create(THIS_MODULE, SENTRY_NAME);
+	sentry_class = sentry_class_create(SENTRY_NAME);
 	if (IS_ERR(sentry_class)) {
 		err = PTR_ERR(sentry_class);
 		goto undo_cdev;

@@ -13,7 +13,6 @@
 #include <linux/uaccess.h>
 #include <linux/string.h>
 #include <linux/sched.h>
-#include <asm/unaligned.h>
 #include "sentry.h"
 
 /* Upper bound of one event: header, 32 lengths and the largest parameters. */

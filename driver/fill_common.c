@@ -31,7 +31,7 @@ struct file *sentry_fd_file(long fd)
 {
 	if (fd < 0 || !current->files)
 		return NULL;
-	return files_lookup_fd_rcu(current->files, fd);
+	return sentry_lookup_fd(current->files, fd);
 }
 
 /* A kernel path rendered in place as the next parameter (NUL included). */

@@ -90,7 +90,7 @@ static void push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned
 		remote.in6.sin6_family = AF_UNSPEC;
 	rcu_read_lock();
 	f = sentry_fd_file(fd);
-	sock = f ? sock_from_file(f) : NULL;
+	sock = f ? sentry_sock_from_file(f) : NULL;
 	sk = sock ? sock->sk : NULL;
 	if (!sk) {
 		rcu_read_unlock();
@@ -193,7 +193,7 @@ static void accept_fill(struct sentry_evt *e, struct sentry_args *a)
 
 	rcu_read_lock();
 	f = sentry_fd_file((int)a->a[0]);
-	sock = f ? sock_from_file(f) : NULL;
+	sock = f ? sentry_sock_from_file(f) : NULL;
 	if (sock && sock->sk) {
 		qlen = READ_ONCE(sock->sk->sk_ack_backlog);
 		qmax = READ_ONCE(sock->sk->sk_max_ack_backlog);
@@ -278,7 +278,7 @@ static void socketpair_x(struct sentry_evt *e, struct sentry_args *a)
 		e->pf = true;
 	rcu_read_lock();
 	f = a->ret >= 0 ? sentry_fd_file(fds[0]) : NULL;
-	sock = f ? sock_from_file(f) : NULL;
+	sock = f ? sentry_sock_from_file(f) : NULL;
 	if (sock && sock->sk) {
 		src = (u64)(unsigned long)sock->sk;
 		if (sock->sk->sk_family == AF_UNIX)

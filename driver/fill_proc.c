@@ -169,11 +169,6 @@ static u64 ts_ns(struct timespec64 t)
 	return (u64)t.tv_sec * NSEC_PER_SEC + t.tv_nsec;
 }
 
-static u64 caps64(kernel_cap_t c)
-{
-	return ((u64)c.cap[1] << 32) | c.cap[0];
-}
-
 /* execve_19 and execveat exits: 28 parameters. */
 static void execve_x(struct sentry_evt *e, struct sentry_args *a)
 {
@@ -221,12 +216,12 @@ static void execve_x(struct sentry_evt *e, struct sentry_args *a)
 			flags |= SCAP_EXE_FROM_MEMFD;
 	}
 	sentry_push_u32(e, flags);			/* 19 flags */
-	sentry_push_u64(e, caps64(cred->cap_inheritable));	/* 20-22 caps */
-	sentry_push_u64(e, caps64(cred->cap_permitted));
-	sentry_push_u64(e, caps64(cred->cap_effective));
+	sentry_push_u64(e, sentry_caps64(cred->cap_inheritable));	/* 20-22 caps */
+	sentry_push_u64(e, sentry_caps64(cred->cap_permitted));
+	sentry_push_u64(e, sentry_caps64(cred->cap_effective));
 	sentry_push_u64(e, inode ? inode->i_ino : 0);	/* 23 exe_ino */
-	sentry_push_u64(e, inode ? ts_ns(inode->i_ctime) : 0);	/* 24 ctime */
-	sentry_push_u64(e, inode ? ts_ns(inode->i_mtime) : 0);	/* 25 mtime */
+	sentry_push_u64(e, inode ? ts_ns(sentry_inode_ctime(inode)) : 0);	/* 24 ctime */
+	sentry_push_u64(e, inode ? ts_ns(sentry_inode_mtime(inode)) : 0);	/* 25 mtime */
 	sentry_push_u32(e, from_kuid_munged(&init_user_ns, cred->euid));	/* 26 uid */
 	if (exe)					/* 27 trusted_exepath */
 		sentry_push_kpath(e, &exe->f_path);
@@ -277,9 +272,9 @@ static void capset_x(struct sentry_evt *e, struct sentry_args *a)
 	const struct cred *cred = current_cred();
 
 	sentry_push_res(e, a);
-	sentry_push_u64(e, caps64(cred->cap_inheritable));
-	sentry_push_u64(e, caps64(cred->cap_permitted));
-	sentry_push_u64(e, caps64(cred->cap_effective));
+	sentry_push_u64(e, sentry_caps64(cred->cap_inheritable));
+	sentry_push_u64(e, sentry_caps64(cred->cap_permitted));
+	sentry_push_u64(e, sentry_caps64(cred->cap_effective));
 }
 
 /* ptrace: addr and data are PT_DYN, index 0 = plain u64. */

@@ -16,6 +16,7 @@
 #include <linux/ptrace.h>
 #include "sentry_abi.h"
 #include "sentry_events.h"
+#include "compat.h"
 
 #define SENTRY_NAME "sentry"
 
