@@ -377,4 +377,4 @@ module_exit(sentry_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("Sentry authors");
 MODULE_DESCRIPTION("Sentry syscall capture: per-CPU rings of scap-encoded events");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(SENTRY_VERSION);
