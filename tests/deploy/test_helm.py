@@ -215,3 +215,9 @@ def test_bad_driver_kind_is_refused_by_name(helm: str) -> None:
                          capture_output=True, text=True, check=False)
     assert res.returncode != 0
     assert "driver.kind must be auto, kmod or ebpf" in res.stderr
+
+
+def test_chart_app_version_is_the_package_version() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    version = (CHART.parents[2] / "driver" / "VERSION").read_text().strip()
+    assert chart["appVersion"] == version, "bump Chart.yaml's appVersion with driver/VERSION"
