@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import queue
+import shutil
 import socket
 import subprocess
 import sys
@@ -282,3 +283,37 @@ def test_hanging_and_garbage_sockets_leave_alerts_coming(tmp_path: Path) -> None
         live.stop()
         for s in (hang, junk, hang2):
             s.close()
+
+
+def test_live_capture_carries_container_metadata_for_sysdig_and_sentry(tmp_path: Path) -> None:
+    """`sentry capture -w` (live) writes the container's metadata event into the file:
+    sysdig and `sentry tail -e` then show the container's name and image for its events."""
+    _ebpf_or_skip()
+    rt.require_docker()
+    if shutil.which("sysdig") is None:
+        rt.unavailable("sysdig is not installed")
+    out = tmp_path / "live.scap"
+    name = f"cap-{uuid.uuid4().hex[:6]}"
+    with rt.docker_container(name) as ctr:
+        env = dict(os.environ, SENTRY_DRIVER="ebpf")
+        proc = subprocess.Popen([*SENTRY, "capture", "-w", str(out),
+                                 f"container.id={ctr.short_id}"],
+                                stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            # Act for a while: the capture needs a moment to load the probe and start.
+            for _ in range(10):
+                ctr.exec(VI, timeout=30)
+                time.sleep(1.0)
+        finally:
+            proc.send_signal(2)
+            _, err = proc.communicate(timeout=60)
+    assert out.exists(), err
+    fmt = "%container.id %container.name %container.image.repository %proc.name"
+    flt = "evt.type in (open, openat, openat2) and fd.name=/hoge.sh"
+    sysdig = subprocess.run(["sysdig", "-r", str(out), "-p", fmt, flt], capture_output=True,
+                            text=True, timeout=120, check=True).stdout.split("\n")
+    ours = subprocess.run([*SENTRY, "tail", "-e", str(out), "-p", fmt, flt],
+                          capture_output=True, text=True, timeout=120, check=True).stdout
+    expected = f"{ctr.short_id} {name} docker.io/library/busybox vi"
+    assert expected in sysdig, (sysdig[:5], err)
+    assert expected in ours.split("\n"), ours[:500]

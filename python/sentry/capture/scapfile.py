@@ -759,8 +759,22 @@ def _lstr(value: str | bytes) -> bytes:
     return _U16.pack(len(raw)) + raw
 
 
-def _nul_list(items: Sequence[str]) -> bytes:
-    return b"".join(s.encode("utf-8", "surrogateescape") + b"\0" for s in items)
+# scap's limits on a process-list entry's strings (SCAP_MAX_ARGS_SIZE, _ENV_SIZE,
+# _CGROUPS_SIZE): sysdig refuses a whole file whose list has a longer one.
+SCAP_MAX_LIST_BYTES = 4096
+LIST_MAX = SCAP_MAX_LIST_BYTES
+
+
+def _nul_list(items: Sequence[str], limit: int | None = None) -> bytes:
+    """NUL-terminated strings; with ``limit``, whole ones only up to that many bytes (as
+    /proc gives scap at most that much of a process's arguments or environment)."""
+    out = b""
+    for s in items:
+        item = s.encode("utf-8", "surrogateescape") + b"\0"
+        if limit is not None and len(out) + len(item) > limit:
+            break
+        out += item
+    return out
 
 
 def _pack_ip4(text: str) -> bytes:
@@ -931,12 +945,13 @@ class ScapWriter:
     def _thread(t: ThreadEntry) -> bytes:
         body = b"".join((
             struct.pack("<QQQqq", t.tid, t.pid, t.ptid, t.sid, t.vpgid),
-            _lstr(t.comm), _lstr(t.exe), _lstr(t.exepath), _lstr(_nul_list(t.args)),
+            _lstr(t.comm), _lstr(t.exe), _lstr(t.exepath), _lstr(_nul_list(t.args, LIST_MAX)),
             _lstr(t.cwd),
             struct.pack("<QIIIIIIQQ", t.fdlimit, t.flags, t.uid, t.gid, t.vmsize_kb,
                         t.vmrss_kb, t.vmswap_kb, t.pfmajor, t.pfminor),
-            _lstr(_nul_list(t.env)), struct.pack("<qq", t.vtid, t.vpid),
-            _lstr(_nul_list(t.cgroups)), _lstr(t.root), _U32.pack(t.loginuid & 0xFFFFFFFF),
+            _lstr(_nul_list(t.env, LIST_MAX)), struct.pack("<qq", t.vtid, t.vpid),
+            _lstr(_nul_list(t.cgroups, LIST_MAX)), _lstr(t.root),
+            _U32.pack(t.loginuid & 0xFFFFFFFF),
         ))
         return _U32.pack(len(body) + 4) + body
 

@@ -33,6 +33,36 @@ def host_threads(inspector: Any) -> list[Any]:
     ]
 
 
+class _ContainerRecords:
+    """Writes each container's metadata (sysdig's container JSON event) into the capture
+    before the first written event of that container whose metadata is known, so that the
+    file replays with the same container fields in sysdig and in Sentry."""
+
+    JSON_EVENT = 272  # PPME_CONTAINER_JSON_E
+    JSON_EVENT_LARGE = 324  # PPME_CONTAINER_JSON_2_E (32-bit parameter length)
+
+    def __init__(self, writer: Any, table: Any):
+        from sentry.inspect.containers import HOST_ID
+
+        self.writer = writer
+        self.table = table
+        self.written = {HOST_ID}
+
+    def before(self, ev: Any) -> None:
+        th = ev.thread
+        if th is None or th.container_id in self.written:
+            return
+        from sentry.inspect.containers import LookupState, to_scap_json
+
+        info = self.table.get(th.container_id)
+        if info is None or info.state is not LookupState.DONE:
+            return  # not known yet: written before a later event of it, once it is
+        text = to_scap_json(info)
+        code = self.JSON_EVENT if len(text) < 60_000 else self.JSON_EVENT_LARGE
+        self.writer.write_event(code, text, ts=ev.ts, tid=ev.tid, cpu=ev.cpu)
+        self.written.add(info.id)
+
+
 def write_capture(source: Any, inspector: Any, out: str, filter_text: str | None, *,
                   metadata: dict[str, Iterable[Any]]) -> tuple[int, int]:
     """Copy ``source`` to ``out``; returns (events kept, state-only events kept)."""
@@ -45,14 +75,17 @@ def write_capture(source: Any, inspector: Any, out: str, filter_text: str | None
     process = inspector.process
     kept = state = 0
     writer = ScapWriter(out, **metadata)  # type: ignore[arg-type]
+    containers = _ContainerRecords(writer, inspector.containers)
     try:
         for batch in source.batches():
             for ev in batch:
                 process(ev)
                 if match is None or match(ev):
+                    containers.before(ev)
                     writer.write_record(ev.record(), ev.cpu)
                     kept += 1
                 elif ev.type in state_types:
+                    containers.before(ev)
                     writer.write_record(ev.record(), ev.cpu, state_only=True)
                     state += 1
     finally:

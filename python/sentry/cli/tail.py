@@ -75,8 +75,14 @@ def open_live(event_names: set[str] | None = None) -> tuple[Any, Any]:
     from sentry.events.syscalls import syscall_numbers_for_event_names
     from sentry.events.table import EVENTS
     from sentry.inspect.inspector import Inspector
+    from sentry.service.config import load_config
+    from sentry.service.containers import ContainerMetadata
 
     inspector = Inspector.from_host()
+    # Container fields (-p %container.name ...) from the runtimes, in the background; the
+    # resolver threads end with the process.
+    ContainerMetadata(load_config(None, []), inspector.containers)
+    inspector.announce_containers()
     interest = None
     if event_names is not None:
         names = set(event_names) | {EVENTS[c].name for c in inspector.handled_types()}

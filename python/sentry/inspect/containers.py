@@ -170,6 +170,84 @@ class ContainerInfo:
 
 HOST = ContainerInfo(HOST_ID, type="host", name="host", full_id=HOST_ID)
 
+# sysdig's container types (sinsp_container_type) by number, as capture files carry them.
+SCAP_TYPES = {0: "docker", 1: "lxc", 2: "libvirt-lxc", 3: "mesos", 4: "rkt", 5: "custom",
+              6: "cri", 7: "containerd", 8: "cri-o", 9: "bpm", 10: "static", 11: "podman"}
+_SCAP_TYPE_CODES = {name: code for code, name in SCAP_TYPES.items()}
+
+
+def to_scap_json(info: ContainerInfo) -> str:
+    """The container as sysdig's container JSON event holds it (``{"container": {...}}``)."""
+    import json
+
+    pod = info.pod
+    labels = dict(info.labels)
+    doc: dict[str, object] = {
+        "id": info.id, "full_id": info.full_id or info.id,
+        "type": _SCAP_TYPE_CODES.get(info.type or "", 5), "name": info.name or "",
+        "image": info.image or "", "imageid": info.image_id or "",
+        "imagerepo": info.image_repository or "", "imagetag": info.image_tag or "",
+        "imagedigest": info.image_digest or "", "privileged": bool(info.privileged),
+        "Mounts": [{"Source": m.source, "Destination": m.dest, "Mode": m.mode, "RW": m.rdwr,
+                    "Propagation": m.propagation} for m in info.mounts],
+        "ip": info.ip or "0.0.0.0", "Labels": labels,
+        "host_pid": bool(info.host_pid), "host_network": bool(info.host_network),
+        "host_ipc": bool(info.host_ipc), "created_time": (info.start_ts or 0) // 1_000_000_000,
+        "start_ts": info.start_ts or 0, "is_pod_sandbox": False,
+    }
+    if pod is not None:
+        doc["pod_sandbox_id"] = pod.sandbox_id or ""
+        doc["pod_sandbox_labels"] = dict(pod.labels)
+        doc["pod"] = {"name": pod.name, "namespace": pod.namespace, "uid": pod.uid,
+                      "ip": pod.ip}
+    return json.dumps({"container": doc}, separators=(",", ":"))
+
+
+def from_scap_json(text: str) -> ContainerInfo | None:
+    """A container JSON event's text (sysdig's or ours) as a table entry; None if unusable."""
+    import json
+
+    try:
+        data = json.loads(text).get("container", {})
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(data, dict) or not data.get("id"):
+        return None
+
+    def text_of(key: str) -> str | None:
+        value = data.get(key)
+        return str(value) if value not in (None, "") else None
+
+    labels = data.get("Labels", data.get("labels")) or {}
+    labels = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+    mounts = [
+        ContainerMount(str(m.get("Source", "")), str(m.get("Destination", "")),
+                       str(m.get("Mode", "")), bool(m.get("RW", True)),
+                       str(m.get("Propagation", "")))
+        for m in data.get("Mounts") or () if isinstance(m, dict)
+    ]
+    kind = data.get("type")
+    pod = None
+    p = data.get("pod")
+    if isinstance(p, dict) or data.get("pod_sandbox_id"):
+        p = p if isinstance(p, dict) else {}
+        plabels = data.get("pod_sandbox_labels")
+        pod = PodInfo(name=p.get("name"), namespace=p.get("namespace"), uid=p.get("uid"),
+                      sandbox_id=text_of("pod_sandbox_id"), ip=p.get("ip"),
+                      labels=dict(plabels) if isinstance(plabels, dict) else {})
+    ip = text_of("ip")
+    start = data.get("start_ts") or (data.get("created_time") or 0) * 1_000_000_000
+    return ContainerInfo(
+        str(data["id"])[:SHORT_ID_LEN],
+        type=SCAP_TYPES.get(kind, str(kind)) if isinstance(kind, int) else text_of("type"),
+        name=text_of("name"), image=text_of("image"), image_id=text_of("imageid"),
+        image_repository=text_of("imagerepo"), image_tag=text_of("imagetag"),
+        image_digest=text_of("imagedigest"), privileged=data.get("privileged"),
+        ip=None if ip == "0.0.0.0" else ip, mounts=mounts, labels=labels,
+        full_id=text_of("full_id") or str(data["id"]), start_ts=int(start) or None,
+        host_pid=data.get("host_pid"), host_network=data.get("host_network"),
+        host_ipc=data.get("host_ipc"), pod=pod)
+
 Listener = Callable[[ContainerInfo], None]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import json
 import os
 import posixpath
 from collections.abc import Callable, Iterable
@@ -20,10 +19,11 @@ from typing import Any
 from sentry.events.table import EVENTS, EventFlags
 from sentry.inspect.containers import (
     HOST_ID,
+    SCAP_TYPES,
     ContainerInfo,
-    ContainerMount,
     ContainerTable,
     container_identity,
+    from_scap_json,
 )
 from sentry.inspect.fds import INET_TYPES, FdInfo, FdTable, FdType, IpAddress, Role
 from sentry.inspect.threads import NA_NAME, ThreadInfo, ThreadTable, dir_path
@@ -56,9 +56,6 @@ PURGE_IDLE_NS = 60 * 1_000_000_000
 _FAMILY_TYPES = {1: FdType.UNIX, 2: FdType.IPV4, 10: FdType.IPV6, 16: FdType.NETLINK}
 _SOCK_L4 = {1: "tcp", 2: "udp", 3: "raw"}  # SOCK_STREAM, SOCK_DGRAM, SOCK_RAW
 
-# sysdig's container types (sinsp_container_type), by number.
-_CONTAINER_TYPES = {0: "docker", 1: "lxc", 2: "libvirt-lxc", 3: "mesos", 4: "rkt", 5: "custom",
-                    6: "cri", 7: "containerd", 8: "cri-o", 9: "bpm"}
 
 Handler = Callable[[Any, Any], None]  # (event, its ThreadInfo, None for internal events)
 
@@ -638,22 +635,9 @@ class Inspector:
         """Container metadata recorded in the capture (sysdig's container events)."""
         text = ev.param_by_name("json")
         if isinstance(text, str):
-            try:
-                data = json.loads(text).get("container", {})
-            except (ValueError, AttributeError):
-                return
-            if not isinstance(data, dict) or not data.get("id"):
-                return
-            labels = data.get("Labels") or {}
-            self.containers.update(ContainerInfo(
-                str(data["id"]),
-                type=_container_type(data.get("type")),
-                name=data.get("name"), image=data.get("image"), image_id=data.get("imageid"),
-                image_repository=data.get("imagerepo"), image_tag=data.get("imagetag"),
-                privileged=data.get("privileged"), ip=data.get("ip"),
-                mounts=_mounts(data.get("Mounts")),
-                labels=labels if isinstance(labels, dict) else {},
-            ))
+            info = from_scap_json(text)
+            if info is not None:
+                self.containers.update(info)
             return
         cid = ev.param_by_name("id")
         if isinstance(cid, str) and cid:
@@ -719,20 +703,9 @@ class Inspector:
         return ip in self.local_addresses or ip.is_loopback
 
 
-def _mounts(value: Any) -> list[ContainerMount]:
-    if not isinstance(value, list):
-        return []
-    return [
-        ContainerMount(str(m.get("Source", "")), str(m.get("Destination", "")),
-                       str(m.get("Mode", "")), bool(m.get("RW", True)),
-                       str(m.get("Propagation", "")))
-        for m in value if isinstance(m, dict)
-    ]
-
-
 def _container_type(value: Any) -> str | None:
     if isinstance(value, int):
-        return _CONTAINER_TYPES.get(value, str(value))
+        return SCAP_TYPES.get(value, str(value))
     return None if value is None else str(value)
 
 
