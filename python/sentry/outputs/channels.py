@@ -7,12 +7,21 @@ exponential back-off and reopens the channel between attempts. Every message end
 exactly one counter: ``delivered``, ``failed`` (retries exhausted), ``queue_full`` (queue
 was full) or ``shutdown`` (still queued when the daemon stopped). Failures are logged on
 stderr (the first one, then at most every 10 s) and exported as metrics.
+
+A worker thread never dies of a channel's error: whatever ``send``, ``reopen`` or
+``close`` raises (a full disk makes even ``close`` fail, when it flushes) is a counted
+failure, and the channel is reopened on the next attempt. While a channel keeps failing,
+each further attempt waits longer (up to ``MAX_BACKOFF_S``), so a dead receiver costs
+little; the first success resets the back-off. A stdout whose reader has gone (``| head``)
+is :class:`OutputClosed`: later alerts are counted, not written, and ``on_closed`` is called
+so that the command can end quietly.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import queue
 import ssl
 import subprocess
@@ -20,6 +29,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar
 
@@ -37,6 +47,10 @@ class Message:
     rule: str
 
 
+class OutputClosed(OSError):
+    """The channel's reader is gone for good (stdout closed): no retry can help."""
+
+
 class Channel:
     """A destination. ``send`` raises ``OSError`` on failure; ``reopen`` starts afresh."""
 
@@ -46,8 +60,13 @@ class Channel:
         raise NotImplementedError
 
     def reopen(self) -> None:
-        """Drop any connection/handle so that the next ``send`` opens a new one."""
-        self.close()
+        """Drop any connection/handle so that the next ``send`` opens a new one.
+
+        Never raises: a handle that cannot even be closed (a full disk fails the flush) is
+        dropped all the same.
+        """
+        with contextlib.suppress(Exception):
+            self.close()
 
     def flush(self) -> None:
         """Push out anything buffered."""
@@ -62,18 +81,40 @@ class StdoutChannel(Channel):
     def __init__(self, stream: IO[str] | None = None, buffered: bool = False):
         self._stream = stream
         self._buffered = buffered
+        self._gone = False
 
     def send(self, msg: Message) -> None:
+        if self._gone:
+            raise OutputClosed("stdout is closed")
         stream = self._stream or sys.stdout
-        stream.write(msg.text + "\n")
-        if not self._buffered:
-            stream.flush()
+        try:
+            stream.write(msg.text + "\n")
+            if not self._buffered:
+                stream.flush()
+        except BrokenPipeError:
+            self._closed_by_reader()
+            raise OutputClosed("stdout is closed (the reader went away)") from None
+
+    def _closed_by_reader(self) -> None:
+        self._gone = True
+        if self._stream is None:
+            # What is still buffered can never be written; later flushes must not fail.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
     def flush(self) -> None:
-        (self._stream or sys.stdout).flush()
+        if self._gone:
+            return
+        try:
+            (self._stream or sys.stdout).flush()
+        except BrokenPipeError:
+            self._closed_by_reader()
 
     def close(self) -> None:
         self.flush()
+
+    def reopen(self) -> None:
+        """Nothing to reopen: stdout stays what it is."""
 
 
 class FileChannel(Channel):
@@ -102,7 +143,7 @@ class FileChannel(Channel):
 
     def close(self) -> None:
         if self._fh is not None:
-            fh, self._fh = self._fh, None
+            fh, self._fh = self._fh, None  # dropped even when closing fails (ENOSPC)
             fh.close()
 
 
@@ -238,6 +279,13 @@ class DeliveryStats:
         return self.failed + self.queue_full + self.shutdown
 
 
+def _reason(err: BaseException) -> str:
+    """``No space left on device`` rather than ``[Errno 28] No space left on device: 'f'``."""
+    if isinstance(err, OSError) and err.strerror and type(err) is not OSError:
+        return f"{err.strerror} ({err.filename})" if err.filename else err.strerror
+    return str(err) or type(err).__name__
+
+
 _STOP = object()
 _REOPEN = object()
 
@@ -246,15 +294,18 @@ class Delivery:
     """A channel behind a bounded queue and a worker thread with retries and back-off."""
 
     LOG_EVERY_S = 10.0
+    MAX_BACKOFF_S = 30.0  # the longest wait between two attempts on a failing channel
 
     def __init__(self, channel: Channel, *, queue_size: int = 10000, max_retries: int = 3,
-                 backoff: float = 0.2, log: Any = None):
+                 backoff: float = 0.2, log: Any = None,
+                 on_closed: Callable[[], None] | None = None):
         self.channel = channel
         self.stats = DeliveryStats()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._max_retries = max(0, max_retries)
         self._backoff = backoff
         self._log = log or log_line
+        self._info: Callable[[str], None] = log or (lambda text: log_line(text, "info"))
         self._last_log = 0.0
         self._unlogged = 0
         self._lock = threading.Lock()
@@ -262,6 +313,9 @@ class Delivery:
         self._inflight = False  # the worker is delivering a message now
         self._abandoned = False  # close() gave up waiting and counted the in-flight message
         self._closed = False  # close() was called: later messages are counted, not queued
+        self._gone = False  # the channel's reader is gone (OutputClosed): count, not send
+        self._failing = 0  # messages failed in a row: the back-off before the next attempt
+        self.on_closed = on_closed
         self._thread = threading.Thread(target=self._run, name=f"output-{channel.name}",
                                         daemon=True)
         self._thread.start()
@@ -294,26 +348,47 @@ class Delivery:
             self._last_log, self._unlogged = now, 0
         self._log(text + more)
 
+    def _count(self, what: str) -> None:
+        with self._lock:
+            if not self._abandoned:
+                setattr(self.stats, what, getattr(self.stats, what) + 1)
+
     def _deliver(self, msg: Message) -> None:
+        if self._gone:
+            self._count("failed")
+            return
+        if self._failing and not self._closed:
+            # The channel failed the messages before: wait longer each time before trying
+            # it again (alerts wait in the queue meanwhile); no waiting once shutting down.
+            delay = min(self.MAX_BACKOFF_S, self._backoff * (2 ** min(self._failing, 7)))
+            self._stopping.wait(delay)
         for attempt in range(self._max_retries + 1):
             try:
                 self.channel.send(msg)
-            except (OSError, ValueError) as err:
+            except OutputClosed as err:
+                self._gone = True
+                self._count("failed")
+                self._report(f"{self.channel.name} output: {err}; alerts are counted, "
+                             "not written")
+                if self.on_closed is not None:
+                    self.on_closed()
+                return
+            except Exception as err:  # any channel error is a counted failure
                 self.channel.reopen()
                 if attempt == self._max_retries or self._stopping.is_set():
-                    with self._lock:
-                        if not self._abandoned:
-                            self.stats.failed += 1
+                    self._count("failed")
+                    self._failing += 1
                     self._report(f"{self.channel.name} output failed, alert "
-                                 f"'{msg.rule}' not delivered: {err}")
+                                 f"'{msg.rule}' not delivered: {_reason(err)}")
                     return
-                with self._lock:
-                    self.stats.retries += 1
+                self._count("retries")
                 self._stopping.wait(self._backoff * (2 ** attempt))
             else:
-                with self._lock:
-                    if not self._abandoned:
-                        self.stats.delivered += 1
+                if self._failing:
+                    self._info(f"{self.channel.name} output delivers again (after "
+                               f"{self._failing} failed alerts)")
+                    self._failing = 0
+                self._count("delivered")
                 return
 
     def _run(self) -> None:
@@ -325,12 +400,17 @@ class Delivery:
                 self.channel.reopen()
                 continue
             self._inflight = True
-            self._deliver(item)
+            try:
+                self._deliver(item)
+            except Exception as err:  # a bug of ours must not stop delivery
+                self._count("failed")
+                self._report(f"{self.channel.name} output: internal error, alert "
+                             f"'{item.rule}' not delivered: {err!r}")
             self._inflight = False
         try:
             self.channel.close()
-        except OSError as err:
-            self._log(f"{self.channel.name} output: {err}")
+        except Exception as err:  # said, not raised: the worker is ending
+            self._log(f"{self.channel.name} output: {_reason(err)}")
 
     def close(self, timeout: float = 5.0) -> None:
         """Deliver what is queued (for up to ``timeout`` s), then stop; the rest is counted."""

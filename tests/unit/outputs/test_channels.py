@@ -7,15 +7,19 @@ from __future__ import annotations
 import http.server
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from full_disk import full_disk
 from http_receiver import receiver_process
 from sentry.outputs.channels import (
     Delivery,
@@ -329,3 +333,73 @@ def test_program_that_fails_is_a_failed_delivery(tmp_path: Path) -> None:
     delivery.put(_msg(1))
     delivery.close(timeout=10)
     assert (delivery.stats.delivered, delivery.stats.failed) == (0, 1)
+
+
+def _wait_for(cond: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_file_output_on_a_full_disk_counts_failures_and_recovers(
+        tmp_path: Path, keep_alive: bool) -> None:
+    with full_disk(tmp_path) as disk:
+        out = disk.path / "alerts.txt"
+        logged: list[str] = []
+        delivery = Delivery(FileChannel(str(out), keep_alive=keep_alive), max_retries=1,
+                            backoff=0.01, log=logged.append)
+        disk.fill()  # (an alert appended into a page the file already has would still fit)
+        for i in range(1, 4):
+            delivery.put(_msg(i))
+        _wait_for(lambda: delivery.stats.failed == 3)
+        assert delivery._thread.is_alive()  # the worker survives ENOSPC, even in close()
+        assert any("No space left on device" in line for line in logged)
+        disk.free()
+        for i in range(4, 6):
+            delivery.put(_msg(i))
+        _wait_for(lambda: delivery.stats.delivered == 2)
+        delivery.close(timeout=10)
+        st = delivery.stats
+        assert (st.delivered, st.failed, st.undelivered) == (2, 3, 3)
+        assert out.read_text().splitlines()[-2:] == ["alert 4", "alert 5"]
+        assert any("delivers again" in line for line in logged)
+
+
+def test_dev_full_is_counted_and_the_worker_lives_on() -> None:
+    logged: list[str] = []
+    delivery = Delivery(FileChannel("/dev/full", keep_alive=True), max_retries=1,
+                        backoff=0.01, log=logged.append)
+    for i in range(3):
+        delivery.put(_msg(i))
+    _wait_for(lambda: delivery.stats.failed == 3)
+    assert delivery._thread.is_alive()
+    delivery.close(timeout=10)
+    assert (delivery.stats.delivered, delivery.stats.failed) == (0, 3)
+
+
+def test_a_channel_raising_anything_is_a_failure_not_a_dead_worker() -> None:
+    class Buggy(StdoutChannel):
+        def send(self, msg: Message) -> None:
+            raise RuntimeError("boom")
+
+    delivery = Delivery(Buggy(io.StringIO()), max_retries=0, log=lambda _t: None)
+    delivery.put(_msg(1))
+    delivery.put(_msg(2))
+    _wait_for(lambda: delivery.stats.failed == 2)
+    assert delivery._thread.is_alive()
+    delivery.close(timeout=10)
+
+
+def test_stdout_whose_reader_left_is_counted_and_said_once() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stream = os.fdopen(write_end, "w")
+    closed = threading.Event()
+    delivery = Delivery(StdoutChannel(stream), log=lambda _t: None, on_closed=closed.set)
+    for i in range(5):
+        delivery.put(_msg(i))
+    assert closed.wait(10)
+    delivery.close(timeout=10)
+    assert (delivery.stats.delivered, delivery.stats.failed, delivery.stats.retries) == (0, 5, 0)
