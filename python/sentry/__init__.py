@@ -5,4 +5,6 @@ events (table, decoding) -> capture (files, drivers) -> inspect (state) -> field
 -> outputs -> server -> service (daemon) -> cli.
 """
 
-__version__ = "0.1.0"
+from sentry.version import version as _version
+
+__version__ = _version()

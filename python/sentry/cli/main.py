@@ -21,6 +21,22 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from sentry.version import version_lines
+
+        print("\n".join(version_lines()))
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the Sentry, driver API and schema versions."),
+) -> None:
+    """Runtime security for Linux hosts and Kubernetes (Falco-compatible rules)."""
+
+
 def _register_commands() -> None:
     # One line per subcommand module; each module adds its commands to the app.
     from sentry.cli import commands
