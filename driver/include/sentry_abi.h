@@ -26,6 +26,8 @@ typedef int64_t __s64;
 #endif
 
 #define SENTRY_API_VERSION 1
+/* Version of the event table (sentry_events.h): bumped when an event's parameters change. */
+#define SENTRY_SCHEMA_VERSION 1
 
 /* scap event header: 26 bytes, packed. */
 struct sentry_evt_hdr {

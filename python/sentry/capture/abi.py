@@ -36,7 +36,8 @@ def include_dir() -> Path:
     env = os.environ.get("SENTRY_INCLUDE_DIR")
     candidates = [Path(env)] if env else []
     here = Path(__file__).resolve()
-    candidates += [here.parents[3] / "driver" / "include", here.parents[1] / "data" / "include"]
+    candidates += [here.parents[3] / "driver" / "include",
+                   here.parents[1] / "data" / "driver" / "include"]
     for cand in candidates:
         if (cand / HEADERS[0]).is_file():
             return cand

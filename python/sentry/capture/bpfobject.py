@@ -33,7 +33,7 @@ def source_dir() -> Path:
     env = os.environ.get("SENTRY_BPF_SOURCE_DIR")
     here = Path(__file__).resolve()
     candidates = [Path(env)] if env else []
-    candidates += [here.parents[3] / "driver" / "bpf", here.parents[1] / "data" / "bpf"]
+    candidates += [here.parents[3] / "driver" / "bpf", here.parents[1] / "data" / "driver" / "bpf"]
     for cand in candidates:
         if (cand / "sentry.bpf.c").is_file():
             return cand

@@ -15,7 +15,10 @@ import typer
 
 from sentry.errors import DriverError
 
-LOADER = Path(__file__).resolve().parents[3] / "scripts" / "driver-loader.sh"
+# The checkout's loader, else the copy a wheel ships in sentry/data.
+_LOADERS = (Path(__file__).resolve().parents[3] / "scripts" / "driver-loader.sh",
+            Path(__file__).resolve().parents[1] / "data" / "driver-loader.sh")
+LOADER = next((p for p in _LOADERS if p.is_file()), _LOADERS[0])
 
 
 def module_loaded() -> bool:

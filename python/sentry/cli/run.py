@@ -10,7 +10,8 @@ Without ``-r`` the rules come from the config's ``rules_file`` when ``-c`` names
 sets it, else from the default rules: ``sentry_rules.yaml``, ``k8s_audit_rules.yaml`` (when
 present) and ``sentry_rules.local.yaml`` (local overrides, last), taken from the first of
 ``$SENTRY_RULES_DIR``, the source checkout's ``rules/`` (the editable install that
-``scripts/install.sh`` makes) and ``/etc/sentry`` that holds ``sentry_rules.yaml``.
+``scripts/install.sh`` makes), ``/etc/sentry`` and the rules packaged in the wheel
+(``sentry/data/rules``) that holds ``sentry_rules.yaml``.
 
 All logic lives in :mod:`sentry.rules.engine`; this module only wires the pieces.
 """
@@ -48,6 +49,7 @@ def default_rules_dir() -> Path:
         candidates.append(Path(env))
     candidates.append(Path(__file__).resolve().parents[3] / "rules")
     candidates.append(Path("/etc/sentry"))
+    candidates.append(Path(__file__).resolve().parents[1] / "data" / "rules")  # a wheel's
     for c in candidates:
         if (c / DEFAULT_RULE_FILES[0]).is_file():
             return c
@@ -187,7 +189,14 @@ def run_command(
     if capture is not None:
         check_capture_path(capture)  # before the rules, which take a while to load
     if cfg.get("log_stderr"):
+        from sentry.version import version
+
         stamp = _log_time(cfg.get("time_format_iso_8601"))
+        print(f"{stamp}: Sentry version {version()} (driver version {version()})",
+              file=sys.stderr)
+        print(f"{stamp}: Sentry initialized with configuration file {cfg.path}" if cfg.path
+              else f"{stamp}: Sentry initialized with the built-in defaults (no configuration "
+              "file: /etc/sentry/sentry.yaml absent)", file=sys.stderr)
         for p in paths:
             print(f"{stamp}: Loading rules from file {p}", file=sys.stderr)
     ruleset = load_checked(paths, selection, extra)
