@@ -271,6 +271,26 @@ class _Cursor:
         return self.end - self.pos
 
 
+_GZIP_CUT: dict[str, str] = {}  # path -> why its gzip stream ended early (said at the cut)
+
+
+def _inflate(packed: bytes, out: list[bytes]) -> str:
+    """Inflate every gzip member of ``packed`` into ``out``, as far as it goes; why it
+    stopped early ('' when the stream is whole)."""
+    step = 1 << 20
+    while packed:
+        z = zlib.decompressobj(wbits=31)
+        for i in range(0, len(packed), step):
+            out.append(z.decompress(packed[i:i + step]))
+            if z.eof:
+                break
+        if not z.eof:
+            out.append(z.flush())
+            return "the stream ends before its end-of-stream marker"
+        packed = z.unused_data
+    return ""
+
+
 def _load(path: str) -> Buffer:
     """The uncompressed capture: gzip files are inflated, plain files mapped (zero copy)."""
     try:
@@ -278,11 +298,19 @@ def _load(path: str) -> Buffer:
             head = f.read(2)
             f.seek(0)
             if head == b"\x1f\x8b":
+                parts: list[bytes] = []
                 try:
-                    with gzip.GzipFile(fileobj=f) as gz:
-                        return gz.read()
-                except (OSError, EOFError, zlib.error) as err:
-                    raise CaptureError(f"gzip stream is corrupt: {err}", path=path) from None
+                    cut = _inflate(f.read(), parts)
+                except zlib.error as err:
+                    if not parts:
+                        raise CaptureError(f"gzip stream is corrupt: {err}", path=path) from None
+                    cut = str(err)
+                if cut:
+                    if not parts:
+                        raise CaptureError(f"gzip stream is corrupt: {cut}", path=path)
+                    # A cut gzip: keep what inflated; the walk stops at the cut, saying so.
+                    _GZIP_CUT[path] = cut
+                return b"".join(parts)
             try:
                 return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             except (ValueError, OSError):  # empty file, or not mappable (a pipe)
@@ -361,8 +389,14 @@ class ScapReader:
         """(type, total length) of the block at ``off``, checked against the file."""
         data = self.data
         if off + 12 > len(data):
-            raise CaptureError("truncated block header", path=self.path, offset=off)
+            raise CaptureError(f"truncated block header: the capture is cut short after "
+                               f"{len(data)} bytes{self._cut_note()}",
+                               path=self.path, offset=off)
         btype, blen = _BLOCK_HEAD.unpack_from(data, off)
+        if blen >= 12 and off + blen > len(data):
+            raise CaptureError(f"block length {blen} out of bounds (type {btype:#x}): the "
+                               f"capture is truncated, cut short after {len(data)} bytes"
+                               f"{self._cut_note()}", path=self.path, offset=off)
         if blen < 12 or off + blen > len(data):
             raise CaptureError(f"block length {blen} out of bounds (type {btype:#x})",
                                path=self.path, offset=off)
@@ -370,6 +404,10 @@ class ScapReader:
             raise CaptureError(f"block trailer does not match its length (type {btype:#x})",
                                path=self.path, offset=off)
         return btype, blen
+
+    def _cut_note(self) -> str:
+        why = _GZIP_CUT.get(self.path)
+        return f" (its gzip stream ends early: {why})" if why else ""
 
     def _read_header(self) -> int:
         """Parse the section header and metadata; return the offset of the first event."""
@@ -559,6 +597,9 @@ class ScapReader:
     # --- events ---------------------------------------------------------------------
 
     def _walk(self, off: int) -> Iterator[list[Event]]:
+        yield from _whole_events_first(self._walk_blocks(off))
+
+    def _walk_blocks(self, off: int) -> Iterator[list[Event]]:
         data = self.data
         end = len(data)
         events = EVENTS
@@ -569,50 +610,57 @@ class ScapReader:
         num = 0
         path = self.path
         wanted = self.event_types
-        while off < end:
-            if self._closed:
-                return
-            if off + 12 > end:
-                raise CaptureError("truncated block header", path=path, offset=off)
-            if off + 36 <= end:
-                btype, blen, cpu, ts, tid, elen, etype, nparams = head(data, off)
-            else:
-                btype, blen = _BLOCK_HEAD.unpack_from(data, off)
-                cpu = ts = tid = elen = etype = nparams = 0
-            if blen < 12 or off + blen > end or trailer(data, off + blen - 4)[0] != blen:
-                self._block(off)  # raises the precise error
-            if btype in (EV_V2, EV_V2_LARGE):
-                evoff = off + 10
-                if elen < HEADER_LEN or evoff + elen > off + blen - 4:
-                    raise CaptureError(f"event length {elen} out of bounds",
-                                       path=path, offset=off)
-                info = events.get(etype)
-                if info is None:
-                    self.skipped_unknown += 1
+        try:
+            while off < end:
+                if self._closed:
+                    return
+                if off + 12 > end:
+                    self._block(off)  # raises: the capture is cut short
+                if off + 36 <= end:
+                    btype, blen, cpu, ts, tid, elen, etype, nparams = head(data, off)
                 else:
-                    num += 1
-                    if wanted is None or etype in wanted:
-                        batch.append(Event(data, evoff, num, cpu, ts, tid, elen, etype,
-                                           nparams, info))
-            elif btype in EV_BLOCKS:
-                evt = self._other_event(off, btype, blen, num + 1)
-                if evt is not None:
-                    num += 1
-                    if wanted is None or evt.type in wanted:
-                        batch.append(evt)
-            else:
-                self._metadata(off, btype, blen)
-            off += blen
-            if len(batch) >= size:
-                self._events_read = num
-                yield batch
-                batch = []
+                    btype, blen = _BLOCK_HEAD.unpack_from(data, off)
+                    cpu = ts = tid = elen = etype = nparams = 0
+                if blen < 12 or off + blen > end or trailer(data, off + blen - 4)[0] != blen:
+                    self._block(off)  # raises the precise error
+                if btype in (EV_V2, EV_V2_LARGE):
+                    evoff = off + 10
+                    if elen < HEADER_LEN or evoff + elen > off + blen - 4:
+                        raise CaptureError(f"event length {elen} out of bounds",
+                                           path=path, offset=off)
+                    info = events.get(etype)
+                    if info is None:
+                        self.skipped_unknown += 1
+                    else:
+                        num += 1
+                        if wanted is None or etype in wanted:
+                            batch.append(Event(data, evoff, num, cpu, ts, tid, elen, etype,
+                                               nparams, info))
+                elif btype in EV_BLOCKS:
+                    evt = self._other_event(off, btype, blen, num + 1)
+                    if evt is not None:
+                        num += 1
+                        if wanted is None or evt.type in wanted:
+                            batch.append(evt)
+                else:
+                    self._metadata(off, btype, blen)
+                off += blen
+                if len(batch) >= size:
+                    self._events_read = num
+                    yield batch
+                    batch = []
+        except CaptureError as err:
+            self._events_read = num
+            raise _Partial(batch, err) from None
         self._events_read = num
         if batch:
             yield batch
 
     def _walk_c(self, off: int, scanner: Any) -> Iterator[list[Event]]:
         """The same walk with plain V2 event blocks scanned in C (scapscan.c)."""
+        yield from _whole_events_first(self._walk_c_blocks(off, scanner))
+
+    def _walk_c_blocks(self, off: int, scanner: Any) -> Iterator[list[Event]]:
         ffi, lib = scanner.ffi, scanner.lib
         data = self.data
         end = len(data)
@@ -638,49 +686,53 @@ class ScapReader:
         syscall_ids = self.syscall_ids or frozenset()
         generic = _GENERIC_TYPES
         batch: list[Event] = []
-        while True:
-            if self._closed:
-                return
-            count = lib.scap_scan(buf, end, pos, num, unknown, want, arg0_kind, len(events),
-                                  recs, size - len(batch), status)
-            if count and not filter_generic:
-                batch += [
-                    Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype],
-                          arg0 if arg0_ok else None)
-                    for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in
-                    iter_unpack(recbuf[:count * _SCAN_REC.size])
-                ]
-            elif count:
-                batch += [
-                    Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype],
-                          arg0 if arg0_ok else None)
-                    for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in
-                    iter_unpack(recbuf[:count * _SCAN_REC.size])
-                    if etype not in generic or not arg0_ok or arg0 in syscall_ids
-                ]
-            self.skipped_unknown = unknown[0]
+        try:
+            while True:
+                if self._closed:
+                    return
+                count = lib.scap_scan(buf, end, pos, num, unknown, want, arg0_kind, len(events),
+                                      recs, size - len(batch), status)
+                if count and not filter_generic:
+                    batch += [
+                        Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype],
+                              arg0 if arg0_ok else None)
+                        for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in
+                        iter_unpack(recbuf[:count * _SCAN_REC.size])
+                    ]
+                elif count:
+                    batch += [
+                        Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype],
+                              arg0 if arg0_ok else None)
+                        for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in
+                        iter_unpack(recbuf[:count * _SCAN_REC.size])
+                        if etype not in generic or not arg0_ok or arg0 in syscall_ids
+                    ]
+                self.skipped_unknown = unknown[0]
+                self._events_read = num[0]
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+                state = status[0]
+                if state == _SCAN_END:
+                    break
+                if state == _SCAN_FULL:
+                    continue
+                off = pos[0]
+                btype, blen = self._block(off)  # raises for malformed blocks
+                if btype in EV_V2_BLOCKS:
+                    raise CaptureError("event length out of bounds", path=self.path, offset=off)
+                if btype in EV_BLOCKS:
+                    evt = self._other_event(off, btype, blen, num[0] + 1)
+                    if evt is not None:
+                        num[0] += 1
+                        if self.event_types is None or evt.type in self.event_types:
+                            batch.append(evt)
+                else:
+                    self._metadata(off, btype, blen)
+                pos[0] = off + blen
+        except CaptureError as err:
             self._events_read = num[0]
-            if len(batch) >= size:
-                yield batch
-                batch = []
-            state = status[0]
-            if state == _SCAN_END:
-                break
-            if state == _SCAN_FULL:
-                continue
-            off = pos[0]
-            btype, blen = self._block(off)  # raises for malformed blocks
-            if btype in EV_V2_BLOCKS:
-                raise CaptureError("event length out of bounds", path=self.path, offset=off)
-            if btype in EV_BLOCKS:
-                evt = self._other_event(off, btype, blen, num[0] + 1)
-                if evt is not None:
-                    num[0] += 1
-                    if self.event_types is None or evt.type in self.event_types:
-                        batch.append(evt)
-            else:
-                self._metadata(off, btype, blen)
-            pos[0] = off + blen
+            raise _Partial(batch, err) from None
         self._events_read = num[0]
         if batch:
             yield batch
@@ -722,6 +774,26 @@ class ScapReader:
                     int.from_bytes(record[22:26], "little"), info)
         evt.state_only = state_only
         return evt
+
+
+class _Partial(Exception):
+    """Carries the events read before a malformed block, and the error it raised."""
+
+    def __init__(self, batch: list[Event], error: CaptureError):
+        self.batch = batch
+        self.error = error
+
+
+def _whole_events_first(walk: Iterator[list[Event]]) -> Iterator[list[Event]]:
+    """``walk``'s batches; when it fails (a cut or corrupt block), first every whole event
+    read before the bad block, then the error naming the offset, as sysdig reads a
+    truncated capture."""
+    try:
+        yield from walk
+    except _Partial as cut:
+        if cut.batch:
+            yield cut.batch
+        raise cut.error from None
 
 
 def _upgrade_v1(v1: bytes, info: EventInfo, off: int, path: str) -> bytes:

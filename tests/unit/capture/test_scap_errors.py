@@ -120,3 +120,42 @@ def test_corrupted_captures_raise_only_capture_errors(tmp_path: Path, walker: st
         read_everything(path)
     except CaptureError as err:
         assert err.offset is not None
+
+
+def _cut_capture(tmp_path: Path, n: int, cut: int = 6) -> Path:
+    path = tmp_path / "cut.scap"
+    with ScapWriter(path) as w:
+        for i in range(n):
+            w.write_event("open<", 3, f"/etc/f{i}", 1, 0, 0, ts=10 + i, tid=1)
+    path.write_bytes(path.read_bytes()[:-cut])
+    return path
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_cut_capture_yields_every_whole_event_then_says_where(
+        tmp_path: Path, walker: str, packed: bool) -> None:
+    path = _cut_capture(tmp_path, 5)
+    if packed:  # a gzip whose stream is cut short too
+        data = gzip.compress(path.read_bytes())
+        path.write_bytes(data[:-8])  # its size and CRC trailer gone
+    seen: list[str] = []
+    with pytest.raises(CaptureError, match="truncated") as err:
+        for evt in ScapReader(path):
+            seen.append(str(evt.param(1)))
+    assert seen == [f"/etc/f{i}" for i in range(4)]  # the 5th is the one cut
+    assert err.value.offset is not None
+
+
+def test_sentry_run_on_a_cut_capture_alerts_then_fails(tmp_path: Path) -> None:
+    import subprocess
+
+    path = _cut_capture(tmp_path, 3)
+    rules = tmp_path / "r.yaml"
+    rules.write_text("- rule: opened\n  desc: d\n  condition: evt.type = open\n"
+                     "  output: 'opened %fd.name'\n  priority: WARNING\n")
+    proc = subprocess.run(["sentry", "run", "-r", str(rules),
+                           "-e", str(path), "-A"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert proc.stdout.count("opened /etc/f") == 2, proc.stdout
+    assert "truncated" in proc.stderr and "offset" in proc.stderr
+    assert "Traceback" not in proc.stderr
