@@ -34,7 +34,8 @@ SEED_RULE = "File Written Below Root Or Root Home"
 # vi itself (not through busybox sh, whose applets run as /proc/self/exe: comm "exe").
 VI = ["vi", "-c", "wq", "/hoge.sh"]
 EXTRA = ("name=%container.name type=%container.type team=%container.label[team] "
-         "tag=%container.image.tag full=%container.full_id")
+         "tag=%container.image.tag full=%container.full_id app=%k8s.pod.label[app] "
+         "priv=%container.privileged uid=%k8s.pod.uid")
 
 
 def _ebpf_or_skip() -> None:
@@ -163,6 +164,9 @@ def test_cri_pod_alert_names_container_image_namespace_and_pod(sentry: LiveSentr
     assert f["container.type"] == "containerd"
     assert f["k8s.ns.name"] == "default"
     assert f["k8s.pod.name"] == pod_name
+    assert f["k8s.pod.uid"] == pod.uid
+    assert f["k8s.pod.label[app]"] == "busybox"
+    assert f["container.privileged"] is False
     assert f["proc.name"] == "vi" and f["user.name"] == "root", alert["output"]
     assert "command=vi -c wq /hoge.sh" in alert["output"]
     assert (f"container_id={pod.container_id[:12]} image=docker.io/library/busybox) "
