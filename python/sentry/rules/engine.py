@@ -296,10 +296,13 @@ class Engine:
         fields.update(output.field_values(ev))
         alert = Alert(ev.ts, rule.name, rule.priority, output.render(ev), rule.source, fields,
                       self.options.hostname, list(rule.tags), self.options.time_iso8601)
+        self._count(rule)
+        self.sink(alert)
+
+    def _count(self, rule: Any) -> None:
         self.stats.alerts += 1
         self.stats.by_rule[rule.name] += 1
         self.stats.by_priority[rule.priority.label] += 1
-        self.sink(alert)
 
     def _hold(self, hold: AlertHold, key: str, rule: Any, ev: Any) -> None:
         """Render the alert now but for its container fields, and let ``hold`` finish it
@@ -314,9 +317,7 @@ class Engine:
             return Alert(ts, rule.name, rule.priority, text, rule.source, fields,
                          options.hostname, list(rule.tags), options.time_iso8601)
 
-        self.stats.alerts += 1
-        self.stats.by_rule[rule.name] += 1
-        self.stats.by_priority[rule.priority.label] += 1
+        self._count(rule)
         hold.add(key, finish)
 
     # -- the loop
