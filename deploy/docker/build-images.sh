@@ -3,8 +3,9 @@
 # buildah/podman, without any registry: the Debian base is made here with debootstrap and
 # imported, Sentry goes in as a wheel built on this host plus its dependency wheels.
 #
-# usage: deploy/docker/build-images.sh [all|base|context|images|smoke|env]
-#   all      (default) base, context, images, smoke
+# usage: deploy/docker/build-images.sh [all|build|base|context|images|smoke|env]
+#   all      (default) build, then smoke
+#   build    base, context, images
 #   base     make localhost/debian:$SUITE-slim with debootstrap (skipped when present)
 #   context  stage the build context: wheels (pip wheel/download), rules, probe, loader
 #   images   buildah bud both Containerfiles
@@ -78,10 +79,12 @@ make_context() {
 		-w "$CTX/wheels" "$repo"
 	local whl
 	whl=$(ls "$CTX"/wheels/sentry_runtime-*.whl)
-	# Debian $SUITE's python3 is 3.11: binary wheels only, for that interpreter.
+	# Debian $SUITE's python3 is 3.11: binary wheels only, for that interpreter
+	# (linux_x86_64: our own wheel, its C walker compiled here, on Debian 12 as the image).
 	python3 -m pip download -q --disable-pip-version-check --only-binary=:all: \
 		--python-version 3.11 --implementation cp --platform manylinux2014_x86_64 \
 		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+		--platform linux_x86_64 \
 		-d "$CTX/wheels" "$whl"
 	cp "$repo"/deploy/sentry.yaml "$repo"/rules/*.yaml "$CTX/etc/"
 	cp -r "$repo/driver/include" "$CTX/share/include"
@@ -123,6 +126,7 @@ smoke() {
 podman_config
 case ${1:-all} in
 all) make_base; make_context; build_images; smoke ;;
+build) make_base; make_context; build_images ;;
 base) make_base ;;
 context) make_context ;;
 images) build_images ;;

@@ -63,8 +63,8 @@ def podman_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def images(podman_env: dict[str, str]) -> dict[str, str]:
-    """Both images, built (base, pause, context, images) once per session."""
-    res = subprocess.run([str(BUILD_IMAGES), "all"], env=podman_env, capture_output=True,
+    """Both images, built (base, context, images) once per session."""
+    res = subprocess.run([str(BUILD_IMAGES), "build"], env=podman_env, capture_output=True,
                          text=True, check=False, timeout=1800)
     assert res.returncode == 0, res.stderr[-4000:]
     return podman_env

@@ -116,14 +116,21 @@ def test_chart_pod_loader_then_agent_alerts_on_vi_in_a_container(
         [d for d in docs if d["kind"] == "ConfigMap"] + [pod_from_daemonset(docs)]))
     podman(env, "pod", "rm", "-f", "--ignore", POD, check=False)
     try:
-        podman(env, "kube", "play", str(play), timeout=600)
         agent, loader = f"{POD}-sentry", f"{POD}-sentry-driver-loader"
-        out = wait_for(env, agent, "capturing live with the eBPF probe", timeout=240)
-        # the loader ran to success before the agent, saying what it checked
+        play_res = podman(env, "kube", "play", str(play), timeout=600, check=False)
+        assert play_res.returncode == 0, f"{play_res.stderr}loader log:\n{logs(env, loader)}"
+        # the loader runs to success before the agent starts, saying what it checked
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            state = podman(env, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}",
+                           loader, check=False).stdout.split()
+            if state and state[0] in ("exited", "stopped"):
+                break
+            time.sleep(1)
         init = logs(env, loader)
-        code = podman(env, "inspect", "-f", "{{.State.ExitCode}}", loader).stdout.strip()
-        assert code == "0", init
+        assert state[:2] == ["exited", "0"], f"loader {state}:\n{init}"
         assert "[driver-loader]" in init and "eBPF" in init and "BTF" in init, init
+        out = wait_for(env, agent, "capturing live with the eBPF probe", timeout=240)
         # what the agent said at start, as Falco does
         assert "/etc/sentry/config/sentry.yaml" in out, out[-3000:]
 
