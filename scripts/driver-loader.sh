@@ -422,7 +422,7 @@ if why=$(modules_forbidden); then
 	say "Error: $why"
 	say "Checking the eBPF probe instead (sentry run --driver ebpf)"
 	ebpf
-	exit 1
+	exit $? # 0 when the probe can run: the agent captures with it
 fi
 
 unload || exit 1
