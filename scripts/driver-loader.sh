@@ -368,7 +368,12 @@ ebpf() {
 		return 1
 	fi
 	detail "BTF present, kernel $KERNEL_RELEASE >= 5.17"
-	local obj=$CACHE_DIR/sentry.bpf.o
+	# named by the hash of the probe's sources (a changed probe is never served stale)
+	local bpf_hash obj
+	bpf_hash=$( (cd "$SRC_DIR" 2>/dev/null && for f in $(ls bpf/*.c bpf/*.h bpf/Makefile include/*.h 2>/dev/null | grep -v vmlinux.h | sort); do
+		printf '%s\n' "$f"; cat "$f"
+	done) | sha256sum | cut -c1-12)
+	obj=$CACHE_DIR/sentry_$bpf_hash.bpf.o
 	if [ -s "$obj" ]; then
 		say "Success: eBPF probe found at $obj (SENTRY_BPF_OBJECT=$obj sentry run --driver ebpf)"
 		return 0

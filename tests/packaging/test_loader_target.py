@@ -129,3 +129,24 @@ def test_no_module_support_checks_ebpf(tmp_path: Path) -> None:
         assert "Success: the eBPF probe can run here" in out
     else:
         assert done.returncode == 1 and "has no BTF" in out
+
+
+def test_ebpf_builds_then_finds_the_probe(tmp_path: Path) -> None:
+    """--ebpf: requirements checked, the probe built with clang into the cache, then found."""
+    import shutil
+
+    if not Path("/sys/kernel/btf/vmlinux").exists():
+        pytest.skip("no BTF on this kernel")
+    if not (shutil.which("clang") and shutil.which("bpftool")):
+        if os.environ.get("CI"):
+            pytest.fail("clang/bpftool missing (scripts/install.sh installs them)")
+        pytest.skip("clang and bpftool needed to build the probe")
+    first = _loader(Path("/"), os.uname().release, "--ebpf", home=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "* Trying to build the eBPF probe with clang" in first.stdout
+    assert "  | " in first.stdout  # the build's lines, as progress
+    built = list(tmp_path.glob(".sentry/*/*/sentry_*.bpf.o"))
+    assert len(built) == 1 and built[0].read_bytes()[:4] == b"\x7fELF"
+    assert f"* Success: eBPF probe built: {built[0]}" in first.stdout
+    again = _loader(Path("/"), os.uname().release, "--ebpf", home=tmp_path)
+    assert again.returncode == 0 and f"* Success: eBPF probe found at {built[0]}" in again.stdout
