@@ -68,6 +68,10 @@ spawn() {
 	echo $! >"$STATE/$name.pid"
 }
 
+# unstale SOCKET: remove a socket nobody answers on (left by a daemon that was killed), so a
+# new daemon can bind it.
+unstale() { [ -S "$1" ] && rm -f "$1"; return 0; }
+
 # await NAME CHECK: wait until CHECK passes, or fail with the log's tail.
 await() {
 	local name=$1 check=$2 i pid
@@ -86,6 +90,7 @@ await() {
 
 start_containerd() {
 	if containerd_ok; then say "containerd: already answering on $CONTAINERD_SOCK"; return; fi
+	unstale "$CONTAINERD_SOCK"
 	spawn containerd containerd --config "$CONF_DIR/containerd.toml"
 	await containerd containerd_ok
 	say "containerd: started ($(containerd --version | awk '{print $3}'))"
@@ -95,6 +100,7 @@ start_dockerd() {
 	if docker_ok; then say "dockerd: already answering on $DOCKER_SOCK"; return; fi
 	# Docker's containers live in the shared containerd (namespace moby); no bridge, no
 	# iptables (no network to give them here); cgroupfs since there is no systemd.
+	unstale "$DOCKER_SOCK"
 	spawn dockerd dockerd --host "unix://$DOCKER_SOCK" --containerd "$CONTAINERD_SOCK" \
 		--bridge=none --iptables=false --ip6tables=false --ip-masq=false \
 		--exec-opt native.cgroupdriver=cgroupfs --pidfile "$STATE/dockerd.real.pid"
@@ -105,6 +111,7 @@ start_dockerd() {
 start_podman() {
 	if podman_ok; then say "podman: already answering on $PODMAN_SOCK"; return; fi
 	install -d /run/podman
+	unstale "$PODMAN_SOCK"
 	spawn podman podman system service --time=0 "unix://$PODMAN_SOCK"
 	await podman podman_ok
 	say "podman: API service started ($(podman version -f '{{.Client.Version}}'))"
