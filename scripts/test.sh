@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 echo "==> ruff"; ruff check python tests bench
 echo "==> mypy"; mypy
-echo "==> container runtimes"; scripts/runtimes.sh start
+# A runtime that fails to start is said here; its tests then skip, or fail under CI.
+echo "==> container runtimes"; scripts/runtimes.sh start || echo "warning: container runtimes not all started" >&2
 echo "==> pytest (host)"
 python3 -m pytest -q tests --ignore=tests/kmod
 if [ -x tests/kmod/run_in_vm.sh ]; then
