@@ -63,16 +63,26 @@ mkdir -p "$WORK"
 rm -rf "$SHARE"; mkdir -p "$SHARE"
 
 # ---- 1. initramfs: static busybox + virtio/9p modules + /init (cached per kernel) ----
-MODS="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay"
+# The modules (and their order) differ between kernel lines (5.10 has no
+# virtio_pci_legacy_dev, 6.12 builds virtio_pci in and has no fscache): modprobe's
+# dependency list for this kernel gives the files in load order.
+MODS="virtio_pci 9pnet_virtio 9p overlay"
 if [ ! -s "$INITRD" ] || [ "$INITRD" -ot "$0" ]; then
   rm -rf "$IRD"; mkdir -p "$IRD"/{bin,mods,proc,sys,dev,newroot}
   cp /bin/busybox "$IRD/bin/busybox"
+  : > "$IRD/mods/order"
   for m in $MODS; do
-    f=$(modinfo -k "$KVER" -n "$m") || { echo "vm-test: module $m not found for $KVER" >&2; exit 2; }
-    case $f in *.ko) cp "$f" "$IRD/mods/$m.ko" ;;
-               *.ko.xz) xz -dc "$f" > "$IRD/mods/$m.ko" ;;
-               *.ko.zst) zstd -qdc "$f" > "$IRD/mods/$m.ko" ;;
-               *) echo "vm-test: module $m is built in ($f)" >&2 ;; esac
+    deps=$(modprobe -S "$KVER" --show-depends "$m") ||
+      { echo "vm-test: module $m not found for $KVER" >&2; exit 2; }
+    for f in $(printf '%s\n' "$deps" | sed -n 's/^insmod \([^ ]*\).*/\1/p'); do
+      n=$(basename "$f"); n=${n%%.ko*}
+      grep -qx "$n" "$IRD/mods/order" && continue
+      case $f in *.ko) cp "$f" "$IRD/mods/$n.ko" ;;
+                 *.ko.xz) xz -dc "$f" > "$IRD/mods/$n.ko" ;;
+                 *.ko.zst) zstd -qdc "$f" > "$IRD/mods/$n.ko" ;;
+                 *) echo "vm-test: cannot unpack $f" >&2; exit 2 ;; esac
+      echo "$n" >> "$IRD/mods/order"
+    done
   done
   cat > "$IRD/init" <<'EOF'
 #!/bin/busybox sh
@@ -80,8 +90,8 @@ if [ ! -s "$INITRD" ] || [ "$INITRD" -ot "$0" ]; then
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 echo "VMTEST: init start, uptime $(cut -d' ' -f1 /proc/uptime)"
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay; do
-  [ -f /mods/$m.ko ] && { insmod /mods/$m.ko || echo "VMTEST: insmod $m failed"; }
+for m in $(cat /mods/order); do
+  insmod /mods/$m.ko || echo "VMTEST: insmod $m failed"
 done
 SHARE=$(sed -n 's/.*vmtest_share=\([^ ]*\).*/\1/p' /proc/cmdline)
 O=trans=virtio,version=9p2000.L,msize=512000
@@ -126,6 +136,17 @@ while off >= 0:
     except lzma.LZMAError:
         pass
     off = d.find(b'\xfd7zXZ\x00', off + 1)
+# 6.12 kernels are zstd-compressed: the zstd tool reads the frame (and stops at the trailer).
+import subprocess
+off = d.find(b'\x28\xb5\x2f\xfd')
+while off >= 0:
+    try:
+        out = subprocess.run(['zstd', '-dcq'], input=d[off:], capture_output=True).stdout
+    except OSError:
+        break
+    if out[:4] == b'\x7fELF':
+        open(sys.argv[2], 'wb').write(out); sys.exit(0)
+    off = d.find(b'\x28\xb5\x2f\xfd', off + 1)
 sys.exit(1)
 EOF
   fi

@@ -1,18 +1,29 @@
 #!/bin/bash
-# run_in_vm.sh - build sentry.ko, boot the Debian kernel once under qemu, load the module
-# and run the in-guest pytest batch (tests/kmod); exit with its status.
+# run_in_vm.sh - build sentry.ko for one Debian kernel, boot that kernel once under qemu,
+# load the module and run the in-guest pytest batch (tests/kmod); then fail if the
+# kernel log shows a WARN/BUG/oops/KASAN/lockdep/RCU-stall report. Exit status: pytest's,
+# or 1 for such a report.
 #
 # usage: tests/kmod/run_in_vm.sh [pytest args...]   (default: tests/kmod)
-# env:   KVER (default: the kernel linux-image-amd64 depends on), VM_TIMEOUT (s, default
-#        1200), VM_RESULTS (dir for output.log, serial.log, junit.xml; default
-#        ~/.cache/sentry-vmtest/results)
+# env:   KVER (default: the kernel linux-image-amd64 depends on; e.g. 5.10.0-32-amd64,
+#        6.12.117+deb12-amd64: needs /boot/vmlinuz-KVER and /usr/src/linux-headers-KVER),
+#        VM_TIMEOUT (s, default 1200), VM_RESULTS (dir for output.log, serial.log,
+#        junit.xml, dmesg.txt; default ~/.cache/sentry-vmtest/results)
+# The module is built from a copy of driver/ per kernel ($WORK/build/KVER), so runs for
+# different kernels do not rebuild each other's objects in the tree.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export WORK=${WORK:-${XDG_CACHE_HOME:-$HOME/.cache}/sentry-vmtest}
 KVER=${KVER:-$(dpkg-query -W -f='${Depends}' linux-image-amd64 | sed 's/^linux-image-\([^ ,]*\).*/\1/')}
 HEADERS=/usr/src/linux-headers-$KVER
-[ -d "$HEADERS" ] || { echo "run_in_vm: missing $HEADERS (apt-get install linux-headers-amd64)" >&2; exit 2; }
-make -s -C "$ROOT/driver" KERNELDIR="$HEADERS" modules
+[ -d "$HEADERS" ] || { echo "run_in_vm: missing $HEADERS (apt-get install linux-headers-$KVER)" >&2; exit 2; }
+[ -r "/boot/vmlinuz-$KVER" ] || { echo "run_in_vm: missing /boot/vmlinuz-$KVER (apt-get install linux-image-$KVER)" >&2; exit 2; }
+BUILD=$WORK/build/$KVER
+mkdir -p "$BUILD"
+# Sources only (no objects of another kernel); Kbuild then rebuilds what changed.
+tar -C "$ROOT/driver" --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod*' \
+	--exclude=bpf --exclude=Module.symvers --exclude=modules.order -cf - . | tar -C "$BUILD" -xf -
+make -s -C "$BUILD" KERNELDIR="$HEADERS" modules
 # tests/kmod/test_loader.py downloads from a signed drivers repository built here (a build
 # under TCG takes minutes; the one build it must do in the guest, it does there).
 DRIVERS=$WORK/drivers
@@ -36,6 +47,10 @@ for a in "$@"; do case $a in -*) ;; *) has_path=1 ;; esac; done
 [ $has_path = 1 ] || set -- "$@" tests/kmod
 # The guest runs the host's own interpreter (where sentry and pytest are installed).
 PY=$(python3 -c 'import sys; print(sys.executable)')
+# What the kernel prints when something went wrong (checked in the guest's dmesg after
+# the tests): WARN_ON, BUG_ON and oopses, KASAN/UBSAN/KFENCE, lockdep, RCU stalls,
+# soft/hard lockups, hung tasks, and any stack trace.
+KERNEL_PROBLEMS='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|KFENCE|lockdep|possible (circular|recursive) locking|suspicious RCU usage|detected stalls?|self-detected stall|soft lockup|hard LOCKUP|blocked for more than|Call Trace|kernel panic'
 RESULTS=${VM_RESULTS:-${XDG_CACHE_HOME:-$HOME/.cache}/sentry-vmtest/results}
 rm -rf "$RESULTS"
 ARGS=$(printf '%q ' "$@")
@@ -43,11 +58,21 @@ exec "$ROOT/scripts/vm-test.sh" -k "$KVER" -t "${VM_TIMEOUT:-1200}" -c 2 -m 1024
 cd $(printf '%q' "$GUEST_ROOT")
 $GUEST_ENV
 export PATH=$(printf '%q' "$(dirname "$PY")"):\$PATH
-export SENTRY_KO=$(printf '%q' "$GUEST_ROOT")/driver/sentry.ko
+export SENTRY_KO=$(printf '%q' "$BUILD/sentry.ko")
 export SENTRY_TEST_DRIVERS=$(printf '%q' "$DRIVERS")
 ip link set lo up 2>/dev/null || busybox ip link set lo up
 dmesg -C
 insmod \$SENTRY_KO
 echo \"VMTEST: module loaded: \$(ls /dev/sentry*)\"
-$(printf '%q' "$PY") -m pytest -p no:cacheprovider -q -rs --junitxml=\$VMTEST_SHARE/junit.xml $ARGS
+echo \"VMTEST: kernel \$(uname -r)\"
+rc=0
+$(printf '%q' "$PY") -m pytest -p no:cacheprovider -q -rs --junitxml=\$VMTEST_SHARE/junit.xml $ARGS || rc=\$?
+dmesg > \$VMTEST_SHARE/dmesg.txt
+if grep -E -i -n '$KERNEL_PROBLEMS' \$VMTEST_SHARE/dmesg.txt; then
+	echo 'VMTEST: FAIL: the kernel log has the report(s) above (full log: dmesg.txt)'
+	[ \$rc != 0 ] || rc=1
+else
+	echo \"VMTEST: dmesg clean (\$(wc -l < \$VMTEST_SHARE/dmesg.txt) lines since the module load)\"
+fi
+exit \$rc
 "
