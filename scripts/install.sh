@@ -22,6 +22,40 @@ else
 	step "apt: all packages present"
 fi
 
+# Kernel matrix for the driver tests (README "Capture drivers"): Debian 11's 5.10 and
+# bookworm-backports' 6.12 beside Debian 12's 6.1. Their suites are pinned to priority 1,
+# so nothing comes from them unless named: only these kernel packages (and what they
+# depend on and bookworm lacks: gcc-10, linux-kbuild-5.10, ...). 6.12's concrete package
+# is the one bookworm-backports' linux-image-6.12-amd64 names today; 5.10.0-32 is
+# bullseye's last. gcc-multilib: the static 32-bit/x32 test programs.
+KSRC=/etc/apt/sources.list.d/sentry-kernels.sources
+if [ ! -f "$KSRC" ]; then
+	step "apt: adding bookworm-backports and bullseye (pinned: kernel packages only)"
+	printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' \
+		'Suites: bookworm-backports bullseye' 'Components: main' \
+		'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' > "$KSRC"
+	printf '%s\n' 'Package: *' 'Pin: release n=bullseye' 'Pin-Priority: 1' '' \
+		'Package: *' 'Pin: release n=bookworm-backports' 'Pin-Priority: 1' \
+		> /etc/apt/preferences.d/sentry-kernels
+	apt-get update -qq
+fi
+KVER_510=5.10.0-32-amd64
+KVER_612=$(ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | grep -v -e cloud -e rt | sed 's|.*/linux-headers-||' | sort -V | tail -1)
+[ -n "$KVER_612" ] || KVER_612=$(apt-cache depends linux-image-6.12-amd64 | sed -n 's/.*Depends: linux-image-//p' | head -1)
+kpkgs=()
+for k in "$KVER_510" "$KVER_612"; do
+	for p in "linux-image-$k" "linux-headers-$k"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || kpkgs+=("$p")
+	done
+done
+for p in gcc-multilib zstd; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || kpkgs+=("$p")
+done
+if [ ${#kpkgs[@]} -gt 0 ]; then
+	step "apt: kernel matrix and 32-bit toolchain: ${kpkgs[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${kpkgs[@]}"
+fi
+
 step "container runtimes for the tests (containerd, docker, podman, buildah)"
 scripts/runtimes.sh install
 
