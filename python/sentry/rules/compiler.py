@@ -40,7 +40,7 @@ from sentry.rules.ast import (
     to_text,
     walk,
 )
-from sentry.rules.expand import expand
+from sentry.rules.expand import check_depth, expand
 from sentry.rules.operators import FilterTypeError
 from sentry.rules.parser import parse_condition
 
@@ -99,6 +99,8 @@ def compile_filter(
     expanded = bool(macros or lists or _has_identifier(ast))
     if expanded:
         ast = expand(ast, macros, lists)
+    else:
+        check_depth(ast)  # the compiler recurses: a tree deeper than this is refused
     compiler = _Compiler(resolve)
     try:
         matcher, evttypes = compiler.expr(ast)

@@ -8,6 +8,11 @@ becomes ``proc.name in (sh, bash, zsh, ..., bash)``. Lists may name other lists.
 Macros may be given as condition texts or as parsed trees. A macro or list that refers to
 itself (directly or through others) and a macro that is not defined are errors of our own
 type carrying the name, so the rules loader can point at the rule or macro at fault.
+
+Depth is bounded, so that nothing downstream (compiler, code generator, printers, which
+walk the tree recursively) can hit Python's recursion limit: macros (or lists) may nest
+``MAX_MACRO_CHAIN`` deep, and an expanded condition may nest ``MAX_CONDITION_DEPTH``
+and/or/not levels; beyond, a MacroError names the chain of macros that leads there.
 """
 
 from __future__ import annotations
@@ -25,8 +30,14 @@ from sentry.rules.ast import (
     Or,
     Value,
     ValueList,
+    macro_names,
 )
 from sentry.rules.parser import parse_condition
+
+MAX_MACRO_CHAIN = 64
+"""Macros referring to macros, this many deep at most (Falco's rules need 6)."""
+MAX_CONDITION_DEPTH = 120
+"""And/or/not levels of an expanded condition (Falco's rules reach ~15)."""
 
 
 class MacroError(SentryError):
@@ -48,7 +59,40 @@ def expand(
     lists: Mapping[str, Sequence[str]] | None = None,
 ) -> Expr:
     """``expr`` with every macro reference and list name replaced by what it stands for."""
-    return _Expander(macros or {}, lists or {}).expr(expr, ())
+    result = _Expander(macros or {}, lists or {}).expr(expr, ())
+    if condition_depth(result) > MAX_CONDITION_DEPTH:
+        check_depth(result, sorted(macro_names(expr)))
+    return result
+
+
+def _chain_text(chain: Sequence[str]) -> str:
+    names = list(chain)
+    if len(names) > 8:
+        names = [*names[:4], f"... ({len(chain) - 7} more)", *names[-3:]]
+    return " -> ".join(names)
+
+
+def condition_depth(expr: Expr) -> int:
+    """How many and/or/not levels ``expr`` nests (1 for a comparison); no recursion."""
+    deepest = 0
+    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, And | Or):
+            stack.extend((a, depth + 1) for a in node.args)
+        elif isinstance(node, Not):
+            stack.append((node.arg, depth + 1))
+    return deepest
+
+
+def check_depth(expr: Expr, chain: Sequence[str] = ()) -> None:
+    """Raise MacroError when ``expr`` nests deeper than MAX_CONDITION_DEPTH."""
+    depth = condition_depth(expr)
+    if depth > MAX_CONDITION_DEPTH:
+        via = f" (expanding macros {_chain_text(chain)})" if chain else ""
+        raise MacroError(f"condition nests {depth} and/or/not levels, over the limit of "
+                         f"{MAX_CONDITION_DEPTH}{via}", name=chain[-1] if chain else "")
 
 
 def expand_list(name: str, lists: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
@@ -88,6 +132,9 @@ class _Expander:
         if name in active:
             loop = " -> ".join((*active[active.index(name) :], name))
             raise MacroError(f"macro '{name}' refers to itself ({loop})", name=name, column=ref.pos)
+        if len(active) >= MAX_MACRO_CHAIN:
+            raise MacroError(f"macros nested more than {MAX_MACRO_CHAIN} deep: "
+                             f"{_chain_text((*active, name))}", name=name, column=ref.pos)
         body = self.macros.get(name)
         if body is None:
             raise MacroError(f"undefined macro '{name}'", name=name, column=ref.pos)
@@ -97,6 +144,7 @@ class _Expander:
             except FilterSyntaxError as err:
                 raise MacroError(f"macro '{name}': {err}", name=name) from None
         result = self.expr(body, (*active, name))
+        check_depth(result, (*active, name))
         self.macro_cache[name] = result
         return result
 
@@ -116,6 +164,9 @@ class _Expander:
         if name in active:
             loop = " -> ".join((*active[active.index(name) :], name))
             raise MacroError(f"list '{name}' refers to itself ({loop})", name=name)
+        if len(active) >= MAX_MACRO_CHAIN:
+            raise MacroError(f"lists nested more than {MAX_MACRO_CHAIN} deep: "
+                             f"{_chain_text((*active, name))}", name=name)
         raw = [_item_value(text) for text in self.lists[name]]
         result = self.values(tuple(v for v in raw if v is not None), (*active, name))
         self.list_cache[name] = result

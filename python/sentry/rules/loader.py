@@ -179,8 +179,71 @@ class _Mapping(dict[str, Any]):
     key_lines: dict[str, int]
 
 
+MAX_RULES_FILE_BYTES = 64 << 20
+"""A rules file larger than this is refused (Falco's own rules are ~150 KB)."""
+MAX_YAML_DEPTH = 64
+"""Nesting of YAML collections; rules need 4 or 5 levels."""
+MAX_YAML_NODES = 4_000_000
+"""YAML nodes a file may stand for once its aliases are expanded: an alias bomb (nested
+aliases, a few hundred bytes standing for billions of nodes) is refused before anything
+expands it. 20k rules are ~300k nodes."""
+
+
+class _YAMLBudget(yaml.MarkedYAMLError):
+    """A file over one of the limits above (reported like a YAML syntax error)."""
+
+
 class _LineLoader(yaml.SafeLoader):
-    """Safe YAML whose mappings carry line numbers."""
+    """Safe YAML whose mappings carry line numbers, within a depth and node budget."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _YAMLBudget(None, None, f"collections nested deeper than "
+                                  f"{MAX_YAML_DEPTH} levels", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_expanded_size(node)
+        return super().construct_document(node)
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Raise when ``root`` stands for more than MAX_YAML_NODES nodes with aliases expanded.
+
+    Counted bottom-up once per distinct node (an alias is the same node object as its
+    anchor), so the check is linear in the file however large the expansion.
+    """
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in size and not done:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            size[key] = 1
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(
+            node, yaml.MappingNode) else list(node.value)
+        if not done:
+            size[key] = 0  # a node that contains itself (a recursive alias) counts once
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in size)
+            continue
+        total = 1 + sum(size.get(id(c), 1) for c in children)
+        if total > MAX_YAML_NODES:
+            raise _YAMLBudget(None, None, f"the document stands for more than "
+                              f"{MAX_YAML_NODES:,} nodes once its aliases are expanded "
+                              "(nested aliases?)", node.start_mark)
+        size[key] = total
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
@@ -193,6 +256,10 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
         value = loader.construct_object(value_node, deep=True)
         if not isinstance(key, str):
             key = str(key)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}' (first given at line "
+                f"{mapping.key_lines[key]})", key_node.start_mark)
         mapping[key] = value
         mapping.key_lines[key] = key_node.start_mark.line + 1
     return mapping
@@ -218,8 +285,13 @@ _LineLoader.add_constructor(None, _construct_untagged)
 
 def parse_yaml_documents(text: str, path: str) -> list[Any]:
     """Every document of ``text``; a YAML syntax error becomes a located RuleLoadError."""
+    if len(text) > MAX_RULES_FILE_BYTES:
+        raise RuleLoadError(f"file of {len(text):,} characters is over the limit of "
+                            f"{MAX_RULES_FILE_BYTES:,}", path=path)
     try:
         return list(yaml.load_all(text, Loader=_LineLoader))
+    except RecursionError:
+        raise RuleLoadError("not valid YAML: nested too deeply", path=path) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -250,6 +322,51 @@ _REPLACEABLE = {
     },
 }
 _SOURCES = {"syscall", "k8s_audit"}
+
+
+_TEXT, _BOOL, _MAP, _SCALARS, _LIST, _INT = (
+    "a string", "true or false", "a mapping", "a list of strings", "a list", "a number")
+_SCHEMA: dict[str, dict[str, str]] = {
+    "list": {"list": _TEXT, "items": _SCALARS, "append": _BOOL, "override": _MAP},
+    "macro": {"macro": _TEXT, "condition": _TEXT, "append": _BOOL, "override": _MAP},
+    "rule": {
+        "rule": _TEXT, "condition": _TEXT, "output": _TEXT, "desc": _TEXT, "priority": _TEXT,
+        "source": _TEXT, "enabled": _BOOL, "tags": _SCALARS, "exceptions": _LIST,
+        "warn_evttypes": _BOOL, "skip-if-unknown-filter": _BOOL, "append": _BOOL,
+        "override": _MAP, "capture": _BOOL, "capture_duration": _INT,
+    },
+}  # fmt: skip
+_EXCEPTION_SCHEMA = {"name": _TEXT, "fields": _TEXT, "comps": _TEXT, "values": _LIST}
+
+
+def _kind_of(value: Any) -> str:
+    """What a YAML value is, in words (never the value itself: it may be huge)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
+def _type_ok(value: Any, want: str) -> bool:
+    if value is None:
+        return True  # absent or empty: the checks that need a value say so
+    if want == _TEXT:
+        return isinstance(value, str)
+    if want == _BOOL:
+        return isinstance(value, bool)
+    if want == _MAP:
+        return isinstance(value, dict)
+    if want == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if want == _SCALARS:
+        return isinstance(value, list) and all(
+            isinstance(v, str | int | float) or v is None for v in value)
+    return isinstance(value, list)
 
 
 def rules_files(path: str | os.PathLike[str]) -> list[Path]:
@@ -320,6 +437,36 @@ class RulesLoader:
 
     # -- items
 
+    def _types_ok(self, entry: _Mapping, kind: str, path: str) -> bool:
+        """Every known key of the item has the type it must have (else an error per key)."""
+        ok = True
+        name = entry.get(kind)
+        item = f"{kind} '{name}'" if isinstance(name, str) else None
+        for key, want in _SCHEMA[kind].items():
+            value = entry.get(key)
+            if key in entry and not _type_ok(value, want):
+                if key == "fields" or key == "comps":
+                    continue
+                self._error(f"'{key}' must be {want}, got {_kind_of(value)}", path,
+                            entry.key_lines.get(key, entry.line), item)
+                ok = False
+        for ex in entry.get("exceptions") or () if kind == "rule" else ():
+            if not isinstance(ex, _Mapping):
+                continue
+            for key, want in _EXCEPTION_SCHEMA.items():
+                value = ex.get(key)
+                if key in ("fields", "comps"):
+                    good = value is None or isinstance(value, str) or (
+                        isinstance(value, list) and all(isinstance(v, str) for v in value))
+                    want = "a string or a list of strings"
+                else:
+                    good = _type_ok(value, want)
+                if not good:
+                    self._error(f"exception '{key}' must be {want}, got {_kind_of(value)}",
+                                path, ex.key_lines.get(key, ex.line), item)
+                    ok = False
+        return ok
+
     def _load_item(self, entry: Any, path: str) -> None:
         if not isinstance(entry, _Mapping):
             kind = "list" if isinstance(entry, list) else type(entry).__name__
@@ -332,6 +479,10 @@ class RulesLoader:
             )
             return
         line = entry.line
+        item_kind = next((k for k in ("list", "macro", "rule") if k in entry), None)
+        typed = item_kind is None or "required_engine_version" in entry
+        if not typed and not self._types_ok(entry, item_kind or "", path):
+            return
         if "required_engine_version" in entry:
             self._engine_version(entry, path)
         elif "list" in entry:

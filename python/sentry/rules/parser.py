@@ -116,6 +116,12 @@ class _Parser:
                 return word
         return ""
 
+    def enter(self, at: int) -> None:
+        """One more parenthesis level (group, transformer or nested list), within bounds."""
+        if self.depth >= MAX_NESTING:
+            raise self.error(f"parentheses nested deeper than {MAX_NESTING} levels", at)
+        self.depth += 1
+
     def expect(self, char: str, what: str) -> None:
         self.skip_space()
         if self.peek() != char:
@@ -183,10 +189,8 @@ class _Parser:
         start = self.i
         char = self.peek()
         if char == "(":
-            if self.depth >= MAX_NESTING:
-                raise self.error(f"parentheses nested deeper than {MAX_NESTING} levels")
+            self.enter(start)
             self.i += 1
-            self.depth += 1
             inner = self.or_expr()
             self.depth -= 1
             self.skip_space()
@@ -232,8 +236,10 @@ class _Parser:
         if word in TRANSFORMERS and self._next_nonspace(start + len(word)) == "(":
             self.i = start + len(word)
             self.skip_space()
+            self.enter(start)
             self.i += 1  # the '('
             inner = self.operand()
+            self.depth -= 1
             self.expect(")", f"')' to close {word}(")
             return Transform(word, inner, start + 1)
         return self.field_ref()
@@ -335,7 +341,9 @@ class _Parser:
                 self.i += 1
                 continue
             if char == "(":
+                self.enter(self.i)
                 items.extend(self.value_list().items)
+                self.depth -= 1
             elif char in "\"'":
                 at = self.i
                 items.append(Value(self.quoted(), True, at + 1))

@@ -251,3 +251,107 @@ def test_directories_load_in_name_order(tmp_path: Path) -> None:
 def test_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     defs = load_rules([tmp_path / "nope.yaml"])
     assert "no such file" in defs.errors[0].message
+
+
+# -- hostile input: every one a FILE:LINE error, fast, never a traceback
+
+
+def _errors(text: str) -> list[str]:
+    loader = RulesLoader()
+    loader.load_text(text, "hostile.yaml")
+    return [str(p) for p in loader.defs.errors]
+
+
+def test_a_yaml_alias_bomb_is_refused_quickly_naming_the_file() -> None:
+    import time
+
+    lines = ["- &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"- &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    text = "\n".join([*lines, "- list: l", "  items: *a9", ""])
+    assert len(text) < 700
+    start = time.monotonic()
+    errors = _errors(text)
+    assert time.monotonic() - start < 5  # unbounded before: > 60 s and 4.7 GB
+    assert len(errors) == 1 and errors[0].startswith("hostile.yaml:")
+    assert "aliases are expanded" in errors[0]
+
+
+def test_deeply_nested_yaml_is_an_error_not_a_recursion_error() -> None:
+    errors = _errors("- list: l\n  items: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert len(errors) == 1 and "nested deeper" in errors[0]
+
+
+def test_duplicate_keys_are_errors_with_both_lines() -> None:
+    errors = _errors("- rule: r\n  desc: d\n  condition: evt.type = open\n"
+                     "  output: o\n  priority: WARNING\n  condition: evt.type = close\n")
+    assert errors == ["hostile.yaml:6: not valid YAML: duplicate key 'condition' "
+                      "(first given at line 3)"]
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ("- rule: r\n  desc: d\n  condition: evt.type = open\n  output: {a: b}\n"
+     "  priority: WARNING\n", "hostile.yaml:4: rule 'r': 'output' must be a string, "
+     "got a mapping"),
+    ("- rule: [a, b]\n  desc: d\n  condition: evt.type = open\n  output: o\n"
+     "  priority: WARNING\n", "hostile.yaml:1: 'rule' must be a string, got a list"),
+    ("- macro: m\n  condition: [evt.type = open]\n",
+     "hostile.yaml:2: macro 'm': 'condition' must be a string, got a list"),
+    ("- list: l\n  items: [a, {b: c}]\n",
+     "hostile.yaml:2: list 'l': 'items' must be a list of strings, got a list"),
+    ("- rule: r\n  desc: d\n  condition: evt.type = open\n  output: o\n"
+     "  priority: WARNING\n  tags: {a: 1}\n",
+     "hostile.yaml:6: rule 'r': 'tags' must be a list of strings, got a mapping"),
+    ("- rule: r\n  desc: [d]\n  condition: evt.type = open\n  output: o\n"
+     "  priority: WARNING\n", "hostile.yaml:2: rule 'r': 'desc' must be a string, got a list"),
+    ("- rule: r\n  desc: d\n  condition: evt.type = open\n  output: o\n"
+     "  priority: WARNING\n  exceptions:\n    - name: [x]\n      fields: proc.name\n",
+     "hostile.yaml:7: rule 'r': exception 'name' must be a string, got a list"),
+])
+def test_every_key_has_its_type_checked(item: str, message: str) -> None:
+    assert _errors(item) == [message]
+
+
+def _chain(n: int, link: str) -> str:
+    lines = ["- macro: m0\n  condition: evt.type = open\n"]
+    lines += [f"- macro: m{i}\n  condition: {link.format(prev=f'm{i - 1}', i=i)}\n"
+              for i in range(1, n)]
+    lines.append(f"- rule: r\n  desc: d\n  condition: m{n - 1}\n  output: o\n"
+                 "  priority: WARNING\n")
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("link", ["{prev}", "{prev} and proc.name != x{i}",
+                                  "not ({prev} or proc.name = y{i})"])
+def test_a_chain_of_500_macros_is_an_error_naming_the_chain(tmp_path: Path, link: str) -> None:
+    from sentry.rules.engine import load_ruleset
+
+    path = tmp_path / "chain.yaml"
+    path.write_text(_chain(500, link))
+    _ruleset, defs = load_ruleset([path])
+    first = str(defs.errors[0])
+    assert first.startswith(f"{path}:")
+    assert "nested more than 64 deep: m" in first or "and/or/not levels" in first
+    assert " -> " in first or "(expanding macros m" in first
+
+
+def test_a_chain_within_the_limits_compiles() -> None:
+    from sentry.rules.ruleset import compile_rules
+
+    loader = RulesLoader()
+    loader.load_text(_chain(40, "{prev} and proc.name != x{i}"), "ok.yaml")
+    ruleset = compile_rules(loader.defs)
+    assert not loader.defs.errors and len(ruleset) == 1
+
+
+def test_deep_conditions_and_transformers_are_parse_errors() -> None:
+    from sentry.rules.ruleset import compile_rules
+
+    for cond in ["tolower(" * 3000 + "proc.name" + ")" * 3000 + " = x",
+                 "proc.name in " + "(" * 3000 + "a" + ")" * 3000,
+                 "(" * 3000 + "proc.name = a" + ")" * 3000]:
+        loader = RulesLoader()
+        loader.load_text(f"- rule: r\n  desc: d\n  condition: '{cond}'\n  output: o\n"
+                         "  priority: WARNING\n", "deep.yaml")
+        compile_rules(loader.defs)
+        assert [e.line for e in loader.defs.errors] == [1]
+        assert "nested deeper than 100" in str(loader.defs.errors[0])
