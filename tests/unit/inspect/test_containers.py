@@ -79,13 +79,22 @@ def _fixture_cases() -> list[tuple[str, dict[str, str]]]:
 
 @pytest.mark.parametrize(("name", "want"), _fixture_cases())
 def test_cgroup_texts_captured_from_real_runtimes(name: str, want: dict[str, str]) -> None:
-    text = (FIXTURES / name).read_text()
+    text = (FIXTURES / f"{name}.txt").read_text()
     ident = container_identity(text.splitlines())
     if want.get("full_id") in (None, "", HOST_ID):
         assert ident is None
         return
     assert ident is not None
     assert ident.full_id == want["full_id"]
+    assert ident.pod_uid == want.get("pod_uid")
+    # kubepods under cgroupfs does not say which runtime made the container: None then.
+    assert ident.runtime in (want.get("runtime"), None)
+
+
+def test_fixtures_cover_each_runtime_here() -> None:
+    names = {name for name, _ in _fixture_cases()}
+    assert {"docker-cgroupfs", "podman-root-cgroupfs", "containerd-cri-cgroupfs",
+            "containerd-ctr-default"} <= names
 
 
 def test_table_asks_once_and_tells_listeners() -> None:
