@@ -142,12 +142,22 @@ class Inspector:
 
     @classmethod
     def from_host(cls) -> Inspector:
-        """State of this machine now, for live capture: /proc, /etc/passwd, interfaces."""
+        """State of this machine now, for live capture: /proc, /etc/passwd, interfaces.
+
+        In a container (``$HOST_ROOT`` set, the host's / mounted there, as the Helm chart
+        does) they are read under it: the drivers report the host's processes, which a
+        container's own /proc may not show (no hostPID)."""
+        from pathlib import Path
+
         from sentry.inspect.procfs import load_threads, local_addresses
 
-        inspector = cls(users=UserTable.from_host(), local_addresses=local_addresses())
-        load_threads(inspector.threads)
-        inspector.proc_root = "/proc"
+        root = Path(os.environ.get("HOST_ROOT") or "/")
+        proc = root / "proc"
+        if not (proc / "self").exists():
+            root, proc = Path("/"), Path("/proc")
+        inspector = cls(users=UserTable.from_host(root), local_addresses=local_addresses(proc))
+        load_threads(inspector.threads, proc)
+        inspector.proc_root = str(proc)
         return inspector
 
     # ---- dispatch -------------------------------------------------------------------------
