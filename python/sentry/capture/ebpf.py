@@ -150,6 +150,30 @@ class _Ring:
         os.close(self.fd)
 
 
+MIN_KERNEL = (5, 17)
+BTF_VMLINUX = Path("/sys/kernel/btf/vmlinux")
+
+
+def kernel_refusal(release: str | None = None, btf: Path = BTF_VMLINUX) -> str | None:
+    """Why the probe cannot run on this kernel (None when it can): it needs Linux 5.17+
+    (BPF ring buffers came in 5.8, bpf_loop in 5.17) and the kernel's own BTF."""
+    release = release or os.uname().release
+    nums = release.split("-", 1)[0].split(".")
+    try:
+        version = (int(nums[0]), int(nums[1]))
+    except (IndexError, ValueError):
+        version = None
+    if version is not None and version < MIN_KERNEL:
+        return (f"Linux {release} is too old for the eBPF probe: it needs 5.17 or newer "
+                "(BPF ring buffer since 5.8, bpf_loop since 5.17); use the kernel module "
+                "(--driver kmod)")
+    if not btf.exists():
+        return (f"the kernel has no BTF ({btf} is missing: built without "
+                "CONFIG_DEBUG_INFO_BTF), which the eBPF probe needs; use the kernel module "
+                "(--driver kmod)")
+    return None
+
+
 class EbpfSource:
     """The eBPF probe as a :class:`~sentry.capture.source.LiveSource`.
 
@@ -163,6 +187,9 @@ class EbpfSource:
                  target_tgid: int = 0, object_path: Path | None = None,
                  attach: str | None = None, idle_timeout: float = 0.05,
                  direct_reads: bool | None = None):
+        refusal = kernel_refusal()
+        if refusal:
+            raise DriverError(refusal)
         if ring_bytes < _PAGE or ring_bytes & (ring_bytes - 1):
             raise DriverError(f"eBPF: ring size {ring_bytes} must be a power of two >= {_PAGE}")
         self._lib = lib()
