@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -260,8 +261,13 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
     include_output = cfg.get("json_include_output_property")
     outputs = build_outputs(cfg)
     options = EngineOptions(all_events=all_events, time_iso8601=cfg.get("time_format_iso_8601"))
+    gone = threading.Event()  # stdout's reader left (| head -1): end quietly, as tail does
+    for delivery in outputs.deliveries:
+        delivery.on_closed = gone.set
 
     def sink(alert: Alert) -> None:
+        if gone.is_set():
+            raise _ReaderGone
         doc = alert.to_json(include_output)
         outputs.emit(Message(doc if as_json else alert.output, doc.encode(),
                              alert.priority.name.lower(), alert.rule))
@@ -286,6 +292,8 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
         engine.run(source, inspector, monitor.check if monitor is not None else None)
     except DropExit:
         code = 1
+    except _ReaderGone:
+        pass
     finally:
         outputs.close()
         if hasattr(source, "close"):
@@ -297,7 +305,16 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
               file=sys.stderr)
     if show_stats:
         print(engine.stats.summary(), file=sys.stderr)
+        for name, st in outputs.stats().items():
+            if st.undelivered or st.retries:
+                print(f"Output {name}: {st.delivered} delivered, {st.failed} failed, "
+                      f"{st.queue_full} dropped (queue full), {st.shutdown} left at exit, "
+                      f"{st.retries} retries", file=sys.stderr)
     return code
+
+
+class _ReaderGone(Exception):
+    """Unwinds a replay whose stdout reader has gone."""
 
 
 def register(app: typer.Typer) -> None:

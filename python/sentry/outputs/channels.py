@@ -368,10 +368,11 @@ class Delivery:
             except OutputClosed as err:
                 self._gone = True
                 self._count("failed")
-                self._report(f"{self.channel.name} output: {err}; alerts are counted, "
-                             "not written")
                 if self.on_closed is not None:
-                    self.on_closed()
+                    self.on_closed()  # the command ends, quietly (as after `| head`)
+                else:
+                    self._report(f"{self.channel.name} output: {err}; alerts are counted, "
+                                 "not written")
                 return
             except Exception as err:  # any channel error is a counted failure
                 self.channel.reopen()

@@ -218,35 +218,53 @@ class Engine:
         self._audit_time = resolve("jevt.time.iso8601" if self.options.time_iso8601
                                    else "jevt.time")
         self._dispatch = self._build_dispatch()
+        # What the loop reads: ONE reference to an immutable (ruleset, dispatch) pair, so a
+        # reload on another thread swaps both at once (one atomic store), never half.
+        self._plan: tuple[Ruleset, list[Program | None]] = (ruleset, self._dispatch)
         self.hold: AlertHold | None = None  # set by the daemon when container engines run
 
     def use_ruleset(self, ruleset: Ruleset) -> None:
-        """Swap in a newly loaded ruleset (SIGHUP reload); counters carry on."""
-        self.ruleset = ruleset
-        self._audit_rules = ruleset.by_source.get("k8s_audit", ())
-        self._dispatch = self._build_dispatch()
+        """Swap in a newly loaded ruleset (SIGHUP reload); counters carry on.
+
+        Called on the reloading thread: the new dispatch is built whole there, programs
+        generated, beside the running pair, then swapped in by one assignment; the reader
+        keeps evaluating the old pair until its next batch and never compiles anything.
+        """
+        dispatch = self._build_dispatch(ruleset)
+        for number, entry in enumerate(dispatch):
+            if entry is not None:
+                dispatch[number] = self._program(ruleset, number, ruleset.for_type[number])
+        audit = ruleset.by_source.get("k8s_audit", ())
+        self._plan = (ruleset, dispatch)
+        self.ruleset, self._dispatch, self._audit_rules = ruleset, dispatch, audit
 
     # -- per event
 
-    def _build_dispatch(self) -> list[Program | None]:
+    def _build_dispatch(self, ruleset: Ruleset | None = None) -> list[Program | None]:
         """``dispatch[event type]``: what evaluates an event of that type (None: nothing).
 
         A program returns the index of the first matching rule, -1 for none, or -2 for an
         event it does not evaluate (a generic syscall of the simple-consumer drop set).
         Entries start as stand-ins that generate the program on the type's first event.
         """
+        ruleset = ruleset or self.ruleset
         dispatch: list[Program | None] = [None] * _TYPE_SLOTS
-        for number, rules in enumerate(self.ruleset.for_type[:_TYPE_SLOTS]):
+        for number, rules in enumerate(ruleset.for_type[:_TYPE_SLOTS]):
             if rules and number not in self._skip:
-                dispatch[number] = self._stand_in(dispatch, number, rules)
+                dispatch[number] = self._stand_in(ruleset, dispatch, number, rules)
         return dispatch
 
-    def _stand_in(self, dispatch: list[Program | None], number: int,
+    def _program(self, ruleset: Ruleset, number: int,
+                 rules: tuple[CompiledRule, ...]) -> Program:
+        program = ruleset.program(rules, number)
+        if number in self._generic_types and self._generic_skip:
+            program = _skipping_generic(program, self._generic_skip)
+        return program
+
+    def _stand_in(self, ruleset: Ruleset, dispatch: list[Program | None], number: int,
                   rules: tuple[CompiledRule, ...]) -> Program:
         def first_event(ev: Any) -> int:
-            program = self.ruleset.program(rules, number)
-            if number in self._generic_types and self._generic_skip:
-                program = _skipping_generic(program, self._generic_skip)
+            program = self._program(ruleset, number, rules)
             dispatch[number] = program
             return program(ev)
 
@@ -254,7 +272,8 @@ class Engine:
 
     def evaluate(self, ev: Any) -> None:
         """Run the syscall rules indexed for ``ev.type`` (the inspector has already seen it)."""
-        program = self._dispatch[ev.type]
+        ruleset, dispatch = self._plan
+        program = dispatch[ev.type]
         if program is None:
             return
         index = program(ev)
@@ -262,7 +281,7 @@ class Engine:
             return
         self.stats.evaluated += 1
         if index >= 0:  # as Falco: the first matching rule (in file order) wins
-            self._raise(self.ruleset.for_type[ev.type][index], ev)
+            self._raise(ruleset.for_type[ev.type][index], ev)
 
     def wanted_syscall_ids(self) -> frozenset[int] | None:
         """PPM_SC ids of the generic events some rule may match (None: every one): their
@@ -348,7 +367,8 @@ class Engine:
                     evaluate(ev)
                 continue
             # The common case, inlined: inspector, then the type's program if any.
-            dispatch = self._dispatch
+            ruleset, dispatch = self._plan  # one read: a reload swaps the pair whole
+            for_type = ruleset.for_type
             evaluated = 0
             for ev in batch:
                 process(ev)
@@ -358,6 +378,6 @@ class Engine:
                     if index >= -1:
                         evaluated += 1
                         if index >= 0:
-                            self._raise(self.ruleset.for_type[ev.type][index], ev)
+                            self._raise(for_type[ev.type][index], ev)
             stats.evaluated += evaluated
         return stats

@@ -58,6 +58,9 @@ class Daemon:
                                      time_iso8601=cfg.get("time_format_iso_8601"))
         self.ruleset = load_rules()
         self.outputs: Outputs = build_outputs(cfg)
+        self.outputs_gone = threading.Event()  # stdout's reader left: stop, as on SIGTERM
+        for delivery in self.outputs.deliveries:
+            delivery.on_closed = self.outputs_gone.set
         self.engine = Engine(self.ruleset, self._on_alert, self.options)
         self._lock = threading.Lock()  # one webhook evaluation at a time; reload swaps
         self._counts = threading.Lock()  # counters written by the main and webhook threads
@@ -172,19 +175,21 @@ class Daemon:
         """Load the rules again; on failure keep the running ones and say why."""
         try:
             ruleset = self._load_rules()
-        except SentryError as err:
+            # Built here, beside the running pair: the reader never waits on a reload.
+            self.engine.use_ruleset(ruleset)
+        except Exception as err:  # a reload must never end the control thread
             self.reloads["failed"] += 1
-            _log(f"reload failed, keeping the {len(self.ruleset)} rules loaded before: {err}")
+            why = err if isinstance(err, SentryError) else f"internal error: {err!r}"
+            _log(f"reload failed, keeping the {len(self.ruleset)} rules loaded before: {why}")
             return False
         with self._lock:
             self.ruleset = ruleset
-            self.engine.use_ruleset(ruleset)
         self.reloads["ok"] += 1
         _log(f"rules reloaded: {len(ruleset)} rules", "info")
         if self.retune is not None:
             try:
                 self.retune(ruleset)
-            except SentryError as err:
+            except Exception as err:
                 _log(f"the capture still delivers the event types of the old rules: {err}",
                      "warning")
         return True
@@ -194,7 +199,14 @@ class Daemon:
             if self._reload.wait(0.5):
                 self._reload.clear()
                 if not self._stopped.is_set():
-                    self.reload()
+                    try:
+                        self.reload()
+                    except Exception as err:  # said, and the next SIGHUP still reloads
+                        _log(f"reload: internal error: {err!r}")
+            if self.outputs_gone.is_set() and not self._stopped.is_set():
+                # stdout's reader left (| head): end as on SIGTERM, quietly.
+                signal.raise_signal(signal.SIGTERM)
+                return
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:

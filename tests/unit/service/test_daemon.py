@@ -275,3 +275,46 @@ def test_reload_retunes_the_capture_and_keeps_rules_on_failure(falco_dir: Path,
     assert retuned == [daemon.ruleset] and len(daemon.ruleset) == 2
     assert dict(daemon.reloads) == {"failed": 1, "ok": 1}
     daemon.outputs.close()
+
+
+def test_a_reload_that_blows_up_never_ends_the_control_thread(daemon: Daemon) -> None:
+    chain = "".join(f"- macro: m{i}\n  condition: {f'm{i - 1}' if i else 'ka.verb=get'}\n"
+                    for i in range(500))
+    daemon.rules.write_text(RULES + chain + "- rule: Chained\n  desc: d\n  condition: m499\n"
+                            "  output: o\n  priority: WARNING\n  source: k8s_audit\n")
+    mark = len(daemon.stderr)
+    daemon.proc.send_signal(signal.SIGHUP)
+    line = daemon.wait_for(r"reload failed|rules reloaded", mark, timeout=60)
+    assert "reload failed" in line
+    assert not any("Traceback" in ln for ln in daemon.stderr)
+    daemon.rules.write_text(RULES_V2)  # a later SIGHUP still reloads
+    mark = len(daemon.stderr)
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_for(r"rules reloaded: 2 rules", mark, timeout=60)
+    text = daemon.request("/metrics")[1].decode()
+    assert 'sentry_rule_reloads_total{result="failed"} 1.0' in text
+    assert 'sentry_rule_reloads_total{result="ok"} 1.0' in text
+    assert daemon.stop()[0] == 0
+
+
+def test_sentry_run_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    import subprocess
+
+    from sentry.capture.scapfile import ScapWriter
+
+    capture = tmp_path / "many.scap"
+    with ScapWriter(capture) as w:
+        for i in range(20000):
+            w.write_event("open<", 3, f"/etc/f{i}", 1, 0, 0, ts=10 + i, tid=1)
+    rules = tmp_path / "r.yaml"
+    rules.write_text("- rule: opened\n  desc: d\n  condition: evt.type = open\n"
+                     "  output: 'opened %fd.name'\n  priority: WARNING\n")
+    sentry = subprocess.Popen(["sentry", "run", "-r", str(rules), "-e", str(capture), "-A"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert sentry.stdout is not None and sentry.stderr is not None
+    first = sentry.stdout.readline()
+    sentry.stdout.close()  # what `| head -1` does
+    _, err = sentry.communicate(timeout=120)
+    assert b"opened /etc/f0" in first
+    assert sentry.returncode == 0
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
