@@ -7,7 +7,7 @@
 # usage: tests/kmod/run_in_vm.sh [pytest args...]   (default: tests/kmod)
 # env:   KVER (default: the kernel linux-image-amd64 depends on; e.g. 5.10.0-32-amd64,
 #        6.12.117+deb12-amd64: needs /boot/vmlinuz-KVER and /usr/src/linux-headers-KVER),
-#        VM_TIMEOUT (s, default 1200), VM_RESULTS (dir for output.log, serial.log,
+#        VM_TIMEOUT (s, default 2100), VM_RESULTS (dir for output.log, serial.log,
 #        junit.xml, dmesg.txt; default ~/.cache/sentry-vmtest/results)
 # The module is built from a copy of driver/ per kernel ($WORK/build/KVER), so runs for
 # different kernels do not rebuild each other's objects in the tree.
@@ -54,7 +54,7 @@ KERNEL_PROBLEMS='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|KFENCE|
 RESULTS=${VM_RESULTS:-${XDG_CACHE_HOME:-$HOME/.cache}/sentry-vmtest/results}
 rm -rf "$RESULTS"
 ARGS=$(printf '%q ' "$@")
-exec "$ROOT/scripts/vm-test.sh" -k "$KVER" -t "${VM_TIMEOUT:-1200}" -c 2 -m 1024 -o "$RESULTS" -- "
+exec "$ROOT/scripts/vm-test.sh" -k "$KVER" -t "${VM_TIMEOUT:-2100}" -c 2 -m 1024 -o "$RESULTS" -- "
 cd $(printf '%q' "$GUEST_ROOT")
 $GUEST_ENV
 export PATH=$(printf '%q' "$(dirname "$PY")"):\$PATH
