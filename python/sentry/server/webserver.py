@@ -10,7 +10,13 @@ dependency would add nothing we need. The audit endpoint takes an audit ``Event`
 - 401 without the configured bearer token, 411 without a length, 413 when over the size
   limit, 415 unless ``Content-Type`` is ``application/json``.
 
-A bad request never stops the server; every answer is counted by status.
+A bad request never stops the server; every answer is counted by status, also those
+refused before routing (a bad request line 400, headers over 64 KiB 431 ...). A connection
+idle for ``idle_timeout`` seconds (half-open, or a client that stops mid-request) is
+closed and counted ``timeout``; at most ``max_connections`` are served at once (a thread
+each), and one beyond is closed at once and counted ``busy``. The standard library's
+server is kept: these bounds are a few lines on it, and the endpoints need nothing a
+server library would add.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class ServerSettings:
     token: str = ""
     max_body_bytes: int = 10 * 1024 * 1024
     ssl_certificate: str = ""  # a PEM with certificate and key; empty: plain HTTP
+    max_connections: int = 64
+    idle_timeout: float = 10.0
 
 
 class _Server(ThreadingHTTPServer):
@@ -63,7 +71,25 @@ class _Server(ThreadingHTTPServer):
         self.web = web
         if ":" in address[0]:  # an IPv6 address such as "::"
             self.address_family = socket.AF_INET6
+        self._slots = threading.BoundedSemaphore(web.settings.max_connections)
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.web.count("busy")  # over max_connections: closed at once, no thread
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that breaks the connection (or the TLS handshake) is counted, not traced;
@@ -82,8 +108,23 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "sentry"
     disable_nagle_algorithm = True  # headers and body leave at once on keep-alive connections
 
+    def setup(self) -> None:
+        # The idle timeout, applied to every read of the connection.
+        self.timeout = self.server.web.settings.idle_timeout  # type: ignore[misc]
+        super().setup()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # answers are counted, not logged per request
+
+    def log_error(self, format: str, *args: Any) -> None:
+        if format.startswith("Request timed out"):
+            self.server.web.count("timeout")
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        # Refusals before routing (bad request line, headers too long, bad version ...).
+        self.server.web.count(code)
+        super().send_error(code, message, explain)
 
     def _answer(self, code: int, body: dict[str, Any] | bytes, *,
                 content_type: str = "application/json", close: bool = False,

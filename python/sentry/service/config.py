@@ -174,6 +174,8 @@ SCHEMA: dict[str, Key] = {
     "webserver.ssl_certificate": Key("/etc/sentry/sentry.pem", _str, STR),
     "webserver.token": Key("", _str, STR),
     "webserver.max_body_bytes": Key(10 * 1024 * 1024, _positive_int, INT),
+    "webserver.max_connections": Key(64, _positive_int, INT),
+    "webserver.idle_timeout": Key(10, _positive_int, INT),
     "syscall_event_drops.threshold": Key(0.1, _ratio, NUM),
     "syscall_event_drops.actions": Key(["log", "alert"], _drop_actions, STRS),
     "syscall_event_drops.rate": Key(0.03333, _non_negative, NUM),

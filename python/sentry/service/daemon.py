@@ -160,7 +160,8 @@ class Daemon:
             host=w["listen_address"], port=w["listen_port"],
             audit_endpoint=w["k8s_audit_endpoint"], healthz_endpoint=w["k8s_healthz_endpoint"],
             metrics_endpoint=self.cfg.get("metrics.endpoint"), token=w["token"],
-            max_body_bytes=w["max_body_bytes"],
+            max_body_bytes=w["max_body_bytes"], max_connections=w["max_connections"],
+            idle_timeout=w["idle_timeout"],
             ssl_certificate=w["ssl_certificate"] if w["ssl_enabled"] else "")
         registry = make_registry(self.snapshot) if self.cfg.get("metrics.enabled") else None
         self.web = WebServer(settings, self.submit_audit, registry)

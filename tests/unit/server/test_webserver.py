@@ -212,3 +212,48 @@ def test_ipv6_loopback() -> None:
         assert len(sink.events) == 1
     finally:
         web.stop()
+
+
+def _raw(web: WebServer, data: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", web.port), timeout=10) as sock:
+        sock.sendall(data)
+        return sock.recv(65536)
+
+
+def test_requests_refused_before_routing_are_counted() -> None:
+    web, _sink = _start()
+    try:
+        assert b"400" in _raw(web, b"NONSENSE\r\n\r\n")
+        big = b"GET /healthz HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n"
+        assert _raw(web, big).split(b" ")[1] in (b"431", b"400")
+        assert _healthy(web)
+        assert web.requests["400"] + web.requests["431"] == 2
+    finally:
+        web.stop()
+
+
+def test_idle_and_half_open_connections_are_closed_and_bounded() -> None:
+    import socket
+    import time
+
+    web, _sink = _start(idle_timeout=1.0, max_connections=4)
+    socks = []
+    try:
+        for _ in range(10):  # 10 half-open connections, 4 slots: each times out or is refused
+            s = socket.create_connection(("127.0.0.1", web.port), timeout=10)
+            s.sendall(b"POST /k8s-audit HTTP/1.1\r\n")
+            socks.append(s)
+        deadline = time.monotonic() + 20
+        while web.requests["timeout"] + web.requests["busy"] < 10:
+            assert time.monotonic() < deadline, dict(web.requests)
+            time.sleep(0.05)
+        assert web.requests["busy"] >= 1 and web.requests["timeout"] >= 4
+        assert _healthy(web)  # slots are free again
+        for s in socks:
+            assert s.recv(100) == b""  # closed by the server
+    finally:
+        for s in socks:
+            s.close()
+        web.stop()
