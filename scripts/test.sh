@@ -29,7 +29,10 @@ if [ -x tests/kmod/run_in_vm.sh ]; then
 		k=$(kver_of $line)
 		echo "==> kernel module suite in qemu on $k"
 		t0=$SECONDS
-		KVER=$k VM_RESULTS="$VMRES/results-kmod-$line" tests/kmod/run_in_vm.sh
+		# The loader's tests (DKMS builds under emulation: ~11 min) run on 6.1 only.
+		only=()
+		[ $line = 6.1 ] || only=(tests/kmod --ignore=tests/kmod/test_loader.py)
+		KVER=$k VM_RESULTS="$VMRES/results-kmod-$line" tests/kmod/run_in_vm.sh "${only[@]}"
 		echo "==> module suite on $k: $((SECONDS - t0)) s"
 		[ $line = 5.10 ] && continue
 		echo "==> eBPF suite in qemu on $k"
