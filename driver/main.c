@@ -110,47 +110,6 @@ static bool wanted(struct sentry_ring *ring, long bit, u64 ts)
 	return true;
 }
 
-/*
- * Threads inside execveat(). After a successful execveat the kernel reports the
- * exit with execve's number, so the enter side leaves a mark (the thread id) in a
- * slot here; a full table only loses the distinction (the exit reads as execve's).
- */
-#define EXECVEAT_SLOTS 64
-static atomic_t in_execveat[EXECVEAT_SLOTS];
-
-static void execveat_mark(pid_t tid)
-{
-	int i;
-
-	for (i = 0; i < EXECVEAT_SLOTS; i++)
-		if (atomic_cmpxchg(&in_execveat[i], 0, tid) == 0)
-			return;
-}
-
-/* Clears this thread's mark; true if it had one. */
-static bool execveat_take(pid_t tid)
-{
-	int i;
-
-	for (i = 0; i < EXECVEAT_SLOTS; i++)
-		if (atomic_read(&in_execveat[i]) == tid &&
-		    atomic_cmpxchg(&in_execveat[i], tid, 0) == tid)
-			return true;
-	return false;
-}
-
-/* The syscall an event is about: execveat also when its exit says execve. */
-static long event_syscall_nr(long nr, bool is_exit)
-{
-	if (nr == __NR_execveat && !is_exit) {
-		execveat_mark(current->pid);
-	} else if (nr == __NR_execve || nr == __NR_execveat) {
-		if (execveat_take(current->pid) && is_exit)
-			return __NR_execveat;
-	}
-	return nr;
-}
-
 static void emit_syscall(struct pt_regs *regs, long ret, bool is_exit)
 {
 	const struct sentry_syscall_events *ev;
@@ -166,7 +125,11 @@ static void emit_syscall(struct pt_regs *regs, long ret, bool is_exit)
 	/* 32-bit and x32 tasks use other syscall tables: not captured. */
 	if (in_ia32_syscall() || in_x32_syscall())
 		return;
-	args.nr = event_syscall_nr(syscall_get_nr(current, regs), is_exit);
+	/*
+	 * A successful execveat exits under execve's number: its exit is an
+	 * execve exit, as scap reports it; a failed one stays execveat's.
+	 */
+	args.nr = syscall_get_nr(current, regs);
 	if (args.nr < 0 || args.nr >= SENTRY_SYSCALL_NR_MAX)
 		return;
 	ring = ring_enter();

@@ -293,11 +293,21 @@ def _check_exec(c: Captured) -> None:
 
 
 def _check_execveat(c: Captured) -> None:
-    x = c.find("execveat", "<", res=0, exe="echo")
-    assert x["comm"] == "echo"
+    """As scap: a successful execveat is an execveat enter (330) then an execve exit (293);
+    only a failed one ends with an execveat exit (331)."""
+    mine = [ev for ev in c.events if ev.tid == c.pid]
+    kinds = [(ev.type, ev.param_by_name("pathname") if ev.type == 330 else ev.param(0))
+             for ev in mine if ev.info.name in ("execve", "execveat")]
+    first = [k for k, _ in kinds].index(330) if (330, "/sentry-no-such-program") in kinds else 0
+    kinds = kinds[first:]  # from the trigger's first execveat on
+    assert kinds == [(330, "/sentry-no-such-program"), (331, -2),  # ENOENT
+                     (330, "/bin/echo"), (293, 0)], kinds
     e = c.find("execveat", ">", pathname="/bin/echo")
     assert e["dirfd"] == AT_FDCWD
     assert e["flags"] == 1 << 1  # scap's AT_SYMLINK_NOFOLLOW
+    x = c.find("execve", "<", res=0, exe="echo")
+    assert x["comm"] == "echo" and x["args"] == b"hi\0"
+    assert not c.find_all("execveat", "<", res=0)
 
 
 def _check_fork(c: Captured) -> None:
@@ -468,6 +478,8 @@ os.execve("/bin/true", ["true", "arg1", "arg two"], dict(os.environ))
     Case("execveat", """
 argv = (ctypes.c_char_p * 3)(b"echo", b"hi", None)
 envp = (ctypes.c_char_p * 2)(b"SENTRY_TEST=1", None)
+libc.syscall(ctypes.c_long(322), ctypes.c_long(-100), ctypes.c_char_p(b"/sentry-no-such-program"),
+             argv, envp, ctypes.c_long(0))  # fails: ENOENT
 libc.syscall(ctypes.c_long(322), ctypes.c_long(-100), ctypes.c_char_p(b"/bin/echo"), argv, envp,
              ctypes.c_long(0x100))  # AT_SYMLINK_NOFOLLOW
 """, _check_execveat),

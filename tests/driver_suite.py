@@ -97,13 +97,17 @@ def test_execve_exit_carries_the_new_process(workload: Workload) -> None:
 
 
 def test_execveat_exit(workload: Workload) -> None:
-    """At exit the kernel reports a successful execveat under execve's number (observed on
-    6.1), so its exit event may be execve's; either way it carries the new program."""
+    """A successful execveat is reported as scap does: an execveat enter (330), then an
+    execve exit (293) carrying the new program; never a successful execveat exit (331)."""
     cap, facts, _ = workload
     assert facts["execveat_status"] == 0
-    evs = [e for name in ("execveat", "execve") for e in cap.find_all(name, "<", res=0)
-           if e.tid == facts["execveat_child"]]
-    assert evs and evs[0].param_by_name("args") == b"via-execveat\0"
+    child = [e for e in cap.events if e.tid == facts["execveat_child"]
+             and e.info.name in ("execve", "execveat")]
+    assert [e.type for e in child] == [330, 293], [(e.type, dict(e.params())) for e in child]
+    assert child[0].param_by_name("pathname") == "/bin/true"
+    assert child[1].param_by_name("res") == 0
+    assert child[1].param_by_name("args") == b"via-execveat\0"
+    assert child[1].param_by_name("comm") == "true"
 
 
 def test_clone_family_seen_from_parent_and_child(workload: Workload) -> None:

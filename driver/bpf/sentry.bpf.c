@@ -37,17 +37,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define CLONE_X_NPARAMS 20
 #define PROCEXIT_NPARAMS 4
 
-/*
- * Threads inside execveat(). After a successful execveat the kernel reports the
- * exit with execve's number in orig_ax, so the enter side leaves a mark here.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u32);
-} in_execveat SEC(".maps");
-
 #include "probe_proc.h"
 #include "probe_io.h"
 #include "probe_net.h"
@@ -373,11 +362,6 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id, bool btf)
 
 	if (!settings.capturing)
 		return 0;
-	if (nr == __NR_execveat) {
-		__u32 tid = bpf_get_current_pid_tgid(), one = 1;
-
-		bpf_map_update_elem(&in_execveat, &tid, &one, BPF_ANY);
-	}
 	if (!event_wanted(nr, &pid_tgid, &ts))
 		return 0;
 	s = scratch_get();
@@ -407,14 +391,10 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, __u32 nr,
 
 	if (!settings.capturing)
 		return 0;
-	if (nr == __NR_execve || nr == __NR_execveat) {
-		__u32 tid = bpf_get_current_pid_tgid();
-
-		if (bpf_map_lookup_elem(&in_execveat, &tid)) {
-			bpf_map_delete_elem(&in_execveat, &tid);
-			nr = __NR_execveat;
-		}
-	}
+	/*
+	 * A successful execveat exits under execve's number (orig_ax): its exit is
+	 * an execve exit, as scap reports it; a failed one stays execveat's.
+	 */
 	if (!event_wanted(nr, &pid_tgid, &ts))
 		return 0;
 	s = scratch_get();

@@ -178,4 +178,7 @@ def syscall_numbers_for_event_names(names: set[str]) -> set[int]:
     for sc in X86_64_SYSCALLS.values():
         if sc.name in names or (sc.enter_event and EVENTS[sc.enter_event].name in names):
             found.add(sc.nr)
+    if 322 in found:
+        # a successful execveat (322) exits under execve's number (59): an execve exit
+        found.add(59)
     return found

@@ -41,6 +41,8 @@ O_CREAT = 1 << 2
 O_TRUNC = 1 << 8
 O_DIRECTORY = 1 << 10
 AT_FDCWD = -100
+EXVAT_AT_EMPTY_PATH = 1 << 0  # scap's PPM_EXVAT_AT_EMPTY_PATH
+EXECVEAT_E = 330  # PPME_SYSCALL_EXECVEAT_E: a successful execveat exits as an execve
 EINPROGRESS = 115
 
 _PT_FD = 14  # scap's PT_FD
@@ -389,6 +391,8 @@ class Inspector:
         if res is None or res < 0:
             return
         enter = self._entered(ev, th)
+        if not enter and th.last_type == EXECVEAT_E and th.enter is not None:
+            enter = th.enter  # as libs: an execve exit after an execveat enter
         # The process is known from here on even if the capture missed its clone.
         for name in ("pid", "ptid"):
             value = ev.param_by_name(name)
@@ -402,7 +406,7 @@ class Inspector:
         th.comm = comm if comm is not None else th.exe
         filename = enter.get("filename")
         if filename is None and "pathname" in enter:
-            filename = enter.get("pathname")
+            filename = self._execveat_path(th, enter)
         th.exepath = filename if isinstance(filename, str) else ""
         env = ev.param_by_name("env")
         if env is not None:
@@ -456,6 +460,16 @@ class Inspector:
         info = FdInfo(fd, kind, path, flags, dev=param("dev") or 0, renamed_at=ev.num)
         th.fds.fds[fd] = ev.fdinfo = info
         th.last_fd = fd
+
+    def _execveat_path(self, th: ThreadInfo, enter: dict[str, Any]) -> str:
+        """The program an execveat enter named: the dirfd's file itself with AT_EMPTY_PATH,
+        else pathname against dirfd (as libs; <NA> for an fd the capture never saw)."""
+        dirfd, name = enter.get("dirfd", AT_FDCWD), enter.get("pathname")
+        if (enter.get("flags") or 0) & EXVAT_AT_EMPTY_PATH:
+            info = th.fds.get(dirfd) if isinstance(dirfd, int) else None
+            return info.name if info is not None else NA_NAME
+        name = name if isinstance(name, str) else ""
+        return join_path("" if name[:1] == "/" else self._dir_of(th, dirfd), name)
 
     def _dir_of(self, th: ThreadInfo, dirfd: int | None) -> str:
         if dirfd is None or dirfd == AT_FDCWD:
