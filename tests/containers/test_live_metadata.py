@@ -280,7 +280,11 @@ def test_hanging_and_garbage_sockets_leave_alerts_coming(tmp_path: Path) -> None
                f'socket="{junk.path}"}}' in text
         assert 'sentry_container_engine_errors_total{engine="docker",kind="timeout",' \
                f'socket="{hang.path}"}}' in text
-        assert 'sentry_alerts_held_total{outcome="released_timeout"}' in text
+        # The podman alert waited: for the hold's end (the lookup still hanging) or for the
+        # lookup to be given up (the engine already known to be down): either is counted.
+        held = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("sentry_alerts_held_total{outcome=\"released_"))
+        assert held >= 1, text
         assert 'sentry_container_engine_up{engine="docker",socket="/var/run/docker.sock"} 1.0' \
             in text
     finally:
