@@ -38,11 +38,9 @@ from sentry.capture.scapfile import ScapReader, ScapWriter
 from sentry.events.table import EVENTS
 from sentry.inspect.containers import ContainerInfo, PodInfo, to_scap_json
 
-ROOT = Path(__file__).resolve().parents[1]
-TRACES = Path(os.environ.get("SENTRY_CONFORMANCE_DIR", ROOT.parent / "shared" / "conformance"))
-TRACES = TRACES / "falco-0.28.1" / "test" / "trace_files"
-SOURCES = ("cat_write", "open-multiple-files", "syscall", "connect_localhost", "ping_sendto")
-SKIP = {"procinfo", "container"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from replay import trace_records  # bench/ is a folder of scripts, not a package
+
 N_CONTAINERS = 8
 BASE = "%evt.num %proc.name %evt.type %fd.name"
 WITH = BASE + " %container.name %container.image.repository %k8s.pod.name %container.label[team]"
@@ -77,18 +75,7 @@ def _in_container(record: bytes) -> bytes:
 
 
 def build(path: Path, target: int, recorded: bool = True) -> int:
-    records = []
-    meta = None
-    base = 0
-    for name in SOURCES:
-        reader = ScapReader(TRACES / f"{name}.scap")
-        meta = meta or reader
-        events = [evt for evt in reader if evt.info.name not in SKIP]
-        first = events[0].ts
-        records += [(base + evt.ts - first, evt.cpu, _in_container(bytes(evt.record())))
-                    for evt in events]
-        base = records[-1][0] + 1000
-    assert meta is not None
+    records, base, meta = trace_records(_in_container)
     threads = [dataclasses.replace(t, cgroups=[f"cpu=/docker/{_cid(t.tid % N_CONTAINERS)}"])
                for t in meta.threads.values()]
     first_ts = 1_700_000_000_000_000_000

@@ -46,9 +46,12 @@ SOURCES = ("cat_write", "open-multiple-files", "syscall", "connect_localhost", "
 SKIP = {"procinfo", "container"}
 
 
-def build(path: Path, target: int) -> int:
-    """Write ~target events: the source traces' syscall events, repeated, time-shifted."""
-    records = []  # (ns since the start of the series, cpu, record)
+def trace_records(edit: Callable[[bytes], bytes] = bytes) -> tuple[
+        list[tuple[int, int, bytes]], int, ScapReader]:
+    """The source traces' syscall events as (ns since the series' start, cpu, record, each
+    passed through ``edit``), the series' span in ns, and the first trace's reader (its
+    metadata blocks)."""
+    records = []
     meta = None
     base = 0
     for name in SOURCES:
@@ -56,11 +59,17 @@ def build(path: Path, target: int) -> int:
         meta = meta or reader
         events = [evt for evt in reader if evt.info.name not in SKIP]
         first = events[0].ts
-        records += [(base + evt.ts - first, evt.cpu, evt.record()) for evt in events]
+        records += [(base + evt.ts - first, evt.cpu, edit(bytes(evt.record())))
+                    for evt in events]
         base = records[-1][0] + 1000
-    span = base
-    first = 1_700_000_000_000_000_000
     assert meta is not None
+    return records, base, meta
+
+
+def build(path: Path, target: int) -> int:
+    """Write ~target events: the source traces' syscall events, repeated, time-shifted."""
+    records, span, meta = trace_records()
+    first = 1_700_000_000_000_000_000
     written = 0
     with ScapWriter(path, machine=meta.machine, threads=meta.threads.values(), fds=meta.fds,
                     users=meta.users, groups=meta.groups, interfaces=meta.interfaces) as w:
