@@ -41,7 +41,10 @@ def test_sysdig_and_tail_read_a_successful_execveat(ebpf_source: object,
     cap = run_trigger(ebpf_source, TRIGGER, tmp_path)
     assert "from-execveat" in cap.output
     mine = [ev.type for ev in cap.events if ev.tid == cap.pid and ev.type in (330, 331, 293)]
-    assert mine == [330, 331, 330, 293], mine
+    # The exit of the execve that started the trigger may come first (a guest's kernel
+    # delivers it once the probe follows the child): the execveat sequence is what counts.
+    assert 330 in mine, mine
+    assert mine[mine.index(330):] == [330, 331, 330, 293], mine
     capture = tmp_path / "execveat.scap"
     with ScapWriter(capture) as writer:
         writer.write_events(cap.events)
