@@ -77,17 +77,13 @@ class CriClient:
 
     def inspect(self, full_id: str) -> ContainerInfo | None:
         try:
-            resp = self.runtime.ContainerStatus(
-                pb.ContainerStatusRequest(container_id=full_id, verbose=True),
-                timeout=self.timeout)
-        except grpc.RpcError as err:
-            if err.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            code = err.code()
-            kind = {grpc.StatusCode.DEADLINE_EXCEEDED: "timeout",
-                    grpc.StatusCode.UNAVAILABLE: "unavailable"}.get(code, "protocol")
-            raise RuntimeAPIError(self.name, kind, f"{self.socket_path}: ContainerStatus: "
-                                  f"{code.name}") from err
+            resp = self._call("ContainerStatus", self.runtime.ContainerStatus,
+                              pb.ContainerStatusRequest(container_id=full_id, verbose=True))
+        except RuntimeAPIError as err:
+            cause = err.__cause__
+            if isinstance(cause, grpc.RpcError) and cause.code() == grpc.StatusCode.NOT_FOUND:
+                return None  # not this runtime's container
+            raise
         return self._info(resp)
 
     def watch(self, stop: threading.Event, on_id: Callable[[str], None]) -> None:
