@@ -60,8 +60,31 @@ def schema_version() -> int | None:
     return _abi_define("SENTRY_SCHEMA_VERSION")
 
 
+def engine_version() -> str:
+    """The rules engine version the loader implements (what ``required_engine_version`` is
+    checked against)."""
+    from sentry.rules import loader
+
+    found = getattr(loader, "ENGINE_VERSION", None)
+    if isinstance(found, tuple):
+        return ".".join(str(part) for part in found)
+    return str(found) if found is not None else "unknown"
+
+
 def version_lines() -> list[str]:
-    """What ``sentry --version`` prints (Falco's ``--version`` layout)."""
+    """What ``sentry --version`` prints (Falco's ``--version`` layout: the engine, then the
+    driver's API and schema versions and the default driver's version)."""
     return [f"Sentry version: {version()}",
-            f"Driver:\n  API version: {api_version()}\n  Schema version: {schema_version()}"
-            f"\n  Driver version: {version()}"]
+            f"Engine:         {engine_version()}",
+            "Driver:",
+            f"  API version:    {api_version()}",
+            f"  Schema version: {schema_version()}",
+            f"  Default driver: {version()}"]
+
+
+def version_info() -> dict[str, str]:
+    """The same as a mapping (``--support``'s ``engine_info``; Falco's key names)."""
+    return {"sentry_version": version(), "engine_version": engine_version(),
+            "driver_api_version": str(api_version()),
+            "driver_schema_version": str(schema_version()),
+            "default_driver_version": version()}

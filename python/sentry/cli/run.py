@@ -18,6 +18,7 @@ All logic lives in :mod:`sentry.rules.engine`; this module only wires the pieces
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -165,11 +166,30 @@ def run_command(
     disable_source: Annotated[list[str] | None, typer.Option(
         "--disable-source", help="Do not read this event source: syscall or k8s_audit.")
     ] = None,
+    describe_all: Annotated[bool, typer.Option(
+        "-L", help="Print every rule's name and description and exit (JSON with "
+        "json_output).")] = False,
+    describe_one: Annotated[str | None, typer.Option(
+        "-l", metavar="RULE", help="Print this rule's name and description and exit.")] = None,
+    validate: Annotated[list[Path] | None, typer.Option(
+        "-V", "--validate", help="Validate these rules files (repeatable, loaded in order) "
+        "and exit.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Load the configuration and rules, read no events, exit.")] = False,
+    support: Annotated[bool, typer.Option(
+        "--support", help="Print versions, kernel, configuration and rules files (with "
+        "sha256) as JSON for a bug report, and exit.")] = False,
 ) -> None:
     """Load rules and print alerts for a capture file (-e) or this host."""
     from sentry.service.config import apply_log_settings, load_config
 
     cfg = load_config(config, option or [])
+    if validate:
+        from sentry.cli.describe import validate_files
+
+        report, valid = validate_files(list(validate), as_json=cfg.get("json_output"))
+        sys.stdout.write(report)
+        raise typer.Exit(0 if valid else 1)
     apply_log_settings(cfg)  # log_level, log_stderr, log_syslog: Sentry's own log lines
     for warning in cfg.warnings:
         print(f"sentry: warning: {warning}", file=sys.stderr)
@@ -187,6 +207,14 @@ def run_command(
         paths = cfg.rules_paths()
     else:
         paths = default_rules()
+    if support:
+        from sentry.cli.describe import support_info
+
+        print(json.dumps(support_info(cfg.path, paths, ["sentry", *sys.argv[1:]])))
+        return
+    if describe_all or describe_one is not None:
+        _describe(paths, cfg.get("json_output"), describe_one)
+        return
     if capture is not None:
         check_capture_path(capture)  # before the rules, which take a while to load
     if cfg.get("log_stderr"):
@@ -201,6 +229,10 @@ def run_command(
         for p in paths:
             print(f"{stamp}: Loading rules from file {p}", file=sys.stderr)
     ruleset = load_checked(paths, selection, extra)
+    if dry_run:
+        print(f"sentry: dry run: configuration and {len(ruleset.rules)} rules loaded "
+              f"({len(ruleset.all_rules)} defined); no events read", file=sys.stderr)
+        return
     ignored = set() if all_events else ignored_event_names(ruleset)
     if ignored:
         print(f"sentry: warning: rules use event types evaluated only with -A: "
@@ -227,6 +259,18 @@ def run_command(
                   show_stats=stats)
     if code:
         raise typer.Exit(code)
+
+
+def _describe(paths: list[Path], as_json: bool, only: str | None) -> None:
+    """``-L`` / ``-l RULE``: the rules' descriptions (rules that do not load: exit 1)."""
+    from sentry.cli.describe import describe_rules
+
+    ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
+    if defs.errors:
+        report_problems(defs)
+        raise SentryError("rules did not load; see `sentry -V FILE`")
+    types = {r.name: r.evttypes for r in ruleset.all_rules}
+    sys.stdout.write(describe_rules(defs, types, as_json=as_json, only=only))
 
 
 def _sets_rules_file(path: Path | None) -> bool:

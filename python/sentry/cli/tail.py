@@ -65,8 +65,10 @@ def open_capture(path: str) -> tuple[Any, Any]:
     return reader, Inspector.from_capture(reader)
 
 
-def open_live(event_names: set[str] | None = None) -> tuple[Any, Any]:
-    """(live source, inspector) from the first driver that works, or a clear DriverError.
+def open_live(event_names: set[str] | None = None, driver: str | None = None
+              ) -> tuple[Any, Any]:
+    """(live source, inspector) from ``driver`` (None: ``$SENTRY_DRIVER``, else the first
+    that works: the kernel module, then eBPF), or a clear DriverError.
 
     ``event_names``: the events wanted (None: all); the driver is asked for those syscalls
     and for every syscall that changes state.
@@ -87,7 +89,7 @@ def open_live(event_names: set[str] | None = None) -> tuple[Any, Any]:
     if event_names is not None:
         names = set(event_names) | {EVENTS[c].name for c in inspector.handled_types()}
         interest = syscall_numbers_for_event_names(names)
-    return drivers.open_live(interest=interest), inspector
+    return drivers.open_live(driver, interest=interest), inspector
 
 
 def compile_tail_filter(filter_text: str | None) -> Any:
@@ -159,7 +161,7 @@ def _json_line(ev: Any, fields: list[Any], strict: bool) -> str | None:
 
 
 def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json: bool,
-         out: TextIO) -> int:
+         out: TextIO, driver: str | None = None) -> int:
     """Print matching events to ``out``; returns how many were printed."""
     from sentry.fields.registry import resolve
     from sentry.outputs.format import OutputFormat
@@ -171,7 +173,8 @@ def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json:
     if capture:
         source, inspector = open_capture(capture)
     else:
-        source, inspector = open_live(set(flt.evttypes) if flt and flt.evttypes else None)
+        source, inspector = open_live(set(flt.evttypes) if flt and flt.evttypes else None,
+                                      driver)
     from sentry.fields.evt import set_buffer_text_limit
 
     set_buffer_text_limit(None if as_json else 80)
@@ -210,10 +213,15 @@ def tail_command(
         "-p", "--print", help="Output format with %field tokens (prefix * to keep events "
         "with missing fields).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per event.")] = False,
+    driver: Annotated[str | None, typer.Option(
+        "--driver", help="Live capture driver: auto, kmod or ebpf (default $SENTRY_DRIVER).")
+    ] = None,
 ) -> None:
     """Stream events that match FILTER, live or from a capture (like sysdig)."""
     try:
-        tail(filter_text, capture, fmt, as_json, sys.stdout)
+        if capture and driver:
+            raise SentryError("--driver chooses the live capture; -e reads a file instead")
+        tail(filter_text, capture, fmt, as_json, sys.stdout, driver)
         sys.stdout.flush()
     except SentryError as err:
         print(f"sentry: {err}", file=sys.stderr)

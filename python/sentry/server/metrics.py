@@ -2,17 +2,32 @@
 
 Nothing is counted twice: the pipeline keeps plain integers (cheap per event) and this
 collector turns a :class:`MetricsSnapshot` into metric families only when scraped.
+
+Two sets of names: Sentry's own (``sentry_events_total``, ``sentry_alerts_total`` ...) and,
+where a number means what one of Falco's does, Falco's Prometheus name (Falco >= 0.38) with
+its ``falcosecurity_falco_`` / ``falcosecurity_scap_`` / ``falcosecurity_evt_`` prefix
+replaced by ``sentry_``: ``sentry_rules_matches_total{rule_name,priority,source,tags}``,
+``sentry_n_evts_total``, ``sentry_n_drops_total``, ``sentry_n_drops_buffer_total{dir,drop}``,
+``sentry_outputs_queue_num_drops_total``, ``sentry_cpu_usage_ratio``,
+``sentry_memory_rss_bytes``, ``sentry_version_info`` ... (see :func:`falco_named`). Labels
+are Falco's too: ``priority`` is the number (4 for Warning), ``tags`` the sorted tags joined
+by ``", "``.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from sentry.outputs.channels import DeliveryStats
+from sentry.rules.loader import Priority
 
 
 @dataclass
@@ -35,6 +50,10 @@ class MetricsSnapshot:
     container_errors: dict[tuple[str, str, str], int] = field(default_factory=dict)
     container_engine_up: dict[tuple[str, str], int] = field(default_factory=dict)
     alerts_held: dict[str, int] = field(default_factory=dict)  # released_ready/_timeout ...
+    # Loaded rules: name -> (priority, source, tags), for the Falco-named rule counters.
+    rules: dict[str, tuple[Priority, str, tuple[str, ...]]] = field(default_factory=dict)
+    capture_events: int | None = None  # events the live driver wrote (None: no driver)
+    engine_name: str = ""  # the live driver: "kmod", "ebpf" ("" without one)
 
 
 class SentryCollector(Collector):
@@ -118,6 +137,96 @@ class SentryCollector(Collector):
         for outcome, n in sorted(s.alerts_held.items()):
             held.add_metric([outcome], n)
         yield held
+        yield from falco_named(s)
+
+
+def _process_usage() -> tuple[float, int, int]:
+    """This process's CPU use since it started (a ratio of one CPU, as Falco's
+    ``cpu_usage_ratio``), resident and virtual memory in bytes; zeros when /proc is silent."""
+    proc = Path("/proc")
+    try:
+        stat = (proc / "self" / "stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+        ticks = os.sysconf("SC_CLK_TCK")
+        cpu_s = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        started_s = int(fields[19]) / ticks  # since boot
+        uptime_s = float((proc / "uptime").read_text().split()[0])
+        pages = (proc / "self" / "statm").read_text().split()
+    except (OSError, ValueError, IndexError):
+        return 0.0, 0, 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    elapsed = uptime_s - started_s
+    return (cpu_s / elapsed if elapsed > 0 else 0.0), int(pages[1]) * page, int(pages[0]) * page
+
+
+_START_NS = time.time_ns()  # when the daemon's process imported its metrics
+
+
+def falco_named(s: MetricsSnapshot) -> Iterator[Metric]:
+    """The metric families Falco exports under ``falcosecurity_*``, named ``sentry_*``."""
+    from sentry.version import version
+
+    def info(name: str, doc: str, **labels: str) -> GaugeMetricFamily:
+        fam = GaugeMetricFamily(name, doc, labels=list(labels))
+        fam.add_metric(list(labels.values()), 1)
+        return fam
+
+    yield info("sentry_version_info", "Sentry's version", version=version())
+    yield info("sentry_kernel_release_info", "The kernel release (uname -r)",
+               kernel_release=os.uname().release)
+    yield info("sentry_hostname_info", "The host name alerts carry", hostname=socket.gethostname())
+    if s.engine_name:
+        yield info("sentry_engine_name_info", "The live capture driver",
+                   engine_name=s.engine_name, evt_source="syscall")
+    yield GaugeMetricFamily("sentry_start_timestamp_nanoseconds", "When Sentry started (ns since "
+                            "the epoch)", value=_START_NS)
+    yield CounterMetricFamily("sentry_duration_seconds", "Seconds since Sentry started",
+                              value=(time.time_ns() - _START_NS) // 1_000_000_000)
+    yield GaugeMetricFamily("sentry_host_num_cpus_total", "CPUs on the host",
+                            value=os.cpu_count() or 0)
+    cpu, rss, vsz = _process_usage()
+    yield GaugeMetricFamily("sentry_cpu_usage_ratio", "CPU used by Sentry since it started, as "
+                            "a ratio of one CPU", value=cpu)
+    yield GaugeMetricFamily("sentry_memory_rss_bytes", "Sentry's resident memory", value=rss)
+    yield GaugeMetricFamily("sentry_memory_vsz_bytes", "Sentry's virtual memory", value=vsz)
+    matches = CounterMetricFamily("sentry_rules_matches", "Alerts raised, by rule (Falco's "
+                                  "labels: priority number, sorted tags)",
+                                  labels=["rule_name", "priority", "source", "tags"])
+    counts: dict[str, int] = {}
+    prios: dict[str, str] = {}
+    for (rule, prio), n in s.alerts.items():
+        counts[rule] = counts.get(rule, 0) + n
+        prios[rule] = prio
+    for rule in sorted(set(s.rules) | set(counts)):
+        if rule in s.rules:
+            prio_num, source, tags = int(s.rules[rule][0]), s.rules[rule][1], s.rules[rule][2]
+        else:  # raised by rules since reloaded away, or internal (syscall event drops)
+            prio_num, source, tags = int(Priority.parse(prios[rule])), "internal", ()
+        matches.add_metric([rule, str(prio_num), source, ", ".join(sorted(tags))],
+                           counts.get(rule, 0))
+    yield matches
+    if s.capture_events is not None:
+        yield CounterMetricFamily("sentry_n_evts", "Events the driver wrote to its rings",
+                                  value=s.capture_events)
+        lost = sum(s.drops.get(k, 0) for k in ("buffer", "bug", "preemption"))
+        yield CounterMetricFamily("sentry_n_drops", "Events the driver lost (ring full, "
+                                  "internal error, re-entry)", value=lost)
+        # The drivers count ring-full drops as one number, not by syscall family as
+        # Falco's do: one sample, dir and drop "all".
+        buffer = CounterMetricFamily("sentry_n_drops_buffer", "Events lost because a ring was "
+                                     "full", labels=["dir", "drop"])
+        buffer.add_metric(["all", "all"], s.drops.get("buffer", 0))
+        yield buffer
+        yield CounterMetricFamily("sentry_n_drops_bug", "Events lost to an internal driver "
+                                  "error", value=s.drops.get("bug", 0))
+    yield CounterMetricFamily("sentry_outputs_queue_num_drops", "Alerts dropped because an "
+                              "output's queue was full",
+                              value=sum(st.queue_full for st in s.outputs.values()))
+
+
+def engine_name(source: object) -> str:
+    """The name Falco's ``engine_name`` label would give a live source ("" for others)."""
+    return {"KmodSource": "kmod", "EbpfSource": "ebpf"}.get(type(source).__name__, "")
 
 
 def make_registry(snapshot: Callable[[], MetricsSnapshot]) -> CollectorRegistry:

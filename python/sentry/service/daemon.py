@@ -33,7 +33,7 @@ from sentry.rules.alert import Alert
 from sentry.rules.engine import Engine, EngineOptions
 from sentry.rules.loader import Priority
 from sentry.rules.ruleset import Ruleset
-from sentry.server.metrics import MetricsSnapshot, make_registry
+from sentry.server.metrics import MetricsSnapshot, engine_name, make_registry
 from sentry.server.webserver import ServerSettings, Unavailable, WebServer
 from sentry.service.config import Config
 from sentry.service.containers import ContainerMetadata
@@ -117,8 +117,10 @@ class Daemon:
             eval_s = self.eval_ns / 1e9
         drops: dict[str, int] = {}
         unreadable = 0
+        capture_events = None
         if self.source is not None and hasattr(self.source, "stats"):
             st = self.source.stats()
+            capture_events = st.events
             # A page fault truncates a parameter; the event itself is delivered, not lost.
             drops = {"buffer": st.drops_buffer, "bug": st.drops_bug,
                      "preemption": st.preemptions}
@@ -130,7 +132,9 @@ class Daemon:
             eval_events=evaluated, outputs=self.outputs.stats(),
             throttled=self.outputs.throttled,
             requests=dict(self.web.requests) if self.web is not None else {},
-            rules_loaded=len(self.ruleset), reloads=dict(self.reloads))
+            rules_loaded=len(self.ruleset), reloads=dict(self.reloads),
+            rules={r.name: (r.priority, r.source, r.tags) for r in self.ruleset.rules},
+            capture_events=capture_events, engine_name=engine_name(self.source))
         if self.containers is not None:
             self._container_metrics(snap, self.containers)
         return snap
