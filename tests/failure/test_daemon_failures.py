@@ -8,7 +8,9 @@ import json
 import re
 import signal
 import socket
+import subprocess
 import time
+import urllib.error
 from pathlib import Path
 
 from full_disk import full_disk
@@ -25,11 +27,18 @@ RULES = """
 
 
 def _event(name: str) -> dict[str, object]:
-    return {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": name,
-            "stage": "ResponseComplete", "verb": "create", "requestURI": "/api/v1/namespaces",
-            "user": {"username": "alice"}, "objectRef": {"resource": "namespaces",
-                                                         "name": name},
-            "responseStatus": {"code": 201}, "stageTimestamp": "2024-05-01T10:00:00.5Z"}
+    return {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "auditID": name,
+        "stage": "ResponseComplete",
+        "verb": "create",
+        "requestURI": "/api/v1/namespaces",
+        "user": {"username": "alice"},
+        "objectRef": {"resource": "namespaces", "name": name},
+        "responseStatus": {"code": 201},
+        "stageTimestamp": "2024-05-01T10:00:00.5Z",
+    }
 
 
 def _free_port() -> int:
@@ -49,8 +58,11 @@ def _metrics(d: SentryDaemon) -> dict[str, float]:
 
 def _channel(m: dict[str, float], name: str) -> tuple[float, float]:
     delivered = m.get(f'sentry_output_delivered_total{{channel="{name}"}}', 0.0)
-    failed = sum(v for k, v in m.items()
-                 if k.startswith("sentry_output_failures_total") and f'channel="{name}"' in k)
+    failed = sum(
+        v
+        for k, v in m.items()
+        if k.startswith("sentry_output_failures_total") and f'channel="{name}"' in k
+    )
     return delivered, failed
 
 
@@ -58,15 +70,18 @@ def _start(tmp: Path, extra: str) -> SentryDaemon:
     rules = tmp / "rules.yaml"
     rules.write_text(RULES)
     config = tmp / "sentry.yaml"
-    config.write_text("webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n"
-                      "  listen_port: 0\noutputs:\n  max_retries: 1\n  retry_backoff: 0.01\n"
-                      "stdout_output:\n  enabled: false\n" + extra)
+    config.write_text(
+        "webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n"
+        "  listen_port: 0\noutputs:\n  max_retries: 1\n  retry_backoff: 0.01\n"
+        "stdout_output:\n  enabled: false\n" + extra
+    )
     return SentryDaemon(["-c", str(config), "-r", str(rules), "--disable-source", "syscall"])
 
 
 def _post(d: SentryDaemon, name: str) -> None:
-    status = d.request("/k8s-audit", json.dumps(_event(name)).encode(),
-                       {"Content-Type": "application/json"})[0]
+    status = d.request(
+        "/k8s-audit", json.dumps(_event(name)).encode(), {"Content-Type": "application/json"}
+    )[0]
     assert status == 200
 
 
@@ -84,9 +99,12 @@ def test_full_disk_and_closed_port_are_counted_then_recovered(tmp_path: Path) ->
     port = _free_port()  # nothing listens there: connection refused
     with full_disk(tmp_path) as disk:
         alerts = disk.path / "alerts.txt"
-        d = _start(tmp_path, f"file_output:\n  enabled: true\n  keep_alive: true\n"
-                             f"  filename: {alerts}\nhttp_output:\n  enabled: true\n"
-                             f"  url: http://127.0.0.1:{port}/\n")
+        d = _start(
+            tmp_path,
+            f"file_output:\n  enabled: true\n  keep_alive: true\n"
+            f"  filename: {alerts}\nhttp_output:\n  enabled: true\n"
+            f"  url: http://127.0.0.1:{port}/\n",
+        )
         try:
             disk.fill()
             for i in range(10):
@@ -105,8 +123,9 @@ def test_full_disk_and_closed_port_are_counted_then_recovered(tmp_path: Path) ->
         finally:
             code, _ = d.stop()
         assert code == 0
-        assert [line.split("ns=")[1].rstrip(")") for line in
-                alerts.read_text().splitlines()] == [f"freed{i}" for i in range(5)]
+        assert [line.split("ns=")[1].rstrip(")") for line in alerts.read_text().splitlines()] == [
+            f"freed{i}" for i in range(5)
+        ]
 
 
 def test_a_sighup_storm_under_load_loses_no_alert(tmp_path: Path) -> None:
@@ -124,6 +143,52 @@ def test_a_sighup_storm_under_load_loses_no_alert(tmp_path: Path) -> None:
     finally:
         code, _ = d.stop()
     assert code == 0
-    names = [re.search(r"ns=(\w+)", line).group(1)  # type: ignore[union-attr]
-             for line in out.read_text().splitlines()]
+    names = [
+        re.search(r"ns=(\w+)", line).group(1)  # type: ignore[union-attr]
+        for line in out.read_text().splitlines()
+    ]
     assert names == [f"ns{i}" for i in range(200)]
+
+
+def test_sentry_run_into_a_pipe_closed_early_ends_quietly(tmp_path: Path) -> None:
+    """``sentry run | head -1`` while alerts keep coming: the first alert is read, the pipe's
+    reader goes away, further alerts hit the closed pipe. The daemon ends by itself, status
+    0, no traceback (before: a BrokenPipeError retried and logged for ever, never ending)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    config = tmp_path / "sentry.yaml"
+    config.write_text(
+        "webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n"
+        "  listen_port: 0\noutputs:\n  max_retries: 1\n  retry_backoff: 0.01\n"
+    )
+    d = SentryDaemon(["-c", str(config), "-r", str(rules), "--disable-source", "syscall"])
+    assert d.proc.stdout is not None
+    try:
+        _post(d, "first")
+        assert "ns=first" in d.proc.stdout.readline()
+        d.proc.stdout.close()  # what head does after its line
+        posted = 1
+        # Alerts keep coming until the daemon has gone (or 2000 more: it never went).
+        while d.proc.poll() is None and posted < 2000:
+            try:
+                status = d.request(
+                    "/k8s-audit",
+                    json.dumps(_event(f"ns{posted}")).encode(),
+                    {"Content-Type": "application/json"},
+                )[0]
+            except (urllib.error.URLError, ConnectionError):
+                break  # it stopped listening: it is ending
+            assert status in (200, 503), status  # 503: taken no more, it is stopping
+            posted += 1
+        try:
+            code: int | None = d.proc.wait(timeout=60)  # bound: still running fails below
+        except subprocess.TimeoutExpired:
+            code = None
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+    d._reader.join(10)
+    err = "".join(d.stderr)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert code == 0, f"exit status {code} (None: still running 60 s later)\n{err}"
