@@ -7,6 +7,7 @@ from sentry.fields import (  # noqa: F401
     group,
     k8s,
     ka,
+    ka_pod,
     proc,
     thread,
     user,

@@ -86,6 +86,17 @@ def _name(ev: Any) -> str | None:
     return _opened_path(ev)
 
 
+def _name_raw(ev: Any) -> str | None:
+    # libs: the path as the open passed it, repeated separators squeezed ("" for non-files).
+    info = ev.fdinfo
+    if info is None:
+        return None
+    raw = info.name_raw
+    while "//" in raw:
+        raw = raw.replace("//", "/")
+    return raw
+
+
 @specialised_by(lambda info: _fd_directory if _fd_only(info) else _directory)
 def _directory(ev: Any) -> str | None:
     info = ev.fdinfo
@@ -278,6 +289,8 @@ register_simple("fd.type", FieldType.STRING, "file, directory, ipv4, ipv6, unix,
 register_simple("fd.typechar", FieldType.STRING, "type as one letter (f, 4, 6, u, p ...)",
                 _typechar)
 register_simple("fd.name", FieldType.STRING, "path, or connection tuple for sockets", _name)
+register_simple("fd.nameraw", FieldType.STRING,
+                "path of a file as the open named it (relative paths stay relative)", _name_raw)
 register_simple("fd.directory", FieldType.STRING, "directory of a file fd", _directory)
 register_simple("fd.filename", FieldType.STRING, "base name of a file fd", _filename)
 register_simple("fd.containername", FieldType.STRING, "container id and fd name",

@@ -291,7 +291,6 @@ _computed("ka.req.binding.subject.has_name", S, "for a (cluster) role binding, t
 
 # -- ka.*: pod specs -----------------------------------------------------------------------
 
-_CONTAINERS = "/requestObject/spec/containers"
 _VOLUMES = "/requestObject/spec/volumes"
 
 
@@ -322,12 +321,6 @@ def _images(repository: bool, first_only: bool = False,
     return extract
 
 
-for _name, _repo in (
-    ("ka.req.pod.containers.image", False),
-    ("ka.req.pod.containers.image.repository", True),
-):
-    _computed(_name, L, "for a pod, the containers' images" + (
-        " (repository part only)" if _repo else ""), _images(_repo), ArgKind.INDEX)
 # The names before ka.req.pod.*: one value, the first container's (unless indexed).
 for _name, _repo in (
     ("ka.req.container.image", False),
@@ -338,22 +331,6 @@ for _name, _repo in (
         " (repository part only)" if _repo else ""), _images(_repo, first_only=True),
         ArgKind.INDEX)
 
-_per_item("ka.req.pod.containers.privileged", _CONTAINERS, "/securityContext/privileged",
-          "for a pod, the privileged flag of all containers")
-_per_item("ka.req.pod.containers.allow_privilege_escalation", _CONTAINERS,
-          "/securityContext/allowPrivilegeEscalation",
-          "for a pod, the allowPrivilegeEscalation flag of all containers")
-_per_item("ka.req.pod.containers.read_only_fs", _CONTAINERS,
-          "/securityContext/readOnlyRootFilesystem",
-          "for a pod, the readOnlyRootFilesystem flag of all containers")
-_per_item("ka.req.pod.containers.run_as_user", _CONTAINERS, "/securityContext/runAsUser",
-          "for a pod, the runAsUser of all containers")
-_per_item("ka.req.pod.containers.run_as_group", _CONTAINERS, "/securityContext/runAsGroup",
-          "for a pod, the runAsGroup of all containers")
-_per_item("ka.req.pod.containers.proc_mount", _CONTAINERS, "/securityContext/procMount",
-          "for a pod, the procMount type of all containers")
-_per_item("ka.req.pod.containers.add_capabilities", _CONTAINERS,
-          "/securityContext/capabilities/add", "for a pod, the capabilities added to containers")
 _per_item("ka.req.pod.volumes.hostpath", _VOLUMES, "/hostPath/path",
           "for a pod, the hostPath paths of all volumes")
 _per_item("ka.req.pod.volumes.flexvolume_driver", _VOLUMES, "/flexVolume/driver",
@@ -373,50 +350,6 @@ def _any_privileged(obj: dict[str, Any], arg: str | None) -> str | None:
 
 _computed("ka.req.container.privileged", S, "for a pod, true if any container (or the "
           "indexed one) runs privileged", _any_privileged, ArgKind.INDEX)
-
-
-def _effective_run_as(key: str) -> Callable[[dict[str, Any], str | None], Any]:
-    def extract(obj: dict[str, Any], arg: str | None) -> Any:
-        spec = walk(obj, ("requestObject", "spec"))
-        if not isinstance(spec, dict) or not isinstance(spec.get("containers"), list):
-            return None
-        pod_value = walk(spec, ("securityContext", key))
-        default = 0 if pod_value is _MISSING or pod_value is None else pod_value
-        out = []
-        for c in spec["containers"]:
-            value = walk(c, ("securityContext", key))
-            out.append(as_string(default if value is _MISSING or value is None else value))
-        return _pick(out, arg)
-
-    return extract
-
-
-_computed("ka.req.pod.containers.eff_run_as_user", L, "for a pod, the uid each container "
-          "starts with (container, else pod security context, else 0)",
-          _effective_run_as("runAsUser"), ArgKind.INDEX)
-_computed("ka.req.pod.containers.eff_run_as_group", L, "for a pod, the gid each container "
-          "starts with (container, else pod security context, else 0)",
-          _effective_run_as("runAsGroup"), ArgKind.INDEX)
-
-
-def _host_ports(obj: dict[str, Any], arg: str | None) -> Any:
-    containers = walk(obj, ("requestObject", "spec", "containers"))
-    if not isinstance(containers, list):
-        return None
-    out = []
-    for c in containers:
-        for port in (c.get("ports") or []) if isinstance(c, dict) else []:
-            if not isinstance(port, dict):
-                continue
-            # With hostNetwork the container port is the host port.
-            value = port.get("hostPort", port.get("containerPort"))
-            if value is not None:
-                out.append(as_string(value))
-    return _pick(out, arg)
-
-
-_computed("ka.req.pod.containers.host_port", L, "for a pod, all containers' hostPort values",
-          _host_ports, ArgKind.INDEX)
 
 
 def _volume_types(obj: dict[str, Any], arg: str | None) -> Any:

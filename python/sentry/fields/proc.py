@@ -20,6 +20,10 @@ from sentry.fields.registry import (
 )
 from sentry.inspect.threads import ThreadInfo
 
+# scap's execve flags (PPM_EXE_*) beyond EXE_WRITABLE.
+EXE_UPPER_LAYER = 1 << 1
+EXE_FROM_MEMFD = 1 << 2
+
 
 def _on_thread(get: Callable[[ThreadInfo], Any]) -> Extractor:
     def extract(ev: Any) -> Any:
@@ -60,14 +64,21 @@ def _duration(ev: Any) -> int | None:
     return ev.ts - start if start else None
 
 
-def _sname(th: ThreadInfo) -> str:
-    # The session leader: the farthest ancestor still in this thread's session.
+def _leader(th: ThreadInfo, attr: str) -> ThreadInfo:
+    """The session (``sid``) or process group (``vpgid``) leader, as libs finds it: on the
+    host the process with that pid, else the farthest ancestor with the same id."""
+    ident = getattr(th, attr)
+    table = th.table
+    if th.vpid in (-1, th.pid) and table is not None:  # not in a child pid namespace
+        found = table.get(ident)
+        if found is not None:
+            return found
     leader = th
     for node in th.ancestors():
-        if node.sid != th.sid:
+        if getattr(node, attr) != ident:
             break
         leader = node
-    return leader.comm
+    return leader
 
 
 def _loginshellid(th: ThreadInfo) -> int | None:
@@ -120,13 +131,54 @@ register_simple("proc.sid", FieldType.INT, "session id", _on_thread(lambda t: t.
 register_simple("proc.vpgid", FieldType.INT, "process group id in its namespace",
                 _on_thread(lambda t: t.vpgid))
 register_simple("proc.sname", FieldType.STRING, "name of the session leader",
-                _on_thread(_sname))
+                _on_thread(lambda t: _leader(t, "sid").comm))
 register_simple("proc.loginshellid", FieldType.INT, "pid of the oldest shell ancestor",
                 _on_thread(_loginshellid))
 register_simple("proc.duration", FieldType.RELTIME, "ns since the process started",
                 _duration)
 register_simple("proc.is_exe_writable", FieldType.BOOL, "executable writable by its user",
                 _on_thread(lambda t: t.exe_writable))
+register_simple("proc.is_exe_upper_layer", FieldType.BOOL,
+                "executable in the upper (writable) layer of an overlayfs",
+                _on_thread(lambda t: bool(t.exe_flags & EXE_UPPER_LAYER)))
+register_simple("proc.is_exe_from_memfd", FieldType.BOOL,
+                "executable is a memfd_create() file run through its fd (exists only in memory)",
+                _on_thread(lambda t: bool(t.exe_flags & EXE_FROM_MEMFD)))
+register_simple("proc.is_sid_leader", FieldType.BOOL, "session leader (proc.sid == proc.vpid)",
+                _on_thread(lambda t: t.sid == t.vpid))
+register_simple("proc.is_vpgid_leader", FieldType.BOOL,
+                "process group leader (proc.vpgid == proc.vpid): run directly, e.g. from a tty",
+                _on_thread(lambda t: t.vpgid == t.vpid))
+register_simple("proc.sid.exe", FieldType.STRING, "argv[0] of the session leader",
+                _on_thread(lambda t: _leader(t, "sid").exe))
+register_simple("proc.sid.exepath", FieldType.STRING, "executable path of the session leader",
+                _on_thread(lambda t: _leader(t, "sid").exepath))
+register_simple("proc.vpgid.name", FieldType.STRING, "name of the process group leader",
+                _on_thread(lambda t: _leader(t, "vpgid").comm))
+register_simple("proc.vpgid.exe", FieldType.STRING, "argv[0] of the process group leader",
+                _on_thread(lambda t: _leader(t, "vpgid").exe))
+register_simple("proc.vpgid.exepath", FieldType.STRING,
+                "executable path of the process group leader",
+                _on_thread(lambda t: _leader(t, "vpgid").exepath))
+register_simple("proc.pvpid", FieldType.INT, "id of the parent in its pid namespace",
+                _on_parent(lambda t: _not_minus_one(t.vpid)))
+register_simple("proc.exe_ino", FieldType.INT, "inode of the executable file on disk",
+                _on_thread(lambda t: t.exe_ino or None))
+register_simple("proc.exe_ino.ctime", FieldType.ABSTIME,
+                "last status change (ctime) of the executable, ns since epoch",
+                _on_thread(lambda t: t.exe_ino_ctime or None))
+register_simple("proc.exe_ino.mtime", FieldType.ABSTIME,
+                "last modification (mtime) of the executable, ns since epoch",
+                _on_thread(lambda t: t.exe_ino_mtime or None))
+register_simple("proc.exe_ino.ctime_duration_proc_start", FieldType.ABSTIME,
+                "ns from the executable's ctime to the process's start (clone)",
+                _on_thread(lambda t: t.exe_ino_ctime_duration_clone_ts or None))
+register_simple("proc.exe_ino.ctime_duration_pidns_start", FieldType.ABSTIME,
+                "ns from the pid namespace's start to the executable's ctime, if later",
+                _on_thread(lambda t: t.exe_ino_ctime_duration_pidns_start or None))
+register_simple("proc.pidns_init_start_ts", FieldType.INT,
+                "start of the pid namespace's init, ns since epoch",
+                _on_thread(lambda t: t.pidns_init_start_ts or None))
 register_simple("proc.nthreads", FieldType.INT, "threads the process has",
                 _on_main(_nthreads))
 register_simple("proc.nchilds", FieldType.INT, "child processes the thread has",
@@ -175,3 +227,10 @@ register("proc.aname", FieldType.STRING, "name of the N-th ancestor (any without
          arg=ArgKind.INDEX)(_ancestor_field(lambda t: t.comm))
 register("proc.apid", FieldType.INT, "pid of the N-th ancestor (any without [N])",
          arg=ArgKind.INDEX)(_ancestor_field(lambda t: t.pid))
+register("proc.aexe", FieldType.STRING, "argv[0] of the N-th ancestor (any without [N])",
+         arg=ArgKind.INDEX)(_ancestor_field(lambda t: t.exe))
+register("proc.aexepath", FieldType.STRING,
+         "executable path of the N-th ancestor (any without [N])",
+         arg=ArgKind.INDEX)(_ancestor_field(lambda t: t.exepath))
+register("proc.acmdline", FieldType.STRING, "name and arguments of the N-th ancestor "
+         "(any without [N])", arg=ArgKind.INDEX)(_ancestor_field(lambda t: t.cmdline))

@@ -78,13 +78,14 @@ class FdInfo:
     renamed_at: int = -1  # number of the event that last changed the name
     listening: bool = False  # a bound server socket (sysdig's ipv4/ipv6 "servsock")
     connected: bool = False  # connect() succeeded, or accepted
+    name_raw: str = ""  # a file's path as the open named it (not made absolute)
 
     def copy(self, num: int | None = None) -> FdInfo:
         """A duplicate (dup, fork), optionally under another number."""
         twin = FdInfo(
             self.num if num is None else num, self.type, self.name, self.flags, self.ino,
             self.dev, self.cip, self.sip, self.cport, self.sport, self.l4proto, self.socktype,
-            self.role, -1, self.listening, self.connected,
+            self.role, -1, self.listening, self.connected, self.name_raw,
         )
         return twin
 

@@ -208,6 +208,7 @@ class Inspector:
             "setgid": self._on_setgid_exit,
             "setresgid": self._on_setgid_exit,
             "setsid": self._on_setsid_exit,
+            "capset": self._on_capset_exit,
         }
         # Exits that need what their enter said (the enter params are kept for them).
         stash = {"socket", "socketpair", "execve", "execveat", "setuid", "setresuid", "setgid",
@@ -366,6 +367,14 @@ class Inspector:
             child.env = source.env
             child.exepath = source.exepath
             child.exe_writable = source.exe_writable
+            child.exe_flags = source.exe_flags
+            child.cap_inheritable = source.cap_inheritable
+            child.cap_permitted = source.cap_permitted
+            child.cap_effective = source.cap_effective
+            child.exe_ino, child.exe_ino_ctime = source.exe_ino, source.exe_ino_ctime
+            child.exe_ino_mtime = source.exe_ino_mtime
+            child.exe_ino_ctime_duration_clone_ts = source.exe_ino_ctime_duration_clone_ts
+            child.pidns_init_start_ts = source.pidns_init_start_ts
             child.cgroups = source.cgroups
             child.container_id = source.container_id
             if flags & (CL_CLONE_FILES | CL_CLONE_THREAD):
@@ -382,6 +391,9 @@ class Inspector:
             child.vtid = vtid
         if vpid is not None:
             child.vpid = vpid
+        pidns_start = ev.param_by_name("pidns_init_start_ts")
+        if pidns_start is not None:
+            child.pidns_init_start_ts = pidns_start
         cgroups = ev.param_by_name("cgroups")
         if cgroups is not None:
             self.set_cgroups(child, split_nul(cgroups))
@@ -421,9 +433,30 @@ class Inspector:
         flags = ev.param_by_name("flags")
         if flags is not None:
             th.exe_writable = bool(flags & EXE_WRITABLE)
+            th.exe_flags = flags
+        self._exec_image(ev, th)
         cgroups = ev.param_by_name("cgroups")
         if cgroups is not None:
             self.set_cgroups(th, split_nul(cgroups))
+
+    @staticmethod
+    def _exec_image(ev: Any, th: ThreadInfo) -> None:
+        """Capabilities, executable inode and times, euid of a newer execve exit (libs's
+        parameters 20-26; an older exit leaves them as they were)."""
+        param = ev.param_by_name
+        caps = param("cap_inheritable"), param("cap_permitted"), param("cap_effective")
+        if None not in caps:
+            th.cap_inheritable, th.cap_permitted, th.cap_effective = caps
+        ino, ctime, mtime = param("exe_ino"), param("exe_ino_ctime"), param("exe_ino_mtime")
+        if ino is not None and ctime is not None and mtime is not None:
+            th.exe_ino, th.exe_ino_ctime, th.exe_ino_mtime = ino, ctime, mtime
+            # As libs: both durations are taken now, from the clone and pid-ns start times.
+            th.exe_ino_ctime_duration_clone_ts = th.clone_ts - ctime if th.clone_ts else 0
+            start = th.pidns_init_start_ts
+            th.exe_ino_ctime_duration_pidns_start = ctime - start if start and ctime > start else 0
+        uid = param("uid")
+        if uid is not None:
+            th.uid = uid
 
     # ---- fds ------------------------------------------------------------------------------
 
@@ -457,7 +490,8 @@ class Inspector:
             path = join_path(self._dir_of(th, dirfd), name)
         flags = flags or 0
         kind = FdType.DIRECTORY if flags & O_DIRECTORY else FdType.FILE
-        info = FdInfo(fd, kind, path, flags, dev=param("dev") or 0, renamed_at=ev.num)
+        info = FdInfo(fd, kind, path, flags, dev=param("dev") or 0, renamed_at=ev.num,
+                      name_raw=name)
         th.fds.fds[fd] = ev.fdinfo = info
         th.last_fd = fd
 
@@ -699,6 +733,12 @@ class Inspector:
         gid = enter.get("gid", enter.get("egid"))
         if res == 0 and gid is not None and gid != 0xFFFFFFFF and gid != -1:
             th.gid = gid & 0xFFFFFFFF
+
+    def _on_capset_exit(self, ev: Any, th: ThreadInfo) -> None:
+        param = ev.param_by_name
+        caps = param("cap_inheritable"), param("cap_permitted"), param("cap_effective")
+        if param("res") == 0 and None not in caps:
+            th.cap_inheritable, th.cap_permitted, th.cap_effective = caps
 
     def _on_setsid_exit(self, ev: Any, th: ThreadInfo) -> None:
         res = ev.param_by_name("res")

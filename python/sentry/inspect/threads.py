@@ -32,6 +32,9 @@ class ThreadInfo:
 
     __slots__ = (
         "args",
+        "cap_effective",
+        "cap_inheritable",
+        "cap_permitted",
         "cgroups",
         "clone_ts",
         "comm",
@@ -40,6 +43,12 @@ class ThreadInfo:
         "enter",
         "env",
         "exe",
+        "exe_flags",
+        "exe_ino",
+        "exe_ino_ctime",
+        "exe_ino_ctime_duration_clone_ts",
+        "exe_ino_ctime_duration_pidns_start",
+        "exe_ino_mtime",
         "exe_writable",
         "exepath",
         "fdlimit",
@@ -51,6 +60,7 @@ class ThreadInfo:
         "last_type",
         "loginuid",
         "pid",
+        "pidns_init_start_ts",
         "ptid",
         "sid",
         "table",
@@ -84,6 +94,16 @@ class ThreadInfo:
         self.flags = 0
         self.clone_ts = 0  # ns; 0 when the thread was not seen starting
         self.exe_writable = False
+        self.exe_flags = 0  # scap's execve flags (PPM_EXE_*): memfd, overlay layer ...
+        self.exe_ino = 0  # the executable's inode and its ctime/mtime (ns); 0: not known
+        self.exe_ino_ctime = 0
+        self.exe_ino_mtime = 0
+        self.exe_ino_ctime_duration_clone_ts = 0  # as libs: set at execve, kept on clone
+        self.exe_ino_ctime_duration_pidns_start = 0
+        self.cap_inheritable = 0  # capability sets as scap bits (1 << CAP_*)
+        self.cap_permitted = 0
+        self.cap_effective = 0
+        self.pidns_init_start_ts = 0  # ns; start of the pid namespace's init, 0: not known
         self.cgroups: list[str] = []
         self.container_id = HOST_ID
         self.fds = FdTable()
