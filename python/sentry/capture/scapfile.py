@@ -1055,7 +1055,7 @@ class ScapWriter:
         ``state_only`` writes it flagged SCAP_DF_STATE_ONLY (sysdig's fatfile mode): readers
         update their state with it but do not show it.
         """
-        etype = int.from_bytes(bytes(record[24:26]), "little")
+        etype = HEADER.unpack_from(record)[3]
         info = EVENTS.get(etype)
         large = info is not None and info.large_payload
         if state_only:

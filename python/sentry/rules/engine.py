@@ -26,7 +26,9 @@ Rule outputs are compiled by an injected ``output_compiler`` (the CLI passes
 ``field_values(event)``; the rules layer itself knows nothing of output formats.
 
 As in Falco, an event raises at most one alert: rules are tried in definition order and the
-first that matches wins (put specific rules before catch-all ones).
+first that matches wins (put specific rules before catch-all ones); rules that run on every
+event type keep their place in that order. With ``rule_matching: all`` (Falco's option)
+every matching rule raises its alert.
 
 Falco skips, by default, the event types its "simple consumer" mode drops (high-volume,
 low-value calls such as ``read``, ``mmap``, ``futex``); ``all_events`` (``-A``) evaluates them.
@@ -195,6 +197,7 @@ class EngineOptions:
     all_events: bool = False  # -A: also evaluate the simple-consumer drop set
     time_iso8601: bool = False  # text alert time as ISO 8601 (time_format_iso_8601)
     hostname: str = field(default_factory=socket.gethostname)
+    rule_matching: str = "first"  # first: one alert per event; all: one per matching rule
 
 
 class Engine:
@@ -256,10 +259,26 @@ class Engine:
 
     def _program(self, ruleset: Ruleset, number: int,
                  rules: tuple[CompiledRule, ...]) -> Program:
-        program = ruleset.program(rules, number)
+        if self.options.rule_matching == "all":
+            program = self._every_match(rules)
+        else:
+            program = ruleset.program(rules, number)
         if number in self._generic_types and self._generic_skip:
             program = _skipping_generic(program, self._generic_skip)
         return program
+
+    def _every_match(self, rules: tuple[CompiledRule, ...]) -> Program:
+        """``rule_matching: all``: raise for each matching rule; -1 (nothing left to raise)."""
+        checks = tuple((rule, rule.match) for rule in rules)
+        raise_alert = self._raise
+
+        def every(ev: Any) -> int:
+            for rule, match in checks:
+                if match(ev):
+                    raise_alert(rule, ev)
+            return -1
+
+        return every
 
     def _stand_in(self, ruleset: Ruleset, dispatch: list[Program | None], number: int,
                   rules: tuple[CompiledRule, ...]) -> Program:
@@ -295,10 +314,12 @@ class Engine:
     def evaluate_audit(self, ev: Any) -> None:
         """Run the k8s_audit rules on one audit event."""
         self.stats.evaluated += 1
+        every = self.options.rule_matching == "all"
         for rule in self._audit_rules:
             if rule.match(ev):
                 self._raise(rule, ev)
-                return
+                if not every:
+                    return
 
     def _raise(self, rule: Any, ev: Any) -> None:
         output: CompiledOutput = rule.output
@@ -364,7 +385,8 @@ class Engine:
                         on_event(ev.ts)
                     if process is not None:
                         process(ev)
-                    evaluate(ev)
+                    if not ev.state_only:  # kept for state only (sysdig's fatfile mode)
+                        evaluate(ev)
                 continue
             # The common case, inlined: inspector, then the type's program if any.
             ruleset, dispatch = self._plan  # one read: a reload swaps the pair whole
@@ -373,7 +395,7 @@ class Engine:
             for ev in batch:
                 process(ev)
                 program = dispatch[ev.type]
-                if program is not None:
+                if program is not None and not ev.state_only:
                     index = program(ev)
                     if index >= -1:
                         evaluated += 1

@@ -15,6 +15,7 @@ definition order, so an event of a type no rule cares about costs one list looku
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from sentry.rules.ast import (
 )
 from sentry.rules.codegen import Program, build_program, header_constants
 from sentry.rules.compiler import Filter, compile_filter
+from sentry.rules.evttypes import falco_evttypes
 from sentry.rules.expand import MacroError, expand, expand_list
 from sentry.rules.loader import ExceptionDef, Priority, Problem, RuleDef, RuleDefinitions, Severity
 from sentry.rules.parser import parse_condition
@@ -70,15 +72,30 @@ class CompiledRule:
             self.match = self.filter.match
 
 
+def name_matches(pattern: str, name: str) -> bool:
+    """Falco's rule-name wildcard: ``*`` matches any text, everything else itself."""
+    if "*" not in pattern:
+        return pattern == name
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, name, re.DOTALL) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Which compiled rules run (Falco's -D, -T, -t, priority and sources)."""
+    """Which compiled rules run (the config's ``rules:``, Falco's -D, -T, -t, priority and
+    sources).
+
+    ``toggles`` is the configuration's ``rules:`` list, ``(enable|disable, rule|tag,
+    pattern)`` applied in order over each rule's own ``enabled`` (so it can enable a rule
+    its file disables); -D/-T/-t then narrow what is enabled.
+    """
 
     disabled_substrings: tuple[str, ...] = ()
     disabled_tags: tuple[str, ...] = ()
     enabled_tags: tuple[str, ...] = ()  # non-empty: only rules carrying one of these
     min_priority: Priority = Priority.DEBUG
     sources: frozenset[str] = frozenset({"syscall", "k8s_audit"})
+    toggles: tuple[tuple[str, str, str], ...] = ()
 
     def check(self) -> None:
         if self.enabled_tags and (self.disabled_substrings or self.disabled_tags):
@@ -86,8 +103,17 @@ class Selection:
                 "cannot both disable rules (-D/-T) and run only tagged rules (-t)"
             )
 
+    def enabled(self, rule: CompiledRule) -> bool:
+        """The rule's ``enabled``, after the configuration's ``rules:`` toggles."""
+        on = rule.enabled
+        for action, kind, pattern in self.toggles:
+            hit = name_matches(pattern, rule.name) if kind == "rule" else pattern in rule.tags
+            if hit:
+                on = action == "enable"
+        return on
+
     def keeps(self, rule: CompiledRule) -> bool:
-        if not rule.enabled or rule.priority > self.min_priority:
+        if not self.enabled(rule) or rule.priority > self.min_priority:
             return False
         if rule.source not in self.sources:
             return False
@@ -416,7 +442,7 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
         except SentryError as err:
             _problem(ctx, Severity.ERROR, f"output: {err}", loc, item)
             return None
-    evttypes = falco_evttypes(expanded) if rule.source == "syscall" else None
+    evttypes = falco_evttypes(expanded).names if rule.source == "syscall" else None
     if rule.source == "syscall" and evttypes is None and rule.warn_evttypes:
         _problem(ctx, Severity.WARNING,
                  "matches too many evt.type values (all of them): it runs on every event, "
@@ -492,41 +518,6 @@ def split_type_guard(tree: Expr) -> tuple[frozenset[str] | None, Expr | None]:
     return guard, rest[0] if len(rest) == 1 else And(tuple(rest))
 
 
-def falco_evttypes(tree: Expr) -> frozenset[str] | None:
-    """The event types a rule is indexed under, worked out the way Falco 0.28 does.
-
-    Walking the condition in text order, every ``evt.type =/in`` constant counts, unless a
-    ``not`` or ``!=`` came earlier (or no ``evt.type`` test appears at all): then the rule
-    runs on every event (None). This is not the tightest set for every condition (in
-    ``evt.type=open or proc.name=x`` the second branch only ever sees open events), but it is
-    the set Falco evaluates a rule on, so detections and warnings match Falco's.
-    """
-    names: set[str] = set()
-    found_event = found_not = after_not = False
-    for node in walk(tree):
-        if isinstance(node, Not):
-            found_not = True
-            continue
-        if not isinstance(node, Compare):
-            continue
-        if node.op == "!=":
-            found_not = True
-        lhs = node.lhs
-        if getattr(lhs, "name", None) != "evt.type" or getattr(lhs, "arg", None) is not None:
-            continue
-        found_event = True
-        if found_not:
-            after_not = True
-        rhs = node.rhs
-        if isinstance(rhs, ValueList):
-            names.update(v.text for v in rhs.items)
-        elif isinstance(rhs, Value):
-            names.add(rhs.text)
-    if not found_event or after_not:
-        return None
-    return frozenset(names)
-
-
 def _unknown_event_names(tree: Expr) -> str | None:
     """The first ``evt.type`` constant that names no event or syscall, if any."""
     from sentry.events.syscalls import PPM_SC_BY_NAME
@@ -563,6 +554,5 @@ __all__ = [
     "compile_rules",
     "event_numbers",
     "exception_condition",
-    "falco_evttypes",
     "split_type_guard",
 ]

@@ -88,3 +88,24 @@ def test_state_only_events_are_numbered_but_marked(tmp_path: Path, walker: str) 
     assert ours == [(1, False), (2, True), (3, True), (4, False)]
     shown = [int(line) for line in sysdig_lines(path, "%evt.num")]
     assert shown == [num for num, state_only in ours if not state_only]
+
+
+@pytest.mark.sysdig
+def test_written_record_of_a_large_payload_event_gets_a_large_block(tmp_path: Path) -> None:
+    # The block type follows the record's event type (header bytes 20-22): a container
+    # event's 4-byte parameter lengths need EV_V2_LARGE, or every reader misparses it.
+    path = tmp_path / "large.scap"
+    info = '{"container":{"id":"a0dd4d5e1c2b","name":"web","image":"busybox"}}'
+    with ScapWriter(path) as w:
+        w.write_record(encode_event(T.CONTAINER_JSON_2_E, (info,), ts=10, tid=5))
+        w.write_record(encode_event(T.SYSCALL_CLOSE_E, (3,), ts=11, tid=5))
+    assert [(e.type, e.params()) for e in ScapReader(path)] == [
+        (T.CONTAINER_JSON_2_E, [("json", info)]), (T.SYSCALL_CLOSE_E, [("fd", 3)])]
+    data = path.read_bytes()
+    kinds, off = [], 0
+    while off < len(data):
+        btype, blen = struct.unpack_from("<II", data, off)
+        kinds.append(btype)
+        off += blen
+    assert kinds[-2:] == [EV_V2_LARGE, EV_V2]
+    assert sysdig_lines(path, "%evt.num %evt.type") == ["2 close"]

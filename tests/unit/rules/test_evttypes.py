@@ -38,6 +38,12 @@ _AnyTagLoader.add_multi_constructor("", _untagged)
         ("not proc.name = x and evt.type = open", None, EvttypeWarning.TRAILING_EVTTYPE),
         ("evt.type = open and not proc.name = x", {"open"}, None),
         ('evt.type = "open"', None, None),
+        ("evt.type=execve and proc.name=x or evt.type=open", {"execve", "open"}, None),
+        ("not evt.type=execve", None, EvttypeWarning.TRAILING_EVTTYPE),
+        ("proc.name!=foo and evt.type=execve", None, EvttypeWarning.TRAILING_EVTTYPE),
+        ("evt.type=execve and not proc.name=foo or evt.type=open", None,
+         EvttypeWarning.TRAILING_EVTTYPE),
+        ("evt.type exists and proc.name = cat", None, EvttypeWarning.NO_EVTTYPE),
     ],
 )
 def test_falco_reading(

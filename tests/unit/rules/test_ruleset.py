@@ -20,7 +20,6 @@ from sentry.rules.ruleset import (
     compile_rules,
     event_numbers,
     exception_condition,
-    falco_evttypes,
 )
 
 T0 = 1_600_000_000_000_000_000
@@ -143,6 +142,19 @@ def test_rule_without_evttype_warns_and_runs_everywhere(capture: Path) -> None:
     assert all(ruleset.for_type[n] for n in event_numbers("open"))
     # both halves of both opens; read/madvise are excluded by the condition itself
     assert [a.message for a in run(ruleset, capture)] == ["open"] * 4
+
+
+def test_evt_type_exists_runs_on_every_type(capture: Path) -> None:
+    """``evt.type exists`` names no type: the rule runs everywhere (it was indexed under none)."""
+    ruleset, loader = compile_text("""\
+- rule: cat opens
+  desc: d
+  condition: evt.type exists and proc.name=cat and fd.name=/dev/null and evt.dir=<
+  output: "%evt.type"
+  priority: info
+""")
+    assert "matches too many evt.type" in warnings(loader)[0]
+    assert [a.message for a in run(ruleset, capture)] == ["open"]
 
 
 def test_simple_consumer_events_need_all_events(capture: Path) -> None:
@@ -301,20 +313,6 @@ def test_exception_conditions_read_like_falco() -> None:
         'proc.cmdline in ("cat /dev/zero", "x y")')
 
 
-@pytest.mark.parametrize(("condition", "expected"), [
-    ("evt.type=execve", {"execve"}),
-    ("evt.type in (open, connect) and proc.name!=foo", {"open", "connect"}),
-    ("evt.type=execve and proc.name=x or evt.type=open", {"execve", "open"}),
-    ("proc.name=foo", None),
-    ("not evt.type=execve", None),
-    ("proc.name!=foo and evt.type=execve", None),
-    ("evt.type=execve and not proc.name=foo or evt.type=open", None),
-])
-def test_falco_evttypes(condition: str, expected: set[str] | None) -> None:
-    got = falco_evttypes(parse_condition(condition))
-    assert got == (frozenset(expected) if expected is not None else None)
-
-
 def test_list_name_as_single_value_is_expanded(capture: Path) -> None:
     ruleset, loader = compile_text("""\
 - list: cat_binaries
@@ -381,3 +379,30 @@ def test_guarded_rules_are_indexed_narrower_and_still_match(capture: Path) -> No
     assert rule.evttypes is None  # Falco's view: a != comes before the evt.type test
     assert rule.index_types == frozenset({"open"})
     assert [a.message for a in run(ruleset, capture)] == ["/dev/null", "/etc/passwd"]
+
+
+def test_state_only_events_update_state_but_match_no_rule(tmp_path: Path) -> None:
+    """``sentry capture`` flags the events it keeps only for state (sysdig's fatfile mode):
+    the inspector learns fd 3 from the flagged open, but no rule fires on the open itself."""
+    path = tmp_path / "fat.scap"
+    threads = [ThreadEntry(tid=100, pid=100, ptid=1, comm="cat", exe="cat",
+                           exepath="/bin/cat", args=[], cwd="/")]
+    with ScapWriter(path, machine=MachineInfo(num_cpus=1, hostname="t"), threads=threads) as w:
+        w.write_event("open>", "/etc/shadow", O_RDONLY, 0, ts=T0, tid=100)
+        opened = w.write_event("open<", 3, "/etc/shadow", O_RDONLY, 0, 0, ts=T0 + 10, tid=100)
+        w.write_record(opened, state_only=True)  # the same open again, state only
+        w.write_event("close>", 3, ts=T0 + 20, tid=100)
+    ruleset, _ = compile_text("""\
+- rule: shadow touched
+  desc: d
+  condition: evt.type=close and evt.dir=> and fd.name=/etc/shadow
+  output: "%evt.type %fd.name"
+  priority: info
+- rule: shadow opened
+  desc: d
+  condition: evt.type=open and evt.dir=< and fd.name=/etc/shadow
+  output: "%evt.num"
+  priority: info
+""")
+    alerts = run(ruleset, path, all_events=True)  # -A: close is dropped for simple consumers
+    assert [a.message for a in alerts] == ["2", "close /etc/shadow"]
