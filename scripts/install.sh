@@ -37,10 +37,14 @@ if [ ! -f "$KSRC" ]; then
 	printf '%s\n' 'Package: *' 'Pin: release n=bullseye' 'Pin-Priority: 1' '' \
 		'Package: *' 'Pin: release n=bookworm-backports' 'Pin-Priority: 1' \
 		> /etc/apt/preferences.d/sentry-kernels
-	apt-get update -qq
+fi
+# The new suites' indexes (again when an earlier run wrote the source but its update
+# failed); a mirror hiccup gets two retries.
+if ! compgen -G '/var/lib/apt/lists/*_dists_bookworm-backports_*' > /dev/null; then
+	for try in 1 2 3; do apt-get update -qq && break; [ $try = 3 ] && exit 1; sleep 10; done
 fi
 KVER_510=5.10.0-32-amd64
-KVER_612=$(ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | grep -v -e cloud -e rt | sed 's|.*/linux-headers-||' | sort -V | tail -1)
+KVER_612=$( (ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null || true) | grep -v -e cloud -e rt | sed 's|.*/linux-headers-||' | sort -V | tail -1 || true)
 [ -n "$KVER_612" ] || KVER_612=$(apt-cache depends linux-image-6.12-amd64 | sed -n 's/.*Depends: linux-image-//p' | head -1)
 kpkgs=()
 for k in "$KVER_510" "$KVER_612"; do
