@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from driver_cases import CASES, run_trigger
+from needs import missing
 from sentry.capture.scapfile import ScapWriter
 
 pytestmark = [pytest.mark.root, pytest.mark.sysdig]
@@ -19,7 +20,7 @@ STORIES = ("openat-write-close", "execve", "network")
 
 def test_sysdig_decodes_what_the_probe_wrote(ebpf_source: object, tmp_path: Path) -> None:
     if shutil.which("sysdig") is None:
-        pytest.skip("sysdig is not installed")
+        missing("sysdig is not installed")
     events = []
     for case in CASES:
         if case.id in STORIES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from driver_cases import FIXED_SIZES
+from needs import missing
 from sentry.errors import DriverError
 from sentry.events.syscalls import X86_64_SYSCALLS
 from sentry.events.table import EVENTS
@@ -22,7 +23,7 @@ def recipes() -> dict:
         path = bpfobject.object_path()
     except DriverError as err:
         if "needs" in str(err):
-            pytest.skip(str(err))
+            missing(str(err))
         raise
     return bpfobject.syscall_recipes(lib(), path)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from needs import missing
 from sentry.capture import scapfile
 from sentry.capture.scapfile import ScapReader, ScapWriter
 from sentry.capture.scapscan_build import load
@@ -46,7 +46,7 @@ def test_int_first_types_cover_fds_and_results() -> None:
 def test_c_first_param_matches_python(tmp_path: Path, data: st.DataObject) -> None:
     scanner = load()
     if scanner is None:
-        pytest.skip("no C compiler for the block walker")
+        missing("no C compiler for the block walker")
     path = tmp_path / "a.scap"
     with ScapWriter(path) as w:
         for _ in range(data.draw(st.integers(1, 8))):

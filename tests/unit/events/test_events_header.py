@@ -10,6 +10,7 @@ from pathlib import Path
 import cffi
 import pytest
 
+from needs import missing
 from sentry.capture import abi
 from sentry.events.event import HEADER
 from sentry.events.table import EVENTS, EventCategory, EventFlags, ParamType, PrintFormat
@@ -20,7 +21,7 @@ INCLUDE = abi.include_dir()
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     if shutil.which("cc") is None and shutil.which("gcc") is None:
-        pytest.skip("no C compiler")
+        missing("no C compiler")
     tmp = tmp_path_factory.mktemp("cffi_api")
     ffi = cffi.FFI()
     ffi.cdef("typedef unsigned char __u8; typedef unsigned short __u16;"
