@@ -39,7 +39,7 @@ def messages(loader: RulesLoader) -> list[str]:
 
 def test_items_are_read_with_their_lines() -> None:
     defs = load(BASE).defs
-    assert defs.required_engine_version == 2
+    assert defs.required_engine_version == (0, 2, 0)  # an integer N is 0.N.0
     assert defs.lists["shells"].items == ["bash", "sh"]
     assert defs.lists["shells"].loc.line == 3
     assert defs.macros["spawned"].loc.line == 6
@@ -70,7 +70,10 @@ def test_append_extends_lists_macros_and_rules() -> None:
     assert defs.rules["shell"].condition == "spawned and proc.name in (shells) and user.name=root"
     # a problem in an appended condition is reported where the append is
     assert defs.macros["spawned"].loc.path == "local.yaml"
-    assert defs.problems == []
+    assert defs.errors == []
+    # append: true still works but is deprecated, as in Falco 0.37+: one warning per item
+    assert [(w.line, "deprecated" in w.message) for w in defs.warnings] == [
+        (3, True), (6, True), (9, True)]
 
 
 def test_redefinition_replaces_but_keeps_order() -> None:
@@ -118,7 +121,8 @@ def test_override_and_append_together_is_an_error() -> None:
   append: true
   override: {condition: append}
 """)
-    assert any("both append and override" in m for m in messages(loader))
+    assert any("'override' and 'append: true' cannot be used together" in m
+               for m in messages(loader))
 
 
 def test_enabled_only_item_switches_a_rule_off() -> None:
@@ -233,9 +237,11 @@ def test_exception_values_append_to_the_named_exception() -> None:
       values: [[x]]
   append: true
 """)
-    assert loader.defs.rules["r"].exceptions[0].values == [["cat"]]
-    (warning,) = loader.defs.warnings
-    assert "no exception named 'missing'" in warning.message
+    # Falco 0.28.1 warned and went on; today's Falco refuses: a new exception needs fields.
+    (error,) = loader.defs.errors
+    assert error.line == 13
+    assert "exception 'missing'" in error.message and "must have 'fields'" in error.message
+    assert loader.defs.rules["r"].exceptions[0].values == []  # the bad append changed nothing
 
 
 def test_directories_load_in_name_order(tmp_path: Path) -> None:
