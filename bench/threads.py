@@ -186,7 +186,7 @@ def main() -> int:
         verdict = "within" if r1 <= 150 else "OVER"
         print(f"{way:<7} {n:>8,} {r0:>9.1f}MB {r1:>8.1f}MB {per:>10.2f} {verdict:>14}")
     print(f"(the table held {base_threads:,} host threads before; probe drops while "
-          f"forking: {drops:,}; /proc's "before" is with the probe closed (its rings unmapped) and "
+          f"forking: {drops:,}; /proc's 'before' is with the probe closed (its rings unmapped) and "
           "the live table still held)")
     return 0
 
