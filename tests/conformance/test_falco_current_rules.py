@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import conformance_dir
 from sentry.cli.run import output_compiler
 from sentry.rules.engine import load_ruleset
-from conftest import conformance_dir
 
 pytestmark = pytest.mark.conformance
 

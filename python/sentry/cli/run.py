@@ -29,7 +29,7 @@ from typing import Annotated, Any
 import typer
 
 from sentry.errors import SentryError
-from sentry.rules.alert import Alert
+from sentry.rules.alert import Alert, json_options
 from sentry.rules.engine import (
     Engine,
     EngineOptions,
@@ -199,11 +199,12 @@ def run_command(
         enabled_tags=tuple(only_tag or ()),
         min_priority=Priority.parse(cfg.get("priority")),
         sources=frozenset({"syscall", "k8s_audit"} - set(disable_source or ())),
+        toggles=tuple(cfg.get("rules")),  # the config's rules: enable/disable selection
     )
     selection.check()
     if rules:
         paths = list(rules)
-    elif config is not None and _sets_rules_file(cfg.path):
+    elif config is not None and "rules_file" in cfg.given:
         paths = cfg.rules_paths()
     else:
         paths = default_rules()
@@ -273,19 +274,6 @@ def _describe(paths: list[Path], as_json: bool, only: str | None) -> None:
     sys.stdout.write(describe_rules(defs, types, as_json=as_json, only=only))
 
 
-def _sets_rules_file(path: Path | None) -> bool:
-    """Whether the config file itself names rules (not just the built-in default)."""
-    import yaml
-
-    if path is None:
-        return False
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return False  # load_config has already accepted it; nothing more to learn
-    return isinstance(doc, dict) and doc.get("rules_file") is not None
-
-
 def _log_time(iso8601: bool) -> str:
     """Wall-clock time for log lines, in the style alerts use (ISO 8601 or ctime)."""
     now = time.time()
@@ -304,7 +292,9 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
     as_json = json_out or cfg.get("json_output")
     include_output = cfg.get("json_include_output_property")
     outputs = build_outputs(cfg)
-    options = EngineOptions(all_events=all_events, time_iso8601=cfg.get("time_format_iso_8601"))
+    options = EngineOptions(all_events=all_events, time_iso8601=cfg.get("time_format_iso_8601"),
+                            rule_matching=cfg.get("rule_matching"))
+    json_opts = json_options(cfg)
     gone = threading.Event()  # stdout's reader left (| head -1): end quietly, as tail does
     for delivery in outputs.deliveries:
         delivery.on_closed = gone.set
@@ -312,7 +302,7 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
     def sink(alert: Alert) -> None:
         if gone.is_set():
             raise _ReaderGone
-        doc = alert.to_json(include_output)
+        doc = alert.to_json(include_output, **json_opts)
         outputs.emit(Message(doc if as_json else alert.output, doc.encode(),
                              alert.priority.name.lower(), alert.rule))
 

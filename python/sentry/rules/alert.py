@@ -1,9 +1,13 @@
 """An alert: one rule matching one event, with the fields Falco puts in its JSON.
 
-``{"time", "rule", "priority", "source", "output", "output_fields", "hostname", "tags"}``:
-``time`` is UTC ISO 8601 with nanoseconds and ``Z``; ``output`` is the whole text line
-(time, priority label, rendered rule output) exactly as the text output prints it, so
-falcosidekick and similar consumers read our alerts unchanged.
+``{"hostname", "output", "output_fields", "priority", "rule", "source", "tags", "time"}``,
+in that order: today's Falco builds the object as a sorted JSON map, so keys come in name
+order (``output_fields`` too) and ``tags`` (a set) sorted; ``message`` (the rule's output
+alone) comes between ``hostname`` and ``output`` when asked for. ``time`` is UTC ISO 8601
+with nanoseconds and ``Z``; ``output`` is the whole text line (time, priority label,
+rendered rule output) exactly as the text output prints it, so falcosidekick and similar
+consumers read our alerts unchanged. (Falco 0.28.1 wrote output, priority, rule, time,
+output_fields; consumers read the keys by name.)
 """
 
 from __future__ import annotations
@@ -50,18 +54,33 @@ class Alert:
         when = local_time(self.time_ns, self.time_iso8601)
         return f"{when}: {self.priority.label} {self.message}"
 
-    def to_dict(self, include_output: bool = True) -> dict[str, Any]:
-        d: dict[str, Any] = {}
+    def to_dict(self, include_output: bool = True, *, include_tags: bool = True,
+                include_message: bool = False, include_output_fields: bool = True
+                ) -> dict[str, Any]:
+        """Falco's JSON alert (``json_include_*_property`` choose the optional keys)."""
+        d: dict[str, Any] = {"hostname": self.hostname}
+        if include_message:
+            d["message"] = self.message
         if include_output:
             d["output"] = self.output
+        if include_output_fields:
+            d["output_fields"] = dict(sorted(self.output_fields.items()))
         d["priority"] = self.priority.label
         d["rule"] = self.rule
-        d["time"] = iso_utc(self.time_ns)
-        d["output_fields"] = self.output_fields
         d["source"] = self.source
-        d["hostname"] = self.hostname
-        d["tags"] = list(self.tags)
+        if include_tags:
+            d["tags"] = sorted(set(self.tags))
+        d["time"] = iso_utc(self.time_ns)
         return d
 
-    def to_json(self, include_output: bool = True) -> str:
-        return orjson.dumps(self.to_dict(include_output), default=str).decode()
+    def to_json(self, include_output: bool = True, **options: bool) -> str:
+        return orjson.dumps(self.to_dict(include_output, **options), default=str).decode()
+
+
+def json_options(cfg: Any) -> dict[str, bool]:
+    """The ``json_include_*_property`` settings of a configuration, as ``to_json`` takes."""
+    return {
+        "include_tags": cfg.get("json_include_tags_property"),
+        "include_message": cfg.get("json_include_message_property"),
+        "include_output_fields": cfg.get("json_include_output_fields_property"),
+    }

@@ -1,10 +1,12 @@
-"""The daemon's configuration: ``/etc/sentry/sentry.yaml`` (or ``-c FILE``) plus ``-o key=value``.
+"""The daemon's configuration: ``/etc/sentry/sentry.yaml`` (or ``-c FILE``), the files its
+``config_files`` names (default ``/etc/sentry/config.d``), then ``-o key=value``.
 
 Keys are modelled on ``falco.yaml`` wherever they mean the same thing, so a Falco config
 mostly works unchanged. Every key is declared once in :data:`SCHEMA` with its type and
 default; an unknown key is a warning (kept in :attr:`Config.warnings`), a value of the wrong
 type is a :class:`~sentry.errors.ConfigError` that names the key path. Values are read with
-:meth:`Config.get` by dotted path (``cfg.get("webserver.listen_port")``).
+:meth:`Config.get` by dotted path (``cfg.get("webserver.listen_port")``). How the document
+is put together (includes, ``-o`` paths with ``[i]`` indexes) is :mod:`.configdoc`'s part.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sentry.errors import ConfigError
 from sentry.outputs.log import configure as configure_log
+from sentry.service.configdoc import (
+    include_config_files,
+    parse_assignment,
+    read_document,
+    set_path,
+)
 
 DEFAULT_PATH = Path("/etc/sentry/sentry.yaml")
 
@@ -126,6 +132,30 @@ def _drop_actions(v: Any) -> list[str]:
     return actions
 
 
+def _rule_selection(v: Any) -> list[tuple[str, str, str]]:
+    """Falco 0.38's ``rules:`` list: ``[{disable: {rule: "x*"}}, {enable: {tag: t}}]`` ->
+    ``[("disable", "rule", "x*"), ("enable", "tag", "t")]``, applied in order."""
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise TypeError
+    out = []
+    for i, entry in enumerate(v):
+        where = f"entry {i}"
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ValueError(f"{where}: each entry is {{enable: ...}} or {{disable: ...}}")
+        ((action, what),) = entry.items()
+        if action not in ("enable", "disable"):
+            raise ValueError(f"{where}: '{action}' is not enable or disable")
+        if not isinstance(what, dict) or len(what) != 1:
+            raise ValueError(f"{where}: {action} takes one of {{rule: NAME}} or {{tag: TAG}}")
+        ((kind, pattern),) = what.items()
+        if kind not in ("rule", "tag") or not isinstance(pattern, str) or not pattern:
+            raise ValueError(f"{where}: {action} takes one of {{rule: NAME}} or {{tag: TAG}}")
+        out.append((action, kind, pattern))
+    return out
+
+
 BOOL, INT, NUM, STR, STRS = "a boolean", "an integer", "a number", "a string", "a list of strings"
 
 # Every key Sentry reads, by dotted path; the nested dicts mirror the YAML.
@@ -136,6 +166,16 @@ SCHEMA: dict[str, Key] = {
     "time_format_iso_8601": Key(False, _bool, BOOL),
     "json_output": Key(False, _bool, BOOL),
     "json_include_output_property": Key(True, _bool, BOOL),
+    "json_include_tags_property": Key(True, _bool, BOOL),
+    "json_include_message_property": Key(False, _bool, BOOL),
+    "json_include_output_fields_property": Key(True, _bool, BOOL),
+    # Falco 0.38+: more configuration files merged after this one (files or directories).
+    "config_files": Key(["/etc/sentry/config.d"], lambda v: v, "a list of paths"),
+    # first: an event raises at most one alert (the first matching rule, as Falco's
+    # default); all: every matching rule raises one.
+    "rule_matching": Key("first", _choice(("first", "all")), "first or all"),
+    # Falco 0.38+: rules enabled/disabled by name (with * wildcards) or tag, in order.
+    "rules": Key([], _rule_selection, "a list of {enable|disable: {rule|tag: ...}}"),
     "log_stderr": Key(True, _bool, BOOL),
     "log_syslog": Key(False, _bool, BOOL),
     "log_level": Key("info", _choice(LOG_LEVELS), "a log level"),
@@ -219,6 +259,8 @@ class Config:
     values: dict[str, Any]
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    given: frozenset[str] = frozenset()  # keys a file or -o set (the rest are defaults)
+    files: list[Path] = field(default_factory=list)  # the main file, then its config_files
 
     def get(self, key: str) -> Any:
         return self.values[key]
@@ -264,6 +306,8 @@ def _flatten(doc: dict[str, Any], origin: Path | None, warnings: list[str],
     flat: dict[str, Any] = {}
     for name, value in doc.items():
         key = prefix + str(name)
+        if key == "rules_files":  # Falco 0.37+'s name for rules_file
+            key = "rules_file"
         if not prefix and key in IGNORED:
             warnings.append(f"{_where(origin, key)}: ignored ({IGNORED[key]})")
         elif key in SCHEMA:
@@ -279,23 +323,29 @@ def _flatten(doc: dict[str, Any], origin: Path | None, warnings: list[str],
     return flat
 
 
+def _known_path(parts: list[str | int]) -> bool:
+    """Whether ``-o`` names a key Sentry has (or a part of one, or a section of them)."""
+    names = [p for p in parts if isinstance(p, str)]
+    for i in range(len(names), 0, -1):
+        head = ".".join(names[:i])
+        if head in SCHEMA or head in IGNORED:
+            return True
+    return ".".join(names) in _SECTIONS
+
+
 def parse_override(text: str) -> tuple[str, Any]:
-    """``-o webserver.listen_port=9000`` -> ``("webserver.listen_port", 9000)``."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ConfigError(f"-o {text}: expected KEY=VALUE")
-    if key not in SCHEMA:
+    """``-o webserver.listen_port=9000`` -> ``("webserver.listen_port", 9000)`` (checked)."""
+    key, parts, value = parse_assignment(text)
+    if not _known_path(parts):
         raise ConfigError(f"-o {text}: unknown key '{key}'")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return key, _check(key, value, None)
+    if key in SCHEMA:
+        return key, _check(key, value, None)
+    return key, value
 
 
 def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Config:
-    """Read ``path`` (default ``/etc/sentry/sentry.yaml`` if present), then apply overrides.
+    """Read ``path`` (default ``/etc/sentry/sentry.yaml`` if present) and the files its
+    ``config_files`` names, then apply ``-o`` overrides.
 
     ``SENTRY_CONFIG`` in the environment names the default file when ``path`` is None.
     """
@@ -310,24 +360,29 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
         origin = Path(path)
         if not origin.is_file():
             raise ConfigError(f"{origin}: no such configuration file")
+    doc: dict[str, Any] = {}
+    files: list[Path] = []
     if origin is not None:
-        try:
-            doc = yaml.safe_load(origin.read_text())
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{origin}{line}: not valid YAML ({err})") from None
-        except OSError as err:
-            raise ConfigError(f"{origin}: {err.strerror}") from None
-        if doc is None:
-            doc = {}
-        if not isinstance(doc, dict):
-            raise ConfigError(f"{origin}: the configuration must be a YAML mapping")
-        values.update(_flatten(doc, origin, warnings))
+        doc = read_document(origin)
+        files = [origin, *include_config_files(doc, origin, SCHEMA["config_files"].default,
+                                               warnings)]
     for text in overrides:
-        key, value = parse_override(text)
-        values[key] = value
-    return Config(values, origin, warnings)
+        key, parts, value = parse_assignment(text)
+        if not _known_path(parts):
+            raise ConfigError(f"-o {text}: unknown key '{key}'")
+        set_path(doc, _doc_path(doc, parts), value, text)
+    flat = _flatten(doc, origin, warnings)
+    values.update(flat)
+    return Config(values, origin, warnings, frozenset(flat), files)
+
+
+def _doc_path(doc: dict[str, Any], parts: list[str | int]) -> list[str | int]:
+    """``-o rules_files[0]=x`` edits the document's rules_file when that is the name it uses."""
+    if parts and parts[0] == "rules_files" and "rules_file" in doc:
+        return ["rules_file", *parts[1:]]
+    if parts and parts[0] == "rules_file" and "rules_files" in doc:
+        return ["rules_files", *parts[1:]]
+    return parts
 
 
 def apply_log_settings(cfg: Config) -> None:

@@ -29,7 +29,7 @@ from sentry.errors import SentryError
 from sentry.outputs.channels import Message
 from sentry.outputs.dispatch import Outputs
 from sentry.outputs.log import log as _log
-from sentry.rules.alert import Alert
+from sentry.rules.alert import Alert, json_options
 from sentry.rules.engine import Engine, EngineOptions
 from sentry.rules.loader import Priority
 from sentry.rules.ruleset import Ruleset
@@ -54,8 +54,10 @@ class Daemon:
         self._load_rules = load_rules
         self._as_json = json_output or cfg.get("json_output")
         self._include_output = cfg.get("json_include_output_property")
+        self._json_options = json_options(cfg)
         self.options = EngineOptions(all_events=all_events,
-                                     time_iso8601=cfg.get("time_format_iso_8601"))
+                                     time_iso8601=cfg.get("time_format_iso_8601"),
+                                     rule_matching=cfg.get("rule_matching"))
         self.ruleset = load_rules()
         self.outputs: Outputs = build_outputs(cfg)
         self.outputs_gone = threading.Event()  # stdout's reader left: stop, as on SIGTERM
@@ -80,7 +82,7 @@ class Daemon:
     # -- alerts
 
     def _on_alert(self, alert: Alert) -> None:
-        doc = alert.to_json(self._include_output)
+        doc = alert.to_json(self._include_output, **self._json_options)
         with self._counts:
             self.alerts[(alert.rule, alert.priority.label)] += 1
         self.outputs.emit(Message(doc if self._as_json else alert.output, doc.encode(),
