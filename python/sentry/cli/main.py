@@ -26,10 +26,11 @@ app = typer.Typer(
     invoke_without_command=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 # Options of the top level; any other leading option belongs to ``sentry run``.
-TOP_LEVEL_OPTIONS = ("--help", "--version", "--list", "--list-events", "--format",
+TOP_LEVEL_OPTIONS = ("-h", "--help", "--version", "--list", "--list-events", "--format",
                      "--markdown", "-N")
 
 

@@ -311,6 +311,7 @@ def test_tail_takes_driver_as_run_does() -> None:
         (["--support"], ["run", "--support"]),
         (["-r", "r.yaml", "-L"], ["run", "-r", "r.yaml", "-L"]),
         (["--version"], ["--version"]),
+        (["-h"], ["-h"]),
         (["run", "-L"], ["run", "-L"]),
         (["tail", "--driver", "ebpf"], ["tail", "--driver", "ebpf"]),
     ],
