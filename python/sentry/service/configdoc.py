@@ -11,7 +11,8 @@ What Falco 0.38+ does, which Sentry follows:
   ``{path: ..., strategy: ...}``. An included file may not include others.
 - ``-o KEY=VALUE`` edits the merged document: ``KEY`` is a dotted path whose parts may carry
   ``[i]`` indexes (``-o 'rules[0].disable.rule=*'``, ``-o container_engines.cri.sockets[1]=
-  /run/x.sock``); ``VALUE`` is read as YAML. An index one past the end appends.
+  /run/x.sock``); ``VALUE`` is read as YAML. An index one past the end appends, and so
+  does ``[]`` (``-o 'rules[].disable.tag=maturity_incubating'`` adds one selection).
 
 Errors are :class:`~sentry.errors.ConfigError` naming the file (and line) or the option.
 """
@@ -28,7 +29,8 @@ from sentry.errors import ConfigError
 
 CONFIG_FILES_KEY = "config_files"
 STRATEGIES = ("append", "override", "add-only")
-_PART = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)")
+_PART = re.compile(r"([^.\[\]]+)((?:\[\d*\])*)")
+APPEND = -1  # ``[]``: a new element at the end of the list
 
 
 def read_document(path: Path) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def parse_path(key: str) -> list[str | int]:
             raise ConfigError(f"-o {key}: not a key path (names joined by '.', each with "
                               "optional [index] parts)")
         parts.append(m.group(1))
-        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+        parts.extend(int(i) if i else APPEND for i in re.findall(r"\[(\d*)\]", m.group(2)))
     return parts
 
 
@@ -140,6 +142,8 @@ def set_path(doc: dict[str, Any], parts: list[str | int], value: Any, text: str)
         if isinstance(part, int):
             if not isinstance(node, list):
                 raise ConfigError(f"-o {text}: [{part}] indexes something that is not a list")
+            if part == APPEND:
+                part = len(node)
             if part > len(node):
                 raise ConfigError(f"-o {text}: index {part} is past the end of a list of "
                                   f"{len(node)}")

@@ -91,11 +91,13 @@ def test_o_with_dotted_paths_and_indexes(conf: Path) -> None:
         "rules[0].disable.rule=Read*",
         "rules[1].enable.tag=network",
         "rule_matching=all",
+        "rules[].enable.rule=Adding ssh keys",  # [] appends, as Falco's -o rules[].…
     ])
     assert cfg.get("rules_file") == ["/r/a.yaml", "/r/x.yaml"]
     assert cfg.get("container_engines.cri.sockets") == ["/run/one.sock", "/run/two.sock"]
     assert cfg.get("webserver.listen_port") == 9001
-    assert cfg.get("rules") == [("disable", "rule", "Read*"), ("enable", "tag", "network")]
+    assert cfg.get("rules") == [("disable", "rule", "Read*"), ("enable", "tag", "network"),
+                                ("enable", "rule", "Adding ssh keys")]
     assert cfg.get("rule_matching") == "all"
     assert {"rules_file", "rules", "rule_matching"} <= cfg.given
 
