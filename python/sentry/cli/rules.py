@@ -3,7 +3,9 @@
 ``validate`` loads the files in order (directories by file name), compiles every rule and
 prints each problem as ``FILE:LINE: item: message``; the exit status is 1 when any is an
 error. ``list`` prints the rules with priority, source, tags and the event types each runs
-on (``all`` when it runs on every event; ``-`` for k8s_audit rules).
+on (``all`` when it runs on every event; ``-`` for k8s_audit rules); ``list --syscalls``
+prints the syscalls each enabled rule and the state tracking need, and their union: the
+interest set a live driver captures.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import typer
 
 from sentry.cli.run import output_compiler, report_problems
 from sentry.rules.engine import load_ruleset
+from sentry.rules.ruleset import Ruleset
 
 rules_app = typer.Typer(help="Check and list rules files.", no_args_is_help=True)
 
@@ -42,12 +45,18 @@ def validate_command(
 @rules_app.command("list")
 def list_command(
     paths: Annotated[list[Path], typer.Argument(help="Rules files or directories, in order.")],
+    syscalls: Annotated[bool, typer.Option(
+        "--syscalls", help="Print the syscalls each rule and the state tracking need, and the "
+        "interest set a live driver gets.")] = False,
 ) -> None:
     """One line per rule: name, priority, source, enabled, tags, event types."""
     ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
     if defs.errors:
         report_problems(defs)
         raise typer.Exit(1)
+    if syscalls:
+        _list_syscalls(ruleset)
+        return
     for rule in ruleset.all_rules:
         if rule.source != "syscall":
             types = "-"
@@ -56,6 +65,31 @@ def list_command(
         state = "" if rule.enabled else " (disabled)"
         typer.echo(f"{rule.name}{state}\t{rule.priority.label}\t{rule.source}\t"
                    f"tags={','.join(rule.tags)}\tevttypes={types}")
+
+
+def _list_syscalls(ruleset: Ruleset) -> None:
+    """Per enabled syscall rule, the syscalls it can match; then the inspector's; then the
+    union (the interest set ``sentry run`` hands the driver, or ``all``)."""
+    from sentry.cli.run import live_interest
+    from sentry.events.syscalls import X86_64_SYSCALLS, syscall_numbers_for_event_names
+    from sentry.events.table import EVENTS
+    from sentry.inspect.inspector import Inspector
+
+    def names(numbers: set[int]) -> str:
+        return ",".join(sorted(X86_64_SYSCALLS[nr].name for nr in numbers))
+
+    for rule in ruleset.rules:
+        if rule.source != "syscall":
+            continue
+        needed = ("all" if rule.index_types is None
+                  else names(syscall_numbers_for_event_names(set(rule.index_types))))
+        typer.echo(f"{rule.name}\tsyscalls={needed}")
+    inspector = Inspector()
+    state = {EVENTS[code].name for code in inspector.handled_types() if code in EVENTS}
+    typer.echo(f"(state)\tsyscalls={names(syscall_numbers_for_event_names(state))}")
+    interest = live_interest(ruleset, inspector)
+    typer.echo("(interest set)\t" + ("all" if interest is None
+                                      else f"{len(interest)} syscalls: {names(interest)}"))
 
 
 def register(app: typer.Typer) -> None:
