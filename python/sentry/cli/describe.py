@@ -137,29 +137,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def support_info(config_path: Path | None, rules: list[Path], cmdline: list[str]) -> dict[str, Any]:
-    """Falco's ``--support`` document for this configuration and these rules paths
-    (directories as their YAML files, in load order); files are read, not compiled."""
+def support_info(config_files: list[Path], rules: list[Path], cmdline: list[str]) -> dict[str, Any]:
+    """Falco's ``--support`` document for these configuration files (the main file first,
+    then what its ``config_files`` included) and rules paths (directories as their YAML
+    files, in load order); files are read, not compiled."""
     from sentry.version import version, version_info
 
     uname = os.uname()
-    files: list[dict[str, Any]] = []
-    for entry in rules:
-        for path in rules_files(entry):
-            try:
-                content = path.read_text(errors="replace")
-                digest = sha256_file(path)
-            except OSError as err:
-                raise SentryError(
-                    f"--support: cannot read rules file {path}: {err.strerror}"
-                ) from None
-            files.append({"name": str(path), "sha256": digest, "variants": [{"content": content}]})
-    config = ""
-    if config_path is not None:
-        try:
-            config = config_path.read_text(errors="replace")
-        except OSError as err:
-            raise SentryError(f"--support: cannot read {config_path}: {err.strerror}") from None
+    files = [_file_entry(path, "rules file") for entry in rules for path in rules_files(entry)]
+    configs = [_file_entry(path, "configuration file") for path in config_files]
     return {
         "version": version(),
         "engine_info": version_info(),
@@ -171,8 +157,17 @@ def support_info(config_path: Path | None, rules: list[Path], cmdline: list[str]
             "machine": uname.machine,
         },
         "cmdline": " ".join(cmdline),
-        "config": config,
-        "config_file": str(config_path) if config_path is not None else None,
-        "config_sha256": sha256_file(config_path) if config_path is not None else None,
+        "config": configs[0]["variants"][0]["content"] if configs else "",
+        "config_files": configs,
         "rules_files": files,
     }
+
+
+def _file_entry(path: Path, what: str) -> dict[str, Any]:
+    """``{"name", "sha256", "variants": [{"content"}]}`` (Falco's rules_files entry)."""
+    try:
+        content = path.read_text(errors="replace")
+        digest = sha256_file(path)
+    except OSError as err:
+        raise SentryError(f"--support: cannot read {what} {path}: {err.strerror}") from None
+    return {"name": str(path), "sha256": digest, "variants": [{"content": content}]}

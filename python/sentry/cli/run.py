@@ -211,7 +211,7 @@ def run_command(
     if support:
         from sentry.cli.describe import support_info
 
-        print(json.dumps(support_info(cfg.path, paths, ["sentry", *sys.argv[1:]])))
+        print(json.dumps(support_info(cfg.files, paths, ["sentry", *sys.argv[1:]])))
         return
     if describe_all or describe_one is not None:
         _describe(paths, cfg.get("json_output"), describe_one)
@@ -248,7 +248,8 @@ def run_command(
 
         code = serve(cfg, load_rules, lambda: open_source(None, ruleset, driver),
                      sources=selection.sources, json_output=json_out, all_events=all_events,
-                     retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)))
+                     retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)),
+                     load_config=lambda: load_config(config, option or []))  # SIGHUP
         if code:
             raise typer.Exit(code)
         return

@@ -263,7 +263,9 @@ def test_support_is_json_with_rules_digests(rules: Path, tmp_path: Path) -> None
     (rules_dir / "b.yaml").write_text("- list: b\n  items: [x]\n")
     (rules_dir / "a.yaml").write_text("- list: a\n  items: [y]\n")
     config = tmp_path / "sentry.yaml"
-    config.write_text("json_output: true\npriority: notice\n")
+    included = tmp_path / "extra.yaml"
+    included.write_text("priority: warning\n")
+    config.write_text(f"json_output: true\npriority: notice\nconfig_files: [{included}]\n")
     doc = json.loads(ok("--support", "-c", str(config), "-r", str(rules), "-r", str(rules_dir)))
     assert [f["name"] for f in doc["rules_files"]] == [
         str(rules),
@@ -275,11 +277,17 @@ def test_support_is_json_with_rules_digests(rules: Path, tmp_path: Path) -> None
         assert f["sha256"] == hashlib.sha256(data).hexdigest()
         assert f["variants"][0]["content"] == data.decode()
     assert doc["config"] == config.read_text()
-    assert doc["config_sha256"] == hashlib.sha256(config.read_bytes()).hexdigest()
+    assert [(f["name"], f["sha256"]) for f in doc["config_files"]] == [
+        (str(config), hashlib.sha256(config.read_bytes()).hexdigest()),
+        (str(included), hashlib.sha256(included.read_bytes()).hexdigest()),
+    ]
     assert doc["system_info"]["release"] == os.uname().release
     assert doc["version"] == (REPO_ROOT / "driver" / "VERSION").read_text().strip()
     assert doc["engine_info"]["driver_api_version"].isdigit()
     assert doc["cmdline"].startswith("sentry --support -c ")
+    done = sentry("--support", "-r", str(tmp_path / "missing.yaml"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "cannot read rules file" in done.stderr and "missing.yaml" in done.stderr
 
 
 def test_version_in_falcos_layout() -> None:
