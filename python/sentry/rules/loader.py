@@ -58,7 +58,8 @@ ENGINE_VERSION = versions.ENGINE_VERSION
 DEPRECATED_APPEND = ("'append' is deprecated: put an 'append' entry under 'override' instead "
                      "(e.g. 'override: {condition: append}')")
 
-# Falco's names: a list name is a bare word, a macro name an identifier.
+# Falco's names: a list name is a bare word, a macro name an identifier (others are warned
+# about, as today's Falco does: a condition cannot name them).
 _LIST_NAME = re.compile(r"[^()\"'\s=,]+")
 _MACRO_NAME = re.compile(r"[a-zA-Z]+[a-zA-Z0-9_]*")
 
@@ -320,9 +321,9 @@ class RulesLoader(RuleItems):
             return
         item = f"list '{name}'"
         if not _LIST_NAME.fullmatch(name):
-            self._error("invalid list name: it must be one word without quotes, parentheses, "
-                        "commas, '=' or spaces", path, entry.line, item)
-            return
+            self._warn("invalid list name: conditions can only name a list that is one word "
+                       "without quotes, parentheses, commas, '=' or spaces", path, entry.line,
+                       item)
         mode = self._mode(entry, "list", path, item)
         if mode is None:
             return
@@ -369,9 +370,9 @@ class RulesLoader(RuleItems):
             return
         item = f"macro '{name}'"
         if not _MACRO_NAME.fullmatch(name):
-            self._error("invalid macro name: it must be an identifier (a letter, then "
-                        "letters, digits or '_')", path, entry.line, item)
-            return
+            self._warn("invalid macro name: conditions can only name a macro that is an "
+                       "identifier (a letter, then letters, digits or '_')", path, entry.line,
+                       item)
         mode = self._mode(entry, "macro", path, item)
         if mode is None:
             return

@@ -277,12 +277,14 @@ def test_unknown_keys_are_warned_where_they_are() -> None:
     assert loader.defs.lists["bins"].items == ["b"]
 
 
-def test_invalid_names_and_empty_items() -> None:
+def test_invalid_names_are_warned_and_empty_items_skipped() -> None:
     loader = load("- list: 'a b'\n  items: []\n- macro: 2fast\n  condition: x\n-\n")
-    msgs = errors(loader)
+    assert errors(loader) == []
+    msgs = warnings(loader)
     assert len(msgs) == 2
-    assert msgs[0].startswith("f0.yaml:1: list 'a b': invalid list name")
-    assert msgs[1].startswith("f0.yaml:3: macro '2fast': invalid macro name")
+    assert msgs[0].startswith("f0.yaml:1: warning: list 'a b': invalid list name")
+    assert msgs[1].startswith("f0.yaml:3: warning: macro '2fast': invalid macro name")
+    assert set(loader.defs.macros) == {"2fast"}
 
 
 # -- exceptions appended (an error since Falco 0.29, a warning in 0.28.1)
