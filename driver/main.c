@@ -20,6 +20,7 @@
 #include "sentry.h"
 #include "syscall_events.h"
 #include "sentry_sampling.h"
+#include "sentry_compat_syscalls.h"
 
 unsigned long ring_bytes = 8UL << 20;
 module_param(ring_bytes, ulong, 0444);
@@ -110,6 +111,43 @@ static bool wanted(struct sentry_ring *ring, long bit, u64 ts)
 	return true;
 }
 
+/*
+ * A 32-bit call as its x86_64 counterpart (sentry_compat_syscalls.h): a->nr becomes the
+ * x86_64 number, a->a[] its arguments (ia32: the low halves of ebx..ebp, as the kernel's
+ * own compat entry reads them; socketcall: the array its second argument points to).
+ * Returns -1 for a call with no counterpart, else whether only the generic event reads
+ * it right.
+ */
+static int compat_args(struct pt_regs *regs, struct sentry_args *a, bool ia32)
+{
+	u32 v[6] = { 0 };
+	int i, m;
+
+	m = sentry_compat_map(a->nr, ia32);
+	if (ia32 && a->nr == SENTRY_IA32_NR_SOCKETCALL) {
+		/* socketcall(call, args): u32 args[] at ecx; unreadable: dropped */
+		u32 call = regs->bx;
+
+		if (call >= SENTRY_SOCKETCALL_MAX || !sentry_socketcalls[call] ||
+		    sentry_copy_user(v, (u32)regs->cx, sentry_socketcall_nargs[call] * 4))
+			return -1;
+		m = sentry_socketcalls[call] & (SENTRY_COMPAT_NR_MASK | SENTRY_COMPAT_GENERIC);
+	} else if (m >= 0 && ia32) {
+		syscall_get_arguments(current, regs, a->a);	/* bx, cx, dx, si, di, bp */
+		for (i = 0; i < 6; i++)
+			v[i] = a->a[i];
+	} else if (m >= 0) {
+		syscall_get_arguments(current, regs, a->a);	/* x32: 64-bit registers */
+	}
+	if (m < 0)
+		return -1;
+	if (ia32)
+		for (i = 0; i < 6; i++)
+			a->a[i] = v[i];
+	a->nr = m & SENTRY_COMPAT_NR_MASK;
+	return !!(m & SENTRY_COMPAT_GENERIC);
+}
+
 static void emit_syscall(struct pt_regs *regs, long ret, bool is_exit)
 {
 	const struct sentry_syscall_events *ev;
@@ -118,18 +156,33 @@ static void emit_syscall(struct pt_regs *regs, long ret, bool is_exit)
 	struct sentry_args args;
 	struct sentry_evt e;
 	sentry_filler_t fill;
-	bool dedicated;
+	bool dedicated, compat, generic_only = false;
 	u16 type;
 	u8 np;
 
-	/* 32-bit and x32 tasks use other syscall tables: not captured. */
-	if (in_ia32_syscall() || in_x32_syscall())
-		return;
 	/*
 	 * A successful execveat exits under execve's number: its exit is an
 	 * execve exit, as scap reports it; a failed one stays execveat's.
 	 */
 	args.nr = syscall_get_nr(current, regs);
+	compat = in_ia32_syscall() || in_x32_syscall();
+	if (compat) {
+		/* 32-bit and x32 calls become their x86_64 counterparts */
+		int m = compat_args(regs, &args, in_ia32_syscall());
+
+		if (m < 0) {
+			/* none: dropped, counted as suppressed (not the consumer's) */
+			if (READ_ONCE(sentry_cfg.exclude_tgid) == current->tgid)
+				return;
+			ring = ring_enter();
+			if (ring) {
+				ring->ctrl->n_suppressed++;
+				ring_leave(ring);
+			}
+			return;
+		}
+		generic_only = m;
+	}
 	if (args.nr < 0 || args.nr >= SENTRY_SYSCALL_NR_MAX)
 		return;
 	ring = ring_enter();
@@ -140,7 +193,7 @@ static void emit_syscall(struct pt_regs *regs, long ret, bool is_exit)
 	args.ts = ktime_get_real_ns();
 	if (!wanted(ring, args.nr, args.ts))
 		goto out;
-	dedicated = ev->enter_type && f->enter && f->exit;
+	dedicated = ev->enter_type && f->enter && f->exit && !generic_only;
 	if (dedicated) {
 		type = ev->enter_type + is_exit;
 		np = is_exit ? ev->exit_nparams : ev->enter_nparams;
@@ -155,7 +208,8 @@ static void emit_syscall(struct pt_regs *regs, long ret, bool is_exit)
 	if (fill) {
 		args.regs = regs;
 		args.ret = ret;
-		syscall_get_arguments(current, regs, args.a);
+		if (!compat)
+			syscall_get_arguments(current, regs, args.a);
 		fill(&e, &args);
 	} else {
 		sentry_push_u16(&e, ev->ppm_sc);

@@ -26,6 +26,7 @@
 #include "probe_helpers.h"
 #include "syscall_specs.h"
 #include "sentry_sampling.h"
+#include "sentry_compat_syscalls.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -298,12 +299,112 @@ static __always_inline void emit_generic(struct ev *e, __u32 nr, bool enter)
 		ev_int(e, nr, 2);
 }
 
+/* ---- 32-bit calls ------------------------------------------------------------------- */
+
 #define K_TS_COMPAT 0x0002
 
-/* 32-bit syscalls number differently: they are not ours to decode (counted as suppressed). */
-static __always_inline bool task_is_compat(void)
+enum { ABI_NATIVE, ABI_IA32, ABI_X32 };
+
+/* The ABI of this call: ia32 (int 0x80, sysenter: TS_COMPAT), x32 (the number's bit), native. */
+static __always_inline __u32 call_abi(long id)
 {
-	return bpf_get_current_task_btf()->thread_info.status & K_TS_COMPAT;
+	if (bpf_get_current_task_btf()->thread_info.status & K_TS_COMPAT)
+		return ABI_IA32;
+	if (id >= 0 && (id & SENTRY_X32_SYSCALL_BIT))
+		return ABI_X32;
+	return ABI_NATIVE;
+}
+
+#define REG(regs, r, btf) ((btf) ? (regs)->r : BPF_CORE_READ(regs, r))
+
+/*
+ * A 32-bit call as its x86_64 counterpart (sentry_compat_syscalls.h): false if it has
+ * none (dropped, counted); else *nr is the x86_64 number, *generic whether only the
+ * generic event reads it right, *call the socketcall call number (0: not socketcall).
+ */
+static __always_inline bool compat_nr(struct pt_regs *regs, long id, __u32 abi, bool btf,
+				      __u32 *nr, bool *generic, __u32 *call)
+{
+	int m = sentry_compat_map(id, abi == ABI_IA32);
+
+	if (abi == ABI_IA32 && id == SENTRY_IA32_NR_SOCKETCALL) {
+		__u32 c = REG(regs, bx, btf);
+
+		if (c >= SENTRY_SOCKETCALL_MAX)
+			return false;
+		m = sentry_socketcalls[BOUNDED(c, 31)];
+		if (!m)
+			return false;
+		m &= SENTRY_COMPAT_NR_MASK | SENTRY_COMPAT_GENERIC;
+		*call = c;
+	}
+	if (m < 0)
+		return false;
+	*nr = m & SENTRY_COMPAT_NR_MASK;
+	*generic = m & SENTRY_COMPAT_GENERIC;
+	return true;
+}
+
+/*
+ * An ia32 call's arguments: the low halves of ebx, ecx, edx, esi, edi, ebp (as the
+ * kernel's compat entry reads them), or for socketcall the u32 array at ecx.
+ */
+static __always_inline void load_ia32_args(struct scratch *s, struct pt_regs *regs, bool btf,
+					   __u32 call)
+{
+	__u32 v[6] = {};
+	__u32 n, i;
+
+	if (call) {
+		n = sentry_socketcall_nargs[BOUNDED(call, 31)];
+		if (n > 6)
+			n = 6;
+		/* unreadable (the call fails with EFAULT): the arguments stay 0 */
+		bpf_probe_read_user(v, n * 4, (void *)(__u64)(__u32)REG(regs, cx, btf));
+	} else {
+		v[0] = REG(regs, bx, btf);
+		v[1] = REG(regs, cx, btf);
+		v[2] = REG(regs, dx, btf);
+		v[3] = REG(regs, si, btf);
+		v[4] = REG(regs, di, btf);
+		v[5] = REG(regs, bp, btf);
+	}
+	for (i = 0; i < 6; i++)
+		s->args[i] = v[i];
+}
+
+/*
+ * The x86_64 number of this call and its arguments into s, whatever the ABI (false:
+ * a 32-bit call with no x86_64 counterpart, counted as suppressed).
+ */
+struct call {
+	__u32 nr;
+	__u32 abi;
+	__u32 socketcall;
+	bool generic;
+};
+
+static __always_inline bool call_nr(struct call *c, struct pt_regs *regs, long id, bool btf)
+{
+	c->nr = id;
+	c->generic = false;
+	c->socketcall = 0;
+	c->abi = call_abi(id);
+	if (c->abi != ABI_NATIVE &&
+	    !compat_nr(regs, id, c->abi, btf, &c->nr, &c->generic, &c->socketcall)) {
+		count_suppressed();
+		return false;
+	}
+	return true;
+}
+
+static __always_inline void call_args(struct scratch *s, const struct call *c,
+				      struct pt_regs *regs, bool btf)
+{
+	if (c->abi == ABI_IA32)
+		load_ia32_args(s, regs, btf, c->socketcall);
+	else
+		load_args(s, regs, btf);	/* native and x32: 64-bit registers */
 }
 
 #define NSEC_PER_SEC 1000000000ULL
@@ -329,15 +430,14 @@ static __always_inline bool sampled_out(__u32 nr, __u64 ts)
 	return ts % NSEC_PER_SEC >= NSEC_PER_SEC / sampling;
 }
 
-/* btf: regs is a BTF pointer (tp_btf), read directly; otherwise (raw_tp) probe-read. */
 /*
- * Should the event of syscall nr be written? Cheapest test first (the interest set is
- * a bit in .bss); counts what the interest set, compat tasks and sampling leave out.
+ * Should the event of (x86_64) syscall nr be written? Cheapest test first (the interest
+ * set is a bit in .bss); counts what the interest set and sampling leave out.
  * Sets the task's pid_tgid and the event's timestamp for the caller.
  */
 static __always_inline bool event_wanted(__u32 nr, __u64 *pid_tgid, __u64 *ts)
 {
-	if (!syscall_wanted(nr) || task_is_compat()) {
+	if (!syscall_wanted(nr)) {
 		count_suppressed();
 		return false;
 	}
@@ -352,24 +452,29 @@ static __always_inline bool event_wanted(__u32 nr, __u64 *pid_tgid, __u64 *ts)
 	return true;
 }
 
+/* btf: regs is a BTF pointer (tp_btf), read directly; otherwise (raw_tp) probe-read. */
 static __always_inline int on_sys_enter(struct pt_regs *regs, long id, bool btf)
 {
 	const struct syscall_spec *sc;
 	struct scratch *s;
 	struct ev e;
-	__u32 nr = id;
+	struct call c;
+	__u32 nr;
 	__u64 pid_tgid, ts;
 
 	if (!settings.capturing)
 		return 0;
+	if (!call_nr(&c, regs, id, btf))
+		return 0;
+	nr = c.nr;
 	if (!event_wanted(nr, &pid_tgid, &ts))
 		return 0;
 	s = scratch_get();
 	if (!s)
 		return 0;
-	load_args(s, regs, btf);
+	call_args(s, &c, regs, btf);
 	sc = &syscall_specs[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
-	if (!sc->defined) {
+	if (!sc->defined || c.generic) {
 		ev_begin(&e, s, SE_GENERIC_E, 2, (__u32)pid_tgid, ts);
 		emit_generic(&e, nr, true);
 	} else {
@@ -381,16 +486,21 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id, bool btf)
 	return 0;
 }
 
-/* nr: the syscall's number (orig_ax), read by the caller as its regs allows. */
-static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, __u32 nr, bool btf)
+/* id: the syscall's number (orig_ax), read by the caller as its regs allows. */
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, long id, bool btf)
 {
 	const struct syscall_spec *sc;
 	struct scratch *s;
 	struct ev e;
+	struct call c;
+	__u32 nr;
 	__u64 pid_tgid, ts;
 
 	if (!settings.capturing)
 		return 0;
+	if (!call_nr(&c, regs, id, btf))
+		return 0;
+	nr = c.nr;
 	/*
 	 * A successful execveat exits under execve's number (orig_ax): its exit is
 	 * an execve exit, as scap reports it; a failed one stays execveat's.
@@ -400,9 +510,9 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, __u32 nr,
 	s = scratch_get();
 	if (!s)
 		return 0;
-	load_args(s, regs, btf);
+	call_args(s, &c, regs, btf);
 	sc = &syscall_specs[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
-	if (!sc->defined) {
+	if (!sc->defined || c.generic) {
 		ev_begin(&e, s, SE_GENERIC_X, 1, (__u32)pid_tgid, ts);
 		emit_generic(&e, nr, false);
 	} else if (sc->exit.handler == H_PROC_EXEC) {
