@@ -37,6 +37,7 @@ The inspector still sees them.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -192,11 +193,18 @@ class RunStats:
         return "\n".join(lines)
 
 
+def alert_hostname() -> str:
+    """The alerts' ``hostname``: ``$SENTRY_HOSTNAME`` (or Falco's ``$FALCO_HOSTNAME``), else
+    this host's name."""
+    return (os.environ.get("SENTRY_HOSTNAME") or os.environ.get("FALCO_HOSTNAME")
+            or socket.gethostname())
+
+
 @dataclass(slots=True)
 class EngineOptions:
     all_events: bool = False  # -A: also evaluate the simple-consumer drop set
     time_iso8601: bool = False  # text alert time as ISO 8601 (time_format_iso_8601)
-    hostname: str = field(default_factory=socket.gethostname)
+    hostname: str = field(default_factory=lambda: alert_hostname())
     rule_matching: str = "first"  # first: one alert per event; all: one per matching rule
 
 
