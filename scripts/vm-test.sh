@@ -160,10 +160,11 @@ printf '%s\n' "set -e" "$*" > "$SHARE/guest.sh"
 # ---- 4. boot (with a watchdog that retries if the guest never reaches /init) ----
 ACCEL_OPTS=(-accel "$ACCEL")
 [ "$ACCEL" = tcg ] && ACCEL_OPTS=(-accel "tcg,thread=${TCG_THREAD:-single},tb-size=256")
+# syscall.x32=y: Debian builds the x32 ABI disabled by default; test_ia32.py runs x32 programs.
 QEMU=(qemu-system-x86_64 "${ACCEL_OPTS[@]}" -machine pc -cpu "${QEMU_CPU:-max}"
   -smp "$CPUS" -m "$MEM" -nodefaults -no-user-config -display none -no-reboot
   -serial stdio -kernel "$KIMG" -initrd "$INITRD"
-  -append "console=ttyS0 panic=-1 oops=panic ${KLOG:-loglevel=5 softlockup_panic=1} rdinit=/init vmtest_share=$SHARE"
+  -append "console=ttyS0 panic=-1 oops=panic syscall.x32=y ${KLOG:-loglevel=5 softlockup_panic=1} rdinit=/init vmtest_share=$SHARE"
   -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
   -fsdev "local,id=share,path=$SHARE,security_model=none,multidevs=remap"
