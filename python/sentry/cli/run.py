@@ -248,7 +248,8 @@ def run_command(
 
         code = serve(cfg, load_rules, lambda: open_source(None, ruleset, driver),
                      sources=selection.sources, json_output=json_out, all_events=all_events,
-                     retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)))
+                     retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)),
+                     load_config=lambda: load_config(config, option or []))  # SIGHUP
         if code:
             raise typer.Exit(code)
         return

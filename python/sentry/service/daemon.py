@@ -3,8 +3,9 @@
 The :class:`Daemon` owns what a replay does not need: the embedded web server (Kubernetes
 audit events in, metrics out) and the process signals
 
-- ``SIGHUP`` reloads the rules; a reload that fails keeps the rules already running and
-  says why on stderr,
+- ``SIGHUP`` reads the configuration and the rules again and swaps in the outputs, alert
+  format and rules they give in one step (:mod:`.reload` says which keys wait for a
+  restart); a reload that fails keeps everything running as it was and says why,
 - ``SIGTERM`` / ``SIGINT`` stop reading, let the outputs drain, and exit 0,
 - ``SIGUSR1`` reopens output files and programs (log rotation), as Falco does.
 
@@ -26,7 +27,7 @@ from typing import Any
 
 from sentry.capture.k8saudit import AuditEvent
 from sentry.errors import SentryError
-from sentry.outputs.channels import Message
+from sentry.outputs.channels import DeliveryStats, Message
 from sentry.outputs.dispatch import Outputs
 from sentry.outputs.log import log as _log
 from sentry.rules.alert import Alert, json_options
@@ -35,10 +36,11 @@ from sentry.rules.loader import Priority
 from sentry.rules.ruleset import Ruleset
 from sentry.server.metrics import MetricsSnapshot, engine_name, make_registry
 from sentry.server.webserver import ServerSettings, Unavailable, WebServer
-from sentry.service.config import Config
+from sentry.service.config import Config, apply_log_settings
 from sentry.service.containers import ContainerMetadata
 from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
 from sentry.service.outputs import build_outputs
+from sentry.service.reload import Retired, changed_keys, plan_outputs, restart_only
 
 
 class Stop(Exception):
@@ -49,9 +51,12 @@ class Daemon:
     """Rules, outputs, web server and signals for one ``sentry run`` without ``-e``."""
 
     def __init__(self, cfg: Config, load_rules: Callable[[], Ruleset], *,
-                 json_output: bool = False, all_events: bool = False):
+                 json_output: bool = False, all_events: bool = False,
+                 load_config: Callable[[], Config] | None = None):
         self.cfg = cfg
         self._load_rules = load_rules
+        self._load_config = load_config  # SIGHUP reads the configuration again with it
+        self._json_flag = json_output
         self._as_json = json_output or cfg.get("json_output")
         self._include_output = cfg.get("json_include_output_property")
         self._json_options = json_options(cfg)
@@ -60,6 +65,8 @@ class Daemon:
                                      rule_matching=cfg.get("rule_matching"))
         self.ruleset = load_rules()
         self.outputs: Outputs = build_outputs(cfg)
+        self._emit = threading.Lock()  # a reload swaps the outputs between alerts
+        self.retired = Retired()  # outputs a reload replaced: their counters stay
         self.outputs_gone = threading.Event()  # stdout's reader left: stop, as on SIGTERM
         for delivery in self.outputs.deliveries:
             delivery.on_closed = self.outputs_gone.set
@@ -85,8 +92,10 @@ class Daemon:
         doc = alert.to_json(self._include_output, **self._json_options)
         with self._counts:
             self.alerts[(alert.rule, alert.priority.label)] += 1
-        self.outputs.emit(Message(doc if self._as_json else alert.output, doc.encode(),
-                                  alert.priority.name.lower(), alert.rule))
+        msg = Message(doc if self._as_json else alert.output, doc.encode(),
+                      alert.priority.name.lower(), alert.rule)
+        with self._emit:  # never into outputs a reload is draining: it counts them all
+            self.outputs.emit(msg)
 
     def _drop_alert(self, report: DropReport) -> None:
         with self._lock:
@@ -131,7 +140,7 @@ class Daemon:
             drops["k8s_audit_malformed"] = self.web.malformed
         snap = MetricsSnapshot(
             events=events, drops=drops, unreadable=unreadable, alerts=alerts, eval_seconds=eval_s,
-            eval_events=evaluated, outputs=self.outputs.stats(),
+            eval_events=evaluated, outputs=self._output_stats(),
             throttled=self.outputs.throttled,
             requests=dict(self.web.requests) if self.web is not None else {},
             rules_loaded=len(self.ruleset), reloads=dict(self.reloads),
@@ -140,6 +149,11 @@ class Daemon:
         if self.containers is not None:
             self._container_metrics(snap, self.containers)
         return snap
+
+    def _output_stats(self) -> dict[str, DeliveryStats]:
+        """Every channel's counters, those of outputs a reload replaced included."""
+        with self._emit:
+            return self.retired.merged(self.outputs.stats())
 
     @staticmethod
     def _container_metrics(snap: MetricsSnapshot, containers: ContainerMetadata) -> None:
@@ -179,20 +193,44 @@ class Daemon:
         return port
 
     def reload(self) -> bool:
-        """Load the rules again; on failure keep the running ones and say why."""
+        """Read the configuration (when started with one to read) and the rules again; swap
+        in what they give in one step (service/reload.py says what is reloaded). On failure
+        everything keeps running as it was, and the log says why."""
         try:
+            cfg = self._load_config() if self._load_config is not None else self.cfg
             ruleset = self._load_rules()
-            # Built here, beside the running pair: the reader never waits on a reload.
-            self.engine.use_ruleset(ruleset)
+            outputs, retired = plan_outputs(self.outputs, self.cfg, cfg)
+            fresh = [d for d in outputs.deliveries if d not in self.outputs.deliveries]
+            try:
+                # Built here, beside the running pair: the reader never waits on a reload.
+                self.engine.use_ruleset(ruleset)
+            except BaseException:
+                for d in fresh:
+                    d.close(0)
+                raise
         except Exception as err:  # a reload must never end the control thread
             self.reloads["failed"] += 1
             why = err if isinstance(err, SentryError) else f"internal error: {err!r}"
-            _log(f"reload failed, keeping the {len(self.ruleset)} rules loaded before: {why}")
+            _log(f"reload failed, keeping the {len(self.ruleset)} rules loaded before"
+                 f"{' and the configuration' if self._load_config else ''}: {why}")
             return False
+        for d in fresh:
+            d.on_closed = self.outputs_gone.set
+        old, self.cfg = self.cfg, cfg
+        with self._emit:
+            self.outputs = outputs
+            self.retired.add(retired)
+            self._as_json = self._json_flag or cfg.get("json_output")
+            self._include_output = cfg.get("json_include_output_property")
+            self._json_options = json_options(cfg)
         with self._lock:
             self.ruleset = ruleset
         self.reloads["ok"] += 1
+        if cfg is not old:
+            apply_log_settings(cfg)
+            self._say_reloaded(old, cfg, [d.channel.name for d in fresh])
         _log(f"rules reloaded: {len(ruleset)} rules", "info")
+        self.retired.drain()  # queued alerts of replaced outputs: delivered or counted
         if self.retune is not None:
             try:
                 self.retune(ruleset)
@@ -200,6 +238,16 @@ class Daemon:
                 _log(f"the capture still delivers the event types of the old rules: {err}",
                      "warning")
         return True
+
+    @staticmethod
+    def _say_reloaded(old: Config, new: Config, rebuilt: list[str]) -> None:
+        keys = changed_keys(old, new)
+        _log(f"configuration reloaded: {len(keys)} keys changed"
+             + (f", outputs rebuilt: {', '.join(rebuilt)}" if rebuilt else ""), "info")
+        waiting = restart_only(keys)
+        if waiting:
+            _log(f"configuration keys changed that only a restart applies: "
+                 f"{', '.join(waiting)}", "warning")
 
     def _control_loop(self) -> None:
         while not self._stopped.is_set():
@@ -296,7 +344,7 @@ class Daemon:
         self.outputs.close()
         if monitor is not None:
             print(monitor.summary(), file=sys.stderr, flush=True)  # all threads are done
-        lost = sum(s.undelivered for s in self.outputs.stats().values())
+        lost = sum(s.undelivered for s in self._output_stats().values())
         if lost or self.outputs.throttled:
             _log(f"{lost} alert deliveries failed, {self.outputs.throttled} alerts throttled")
         for signum, handler in self._saved_handlers.items():
@@ -306,13 +354,15 @@ class Daemon:
 
 def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[], Any], *,
           sources: frozenset[str], json_output: bool = False, all_events: bool = False,
-          retune: Callable[[Any, Any, Ruleset], None] | None = None) -> int:
+          retune: Callable[[Any, Any, Ruleset], None] | None = None,
+          load_config: Callable[[], Config] | None = None) -> int:
     """``sentry run`` without ``-e``: live syscalls unless disabled, plus the web server.
 
     ``retune(source, inspector, ruleset)`` is called after a SIGHUP reload, so that a live
     driver's interest set follows the new rules.
     """
-    daemon = Daemon(cfg, load_rules, json_output=json_output, all_events=all_events)
+    daemon = Daemon(cfg, load_rules, json_output=json_output, all_events=all_events,
+                    load_config=load_config)
     source, inspector = open_live() if "syscall" in sources else (None, None)
     if source is not None:
         _log(f"capturing live with the {source.description}", "info")

@@ -46,12 +46,14 @@ def build_channels(cfg: Config, stdout: IO[str] | None = None) -> list[Channel]:
     return channels
 
 
+def deliver(cfg: Config, channel: Channel) -> Delivery:
+    """``channel`` behind its queue and worker, as ``outputs.*`` says."""
+    return Delivery(channel, queue_size=cfg.get("outputs.queue_size"),
+                    max_retries=cfg.get("outputs.max_retries"),
+                    backoff=cfg.get("outputs.retry_backoff"))
+
+
 def build_outputs(cfg: Config, stdout: IO[str] | None = None) -> Outputs:
     """The channels behind their delivery queues and the alert rate limit."""
-    deliveries = [
-        Delivery(ch, queue_size=cfg.get("outputs.queue_size"),
-                 max_retries=cfg.get("outputs.max_retries"),
-                 backoff=cfg.get("outputs.retry_backoff"))
-        for ch in build_channels(cfg, stdout)
-    ]
+    deliveries = [deliver(cfg, ch) for ch in build_channels(cfg, stdout)]
     return Outputs(deliveries, cfg.get("outputs.rate"), cfg.get("outputs.max_burst"))
