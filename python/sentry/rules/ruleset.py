@@ -431,16 +431,23 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
     except SentryError as err:
         _problem(ctx, Severity.ERROR, f"condition: {err}", loc, item)
         return None
+    # With skip-if-unknown-filter, today's Falco also skips (with a warning) a rule naming
+    # an unknown event type or an unknown field in its output.
+    skip = rule.skip_if_unknown_filter
     unknown = _unknown_event_names(expanded)
     if unknown:
-        _problem(ctx, Severity.ERROR, f"unknown event type '{unknown}' in condition", loc, item)
+        _problem(ctx, Severity.WARNING if skip else Severity.ERROR,
+                 f"{'skipped: ' if skip else ''}unknown event type '{unknown}' in condition",
+                 loc, item)
         return None
     output: Any = rule.output
     if output_compiler is not None:
         try:
             output = output_compiler(rule.output, rule.source)
         except SentryError as err:
-            _problem(ctx, Severity.ERROR, f"output: {err}", loc, item)
+            unknown_field = skip and "unknown field" in str(err)
+            _problem(ctx, Severity.WARNING if unknown_field else Severity.ERROR,
+                     f"{'skipped: ' if unknown_field else ''}output: {err}", loc, item)
             return None
     evttypes = falco_evttypes(expanded).names if rule.source == "syscall" else None
     if rule.source == "syscall" and evttypes is None and rule.warn_evttypes:

@@ -323,3 +323,33 @@ def test_redefining_a_rule_with_another_source_is_an_error() -> None:
     loader = load(RULE, RULE.replace("priority: info", "priority: info\n  source: k8s_audit"))
     (msg,) = errors(loader)
     assert "rule redefined with another source" in msg
+
+
+def test_skip_if_unknown_filter_also_skips_unknown_event_types_and_output_fields() -> None:
+    from sentry.outputs.format import OutputFormat
+    from sentry.rules.ruleset import compile_rules
+
+    text = """\
+- rule: odd event
+  desc: d
+  condition: evt.type=no_such_event and proc.name=cat
+  output: o
+  priority: info
+  skip-if-unknown-filter: SKIP
+- rule: odd output
+  desc: d
+  condition: evt.type=open
+  output: "%proc.no_such_field"
+  priority: info
+  skip-if-unknown-filter: SKIP
+"""
+    for skip, severity in (("true", "warning: "), ("false", "")):
+        loader = load(text.replace("SKIP", skip))
+        ruleset = compile_rules(loader.defs, output_compiler=lambda out, _s: OutputFormat(out))
+        assert len(ruleset.all_rules) == 0
+        got = [str(p) for p in loader.defs.problems]
+        assert len(got) == 2, got
+        assert got[0].startswith(f"f0.yaml:1: {severity}rule 'odd event': ")
+        assert "unknown event type 'no_such_event'" in got[0]
+        assert got[1].startswith(f"f0.yaml:7: {severity}rule 'odd output': ")
+        assert "unknown field 'proc.no_such_field'" in got[1]
