@@ -9,6 +9,8 @@ import re
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 import urllib.error
 from pathlib import Path
@@ -192,3 +194,143 @@ def test_sentry_run_into_a_pipe_closed_early_ends_quietly(tmp_path: Path) -> Non
     err = "".join(d.stderr)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
     assert code == 0, f"exit status {code} (None: still running 60 s later)\n{err}"
+
+
+# A receiver that answers after DELAY seconds (read from a file on each request: the test
+# changes it while alerts flow); it reads the body only when it answers.
+_SLOW_RECEIVER = """
+import http.server, sys, time
+out = open(sys.argv[1], "ab", buffering=0)
+delay_file = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        time.sleep(float(open(delay_file).read() or 0))
+        out.write(self.rfile.read(int(self.headers["Content-Length"])) + b"\\n")
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+srv.daemon_threads = True
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"""
+
+
+class _SlowReceiver:
+    def __init__(self, tmp: Path, delay: float):
+        self.received = tmp / "received.jsonl"
+        self.delay_file = tmp / "delay"
+        self.set_delay(delay)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SLOW_RECEIVER, str(self.received), str(self.delay_file)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.url = f"http://127.0.0.1:{int(self.proc.stdout.readline())}/"
+
+    def set_delay(self, seconds: float) -> None:
+        self.delay_file.write_text(str(seconds))
+
+    def names(self) -> list[str]:
+        if not self.received.exists():
+            return []
+        return [
+            json.loads(line)["output_fields"]["ka.target.name"]
+            for line in self.received.read_text().splitlines()
+        ]
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def _counted(m: dict[str, float], name: str) -> float:
+    return sum(_channel(m, name))
+
+
+def test_a_slow_receiver_is_counted_and_leaves_the_other_outputs_alone(tmp_path: Path) -> None:
+    """An http receiver slower than http_output.timeout: its alerts fail or overflow its
+    queue (both counted), the file output delivers every alert meanwhile; once the receiver
+    is quick again, alerts reach it again. Every alert is in exactly one counter."""
+    receiver = _SlowReceiver(tmp_path, 3.0)  # beyond the 1 s timeout: each POST times out
+    out = tmp_path / "alerts.txt"
+    try:
+        d = _start(
+            tmp_path,
+            f"file_output:\n  enabled: true\n  keep_alive: true\n  filename: {out}\n"
+            f"http_output:\n  enabled: true\n  url: {receiver.url}\n  timeout: 1\n"
+            "outputs:\n  queue_size: 4\n  max_retries: 0\n  retry_backoff: 0.01\n",
+        )
+        try:
+            for i in range(20):
+                _post(d, f"slow{i}")
+            # The file output is not held up by the stalled receiver.
+            m = _settled(d, ["file"], 20)
+            assert _channel(m, "file") == (20, 0)
+            m = _settled(d, ["http"], 20)
+            _delivered, failed = _channel(m, "http")
+            assert m['sentry_output_failures_total{cause="queue_full",channel="http"}'] > 0
+            assert failed == 20 - _delivered
+            receiver.set_delay(0)
+            for i in range(5):
+                _post(d, f"quick{i}")
+            m = _settled(d, ["file", "http"], 25)
+            assert m["sentry_evaluated_events_total"] == 25  # received = evaluated
+            assert m['sentry_alerts_total{priority="Warning",rule="Namespace Created"}'] == 25
+        finally:
+            code, _ = d.stop()
+        assert code == 0
+    finally:
+        receiver.close()
+    assert [n for n in receiver.names() if n.startswith("quick")] == [f"quick{i}" for i in range(5)]
+    assert len(out.read_text().splitlines()) == 25
+
+
+def test_sigterm_during_load_flushes_every_pending_alert(tmp_path: Path) -> None:
+    """SIGTERM while alerts are posted and the http receiver lags behind (10 ms an alert):
+    the daemon stops taking events, delivers what is queued and exits 0; every accepted
+    event's alert is in the file and at the receiver (none lost, none twice)."""
+    receiver = _SlowReceiver(tmp_path, 0.01)
+    out = tmp_path / "alerts.txt"
+    accepted: list[str] = []
+    try:
+        d = _start(
+            tmp_path,
+            f"file_output:\n  enabled: true\n  keep_alive: true\n  filename: {out}\n"
+            f"http_output:\n  enabled: true\n  url: {receiver.url}\n",
+        )
+        stop = threading.Event()
+
+        def load() -> None:
+            i = 0
+            while not stop.is_set():
+                body = json.dumps(_event(f"t{i}")).encode()
+                try:
+                    status = d.request("/k8s-audit", body, {"Content-Type": "application/json"})[0]
+                except (urllib.error.URLError, ConnectionError):
+                    return  # stopped listening
+                if status != 200:
+                    assert status == 503  # stopping: not taken, so not counted as accepted
+                    return
+                accepted.append(f"t{i}")
+                i += 1
+
+        poster = threading.Thread(target=load)
+        poster.start()
+        while len(accepted) < 100:
+            assert poster.is_alive()
+            time.sleep(0.01)
+        d.proc.send_signal(signal.SIGTERM)
+        code = d.proc.wait(timeout=60)  # bound: a daemon that does not stop fails here
+        stop.set()
+        poster.join(60)
+        d.stop()
+    finally:
+        receiver.close()
+    assert code == 0, "".join(d.stderr)
+    said = "".join(d.stderr)
+    assert "not delivered at shutdown" not in said and "Traceback" not in said, said
+    lines = [re.search(r"ns=(\w+)", ln).group(1) for ln in out.read_text().splitlines()]  # type: ignore[union-attr]
+    assert lines == accepted
+    assert receiver.names() == accepted
