@@ -30,8 +30,8 @@ app = typer.Typer(
 )
 
 # Options of the top level; any other leading option belongs to ``sentry run``.
-TOP_LEVEL_OPTIONS = ("-h", "--help", "--version", "--list", "--list-events", "--format",
-                     "--markdown", "-N")
+TOP_LEVEL_OPTIONS = ("-h", "--help", "--version", "--list", "--list-events",
+                     "--list-syscall-events", "--format", "--markdown", "-N")
 
 
 def _print_version(value: bool) -> None:
@@ -52,8 +52,8 @@ def _options(
         "--list", metavar="[SOURCE]",
         help="List the fields (of SOURCE only: syscall or k8s_audit) and exit.")] = None,
     list_events: Annotated[bool, typer.Option(
-        "--list-events", help="List the events (system calls, tracepoints, metaevents) and "
-        "exit.")] = False,
+        "--list-events", "--list-syscall-events", help="List the events (system calls, "
+        "tracepoints, metaevents) and exit.")] = False,
     fmt: Annotated[ListFormat, typer.Option(
         "--format", help="Format of --list / --list-events.")] = ListFormat.TEXT,
     markdown: Annotated[bool, typer.Option(

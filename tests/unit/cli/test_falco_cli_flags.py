@@ -193,6 +193,7 @@ def test_list_events_lists_the_event_table() -> None:
         if not (i.old_version or i.unused or i.name.startswith("NA"))
     )
     assert listed == current
+    assert ok("--list-syscall-events") == text  # Falco's older name
     md = ok("--list-events", "--format", "markdown")
     assert "Default | Dir | Event" in md
     assert re.search(r"^No \| `>` \| \*\*read\*\*\(FD fd, UINT32 size\)$", md, re.M)
