@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from sentry.cli import capture, driver, rules, run, tail
+from sentry.cli import capture, driver, rules, ruletest, run, tail
 
-MODULES: list[ModuleType] = [run, rules, tail, capture, driver]
+MODULES: list[ModuleType] = [run, rules, ruletest, tail, capture, driver]

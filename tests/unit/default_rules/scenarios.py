@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from default_rules.syscall_story import (
+from sentry.rules.story import (
     AT_EMPTY_PATH,
     CLONE_NEWNS,
     CLONE_NEWUSER,

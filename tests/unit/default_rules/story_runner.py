@@ -1,9 +1,5 @@
-"""Turn a :class:`~default_rules.syscall_story.Story` into a scap capture, and run rules on it.
-
-Each syscall becomes the event pair the drivers write for it on x86_64 (its dedicated pair,
-or the generic pair naming the syscall), encoded by the project's scap writer from the event
-table; the story's processes and users become the capture's process and user lists.
-"""
+"""Run rules on a :class:`~sentry.rules.story.Story`, written as a scap capture by the
+product's :mod:`sentry.rules.storywriter` (the code ``sentry rules test`` uses)."""
 
 from __future__ import annotations
 
@@ -16,92 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from default_rules.syscall_story import GROUPS, USERS, Call, Story
-from sentry.capture.scapfile import (
-    GroupEntry,
-    MachineInfo,
-    ScapReader,
-    ScapWriter,
-    ThreadEntry,
-    UserEntry,
-    encode_event,
-)
-from sentry.events.event import AF_INET, AF_INET6, AF_UNIX, SockAddr, SockTuple
-from sentry.events.syscalls import PPM_SC_BY_NAME, X86_64_BY_NAME
-from sentry.events.table import EVENTS, EventInfo, ParamType
+from sentry.capture.scapfile import ScapReader
+from sentry.rules.story import Story
+from sentry.rules.storywriter import write_story
 
-START_TS = 1_700_000_000_000_000_000  # ns since epoch of the first event
-STEP_NS = 1_000
-_TEXT = frozenset({ParamType.CHARBUF, ParamType.FSPATH, ParamType.FSRELPATH})
-
-
-def _family(ip: str) -> int:
-    return AF_INET6 if ":" in ip else AF_INET
-
-
-def _structured(value: Any) -> Any:
-    """The story's ("inet", ip, port) / ("unix", path) tuples as the event layer's types."""
-    if not isinstance(value, tuple) or not value or value[0] not in ("inet", "unix"):
-        return value
-    if value[0] == "unix":
-        if len(value) == 2:
-            return SockAddr(AF_UNIX, path=value[1])
-        _, source, dest, path = value
-        return SockTuple(AF_UNIX, path=path, source=source, dest=dest)
-    if len(value) == 3:
-        return SockAddr(_family(value[1]), value[1], value[2])
-    _, sip, sport, dip, dport = value
-    return SockTuple(_family(sip), sip, sport, dip, dport)
-
-
-def event_for(call: Call) -> tuple[EventInfo, list[Any]]:
-    """The event the drivers write for ``call``, and its parameter values in table order."""
-    sc = X86_64_BY_NAME[call.syscall]
-    if sc.enter_event == 0:  # no dedicated event: the generic pair names the syscall
-        code = PPM_SC_BY_NAME[call.syscall]
-        if call.direction == ">":
-            return EVENTS[0], [code, sc.nr]
-        return EVENTS[1], [code]
-    info = EVENTS[sc.enter_event if call.direction == ">" else sc.enter_event + 1]
-    given = dict(call.params)
-    unknown = set(given) - {p.name for p in info.params}
-    if unknown:
-        raise ValueError(f"{info.ident} has no parameter(s) {sorted(unknown)}")
-    values = []
-    for p in info.params:
-        if p.name in given:
-            values.append(_structured(given[p.name]))
-        elif p.type in _TEXT:
-            values.append("")
-        elif p.type is ParamType.BYTEBUF:
-            values.append(b"")
-        else:
-            values.append(0)
-    return info, values
-
-
-def write_story(story: Story, path: Path) -> Path:
-    """Write ``story`` as a scap capture (machine, users, process list, events) at ``path``."""
-    threads = [
-        ThreadEntry(
-            tid=p.tid, pid=p.tid, ptid=p.ptid, comm=p.comm, exe=p.exe,
-            exepath=p.exe if p.exe.startswith("/") else f"/usr/bin/{p.exe}",
-            args=list(p.args), cwd=p.cwd, fdlimit=1024, uid=p.uid, gid=p.gid,
-            vtid=p.tid, vpid=p.tid, cgroups=list(p.cgroups), sid=p.tid, vpgid=p.tid,
-            loginuid=p.loginuid, tty=p.tty,
-        )
-        for p in story.procs
-    ]
-    users = [UserEntry(uid, uid, name, f"/home/{name}", "/bin/bash")
-             for uid, name in USERS.items()]
-    groups = [GroupEntry(gid, name) for gid, name in GROUPS.items()]
-    with ScapWriter(path, machine=MachineInfo(num_cpus=1, hostname="story"), threads=threads,
-                    users=users, groups=groups) as writer:
-        for i, call in enumerate(story.calls):
-            info, values = event_for(call)
-            ts = START_TS + (i + 1) * STEP_NS
-            writer.write_record(encode_event(info.code, values, ts=ts, tid=call.tid))
-    return path
+__all__ = ["fired_rules", "run_cli_json", "write_story"]
 
 
 @functools.cache

@@ -1,6 +1,6 @@
 """The default rules: they load, compile, and each fires on its story and not on its near miss.
 
-Stories are written as scap captures (see ``syscall_story``) and run through the engine the
+Stories are written as scap captures (see ``sentry.rules.story``) and run through the engine the
 way ``sentry run -r rules/sentry_rules.yaml -e FILE`` runs them; sysdig, reading the same
 captures with each rule's expanded condition, is the second opinion on what a rule means.
 """
@@ -16,12 +16,12 @@ import pytest
 
 from default_rules.scenarios import CASES, CASES_BY_RULE, EXTRA_FIRES, OVERLAPS
 from default_rules.story_runner import fired_rules, run_cli_json, write_story
-from default_rules.syscall_story import Story
 from sentry.rules.ast import to_text
 from sentry.rules.engine import load_ruleset
 from sentry.rules.expand import expand
 from sentry.rules.loader import load_rules
 from sentry.rules.parser import parse_condition
+from sentry.rules.story import Story
 from sysdig_ref import need_sysdig
 
 REPO = Path(__file__).resolve().parents[3]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from default_rules.story_runner import write_story
-from default_rules.syscall_story import O_RDONLY, Story, container_id
 from sentry.capture.scapfile import ScapReader
 from sentry.fields.registry import resolve
 from sentry.inspect.containers import ContainerInfo
 from sentry.inspect.inspector import Inspector
+from sentry.rules.story import O_RDONLY, Story, container_id
 
 POD = container_id("pod")
 FIELDS = ("k8s.ns.name", "k8s.pod.name", "k8s.pod.id")

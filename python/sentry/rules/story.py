@@ -1,10 +1,11 @@
-"""Small syscall stories for rule tests: the processes alive at the start, then their syscalls.
+"""Syscall stories for rule tests: the processes alive at the start, then their syscalls.
 
 A :class:`Story` holds the threads a capture's process list would describe (with their
 parents, users, terminals and containers) and a sequence of syscalls, each recorded as the
 enter and exit events the drivers write for it (the dedicated event pair of the syscall, or
-the generic pair for syscalls that have none, exactly as on x86_64). ``story_runner``
-turns a story into a scap capture, so tests run rules over the same bytes a live capture
+the generic pair for syscalls that have none, exactly as on x86_64).
+:mod:`sentry.rules.storywriter` turns a story into a scap capture, so rule tests (``sentry
+rules test``, :mod:`sentry.rules.ruletest`) run rules over the same bytes a live capture
 would produce.
 """
 
