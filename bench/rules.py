@@ -10,10 +10,12 @@ Builds (or reuses, ``--keep``) the big capture of ``bench/replay.py`` and times,
 * ``sysdig``  ``TZ=UTC sysdig -r BIG FILTER`` with output discarded: a filter-only run over
               the same file (``--filter``; by default a rule-like condition).
 
-Prints events/s and each time's ratio to sysdig, then (``--profile``) the top functions of a
-cProfile run of the ``sentry`` case.
+Prints events/s and each time's ratio to sysdig, then (``--rule-stats``) the ten most
+expensive of our rules as ``sentry run --rule-stats`` prints them, from a measured pass, and
+(``--profile``) the top functions of a cProfile run of the ``sentry`` case.
 
-Usage: python bench/rules.py [--events N] [--keep PATH] [--filter EXPR] [--profile]
+Usage: python bench/rules.py [--events N] [--keep PATH] [--filter EXPR] [--rule-stats]
+       [--profile]
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def load(paths: list[Path]) -> Ruleset:
     return ruleset
 
 
-def replay(ruleset: Ruleset, big: Path) -> tuple[int, int]:
+def replay(ruleset: Ruleset, big: Path, rule_stats: bool = False) -> tuple[int, int]:
     """(events delivered to the engine, alerts) for one pass."""
     alerts = 0
 
@@ -67,7 +69,13 @@ def replay(ruleset: Ruleset, big: Path) -> tuple[int, int]:
     inspector = Inspector.from_capture(reader)
     reader.event_types = needed_event_types(ruleset, inspector)
     engine = Engine(ruleset, sink, EngineOptions(hostname="bench"))
+    if rule_stats:
+        from sentry.rules.rulestats import attach
+
+        cost = attach(engine, on_signal=False)
     stats = engine.run(reader, inspector)
+    if rule_stats:
+        print(cost.table())
     return stats.events, alerts
 
 
@@ -102,6 +110,8 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="build (or reuse) the big capture here")
     ap.add_argument("--filter", default=DEFAULT_FILTER)
     ap.add_argument("--profile", action="store_true", help="cProfile the sentry-rules pass")
+    ap.add_argument("--rule-stats", action="store_true",
+                    help="a measured pass of our rules: the ten most expensive")
     args = ap.parse_args()
 
     tmp = None
@@ -138,6 +148,9 @@ def main() -> int:
         for label, took in results.items():
             ratio = f"  x{took / base:5.2f} sysdig's time" if base else ""
             print(f"  {label:<8} {total / took / 1e3:8.1f} k events/s{ratio}")
+        if args.rule_stats:
+            print()
+            timed("measured", lambda: replay(ours, big, rule_stats=True))
         if args.profile:
             prof = cProfile.Profile()
             prof.runcall(replay, ours, big)

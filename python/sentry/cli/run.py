@@ -163,6 +163,9 @@ def run_command(
     ] = None,
     stats: Annotated[bool, typer.Option(
         "--stats", help="Print event and alert counts on stderr at the end.")] = False,
+    rule_stats: Annotated[bool, typer.Option(
+        "--rule-stats", help="Measure each rule (events evaluated, matches, CPU time); print "
+        "the ten most expensive on stderr at the end and on SIGUSR1.")] = False,
     disable_source: Annotated[list[str] | None, typer.Option(
         "--disable-source", help="Do not read this event source: syscall or k8s_audit.")
     ] = None,
@@ -258,7 +261,7 @@ def run_command(
         # A file has no drops to notice; simulated ones are looked for on every event.
         source.event_types = None
     code = replay(ruleset, source, inspector, cfg, json_out=json_out, all_events=all_events,
-                  show_stats=stats)
+                  show_stats=stats, rule_stats=rule_stats)
     if code:
         raise typer.Exit(code)
 
@@ -284,7 +287,7 @@ def _log_time(iso8601: bool) -> str:
 
 
 def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out: bool,
-           all_events: bool, show_stats: bool = False) -> int:
+           all_events: bool, show_stats: bool = False, rule_stats: bool = False) -> int:
     """Run the engine over ``source`` into the configured outputs; the exit status."""
     from sentry.outputs.channels import Message
     from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
@@ -308,6 +311,10 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
                              alert.priority.name.lower(), alert.rule))
 
     engine = Engine(ruleset, sink, options)
+    if rule_stats:
+        from sentry.rules.rulestats import attach
+
+        cost = attach(engine)
 
     def drop_alert(report: DropReport) -> None:
         sink(Alert(report.ts, DROP_RULE, Priority.CRITICAL, report.text(), "internal",
@@ -338,6 +345,8 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
     if outputs.throttled:
         print(f"sentry: {outputs.throttled} alerts dropped by the outputs rate limit",
               file=sys.stderr)
+    if rule_stats:
+        print(cost.table(), file=sys.stderr)
     if show_stats:
         print(engine.stats.summary(), file=sys.stderr)
         for name, st in outputs.stats().items():

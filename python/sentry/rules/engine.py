@@ -224,6 +224,7 @@ class Engine:
             self._skip = skipped_event_types()
             self._generic_skip = _generic_skipped_ids()
         self._generic_types = frozenset(i.code for i in events_named("syscall"))
+        self.rule_stats: Any = None  # a rulestats.RuleStats: --rule-stats (before 1st event)
         self._time_field = "evt.time.iso8601" if self.options.time_iso8601 else "evt.time"
         # Falco stamps json (k8s audit) alerts with %jevt.time: a text field, local time.
         self._audit_time = resolve("jevt.time.iso8601" if self.options.time_iso8601
@@ -267,7 +268,10 @@ class Engine:
 
     def _program(self, ruleset: Ruleset, number: int,
                  rules: tuple[CompiledRule, ...]) -> Program:
-        if self.options.rule_matching == "all":
+        if self.rule_stats is not None:  # each rule timed (rulestats.py)
+            every = self._raise if self.options.rule_matching == "all" else None
+            program = self.rule_stats.program(rules, every)
+        elif self.options.rule_matching == "all":
             program = self._every_match(rules)
         else:
             program = ruleset.program(rules, number)
