@@ -164,7 +164,8 @@ def run_command(
     stats: Annotated[bool, typer.Option(
         "--stats", help="Print event and alert counts on stderr at the end.")] = False,
     rule_stats: Annotated[bool, typer.Option(
-        "--rule-stats", help="Measure each rule (events evaluated, matches, CPU time); print "
+        "--rule-stats", help="Measure each rule (events evaluated, matches, CPU time; live: on "
+        "/metrics too); print "
         "the ten most expensive on stderr at the end and on SIGUSR1.")] = False,
     disable_source: Annotated[list[str] | None, typer.Option(
         "--disable-source", help="Do not read this event source: syscall or k8s_audit.")
@@ -252,7 +253,8 @@ def run_command(
         code = serve(cfg, load_rules, lambda: open_source(None, ruleset, driver),
                      sources=selection.sources, json_output=json_out, all_events=all_events,
                      retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)),
-                     load_config=lambda: load_config(config, option or []))  # SIGHUP
+                     load_config=lambda: load_config(config, option or []),  # SIGHUP
+                     rule_stats=rule_stats)
         if code:
             raise typer.Exit(code)
         return

@@ -54,6 +54,8 @@ class MetricsSnapshot:
     rules: dict[str, tuple[Priority, str, tuple[str, ...]]] = field(default_factory=dict)
     capture_events: int | None = None  # events the live driver wrote (None: no driver)
     engine_name: str = ""  # the live driver: "kmod", "ebpf" ("" without one)
+    # --rule-stats: rule name -> [events evaluated, matches, nanoseconds] (rulestats.py)
+    rule_cost: dict[str, list[int]] = field(default_factory=dict)
 
 
 class SentryCollector(Collector):
@@ -137,6 +139,15 @@ class SentryCollector(Collector):
         for outcome, n in sorted(s.alerts_held.items()):
             held.add_metric([outcome], n)
         yield held
+        if s.rule_cost:  # sentry run --rule-stats
+            fams = [CounterMetricFamily(f"sentry_rule_{name}", doc, labels=["rule_name"])
+                    for name, doc in (("evaluations", "Events a rule was evaluated on"),
+                                      ("matches", "Events a rule matched"),
+                                      ("cpu_seconds", "Time spent evaluating a rule"))]
+            for rule, (evaluated, matched, ns) in sorted(s.rule_cost.items()):
+                for fam, value in zip(fams, (evaluated, matched, ns / 1e9), strict=True):
+                    fam.add_metric([rule], value)
+            yield from fams
         yield from falco_named(s)
 
 

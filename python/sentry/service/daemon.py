@@ -145,7 +145,9 @@ class Daemon:
             requests=dict(self.web.requests) if self.web is not None else {},
             rules_loaded=len(self.ruleset), reloads=dict(self.reloads),
             rules={r.name: (r.priority, r.source, r.tags) for r in self.ruleset.rules},
-            capture_events=capture_events, engine_name=engine_name(self.source))
+            capture_events=capture_events, engine_name=engine_name(self.source),
+            rule_cost={k: list(v) for k, v in getattr(self.engine.rule_stats, "by_rule",
+                                                      {}).items()})
         if self.containers is not None:
             self._container_metrics(snap, self.containers)
         return snap
@@ -268,6 +270,8 @@ class Daemon:
             self._reload.set()
         elif signum == signal.SIGUSR1:
             self.outputs.reopen()
+            if self.engine.rule_stats is not None:  # --rule-stats: the ten most expensive
+                print(self.engine.rule_stats.table(), file=sys.stderr, flush=True)
         elif not self._stopped.is_set():
             self._stopped.set()
             raise Stop(signal.Signals(signum).name)
@@ -355,7 +359,7 @@ class Daemon:
 def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[], Any], *,
           sources: frozenset[str], json_output: bool = False, all_events: bool = False,
           retune: Callable[[Any, Any, Ruleset], None] | None = None,
-          load_config: Callable[[], Config] | None = None) -> int:
+          load_config: Callable[[], Config] | None = None, rule_stats: bool = False) -> int:
     """``sentry run`` without ``-e``: live syscalls unless disabled, plus the web server.
 
     ``retune(source, inspector, ruleset)`` is called after a SIGHUP reload, so that a live
@@ -373,4 +377,11 @@ def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[]
         inspector.announce_containers()
     if source is not None and retune is not None:
         daemon.retune = lambda ruleset: retune(source, inspector, ruleset)
-    return daemon.run(source, inspector)
+    if rule_stats:  # before the first event; the table on SIGUSR1 and at exit
+        from sentry.rules.rulestats import attach
+
+        cost = attach(daemon.engine, on_signal=False)
+    code = daemon.run(source, inspector)
+    if rule_stats:
+        print(cost.table(), file=sys.stderr)
+    return code
