@@ -136,7 +136,9 @@ static void fill_clone_x(struct sentry_evt *e, struct sentry_args *a, u64 flags)
 	sentry_push_u32(e, from_kgid_munged(&init_user_ns, current_egid()));
 	sentry_push_s64(e, task_pid_vnr(current));
 	sentry_push_s64(e, task_tgid_vnr(current));
-	sentry_push_u64(e, reaper ? reaper->start_time : 0);
+	/* pidns_init_start_ts: the reaper's start, boot-based, as ns since the epoch */
+	sentry_push_u64(e, reaper ? reaper->start_boottime + ktime_get_real_ns() -
+			   ktime_get_boottime_ns() : 0);
 }
 
 static void clone_x(struct sentry_evt *e, struct sentry_args *a)
@@ -162,6 +164,23 @@ static void clone3_x(struct sentry_evt *e, struct sentry_args *a)
 	if (sentry_copy_user(&flags, a->a[0], sizeof(flags)))
 		e->pf = true;
 	fill_clone_x(e, a, flags);
+}
+
+/*
+ * The overlayfs layer of the program: an overlay inode (struct ovl_inode, private to
+ * fs/overlayfs) keeps its upper dentry right after the vfs inode; set when the file
+ * lives in the upper (writable) layer.
+ */
+static u32 exe_layer_flags(struct file *exe)
+{
+	struct dentry *dentry = exe->f_path.dentry;
+	struct inode *inode = d_inode(dentry);
+	struct dentry *upper;
+
+	if (dentry->d_sb->s_magic != K_OVERLAYFS_SUPER_MAGIC || !inode)
+		return 0;
+	upper = READ_ONCE(*(struct dentry **)((char *)inode + sizeof(struct inode)));
+	return upper ? SCAP_EXE_UPPER_LAYER : SCAP_EXE_LOWER_LAYER;
 }
 
 static u64 ts_ns(struct timespec64 t)
@@ -214,6 +233,7 @@ static void execve_x(struct sentry_evt *e, struct sentry_args *a)
 		inode = file_inode(exe);
 		if (!strncmp(exe->f_path.dentry->d_name.name, "memfd:", 6))
 			flags |= SCAP_EXE_FROM_MEMFD;
+		flags |= exe_layer_flags(exe);
 	}
 	sentry_push_u32(e, flags);			/* 19 flags */
 	sentry_push_u64(e, sentry_caps64(cred->cap_inheritable));	/* 20-22 caps */

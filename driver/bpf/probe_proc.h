@@ -164,6 +164,21 @@ static __always_inline void ev_cwd(struct ev *e, struct task_struct *task)
 	ev_tmp_str(e, build_path(e->s, pwd.dentry, pwd.mnt, root));
 }
 
+/* The path of the program's file (mm->exe_file), as far as the task's root. */
+static __always_inline void ev_exe_path(struct ev *e, struct task_struct *task,
+					struct file *exe)
+{
+	struct path root;
+
+	if (!exe) {
+		ev_len(e, 0);
+		return;
+	}
+	root = BPF_CORE_READ(task, fs, root);
+	ev_tmp_str(e, build_path(e->s, BPF_CORE_READ(exe, f_path.dentry),
+				 BPF_CORE_READ(exe, f_path.mnt), root));
+}
+
 struct cgroup_ctx {
 	struct scratch *s;
 	struct kernfs_node *kn;
@@ -272,18 +287,118 @@ static __always_inline __u32 task_loginuid(struct task_struct *task)
 	return (__u32)-1;
 }
 
-/* execve flags: the program runs from a memfd ("memfd:" files). */
+/*
+ * The overlayfs layer of the program: an overlay inode (struct ovl_inode, private to
+ * overlayfs, so not in vmlinux's BTF) holds the upper dentry right after its vfs inode;
+ * set when the file lives in the upper (writable) layer.
+ */
+static __always_inline __u32 exe_layer_flags(struct file *exe)
+{
+	struct dentry *dentry = BPF_CORE_READ(exe, f_path.dentry);
+	char *inode;
+	void *upper = NULL;
+
+	if (BPF_CORE_READ(dentry, d_sb, s_magic) != K_OVERLAYFS_SUPER_MAGIC)
+		return 0;
+	inode = (char *)BPF_CORE_READ(dentry, d_inode);
+	if (!inode)
+		return 0;
+	bpf_probe_read_kernel(&upper, sizeof(upper), inode + bpf_core_type_size(struct inode));
+	return upper ? SCAP_EXE_UPPER_LAYER : SCAP_EXE_LOWER_LAYER;
+}
+
+/* execve flags: the program runs from a memfd ("memfd:" files), its overlayfs layer. */
 static __always_inline __u32 exe_flags(struct file *exe)
 {
 	char name[6] = {};
+	__u32 flags;
 
 	if (!exe)
 		return 0;
+	flags = exe_layer_flags(exe);
 	bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
 	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' &&
 	    name[4] == 'd' && name[5] == ':')
-		return SCAP_EXE_FROM_MEMFD;
-	return 0;
+		flags |= SCAP_EXE_FROM_MEMFD;
+	return flags;
+}
+
+/* Inode times moved: i_ctime until 6.6, __i_ctime 6.6-6.10, i_ctime_sec/_nsec since 6.11
+ * (mtime: i_mtime until 6.7, __i_mtime 6.7-6.10); CO-RE flavours of each layout. */
+struct inode___ts_old {
+	struct timespec64 i_ctime;
+	struct timespec64 i_mtime;
+} __attribute__((preserve_access_index));
+
+struct inode___ts_66 {
+	struct timespec64 __i_ctime;
+	struct timespec64 __i_mtime;
+} __attribute__((preserve_access_index));
+
+struct inode___ts_611 {
+	time64_t i_ctime_sec;
+	__u32 i_ctime_nsec;
+	time64_t i_mtime_sec;
+	__u32 i_mtime_nsec;
+} __attribute__((preserve_access_index));
+
+#define K_NSEC_PER_SEC 1000000000ULL
+
+/* ctime (mtime = false) or mtime of an inode, ns since the epoch; 0 without an inode. */
+static __always_inline __u64 inode_time_ns(struct inode *inode, bool ctime)
+{
+	struct inode___ts_611 *v611 = (void *)inode;
+	struct inode___ts_66 *v66 = (void *)inode;
+	struct inode___ts_old *old = (void *)inode;
+	__u64 sec = 0, nsec = 0;
+
+	if (!inode)
+		return 0;
+	if (bpf_core_field_exists(v611->i_ctime_sec)) {
+		sec = ctime ? BPF_CORE_READ(v611, i_ctime_sec) : BPF_CORE_READ(v611, i_mtime_sec);
+		nsec = ctime ? BPF_CORE_READ(v611, i_ctime_nsec) : BPF_CORE_READ(v611, i_mtime_nsec);
+		return sec * K_NSEC_PER_SEC + nsec;
+	}
+	if (ctime && bpf_core_field_exists(v66->__i_ctime)) {
+		sec = BPF_CORE_READ(v66, __i_ctime.tv_sec);
+		nsec = BPF_CORE_READ(v66, __i_ctime.tv_nsec);
+	} else if (!ctime && bpf_core_field_exists(v66->__i_mtime)) {
+		sec = BPF_CORE_READ(v66, __i_mtime.tv_sec);
+		nsec = BPF_CORE_READ(v66, __i_mtime.tv_nsec);
+	} else if (ctime && bpf_core_field_exists(old->i_ctime)) {
+		sec = BPF_CORE_READ(old, i_ctime.tv_sec);
+		nsec = BPF_CORE_READ(old, i_ctime.tv_nsec);
+	} else if (!ctime && bpf_core_field_exists(old->i_mtime)) {
+		sec = BPF_CORE_READ(old, i_mtime.tv_sec);
+		nsec = BPF_CORE_READ(old, i_mtime.tv_nsec);
+	}
+	return sec * K_NSEC_PER_SEC + nsec;
+}
+
+/* A capability set as one u64: kernel_cap_t is a u64 since 6.3, two u32 words (low
+ * first) before; either way 8 little-endian bytes, which scap's bits are. */
+static __always_inline __u64 cred_caps(const kernel_cap_t *caps)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), caps);
+	return v;
+}
+
+/* The start of the task's pid namespace init (its child reaper), ns since the epoch. */
+static __always_inline __u64 pidns_init_start(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	__u32 level;
+	struct task_struct *reaper;
+
+	if (!pid)
+		return 0;
+	level = BPF_CORE_READ(pid, level);
+	reaper = BPF_CORE_READ(pid, numbers[level & 31].ns, child_reaper);
+	if (!reaper)
+		return 0;
+	return BPF_CORE_READ(reaper, start_boottime) + settings.boot_to_epoch_ns;
 }
 
 /* The process-group id as seen from the task's own pid namespace. */
@@ -315,6 +430,7 @@ static __always_inline void emit_proc(struct ev *e, long ret,
 	const struct cred *cred = BPF_CORE_READ(task, cred);
 	struct file *exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
 	__u64 arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+	struct inode *inode;
 	long exe_len = 0;
 	__u64 flags = 0;
 
@@ -356,6 +472,15 @@ static __always_inline void emit_proc(struct ev *e, long ret,
 		ev_int(e, task_pgid_vnr(task), 8);			/* pgid */
 		ev_int(e, task_loginuid(task), 4);			/* loginuid */
 		ev_int(e, exe_flags(exe), 4);				/* flags */
+		ev_int(e, cred_caps(&cred->cap_inheritable), 8);	/* caps */
+		ev_int(e, cred_caps(&cred->cap_permitted), 8);
+		ev_int(e, cred_caps(&cred->cap_effective), 8);
+		inode = exe ? BPF_CORE_READ(exe, f_inode) : NULL;
+		ev_int(e, inode ? BPF_CORE_READ(inode, i_ino) : 0, 8);	/* exe_ino */
+		ev_int(e, inode_time_ns(inode, true), 8);		/* exe_ino_ctime */
+		ev_int(e, inode_time_ns(inode, false), 8);		/* exe_ino_mtime */
+		ev_int(e, BPF_CORE_READ(cred, euid.val), 4);		/* uid */
+		ev_exe_path(e, task, exe);				/* trusted_exepath */
 		return;
 	}
 	if (nr == __NR_clone)
@@ -369,6 +494,7 @@ static __always_inline void emit_proc(struct ev *e, long ret,
 	ev_int(e, BPF_CORE_READ(cred, egid.val), 4);		/* gid */
 	ev_int(e, task_vnr(task, false), 8);			/* vtid */
 	ev_int(e, task_vnr(task, true), 8);			/* vpid */
+	ev_int(e, pidns_init_start(task), 8);			/* pidns_init_start_ts */
 }
 
 #endif /* SENTRY_PROBE_PROC_H */

@@ -34,8 +34,8 @@ char LICENSE[] SEC("license") = "GPL";
  * Parameters of the process events, as the event table (sysdig 0.29's layouts,
  * the kernel module's) gives them; the loader refuses a table that differs.
  */
-#define EXEC_X_NPARAMS 20
-#define CLONE_X_NPARAMS 20
+#define EXEC_X_NPARAMS 28
+#define CLONE_X_NPARAMS 21
 #define PROCEXIT_NPARAMS 4
 
 #include "probe_proc.h"

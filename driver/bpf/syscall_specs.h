@@ -339,6 +339,13 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	      UPTR64(3, 1))),
 	SC(__NR_seccomp, EV(SE_SYSCALL_SECCOMP_E, ARG(0)), EV(SE_SYSCALL_SECCOMP_X, RET)),
 	SC(__NR_bpf, EV(SE_SYSCALL_BPF_E, ARG(0)), EV(SE_SYSCALL_BPF_X, DYN_BPF)),
+	/* libs' later events (sysdig 0.29 skips them): the module image, its arguments */
+	SC(__NR_init_module, EV0(SE_SYSCALL_INIT_MODULE_E),
+	   EV(SE_SYSCALL_INIT_MODULE_X, RET, BUF_ARG(0, 1), ARG(1), STR(2))),
+	SC(__NR_finit_module, EV0(SE_SYSCALL_FINIT_MODULE_E),
+	   EV(SE_SYSCALL_FINIT_MODULE_X, RET, FD(0), STR(1), ARG32(2))),
+	SC(__NR_memfd_create, EV0(SE_SYSCALL_MEMFD_CREATE_E),
+	   EV(SE_SYSCALL_MEMFD_CREATE_X, RET, STR(0), ARG32(1))),
 	SC(__NR_futex, EV(SE_SYSCALL_FUTEX_E, ARG(0), ARG16(1), ARG(2)),
 	   EV(SE_SYSCALL_FUTEX_X, RET)),
 	SC(__NR_nanosleep, EV(SE_SYSCALL_NANOSLEEP_E, TIMESPEC(0)), EV(SE_SYSCALL_NANOSLEEP_X, RET)),

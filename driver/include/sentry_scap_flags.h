@@ -109,7 +109,12 @@
 #define SCAP_POLLWRNORM		(1 << 9)
 #define SCAP_POLLWRBAND		(1 << 10)
 
-#define SCAP_EXE_FROM_MEMFD	(1 << 2)	/* execve exit flags */
+/* execve exit flags (PPM_EXE_*) */
+#define SCAP_EXE_WRITABLE	(1 << 0)
+#define SCAP_EXE_UPPER_LAYER	(1 << 1)	/* in an overlayfs upper (writable) layer */
+#define SCAP_EXE_FROM_MEMFD	(1 << 2)
+#define SCAP_EXE_LOWER_LAYER	(1 << 3)	/* in an overlayfs lower layer */
+#define K_OVERLAYFS_SUPER_MAGIC	0x794c7630
 
 /* Indexes of dynamic (PT_DYN) parameters. */
 #define SCAP_BPF_IDX_FD		0	/* bpf res_or_fd: a new fd */

@@ -60,7 +60,7 @@ _PROGRAMS = {
     "raw_tp": ("sys_enter_raw", "sys_exit_raw", "sched_process_exit_raw"),
 }
 # Process events and the parameters the probe writes (EXEC_X_NPARAMS... in sentry.bpf.c).
-_PROCESS_EVENTS = (("execve", "<", 20), ("clone", "<", 20), ("procexit", ">", 4))
+_PROCESS_EVENTS = (("execve", "<", 28), ("clone", "<", 21), ("procexit", ">", 4))
 _PAGE = mmap.PAGESIZE
 _U32 = struct.Struct("<I")
 _RECORD = struct.Struct("<8x" + HEADER.format.lstrip("<"))  # ring record header, scap header

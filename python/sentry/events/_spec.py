@@ -543,6 +543,108 @@ EVENT_SPEC = """
 = SYSCALL_MUNLOCKALL
 > munlockall MEMORY P |
 < munlockall MEMORY P | res:ERRNO
+= SYSCALL_CAPSET
+> capset PROCESS M |
+< capset PROCESS M | res:ERRNO, cap_inheritable:UINT64:H, cap_permitted:UINT64:H, cap_effective:UINT64:H
+= USER_ADDED
+> useradded PROCESS M | uid:UINT32, gid:UINT32, name:CHARBUF, home:CHARBUF, shell:CHARBUF, container_id:CHARBUF
+< NA OTHER X |
+= USER_DELETED
+> userdeleted PROCESS M | uid:UINT32, gid:UINT32, name:CHARBUF, home:CHARBUF, shell:CHARBUF, container_id:CHARBUF
+< NA OTHER X |
+= GROUP_ADDED
+> groupadded PROCESS M | gid:UINT32, name:CHARBUF, container_id:CHARBUF
+< NA OTHER X |
+= GROUP_DELETED
+> groupdeleted PROCESS M | gid:UINT32, name:CHARBUF, container_id:CHARBUF
+< NA OTHER X |
+= SYSCALL_DUP2
+> dup2 IO_OTHER CUM | fd:FD
+< dup2 IO_OTHER CUM | res:FD, oldfd:FD, newfd:FD
+= SYSCALL_DUP3
+> dup3 IO_OTHER CUM | fd:FD
+< dup3 IO_OTHER CUM | res:FD, oldfd:FD, newfd:FD, flags:FLAGS32:H:file_flags
+= SYSCALL_DUP_1
+> dup IO_OTHER CUM | fd:FD
+< dup IO_OTHER CUM | res:FD, oldfd:FD
+= SYSCALL_BPF_2
+> bpf OTHER C | cmd:INT64
+< bpf OTHER C | fd:FD, cmd:INT32
+= SYSCALL_MLOCK2
+> mlock2 MEMORY - |
+< mlock2 MEMORY - | res:ERRNO, addr:UINT64:H, len:UINT64, flags:UINT32:H
+= SYSCALL_FSCONFIG
+> fsconfig SYSTEM - |
+< fsconfig SYSTEM U | res:ERRNO, fd:FD, cmd:UINT32, key:CHARBUF, value_bytebuf:BYTEBUF, value_charbuf:CHARBUF, aux:INT32
+= SYSCALL_EPOLL_CREATE
+> epoll_create WAIT CM | size:INT32
+< epoll_create WAIT CM | res:ERRNO
+= SYSCALL_EPOLL_CREATE1
+> epoll_create1 WAIT CM | flags:FLAGS32:H
+< epoll_create1 WAIT CM | res:ERRNO
+= SYSCALL_CHOWN
+> chown FILE - |
+< chown FILE - | res:ERRNO, path:FSPATH, uid:UINT32, gid:UINT32
+= SYSCALL_LCHOWN
+> lchown FILE - |
+< lchown FILE - | res:ERRNO, path:FSPATH, uid:UINT32, gid:UINT32
+= SYSCALL_FCHOWN
+> fchown FILE - |
+< fchown FILE U | res:ERRNO, fd:FD, uid:UINT32, gid:UINT32
+= SYSCALL_FCHOWNAT
+> fchownat FILE - |
+< fchownat FILE - | res:ERRNO, dirfd:FD, pathname:FSRELPATH:N:1, uid:UINT32, gid:UINT32, flags:FLAGS32:H
+= SYSCALL_UMOUNT_1
+> umount FILE M |
+< umount FILE M | res:ERRNO, name:FSPATH
+= SOCKET_ACCEPT4_6
+> accept4 NET CM | flags:INT32:H
+< accept4 NET CM | fd:FD, tuple:SOCKTUPLE, queuepct:UINT8, queuelen:UINT32, queuemax:UINT32
+= SYSCALL_UMOUNT2
+> umount2 FILE M | flags:FLAGS32:H:umount_flags
+< umount2 FILE M | res:ERRNO, name:FSPATH
+= SYSCALL_PIPE2
+> pipe2 IPC CM |
+< pipe2 IPC CM | res:ERRNO, fd1:FD, fd2:FD, ino:UINT64, flags:FLAGS32:H:file_flags
+= SYSCALL_INOTIFY_INIT1
+> inotify_init1 IPC CM |
+< inotify_init1 IPC CM | res:FD, flags:FLAGS16:H:file_flags
+= SYSCALL_EVENTFD2
+> eventfd2 IPC CM | initval:UINT64
+< eventfd2 IPC CM | res:FD, flags:FLAGS16:H:file_flags
+= SYSCALL_SIGNALFD4
+> signalfd4 SIGNAL CM | fd:FD, mask:UINT32:H
+< signalfd4 SIGNAL CM | res:FD, flags:FLAGS16:H
+= SYSCALL_PRCTL
+> prctl PROCESS M |
+< prctl PROCESS M | res:ERRNO, option:UINT32, arg2_str:CHARBUF, arg2_int:INT64
+= ASYNCEVENT
+> asyncevent OTHER L | plugin_id:UINT32, name:CHARBUF, data:BYTEBUF
+< NA OTHER X |
+= SYSCALL_MEMFD_CREATE
+> memfd_create MEMORY CM |
+< memfd_create MEMORY CM | fd:FD, name:CHARBUF, flags:FLAGS32:H:memfd_create_flags
+= SYSCALL_PIDFD_GETFD
+> pidfd_getfd PROCESS CM |
+< pidfd_getfd PROCESS CM | fd:FD, pid_fd:FD, target_fd:FD, flags:FLAGS32:H
+= SYSCALL_PIDFD_OPEN
+> pidfd_open PROCESS CM |
+< pidfd_open PROCESS CM | fd:FD, pid:PID, flags:FLAGS32:H
+= SYSCALL_INIT_MODULE
+> init_module OTHER - |
+< init_module OTHER - | res:ERRNO, img:BYTEBUF, length:UINT64, uargs:CHARBUF
+= SYSCALL_FINIT_MODULE
+> finit_module OTHER - |
+< finit_module OTHER UR | res:ERRNO, fd:FD, uargs:CHARBUF, flags:FLAGS32
+= SYSCALL_MKNOD
+> mknod OTHER - |
+< mknod OTHER - | res:ERRNO, path:FSPATH, mode:MODE:O, dev:UINT32
+= SYSCALL_MKNODAT
+> mknodat OTHER - |
+< mknodat OTHER U | res:ERRNO, dirfd:FD, path:FSRELPATH:N:1, mode:MODE:O, dev:UINT32
+= SYSCALL_NEWFSTATAT
+> newfstatat FILE - |
+< newfstatat FILE U | res:ERRNO, dirfd:FD, path:FSRELPATH:N:1, flags:FLAGS32:H
 """
 
 # Shared parameter runs of the process-creation exit events (expanded where ``@NAME`` appears).
@@ -553,9 +655,12 @@ PARAM_MACROS = {
     "FORK16": "@PROC13, flags:FLAGS32:H:clone_flags, uid:UINT32, gid:UINT32",
     "FORK17": "@PROC13, comm:CHARBUF, flags:FLAGS32:H:clone_flags, uid:UINT32, gid:UINT32",
     "FORK20": "@PROC13, comm:CHARBUF, cgroups:BYTEBUF, flags:FLAGS32:H:clone_flags, "
-    "uid:UINT32, gid:UINT32, vtid:PID, vpid:PID",
+    "uid:UINT32, gid:UINT32, vtid:PID, vpid:PID, pidns_init_start_ts:UINT64",
     "EXEC16": "res:ERRNO, exe:CHARBUF, args:BYTEBUF, tid:PID, pid:PID, ptid:PID, cwd:CHARBUF, "
     "fdlimit:UINT64, pgft_maj:UINT64, pgft_min:UINT64, vm_size:UINT32, vm_rss:UINT32, "
     "vm_swap:UINT32, comm:CHARBUF, cgroups:BYTEBUF, env:BYTEBUF",
-    "EXEC20": "@EXEC16, tty:INT32, pgid:PID, loginuid:INT32, flags:FLAGS32:H:execve_flags",
+    "EXEC20": "@EXEC16, tty:INT32, pgid:PID, loginuid:INT32, flags:FLAGS32:H:execve_flags, "
+    "cap_inheritable:UINT64:H, cap_permitted:UINT64:H, cap_effective:UINT64:H, "
+    "exe_ino:UINT64, exe_ino_ctime:ABSTIME, exe_ino_mtime:ABSTIME, uid:UID, "
+    "trusted_exepath:FSPATH",
 }

@@ -144,7 +144,9 @@ FLAG_TABLES: dict[str, tuple[tuple[str, int], ...]] = {
         "RESOLVE_BENEATH=b0 RESOLVE_IN_ROOT=b1 RESOLVE_NO_MAGICLINKS=b2 "
         "RESOLVE_NO_SYMLINKS=b3 RESOLVE_NO_XDEV=b4 RESOLVE_CACHED=b5"
     ),
-    "execve_flags": _bits("EXE_WRITABLE=b0"),
+    "execve_flags": _bits(
+        "EXE_WRITABLE=b0 EXE_UPPER_LAYER=b1 EXE_FROM_MEMFD=b2 EXE_LOWER_LAYER=b3"),
+    "memfd_create_flags": _bits("MFD_CLOEXEC=b0 MFD_ALLOW_SEALING=b1 MFD_HUGETLB=b2"),
     "execveat_flags": _bits("AT_EMPTY_PATH=b0 AT_SYMLINK_NOFOLLOW=b1"),
     "io_uring_setup_flags": _bits(
         "IORING_SETUP_IOPOLL=b0 IORING_SETUP_SQPOLL=b1 IORING_SQ_NEED_WAKEUP=b2 "

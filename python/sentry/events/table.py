@@ -284,13 +284,16 @@ for _info in EVENTS.values():
 
 
 def event_by_name(name: str, direction: str) -> EventInfo:
-    """The current (newest, not old-version) event called ``name`` in ``direction``.
+    """The current (newest, not old-version) event called ``name`` in ``direction``, of
+    the generation sysdig 0.29 reads when there is one (the one our drivers write: libs'
+    later ``dup``, ``bpf``, ``pipe2`` ... events are read, not written).
 
     ``direction`` is ">" (enter) or "<" (exit). Raises KeyError when there is none.
     """
     candidates = _BY_NAME[(name, direction)]
     current = [e for e in candidates if not e.old_version and not e.unused]
-    return (current or candidates)[-1]
+    readable = [e for e in current if e.code < SYSDIG_029_EVENT_MAX]
+    return (readable or current or candidates)[-1]
 
 
 def events_named(name: str) -> list[EventInfo]:

@@ -200,7 +200,7 @@ class Inspector:
             "epoll_create1": self._simple_fd(FdType.EVENTPOLL),
             "userfaultfd": self._simple_fd(FdType.USERFAULTFD),
             "io_uring_setup": self._simple_fd(FdType.IO_URING),
-            "memfd_create": self._simple_fd(FdType.MEMFD),
+            "memfd_create": self._on_memfd_create_exit,
             "chdir": self._on_chdir_exit,
             "fchdir": self._on_fchdir_exit,
             "setuid": self._on_setuid_exit,
@@ -419,7 +419,11 @@ class Inspector:
         filename = enter.get("filename")
         if filename is None and "pathname" in enter:
             filename = self._execveat_path(th, enter)
-        th.exepath = filename if isinstance(filename, str) else ""
+        filename = filename if isinstance(filename, str) else ""
+        # a relative program path is the cwd's (an FSPATH, as sysdig and libs resolve it)
+        relative = filename and filename[0] != "/" and filename != NA_NAME and (
+            not filename.startswith("memfd:"))
+        th.exepath = join_path(th.main_thread().cwd, filename) if relative else filename
         env = ev.param_by_name("env")
         if env is not None:
             th.env = split_nul(env)
@@ -666,6 +670,18 @@ class Inspector:
                 ev.fdinfo = th.fds.add(FdInfo(fd, kind, ""))
 
         return handler
+
+    def _on_memfd_create_exit(self, ev: Any, th: ThreadInfo) -> None:
+        # The fd is named as the kernel names the file ("memfd:" + the name given), which
+        # an exec through it (fexecve) then shows as proc.exepath.
+        fd = ev.param_by_name("fd")
+        if fd is None:
+            fd = ev.param_by_name("res")  # a generic event carries neither
+        if fd is not None and fd >= 0:
+            name = ev.param_by_name("name")
+            label = f"memfd:{name}" if isinstance(name, str) else ""
+            ev.fdinfo = th.fds.add(FdInfo(fd, FdType.MEMFD, label,
+                                          ev.param_by_name("flags") or 0))
 
     # ---- containers -----------------------------------------------------------------------
 
