@@ -160,7 +160,7 @@ printf '%s\n' "set -e" "$*" > "$SHARE/guest.sh"
 # ---- 4. boot (with a watchdog that retries if the guest never reaches /init) ----
 ACCEL_OPTS=(-accel "$ACCEL")
 [ "$ACCEL" = tcg ] && ACCEL_OPTS=(-accel "tcg,thread=${TCG_THREAD:-single},tb-size=256")
-# syscall.x32=y: Debian builds the x32 ABI disabled by default; test_ia32.py runs x32 programs.
+# syscall.x32=y: Debian builds the x32 ABI disabled by default; test_ia32_*.py run x32 programs.
 QEMU=(qemu-system-x86_64 "${ACCEL_OPTS[@]}" -machine pc -cpu "${QEMU_CPU:-max}"
   -smp "$CPUS" -m "$MEM" -nodefaults -no-user-config -display none -no-reboot
   -serial stdio -kernel "$KIMG" -initrd "$INITRD"

@@ -1,5 +1,5 @@
-"""32-bit programs (ia32 and x32) against a live driver: shared by tests/kmod/test_ia32.py
-(the module, in the guest) and tests/ebpf/test_ia32.py (the probe, host and guest).
+"""32-bit programs (ia32 and x32) against a live driver: shared by tests/kmod/test_ia32_kmod.py
+(the module, in the guest) and tests/ebpf/test_ia32_ebpf.py (the probe, host and guest).
 
 ``compat.c`` is built static with gcc's multilib C libraries (tests/progs/Makefile) into a
 temporary directory; x32 runs only where the kernel enables it (Debian builds it disabled;
