@@ -10,22 +10,41 @@ from sentry.capture.k8saudit import AuditEvent
 from sentry.fields.registry import FieldType, resolve
 
 POD = {
-    "kind": "Event", "verb": "create", "objectRef": {"resource": "pods"},
-    "requestObject": {"spec": {
-        "securityContext": {"runAsUser": 1000},
-        "containers": [{"name": "app", "image": "nginx:1.25", "command": ["nginx"],
-                        "args": ["-g", "daemon off;"]}],
-        "initContainers": [
-            {"name": "setup", "image": "reg.example.com/i:1",
-             "securityContext": {"privileged": True, "runAsUser": 0,
-                                 "capabilities": {"add": ["SYS_ADMIN"]}},
-             "ports": [{"containerPort": 9000, "hostPort": 9001}]},
-        ],
-        "ephemeralContainers": [
-            {"name": "debugger", "image": "busybox@sha256:abc",
-             "securityContext": {"privileged": False}},
-        ],
-    }},
+    "kind": "Event",
+    "verb": "create",
+    "objectRef": {"resource": "pods"},
+    "requestObject": {
+        "spec": {
+            "securityContext": {"runAsUser": 1000},
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "nginx:1.25",
+                    "command": ["nginx"],
+                    "args": ["-g", "daemon off;"],
+                }
+            ],
+            "initContainers": [
+                {
+                    "name": "setup",
+                    "image": "reg.example.com/i:1",
+                    "securityContext": {
+                        "privileged": True,
+                        "runAsUser": 0,
+                        "capabilities": {"add": ["SYS_ADMIN"]},
+                    },
+                    "ports": [{"containerPort": 9000, "hostPort": 9001}],
+                },
+            ],
+            "ephemeralContainers": [
+                {
+                    "name": "debugger",
+                    "image": "busybox@sha256:abc",
+                    "securityContext": {"privileged": False},
+                },
+            ],
+        }
+    },
 }
 
 
