@@ -183,9 +183,10 @@ class RulesLoader(RuleItems):
             else:
                 self._rule(entry, path)
         else:
+            # As today's Falco: warned and skipped (a newer kind of item loads elsewhere).
             keys = ", ".join(sorted(entry)) or "none"
-            self._error(
-                f"unknown item (keys: {keys}); expected list, macro, rule, "
+            self._warn(
+                f"unknown item (keys: {keys}) ignored; expected list, macro, rule, "
                 "required_engine_version or required_plugin_versions", path, line, None,
             )
 
