@@ -167,6 +167,9 @@ def run_command(
         "--rule-stats", help="Measure each rule (events evaluated, matches, CPU time; live: on "
         "/metrics too); print "
         "the ten most expensive on stderr at the end and on SIGUSR1.")] = False,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="With each alert, its condition as a tree with each clause's value "
+        "at the event (\"explain\" in the JSON).")] = False,
     disable_source: Annotated[list[str] | None, typer.Option(
         "--disable-source", help="Do not read this event source: syscall or k8s_audit.")
     ] = None,
@@ -263,7 +266,8 @@ def run_command(
         # A file has no drops to notice; simulated ones are looked for on every event.
         source.event_types = None
     code = replay(ruleset, source, inspector, cfg, json_out=json_out, all_events=all_events,
-                  show_stats=stats, rule_stats=rule_stats)
+                  show_stats=stats, rule_stats=rule_stats,
+                  explain=paths if explain else None)
     if code:
         raise typer.Exit(code)
 
@@ -289,7 +293,8 @@ def _log_time(iso8601: bool) -> str:
 
 
 def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out: bool,
-           all_events: bool, show_stats: bool = False, rule_stats: bool = False) -> int:
+           all_events: bool, show_stats: bool = False, rule_stats: bool = False,
+           explain: list[Path] | None = None) -> int:
     """Run the engine over ``source`` into the configured outputs; the exit status."""
     from sentry.outputs.channels import Message
     from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
@@ -309,7 +314,12 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
         if gone.is_set():
             raise _ReaderGone
         doc = alert.to_json(include_output, **json_opts)
-        outputs.emit(Message(doc if as_json else alert.output, doc.encode(),
+        text = alert.output
+        if alert.explain is not None and not as_json:
+            from sentry.rules.explain import render
+
+            text += "\n" + render(alert.explain, margin="    ")
+        outputs.emit(Message(doc if as_json else text, doc.encode(),
                              alert.priority.name.lower(), alert.rule))
 
     engine = Engine(ruleset, sink, options)
@@ -317,6 +327,11 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
         from sentry.rules.rulestats import attach
 
         cost = attach(engine)
+    if explain is not None:
+        from sentry.rules.explain import alert_explainer
+        from sentry.rules.loader import load_rules
+
+        engine.explainer = alert_explainer(load_rules(explain))
 
     def drop_alert(report: DropReport) -> None:
         sink(Alert(report.ts, DROP_RULE, Priority.CRITICAL, report.text(), "internal",

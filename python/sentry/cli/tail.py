@@ -14,6 +14,7 @@ import gc
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import orjson
@@ -216,11 +217,24 @@ def tail_command(
     driver: Annotated[str | None, typer.Option(
         "--driver", help="Live capture driver: auto, kmod or ebpf (default $SENTRY_DRIVER).")
     ] = None,
+    explain: Annotated[str | None, typer.Option(
+        "--explain", metavar="RULE", help="Print RULE's near misses (events of its types "
+        "that failed one clause) and matches, instead of FILTER's events.")] = None,
+    rules: Annotated[list[Path] | None, typer.Option(
+        "-r", "--rules", help="With --explain: the rules files (default: sentry run's).")
+    ] = None,
 ) -> None:
     """Stream events that match FILTER, live or from a capture (like sysdig)."""
     try:
         if capture and driver:
             raise SentryError("--driver chooses the live capture; -e reads a file instead")
+        if explain is not None:  # cli/explain.py
+            from sentry.cli.explain import near_misses
+
+            if filter_text:
+                raise SentryError("--explain RULE takes no FILTER")
+            near_misses(explain, rules, capture, driver, sys.stdout, as_json)
+            return
         tail(filter_text, capture, fmt, as_json, sys.stdout, driver)
         sys.stdout.flush()
     except SentryError as err:

@@ -47,6 +47,7 @@ class Alert:
     hostname: str = ""
     tags: list[str] = field(default_factory=list)
     time_iso8601: bool = False  # text time style (Falco's time_format_iso_8601)
+    explain: Any = None  # an explain.Node (sentry run --explain): "explain" in the JSON
 
     @property
     def output(self) -> str:
@@ -58,7 +59,12 @@ class Alert:
                 include_message: bool = False, include_output_fields: bool = True
                 ) -> dict[str, Any]:
         """Falco's JSON alert (``json_include_*_property`` choose the optional keys)."""
-        d: dict[str, Any] = {"hostname": self.hostname}
+        d: dict[str, Any] = {}
+        if self.explain is not None:  # keys in name order, as the rest
+            from sentry.rules.explain import to_json
+
+            d["explain"] = to_json(self.explain)
+        d["hostname"] = self.hostname
         if include_message:
             d["message"] = self.message
         if include_output:

@@ -225,6 +225,7 @@ class Engine:
             self._generic_skip = _generic_skipped_ids()
         self._generic_types = frozenset(i.code for i in events_named("syscall"))
         self.rule_stats: Any = None  # a rulestats.RuleStats: --rule-stats (before 1st event)
+        self.explainer: Any = None  # (rule, event) -> explain.Node: --explain
         self._time_field = "evt.time.iso8601" if self.options.time_iso8601 else "evt.time"
         # Falco stamps json (k8s audit) alerts with %jevt.time: a text field, local time.
         self._audit_time = resolve("jevt.time.iso8601" if self.options.time_iso8601
@@ -348,6 +349,8 @@ class Engine:
         fields.update(output.field_values(ev))
         alert = Alert(ev.ts, rule.name, rule.priority, output.render(ev), rule.source, fields,
                       self.options.hostname, list(rule.tags), self.options.time_iso8601)
+        if self.explainer is not None:  # the clauses' values at this event (explain.py)
+            alert.explain = self.explainer(rule, ev)
         self._count(rule)
         self.sink(alert)
 
