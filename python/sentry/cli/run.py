@@ -257,7 +257,7 @@ def run_command(
                      sources=selection.sources, json_output=json_out, all_events=all_events,
                      retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)),
                      load_config=lambda: load_config(config, option or []),  # SIGHUP
-                     rule_stats=rule_stats)
+                     rule_stats=rule_stats, rule_paths=paths)
         if code:
             raise typer.Exit(code)
         return
@@ -265,9 +265,14 @@ def run_command(
     if capture is not None and cfg.get("syscall_event_drops.simulate_drops"):
         # A file has no drops to notice; simulated ones are looked for on every event.
         source.event_types = None
+    from sentry.service.alertcapture import from_config
+
+    alert_capture = from_config(cfg, paths, inspector) if inspector is not None else None
+    if alert_capture is not None:  # capture.enabled: a .scap around each alert
+        source = alert_capture.tee(source)
     code = replay(ruleset, source, inspector, cfg, json_out=json_out, all_events=all_events,
                   show_stats=stats, rule_stats=rule_stats,
-                  explain=paths if explain else None)
+                  explain=paths if explain else None, alert_capture=alert_capture)
     if code:
         raise typer.Exit(code)
 
@@ -294,7 +299,7 @@ def _log_time(iso8601: bool) -> str:
 
 def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out: bool,
            all_events: bool, show_stats: bool = False, rule_stats: bool = False,
-           explain: list[Path] | None = None) -> int:
+           explain: list[Path] | None = None, alert_capture: Any = None) -> int:
     """Run the engine over ``source`` into the configured outputs; the exit status."""
     from sentry.outputs.channels import Message
     from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
@@ -313,6 +318,8 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
     def sink(alert: Alert) -> None:
         if gone.is_set():
             raise _ReaderGone
+        if alert_capture is not None:
+            alert_capture.on_alert(alert)
         doc = alert.to_json(include_output, **json_opts)
         text = alert.output
         if alert.explain is not None and not as_json:

@@ -205,6 +205,16 @@ SCHEMA: dict[str, Key] = {
     "http_output.ca_path": Key("", _str, STR),
     "http_output.client_cert": Key("", _str, STR),
     "http_output.client_key": Key("", _str, STR),
+    # Captures around alerts: Falco 0.42's capture keys (durations in ms), then Sentry's
+    # pre-alert window and caps (service/alertcapture.py).
+    "capture.enabled": Key(False, _bool, BOOL),
+    "capture.path_prefix": Key("/tmp/sentry", _str, STR),
+    "capture.mode": Key("rules", _choice(("rules", "all_rules")), "rules or all_rules"),
+    "capture.default_duration": Key(5000, _int, INT),
+    "capture.pre_alert_window": Key(5000, _int, INT),
+    "capture.pre_alert_max_bytes": Key(64 << 20, _positive_int, INT),
+    "capture.max_file_bytes": Key(256 << 20, _positive_int, INT),
+    "capture.max_files_per_minute": Key(10, _positive_int, INT),
     "webserver.enabled": Key(False, _bool, BOOL),
     "webserver.listen_address": Key("0.0.0.0", _str, STR),
     "webserver.listen_port": Key(8765, _port, "a port number"),

@@ -359,7 +359,8 @@ class Daemon:
 def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[], Any], *,
           sources: frozenset[str], json_output: bool = False, all_events: bool = False,
           retune: Callable[[Any, Any, Ruleset], None] | None = None,
-          load_config: Callable[[], Config] | None = None, rule_stats: bool = False) -> int:
+          load_config: Callable[[], Config] | None = None, rule_stats: bool = False,
+          rule_paths: list[Any] | None = None) -> int:
     """``sentry run`` without ``-e``: live syscalls unless disabled, plus the web server.
 
     ``retune(source, inspector, ruleset)`` is called after a SIGHUP reload, so that a live
@@ -370,6 +371,19 @@ def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[]
     source, inspector = open_live() if "syscall" in sources else (None, None)
     if source is not None:
         _log(f"capturing live with the {source.description}", "info")
+    if source is not None and cfg.get("capture.enabled"):  # a .scap around each alert
+        from sentry.service.alertcapture import from_config
+
+        alert_capture = from_config(cfg, rule_paths or [], inspector)
+        assert alert_capture is not None
+        source = alert_capture.tee(source)
+        deliver = daemon._on_alert
+
+        def on_alert(alert: Alert) -> None:
+            alert_capture.on_alert(alert)
+            deliver(alert)
+
+        daemon._on_alert = daemon.engine.sink = on_alert  # type: ignore[method-assign]
     if inspector is not None:
         # Container metadata in the background; alerts of containers being looked up wait.
         daemon.containers = ContainerMetadata(cfg, inspector.containers, daemon._on_alert)
