@@ -183,6 +183,21 @@ static u32 exe_layer_flags(struct file *exe)
 	return upper ? SCAP_EXE_UPPER_LAYER : SCAP_EXE_LOWER_LAYER;
 }
 
+/*
+ * Can the task (its new credentials) write the program's file: as libs, when it owns it,
+ * when the group or other write bit is its, or with CAP_DAC_OVERRIDE.
+ */
+static bool exe_writable(const struct inode *inode, const struct cred *cred)
+{
+	umode_t mode = inode->i_mode;
+
+	if (uid_eq(cred->fsuid, inode->i_uid))
+		return true;
+	if (gid_eq(cred->fsgid, inode->i_gid) ? (mode & 0020) : (mode & 0002))
+		return true;
+	return sentry_caps64(cred->cap_effective) & (1ULL << CAP_DAC_OVERRIDE);
+}
+
 static u64 ts_ns(struct timespec64 t)
 {
 	return (u64)t.tv_sec * NSEC_PER_SEC + t.tv_nsec;
@@ -234,6 +249,8 @@ static void execve_x(struct sentry_evt *e, struct sentry_args *a)
 		if (!strncmp(exe->f_path.dentry->d_name.name, "memfd:", 6))
 			flags |= SCAP_EXE_FROM_MEMFD;
 		flags |= exe_layer_flags(exe);
+		if (exe_writable(inode, cred))
+			flags |= SCAP_EXE_WRITABLE;
 	}
 	sentry_push_u32(e, flags);			/* 19 flags */
 	sentry_push_u64(e, sentry_caps64(cred->cap_inheritable));	/* 20-22 caps */

@@ -429,8 +429,8 @@ def _check_proc(c: Captured) -> None:
     assert m["dir"] == f"{c.workdir}/nomount" and m["type"] == "sentryfs"
     assert c.find("mount", ">")["flags"] == 1  # MS_RDONLY, the old callers' magic dropped
     # libs' later events (sysdig 0.29 skips them): module loading, memfd_create
-    assert c.find("finit_module", "<", fd=-1, uargs="", flags=0)["res"] < 0
-    assert c.find("init_module", "<", length=0, uargs="")["res"] < 0
+    assert c.find("finit_module", "<", fd=-1, uargs="opt=c1", flags=0)["res"] < 0
+    assert c.find("init_module", "<", length=0, uargs="opt=c2")["res"] < 0
     assert c.find("bpf", ">")["cmd"] == 0
     assert c.find("memfd_create", "<", name="sentry-memfd", flags=0)["fd"] >= 0
     assert c.generic("prctl")
@@ -588,8 +588,8 @@ sc(308, -1, 0)
 os.mkdir(W + "/nomount")
 sc(165, b"none", (W + "/nomount").encode(), b"sentryfs", 0xC0ED0001, 0)  # MS_MGC_VAL|RDONLY
 sc(166, (W + "/nomount").encode(), 0)
-sc(313, -1, b"", 0)
-sc(175, 0, 0, b"")
+sc(313, -1, b"opt=c1", 0)
+sc(175, 0, 0, b"opt=c2")
 sc(321, 0, 0, 0)
 os.close(sc(319, b"sentry-memfd", 0))
 sc(157, 15, b"x", 0, 0, 0)
@@ -705,8 +705,8 @@ WORKLOAD_PARAMS: list[WorkloadParams] = [
     ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["chown"], "nativeID": 92}),
     ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["fchownat"], "nativeID": 260}),
     ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["prctl"], "nativeID": 157}),
-    ("init_module", "<", lambda f, d: {"length": 0, "uargs": ""}),
-    ("finit_module", "<", lambda f, d: {"fd": -1, "uargs": "", "flags": 0}),
+    ("init_module", "<", lambda f, d: {"length": 0, "uargs": "opt=w1"}),
+    ("finit_module", "<", lambda f, d: {"fd": -1, "uargs": "opt=w2", "flags": 0}),
     ("memfd_create", "<", lambda f, d: {"fd": f["memfd"], "name": "sentry-memfd",
                                          "flags": 0}),
     ("syscall", "<", lambda f, d: {"ID": PPM_SC_BY_NAME["chown"]}),

@@ -121,8 +121,8 @@ def main() -> None:
     sc(92, p("open.txt"), 0, 0)  # chown
     sc(260, AT_FDCWD, p("creat.txt"), 0, 0, 0)  # fchownat
     sc(157, 16, ctypes.create_string_buffer(16))  # prctl(PR_GET_NAME)
-    sc(175, None, 0, b"")  # init_module: fails
-    sc(313, -1, b"", 0)  # finit_module: fails
+    sc(175, None, 0, b"opt=w1")  # init_module: fails
+    sc(313, -1, b"opt=w2", 0)  # finit_module: fails
     facts["memfd"] = sc(319, b"sentry-memfd", 0)
 
     # credentials, signals, ptrace

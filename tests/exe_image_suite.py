@@ -27,7 +27,7 @@ from sentry.fields.thread import CAP_NAMES, caps_to_string
 from sentry.inspect.inspector import Inspector
 
 DROPPED = ("CAP_SYS_ADMIN", "CAP_NET_RAW")
-EXE_UPPER_LAYER, EXE_FROM_MEMFD, EXE_LOWER_LAYER = 1 << 1, 1 << 2, 1 << 3
+EXE_WRITABLE, EXE_UPPER_LAYER, EXE_FROM_MEMFD, EXE_LOWER_LAYER = 1, 1 << 1, 1 << 2, 1 << 3
 
 TRIGGER = """
 import shutil, subprocess
@@ -91,6 +91,7 @@ class Story:
             "proc.name",
             "proc.args",
             "proc.exepath",
+            "proc.is_exe_writable",
             "proc.is_exe_from_memfd",
             "proc.is_exe_upper_layer",
             "thread.cap_effective",
@@ -165,6 +166,16 @@ def test_capability_sets_of_root_of_dropped_and_of_nobody(story: Story) -> None:
     _, nobody = story.run_of("nobody")
     assert nobody["thread.cap_effective"] == nobody["thread.cap_permitted"] == ""
     assert nobody["user.uid"] == 65534
+
+
+def test_exe_writable_for_its_owner_not_for_nobody(story: Story) -> None:
+    # plain-true: root's, mode 755; nobody has neither ownership, a write bit nor
+    # CAP_DAC_OVERRIDE
+    ev, root = story.run_of("root")
+    assert root["proc.is_exe_writable"] is True and ev.param_by_name("flags") & EXE_WRITABLE
+    ev, nobody = story.run_of("nobody")
+    assert nobody["proc.is_exe_writable"] is False
+    assert not ev.param_by_name("flags") & EXE_WRITABLE
 
 
 def test_overlay_upper_and_lower_layers(story: Story) -> None:

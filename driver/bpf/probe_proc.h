@@ -10,27 +10,41 @@
 #define K_RLIMIT_NOFILE	7
 #define K_PIDTYPE_PGID	2
 
-/* kernfs_node before 6.15 named its parent link "parent" (CO-RE flavour). */
+/*
+ * kernfs_node named its parent link "parent" before 6.15, "__parent" since (CO-RE
+ * flavours: neither field is named on struct kernfs_node itself, so the probe compiles
+ * against any kernel's vmlinux.h, as it must where it is built at first use).
+ */
 struct kernfs_node___old {
 	struct kernfs_node *parent;
 } __attribute__((preserve_access_index));
 
+struct kernfs_node___new {
+	struct kernfs_node *__parent;
+} __attribute__((preserve_access_index));
+
 /* ---- memory counters ------------------------------------------------------ */
 
-/* Before 6.2 the rss counters were atomics in struct mm_rss_stat (CO-RE flavour). */
+/* The rss counters: atomics in struct mm_rss_stat before 6.2, percpu counters since
+ * (CO-RE flavours, for vmlinux.h of either). */
 struct mm_struct___old {
 	struct {
 		atomic_long_t count[4];
 	} rss_stat;
 } __attribute__((preserve_access_index));
 
+struct mm_struct___new {
+	struct percpu_counter rss_stat[4];
+} __attribute__((preserve_access_index));
+
 static __always_inline __u64 mm_counter(struct mm_struct *mm, int i)
 {
 	struct mm_struct___old *old = (void *)mm;
+	struct mm_struct___new *new = (void *)mm;
 	s64 v = 0;
 
-	if (bpf_core_field_exists(mm->rss_stat[0].count))
-		v = BPF_CORE_READ(mm, rss_stat[i].count);
+	if (bpf_core_field_exists(new->rss_stat[0].count))
+		v = BPF_CORE_READ(new, rss_stat[i].count);
 	else if (bpf_core_field_exists(old->rss_stat))
 		v = BPF_CORE_READ(old, rss_stat.count[i].counter);
 	return v > 0 ? v : 0;
@@ -192,8 +206,8 @@ static long cgroup_step(__u64 i, struct cgroup_ctx *c)
 
 	if (!kn)
 		return 1;
-	if (bpf_core_field_exists(kn->__parent))
-		parent = BPF_CORE_READ(kn, __parent);
+	if (bpf_core_field_exists(((struct kernfs_node___new *)kn)->__parent))
+		parent = BPF_CORE_READ((struct kernfs_node___new *)kn, __parent);
 	else
 		parent = BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
 	if (!parent)
@@ -307,15 +321,38 @@ static __always_inline __u32 exe_layer_flags(struct file *exe)
 	return upper ? SCAP_EXE_UPPER_LAYER : SCAP_EXE_LOWER_LAYER;
 }
 
-/* execve flags: the program runs from a memfd ("memfd:" files), its overlayfs layer. */
-static __always_inline __u32 exe_flags(struct file *exe)
+#define K_CAP_DAC_OVERRIDE 1
+
+/* Can the task (its new credentials) write the program's file: as libs, when it owns it,
+ * when the group or other write bit is its, or with CAP_DAC_OVERRIDE. */
+static __always_inline bool exe_writable(struct inode *inode, const struct cred *cred)
 {
+	__u16 mode = BPF_CORE_READ(inode, i_mode);
+	__u64 caps = 0;
+
+	if (BPF_CORE_READ(cred, fsuid.val) == BPF_CORE_READ(inode, i_uid.val))
+		return true;
+	if (BPF_CORE_READ(cred, fsgid.val) == BPF_CORE_READ(inode, i_gid.val) ?
+	    (mode & 0020) : (mode & 0002))
+		return true;
+	bpf_probe_read_kernel(&caps, sizeof(caps), &cred->cap_effective);
+	return caps & (1ULL << K_CAP_DAC_OVERRIDE);
+}
+
+/* execve flags: the program runs from a memfd ("memfd:" files), its overlayfs layer,
+ * whether the task may write it. */
+static __always_inline __u32 exe_flags(struct file *exe, const struct cred *cred)
+{
+	struct inode *inode;
 	char name[6] = {};
 	__u32 flags;
 
 	if (!exe)
 		return 0;
 	flags = exe_layer_flags(exe);
+	inode = BPF_CORE_READ(exe, f_inode);
+	if (inode && exe_writable(inode, cred))
+		flags |= SCAP_EXE_WRITABLE;
 	bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
 	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' &&
 	    name[4] == 'd' && name[5] == ':')
@@ -471,7 +508,7 @@ static __always_inline void emit_proc(struct ev *e, long ret,
 		ev_int(e, task_tty(task), 4);			/* tty */
 		ev_int(e, task_pgid_vnr(task), 8);			/* pgid */
 		ev_int(e, task_loginuid(task), 4);			/* loginuid */
-		ev_int(e, exe_flags(exe), 4);				/* flags */
+		ev_int(e, exe_flags(exe, cred), 4);			/* flags */
 		ev_int(e, cred_caps(&cred->cap_inheritable), 8);	/* caps */
 		ev_int(e, cred_caps(&cred->cap_permitted), 8);
 		ev_int(e, cred_caps(&cred->cap_effective), 8);
