@@ -37,6 +37,7 @@ The inspector still sees them.
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from collections import Counter
@@ -113,8 +114,17 @@ def load_ruleset(
 
     Does not raise for rule errors: callers decide (``defs.raise_errors()``).
     """
-    defs = load_rules(paths)
-    ruleset = compile_rules(defs, output_compiler=output_compiler)
+    # Loading makes a great many long-lived objects (YAML nodes, definitions, compiled
+    # closures): with the cyclic collector on, each full collection walks all of them again,
+    # ~40 % of a 20k-rules load. Off while loading (refcounting still frees what is dropped).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        defs = load_rules(paths)
+        ruleset = compile_rules(defs, output_compiler=output_compiler)
+    finally:
+        if collecting:
+            gc.enable()
     if selection is not None:
         ruleset = ruleset.select(selection)
     return ruleset, defs
