@@ -131,7 +131,7 @@ static const struct sentry_syscall_events sentry_syscall_events[SENTRY_SYSCALL_N
 	[123] = { 0, 2, 1, 136 },	/* setfsgid */
 	[124] = { 0, 2, 1, 89 },	/* getsid */
 	[125] = { 0, 2, 1, 114 },	/* capget */
-	[126] = { 0, 2, 1, 115 },	/* capset */
+	[126] = { 352, 0, 4, 115 },	/* capset */
 	[127] = { 0, 2, 1, 109 },	/* rt_sigpending */
 	[128] = { 0, 2, 1, 110 },	/* rt_sigtimedwait */
 	[129] = { 0, 2, 1, 111 },	/* rt_sigqueueinfo */

@@ -226,6 +226,14 @@ static __always_inline void emit_param(struct ev *e, long ret,
 	case PK_TIMESPEC:
 		ev_int(e, timespec_ns(ev_arg(e, a)), 8);
 		break;
+	case PK_CAPS: {
+		const struct cred *cred = BPF_CORE_READ((struct task_struct *)
+							bpf_get_current_task(), cred);
+
+		ev_int(e, cred_caps(aux == 0 ? &cred->cap_inheritable : aux == 1 ?
+				    &cred->cap_permitted : &cred->cap_effective), 8);
+		break;
+	}
 	case PK_ZERO:
 		ev_int(e, 0, size);
 		break;

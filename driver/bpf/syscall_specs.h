@@ -59,6 +59,7 @@ enum param_kind {
 	PK_FDLIST_IN,	/* pollfd array at argument a (count aux): fds and requested events */
 	PK_FDLIST_OUT,	/* ... fds and returned events */
 	PK_TIMESPEC,	/* struct timespec at user argument a, in ns */
+	PK_CAPS,	/* the task's capability set aux (0 inheritable, 1 permitted, 2 effective) */
 	PK_ZERO,	/* zero, size bytes */
 	PK_EMPTY,	/* zero-length parameter */
 };
@@ -145,6 +146,7 @@ struct syscall_spec {
 #define FDLIST_IN(a, n)	P(PK_FDLIST_IN, a, 0, n)
 #define FDLIST_OUT(a, n) P(PK_FDLIST_OUT, a, 0, n)
 #define TIMESPEC(a)	P(PK_TIMESPEC, a, 8, 0)
+#define CAPS(i)		P(PK_CAPS, 0, 8, i)
 #define ZERO(sz)	P(PK_ZERO, 0, sz, 0)
 #define EMPTY		P(PK_EMPTY, 0, 0, 0)
 
@@ -339,11 +341,13 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	      UPTR64(3, 1))),
 	SC(__NR_seccomp, EV(SE_SYSCALL_SECCOMP_E, ARG(0)), EV(SE_SYSCALL_SECCOMP_X, RET)),
 	SC(__NR_bpf, EV(SE_SYSCALL_BPF_E, ARG(0)), EV(SE_SYSCALL_BPF_X, DYN_BPF)),
-	/* libs' later events (sysdig 0.29 skips them): the module image, its arguments */
+	/* libs' later events (sysdig 0.29 skips them) */
 	SC(__NR_init_module, EV0(SE_SYSCALL_INIT_MODULE_E),
 	   EV(SE_SYSCALL_INIT_MODULE_X, RET, BUF_ARG(0, 1), ARG(1), STR(2))),
 	SC(__NR_finit_module, EV0(SE_SYSCALL_FINIT_MODULE_E),
 	   EV(SE_SYSCALL_FINIT_MODULE_X, RET, FD(0), STR(1), ARG32(2))),
+	SC(__NR_capset, EV0(SE_SYSCALL_CAPSET_E),
+	   EV(SE_SYSCALL_CAPSET_X, RET, CAPS(0), CAPS(1), CAPS(2))),
 	SC(__NR_memfd_create, EV0(SE_SYSCALL_MEMFD_CREATE_E),
 	   EV(SE_SYSCALL_MEMFD_CREATE_X, RET, STR(0), ARG32(1))),
 	SC(__NR_futex, EV(SE_SYSCALL_FUTEX_E, ARG(0), ARG16(1), ARG(2)),
