@@ -80,8 +80,9 @@ def test_rule_cpu_adds_up_to_the_engines_time_on_a_replay(capture: Path, busy) -
     per_rule = sum(ns for _, _, _, ns in rows) / 1e9
     engine = stats.total[1] / 1e9  # first to last clock read of each evaluated event
     assert engine > 0 and abs(per_rule - engine) <= 0.10 * engine, (per_rule, engine)
-    # The rules' time is part of the run: below its wall time, and its CPU (+ scheduling).
-    assert per_rule < wall and per_rule < cpu * 1.10 + 0.05, (per_rule, cpu, wall)
+    # The rules' time is part of the run: below its wall time. (It is the evaluating
+    # thread's elapsed time, so on a loaded machine it can exceed the thread's CPU time.)
+    assert 0 < per_rule < wall, (per_rule, cpu, wall)
     assert sum(m for _, _, m, _ in rows) == len(alerts)
     fired = {r for r, _ in alerts}
     assert all(rows_m > 0 for name, _, rows_m, _ in rows if name in fired)
