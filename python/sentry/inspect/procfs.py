@@ -113,6 +113,9 @@ def read_fds(pid_dir: Path, sockets: dict[int, FdInfo]) -> FdTable:
     return table
 
 
+_CAP_KEYS = {"CapInh": "cap_inheritable", "CapPrm": "cap_permitted", "CapEff": "cap_effective"}
+
+
 def _fill(th: ThreadInfo, task_dir: Path) -> bool:
     stat = _read(task_dir / "stat")
     if stat is None:
@@ -138,6 +141,8 @@ def _fill(th: ThreadInfo, task_dir: Path) -> bool:
             th.vtid = int(value.split()[-1])
         elif key == "NStgid":
             th.vpid = int(value.split()[-1])
+        elif key in _CAP_KEYS:  # hex sets, bits as scap's (1 << CAP_*)
+            setattr(th, _CAP_KEYS[key], int(value, 16))
     cmdline = (_read(task_dir / "cmdline") or "").split("\0")
     if cmdline and cmdline[-1] == "":
         cmdline.pop()
@@ -146,6 +151,11 @@ def _fill(th: ThreadInfo, task_dir: Path) -> bool:
     else:
         th.exe = th.comm
     th.exepath = _link(task_dir / "exe")
+    try:  # the program's inode and times, as an execve exit gives them
+        st = os.stat(task_dir / "exe")
+        th.exe_ino, th.exe_ino_ctime, th.exe_ino_mtime = st.st_ino, st.st_ctime_ns, st.st_mtime_ns
+    except OSError:
+        pass
     th.cwd = dir_path(_link(task_dir / "cwd"))
     env = (_read(task_dir / "environ") or "").split("\0")
     th.env = [e for e in env if e]

@@ -158,6 +158,12 @@ def test_procfs_knows_this_process() -> None:
     assert me.cwd.rstrip("/") == os.getcwd().rstrip("/")
     assert any(info.num == 0 for info in me.fds.fds.values())
     assert any(ip.is_loopback for ip in local_addresses())
+    # capability sets and the program's inode, as an execve exit would give them
+    status = Path("/proc/self/status").read_text()
+    eff = next(int(ln.split()[1], 16) for ln in status.splitlines() if ln.startswith("CapEff"))
+    assert me.cap_effective == eff
+    st = os.stat("/proc/self/exe")
+    assert (me.exe_ino, me.exe_ino_ctime) == (st.st_ino, st.st_ctime_ns)
 
 
 def test_threads_share_fds_and_datagrams_name_their_peer(story: Path) -> None:
