@@ -4,7 +4,8 @@ The repository keeps its data where it belongs (rules/, deploy/sentry.yaml, driv
 scripts/driver-loader.sh); building a wheel copies them into the package as
 ``sentry/data/`` so an installed ``sentry`` finds its default rules, its config template and
 the driver sources (to build the module or probe on the target) outside a checkout. The C
-event walker (``sentry/capture/scapscan.c``, cffi) is compiled here too, so no compiler is
+event walker (``sentry/capture/scapscan.c``, cffi) and the C state tracker
+(``sentry/inspect/cstate.c``) are compiled here too, so no compiler is
 needed where the wheel is installed; the wheel is therefore platform-specific.
 """
 
@@ -33,9 +34,9 @@ DATA = [
 SKIP = {"vmlinux.h"}
 
 
-def _walker_builder():
+def _walker_builder(where: str = "capture/scapscan_build.py"):
     spec = importlib.util.spec_from_file_location(
-        "_sentry_scapscan_build", ROOT / "python" / "sentry" / "capture" / "scapscan_build.py")
+        "_sentry_" + Path(where).stem, ROOT / "python" / "sentry" / where)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -64,6 +65,12 @@ class BuildPy(build_py):
             old.unlink()
         built = _walker_builder().build(capture)
         print(f"C event walker built: {built}")
+        # the C state tracker (sentry/inspect/cstate.c), named the same way
+        inspect_dir = pkg / "inspect"
+        for old in inspect_dir.glob("_cstate_*.so"):
+            old.unlink()
+        built = _walker_builder("inspect/cstate_build.py").build(inspect_dir)
+        print(f"C state tracker built: {built}")
 
 
 class BinaryDistribution(Distribution):

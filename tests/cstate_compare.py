@@ -1,0 +1,134 @@
+"""Run the C state tracker (inspect/cstate.c) and the Python inspector side by side.
+
+:func:`compare_events` feeds both the same events and, after every event, compares the
+calling thread, the event's fd and (after every event that changes state) the thread's whole
+fd table; every ``whole_every`` events and at the end, the whole thread table and every
+process's fds, and which threads share an fd table. Used by tests/unit/test_cstate.py (Falco
+traces) and tests/ebpf/test_cstate_live.py (live eBPF).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sentry.capture.scapfile import ScapReader
+from sentry.inspect.cstate import CState, fd_state, thread_state
+from sentry.inspect.inspector import Inspector
+
+WHOLE_EVERY = 500
+
+
+def _tracker() -> CState:
+    try:
+        return CState()
+    except RuntimeError as err:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(err))
+
+
+def _thread(c: dict[str, Any] | None) -> dict[str, Any] | None:
+    if c is not None:
+        c = dict(c)
+        c.pop("fds_id")
+    return c
+
+
+def _diff(what: str, num: int, py: Any, c: Any) -> str:
+    if isinstance(py, dict) and isinstance(c, dict):
+        keys = sorted(k for k in set(py) | set(c) if py.get(k) != c.get(k))
+        detail = ", ".join(f"{k}: py={py.get(k)!r} c={c.get(k)!r}" for k in keys[:6])
+    else:
+        detail = f"py={py!r} c={c!r}"
+    return f"event {num}: {what}: {detail}"
+
+
+def compare(
+    path: Path, *, whole_every: int = WHOLE_EVERY, limit: int | None = None
+) -> tuple[int, list[str]]:
+    """Feed both over a capture file; (events, disagreements)."""
+    reader = ScapReader(path)
+    inspector = Inspector.from_capture(reader)
+    return compare_events(inspector, reader, whole_every=whole_every, limit=limit)
+
+
+def compare_events(
+    inspector: Inspector,
+    events: Iterable[Any],
+    *,
+    whole_every: int = WHOLE_EVERY,
+    limit: int | None = None,
+) -> tuple[int, list[str]]:
+    """Feed both, from the inspector's starting state; (events, disagreements)."""
+    cs = _tracker()
+    cs.load(inspector)
+    state_types = inspector.handled_types()
+    problems: list[str] = []
+    n = 0
+    for ev in events:
+        inspector.process(ev)
+        cs.feed_event(ev)
+        n += 1
+        th = ev.thread
+        py_th = thread_state(th) if th is not None else None
+        c_th = _thread(cs.thread(ev.tid))
+        if th is not None and py_th != c_th:
+            problems.append(
+                _diff(f"thread {ev.tid} after {ev.info.name}{ev.direction}", ev.num, py_th, c_th)
+            )
+        py_fd = fd_state(ev.fdinfo) if ev.fdinfo is not None else None
+        c_fd = cs.event_fd()
+        if py_fd != c_fd:
+            problems.append(
+                _diff(f"event fd after {ev.info.name}{ev.direction}", ev.num, py_fd, c_fd)
+            )
+        if th is not None and ev.type in state_types:
+            py_fds = {num: fd_state(i) for num, i in th.fds.fds.items()}
+            c_fds = cs.fds(ev.tid)
+            if py_fds != c_fds:
+                nums = sorted(k for k in set(py_fds) | set(c_fds) if py_fds.get(k) != c_fds.get(k))
+                problems.append(
+                    _diff(
+                        f"fd table of {ev.tid} after {ev.info.name}{ev.direction}, fds {nums[:5]}",
+                        ev.num,
+                        py_fds.get(nums[0]),
+                        c_fds.get(nums[0]),
+                    )
+                )
+        if n % whole_every == 0:
+            problems += whole_tables(inspector, cs, ev.num)
+        if len(problems) > 20 or (limit is not None and n >= limit):
+            break
+    problems += whole_tables(inspector, cs, -1)
+    return n, problems
+
+
+def whole_tables(inspector: Inspector, cs: CState, num: int) -> list[str]:
+    """Every thread and every process's fd table; threads sharing fds in Python share in C."""
+    problems = []
+    py = {th.tid: th for th in inspector.threads}
+    c = {t["tid"]: t for t in cs.threads()}
+    if set(py) != set(c):
+        problems.append(
+            f"event {num}: thread sets differ: only py {sorted(set(py) - set(c))[:8]}"
+            f", only c {sorted(set(c) - set(py))[:8]}"
+        )
+    shared_py: dict[int, int] = {}
+    shared_c: dict[int, int] = {}
+    for tid in sorted(set(py) & set(c)):
+        if thread_state(py[tid]) != _thread(c[tid]):
+            problems.append(
+                _diff(f"table thread {tid}", num, thread_state(py[tid]), _thread(c[tid]))
+            )
+        # the sharing of fd tables: the same partition of threads
+        if shared_py.setdefault(id(py[tid].fds), tid) != shared_c.setdefault(c[tid]["fds_id"], tid):
+            problems.append(f"event {num}: thread {tid} shares fds differently")
+        py_fds = {n: fd_state(i) for n, i in py[tid].fds.fds.items()}
+        if py_fds != cs.fds(tid):
+            problems.append(f"event {num}: table fds of {tid} differ")
+    return problems[:10]
