@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sentry.errors import SentryError
+from sentry.rules import versions
 from sentry.rules.loader import Problem, RuleDefinitions, Severity, rules_files
 
 NAME_WIDTH = 50  # Falco's -L column for the rule name
@@ -40,7 +41,7 @@ def describe_rules(
             raise SentryError(f"-l: no rule named '{only}' in the loaded rules")
     if as_json:
         doc: dict[str, Any] = {
-            "required_engine_version": str(defs.required_engine_version),
+            "required_engine_version": versions.text(defs.required_engine_version),
             "rules": [
                 {
                     "info": {

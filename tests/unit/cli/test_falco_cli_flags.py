@@ -217,6 +217,7 @@ def test_describe_one_rule_and_json(rules: Path) -> None:
     one = ok("run", "-r", str(rules), "-l", "Marker Deleted")
     assert "Marker Deleted" in one and "Marker Opened" not in one
     doc = json.loads(ok("-r", str(rules), "-L", "-o", "json_output=true"))
+    assert doc["required_engine_version"] == "0.0.0"  # the file asks for none
     info = {r["info"]["name"]: r for r in doc["rules"]}
     assert info["Marker Opened"]["info"]["priority"] == "Warning"
     assert info["Marker Opened"]["info"]["tags"] == ["test", "marker"]
