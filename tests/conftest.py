@@ -9,6 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are bounded by their example counts, never by wall time: on a loaded 2-core
+# machine one example can take longer than hypothesis' default 200 ms deadline.
+settings.register_profile("sentry", deadline=None)
+settings.load_profile("sentry")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
