@@ -257,7 +257,7 @@ def run_command(
                      sources=selection.sources, json_output=json_out, all_events=all_events,
                      retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)),
                      load_config=lambda: load_config(config, option or []),  # SIGHUP
-                     rule_stats=rule_stats, rule_paths=paths)
+                     rule_stats=rule_stats, rule_paths=paths, explain=explain)
         if code:
             raise typer.Exit(code)
         return

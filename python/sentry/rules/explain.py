@@ -228,7 +228,16 @@ class Explainer:
 def alert_explainer(defs: Any) -> Any:
     """What ``Engine.explainer`` takes: ``(compiled rule, event) -> Node``."""
     explainer = Explainer(defs)
-    return lambda rule, ev: explainer.explain(rule.name, ev)
+
+    def explain(rule: Any, ev: Any) -> Node | None:
+        if rule.name not in explainer.rules:  # a rule reloaded in since: no explanation
+            return None
+        try:
+            return explainer.explain(rule.name, ev)
+        except Exception:  # an explanation never costs an alert
+            return None
+
+    return explain
 
 
 def _not(value: bool | None) -> bool | None:

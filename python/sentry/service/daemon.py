@@ -92,7 +92,12 @@ class Daemon:
         doc = alert.to_json(self._include_output, **self._json_options)
         with self._counts:
             self.alerts[(alert.rule, alert.priority.label)] += 1
-        msg = Message(doc if self._as_json else alert.output, doc.encode(),
+        text = alert.output
+        if alert.explain is not None and not self._as_json:  # --explain
+            from sentry.rules.explain import render
+
+            text += "\n" + render(alert.explain, margin="    ")
+        msg = Message(doc if self._as_json else text, doc.encode(),
                       alert.priority.name.lower(), alert.rule)
         with self._emit:  # never into outputs a reload is draining: it counts them all
             self.outputs.emit(msg)
@@ -360,7 +365,7 @@ def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[]
           sources: frozenset[str], json_output: bool = False, all_events: bool = False,
           retune: Callable[[Any, Any, Ruleset], None] | None = None,
           load_config: Callable[[], Config] | None = None, rule_stats: bool = False,
-          rule_paths: list[Any] | None = None) -> int:
+          rule_paths: list[Any] | None = None, explain: bool = False) -> int:
     """``sentry run`` without ``-e``: live syscalls unless disabled, plus the web server.
 
     ``retune(source, inspector, ruleset)`` is called after a SIGHUP reload, so that a live
@@ -391,6 +396,11 @@ def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[]
         inspector.announce_containers()
     if source is not None and retune is not None:
         daemon.retune = lambda ruleset: retune(source, inspector, ruleset)
+    if explain:  # each alert's clauses (rules as loaded now; reloaded rules: none)
+        from sentry.rules.explain import alert_explainer
+        from sentry.rules.loader import load_rules as load_definitions
+
+        daemon.engine.explainer = alert_explainer(load_definitions(rule_paths or []))
     if rule_stats:  # before the first event; the table on SIGUSR1 and at exit
         from sentry.rules.rulestats import attach
 
