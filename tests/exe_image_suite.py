@@ -12,9 +12,11 @@ and through the real sysdig for the fields it knows.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +264,45 @@ def test_sysdig_reads_the_longer_execve_exits(story: Story, tmp_path: Path) -> N
     paths = [(t[2], o[2]) for t, o in zip(theirs, ours, strict=True) if t[2][:1] == "/"]
     assert len(paths) >= 6 and all(t == o for t, o in paths), paths
     assert all(o[2][:1] == "/" for o in ours if not o[2].startswith("memfd:")), ours
+
+
+def _falco_current() -> Path:
+    default = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
+    return Path(os.environ.get("SENTRY_CONFORMANCE_DIR", default)) / "falco-current"
+
+
+def test_todays_falco_rule_fires_on_the_memfd_exec_only(story: Story, tmp_path: Path) -> None:
+    """Falco's current falco_rules.yaml, unmodified, over the story: "Fileless execution via
+    memfd_create" fires once, for the memfd exec (the plain and overlay execs are its near
+    misses)."""
+    rules = _falco_current() / "falco_rules.yaml"
+    if not rules.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{rules} is missing")
+        pytest.skip(f"{rules} is missing")
+    capture = tmp_path / "story.scap"
+    with ScapWriter(capture) as writer:
+        writer.write_events(story.cap.events)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from sentry.cli.main import main; main()",
+            "run",
+            "-r",
+            str(rules),
+            "-e",
+            str(capture),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    alerts = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    fileless = [a for a in alerts if a["rule"] == "Fileless execution via memfd_create"]
+    assert len(fileless) == 1, [a["rule"] for a in alerts]
+    fields = fileless[0]["output_fields"]
+    assert fields["proc.exepath"] == "memfd:sentry-payload"
+    assert "EXE_FROM_MEMFD" in fields["evt.arg.flags"]

@@ -15,6 +15,7 @@ from exe_image_suite import (  # noqa: F401 (collected by pytest from here)
     test_memfd_and_module_events_carry_their_parameters,
     test_overlay_upper_and_lower_layers,
     test_sysdig_reads_the_longer_execve_exits,
+    test_todays_falco_rule_fires_on_the_memfd_exec_only,
 )
 
 pytestmark = [pytest.mark.root]
