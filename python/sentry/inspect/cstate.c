@@ -49,7 +49,7 @@ enum {
 	OP_NONE, OP_PROCEXIT, OP_CLONE_X, OP_EXECVE_X, OP_OPEN_X, OP_SOCKET_X,
 	OP_SOCKETPAIR_X, OP_CONNECT_E, OP_CONNECT_X, OP_ACCEPT_X, OP_BIND_X, OP_DUP_X,
 	OP_PIPE_X, OP_CLOSE_X, OP_SIMPLE_X, OP_CHDIR_X, OP_FCHDIR_X, OP_SETUID_X,
-	OP_SETGID_X, OP_SETSID_X, OP_CAPSET_X, OP_SEND_E, OP_DGRAM_X,
+	OP_SETGID_X, OP_SETSID_X, OP_CAPSET_X, OP_SEND_E, OP_DGRAM_X, OP_MEMFD_X,
 };
 
 /* fd types, in FdType's order */
@@ -967,6 +967,14 @@ static void on_execve_exit(struct cs_state *cs, struct cs_thread *th, uint16_t t
 		str_set(&th->exepath, EMPTY);
 	}
 	{
+		/* a relative program path is the cwd's (not <NA>, not a memfd's name) */
+		struct cs_str *x = th->exepath;
+
+		if (x->len && x->s[0] != '/' && strcmp(x->s, "<NA>") &&
+		    strncmp(x->s, "memfd:", 6))
+			str_set(&th->exepath, join_path(main_thread(cs, th)->cwd, x->s, x->len));
+	}
+	{
 		struct cs_str *env = pblob(cs, S_ENV, &found);
 
 		if (found)
@@ -1035,7 +1043,9 @@ static void on_open_exit(struct cs_state *cs, struct cs_thread *th, uint16_t typ
 	}
 	if (cs->ce->arg)
 		flags = O_CREAT_ | O_WRONLY_ | O_TRUNC_;
-	if (nlen && name[0] == '/') {
+	if (!nlen) {
+		path = NA;	/* the driver could not read the path: unknown, not the cwd */
+	} else if (name[0] == '/') {
 		path = path_normal(name, nlen) ? str_new(name, nlen) : join_path(EMPTY, name, nlen);
 	} else {
 		has_dirfd = pint(cs, S_DIRFD, &dirfd);
@@ -1327,6 +1337,33 @@ static void on_simple(struct cs_state *cs, struct cs_thread *th)
 		cs->ev_fd = fd_put(cs, th->fds, fd_new(fdn, cs->ce->arg));
 }
 
+static void on_memfd_exit(struct cs_state *cs, struct cs_thread *th)
+{
+	int64_t fdn, flags = 0;
+	const char *s;
+	size_t len;
+	struct cs_fd *f;
+
+	if (!pint(cs, S_FD, &fdn) && !pint(cs, S_RES, &fdn))
+		return;
+	if (fdn < 0)
+		return;
+	f = fd_new(fdn, T_MEMFD);
+	if (pstr(cs, S_NAME, &s, &len)) {
+		char *buf = malloc(len + 6);
+
+		if (!buf)
+			abort();
+		memcpy(buf, "memfd:", 6);
+		memcpy(buf + 6, s, len);
+		f->name = str_new(buf, len + 6);
+		free(buf);
+	}
+	if (pint(cs, S_FLAGS, &flags))
+		f->flags = (uint32_t)flags;
+	cs->ev_fd = fd_put(cs, th->fds, f);
+}
+
 static void set_cwd(struct cs_state *cs, struct cs_thread *th, struct cs_str *dir)
 {
 	struct cs_thread *m = main_thread(cs, th);
@@ -1574,6 +1611,7 @@ int cs_feed(struct cs_state *cs, const uint8_t *rec, uint32_t len)
 	}
 	case OP_SEND_E: on_send_enter(cs, th); break;
 	case OP_DGRAM_X: on_dgram_exit(cs, th, type); break;
+	case OP_MEMFD_X: on_memfd_exit(cs, th); break;
 	}
 	return 0;
 }

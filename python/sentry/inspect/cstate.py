@@ -87,6 +87,7 @@ _OP_NAMES = (
     "capset_x",
     "send_e",
     "dgram_x",
+    "memfd_x",
 )
 _OPS = {name: i for i, name in enumerate(_OP_NAMES)}
 _EXIT_OPS = {
@@ -121,6 +122,7 @@ _EXIT_OPS = {
     "setresgid": "setgid_x",
     "setsid": "setsid_x",
     "capset": "capset_x",
+    "memfd_create": "memfd_x",
 }
 _SIMPLE = {
     "eventfd": FdType.EVENT,
@@ -134,7 +136,6 @@ _SIMPLE = {
     "epoll_create1": FdType.EVENTPOLL,
     "userfaultfd": FdType.USERFAULTFD,
     "io_uring_setup": FdType.IO_URING,
-    "memfd_create": FdType.MEMFD,
 }
 _STASHED = {
     "socket",
