@@ -6,9 +6,10 @@ all_rules``, ``default_duration`` in ms) and its per-rule ``capture: true`` /
 of events (at most ``pre_alert_max_bytes`` of records) are kept in memory, so the file an
 alert starts holds what led to it, then ``capture_duration`` ms after it. Files are named as
 Falco names them, ``<path_prefix>_<alert ts in ns>_<alert evt.num>.scap``; each starts with a
-process list of the threads known when it is opened, so sysdig (``-r``) and ``sentry tail
--e`` read it alone. An alert while a file is open extends it. ``max_file_bytes`` cuts a
-file short and ``max_files_per_minute`` skips alerts beyond it; both are counted.
+process list of the threads known when it is opened, and the files they have open, so sysdig
+(``-r``) and ``sentry tail -e`` read it alone. An alert while a file is open extends it.
+``max_file_bytes`` cuts a file short and ``max_files_per_minute`` skips alerts beyond it;
+both are counted.
 
 :meth:`AlertCapture.tee` wraps an event source: each batch's records are copied into the
 window (and the open file) before the engine sees the batch, so the alerting event is there
@@ -61,7 +62,7 @@ class AlertCapture:
     """The window, the file being written, the caps and their counters."""
 
     def __init__(self, section: dict[str, Any], rule_flags: dict[str, tuple[bool, int | None]],
-                 threads: Callable[[], list[Any]]):
+                 threads: Callable[[], list[Any]], fds: Callable[[], list[Any]] = list):
         self.prefix = str(section["path_prefix"])
         self.all_rules = section["mode"] == "all_rules"
         self.default_ns = int(section["default_duration"]) * MS
@@ -71,6 +72,7 @@ class AlertCapture:
         self.per_minute = int(section["max_files_per_minute"])
         self.flags = rule_flags
         self.threads = threads  # the process list for a new file
+        self.fds = fds  # and its fd list
         self.window: collections.deque[tuple[int, int, int, bytes]] = collections.deque()
         self.window_size = 0
         self.writer: Any = None
@@ -143,7 +145,8 @@ class AlertCapture:
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self.writer = ScapWriter(self.path, machine=MachineInfo(num_cpus=_cpus()),
-                                     threads=[_in_range(t) for t in self.threads()])
+                                     threads=[_in_range(t) for t in self.threads()],
+                                     fds=self.fds())
         except (OSError, ValueError, struct.error) as err:  # the alert still goes out
             self.failed += 1
             print(f"sentry: capture {self.path} not written: {err}", file=sys.stderr)
@@ -220,4 +223,25 @@ def from_config(cfg: Any, rule_paths: list[Path], inspector: Any) -> AlertCaptur
     from sentry.cli.capture import host_threads
 
     return AlertCapture(cfg.section("capture"), rule_capture_flags(rule_paths),
-                        lambda: host_threads(inspector))
+                        lambda: host_threads(inspector), lambda: host_fds(inspector))
+
+
+def host_fds(inspector: Any) -> list[Any]:
+    """The files and directories each process has open, as fd-list entries (so a file
+    replays with the names of fds opened before its window). Sockets and the rest are left
+    out; their next connect/accept names them again."""
+    from sentry.capture.scapfile import FD_DIRECTORY, FD_FILE_V2, FdEntry
+    from sentry.inspect.fds import FdType
+
+    kinds = {FdType.FILE: FD_FILE_V2, FdType.DIRECTORY: FD_DIRECTORY}
+    out = []
+    for th in inspector.threads:
+        table = getattr(getattr(th, "fds", None), "fds", None)
+        if th.tid != th.pid or not isinstance(table, dict):
+            continue
+        for num, fd in table.items():
+            kind = kinds.get(fd.type)
+            if kind is not None and 0 <= num < 1 << 63 and fd.name:
+                out.append(FdEntry(th.tid, num, fd.ino & (1 << 64) - 1, kind, fd.name,
+                                   fd.flags & 0xFFFFFFFF, fd.dev & 0xFFFFFFFF))
+    return out

@@ -83,3 +83,26 @@ def test_the_window_is_bounded_and_files_per_minute_capped(tmp_path: Path) -> No
     shown = subprocess.run([need_sysdig(), "-r", str(files[1]), "-p", "%evt.num %evt.type"],
                            capture_output=True, text=True, timeout=60, check=False)
     assert shown.stdout.split() == ["1", "openat"]  # a 0 ms window: the alerting event only
+
+
+def test_a_file_carries_the_fds_opened_before_its_window(tmp_path: Path) -> None:
+    s = Story()
+    bash = s.proc("bash")
+    s.open(bash, "/srv/secret", fd=7)  # long before the alert: outside a 0 ms window
+    vi = s.execve(bash, "vi", "/x")
+    s.open(vi, "/x0", O_WRONLY | O_CREAT | O_TRUNC)  # the alert (events 5-6)
+    s.syscall(bash, "close", {"fd": 7}, {"res": 0})  # after it: fd 7 must have its name
+    capture = write_story(s, tmp_path / "fds.scap")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace("capture_duration: 0", "capture_duration: 1"))
+    done = subprocess.run([*SENTRY, "run", "-r", str(rules), "-e", str(capture),
+                           "-o", "capture.enabled=true", "-o", "capture.pre_alert_window=0",
+                           "-o", f"capture.path_prefix={tmp_path}/c/sentry"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    (path,) = (tmp_path / "c").iterdir()
+    shown = subprocess.run([need_sysdig(), "-r", str(path), "-p", "%evt.type %fd.name",
+                            "evt.type=close"], capture_output=True, text=True, timeout=60,
+                           check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == ["close", "/srv/secret", "close", "/srv/secret"]
