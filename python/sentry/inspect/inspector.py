@@ -424,6 +424,13 @@ class Inspector:
         relative = filename and filename[0] != "/" and filename != NA_NAME and (
             not filename.startswith("memfd:"))
         th.exepath = join_path(th.main_thread().cwd, filename) if relative else filename
+        if th.exepath in ("", NA_NAME):
+            # the enter or the fd it ran was not seen: the path the driver read from the
+            # program's file (a memfd's as memfd_create's event names it)
+            trusted = ev.param_by_name("trusted_exepath")
+            if isinstance(trusted, str) and trusted:
+                trusted = trusted.removesuffix(" (deleted)")
+                th.exepath = trusted[1:] if trusted.startswith("/memfd:") else trusted
         env = ev.param_by_name("env")
         if env is not None:
             th.env = split_nul(env)
@@ -483,7 +490,11 @@ class Inspector:
         if ev.type in self._creat:
             flags = O_CREAT | O_WRONLY | O_TRUNC
         name = name if isinstance(name, str) else ""
-        if name[:1] == "/":
+        if not name:
+            # The driver could not read the path: unknown, not the cwd that joining "" to
+            # it would give (sysdig 0.29 shows the cwd, and a write "below /" follows).
+            path = NA_NAME
+        elif name[:1] == "/":
             # join_path's own shortcut, inlined: most opens name a normal absolute path
             normal = "//" not in name and "/." not in name and name[-1] != "/"
             path = name if normal else join_path("", name)

@@ -51,7 +51,14 @@ def _clone(w: ScapWriter, parent: int, child: int, ts: int) -> None:
 
 
 def _execve(
-    w: ScapWriter, tid: int, path: str, comm: str, flags: int, caps: tuple[int, ...], ts: int
+    w: ScapWriter,
+    tid: int,
+    path: str,
+    comm: str,
+    flags: int,
+    caps: tuple[int, ...],
+    ts: int,
+    trusted: str | None = None,
 ) -> None:
     w.write_event("execve>", path, tid=tid, ts=ts)
     w.write_event(
@@ -81,7 +88,7 @@ def _execve(
         CTIME,
         MTIME,
         1000,
-        path,
+        path if trusted is None else trusted,
         tid=tid,
         ts=ts + 1,
     )
@@ -125,7 +132,8 @@ def events(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
         w.write_event("capset>", tid=101, ts=T0 + 50)
         w.write_event("capset<", 0, 0, dropped, dropped, tid=101, ts=T0 + 51)
         w.write_event("close>", 3, tid=101, ts=T0 + 60)
-        _execve(w, 101, "", "memfd:x", EXE_FROM_MEMFD, (0, dropped, dropped), T0 + 70)
+        _execve(w, 101, "", "memfd:x", EXE_FROM_MEMFD, (0, dropped, dropped), T0 + 70,
+                trusted="/memfd:x (deleted)")
         w.write_event("close>", 3, tid=101, ts=T0 + 80)
     reader = ScapReader(path)
     inspector = Inspector.from_capture(reader)
@@ -157,6 +165,7 @@ FIELDS = [
         "proc.sid.exepath",
         "proc.vpgid.name",
         "proc.vpgid.exepath",
+        "proc.exepath",
     )
 ] + [("proc.aexe", "1"), ("proc.aexepath", "1")]
 
@@ -197,6 +206,8 @@ def test_capset_and_a_memfd_exec(events: list[Any]) -> None:
     caps = get(after_capset, "thread.cap_effective").split()
     assert "CAP_SYS_ADMIN" not in caps and "CAP_NET_RAW" not in caps and "CAP_CHOWN" in caps
     assert get(memfd, "proc.is_exe_from_memfd") is True
+    # no program path in the enter (nor a known fd): the driver's, " (deleted)" left out
+    assert get(memfd, "proc.exepath") == "memfd:x"
     assert get(memfd, "proc.is_exe_upper_layer") is False
 
 
