@@ -106,3 +106,14 @@ def test_a_file_carries_the_fds_opened_before_its_window(tmp_path: Path) -> None
                            check=False)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split() == ["close", "/srv/secret", "close", "/srv/secret"]
+
+
+def test_max_file_bytes_cuts_a_file_short(tmp_path: Path) -> None:
+    done = run(tmp_path, story(tmp_path, writes=1), "capture.max_file_bytes=200")
+    assert done.returncode == 0, done.stderr
+    assert "1 cut at max_file_bytes" in done.stderr
+    (path,) = (tmp_path / "c").iterdir()
+    shown = subprocess.run([need_sysdig(), "-r", str(path), "-p", "%evt.num"],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert 0 < len(shown.stdout.split()) < 6  # what fitted of the six events, readable
