@@ -8,6 +8,39 @@
 
 #define IOV_MAX_SEGS	16
 
+/* ---- the path an open exit names ------------------------------------------- */
+
+/*
+ * The path argument of an open exit: the user string at uptr, as the kernel read it at
+ * the call's start. When it cannot be read any more (another thread unmapped or remapped
+ * its page while the call ran, as while an open of a FIFO waits for the other end), the
+ * path of the file the call opened (fd), as far as the task's root: the name the call
+ * resolved. Empty (a failed read counted) only when neither is known.
+ */
+static __always_inline void ev_open_name(struct ev *e, const void *uptr, long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file *f;
+	long n = -1;
+
+	if (uptr && ev_room(e) >= STR_MAX)
+		n = bpf_probe_read_user_str(&e->s->evt[e->s->off & EVT_MASK], STR_MAX, uptr);
+	if (n > 0) {
+		ev_len(e, n);
+		return;
+	}
+	f = fd >= 0 ? fd_file(e, fd) : NULL;
+	if (f && ev_room(e) >= STR_MAX) {
+		ev_tmp_str(e, build_path(e->s, BPF_CORE_READ(f, f_path.dentry),
+					 BPF_CORE_READ(f, f_path.mnt),
+					 BPF_CORE_READ(task, fs, root)));
+		return;
+	}
+	if (uptr)
+		e->s->pf = 1;
+	ev_len(e, 0);
+}
+
 /* ---- I/O vectors ---------------------------------------------------------- */
 
 struct iov_ctx {

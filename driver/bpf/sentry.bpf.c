@@ -66,6 +66,9 @@ static __always_inline bool emit_inline(struct ev *e, long ret, const struct par
 	case PK_USTR:
 		ev_ustr(e, (void *)ev_arg(e, a));
 		return true;
+	case PK_OPEN_NAME:
+		ev_open_name(e, (void *)ev_arg(e, a), ret);
+		return true;
 	case PK_OPEN_FLAGS:
 		ev_int(e, scap_open_flags(ev_arg(e, a)), 4);
 		return true;

@@ -62,6 +62,7 @@ enum param_kind {
 	PK_CAPS,	/* the task's capability set aux (0 inheritable, 1 permitted, 2 effective) */
 	PK_ZERO,	/* zero, size bytes */
 	PK_EMPTY,	/* zero-length parameter */
+	PK_OPEN_NAME,	/* user string at argument a, else the path of the returned fd's file */
 };
 
 enum event_handler {
@@ -101,6 +102,7 @@ struct syscall_spec {
 #define RET		P(PK_RET, 0, 8, 0)
 #define RET32		P(PK_RET, 0, 4, 0)
 #define STR(a)		P(PK_USTR, a, 0, 0)
+#define OPEN_NAME(a)	P(PK_OPEN_NAME, a, 0, 0)
 #define BUF_RET(a)	P(PK_UBUF_RET, a, 0, 0)
 #define BUF_ARG(a, l)	P(PK_UBUF_ARG, a, 0, l)
 #define IOV_RET(a, n)	P(PK_IOV_RET, a, 0, n)
@@ -159,15 +161,15 @@ struct syscall_spec {
 const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.specs") = {
 	/* files */
 	SC(__NR_open, EV(SE_SYSCALL_OPEN_E, STR(0), OFLAGS(1), OMODE(1, 2)),
-	   EV(SE_SYSCALL_OPEN_X, RET, STR(0), OFLAGS_X(1), OMODE(1, 2), DEV)),
+	   EV(SE_SYSCALL_OPEN_X, RET, OPEN_NAME(0), OFLAGS_X(1), OMODE(1, 2), DEV)),
 	SC(__NR_openat, EV(SE_SYSCALL_OPENAT_2_E, FD(0), STR(1), OFLAGS(2), OMODE(2, 3)),
-	   EV(SE_SYSCALL_OPENAT_2_X, RET, FD(0), STR(1), OFLAGS_X(2), OMODE(2, 3), DEV)),
+	   EV(SE_SYSCALL_OPENAT_2_X, RET, FD(0), OPEN_NAME(1), OFLAGS_X(2), OMODE(2, 3), DEV)),
 	SC(__NR_openat2, EV(SE_SYSCALL_OPENAT2_E, FD(0), STR(1), HOW_FLAGS(2), HOW_MODE(2),
 			    HOW_RESOLVE(2)),
-	   EV(SE_SYSCALL_OPENAT2_X, RET, FD(0), STR(1), HOW_FLAGS(2), HOW_MODE(2),
+	   EV(SE_SYSCALL_OPENAT2_X, RET, FD(0), OPEN_NAME(1), HOW_FLAGS(2), HOW_MODE(2),
 	      HOW_RESOLVE(2))),
 	SC(__NR_creat, EV(SE_SYSCALL_CREAT_E, STR(0), MODE(1)),
-	   EV(SE_SYSCALL_CREAT_X, RET, STR(0), MODE(1), DEV)),
+	   EV(SE_SYSCALL_CREAT_X, RET, OPEN_NAME(0), MODE(1), DEV)),
 	SC(__NR_close, EV(SE_SYSCALL_CLOSE_E, FD(0)), EV(SE_SYSCALL_CLOSE_X, RET)),
 	SC(__NR_read, EV(SE_SYSCALL_READ_E, FD(0), ARG32(2)),
 	   EV(SE_SYSCALL_READ_X, RET, BUF_RET(1))),
