@@ -128,7 +128,12 @@ def _split(name: str) -> tuple[str, str]:
         if len(_SPLITS) >= _SPLITS_MAX:
             _SPLITS.clear()
         pos = name.rfind("/")
-        parts = _SPLITS[name] = ("/", "/") if pos < 0 else ((name[:pos] or "/"), name[pos + 1:])
+        if name == "<NA>":  # a path the driver could not read: no directory, no file name
+            parts = _SPLITS[name] = (name, name)
+        elif pos < 0:
+            parts = _SPLITS[name] = ("/", "/")
+        else:
+            parts = _SPLITS[name] = ((name[:pos] or "/"), name[pos + 1:])
     return parts
 
 
