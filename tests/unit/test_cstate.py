@@ -41,3 +41,34 @@ def test_tracker_knows_what_it_was_fed() -> None:
     assert counts["events"] == n and counts["malformed"] == 0
     assert counts["threads"] > 0
     assert any(f["name"].startswith("/") for t in cs.threads() for f in cs.fds(t["tid"]).values())
+
+
+def test_bad_records_are_counted_not_trusted() -> None:
+    """Records cut short, with lengths that overrun them or with bytes flipped: the tracker
+    counts the malformed ones and keeps going (a crash here kills the test process)."""
+    import random
+
+    rng = random.Random(12)
+    records = []
+    for trace in TRACES:
+        records += [bytes(ev.record()) for ev in ScapReader(trace)]
+    cs = _tracker()
+    cut = 0
+    for rec in records:
+        cs.feed(rec[: rng.randrange(0, len(rec))])
+        cut += 1
+        flipped = bytearray(rec)
+        for _ in range(4):
+            i = rng.randrange(26, len(rec)) if len(rec) > 26 else 22
+            flipped[i] = rng.randrange(256)
+        cs.feed(bytes(flipped))
+        # parameter lengths that claim more than the record holds
+        cs.feed(rec[:22] + (200).to_bytes(4, "little") + rec[26:])
+    counts = cs.counts()
+    assert counts["malformed"] > len(records) // 2
+    assert counts["events"] + counts["unknown"] + counts["malformed"] >= cut
+    # and it still tracks: a clean pass over a trace gives its threads
+    reader = ScapReader(TRACES[0])
+    for ev in reader:
+        cs.feed_event(ev)
+    assert cs.counts()["threads"] > 0
