@@ -9,7 +9,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 PKGS=(sysdig qemu-system-x86 busybox-static linux-image-amd64 linux-headers-amd64
       tiny-initramfs clang llvm libbpf-dev bpftool make gcc kmod cpio debootstrap
-      dkms systemd curl openssh-client)
+      dkms systemd curl openssh-client openssh-server logrotate)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
