@@ -171,6 +171,7 @@ def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json:
     formatter = OutputFormat(fmt if fmt else DEFAULT_FORMAT)
     json_fields = [resolve(name) for name in _JSON_FIELDS] if as_json and not fmt else None
     colour = out.isatty() and not as_json and fmt is None
+    live = not capture
     if capture:
         source, inspector = open_capture(capture)
     else:
@@ -200,6 +201,8 @@ def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json:
                     line = text
                 out.write(line + "\n")
                 printed += 1
+                if live:
+                    out.flush()  # a pipe is block-buffered: live lines go out as they come
     finally:
         source.close()
     return printed
