@@ -18,21 +18,6 @@ import typer
 from sentry.errors import SentryError
 
 
-def host_threads(inspector: Any) -> list[Any]:
-    """The inspector's threads as process-list entries (live capture's snapshot)."""
-    from sentry.capture.scapfile import ThreadEntry
-
-    return [
-        ThreadEntry(
-            th.tid, th.pid, th.ptid, comm=th.comm, exe=th.exe, exepath=th.exepath,
-            args=list(th.args), cwd=th.cwd, fdlimit=th.fdlimit, flags=th.flags, uid=th.uid,
-            gid=th.gid, env=list(th.env), vtid=th.vtid, vpid=th.vpid, cgroups=list(th.cgroups),
-            sid=th.sid, vpgid=th.vpgid, loginuid=th.loginuid, tty=th.tty,
-        )
-        for th in inspector.threads
-    ]
-
-
 class _ContainerRecords:
     """Writes each container's metadata (sysdig's container JSON event) into the capture
     before the first written event of that container whose metadata is known, so that the
@@ -107,6 +92,8 @@ def capture(out: str, capture_in: str | None, filter_text: str | None) -> tuple[
             "interfaces": reader.interfaces,
         }
         return write_capture(reader, inspector, out, filter_text, metadata=metadata)
+    from sentry.inspect.snapshot import host_threads
+
     source, inspector = open_live()
     return write_capture(source, inspector, out, filter_text,
                          metadata={"threads": host_threads(inspector)})

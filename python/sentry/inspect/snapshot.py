@@ -1,4 +1,5 @@
-"""The starting state a capture file describes: its process list, fd lists and interfaces.
+"""The starting state a capture file describes: its process list, fd lists and interfaces
+(read into an Inspector, and written from one: :func:`host_threads`, :func:`host_fds`).
 
 Entries come from :class:`sentry.capture.scapfile.ScapReader` (``threads``, ``fds``,
 ``interfaces``). Threads of one process share its fd table, as in sysdig. fd-list types are
@@ -92,3 +93,42 @@ def load_capture_state(inspector: Inspector, reader: Any) -> None:
         ip = _ip(getattr(iface, "addr", ""))
         if ip is not None:
             inspector.local_addresses.add(ip)
+
+
+# ---- the other way: the inspector's state as a capture's process and fd lists
+
+
+def host_threads(inspector: Any) -> list[Any]:
+    """The inspector's threads as process-list entries (live capture's snapshot)."""
+    from sentry.capture.scapfile import ThreadEntry
+
+    return [
+        ThreadEntry(
+            th.tid, th.pid, th.ptid, comm=th.comm, exe=th.exe, exepath=th.exepath,
+            args=list(th.args), cwd=th.cwd, fdlimit=th.fdlimit, flags=th.flags, uid=th.uid,
+            gid=th.gid, env=list(th.env), vtid=th.vtid, vpid=th.vpid, cgroups=list(th.cgroups),
+            sid=th.sid, vpgid=th.vpgid, loginuid=th.loginuid, tty=th.tty,
+        )
+        for th in inspector.threads
+    ]
+
+
+def host_fds(inspector: Any) -> list[Any]:
+    """The files and directories each process has open, as fd-list entries (so a file
+    replays with the names of fds opened before its window). Sockets and the rest are left
+    out; their next connect/accept names them again."""
+    from sentry.capture.scapfile import FD_DIRECTORY, FD_FILE_V2, FdEntry
+    from sentry.inspect.fds import FdType
+
+    kinds = {FdType.FILE: FD_FILE_V2, FdType.DIRECTORY: FD_DIRECTORY}
+    out = []
+    for th in inspector.threads:
+        table = getattr(getattr(th, "fds", None), "fds", None)
+        if th.tid != th.pid or not isinstance(table, dict):
+            continue
+        for num, fd in table.items():
+            kind = kinds.get(fd.type)
+            if kind is not None and 0 <= num < 1 << 63 and fd.name:
+                out.append(FdEntry(th.tid, num, fd.ino & (1 << 64) - 1, kind, fd.name,
+                                   fd.flags & 0xFFFFFFFF, fd.dev & 0xFFFFFFFF))
+    return out

@@ -220,28 +220,7 @@ def from_config(cfg: Any, rule_paths: list[Path], inspector: Any) -> AlertCaptur
     """The configured AlertCapture (None when ``capture.enabled`` is false)."""
     if not cfg.get("capture.enabled"):
         return None
-    from sentry.cli.capture import host_threads
+    from sentry.inspect.snapshot import host_fds, host_threads
 
     return AlertCapture(cfg.section("capture"), rule_capture_flags(rule_paths),
                         lambda: host_threads(inspector), lambda: host_fds(inspector))
-
-
-def host_fds(inspector: Any) -> list[Any]:
-    """The files and directories each process has open, as fd-list entries (so a file
-    replays with the names of fds opened before its window). Sockets and the rest are left
-    out; their next connect/accept names them again."""
-    from sentry.capture.scapfile import FD_DIRECTORY, FD_FILE_V2, FdEntry
-    from sentry.inspect.fds import FdType
-
-    kinds = {FdType.FILE: FD_FILE_V2, FdType.DIRECTORY: FD_DIRECTORY}
-    out = []
-    for th in inspector.threads:
-        table = getattr(getattr(th, "fds", None), "fds", None)
-        if th.tid != th.pid or not isinstance(table, dict):
-            continue
-        for num, fd in table.items():
-            kind = kinds.get(fd.type)
-            if kind is not None and 0 <= num < 1 << 63 and fd.name:
-                out.append(FdEntry(th.tid, num, fd.ino & (1 << 64) - 1, kind, fd.name,
-                                   fd.flags & 0xFFFFFFFF, fd.dev & 0xFFFFFFFF))
-    return out
