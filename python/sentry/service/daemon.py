@@ -42,6 +42,9 @@ from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
 from sentry.service.outputs import build_outputs
 from sentry.service.reload import Retired, changed_keys, plan_outputs, restart_only
 
+RELOAD_REST = 2.0  # after a reload, no other for twice as long as it took ...
+RELOAD_REST_MAX_S = 30.0  # ... and at most this long
+
 
 class Stop(Exception):
     """Unwinds the main loop on SIGTERM/SIGINT."""
@@ -257,14 +260,23 @@ class Daemon:
                  f"{', '.join(waiting)}", "warning")
 
     def _control_loop(self) -> None:
+        rest_until = 0.0
         while not self._stopped.is_set():
-            if self._reload.wait(0.5):
+            if time.monotonic() >= rest_until and self._reload.wait(0.5):
                 self._reload.clear()
                 if not self._stopped.is_set():
+                    start = time.monotonic()
                     try:
                         self.reload()
                     except Exception as err:  # said, and the next SIGHUP still reloads
                         _log(f"reload: internal error: {err!r}")
+                    # Reloads back to back (a SIGHUP storm) would take half the reader's
+                    # interpreter time: rest twice as long as this one took before the next
+                    # (the SIGHUPs meanwhile make one reload, after the rest: none is lost).
+                    rest_until = time.monotonic() + min(RELOAD_REST_MAX_S,
+                                                        RELOAD_REST * (time.monotonic() - start))
+            elif time.monotonic() < rest_until:
+                self._stopped.wait(min(0.5, rest_until - time.monotonic()))
             if self.outputs_gone.is_set() and not self._stopped.is_set():
                 # stdout's reader left (| head): end as on SIGTERM, quietly.
                 signal.raise_signal(signal.SIGTERM)
