@@ -50,6 +50,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert not any(n.endswith((".o", ".ko", "vmlinux.h")) for n in names), names
     walker = r"sentry/capture/_scapscan_[0-9a-f]+(\.[\w-]+)?\.so"
     assert any(re.fullmatch(walker, n) for n in names), "the C walker is not in the wheel"
+    tracker = r"sentry/inspect/_cstate_[0-9a-f]+(\.[\w-]+)?\.so"
+    assert any(re.fullmatch(tracker, n) for n in names), "the C state tracker is not in the wheel"
+    assert "sentry/inspect/cstate.c" in names  # its build is named by the source's hash
     assert "-py3-none-any" not in wheel.name  # it carries a compiled module
     env_dir = base / "venv"
     made = _run([sys.executable, "-m", "venv", str(env_dir)])
@@ -103,3 +106,15 @@ def test_packaged_rules_raise_alerts(venv: Path, tmp_path: Path, trace_dir: Path
     assert scap.returncode == 0, scap.stderr
     assert "slower Python walker" not in scap.stderr
     assert not (tmp_path / "cache" / "sentry").exists(), "the walker was compiled at run time"
+
+
+def test_c_state_tracker_is_installed_built(venv: Path, tmp_path: Path) -> None:
+    """The installed package loads its install-time build of inspect/cstate.c: nothing is
+    compiled at run time."""
+    code = ("from sentry.inspect.cstate_build import installed; "
+            "from sentry.inspect.cstate import CState; "
+            "assert installed() is not None; print(CState().counts()['events'])")
+    run = _run([str(venv / "bin" / "python"), "-c", code], env=_env(tmp_path), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "0"
+    assert not (tmp_path / "cache" / "sentry").exists(), "the tracker was compiled at run time"
