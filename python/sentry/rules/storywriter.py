@@ -20,7 +20,7 @@ from sentry.capture.scapfile import (
     encode_event,
 )
 from sentry.events.event import AF_INET, AF_INET6, AF_UNIX, SockAddr, SockTuple
-from sentry.events.syscalls import PPM_SC_BY_NAME, X86_64_BY_NAME
+from sentry.events.syscalls import LIBS_LATER_EVENTS, PPM_SC_BY_NAME, X86_64_BY_NAME
 from sentry.events.table import EVENTS, EventInfo, ParamType
 from sentry.rules.story import GROUPS, USERS, Call, Story
 
@@ -50,16 +50,19 @@ def _structured(value: Any) -> Any:
     return SockTuple(_family(sip), sip, sport, dip, dport)
 
 
-def event_for(call: Call) -> tuple[EventInfo, list[Any]]:
-    """The event the drivers write for ``call``, and its parameter values in table order.
+def event_for(call: Call, sysdig029: bool = False) -> tuple[EventInfo, list[Any]]:
+    """The event the drivers write for ``call``, and its parameter values in table order;
+    with ``sysdig029``, the generation sysdig 0.29 reads (the generic pair for the
+    syscalls whose libs-later events it skips: capset, memfd_create, init_module ...).
 
     Raises ValueError for a syscall x86_64 does not have or a parameter its event lacks.
     """
     sc = X86_64_BY_NAME.get(call.syscall)
     if sc is None:
         raise ValueError(f"no x86_64 syscall named {call.syscall!r}")
-    if sc.enter_event == 0:  # no dedicated event: the generic pair names the syscall
-        code = PPM_SC_BY_NAME[call.syscall]
+    if sc.enter_event == 0 or (sysdig029 and sc.name in LIBS_LATER_EVENTS):
+        # no dedicated event: the generic pair names the syscall
+        code = PPM_SC_BY_NAME.get(call.syscall, 0)
         if call.direction == ">":
             return EVENTS[0], [code, sc.nr]
         return EVENTS[1], [code]
@@ -83,8 +86,9 @@ def event_for(call: Call) -> tuple[EventInfo, list[Any]]:
     return info, values
 
 
-def write_story(story: Story, path: Path) -> Path:
-    """Write ``story`` as a scap capture (machine, users, process list, events) at ``path``."""
+def write_story(story: Story, path: Path, *, sysdig029: bool = False) -> Path:
+    """Write ``story`` as a scap capture (machine, users, process list, events) at ``path``
+    (with ``sysdig029``, in the event generation sysdig 0.29 reads: see :func:`event_for`)."""
     threads = [
         ThreadEntry(
             tid=p.tid, pid=p.tid, ptid=p.ptid, comm=p.comm, exe=p.exe,
@@ -101,7 +105,7 @@ def write_story(story: Story, path: Path) -> Path:
     with ScapWriter(path, machine=MachineInfo(num_cpus=1, hostname="story"), threads=threads,
                     users=users, groups=groups) as writer:
         for i, call in enumerate(story.calls):
-            info, values = event_for(call)
+            info, values = event_for(call, sysdig029)
             ts = START_TS + (i + 1) * STEP_NS
             writer.write_record(encode_event(info.code, values, ts=ts, tid=call.tid))
     return path

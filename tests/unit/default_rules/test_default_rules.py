@@ -205,6 +205,8 @@ def test_sysdig_reads_each_rule_the_same_way(case, definitions, tmp_path: Path) 
     lists = {name: item.items for name, item in definitions.lists.items()}
     condition = to_text(expand(parse_condition(definitions.rules[case.rule].condition),
                                macros, lists))
-    fire = write_story(case.fire(), tmp_path / "fire.scap")
-    miss = write_story(case.near_miss(), tmp_path / "miss.scap")
+    # in the events sysdig 0.29 reads (it skips libs' later capset, init_module ... events,
+    # which our drivers write: for those the story has the generic pair instead)
+    fire = write_story(case.fire(), tmp_path / "fire.scap", sysdig029=True)
+    miss = write_story(case.near_miss(), tmp_path / "miss.scap", sysdig029=True)
     assert (_sysdig_matches(fire, condition), _sysdig_matches(miss, condition)) == (1, 0)
