@@ -58,6 +58,7 @@ void sentry_push_path(struct sentry_evt *e, unsigned long uptr);
 void sentry_push_res(struct sentry_evt *e, struct sentry_args *a);
 struct file *sentry_fd_file(long fd);
 void sentry_push_kpath(struct sentry_evt *e, const struct path *p);
+void sentry_push_open_name(struct sentry_evt *e, unsigned long uptr, long fd);
 void sentry_push_cwd(struct sentry_evt *e);
 void sentry_push_data(struct sentry_evt *e, unsigned long uptr, long len);
 void sentry_push_iov(struct sentry_evt *e, unsigned long uiov, unsigned long cnt, long total);

@@ -21,6 +21,31 @@ void sentry_push_path(struct sentry_evt *e, unsigned long uptr)
 	sentry_push_ustr(e, uptr, SENTRY_MAX_PATH);
 }
 
+/*
+ * The path an open exit names: the user string, as the kernel read it at the call's start.
+ * When it cannot be read any more (another thread unmapped its page while the call ran,
+ * as while an open of a FIFO waits for the other end), the path of the file the call
+ * opened (fd), which is the name it resolved.
+ */
+void sentry_push_open_name(struct sentry_evt *e, unsigned long uptr, long fd)
+{
+	struct file *f = NULL;
+	long n = 0;
+
+	if (uptr) {
+		pagefault_disable();
+		n = strnlen_user((const char __user *)uptr, SENTRY_MAX_PATH);
+		pagefault_enable();
+	}
+	if (n <= 0)
+		f = sentry_fd_file(fd);
+	if (f) {
+		sentry_push_kpath(e, &f->f_path);
+		return;
+	}
+	sentry_push_ustr(e, uptr, SENTRY_MAX_PATH);
+}
+
 void sentry_push_res(struct sentry_evt *e, struct sentry_args *a)
 {
 	sentry_push_s64(e, a->ret);

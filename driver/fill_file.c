@@ -24,7 +24,7 @@ static void open_x(struct sentry_evt *e, struct sentry_args *a)
 
 	sentry_fd_dev_ino(a->ret, &dev, &ino, &created);
 	sentry_push_res(e, a);
-	sentry_push_path(e, a->a[0]);
+	sentry_push_open_name(e, a->a[0], a->ret);
 	sentry_push_u32(e, scap_open_flags(a->a[1]) | created);
 	sentry_push_u32(e, scap_open_mode(a->a[1], a->a[2]));
 	sentry_push_u32(e, dev);
@@ -44,7 +44,7 @@ static void creat_x(struct sentry_evt *e, struct sentry_args *a)
 
 	sentry_fd_dev_ino(a->ret, &dev, &ino, &created);
 	sentry_push_res(e, a);
-	sentry_push_path(e, a->a[0]);
+	sentry_push_open_name(e, a->a[0], a->ret);
 	sentry_push_u32(e, a->a[1] & 07777);
 	sentry_push_u32(e, dev);
 	sentry_push_u64(e, ino);
@@ -66,7 +66,7 @@ static void openat_x(struct sentry_evt *e, struct sentry_args *a)
 	sentry_fd_dev_ino(a->ret, &dev, &ino, &created);
 	sentry_push_res(e, a);
 	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_path(e, a->a[1]);
+	sentry_push_open_name(e, a->a[1], a->ret);
 	sentry_push_u32(e, scap_open_flags(a->a[2]) | created);
 	sentry_push_u32(e, scap_open_mode(a->a[2], a->a[3]));
 	sentry_push_u32(e, dev);
@@ -74,23 +74,31 @@ static void openat_x(struct sentry_evt *e, struct sentry_args *a)
 }
 
 /* openat2: flags, mode and resolve come from a user struct open_how. */
-static void openat2_params(struct sentry_evt *e, struct sentry_args *a)
+static void openat2_params(struct sentry_evt *e, struct sentry_args *a, bool exit)
 {
 	struct { u64 flags, mode, resolve; } how = { 0 };
 
 	if (sentry_copy_user(&how, a->a[2], sizeof(how)))
 		e->pf = true;
 	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_path(e, a->a[1]);
+	if (exit)
+		sentry_push_open_name(e, a->a[1], a->ret);
+	else
+		sentry_push_path(e, a->a[1]);
 	sentry_push_u32(e, scap_open_flags(how.flags));
 	sentry_push_u32(e, scap_open_mode(how.flags, how.mode));
 	sentry_push_u32(e, scap_resolve_flags(how.resolve));
 }
 
+static void openat2_e(struct sentry_evt *e, struct sentry_args *a)
+{
+	openat2_params(e, a, false);
+}
+
 static void openat2_x(struct sentry_evt *e, struct sentry_args *a)
 {
 	sentry_push_res(e, a);
-	openat2_params(e, a);
+	openat2_params(e, a, true);
 }
 
 static void fd_size_pos_e(struct sentry_evt *e, struct sentry_args *a)
@@ -366,7 +374,7 @@ static void splice_e(struct sentry_evt *e, struct sentry_args *a)
 const struct sentry_filler_entry sentry_fill_file_table[] = {
 	{ __NR_open, open_e, open_x },
 	{ __NR_openat, openat_e, openat_x },
-	{ __NR_openat2, openat2_params, openat2_x },
+	{ __NR_openat2, openat2_e, openat2_x },
 	{ __NR_creat, creat_e, creat_x },
 	{ __NR_close, sentry_fill_fd0_e, sentry_fill_res_x },
 	{ __NR_read, sentry_fill_fd_size_e, read_x },

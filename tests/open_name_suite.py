@@ -1,8 +1,10 @@
-"""An open whose path the probe cannot read: openat() of a FIFO for writing blocks until a
-reader comes, and meanwhile another thread unmaps the page that held the path, so at the
-syscall's exit the path's memory is gone (the kernel read it at the start of the call).
+"""Shared by both drivers (tests/ebpf/test_ebpf_open_name.py, tests/kmod/test_kmod_open_name.py,
+with their ``live_source``). An open whose path the driver cannot read: openat() of a FIFO
+for writing blocks until a reader comes, and meanwhile another thread unmaps the page that
+held the path, so at the syscall's exit the path's memory is gone (the kernel read it at
+the start of the call).
 
-The probe then takes the name from the file the call opened (its path, from the returned
+The driver then takes the name from the file the call opened (its path, from the returned
 descriptor); and when no name is known at all, the inspector leaves the fd's name unknown
 instead of resolving "" against the cwd (which made "File Written Below Root Or Root Home"
 fire with file=/ for this host's daemon)."""
@@ -11,11 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from driver_cases import run_trigger
-
-pytestmark = pytest.mark.root
 
 OPENAT_X = 307  # PPME_SYSCALL_OPENAT_2_X
 
@@ -45,9 +43,9 @@ print("fd", fd)
 
 
 def test_open_whose_path_is_unmapped_at_exit_names_the_opened_file(
-    ebpf_source: object, tmp_path: Path
+    live_source: object, tmp_path: Path
 ) -> None:
-    cap = run_trigger(ebpf_source, TRIGGER, tmp_path)
+    cap = run_trigger(live_source, TRIGGER, tmp_path)
     assert "fd 3" in cap.output or "fd " in cap.output, cap.output
     fd = int(cap.output.split("fd ", 1)[1].split()[0])
     assert fd >= 0, cap.output
