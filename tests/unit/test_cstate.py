@@ -72,3 +72,35 @@ def test_bad_records_are_counted_not_trusted() -> None:
     for ev in reader:
         cs.feed_event(ev)
     assert cs.counts()["threads"] > 0
+
+
+def test_strings_are_stored_once() -> None:
+    """200 processes opening the same two paths keep one copy of each path (and of their
+    identical comm/exe) however many fds name them; closing them all frees the strings."""
+    from sentry.capture.scapfile import encode_event
+    from sentry.events.table import event_by_name
+
+    openat_e, openat_x = event_by_name("openat", ">"), event_by_name("openat", "<")
+    close_e, close_x = event_by_name("close", ">"), event_by_name("close", "<")
+    cs = _tracker()
+    ts = 1
+
+    def feed(info: object, values: list[object], tid: int) -> None:
+        nonlocal ts
+        ts += 1
+        cs.feed(encode_event(info.code, values, ts=ts, tid=tid))  # type: ignore[attr-defined]
+
+    for tid in range(1000, 1200):
+        for fd, path in ((3, "/etc/passwd"), (4, "/etc/hosts")):
+            feed(openat_e, [-100, path, 1, 0], tid)
+            feed(openat_x, [fd, -100, path, 1, 0, 0], tid)
+    fds = [f for t in cs.threads() for f in cs.fds(t["tid"]).values()]
+    assert len(fds) == 400 and {f["name"] for f in fds} == {"/etc/passwd", "/etc/hosts"}
+    assert cs.counts()["strings"] <= 4  # the two paths (name and name_raw are one), <NA>s static
+    for tid in range(1000, 1200):
+        for fd in (3, 4):
+            feed(close_e, [fd], tid)
+            feed(close_x, [0], tid)
+    feed(close_e, [0], 1)  # frees what the last close left for its own event
+    assert not any(cs.fds(t["tid"]) for t in cs.threads())
+    assert cs.counts()["strings"] == 0

@@ -83,9 +83,12 @@ struct cs_evt {
 	uint8_t kind[CS_MAXP];
 };
 
+/* Strings are interned per tracker: one copy of each path, name or argument list. */
 struct cs_str {
 	uint32_t ref;
 	uint32_t len;
+	uint32_t hash;
+	uint32_t interned;
 	char s[];
 };
 
@@ -180,32 +183,111 @@ struct cs_state {
 	uint32_t rec_len, nparams;
 	uint32_t poff[CS_MAXP], plen[CS_MAXP];
 	const struct cs_evt *ce;
+	struct cs_str **strs;	/* the intern set: open addressing by hash */
+	uint32_t str_count, str_cap;
 };
 
-static struct cs_str cs_empty_s = { 0x40000000u, 0, "" };
+static struct cs_str cs_empty_s = { 0x40000000u, 0, 0, 0, "" };
 static struct {
-	uint32_t ref, len;
+	uint32_t ref, len, hash, interned;
 	char s[5];
-} cs_na_s = { 0x40000000u, 4, "<NA>" };
+} cs_na_s = { 0x40000000u, 4, 0, 0, "<NA>" };
 #define EMPTY (&cs_empty_s)
 #define NA ((struct cs_str *)&cs_na_s)
 
+/* the tracker whose call is running in this thread (its intern set) */
+static __thread struct cs_state *cs_cur;
+
 /* ---- strings ----------------------------------------------------------------- */
+
+static inline uint32_t str_hash(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t k;
+
+	for (k = 0; k < len; k++)
+		h = (h ^ (uint8_t)p[k]) * 16777619u;
+	return h;
+}
+
+static void strs_grow(struct cs_state *cs)
+{
+	struct cs_str **old = cs->strs;
+	uint32_t oldcap = cs->str_cap, k;
+
+	cs->str_cap = oldcap ? oldcap * 2 : 4096;
+	cs->strs = calloc(cs->str_cap, sizeof(*cs->strs));
+	if (!cs->strs)
+		abort();
+	for (k = 0; k < oldcap; k++)
+		if (old[k]) {
+			uint32_t i = old[k]->hash & (cs->str_cap - 1);
+
+			while (cs->strs[i])
+				i = (i + 1) & (cs->str_cap - 1);
+			cs->strs[i] = old[k];
+		}
+	free(old);
+}
 
 static struct cs_str *str_new(const char *p, size_t len)
 {
+	struct cs_state *cs = cs_cur;
 	struct cs_str *s;
+	uint32_t h, i = 0, mask;
 
 	if (!len)
 		return EMPTY;
+	h = str_hash(p, len);
+	if (cs) {
+		if ((cs->str_count + 1) * 2 > cs->str_cap)
+			strs_grow(cs);
+		mask = cs->str_cap - 1;
+		for (i = h & mask; cs->strs[i]; i = (i + 1) & mask) {
+			s = cs->strs[i];
+			if (s->hash == h && s->len == len && !memcmp(s->s, p, len)) {
+				s->ref++;
+				return s;
+			}
+		}
+	}
 	s = malloc(sizeof(*s) + len + 1);
 	if (!s)
 		abort();
 	s->ref = 1;
 	s->len = (uint32_t)len;
+	s->hash = h;
+	s->interned = cs != NULL;
 	memcpy(s->s, p, len);
 	s->s[len] = 0;
+	if (cs) {
+		cs->strs[i] = s;
+		cs->str_count++;
+	}
 	return s;
+}
+
+/* Drop s from the intern set (backward-shift deletion). */
+static void strs_remove(struct cs_state *cs, struct cs_str *s)
+{
+	uint32_t mask = cs->str_cap - 1, i = s->hash & mask, j;
+
+	while (cs->strs[i] != s) {
+		if (!cs->strs[i])
+			return;
+		i = (i + 1) & mask;
+	}
+	cs->strs[i] = NULL;
+	cs->str_count--;
+	for (j = (i + 1) & mask; cs->strs[j]; j = (j + 1) & mask) {
+		uint32_t home = cs->strs[j]->hash & mask;
+
+		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+			cs->strs[i] = cs->strs[j];
+			cs->strs[j] = NULL;
+			i = j;
+		}
+	}
 }
 
 static inline struct cs_str *str_ref(struct cs_str *s)
@@ -217,8 +299,11 @@ static inline struct cs_str *str_ref(struct cs_str *s)
 
 static inline void str_unref(struct cs_str *s)
 {
-	if (s && s != EMPTY && s != NA && --s->ref == 0)
+	if (s && s != EMPTY && s != NA && --s->ref == 0) {
+		if (s->interned && cs_cur)
+			strs_remove(cs_cur, s);
 		free(s);
+	}
 }
 
 static inline void str_set(struct cs_str **dst, struct cs_str *s)
@@ -317,17 +402,17 @@ static struct cs_str *join_path(struct cs_str *base, const char *name, size_t nl
 static struct cs_str *dir_path(struct cs_str *p)
 {
 	struct cs_str *d;
+	char *buf;
 
 	if (!p->len || p->s[p->len - 1] == '/')
 		return p;
-	d = malloc(sizeof(*d) + p->len + 2);
-	if (!d)
+	buf = malloc(p->len + 1);
+	if (!buf)
 		abort();
-	d->ref = 1;
-	d->len = p->len + 1;
-	memcpy(d->s, p->s, p->len);
-	d->s[p->len] = '/';
-	d->s[p->len + 1] = 0;
+	memcpy(buf, p->s, p->len);
+	buf[p->len] = '/';
+	d = str_new(buf, p->len + 1);
+	free(buf);
 	str_unref(p);
 	return d;
 }
@@ -1501,6 +1586,7 @@ int cs_feed(struct cs_state *cs, const uint8_t *rec, uint32_t len)
 	const struct cs_evt *ce;
 	uint8_t plan;
 
+	cs_cur = cs;
 	bury_all(cs);
 	cs->ev_fd = NULL;
 	if (cs->has_dead) {
@@ -1688,10 +1774,13 @@ void cs_free(struct cs_state *cs)
 
 	if (!cs)
 		return;
+	cs_cur = cs;
 	bury_all(cs);
 	for (k = 0; k < cs->th_cap; k++)
 		if (cs->th[k])
 			thread_free(cs->th[k]);
+	cs_cur = NULL;
+	free(cs->strs);
 	free(cs->th);
 	free(cs->grave);
 	free(cs->evt);
@@ -1798,6 +1887,7 @@ void cs_counts(struct cs_state *cs, uint64_t *out)
 	out[1] = cs->bad;
 	out[2] = cs->unknown;
 	out[3] = cs->th_count;
+	out[4] = cs->str_count;
 }
 
 /* Starting state (a capture's process list, /proc): a thread with its fields. */
@@ -1805,6 +1895,7 @@ int cs_thread_put(struct cs_state *cs, const struct cs_thread_out *in)
 {
 	struct cs_thread *t;
 
+	cs_cur = cs;
 	bury_all(cs);
 	t = thread_new(cs, in->tid);
 	t->pid = in->pid; t->ptid = in->ptid; t->sid = in->sid; t->vpgid = in->vpgid;
@@ -1826,8 +1917,11 @@ int cs_thread_put(struct cs_state *cs, const struct cs_thread_out *in)
 /* Make tid use other's fd table (threads of one process). */
 int cs_share_fds(struct cs_state *cs, int64_t tid, int64_t other)
 {
-	struct cs_thread *t = thread_find(cs, tid), *o = thread_find(cs, other);
+	struct cs_thread *t, *o;
 
+	cs_cur = cs;
+	t = thread_find(cs, tid);
+	o = thread_find(cs, other);
 	if (!t || !o || t == o)
 		return 0;
 	o->fds->ref++;
@@ -1838,9 +1932,11 @@ int cs_share_fds(struct cs_state *cs, int64_t tid, int64_t other)
 
 int cs_fd_put(struct cs_state *cs, int64_t tid, const struct cs_fd_out *in)
 {
-	struct cs_thread *t = thread_find(cs, tid);
+	struct cs_thread *t;
 	struct cs_fd *f;
 
+	cs_cur = cs;
+	t = thread_find(cs, tid);
 	if (!t)
 		t = thread_new(cs, tid);
 	f = fd_new(in->num, in->type);

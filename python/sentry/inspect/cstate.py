@@ -262,7 +262,7 @@ class CState:
         self._fout = self.ffi.new("struct cs_fd_out *")
         self._off = self.ffi.new("uint64_t *")
         self._num = self.ffi.new("uint64_t *")
-        self._counts = self.ffi.new("uint64_t[4]")
+        self._counts = self.ffi.new("uint64_t[5]")
 
     # ---- feeding ---------------------------------------------------------------------
 
@@ -287,7 +287,13 @@ class CState:
     def counts(self) -> dict[str, int]:
         self.lib.cs_counts(self._cs, self._counts)
         c = self._counts
-        return {"events": c[0], "malformed": c[1], "unknown": c[2], "threads": c[3]}
+        return {
+            "events": c[0],
+            "malformed": c[1],
+            "unknown": c[2],
+            "threads": c[3],
+            "strings": c[4],
+        }
 
     # ---- starting state --------------------------------------------------------------
 
