@@ -33,7 +33,7 @@ enum {
 	S_PTID, S_CWD, S_FDLIMIT, S_COMM, S_ENV, S_UID, S_GID, S_VTID, S_VPID, S_TTY,
 	S_PGID, S_LOGINUID, S_TUPLE, S_FD1, S_FD2, S_INO, S_OLDFD, S_DOMAIN, S_TYPE,
 	S_EUID, S_EGID, S_FILENAME, S_PATHNAME, S_CAPI, S_CAPP, S_CAPE, S_ADDR,
-	CS_NSLOTS
+	S_TRUSTED, CS_NSLOTS
 };
 
 /* parameter kinds */
@@ -1058,6 +1058,22 @@ static void on_execve_exit(struct cs_state *cs, struct cs_thread *th, uint16_t t
 		if (x->len && x->s[0] != '/' && strcmp(x->s, "<NA>") &&
 		    strncmp(x->s, "memfd:", 6))
 			str_set(&th->exepath, join_path(main_thread(cs, th)->cwd, x->s, x->len));
+	}
+	if (!th->exepath->len || !strcmp(th->exepath->s, "<NA>")) {
+		/* the enter or the fd it ran was not seen: the path the driver read from the
+		 * program's file (a memfd's as memfd_create's event names it) */
+		if (pstr(cs, S_TRUSTED, &s, &len) && len) {
+			static const char del[] = " (deleted)";
+
+			if (len >= sizeof(del) - 1 && !memcmp(s + len - (sizeof(del) - 1), del,
+							     sizeof(del) - 1))
+				len -= sizeof(del) - 1;
+			if (len >= 7 && !memcmp(s, "/memfd:", 7)) {
+				s++;
+				len--;
+			}
+			str_set(&th->exepath, str_new(s, len));
+		}
 	}
 	{
 		struct cs_str *env = pblob(cs, S_ENV, &found);

@@ -60,6 +60,7 @@ SLOTS = (
     "cap_permitted",
     "cap_effective",
     "addr",
+    "trusted_exepath",
 )
 _MAXP = 32
 _NO_RESET, _ENTER_FD, _STASH, _EXIT_FD = 1, 2, 4, 8

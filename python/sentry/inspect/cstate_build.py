@@ -23,7 +23,7 @@ import cffi
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "cstate.c"
 CDEF = """
-#define CS_NSLOTS 37
+#define CS_NSLOTS 38
 #define CS_MAXP 32
 struct cs_evt {
     uint8_t op; uint8_t plan; uint8_t wide; uint8_t arg;
