@@ -22,74 +22,20 @@ from sentry.events.event import _SIGNED, _STRINGS, _UNSIGNED, Buffer
 from sentry.events.table import EVENTS, EventFlags, ParamType
 from sentry.inspect.fds import FdType, Role
 
-SLOTS = (
-    "res",
-    "fd",
-    "name",
-    "path",
-    "flags",
-    "dirfd",
-    "dev",
-    "exe",
-    "args",
-    "pid",
-    "ptid",
-    "cwd",
-    "fdlimit",
-    "comm",
-    "env",
-    "uid",
-    "gid",
-    "vtid",
-    "vpid",
-    "tty",
-    "pgid",
-    "loginuid",
-    "tuple",
-    "fd1",
-    "fd2",
-    "ino",
-    "oldfd",
-    "domain",
-    "type",
-    "euid",
-    "egid",
-    "filename",
-    "pathname",
-    "cap_inheritable",
-    "cap_permitted",
-    "cap_effective",
-    "addr",
-    "trusted_exepath",
-)
+# cstate.c's S_* slots, in order: the parameters it reads, by name
+SLOTS = (  # noqa: SIM905
+    "res fd name path flags dirfd dev exe args pid ptid cwd fdlimit comm env uid gid vtid vpid "
+    "tty pgid loginuid tuple fd1 fd2 ino oldfd domain type euid egid filename pathname "
+    "cap_inheritable cap_permitted cap_effective addr trusted_exepath"
+).split()
 _MAXP = 32
 _NO_RESET, _ENTER_FD, _STASH, _EXIT_FD = 1, 2, 4, 8
-_OP_NAMES = (
-    "none",
-    "procexit",
-    "clone_x",
-    "execve_x",
-    "open_x",
-    "socket_x",
-    "socketpair_x",
-    "connect_e",
-    "connect_x",
-    "accept_x",
-    "bind_x",
-    "dup_x",
-    "pipe_x",
-    "close_x",
-    "simple_x",
-    "chdir_x",
-    "fchdir_x",
-    "setuid_x",
-    "setgid_x",
-    "setsid_x",
-    "capset_x",
-    "send_e",
-    "dgram_x",
-    "memfd_x",
-)
+# cstate.c's OP_* handlers, in order
+_OP_NAMES = (  # noqa: SIM905
+    "none procexit clone_x execve_x open_x socket_x socketpair_x connect_e connect_x accept_x "
+    "bind_x dup_x pipe_x close_x simple_x chdir_x fchdir_x setuid_x setgid_x setsid_x "
+    "capset_x send_e dgram_x memfd_x"
+).split()
 _OPS = {name: i for i, name in enumerate(_OP_NAMES)}
 _EXIT_OPS = {
     "clone": "clone_x",
