@@ -234,7 +234,7 @@ def test_a_sighup_storm_under_live_load_loses_no_alert_the_baseline_has(tmp_path
     assert after.get('sentry_rule_reloads_total{result="failed"}', 0.0) == 0, report
     assert reloads >= 2, report  # the storm reloaded (back to back: each takes ~0.7 s here)
     assert got_calm > 0, report
-    if _drops(calm) > _drops(before):
+    if got_storm < got_calm and _drops(calm) > _drops(before):
         # The reader could not keep up even without signals (the machine is overloaded by
         # other work): the baseline is not one to compare a storm against.
         pytest.skip(f"the calm phase itself dropped events: no baseline ({report})")
