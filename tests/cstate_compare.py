@@ -132,3 +132,73 @@ def whole_tables(inspector: Inspector, cs: CState, num: int) -> list[str]:
         if py_fds != cs.fds(tid):
             problems.append(f"event {num}: table fds of {tid} differ")
     return problems[:10]
+
+
+# A workload making every kind of state event, for the live tests (run by
+# tests/driver_cases.run_trigger: os, socket, sys imported, W the work directory, cwd W).
+WORKLOAD = """
+import threading, subprocess
+for i in range(3):
+    fd = os.open("a.txt", os.O_CREAT | os.O_WRONLY | os.O_TRUNC)
+    os.dup2(fd, 9); os.dup(fd); os.close(fd); os.close(9)
+    dfd = os.open(W, os.O_RDONLY | os.O_DIRECTORY)
+    os.close(os.open("a.txt", os.O_RDONLY, dir_fd=dfd))
+    os.fchdir(dfd); os.chdir(".."); os.chdir(W); os.close(dfd)
+    r, w = os.pipe(); os.write(w, b"x"); os.close(r); os.close(w)
+    srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+    c = socket.create_connection(srv.getsockname()); a, _ = srv.accept()
+    a.close(); c.close(); srv.close()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b"x", ("127.0.0.1", 9)); u.close()
+    us = socket.socket(socket.AF_UNIX)
+    try:
+        us.connect("/nonexistent.sock")
+    except OSError:
+        pass
+    us.close()
+    t = threading.Thread(target=lambda: os.close(os.open("/etc/hostname", os.O_RDONLY)))
+    t.start(); t.join()
+    subprocess.run(["sh", "-c", "cd /tmp && cat /etc/hostname >/dev/null; ls -d . >/dev/null"])
+    pid = os.fork()
+    if pid == 0:
+        os.setgid(65534); os.setuid(65534)
+        os.execve(os.open("/bin/true", os.O_RDONLY), ["true", "arg"], {"X": "1"})
+    os.waitpid(pid, 0)
+"""
+# each kind of state event the workload must have made (any one name of a group)
+WANT = [
+    {"clone", "clone3", "fork", "vfork"},
+    {"execve", "execveat"},
+    {"open", "openat", "openat2"},
+    {"dup", "dup2", "dup3"},
+    {"close"},
+    {"pipe", "pipe2"},
+    {"socket"},
+    {"connect"},
+    {"accept", "accept4"},
+    {"bind"},
+    {"sendto"},
+    {"fchdir"},
+    {"chdir"},
+    {"setuid", "setresuid"},
+    {"setgid", "setresgid"},
+    {"procexit"},
+]
+
+
+def _host() -> Inspector:
+    inspector = Inspector.from_host()
+    inspector.proc_root = None  # no purge of vanished threads: the C tracker has none yet
+    return inspector
+
+
+def check_workload(source: Any, tmp_path: Path) -> None:
+    """Run WORKLOAD under a live source; C and Python must agree on all its events."""
+    from tests.driver_cases import run_trigger
+
+    captured = run_trigger(source, WORKLOAD, tmp_path, timeout=60)
+    names = {ev.info.name for ev in captured.events}
+    assert all(group & names for group in WANT), [g for g in WANT if not g & names]
+    n, problems = compare_events(_host(), captured.events, whole_every=200)
+    assert not problems, "\n".join(problems)
+    assert n == len(captured.events) > 500
