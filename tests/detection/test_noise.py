@@ -26,7 +26,8 @@ helpers' tests, their containers), so an alert counts only when it comes from th
   ``containerd-shim -id <id>``). The ids are known: --cidfile for podman and docker, the
   CRI answer for the pod.
 Alerts from runtime daemons that name no container of ours are printed, not counted: they
-may be another helper's.
+may be another helper's. The test process's own setup (the log file logrotate rotates, its
+removal; the runtimes' `image inspect` checks) carries no marker and is not counted either.
 """
 
 from __future__ import annotations
@@ -216,14 +217,15 @@ def pip_install(s: Suite) -> None:
 
 def apt_reinstall(s: Suite) -> None:
     deb = sorted(Path("/var/cache/apt/archives").glob(f"{APT_PACKAGE}_*.deb"))
-    s.sh(
+    out = s.sh(
         "apt-reinstall",
         f"""
         export DEBIAN_FRONTEND=noninteractive
-        if ! apt-get install --reinstall -y -qq {APT_PACKAGE} >/dev/null; then
+        if ! apt-get install --reinstall -y {APT_PACKAGE}; then
             dpkg -i {deb[-1] if deb else "/nonexistent.deb"}
         fi""",
     )
+    assert f"Setting up {APT_PACKAGE} " in out, out[-2000:]
 
 
 def git_work(s: Suite) -> None:
@@ -280,7 +282,8 @@ def log_rotation(s: Suite) -> None:
     if shutil.which("logrotate") is None:
         missing("logrotate is not installed")
     log = Path(f"/var/log/sentry-noise-{s.token}.log")
-    log.write_text("line\n" * 100)
+    with log.open("a") as out:  # as a program logs: appending (a truncation is an alert)
+        out.write("line\n" * 100)
     (s.tmp / "logrotate.conf").write_text(
         f"{log} {{\n  rotate 2\n  compress\n  missingok\n  create 0640 root root\n}}\n"
     )
@@ -403,15 +406,20 @@ def workdir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def test_everyday_work_raises_no_alert(sentry: LiveSentry, workdir: Path) -> None:
-    suite = Suite(token=uuid.uuid4().hex[:12], tmp=workdir)
-    only = os.environ.get("NOISE_ONLY", "").split(",") if os.environ.get("NOISE_ONLY") else []
-    start = time.monotonic()
+DROP_RULE = "Falco internal: syscall event drop"
+
+
+def _round(
+    sentry: LiveSentry, suite: Suite, names: list[str], workdir: Path
+) -> tuple[dict[str, list[dict]], list[dict], int, int]:
+    """Run the named activities in ``workdir``; their alerts by activity, runtime daemons'
+    alerts that name no container of ours, the capture's drop alerts meanwhile, all alerts."""
+    workdir.mkdir()
+    suite.tmp = workdir
     for name, run in ACTIVITIES:
-        if not only or name in only:
+        if name in names:
             run(suite)
     alerts = sentry.drain()
-    elapsed = time.monotonic() - start
     ours: dict[str, list[dict]] = {}
     foreign: list[dict] = []
     for alert in alerts:
@@ -420,15 +428,11 @@ def test_everyday_work_raises_no_alert(sentry: LiveSentry, workdir: Path) -> Non
             ours.setdefault(activity, []).append(alert)
         elif (alert.get("output_fields", {}).get("proc.name") or "") in RUNTIME_DAEMONS:
             foreign.append(alert)
-    times = ", ".join(f"{k} {v:.0f} s" for k, v in suite.times.items())
-    print(
-        f"noise suite: {len(ACTIVITIES)} activities in {elapsed:.0f} s ({times}); "
-        f"{len(alerts)} alerts on the host, {sum(map(len, ours.values()))} from the suite"
-    )
-    sentry.stop()
-    print("sentry:", "".join(ln for ln in sentry.stderr if "drop" in ln.lower())[-1500:])
-    for alert in foreign:
-        print("not counted (runtime daemon, no container of ours):", alert["output"][:300])
+    drops = sum(1 for a in alerts if a.get("rule") == DROP_RULE)
+    return ours, foreign, drops, len(alerts)
+
+
+def _report(ours: dict[str, list[dict]]) -> list[str]:
     report = []
     for activity, got in sorted(ours.items()):
         rules = Counter(a["rule"] for a in got)
@@ -437,9 +441,36 @@ def test_everyday_work_raises_no_alert(sentry: LiveSentry, workdir: Path) -> Non
             f = a["output_fields"]
             report.append(
                 f"    {a['rule']}: {f.get('proc.name')} exepath={f.get('proc.exepath')} "
-                f"| {a['output'].split(' cid_full=')[0][:400]}"
+                f"parent={f.get('proc.pname')} | {a['output'].split(' cid_full=')[0][:400]}"
             )
+    return report
+
+
+def test_everyday_work_raises_no_alert(sentry: LiveSentry, workdir: Path) -> None:
+    """Every activity's alert fails the test. Only when the capture lost events meanwhile
+    (the host's other work can overrun it; a lost clone or execve leaves a process without
+    its parent or program, and runc's init or sshd then look like any program) do the
+    activities that alerted run once more, and must be quiet then."""
+    suite = Suite(token=uuid.uuid4().hex[:12], tmp=workdir)
+    only = os.environ.get("NOISE_ONLY", "").split(",") if os.environ.get("NOISE_ONLY") else []
+    names = [name for name, _ in ACTIVITIES if not only or name in only]
+    start = time.monotonic()
+    ours, foreign, drops, total = _round(sentry, suite, names, workdir / "first")
+    elapsed = time.monotonic() - start
+    times = ", ".join(f"{k} {v:.0f} s" for k, v in suite.times.items())
+    print(
+        f"noise suite: {len(names)} activities in {elapsed:.0f} s ({times}); "
+        f"{total} alerts on the host, {sum(map(len, ours.values()))} from the suite, "
+        f"{drops} drop alerts"
+    )
+    first = _report(ours)
     if os.environ.get("NOISE_DUMP"):
         Path(os.environ["NOISE_DUMP"]).write_text(json.dumps(ours, indent=1))
-        Path(os.environ["NOISE_DUMP"] + ".all").write_text(json.dumps(alerts))
-    assert not ours, "everyday work raised alerts:\n" + "\n".join(report)
+    if ours and drops:
+        print("the capture lost events; again:", "\n".join(first))
+        ours, more, drops, _ = _round(sentry, suite, sorted(ours), workdir / "again")
+        foreign += more
+    for alert in foreign:
+        print("not counted (runtime daemon, no container of ours):", alert["output"][:300])
+    lost = f"\n(the capture lost events: {drops} drop alerts)" if drops else ""
+    assert not ours, "everyday work raised alerts:\n" + "\n".join(_report(ours)) + lost
