@@ -158,3 +158,24 @@ def test_sighup_adds_an_http_output_and_a_bad_file_keeps_the_running_ones(
     assert m['sentry_rule_reloads_total{result="ok"}'] == 1
     assert m['sentry_rule_reloads_total{result="failed"}'] == 1
     assert "Traceback" not in "".join(d.stderr)
+
+
+def test_sighup_takes_the_new_priority_for_the_rules(tmp_path: Path) -> None:
+    alerts = tmp_path / "alerts.txt"
+    d, config = _start(tmp_path, BASE + _file(alerts))
+    try:
+        _post(d, "warned")
+        config.write_text(BASE + _file(alerts) + "priority: error\n")  # drops the WARNING rule
+        line = _hup(d, r"rules reloaded")
+        assert "rules reloaded: 0 rules" in line, line
+        _post(d, "filtered")
+        config.write_text(BASE + _file(alerts) + "priority: warning\n")
+        _hup(d, r"rules reloaded: 1 rules")
+        _post(d, "again")
+        _settled(d, 'sentry_output_delivered_total{channel="file"}', 2)
+    finally:
+        code, _ = d.stop()
+    assert code == 0
+    assert not any("only a restart applies" in ln for ln in d.stderr), "".join(d.stderr)
+    names = [ln.split("ns=")[1].rstrip(")") for ln in alerts.read_text().splitlines()]
+    assert names == ["warned", "again"]

@@ -18,6 +18,7 @@ All logic lives in :mod:`sentry.rules.engine`; this module only wires the pieces
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -249,14 +250,30 @@ def run_command(
         from sentry.service.daemon import serve
 
         loaded = [ruleset]  # the first load is this one; later ones are reloads (SIGHUP)
+        current = [cfg]  # the configuration a reload read last (it reads it before the rules)
+
+        def reread_config() -> Any:
+            current[0] = load_config(config, option or [])
+            return current[0]
 
         def load_rules() -> Ruleset:
-            return loaded.pop() if loaded else load_checked(paths, selection, extra)
+            if loaded:
+                return loaded.pop()
+            # A reload takes the rules selection of the configuration it read: priority,
+            # rules (enable/disable) and, when the rules come from it, rules_file.
+            c = current[0]
+            chosen = dataclasses.replace(selection, min_priority=Priority.parse(c.get("priority")),
+                                         toggles=tuple(c.get("rules")))
+            chosen.check()
+            files = paths
+            if not rules and config is not None and "rules_file" in c.given:
+                files = c.rules_paths()
+            return load_checked(files, chosen, extra)
 
         code = serve(cfg, load_rules, lambda: open_source(None, ruleset, driver),
                      sources=selection.sources, json_output=json_out, all_events=all_events,
                      retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)),
-                     load_config=lambda: load_config(config, option or []),  # SIGHUP
+                     load_config=reread_config,  # SIGHUP
                      rule_stats=rule_stats, rule_paths=paths, explain=explain)
         if code:
             raise typer.Exit(code)

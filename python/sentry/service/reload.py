@@ -5,11 +5,13 @@ and swaps them in at once, so that the reader never waits on a reload:
 
 - **reloaded**: the outputs (``*_output`` sections, ``outputs.*``, ``buffered_outputs``),
   the alert format (``json_output``, ``json_include_*``) and Sentry's own log settings
-  (``log_*``); with them, the rules (the files as at start, read again);
+  (``log_*``); with them, the rules, read again with the new file's selection (``priority``,
+  ``rules`` enable/disable, and ``rules_file`` when the rules come from the configuration,
+  not ``-r``);
 - **not reloaded** (a change is logged, and waits for a restart): everything else, e.g. the
   web server and metrics endpoint (a bound socket), ``container_engines`` (the runtime
-  clients), ``syscall_event_drops``, ``time_format_iso_8601``, the rules selection
-  (``priority``, ``rules_file``, ``rules``) and the driver (``--driver``, a CLI flag).
+  clients), ``syscall_event_drops``, ``time_format_iso_8601``, ``rule_matching`` and the
+  driver (``--driver``, a CLI flag).
 
 An output whose settings did not change keeps running as it is (its queue, connection and
 counters); a changed or new one is built beside it, the old one is drained after the swap.
@@ -29,7 +31,8 @@ from sentry.service.outputs import build_channels, deliver
 
 # Keys a reload applies: by prefix (a section) or whole name.
 RELOADED = ("stdout_output.", "file_output.", "syslog_output.", "program_output.",
-            "http_output.", "outputs.", "buffered_outputs", "json_", "log_")
+            "http_output.", "outputs.", "buffered_outputs", "json_", "log_", "priority",
+            "rules", "rules_file")
 # What every output's delivery reads, beside its own section.
 _DELIVERY_KEYS = ("buffered_outputs", "outputs.queue_size", "outputs.max_retries",
                   "outputs.retry_backoff")
