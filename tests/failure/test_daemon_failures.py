@@ -131,6 +131,9 @@ def test_full_disk_and_closed_port_are_counted_then_recovered(tmp_path: Path) ->
 
 
 def test_a_sighup_storm_under_load_loses_no_alert(tmp_path: Path) -> None:
+    """Webhook events between SIGHUPs: every alert once, in order, every reload ok. (A
+    webhook POST waits for its evaluation, so this cannot lose events to a slow reader:
+    the live storm, test_live_sighup_storm.py, is the regression test of the reload fix.)"""
     out = tmp_path / "alerts.txt"
     d = _start(tmp_path, f"file_output:\n  enabled: true\n  filename: {out}\n")
     try:
