@@ -186,8 +186,8 @@ def build_kmod(s: Suite) -> None:
         missing(f"kernel headers {KERNELDIR}")
     s.sh(
         "kmod-build",
-        f"cp -r {ROOT}/driver kmod && make -C kmod KERNELDIR={KERNELDIR} "
-        "-j2 >/dev/null && ls kmod/*.ko",
+        f"cp -r {ROOT}/driver kmod && make -C kmod KERNELDIR={KERNELDIR} clean >/dev/null"
+        f" && make -C kmod KERNELDIR={KERNELDIR} -j2 >/dev/null && ls kmod/*.ko",
     )
 
 
