@@ -87,6 +87,13 @@ CASES: list[tuple[str, Callable[[], Story], Callable[[], Story]]] = [
         lambda: _chain(("bash", "/bin/bash"), ("bridge", "/tmp/bridge"), act=SETNS),
     ),
     (
+        "Namespace Changed By Unexpected Program",
+        lambda: _chain(
+            ("containerd", "/usr/bin/containerd"), ("runc", "/usr/sbin/runc"), act=SETNS
+        ),
+        lambda: _chain(("bash", "/bin/bash"), ("runc", "/tmp/runc"), act=SETNS),
+    ),
+    (
         "Program Run From File Descriptor",
         lambda: _chain(RUNC, ("exe", "/proc/self/exe"), act=REEXEC),
         lambda: _chain(("python3", "/usr/bin/python3"), ("exe", "/proc/self/exe"), act=REEXEC),
