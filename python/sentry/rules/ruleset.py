@@ -265,19 +265,26 @@ class FieldMemo:
     syscall events are evaluated by one thread, audit events may come from several.
     """
 
-    __slots__ = ("event", "num", "values")
+    __slots__ = ("bound", "event", "num", "values")
 
     def __init__(self) -> None:
         self.event: Any = None
         self.num = -1
         self.values: dict[str, Any] = {}
+        # One bound field per field reference in the whole ruleset, not one per use (20k
+        # rules reading fd.name would otherwise each hold an extractor and a memo closure).
+        self.bound: dict[tuple[str, str | None], BoundField] = {}
 
     def resolve(self, name: str, arg: str | None = None) -> BoundField:
+        known = self.bound.get((name, arg))
+        if known is not None:
+            return known
         bound = resolve(name, arg)
-        if bound.source != "syscall" or bound.name in _CHEAP_FIELDS:
-            return bound
-        return BoundField(bound.name, bound.type, self._cached(bound.name, bound.extract),
-                          bound.source)
+        if bound.source == "syscall" and bound.name not in _CHEAP_FIELDS:
+            bound = BoundField(bound.name, bound.type, self._cached(bound.name, bound.extract),
+                               bound.source)
+        self.bound[(name, arg)] = bound
+        return bound
 
     def _cached(self, key: str, extract: Callable[[Any], Any]) -> Callable[[Any], Any]:
         memo = self
