@@ -12,8 +12,17 @@ echo "==> container runtimes"; scripts/runtimes.sh start || echo "warning: conta
 # Each suite's time, said again at the end (README "Capture drivers" quotes them).
 TIMES=()
 t0=$SECONDS
-echo "==> pytest (host)"
-python3 -m pytest -q tests --ignore=tests/kmod
+# The host tests in two parts: the unit, conformance and fuzz suites (no live capture) on
+# both cores (pytest-xdist, a file's tests on one worker: Falco's conformance configs share
+# /tmp/falco_outputs); then, one at a time, everything that captures live or runs services
+# (eBPF as root, container runtimes, failure injection, the noise suite, packaging, deploy)
+# and the root-marked tests of the first part.
+PAR=(tests/unit tests/conformance tests/fuzz)
+echo "==> pytest (host, unit/conformance/fuzz on 2 workers)"
+python3 -m pytest -q -n 2 --dist loadfile -m "not root" "${PAR[@]}"
+echo "==> pytest (host, live and root tests, one at a time)"
+python3 -m pytest -q tests --ignore=tests/kmod "${PAR[@]/#/--ignore=}"
+python3 -m pytest -q -m root "${PAR[@]}" || [ $? = 5 ]  # 5: none selected
 TIMES+=("host pytest: $((SECONDS - t0)) s")
 if [ -x tests/kmod/run_in_vm.sh ]; then
 	# The kernel matrix (README "Capture drivers"): the module suite on Debian's 5.10, 6.1

@@ -11,22 +11,12 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from conformance_data import FALCO_DIR, REPO_ROOT, conformance_dir  # noqa: F401 (re-exported)
+
 # Property tests are bounded by their example counts, never by wall time: on a loaded 2-core
 # machine one example can take longer than hypothesis' default 200 ms deadline.
 settings.register_profile("sentry", deadline=None)
 settings.load_profile("sentry")
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def conformance_dir() -> Path:
-    """SENTRY_CONFORMANCE_DIR, default ../shared/conformance beside the repository."""
-    default = REPO_ROOT.parent / "shared" / "conformance"
-    return Path(os.environ.get("SENTRY_CONFORMANCE_DIR", default))
-
-
-FALCO_DIR = conformance_dir() / "falco-0.28.1"
-
 
 @pytest.fixture(scope="session")
 def falco_dir() -> Path:

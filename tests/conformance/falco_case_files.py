@@ -45,7 +45,7 @@ def load_cases(falco_dir: Path, files: Iterable[str]) -> dict[str, dict[str, Any
 def case_names(files: Iterable[str]) -> list[str]:
     """The case names, for parametrize: collection needs them before fixtures run, so they
     are read where the ``falco_dir`` fixture looks."""
-    from conftest import FALCO_DIR
+    from conformance_data import FALCO_DIR
 
     if not FALCO_DIR.is_dir():
         return ["<conformance data missing>"]

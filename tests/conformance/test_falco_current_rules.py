@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import conformance_dir
+from conformance_data import conformance_dir
 from sentry.cli.run import output_compiler
 from sentry.rules.engine import load_ruleset
 

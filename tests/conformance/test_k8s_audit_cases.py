@@ -130,7 +130,7 @@ def _groups(cases: dict[str, dict[str, Any]]) -> dict[tuple[str, ...], list[str]
 
 
 def _group_ids() -> list[str]:
-    from conftest import FALCO_DIR
+    from conformance_data import FALCO_DIR
 
     if not FALCO_DIR.is_dir():
         return ["<conformance data missing>"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import FALCO_DIR
 from tests.cstate_compare import _tracker, compare
 
+from conformance_data import FALCO_DIR
 from sentry.capture.scapfile import ScapReader
 from sentry.inspect.inspector import Inspector
 

@@ -15,17 +15,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conformance_data import conformance_dir
 from sentry.cli.main import falco_argv
 from sentry.rules.ast import field_refs
 from sentry.rules.parser import parse_condition
 
 SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
 REPO_ROOT = Path(__file__).resolve().parents[3]
-# As tests/conftest.py's conformance_dir() (not imported: tests/ebpf has a conftest too).
-CURRENT = (
-    Path(os.environ.get("SENTRY_CONFORMANCE_DIR", REPO_ROOT.parent / "shared" / "conformance"))
-    / "falco-current"
-)
+CURRENT = conformance_dir() / "falco-current"
 RULES_FILES = [
     *(
         CURRENT / name
