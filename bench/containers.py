@@ -64,7 +64,7 @@ def _in_container(record: bytes) -> bytes:
     pos = 26 + n * size
     raws = []
     for ln in lens:
-        raws.append(record[pos:pos + ln])
+        raws.append(record[pos : pos + ln])
         pos += ln
     i = names.index("cgroups")
     tid = struct.unpack_from("<Q", record, 8)[0]
@@ -76,20 +76,34 @@ def _in_container(record: bytes) -> bytes:
 
 def build(path: Path, target: int, recorded: bool = True) -> int:
     records, base, meta = trace_records(_in_container)
-    threads = [dataclasses.replace(t, cgroups=[f"cpu=/docker/{_cid(t.tid % N_CONTAINERS)}"])
-               for t in meta.threads.values()]
+    threads = [
+        dataclasses.replace(t, cgroups=[f"cpu=/docker/{_cid(t.tid % N_CONTAINERS)}"])
+        for t in meta.threads.values()
+    ]
     first_ts = 1_700_000_000_000_000_000
     written = 0
-    with ScapWriter(path, machine=meta.machine, threads=threads, fds=meta.fds,
-                    users=meta.users, groups=meta.groups, interfaces=meta.interfaces) as w:
+    with ScapWriter(
+        path,
+        machine=meta.machine,
+        threads=threads,
+        fds=meta.fds,
+        users=meta.users,
+        groups=meta.groups,
+        interfaces=meta.interfaces,
+    ) as w:
         if recorded:
             for i in range(N_CONTAINERS):
                 info = ContainerInfo(
-                    _cid(i)[:12], type="docker", name=f"web-{i}", full_id=_cid(i),
+                    _cid(i)[:12],
+                    type="docker",
+                    name=f"web-{i}",
+                    full_id=_cid(i),
                     image="docker.io/library/busybox:latest",
-                    image_repository="docker.io/library/busybox", image_tag="latest",
+                    image_repository="docker.io/library/busybox",
+                    image_tag="latest",
                     labels={"team": "a", "io.kubernetes.pod.name": f"pod-{i}"},
-                    pod=PodInfo(name=f"pod-{i}", namespace="default"))
+                    pod=PodInfo(name=f"pod-{i}", namespace="default"),
+                )
                 w.write_event(272, to_scap_json(info), ts=first_ts - 1000 + i, tid=1)
         rnd = 0
         while written < target:
@@ -110,8 +124,9 @@ def _quiet(cmd: list[str]) -> float:
 
 
 def _lines(cmd: list[str]) -> int:
-    out = subprocess.run(cmd, env=dict(os.environ, TZ="UTC"), capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        cmd, env=dict(os.environ, TZ="UTC"), capture_output=True, text=True, check=True
+    ).stdout
     return out.count("\n")
 
 
@@ -152,8 +167,9 @@ def inspect_run(path: Path, hung: _Hung | None) -> tuple[float, int]:
     insp = Inspector.from_capture(reader)
     resolvers = None
     if hung is not None:
-        resolvers = Resolvers(insp.containers, [DockerClient(str(p), timeout=2.0)
-                                                for p in hung.paths])
+        resolvers = Resolvers(
+            insp.containers, [DockerClient(str(p), timeout=2.0) for p in hung.paths]
+        )
         resolvers.start()
     insp.announce_containers()
     n = 0
@@ -208,22 +224,35 @@ def main() -> int:
         sentry = [sys.executable, "-m", "sentry.cli.main"]
     print(f"{n} events, {N_CONTAINERS} containers; printing filter: {FILTER}")
     printed = _lines([*sentry, "tail", "-e", str(path), "-p", WITH, FILTER])
-    t_base = min(_quiet([*sentry, "tail", "-e", str(path), "-p", BASE, FILTER])
-                 for _ in range(3))
-    t_with = min(_quiet([*sentry, "tail", "-e", str(path), "-p", WITH, FILTER])
-                 for _ in range(3))
+    t_base = min(_quiet([*sentry, "tail", "-e", str(path), "-p", BASE, FILTER]) for _ in range(3))
+    t_with = min(_quiet([*sentry, "tail", "-e", str(path), "-p", WITH, FILTER]) for _ in range(3))
     print(f"  tail      {t_base:7.2f} s   ({printed} lines)")
-    print(f"  tail-c    {t_with:7.2f} s   container fields cost "
-          f"{(t_with - t_base) / max(printed, 1) * 1e6:.2f} us per printed event "
-          f"({t_with / t_base:.3f}x)")
+    print(
+        f"  tail-c    {t_with:7.2f} s   container fields cost "
+        f"{(t_with - t_base) / max(printed, 1) * 1e6:.2f} us per printed event "
+        f"({t_with / t_base:.3f}x)"
+    )
     if shutil.which("sysdig"):
         # sysdig 0.29 has no container.label: the same format without it.
-        t_sys = min(_quiet(["sysdig", "-r", str(path), "-p", WITH.replace(
-            " %container.label[team]", ""), FILTER]) for _ in range(3))
+        t_sys = min(
+            _quiet(
+                [
+                    "sysdig",
+                    "-r",
+                    str(path),
+                    "-p",
+                    WITH.replace(" %container.label[team]", ""),
+                    FILTER,
+                ]
+            )
+            for _ in range(3)
+        )
         print(f"  sysdig-c  {t_sys:7.2f} s   tail-c is {t_with / t_sys:.2f}x sysdig")
     per_event, _ = fields_cost(path)
-    print(f"  fields    {per_event:7.0f} ns per event for 5 container/k8s fields, in-process "
-          "(no socket calls: the table is read)")
+    print(
+        f"  fields    {per_event:7.0f} ns per event for 5 container/k8s fields, in-process "
+        "(no socket calls: the table is read)"
+    )
     hung = _Hung(2, tmp)
     ratios = []
     try:
@@ -234,9 +263,11 @@ def main() -> int:
     finally:
         hung.close()
     print(f"  inspect   {b:7.2f} s   {n / b / 1e6:.2f} M events/s (last round)")
-    print(f"  inspect-h {h:7.2f} s   {n / h / 1e6:.2f} M events/s; resolvers on hung sockets: "
-          f"median {statistics.median(ratios):.3f}x of 5 interleaved rounds "
-          f"({', '.join(f'{r:.2f}' for r in ratios)})")
+    print(
+        f"  inspect-h {h:7.2f} s   {n / h / 1e6:.2f} M events/s; resolvers on hung sockets: "
+        f"median {statistics.median(ratios):.3f}x of 5 interleaved rounds "
+        f"({', '.join(f'{r:.2f}' for r in ratios)})"
+    )
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

@@ -140,11 +140,21 @@ class LoopWindow:
         self.cpu, self.wall = time.process_time() - cpu0, time.monotonic() - wall0
 
 
-def run_loop(exe: Path, mode: str, calls: int, seconds: float, source: Any = None,
-             consume: Consumer | None = None) -> tuple[float, dict[str, float]]:
+def run_loop(
+    exe: Path,
+    mode: str,
+    calls: int,
+    seconds: float,
+    source: Any = None,
+    consume: Consumer | None = None,
+) -> tuple[float, dict[str, float]]:
     """ns per call; with a consumer, also what it drained from ``source`` meanwhile."""
-    proc = subprocess.Popen([str(exe), mode, str(calls), str(seconds)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(exe), mode, str(calls), str(seconds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     drained: dict[str, float] = {}
     try:
@@ -155,8 +165,12 @@ def run_loop(exe: Path, mode: str, calls: int, seconds: float, source: Any = Non
             before = source.stats().drops
             window = LoopWindow(source, proc)
             consume(window)
-            drained = {"events": window.events, "cpu": window.cpu, "wall": window.wall,
-                       "drops": source.stats().drops - before}
+            drained = {
+                "events": window.events,
+                "cpu": window.cpu,
+                "wall": window.wall,
+                "drops": source.stats().drops - before,
+            }
         out = proc.stdout.read()
     finally:
         proc.kill()
@@ -200,16 +214,28 @@ def rules_reader() -> tuple[Consumer, set[int], dict[str, int]]:
 
     def consume(window: LoopWindow) -> None:
         d = cfg.section("syscall_event_drops")
-        monitor = DropMonitor(actions=d["actions"], threshold=d["threshold"], rate=d["rate"],
-                              max_burst=d["max_burst"], simulate=False, stats=window.stats,
-                              alert=lambda _report: sink(None), log=lambda _line: None)
+        monitor = DropMonitor(
+            actions=d["actions"],
+            threshold=d["threshold"],
+            rate=d["rate"],
+            max_burst=d["max_burst"],
+            simulate=False,
+            stats=window.stats,
+            alert=lambda _report: sink(None),
+            log=lambda _line: None,
+        )
         engine.run(window, inspector, monitor.check)
 
     return consume, live_interest(ruleset, inspector) or set(), counts
 
 
-def best(exe: Path, mode: str, args: argparse.Namespace, source: Any = None,
-         consume: Consumer | None = None) -> tuple[float, dict[str, float]]:
+def best(
+    exe: Path,
+    mode: str,
+    args: argparse.Namespace,
+    source: Any = None,
+    consume: Consumer | None = None,
+) -> tuple[float, dict[str, float]]:
     """The run with the fewest ns per call out of RUNS (rings emptied between runs)."""
     runs = []
     for _ in range(RUNS):
@@ -248,7 +274,8 @@ def main() -> int:
             for state, consume in tree_readers.items():
                 for name, mode in LOOPS.items():
                     results[name][state], drains[(name, state)] = best(
-                        exe, mode, args, src, consume)
+                        exe, mode, args, src, consume
+                    )
         finally:
             src.close()
 
@@ -265,27 +292,33 @@ def main() -> int:
             for state, consume in default_readers.items():
                 for name, mode in LOOPS.items():
                     results[name][state], drains[(name, state)] = best(
-                        exe, mode, args, live, consume)
+                        exe, mode, args, live, consume
+                    )
         finally:
             live.close()
 
     names = sorted(X86_64_SYSCALLS[nr].name for nr in interest if nr in X86_64_SYSCALLS)
-    print(f"default interest set: {len(interest)} syscalls; open/openat/close in it: "
-          f"{all(n in names for n in ('open', 'openat', 'close'))}; getppid in it: "
-          f"{'getppid' in names}")
+    print(
+        f"default interest set: {len(interest)} syscalls; open/openat/close in it: "
+        f"{all(n in names for n in ('open', 'openat', 'close'))}; getppid in it: "
+        f"{'getppid' in names}"
+    )
     print(f"{'loop':<12} {'state':<11} {'ns/call':>9} {'x detached':>11}")
     for name, states in results.items():
         base = states["detached"]
         for state, ns in states.items():
             print(f"{name:<12} {state:<11} {ns:>9.0f} {ns / base:>11.2f}")
     print()
-    print(f"{'loop':<12} {'reader':<11} {'events':>9} {'ev/s wall':>11} {'ev/CPU-s':>11} "
-          f"{'drops':>9}")
+    print(
+        f"{'loop':<12} {'reader':<11} {'events':>9} {'ev/s wall':>11} {'ev/CPU-s':>11} {'drops':>9}"
+    )
     for (name, state), d in drains.items():
         wall = d["events"] / d["wall"] if d["wall"] else 0.0
         cpu = d["events"] / d["cpu"] if d["cpu"] else 0.0
-        print(f"{name:<12} {state:<11} {d['events']:>9.0f} {wall:>11.0f} {cpu:>11.0f} "
-              f"{d['drops']:>9.0f}")
+        print(
+            f"{name:<12} {state:<11} {d['events']:>9.0f} {wall:>11.0f} {cpu:>11.0f} "
+            f"{d['drops']:>9.0f}"
+        )
     print(f"\ndflt-rules: {counts['alerts']} alerts raised over all runs (counted, not printed)")
     return 0
 

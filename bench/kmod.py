@@ -59,8 +59,9 @@ def per_call_ns(kind: str, calls: int) -> float:
 
 
 def with_reader(interest: str, kind: str, calls: int) -> tuple[float, str]:
-    reader = subprocess.Popen([sys.executable, "-c", READER, interest], stdout=subprocess.PIPE,
-                              text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, interest], stdout=subprocess.PIPE, text=True
+    )
     assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
     try:
         cost = per_call_ns(kind, calls)
@@ -77,8 +78,9 @@ def drain_rate(calls: int) -> float:
 
     with KmodSource(interest={GETPPID}, batch_max=1 << 20) as src:
         src.set_interest({GETPPID}, procexit=False)
-        child = subprocess.run([sys.executable, "-c",
-                                f"import os\nfor _ in range({calls}): os.getppid()"])
+        child = subprocess.run(
+            [sys.executable, "-c", f"import os\nfor _ in range({calls}): os.getppid()"]
+        )
         assert child.returncode == 0
         src.stop()
         start = time.perf_counter()
@@ -98,26 +100,48 @@ def bench(calls: int) -> None:
         full, full_out = with_reader("all", kind, calls)
         other = GETPPID if nr != GETPPID else CLOSE
         filtered, _ = with_reader(str(other), kind, calls)
-        print(f"{kind:11s} bare {bare:8.0f} ns/call | capturing all x{full / bare:5.2f} "
-              f"(reader got/dropped: {full_out}) | filtered out x{filtered / bare:5.2f}")
+        print(
+            f"{kind:11s} bare {bare:8.0f} ns/call | capturing all x{full / bare:5.2f} "
+            f"(reader got/dropped: {full_out}) | filtered out x{filtered / bare:5.2f}"
+        )
     rate = drain_rate(calls)
     print(f"drain: {rate / 1e6:.2f} M events/s walked in place by KmodSource")
 
 
 def run_in_vm(calls: int) -> int:
-    kver = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Depends}", "linux-image-amd64"], capture_output=True,
-        text=True, check=True).stdout.split(",")[0].split()[0].removeprefix("linux-image-")
-    subprocess.run(["make", "-s", "-C", str(REPO / "driver"),
-                    f"KERNELDIR=/usr/src/linux-headers-{kver}", "modules"], check=True)
-    guest = (f"cd {REPO} && export PATH={Path(sys.executable).parent}:$PATH && "
-             f"insmod driver/sentry.ko && {sys.executable} bench/kmod.py --calls {calls}")
+    kver = (
+        subprocess.run(
+            ["dpkg-query", "-W", "-f=${Depends}", "linux-image-amd64"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.split(",")[0]
+        .split()[0]
+        .removeprefix("linux-image-")
+    )
+    subprocess.run(
+        [
+            "make",
+            "-s",
+            "-C",
+            str(REPO / "driver"),
+            f"KERNELDIR=/usr/src/linux-headers-{kver}",
+            "modules",
+        ],
+        check=True,
+    )
+    guest = (
+        f"cd {REPO} && export PATH={Path(sys.executable).parent}:$PATH && "
+        f"insmod driver/sentry.ko && {sys.executable} bench/kmod.py --calls {calls}"
+    )
     # Multi-threaded TCG: with one host thread for both vCPUs (the harness's default) the
     # reader's work would be billed to the measured loop. Its risk, a vCPU stuck on a stale
     # int3 after a tracepoint attach (scripts/vm-test.sh), ends the run with a kernel panic.
     env = dict(os.environ, TCG_THREAD=os.environ.get("TCG_THREAD", "multi"))
-    return subprocess.run([str(REPO / "scripts" / "vm-test.sh"), "-k", kver, "-t", "1200",
-                           "--", guest], env=env).returncode
+    return subprocess.run(
+        [str(REPO / "scripts" / "vm-test.sh"), "-k", kver, "-t", "1200", "--", guest], env=env
+    ).returncode
 
 
 def main() -> None:

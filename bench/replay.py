@@ -46,8 +46,9 @@ SOURCES = ("cat_write", "open-multiple-files", "syscall", "connect_localhost", "
 SKIP = {"procinfo", "container"}
 
 
-def trace_records(edit: Callable[[bytes], bytes] = bytes) -> tuple[
-        list[tuple[int, int, bytes]], int, ScapReader]:
+def trace_records(
+    edit: Callable[[bytes], bytes] = bytes,
+) -> tuple[list[tuple[int, int, bytes]], int, ScapReader]:
     """The source traces' syscall events as (ns since the series' start, cpu, record, each
     passed through ``edit``), the series' span in ns, and the first trace's reader (its
     metadata blocks)."""
@@ -59,8 +60,7 @@ def trace_records(edit: Callable[[bytes], bytes] = bytes) -> tuple[
         meta = meta or reader
         events = [evt for evt in reader if evt.info.name not in SKIP]
         first = events[0].ts
-        records += [(base + evt.ts - first, evt.cpu, edit(bytes(evt.record())))
-                    for evt in events]
+        records += [(base + evt.ts - first, evt.cpu, edit(bytes(evt.record()))) for evt in events]
         base = records[-1][0] + 1000
     assert meta is not None
     return records, base, meta
@@ -71,8 +71,15 @@ def build(path: Path, target: int) -> int:
     records, span, meta = trace_records()
     first = 1_700_000_000_000_000_000
     written = 0
-    with ScapWriter(path, machine=meta.machine, threads=meta.threads.values(), fds=meta.fds,
-                    users=meta.users, groups=meta.groups, interfaces=meta.interfaces) as w:
+    with ScapWriter(
+        path,
+        machine=meta.machine,
+        threads=meta.threads.values(),
+        fds=meta.fds,
+        users=meta.users,
+        groups=meta.groups,
+        interfaces=meta.interfaces,
+    ) as w:
         rnd = 0
         while written < target:
             shift = first + rnd * span
@@ -86,8 +93,10 @@ def build(path: Path, target: int) -> int:
 
 def _cpu() -> float:
     """CPU seconds (user + system) used so far by this process and its finished children."""
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
@@ -151,8 +160,10 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="build (or reuse) the big capture here")
     ap.add_argument("--filter", default="evt.type=open and fd.name contains passwd")
     ap.add_argument("--print-filter", default="evt.type=open")
-    ap.add_argument("--format", default="%evt.num %evt.outputtime %proc.name (%thread.tid) "
-                    "%evt.dir %evt.type %fd.name")
+    ap.add_argument(
+        "--format",
+        default="%evt.num %evt.outputtime %proc.name (%thread.tid) %evt.dir %evt.type %fd.name",
+    )
     args = ap.parse_args()
 
     tmp = None
@@ -167,8 +178,10 @@ def main() -> int:
             partial = big.with_suffix(".partial")
             n = build(partial, args.events)
             partial.rename(big)
-            print(f"built {big} ({n} events, {big.stat().st_size >> 20} MiB) "
-                  f"in {time.perf_counter() - start:.1f} s")
+            print(
+                f"built {big} ({n} events, {big.stat().st_size >> 20} MiB) "
+                f"in {time.perf_counter() - start:.1f} s"
+            )
         total = walk(big)
         print(f"{total} events; filter: {args.filter}")
         results = {
@@ -180,20 +193,29 @@ def main() -> int:
         }
         sysdig = shutil.which("sysdig")
         if sysdig:
-            results["sysdig"] = timed("sysdig", lambda: run_quiet([sysdig, "-r", str(big),
-                                                                   args.filter]))
+            results["sysdig"] = timed(
+                "sysdig", lambda: run_quiet([sysdig, "-r", str(big), args.filter])
+            )
         sentry = shutil.which("sentry", path=str(Path(sys.executable).parent)) or shutil.which(
-            "sentry")
+            "sentry"
+        )
         if sentry:
-            results["tail"] = timed("tail", lambda: run_quiet([sentry, "tail", "-e", str(big),
-                                                               args.filter]))
+            results["tail"] = timed(
+                "tail", lambda: run_quiet([sentry, "tail", "-e", str(big), args.filter])
+            )
         printing = {}
         if sysdig:
-            printing["sysdig-p"] = timed("sysdig-p", lambda: run_quiet(
-                [sysdig, "-r", str(big), "-p", args.format, args.print_filter]))
+            printing["sysdig-p"] = timed(
+                "sysdig-p",
+                lambda: run_quiet([sysdig, "-r", str(big), "-p", args.format, args.print_filter]),
+            )
         if sentry:
-            printing["tail-p"] = timed("tail-p", lambda: run_quiet(
-                [sentry, "tail", "-e", str(big), "-p", args.format, args.print_filter]))
+            printing["tail-p"] = timed(
+                "tail-p",
+                lambda: run_quiet(
+                    [sentry, "tail", "-e", str(big), "-p", args.format, args.print_filter]
+                ),
+            )
         print()
         for runs, base in ((results, results.get("sysdig")), (printing, printing.get("sysdig-p"))):
             for label, took in runs.items():

@@ -45,15 +45,19 @@ from sentry.rules.ruleset import Ruleset
 ROOT = Path(__file__).resolve().parents[1]
 FALCO = Path(os.environ.get("SENTRY_CONFORMANCE_DIR", ROOT.parent / "shared" / "conformance"))
 FALCO_RULES = FALCO / "falco-0.28.1" / "rules" / "falco_rules.yaml"
-DEFAULT_FILTER = ("evt.type in (open, openat, execve, connect, accept) and "
-                  "(proc.name in (cat, bash, sh, nc, ping) or fd.name startswith /etc)")
+DEFAULT_FILTER = (
+    "evt.type in (open, openat, execve, connect, accept) and "
+    "(proc.name in (cat, bash, sh, nc, ping) or fd.name startswith /etc)"
+)
 
 
 def load(paths: list[Path]) -> Ruleset:
     ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
     if defs.errors:
-        print(f"  ({len(defs.errors)} rules of {', '.join(p.name for p in paths)} did not "
-              f"compile and are left out; first: {defs.errors[0]})")
+        print(
+            f"  ({len(defs.errors)} rules of {', '.join(p.name for p in paths)} did not "
+            f"compile and are left out; first: {defs.errors[0]})"
+        )
     return ruleset
 
 
@@ -110,8 +114,11 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="build (or reuse) the big capture here")
     ap.add_argument("--filter", default=DEFAULT_FILTER)
     ap.add_argument("--profile", action="store_true", help="cProfile the sentry-rules pass")
-    ap.add_argument("--rule-stats", action="store_true",
-                    help="a measured pass of our rules: the ten most expensive")
+    ap.add_argument(
+        "--rule-stats",
+        action="store_true",
+        help="a measured pass of our rules: the ten most expensive",
+    )
     args = ap.parse_args()
 
     tmp = None
@@ -140,9 +147,15 @@ def main() -> int:
         sysdig = shutil.which("sysdig")
         if sysdig:
             env = dict(os.environ, TZ="UTC")
-            results["sysdig"] = timed("sysdig", lambda: subprocess.run(
-                [sysdig, "-r", str(big), args.filter], env=env, stdout=subprocess.DEVNULL,
-                check=True))
+            results["sysdig"] = timed(
+                "sysdig",
+                lambda: subprocess.run(
+                    [sysdig, "-r", str(big), args.filter],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    check=True,
+                ),
+            )
         print()
         base = results.get("sysdig")
         for label, took in results.items():

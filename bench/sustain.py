@@ -88,7 +88,10 @@ def main() -> int:
         try:
             proc = subprocess.Popen(
                 [str(exe), str(args.rate / EVENTS_PER_PAIR), str(args.seconds)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             assert proc.stdout is not None
             before = live.stats()
             window = LoopWindow(live, proc)
@@ -102,14 +105,20 @@ def main() -> int:
     loop_events = int(pairs) * EVENTS_PER_PAIR
     drops = after.drops - before.drops
     reached = loop_events / float(wall)
-    print(f"asked {args.rate:,.0f} events/s for {args.seconds:.0f} s; the loop made "
-          f"{loop_events:,} events ({reached:,.0f}/s)")
-    print(f"drained {window.events:,} events (the host's other activity included) in "
-          f"{window.wall:.1f} s wall, {window.cpu:.1f} CPU-s: "
-          f"{window.events / window.cpu if window.cpu else 0:,.0f} events per CPU-second, "
-          f"{window.cpu / window.wall if window.wall else 0:.2f} CPU-s per second")
-    print(f"drops: {drops:,} ({100 * drops / loop_events if loop_events else 0:.2f} % of the "
-          f"loop's events); alerts raised: {counts['alerts']}")
+    print(
+        f"asked {args.rate:,.0f} events/s for {args.seconds:.0f} s; the loop made "
+        f"{loop_events:,} events ({reached:,.0f}/s)"
+    )
+    print(
+        f"drained {window.events:,} events (the host's other activity included) in "
+        f"{window.wall:.1f} s wall, {window.cpu:.1f} CPU-s: "
+        f"{window.events / window.cpu if window.cpu else 0:,.0f} events per CPU-second, "
+        f"{window.cpu / window.wall if window.wall else 0:.2f} CPU-s per second"
+    )
+    print(
+        f"drops: {drops:,} ({100 * drops / loop_events if loop_events else 0:.2f} % of the "
+        f"loop's events); alerts raised: {counts['alerts']}"
+    )
     return 0
 
 

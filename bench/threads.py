@@ -151,8 +151,12 @@ def main() -> int:
         engine, inspector, live, _ = pipeline()
         engine.run(Until(live, lambda: True, 2.0), inspector)  # drain the start-up backlog
         base_threads, base_rss = len(inspector.threads), rss_mb()
-        proc = subprocess.Popen([str(exe), str(args.processes), str(args.threads)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [str(exe), str(args.processes), str(args.threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert proc.stdout is not None
             if proc.stdout.readline().strip() != "ready":
@@ -160,8 +164,9 @@ def main() -> int:
                 return 1
 
             def ours() -> int:
-                return sum(1 for th in inspector.threads
-                           if th.comm == "spawn" and th.pid != proc.pid)
+                return sum(
+                    1 for th in inspector.threads if th.comm == "spawn" and th.pid != proc.pid
+                )
 
             engine.run(Until(live, lambda: ours() >= total), inspector)
             live_threads, live_rss, drops = ours(), rss_mb(), live.stats().drops
@@ -171,23 +176,30 @@ def main() -> int:
 
             before = rss_mb()
             fresh = Inspector.from_host()
-            proc_threads = sum(1 for th in fresh.threads
-                               if th.comm == "spawn" and th.pid != proc.pid)
+            proc_threads = sum(
+                1 for th in fresh.threads if th.comm == "spawn" and th.pid != proc.pid
+            )
             proc_rss = rss_mb()
         finally:
             proc.kill()
             proc.wait()
     print(f"{total:,} threads forked ({args.processes} processes x {args.threads})")
-    print(f"{'way in':<7} {'tracked':>8} {'RSS before':>11} {'RSS after':>10} "
-          f"{'KB/thread':>10} {'target 150 MB':>14}")
-    for way, n, r0, r1 in (("live", live_threads, base_rss, live_rss),
-                           ("/proc", proc_threads, before, proc_rss)):
+    print(
+        f"{'way in':<7} {'tracked':>8} {'RSS before':>11} {'RSS after':>10} "
+        f"{'KB/thread':>10} {'target 150 MB':>14}"
+    )
+    for way, n, r0, r1 in (
+        ("live", live_threads, base_rss, live_rss),
+        ("/proc", proc_threads, before, proc_rss),
+    ):
         per = (r1 - r0) * 1024 / n if n else 0.0
         verdict = "within" if r1 <= 150 else "OVER"
         print(f"{way:<7} {n:>8,} {r0:>9.1f}MB {r1:>8.1f}MB {per:>10.2f} {verdict:>14}")
-    print(f"(the table held {base_threads:,} host threads before; probe drops while "
-          f"forking: {drops:,}; /proc's 'before' is with the probe closed (its rings unmapped) and "
-          "the live table still held)")
+    print(
+        f"(the table held {base_threads:,} host threads before; probe drops while "
+        f"forking: {drops:,}; /proc's 'before' is with the probe closed (its rings unmapped) and "
+        "the live table still held)"
+    )
     return 0
 
 

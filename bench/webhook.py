@@ -53,8 +53,12 @@ def expected_alerts(events: list[dict[str, object]], workdir: Path) -> int:
     """How many alerts ``sentry run -e`` raises for these events."""
     path = workdir / "events.json"
     path.write_text("".join(json.dumps(e) + "\n" for e in events))
-    proc = subprocess.run([*SENTRY, "run", "-r", str(RULES), "-e", str(path), "--json"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [*SENTRY, "run", "-r", str(RULES), "-e", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return sum(1 for line in proc.stdout.splitlines() if line.startswith("{"))
 
 
@@ -66,10 +70,13 @@ class Daemon:
             "webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n  listen_port: 0\n"
             "  max_body_bytes: 67108864\nstdout_output:\n  enabled: false\n"
             f"file_output:\n  enabled: true\n  keep_alive: true\n  filename: {self.alerts}\n"
-            "buffered_outputs: true\njson_output: true\n")
+            "buffered_outputs: true\njson_output: true\n"
+        )
         self.proc = subprocess.Popen(
             [*SENTRY, "run", "-c", str(config), "-r", str(RULES), "--disable-source", "syscall"],
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stderr is not None
         self.port = 0
         for line in self.proc.stderr:
@@ -99,8 +106,9 @@ def send(port: int, bodies: list[bytes]) -> None:
     conn.close()
 
 
-def run_mode(name: str, bodies: list[bytes], n_events: int, expected: int, clients: int,
-             workdir: Path) -> bool:
+def run_mode(
+    name: str, bodies: list[bytes], n_events: int, expected: int, clients: int, workdir: Path
+) -> bool:
     daemon = Daemon(workdir)
     shares = [bodies[i::clients] for i in range(clients)]
     threads = [threading.Thread(target=send, args=(daemon.port, s)) for s in shares]
@@ -112,9 +120,11 @@ def run_mode(name: str, bodies: list[bytes], n_events: int, expected: int, clien
     elapsed = time.perf_counter() - start
     got = daemon.stop()
     ok = got == expected
-    print(f"{name:10s} {n_events:8d} events in {elapsed:7.2f} s: {n_events / elapsed:9.0f} "
-          f"events/s, {got / elapsed:8.0f} alerts/s; alerts {got}/{expected} "
-          f"{'(no loss)' if ok else '(LOST ' + str(expected - got) + ')'}")
+    print(
+        f"{name:10s} {n_events:8d} events in {elapsed:7.2f} s: {n_events / elapsed:9.0f} "
+        f"events/s, {got / elapsed:8.0f} alerts/s; alerts {got}/{expected} "
+        f"{'(no loss)' if ok else '(LOST ' + str(expected - got) + ')'}"
+    )
     return ok
 
 
@@ -130,11 +140,20 @@ def main() -> None:
         workdir = Path(tmp)
         expected = expected_alerts(events, workdir)
         single = [json.dumps(e).encode() for e in events]
-        lists = [json.dumps({"kind": "EventList", "apiVersion": "audit.k8s.io/v1",
-                             "items": events[i:i + args.batch]}).encode()
-                 for i in range(0, len(events), args.batch)]
-        print(f"{len(sample)} distinct audit events, {args.events} sent per mode, "
-              f"{expected} alerts expected, {args.clients} clients")
+        lists = [
+            json.dumps(
+                {
+                    "kind": "EventList",
+                    "apiVersion": "audit.k8s.io/v1",
+                    "items": events[i : i + args.batch],
+                }
+            ).encode()
+            for i in range(0, len(events), args.batch)
+        ]
+        print(
+            f"{len(sample)} distinct audit events, {args.events} sent per mode, "
+            f"{expected} alerts expected, {args.clients} clients"
+        )
         ok = run_mode("single", single, len(events), expected, args.clients, workdir)
         (workdir / "alerts.txt").unlink(missing_ok=True)
         ok = run_mode("eventlist", lists, len(events), expected, args.clients, workdir) and ok

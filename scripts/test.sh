@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "==> ruff"; ruff check python tests bench
+echo "==> ruff"; ruff check python tests bench; ruff format --check python tests bench
 echo "==> mypy"; mypy
 # A runtime that fails to start is said here; its tests then skip, or fail under CI.
 echo "==> container runtimes"; scripts/runtimes.sh start || echo "warning: container runtimes not all started" >&2

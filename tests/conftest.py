@@ -18,6 +18,7 @@ from conformance_data import FALCO_DIR, REPO_ROOT, conformance_dir  # noqa: F401
 settings.register_profile("sentry", deadline=None)
 settings.load_profile("sentry")
 
+
 @pytest.fixture(scope="session")
 def falco_dir() -> Path:
     """Falco 0.28.1 conformance data, read in place; skips (saying why) where it is absent."""

@@ -33,13 +33,29 @@ HERE = Path(__file__).resolve().parent
 
 # Bytes of each fixed-size parameter type, as scap encodes it.
 FIXED_SIZES = {
-    ParamType.INT8: 1, ParamType.UINT8: 1, ParamType.FLAGS8: 1, ParamType.SIGTYPE: 1,
-    ParamType.INT16: 2, ParamType.UINT16: 2, ParamType.FLAGS16: 2, ParamType.SYSCALLID: 2,
-    ParamType.PORT: 2, ParamType.INT32: 4, ParamType.UINT32: 4, ParamType.FLAGS32: 4,
-    ParamType.UID: 4, ParamType.GID: 4, ParamType.MODE: 4, ParamType.SIGSET: 4,
+    ParamType.INT8: 1,
+    ParamType.UINT8: 1,
+    ParamType.FLAGS8: 1,
+    ParamType.SIGTYPE: 1,
+    ParamType.INT16: 2,
+    ParamType.UINT16: 2,
+    ParamType.FLAGS16: 2,
+    ParamType.SYSCALLID: 2,
+    ParamType.PORT: 2,
+    ParamType.INT32: 4,
+    ParamType.UINT32: 4,
+    ParamType.FLAGS32: 4,
+    ParamType.UID: 4,
+    ParamType.GID: 4,
+    ParamType.MODE: 4,
+    ParamType.SIGSET: 4,
     ParamType.INT64: 8,
-    ParamType.UINT64: 8, ParamType.ERRNO: 8, ParamType.FD: 8, ParamType.PID: 8,
-    ParamType.RELTIME: 8, ParamType.ABSTIME: 8,
+    ParamType.UINT64: 8,
+    ParamType.ERRNO: 8,
+    ParamType.FD: 8,
+    ParamType.PID: 8,
+    ParamType.RELTIME: 8,
+    ParamType.ABSTIME: 8,
 }
 
 AT_FDCWD = -100
@@ -78,16 +94,18 @@ class Captured:
     delivered: int = 0
 
     def named(self, evname: str, direction: str = "<") -> list[Any]:
-        return [e for e in self.events
-                if e.info.name == evname and e.info.direction == direction]
+        return [e for e in self.events if e.info.name == evname and e.info.direction == direction]
 
     def params(self, ev: Any) -> dict[str, Any]:
         return dict(ev.params())
 
     def find_all(self, evname: str, direction: str = "<", **want: Any) -> list[Any]:
         """The events of this name and direction whose named params equal want."""
-        return [ev for ev in self.named(evname, direction)
-                if all(ev.param_by_name(k) == v for k, v in want.items())]
+        return [
+            ev
+            for ev in self.named(evname, direction)
+            if all(ev.param_by_name(k) == v for k, v in want.items())
+        ]
 
     def find(self, evname: str, direction: str = "<", **want: Any) -> dict[str, Any]:
         """The first event of this name and direction whose params include want."""
@@ -118,8 +136,9 @@ class Captured:
 
 
 def _stats_delta(after: CaptureStats, before: CaptureStats) -> CaptureStats:
-    return CaptureStats(**{f.name: getattr(after, f.name) - getattr(before, f.name)
-                           for f in fields(CaptureStats)})
+    return CaptureStats(
+        **{f.name: getattr(after, f.name) - getattr(before, f.name) for f in fields(CaptureStats)}
+    )
 
 
 def _settled_stats(source: Any, batches: Iterator[list[Any]]) -> tuple[CaptureStats, int]:
@@ -141,16 +160,22 @@ def _settled_stats(source: Any, batches: Iterator[list[Any]]) -> tuple[CaptureSt
         drained += len(batch)
 
 
-def run_trigger(source: Any, code: str, workdir: Path, *, timeout: float = 20.0,
-                settle: bool = False) -> Captured:
+def run_trigger(
+    source: Any, code: str, workdir: Path, *, timeout: float = 20.0, settle: bool = False
+) -> Captured:
     """Run code (after the prelude) in a child; collect its tree's events until it exits.
 
     With settle, the rings are drained empty before the child starts and after it ends, so
     that ``counted`` (the counters' change) covers exactly the ``delivered`` events."""
     prog = _PRELUDE + code
     env = dict(os.environ, SENTRY_TEST="1")
-    proc = subprocess.Popen([sys.executable, "-c", prog, str(workdir)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", prog, str(workdir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     tids = {proc.pid}
     events: list[Any] = []
     done = False
@@ -169,8 +194,12 @@ def run_trigger(source: Any, code: str, workdir: Path, *, timeout: float = 20.0,
         delivered += len(batch)
         for ev in batch:
             if ev.tid not in tids:
-                if not (ev.info.name in _CLONE_NAMES and ev.info.direction == "<"
-                        and ev.param(0) == 0 and ev.param_by_name("ptid") in tids):
+                if not (
+                    ev.info.name in _CLONE_NAMES
+                    and ev.info.direction == "<"
+                    and ev.param(0) == 0
+                    and ev.param_by_name("ptid") in tids
+                ):
                     continue
                 tids.add(ev.tid)
             events.append(ev.detach())
@@ -217,7 +246,8 @@ def check_layout(events: list[Any]) -> None:
         info = ev.info
         assert ev.nparams == len(info.params), (
             f"{info.name}{info.direction} (type {ev.type}): {ev.nparams} params, "
-            f"the table has {len(info.params)}")
+            f"the table has {len(info.params)}"
+        )
         for i, pinfo in enumerate(info.params):
             size = FIXED_SIZES.get(pinfo.type)
             if size is not None:
@@ -243,7 +273,8 @@ def _check_openat(c: Captured) -> None:
     x = c.find("openat", "<", name=path)
     assert x["fd"] >= 0 and x["dirfd"] == AT_FDCWD
     assert x["flags"] & (SCAP_O_WRONLY | SCAP_O_CREAT | SCAP_O_TRUNC) == (
-        SCAP_O_WRONLY | SCAP_O_CREAT | SCAP_O_TRUNC)
+        SCAP_O_WRONLY | SCAP_O_CREAT | SCAP_O_TRUNC
+    )
     assert x["mode"] == 0o640
     assert x["dev"] != 0
     assert x["flags"] & SCAP_O_F_CREATED  # this open created the file
@@ -296,12 +327,19 @@ def _check_execveat(c: Captured) -> None:
     """As scap: a successful execveat is an execveat enter (330) then an execve exit (293);
     only a failed one ends with an execveat exit (331)."""
     mine = [ev for ev in c.events if ev.tid == c.pid]
-    kinds = [(ev.type, ev.param_by_name("pathname") if ev.type == 330 else ev.param(0))
-             for ev in mine if ev.info.name in ("execve", "execveat")]
+    kinds = [
+        (ev.type, ev.param_by_name("pathname") if ev.type == 330 else ev.param(0))
+        for ev in mine
+        if ev.info.name in ("execve", "execveat")
+    ]
     first = [k for k, _ in kinds].index(330) if (330, "/sentry-no-such-program") in kinds else 0
     kinds = kinds[first:]  # from the trigger's first execveat on
-    assert kinds == [(330, "/sentry-no-such-program"), (331, -2),  # ENOENT
-                     (330, "/bin/echo"), (293, 0)], kinds
+    assert kinds == [
+        (330, "/sentry-no-such-program"),
+        (331, -2),  # ENOENT
+        (330, "/bin/echo"),
+        (293, 0),
+    ], kinds
     e = c.find("execveat", ">", pathname="/bin/echo")
     assert e["dirfd"] == AT_FDCWD
     assert e["flags"] == 1 << 1  # scap's AT_SYMLINK_NOFOLLOW
@@ -440,12 +478,18 @@ def _check_proc(c: Captured) -> None:
 
 
 CASES: list[Case] = [
-    Case("openat-write-close", """
+    Case(
+        "openat-write-close",
+        """
 fd = os.open(W + "/hello.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
 os.write(fd, b"hello sentry")
 os.close(fd)
-""", _check_openat),
-    Case("open-creat-openat2", """
+""",
+        _check_openat,
+    ),
+    Case(
+        "open-creat-openat2",
+        """
 class How(ctypes.Structure):
     _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
 fd = sc(2, (W + "/o.txt").encode(), os.O_WRONLY | os.O_CREAT, 0o600)
@@ -459,8 +503,12 @@ try:
     os.open(W + "/missing", os.O_RDONLY)
 except FileNotFoundError:
     pass
-""", _check_open),
-    Case("read-write-family", """
+""",
+        _check_open,
+    ),
+    Case(
+        "read-write-family",
+        """
 with open(W + "/in.txt", "wb") as f:
     f.write(b"some bytes\\n")
 fd = os.open(W + "/in.txt", os.O_RDONLY)
@@ -473,19 +521,31 @@ os.writev(out, [b"abc", b"def"])
 os.lseek(out, 300, 0)
 b1, b2 = bytearray(3), bytearray(3)
 os.readv(out, [b1, b2])
-""", _check_read),
-    Case("execve", """
+""",
+        _check_read,
+    ),
+    Case(
+        "execve",
+        """
 os.execve("/bin/true", ["true", "arg1", "arg two"], dict(os.environ))
-""", _check_exec),
-    Case("execveat", """
+""",
+        _check_exec,
+    ),
+    Case(
+        "execveat",
+        """
 argv = (ctypes.c_char_p * 3)(b"echo", b"hi", None)
 envp = (ctypes.c_char_p * 2)(b"SENTRY_TEST=1", None)
 libc.syscall(ctypes.c_long(322), ctypes.c_long(-100), ctypes.c_char_p(b"/sentry-no-such-program"),
              argv, envp, ctypes.c_long(0))  # fails: ENOENT
 libc.syscall(ctypes.c_long(322), ctypes.c_long(-100), ctypes.c_char_p(b"/bin/echo"), argv, envp,
              ctypes.c_long(0x100))  # AT_SYMLINK_NOFOLLOW
-""", _check_execveat),
-    Case("clone-fork-thread", """
+""",
+        _check_execveat,
+    ),
+    Case(
+        "clone-fork-thread",
+        """
 import threading
 pid = os.fork()
 if pid == 0:
@@ -497,11 +557,19 @@ if r == 0:
 os.waitpid(r, 0)
 t = threading.Thread(target=lambda: None)
 t.start(); t.join()
-""", _check_fork),
-    Case("procexit", """
+""",
+        _check_fork,
+    ),
+    Case(
+        "procexit",
+        """
 sys.exit(7)
-""", _check_procexit),
-    Case("files", """
+""",
+        _check_procexit,
+    ),
+    Case(
+        "files",
+        """
 open(W + "/f", "w").close()
 os.mkdir(W + "/sub")
 sc(83, (W + "/d1").encode(), 0o755)
@@ -525,8 +593,12 @@ sc(92, (W + "/f").encode(), 0, 0)
 sc(80, b"sub")
 d = os.open(W, os.O_RDONLY)
 sc(81, d)
-""", _check_files),
-    Case("fds", """
+""",
+        _check_files,
+    ),
+    Case(
+        "fds",
+        """
 r, w = os.pipe()
 sc(32, r)
 sc(33, r, 50)
@@ -538,8 +610,12 @@ import select
 poller = select.poll()
 poller.register(r, select.POLLIN)
 poller.poll(0)
-""", _check_fds),
-    Case("network", """
+""",
+        _check_fds,
+    ),
+    Case(
+        "network",
+        """
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.bind(("127.0.0.1", 0))
 srv.listen(4)
@@ -555,8 +631,12 @@ u1.bind(("127.0.0.1", 0))
 u2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u2.sendto(b"udp!", u1.getsockname())
 u1.recvfrom(100)
-""", _check_net),
-    Case("unix-tuples", """
+""",
+        _check_net,
+    ),
+    Case(
+        "unix-tuples",
+        """
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind("srv.sock")
 srv.listen(1)
@@ -568,8 +648,12 @@ cli.send(b"to-server")
 conn.recv(64)
 conn.send(b"to-client!")
 cli.recv(64)
-""", _check_unix_tuples),
-    Case("process-and-privileges", """
+""",
+        _check_unix_tuples,
+    ),
+    Case(
+        "process-and-privileges",
+        """
 os.setuid(0)
 sc(117, -1, -1, -1)
 os.setgid(0)
@@ -597,7 +681,9 @@ sc(157, 15, b"x", 0, 0, 0)
 import mmap
 m = mmap.mmap(-1, 8192)
 sc(10, ctypes.addressof(ctypes.c_char.from_buffer(m)), 4096, 1)
-""", _check_proc),
+""",
+        _check_proc,
+    ),
 ]
 
 
@@ -612,15 +698,32 @@ ESRCH, EFAULT = 3, 14
 WorkloadParams = tuple[str, str, Callable[[dict[str, Any], str], dict[str, Any]]]
 
 WORKLOAD_PARAMS: list[WorkloadParams] = [
-    ("open", ">", lambda f, d: {"name": f"{d}/open.txt", "mode": 0o640,
-                                "flags": SCAP_O_WRONLY | SCAP_O_CREAT | SCAP_O_TRUNC}),
+    (
+        "open",
+        ">",
+        lambda f, d: {
+            "name": f"{d}/open.txt",
+            "mode": 0o640,
+            "flags": SCAP_O_WRONLY | SCAP_O_CREAT | SCAP_O_TRUNC,
+        },
+    ),
     ("open", "<", lambda f, d: {"fd": f["open_fd"], "name": f"{d}/open.txt", "mode": 0o640}),
-    ("openat", "<", lambda f, d: {"fd": f["openat_fd"], "dirfd": -100,
-                                  "name": f"{d}/open.txt",
-                                  "flags": SCAP_O_RDONLY | SCAP_O_CLOEXEC}),
+    (
+        "openat",
+        "<",
+        lambda f, d: {
+            "fd": f["openat_fd"],
+            "dirfd": -100,
+            "name": f"{d}/open.txt",
+            "flags": SCAP_O_RDONLY | SCAP_O_CLOEXEC,
+        },
+    ),
     ("creat", "<", lambda f, d: {"fd": f["creat_fd"], "name": f"{d}/creat.txt", "mode": 0o600}),
-    ("openat2", "<", lambda f, d: {"fd": f["openat2_fd"], "name": f"{d}/open.txt",
-                                   "resolve": 8}),  # scap: RESOLVE_NO_SYMLINKS
+    (
+        "openat2",
+        "<",
+        lambda f, d: {"fd": f["openat2_fd"], "name": f"{d}/open.txt", "resolve": 8},
+    ),  # scap: RESOLVE_NO_SYMLINKS
     ("write", "<", lambda f, d: {"res": 12, "data": b"hello sentry"}),
     ("read", "<", lambda f, d: {"res": 12, "data": b"hello sentry"}),
     ("pread", "<", lambda f, d: {"res": 6, "data": b"sentry"}),
@@ -632,10 +735,12 @@ WORKLOAD_PARAMS: list[WorkloadParams] = [
     ("mkdir", "<", lambda f, d: {"res": 0, "path": f"{d}/dir1"}),
     ("mkdirat", "<", lambda f, d: {"res": 0, "dirfd": -100, "path": f"{d}/dir2", "mode": 0o700}),
     ("rename", "<", lambda f, d: {"res": 0, "oldpath": f"{d}/dir1", "newpath": f"{d}/dir1b"}),
-    ("renameat", "<", lambda f, d: {"res": 0, "oldpath": f"{d}/dir1b",
-                                    "newpath": f"{d}/dir1c"}),
-    ("renameat2", "<", lambda f, d: {"res": 0, "oldpath": f"{d}/dir1c",
-                                     "newpath": f"{d}/dir1d", "flags": 0}),
+    ("renameat", "<", lambda f, d: {"res": 0, "oldpath": f"{d}/dir1b", "newpath": f"{d}/dir1c"}),
+    (
+        "renameat2",
+        "<",
+        lambda f, d: {"res": 0, "oldpath": f"{d}/dir1c", "newpath": f"{d}/dir1d", "flags": 0},
+    ),
     ("rmdir", "<", lambda f, d: {"res": 0, "path": f"{d}/dir1d"}),
     ("unlinkat", "<", lambda f, d: {"res": 0, "name": f"{d}/dir2", "flags": 0x200}),
     ("symlink", "<", lambda f, d: {"res": 0, "target": "open.txt", "linkpath": f"{d}/sym1"}),
@@ -655,8 +760,11 @@ WORKLOAD_PARAMS: list[WorkloadParams] = [
     ("fcntl", "<", lambda f, d: {"res": 60}),
     ("pipe", "<", lambda f, d: {"res": 0, "fd1": f["pipe"][0], "fd2": f["pipe"][1]}),
     ("pipe", "<", lambda f, d: {"res": 0, "fd1": f["pipe2"][0], "fd2": f["pipe2"][1]}),
-    ("socketpair", "<", lambda f, d: {"res": 0, "fd1": f["socketpair"][0],
-                                      "fd2": f["socketpair"][1]}),
+    (
+        "socketpair",
+        "<",
+        lambda f, d: {"res": 0, "fd1": f["socketpair"][0], "fd2": f["socketpair"][1]},
+    ),
     ("eventfd", "<", lambda f, d: {"res": f["eventfd"]}),
     ("eventfd", ">", lambda f, d: {"initval": 0, "flags": 1 << 2}),
     ("getcwd", "<", lambda f, d: {"res": len(f["getcwd"]) + 1, "path": f["getcwd"]}),
@@ -667,8 +775,7 @@ WORKLOAD_PARAMS: list[WorkloadParams] = [
     ("poll", "<", lambda f, d: {"res": f["poll"]}),
     ("nanosleep", ">", lambda f, d: {"interval": 1000}),
     ("getuid", "<", lambda f, d: {"uid": f["uid"]}),
-    ("prlimit", "<", lambda f, d: {"res": 0, "oldcur": f["nofile"][0],
-                                   "oldmax": f["nofile"][1]}),
+    ("prlimit", "<", lambda f, d: {"res": 0, "oldcur": f["nofile"][0], "oldmax": f["nofile"][1]}),
     ("setsid", "<", lambda f, d: {"res": f["setsid"]}),
     ("setuid", ">", lambda f, d: {"uid": 0}),
     ("setgid", ">", lambda f, d: {"gid": 0}),
@@ -679,8 +786,11 @@ WORKLOAD_PARAMS: list[WorkloadParams] = [
     ("tgkill", ">", lambda f, d: {"pid": f["pid"], "tid": f["tid"], "sig": 0}),
     ("ptrace", ">", lambda f, d: {"request": PPM_PTRACE_ATTACH, "pid": 999999}),
     ("ptrace", "<", lambda f, d: {"res": -ESRCH}),
-    ("mount", "<", lambda f, d: {"res": f["mount"], "dev": "none", "dir": f"{d}/mnt",
-                                 "type": "tmpfs"}),
+    (
+        "mount",
+        "<",
+        lambda f, d: {"res": f["mount"], "dev": "none", "dir": f"{d}/mnt", "type": "tmpfs"},
+    ),
     ("umount", "<", lambda f, d: {"res": f["umount2"], "name": f"{d}/mnt"}),
     ("unshare", ">", lambda f, d: {"flags": PPM_CL_CLONE_NEWUTS}),
     ("setns", ">", lambda f, d: {"fd": f["nsfd"], "nstype": PPM_CL_CLONE_NEWUTS}),
@@ -692,10 +802,22 @@ WORKLOAD_PARAMS: list[WorkloadParams] = [
     ("bind", "<", lambda f, d: {"res": 0, "addr": SockAddr(AF_UNIX, path=f"{d}/sock")}),
     ("listen", ">", lambda f, d: {"backlog": 4}),
     ("connect", ">", lambda f, d: {"addr": SockAddr(AF_UNIX, path=f"{d}/sock")}),
-    ("connect", "<", lambda f, d: {"res": 0, "tuple": SockTuple(
-        AF_INET, "127.0.0.1", f["tcp_cli_port"], "127.0.0.1", f["tcp_port"])}),
-    ("accept", "<", lambda f, d: {"fd": f["accept"], "tuple": SockTuple(
-        AF_INET, "127.0.0.1", f["tcp_cli_port"], "127.0.0.1", f["tcp_port"])}),
+    (
+        "connect",
+        "<",
+        lambda f, d: {
+            "res": 0,
+            "tuple": SockTuple(AF_INET, "127.0.0.1", f["tcp_cli_port"], "127.0.0.1", f["tcp_port"]),
+        },
+    ),
+    (
+        "accept",
+        "<",
+        lambda f, d: {
+            "fd": f["accept"],
+            "tuple": SockTuple(AF_INET, "127.0.0.1", f["tcp_cli_port"], "127.0.0.1", f["tcp_port"]),
+        },
+    ),
     ("sendto", "<", lambda f, d: {"res": 9, "data": b"ping-unix"}),
     ("recvfrom", "<", lambda f, d: {"res": 9, "data": b"ping-unix"}),
     ("sendmsg", "<", lambda f, d: {"res": 8, "data": b"msg-unix"}),
@@ -708,8 +830,7 @@ WORKLOAD_PARAMS: list[WorkloadParams] = [
     ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["prctl"], "nativeID": 157}),
     ("init_module", "<", lambda f, d: {"length": 0, "uargs": "opt=w1"}),
     ("finit_module", "<", lambda f, d: {"fd": -1, "uargs": "opt=w2", "flags": 0}),
-    ("memfd_create", "<", lambda f, d: {"fd": f["memfd"], "name": "sentry-memfd",
-                                         "flags": 0}),
+    ("memfd_create", "<", lambda f, d: {"fd": f["memfd"], "name": "sentry-memfd", "flags": 0}),
     ("syscall", "<", lambda f, d: {"ID": PPM_SC_BY_NAME["chown"]}),
 ]
 
@@ -717,8 +838,10 @@ WORKLOAD_PARAMS: list[WorkloadParams] = [
 def run_workload(source: Any, workdir: Path) -> tuple[Captured, dict[str, Any]]:
     """Run driver_workload.py in workdir (settled: counters cover what was delivered);
     its events and the facts (pids, fds, ports) it printed last."""
-    code = (f"sys.argv = [{str(HERE / 'driver_workload.py')!r}, W]\n"
-            "import runpy\nrunpy.run_path(sys.argv[0], run_name='__main__')\n")
+    code = (
+        f"sys.argv = [{str(HERE / 'driver_workload.py')!r}, W]\n"
+        "import runpy\nrunpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
     cap = run_trigger(source, code, workdir, timeout=300.0, settle=True)
     facts = json.loads([ln for ln in cap.output.splitlines() if ln.startswith("{")][-1])
     return cap, facts
@@ -782,16 +905,20 @@ class SampledRun:
     def getppid_events(self) -> int:
         """The child's getppid enter and exit events that were delivered."""
         sc = PPM_SC_BY_NAME["getppid"]
-        return sum(1 for e in self.cap.named("syscall", ">") + self.cap.named("syscall", "<")
-                   if e.tid == self.cap.pid
-                   and (e.param(1) == GETPPID_NR if e.info.direction == ">" else e.param(0) == sc))
+        return sum(
+            1
+            for e in self.cap.named("syscall", ">") + self.cap.named("syscall", "<")
+            if e.tid == self.cap.pid
+            and (e.param(1) == GETPPID_NR if e.info.direction == ">" else e.param(0) == sc)
+        )
 
     def getcwd_events(self) -> int:
         return sum(1 for e in self.cap.events if e.info.name == "getcwd" and e.tid == self.cap.pid)
 
 
-def run_sampled(source: Any, workdir: Path, *, ratio: int, seconds: int = 2,
-                spawns: int = 0) -> SampledRun:
+def run_sampled(
+    source: Any, workdir: Path, *, ratio: int, seconds: int = 2, spawns: int = 0
+) -> SampledRun:
     """Run the sampling child under the source's current sampling setting (settled, so the
     counters' change covers exactly the delivered events). ratio tells the child which
     part of each second the driver keeps, to count its calls made there."""

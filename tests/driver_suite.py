@@ -46,16 +46,19 @@ def test_syscall_case(live_source: Any, case: Case, tmp_path: Path) -> None:
     run_case(live_source, case, tmp_path)
 
 
-@pytest.mark.parametrize("expect", WORKLOAD_PARAMS,
-                         ids=[f"{c[0]}{c[1]}{i}" for i, c in enumerate(WORKLOAD_PARAMS)])
+@pytest.mark.parametrize(
+    "expect", WORKLOAD_PARAMS, ids=[f"{c[0]}{c[1]}{i}" for i, c in enumerate(WORKLOAD_PARAMS)]
+)
 def test_workload_event_params(workload: Workload, expect: WorkloadParams) -> None:
     cap, facts, work = workload
     evt, direction, params = expect
     want = params(facts, work)
-    seen = [e.params() for e in cap.named(evt, direction)
-            if e.tid in (facts["pid"], facts["tid"])][:5]
+    seen = [e.params() for e in cap.named(evt, direction) if e.tid in (facts["pid"], facts["tid"])][
+        :5
+    ]
     assert cap.find_all(evt, direction, **want), (
-        f"no {evt}{direction} with {want}; the workload's were {seen}")
+        f"no {evt}{direction} with {want}; the workload's were {seen}"
+    )
 
 
 def test_every_event_has_the_tables_layout(workload: Workload) -> None:
@@ -101,8 +104,11 @@ def test_execveat_exit(workload: Workload) -> None:
     execve exit (293) carrying the new program; never a successful execveat exit (331)."""
     cap, facts, _ = workload
     assert facts["execveat_status"] == 0
-    child = [e for e in cap.events if e.tid == facts["execveat_child"]
-             and e.info.name in ("execve", "execveat")]
+    child = [
+        e
+        for e in cap.events
+        if e.tid == facts["execveat_child"] and e.info.name in ("execve", "execveat")
+    ]
     assert [e.type for e in child] == [330, 293], [(e.type, dict(e.params())) for e in child]
     assert child[0].param_by_name("pathname") == "/bin/true"
     assert child[1].param_by_name("res") == 0
@@ -165,7 +171,9 @@ def test_sampling_keeps_one_nth_of_each_second(sampling_source: Any, tmp_path: P
     assert facts["inside"] + facts["across"] < 0.75 * facts["calls"], facts
     # exactly the calls the child made in the kept part (those across a border: either)
     assert 2 * facts["inside"] * 0.9 <= kept <= 2 * (facts["inside"] + facts["across"]) * 1.1, (
-        kept, facts)
+        kept,
+        facts,
+    )
     assert cap.counted.suppressed >= generated - kept
     assert facts["cwd_calls"] > 0 and run.getcwd_events() == 0
 

@@ -45,8 +45,7 @@ def full_disk(base: Path, size: str = "256k") -> Iterator[FullDisk]:
     need_root("a full-disk test")
     mnt = base / "disk"
     mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
-                   check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], check=True)
     try:
         yield FullDisk(mnt)
     finally:

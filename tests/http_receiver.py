@@ -27,8 +27,9 @@ srv.serve_forever()
 def receiver_process(received: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """A process serving HTTP on 127.0.0.1 that appends each POSTed body, one a line, to
     ``received``; yields it and its URL, and kills it (if the test has not) on the way out."""
-    proc = subprocess.Popen([sys.executable, "-c", _RECEIVER_SCRIPT, str(received)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _RECEIVER_SCRIPT, str(received)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         yield proc, f"http://127.0.0.1:{int(proc.stdout.readline())}/"

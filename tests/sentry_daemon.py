@@ -23,10 +23,16 @@ class SentryDaemon:
     """``sentry run ARGS`` started and waited for until its web server listens
     (``start_timeout`` seconds at most; None: until it says so or exits)."""
 
-    def __init__(self, args: list[str], cwd: Path | None = None,
-                 start_timeout: float | None = None):
-        self.proc = subprocess.Popen([*SENTRY, "run", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, cwd=cwd)
+    def __init__(
+        self, args: list[str], cwd: Path | None = None, start_timeout: float | None = None
+    ):
+        self.proc = subprocess.Popen(
+            [*SENTRY, "run", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+        )
         self.stderr: list[str] = []
         self.port = 0
         self._changed = threading.Condition()
@@ -64,14 +70,17 @@ class SentryDaemon:
                     wait = min(wait, deadline - time.monotonic())
                     if wait <= 0:
                         raise AssertionError(
-                            f"{pattern!r} not said in {timeout} s:\n{''.join(self.stderr)}")
+                            f"{pattern!r} not said in {timeout} s:\n{''.join(self.stderr)}"
+                        )
                 self._changed.wait(wait)
 
-    def request(self, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def request(
+        self, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         """The HTTP status and body of one request to the daemon's web server."""
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
-                                     headers=headers or {})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=body, headers=headers or {}
+        )
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
                 return int(resp.status), resp.read()

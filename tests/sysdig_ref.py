@@ -29,8 +29,14 @@ def need_sysdig() -> str:
     return SYSDIG
 
 
-def sysdig_lines(path: Path | str, fmt: str | None = None, filt: str | None = None, *,
-                 options: Sequence[str] = (), timeout: float = 120) -> list[str]:
+def sysdig_lines(
+    path: Path | str,
+    fmt: str | None = None,
+    filt: str | None = None,
+    *,
+    options: Sequence[str] = (),
+    timeout: float = 120,
+) -> list[str]:
     """``TZ=UTC sysdig [OPTIONS] -r PATH [-p FMT] [FILTER]`` output lines."""
     cmd = [need_sysdig(), *options, "-r", str(path)]
     if fmt:
@@ -42,8 +48,9 @@ def sysdig_lines(path: Path | str, fmt: str | None = None, filt: str | None = No
     return out.stdout.decode("utf-8", "surrogateescape").splitlines()
 
 
-def tail_lines(path: Path | str, fmt: str | None, filt: str | None,
-               json: bool = False) -> list[str]:
+def tail_lines(
+    path: Path | str, fmt: str | None, filt: str | None, json: bool = False
+) -> list[str]:
     """What ``sentry tail -e PATH [-p FMT] [--json] [FILTER]`` prints, as lines."""
     out = io.StringIO()
     tail(filt, str(path), fmt, json, out)

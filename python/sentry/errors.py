@@ -61,8 +61,14 @@ class FieldArgumentError(SentryError):
 class RuleLoadError(SentryError):
     """One problem in a rules file, located by file and line."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 item: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        item: str | None = None,
+    ):
         self.path = path
         self.line = line
         self.item = item

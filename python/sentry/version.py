@@ -74,17 +74,22 @@ def engine_version() -> str:
 def version_lines() -> list[str]:
     """What ``sentry --version`` prints (Falco's ``--version`` layout: the engine, then the
     driver's API and schema versions and the default driver's version)."""
-    return [f"Sentry version: {version()}",
-            f"Engine:         {engine_version()}",
-            "Driver:",
-            f"  API version:    {api_version()}",
-            f"  Schema version: {schema_version()}",
-            f"  Default driver: {version()}"]
+    return [
+        f"Sentry version: {version()}",
+        f"Engine:         {engine_version()}",
+        "Driver:",
+        f"  API version:    {api_version()}",
+        f"  Schema version: {schema_version()}",
+        f"  Default driver: {version()}",
+    ]
 
 
 def version_info() -> dict[str, str]:
     """The same as a mapping (``--support``'s ``engine_info``; Falco's key names)."""
-    return {"sentry_version": version(), "engine_version": engine_version(),
-            "driver_api_version": str(api_version()),
-            "driver_schema_version": str(schema_version()),
-            "default_driver_version": version()}
+    return {
+        "sentry_version": version(),
+        "engine_version": engine_version(),
+        "driver_api_version": str(api_version()),
+        "driver_schema_version": str(schema_version()),
+        "default_driver_version": version(),
+    }

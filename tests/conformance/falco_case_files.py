@@ -59,8 +59,9 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def check_detection(case: dict[str, Any], by_rule: Mapping[str, int],
-                    by_prio: Mapping[str, int], res: object) -> None:
+def check_detection(
+    case: dict[str, Any], by_rule: Mapping[str, int], by_prio: Mapping[str, int], res: object
+) -> None:
     """A case's ``detect``, ``detect_level`` and ``detect_counts`` against the alerts counted
     by rule and by priority label; ``res`` (the run) is shown when one fails."""
     from sentry.rules.loader import Priority

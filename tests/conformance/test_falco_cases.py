@@ -49,47 +49,81 @@ OUTPUT_DIR = Path("/tmp/falco_outputs")  # where Falco's test configs write file
 MEANINGS: list[tuple[str, str]] = [
     (r"Rules content is not yaml array of objects", r"must be a YAML list of items"),
     (r"Rules content is not yaml\n", r"must be a YAML list of items"),
-    (r"Unexpected element of type (\w+)\. Each element should be a yaml associative array",
-     r"each item must be a mapping"),
-    (r"Value of required_engine_version must be a number",
-     r"required_engine_version must be a number"),
+    (
+        r"Unexpected element of type (\w+)\. Each element should be a yaml associative array",
+        r"each item must be a mapping",
+    ),
+    (
+        r"Value of required_engine_version must be a number",
+        r"required_engine_version must be a number",
+    ),
     (r"mapping values are not allowed in this context", r"not valid YAML: mapping values"),
     (r"List must have property items", r"list has no 'items'"),
     (r"Macro must have property condition", r"macro has no 'condition'"),
     (r"Rule must have property (\w+)", r"rule has no '\1'"),
-    (r"Rule must have exceptions or condition property",
-     r"append needs a 'condition' or 'exceptions'"),
-    (r"(Macro|List|Rule) \S.* has 'append' key but no \w+ by that name already exists",
-     r"append given but no \1 by that name exists"),
+    (
+        r"Rule must have exceptions or condition property",
+        r"append needs a 'condition' or 'exceptions'",
+    ),
+    (
+        r"(Macro|List|Rule) \S.* has 'append' key but no \w+ by that name already exists",
+        r"append given but no \1 by that name exists",
+    ),
     (r"Undefined macro '([^']+)' used in filter", r"undefined macro '\1'"),
     (r"syntax error, unexpected '([^']+)'", r"does not parse: .*column"),
     (r"(Rule|List|Macro) name is empty", r"\1 name is empty"),
-    (r"Invalid output format '.*': 'invalid formatting token (\w+)'",
-     r"output: invalid output format .*%\1: unknown field"),
-    (r"Rule exception item (\w+): must have fields property",
-     r"exception '\1'(?: has no 'fields'|: the rule has no exception by that name, and a new "
-     r"exception must have 'fields')"),
+    (
+        r"Invalid output format '.*': 'invalid formatting token (\w+)'",
+        r"output: invalid output format .*%\1: unknown field",
+    ),
+    (
+        r"Rule exception item (\w+): must have fields property",
+        r"exception '\1'(?: has no 'fields'|: the rule has no exception by that name, and a new "
+        r"exception must have 'fields')",
+    ),
     (r"Rule exception item must have name property", r"exception has no 'name'"),
-    (r"Rule exception item (\w+): field name ([\w.]+) is not a supported filter field",
-     r"exception '\1': unknown field '\2'"),
-    (r"Rule exception item (\w+): fields and comps lists must have equal length",
-     r"exception '\1': 'fields' and 'comps' must have the same length"),
-    (r"Rule exception item (\w+): comparison operator ([\w-]+) is not a supported",
-     r"exception '\1': unknown comparison operator '\2'"),
-    (r"Exception item (\w+): fields and values lists must have equal length",
-     r"exception '\1': each value must be a list as long as 'fields'"),
-    (r"Skipping rule \"([^\"]+)\"\. contains unknown filter ([\w.]+)",
-     r"warning: rule '\1': skipped: .*unknown field '\2'"),
-    (r"(?m)^rule \"([^\"]+)\"\. contains unknown filter ([\w.]+)",
-     r"rule '\1': condition uses unknown field '\2'"),
-    (r"Rules require engine version (\d+), but engine version is",
-     r"require engine version \1, but"),
-    (r"You can not specify both disabled .-D/-T. and enabled .-t. rules",
-     r"cannot both disable rules \(-D/-T\) and run only tagged rules \(-t\)"),
+    (
+        r"Rule exception item (\w+): field name ([\w.]+) is not a supported filter field",
+        r"exception '\1': unknown field '\2'",
+    ),
+    (
+        r"Rule exception item (\w+): fields and comps lists must have equal length",
+        r"exception '\1': 'fields' and 'comps' must have the same length",
+    ),
+    (
+        r"Rule exception item (\w+): comparison operator ([\w-]+) is not a supported",
+        r"exception '\1': unknown comparison operator '\2'",
+    ),
+    (
+        r"Exception item (\w+): fields and values lists must have equal length",
+        r"exception '\1': each value must be a list as long as 'fields'",
+    ),
+    (
+        r"Skipping rule \"([^\"]+)\"\. contains unknown filter ([\w.]+)",
+        r"warning: rule '\1': skipped: .*unknown field '\2'",
+    ),
+    (
+        r"(?m)^rule \"([^\"]+)\"\. contains unknown filter ([\w.]+)",
+        r"rule '\1': condition uses unknown field '\2'",
+    ),
+    (
+        r"Rules require engine version (\d+), but engine version is",
+        r"require engine version \1, but",
+    ),
+    (
+        r"You can not specify both disabled .-D/-T. and enabled .-t. rules",
+        r"cannot both disable rules \(-D/-T\) and run only tagged rules \(-t\)",
+    ),
 ]
 # Parts of Falco's messages that carry no meaning of their own once mapped above.
-FALCO_ONLY = [r"^\d+ errors:$", r"^\d+ warnings:$", r"^---$", r"Could not load rules file",
-              r"^Compilation error when compiling", r": Ok$"]
+FALCO_ONLY = [
+    r"^\d+ errors:$",
+    r"^\d+ warnings:$",
+    r"^---$",
+    r"Could not load rules file",
+    r"^Compilation error when compiling",
+    r": Ok$",
+]
 
 SKIPS = {
     "grpc": "Sentry has no gRPC output (use http_output or program_output)",
@@ -130,7 +164,7 @@ class Result:
         lines = self.stderr.splitlines()
         if section not in lines:
             return out
-        for line in lines[lines.index(section) + 1:]:
+        for line in lines[lines.index(section) + 1 :]:
             m = re.match(r"^   (.*): (\d+)$", line)
             if not m:
                 break
@@ -140,8 +174,9 @@ class Result:
 
 def run_sentry(args: list[str], cwd: Path) -> Result:
     env = dict(os.environ, TZ="UTC")
-    proc = subprocess.run([*SENTRY, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    proc = subprocess.run(
+        [*SENTRY, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     return Result(proc)
 
 
@@ -151,8 +186,10 @@ def run_args(case: dict[str, Any], test_dir: Path, falco_dir: Path) -> list[str]
     for r in rules:
         args += ["-r", str(test_dir / r)]
     args += ["-e", str(test_dir / case["trace_file"])]
-    args += ["-c", str(test_dir / case["conf_file"]) if "conf_file" in case
-             else str(falco_dir / "falco.yaml")]
+    args += [
+        "-c",
+        str(test_dir / case["conf_file"]) if "conf_file" in case else str(falco_dir / "falco.yaml"),
+    ]
     for d in as_list(case.get("disabled_rules")):
         args += ["-D", str(d)]
     for t in as_list(case.get("disable_tags")):
@@ -188,11 +225,13 @@ def check_meaning(expected: str, res: Result, stream: str, where: str) -> None:
         mapped = True
         ours_re = _fill(ours, m.groups())
         assert re.search(ours_re, res.both, re.IGNORECASE), (
-            f"{where}: Falco says {m.group(0)!r}; expected ours to match {ours_re!r}\n{res}")
+            f"{where}: Falco says {m.group(0)!r}; expected ours to match {ours_re!r}\n{res}"
+        )
     files = re.findall(r"([\w.-]+\.yaml): \d+ (?:errors|warnings):", expected)
     for fname in files:
         assert re.search(rf"{re.escape(fname)}:\d+: ", res.both), (
-            f"{where}: the problem must be located in {fname}\n{res}")
+            f"{where}: the problem must be located in {fname}\n{res}"
+        )
     snippet = expected.split("---\n")[1] if expected.count("---\n") >= 2 else ""
     if snippet:
         try:
@@ -204,14 +243,19 @@ def check_meaning(expected: str, res: Result, stream: str, where: str) -> None:
         for kind in ("rule", "macro", "list"):
             if last and kind in last and last[kind]:
                 assert f"{kind} '{last[kind]}'" in res.both, (
-                    f"{where}: our message must name {kind} '{last[kind]}'\n{res}")
+                    f"{where}: our message must name {kind} '{last[kind]}'\n{res}"
+                )
     if not mapped:
-        leftover = [ln for ln in expected.splitlines()
-                    if ln.strip() and not any(re.search(p, ln) for p in FALCO_ONLY)]
+        leftover = [
+            ln
+            for ln in expected.splitlines()
+            if ln.strip() and not any(re.search(p, ln) for p in FALCO_ONLY)
+        ]
         if leftover and not snippet:
             text = res.stdout if stream == "stdout" else res.stderr
             assert re.search(expected, text, re.MULTILINE) or expected in text, (
-                f"{where}: expected {expected!r} in our output\n{res}")
+                f"{where}: expected {expected!r} in our output\n{res}"
+            )
 
 
 def check_not(expected: str, res: Result, stream: str, where: str) -> None:
@@ -229,7 +273,8 @@ def check_strict(case: dict[str, Any], res: Result, test_dir: Path) -> None:
                 for line in want:
                     exp = json.loads(line)
                     assert any(all(o.get(k) == v for k, v in exp.items()) for o in ours), (
-                        f"no alert has {exp}\n{res}")
+                        f"no alert has {exp}\n{res}"
+                    )
             else:
                 lines = got.splitlines()
                 for line in want:
@@ -244,13 +289,16 @@ def check_warnings(case: dict[str, Any], test_dir: Path, res: Result) -> None:
     if expected is False:
         # rule problems read FILE:LINE: warning: ... (config notes are not about rules)
         assert not re.search(r"(?m)^\S+:\d+: warning: ", res.stderr), (
-            f"no rules warnings expected\n{res}")
+            f"no rules warnings expected\n{res}"
+        )
     else:
         assert warned == set(expected), f"warned {sorted(warned)}, want {sorted(expected)}"
     events = case.get("rules_events")
     if events:
-        listed = run_sentry(["rules", "list", *(str(test_dir / r) for r in
-                                                as_list(case.get("rules_file")))], test_dir)
+        listed = run_sentry(
+            ["rules", "list", *(str(test_dir / r) for r in as_list(case.get("rules_file")))],
+            test_dir,
+        )
         assert listed.code == 0, str(listed)
         got = {}
         for line in listed.stdout.splitlines():
@@ -276,9 +324,14 @@ def test_case(name: str, cases: dict[str, dict[str, Any]], falco_dir: Path) -> N
     OUTPUT_DIR.mkdir(parents=True)
 
     if "validate_rules_file" in case:
-        res = run_sentry(["rules", "validate",
-                          *(str(test_dir / r) for r in as_list(case["validate_rules_file"]))],
-                         test_dir)
+        res = run_sentry(
+            [
+                "rules",
+                "validate",
+                *(str(test_dir / r) for r in as_list(case["validate_rules_file"])),
+            ],
+            test_dir,
+        )
     else:
         res = run_sentry(run_args(case, test_dir, falco_dir), test_dir)
 
@@ -291,8 +344,7 @@ def test_case(name: str, cases: dict[str, dict[str, Any]], falco_dir: Path) -> N
         for text in as_list(case.get(key)):
             check_not(str(text), res, stream, f"{name}.{key}")
     if "validate_rules_file" not in case and expected_code == 0:
-        check_detection(case, res.counts("Alerts by rule:"), res.counts("Alerts by priority:"),
-                        res)
+        check_detection(case, res.counts("Alerts by rule:"), res.counts("Alerts by priority:"), res)
         check_warnings(case, test_dir, res)
         check_strict(case, res, test_dir)
 

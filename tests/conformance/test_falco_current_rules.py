@@ -21,8 +21,12 @@ from sentry.rules.engine import load_ruleset
 pytestmark = pytest.mark.conformance
 
 CURRENT = conformance_dir() / "falco-current"
-FILES = ("falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml",
-         "k8s_audit_rules.yaml")
+FILES = (
+    "falco_rules.yaml",
+    "falco-incubating_rules.yaml",
+    "falco-sandbox_rules.yaml",
+    "k8s_audit_rules.yaml",
+)
 SYSCALL_SET = FILES[:3]
 
 
@@ -35,8 +39,9 @@ def current() -> Path:
     return CURRENT
 
 
-@pytest.mark.parametrize("files", [*((f,) for f in FILES), SYSCALL_SET],
-                         ids=[*FILES, "stable+incubating+sandbox"])
+@pytest.mark.parametrize(
+    "files", [*((f,) for f in FILES), SYSCALL_SET], ids=[*FILES, "stable+incubating+sandbox"]
+)
 def test_loads_unmodified_with_zero_errors(current: Path, files: tuple[str, ...]) -> None:
     ruleset, defs = load_ruleset([current / f for f in files], output_compiler=output_compiler())
     errors = [str(p) for p in defs.errors]

@@ -30,13 +30,25 @@ from sentry.rules.loader import RuleDefinitions, load_rules
 from sentry.rules.parser import parse_condition
 from sysdig_ref import need_sysdig
 
-TRACES = ["cat_write.scap", "connect_localhost.scap", "open-multiple-files.scap",
-          "ping_sendto.scap", "syscall.scap"]
-STORIES = ["File Written Below Root Or Root Home", "File Written Below Etc",
-           "Password File Read By Unexpected Program", "Shell Started In Container",
-           "Package Manager Run In Container", "Netcat Command Execution",
-           "Process Attached With Ptrace", "Non-Root Process Set User To Root",
-           "File System Mounted In Container", "Shell Spawned By Web Server"]
+TRACES = [
+    "cat_write.scap",
+    "connect_localhost.scap",
+    "open-multiple-files.scap",
+    "ping_sendto.scap",
+    "syscall.scap",
+]
+STORIES = [
+    "File Written Below Root Or Root Home",
+    "File Written Below Etc",
+    "Password File Read By Unexpected Program",
+    "Shell Started In Container",
+    "Package Manager Run In Container",
+    "Netcat Command Execution",
+    "Process Attached With Ptrace",
+    "Non-Root Process Set User To Root",
+    "File System Mounted In Container",
+    "Shell Spawned By Web Server",
+]
 MARK = "SENTRY-EVT-NUM="
 
 
@@ -50,9 +62,14 @@ def falco_rules(falco_dir: Path) -> tuple[Path, RuleDefinitions]:
 
 def _sysdig_selects(trace: Path, condition: str) -> set[int] | None:
     """Event numbers sysdig selects, or None when sysdig's parser refuses the condition."""
-    done = subprocess.run([need_sysdig(), "-r", str(trace), "-p", "%evt.num", condition],
-                          capture_output=True, text=True, timeout=120,
-                          env=os.environ | {"TZ": "UTC"}, check=False)
+    done = subprocess.run(
+        [need_sysdig(), "-r", str(trace), "-p", "%evt.num", condition],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | {"TZ": "UTC"},
+        check=False,
+    )
     if done.returncode != 0 and done.stderr.startswith("filter error"):
         return None
     assert done.returncode == 0, done.stderr
@@ -82,12 +99,30 @@ def _expected_alerts(trace: Path, defs: RuleDefinitions) -> tuple[dict[int, str]
 
 
 def _sentry_alerts(trace: Path, rules: Path, disabled: list[str]) -> dict[int, str]:
-    cmd = [sys.executable, "-c", "from sentry.cli.main import main; main()", "run", "-r",
-           str(rules), "-e", str(trace), "-A", "--json", "-p", f"{MARK}%evt.num"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from sentry.cli.main import main; main()",
+        "run",
+        "-r",
+        str(rules),
+        "-e",
+        str(trace),
+        "-A",
+        "--json",
+        "-p",
+        f"{MARK}%evt.num",
+    ]
     for name in disabled:
         cmd += ["-D", name]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
-                          env=os.environ | {"TZ": "UTC"}, check=False)
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | {"TZ": "UTC"},
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     alerts: dict[int, str] = {}
     for line in done.stdout.splitlines():
@@ -104,9 +139,9 @@ def _sentry_alerts(trace: Path, rules: Path, disabled: list[str]) -> dict[int, s
 
 @pytest.mark.conformance
 @pytest.mark.sysdig
-def test_falco_rules_alert_where_sysdig_matches(trace_dir: Path, tmp_path: Path,
-                                                falco_rules: tuple[Path, RuleDefinitions]
-                                                ) -> None:
+def test_falco_rules_alert_where_sysdig_matches(
+    trace_dir: Path, tmp_path: Path, falco_rules: tuple[Path, RuleDefinitions]
+) -> None:
     path, defs = falco_rules
     captures = [trace_dir / name for name in TRACES]
     for i, rule in enumerate(STORIES):

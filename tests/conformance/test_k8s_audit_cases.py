@@ -58,8 +58,14 @@ _REPLAYS: dict[str, Replay] = {}
 def replay(test_dir: Path, name: str, case: dict[str, Any]) -> Replay:
     """``sentry run -r ... -e TRACE --json`` for one case (cached: the HTTP test reuses it)."""
     if name not in _REPLAYS:
-        cmd = [*SENTRY, "run", *_rules_args(test_dir, case), "-e",
-               str(test_dir / case["trace_file"]), "--json"]
+        cmd = [
+            *SENTRY,
+            "run",
+            *_rules_args(test_dir, case),
+            "-e",
+            str(test_dir / case["trace_file"]),
+            "--json",
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=test_dir)
         _REPLAYS[name] = Replay(proc.returncode, _parse_alerts(proc.stdout), proc.stderr)
     return _REPLAYS[name]
@@ -67,8 +73,12 @@ def replay(test_dir: Path, name: str, case: dict[str, Any]) -> Replay:
 
 def check_case(case: dict[str, Any], res: Replay) -> None:
     assert res.code == case.get("exit_status", 0), str(res)
-    check_detection(case, Counter(a["rule"] for a in res.alerts),
-                    Counter(a["priority"] for a in res.alerts), res)
+    check_detection(
+        case,
+        Counter(a["rule"] for a in res.alerts),
+        Counter(a["priority"] for a in res.alerts),
+        res,
+    )
     for pattern in as_list(case.get("stderr_contains")):
         # Falco's text for a bad audit line; ours says the same: line number, the line, why.
         assert re.search(re.escape(pattern), res.stderr), f"{pattern!r} not in\n{res}"
@@ -84,14 +94,16 @@ def check_case(case: dict[str, Any], res: Replay) -> None:
 
 
 @pytest.mark.parametrize("name", case_names(CASE_FILES))
-def test_case_replayed_with_sentry_run_e(name: str, cases: dict[str, dict[str, Any]],
-                                         falco_dir: Path) -> None:
+def test_case_replayed_with_sentry_run_e(
+    name: str, cases: dict[str, dict[str, Any]], falco_dir: Path
+) -> None:
     case = cases[name]
     check_case(case, replay(falco_dir / "test", name, case))
 
 
-def test_multi_valued_fields_print_in_parentheses(cases: dict[str, dict[str, Any]],
-                                                  falco_dir: Path) -> None:
+def test_multi_valued_fields_print_in_parentheses(
+    cases: dict[str, dict[str, Any]], falco_dir: Path
+) -> None:
     """Falco's ``images=%ka.req.pod.containers.image`` on a two-container pod: ``(a,b)``."""
     name = "create_privileged_2nd_container_pod"
     case = cases[name]
@@ -113,10 +125,15 @@ class Daemon(SentryDaemon):
     """``sentry run`` with only its web server (no syscall source), on 127.0.0.1."""
 
     def __init__(self, rules: list[str], config: Path, cwd: Path):
-        config.write_text("webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n"
-                          "  listen_port: 0\nstdout_output:\n  enabled: true\n")
-        super().__init__(["-c", str(config), *rules, "--json", "--disable-source", "syscall"],
-                         cwd=cwd, start_timeout=300)
+        config.write_text(
+            "webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n"
+            "  listen_port: 0\nstdout_output:\n  enabled: true\n"
+        )
+        super().__init__(
+            ["-c", str(config), *rules, "--json", "--disable-source", "syscall"],
+            cwd=cwd,
+            start_timeout=300,
+        )
 
     def post(self, body: bytes) -> int:
         return self.request("/k8s-audit", body, {"Content-Type": "application/json"})[0]
@@ -143,8 +160,9 @@ def _comparable(alert: dict[str, Any]) -> tuple[str, str, str, str]:
 
 
 @pytest.mark.parametrize("group", _group_ids())
-def test_same_alerts_over_http(group: str, cases: dict[str, dict[str, Any]], falco_dir: Path,
-                               tmp_path: Path) -> None:
+def test_same_alerts_over_http(
+    group: str, cases: dict[str, dict[str, Any]], falco_dir: Path, tmp_path: Path
+) -> None:
     test_dir = falco_dir / "test"
     groups = {",".join(Path(f).stem for f in key): names for key, names in _groups(cases).items()}
     names = groups[group]
@@ -184,8 +202,9 @@ OWN_EXPECTED = {
     "create_nginx_pod_hostnetwork": "K8s Pod Shares Host Namespaces",
     "create_nginx_pod_privileged": "K8s Privileged Pod Requested",
     "create_nginx_pod_privileged_2nd_container": "K8s Privileged Pod Requested",
-    "create_nginx_pod_no_secctx_1st_container_privileged_2nd_container":
-        "K8s Privileged Pod Requested",
+    "create_nginx_pod_no_secctx_1st_container_privileged_2nd_container": (
+        "K8s Privileged Pod Requested"
+    ),
     "create_nginx_pod_sensitive_mount": "K8s Pod Mounts Sensitive Host Path",
     "create_nginx_pod_sensitive_mount_2nd_container": "K8s Pod Mounts Sensitive Host Path",
     "create_nginx_service_nodeport": "K8s NodePort Service Created",
@@ -199,24 +218,42 @@ OWN_EXPECTED = {
     "delete_secret": "K8s Secret Deleted",
 }
 # Benign counterparts of the files above: our rules must stay quiet on them.
-OWN_QUIET = ["create_nginx_pod_unprivileged", "create_nginx_pod_nohostnetwork",
-             "create_nginx_pod_unsensitive_mount", "create_nginx_service_nonodeport",
-             "create_configmap_no_sensitive_values", "create_service_account_token_secret",
-             "minikube_creates_namespace_foo", "create_deployment"]
+OWN_QUIET = [
+    "create_nginx_pod_unprivileged",
+    "create_nginx_pod_nohostnetwork",
+    "create_nginx_pod_unsensitive_mount",
+    "create_nginx_service_nonodeport",
+    "create_configmap_no_sensitive_values",
+    "create_service_account_token_secret",
+    "minikube_creates_namespace_foo",
+    "create_deployment",
+]
 
 
 def test_own_rules_load_cleanly() -> None:
-    proc = subprocess.run([*SENTRY, "rules", "validate", str(OWN_RULES)], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [*SENTRY, "rules", "validate", str(OWN_RULES)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "0 warnings" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("name", sorted(OWN_EXPECTED) + OWN_QUIET)
 def test_own_rules_on_audit_files(name: str, trace_dir: Path) -> None:
-    proc = subprocess.run([*SENTRY, "run", "-r", str(OWN_RULES), "-e",
-                           str(trace_dir / "k8s_audit" / f"{name}.json"), "--json"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            *SENTRY,
+            "run",
+            "-r",
+            str(OWN_RULES),
+            "-e",
+            str(trace_dir / "k8s_audit" / f"{name}.json"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     rules = {a["rule"] for a in _parse_alerts(proc.stdout)}
     assert rules == ({OWN_EXPECTED[name]} if name in OWN_EXPECTED else set()), proc.stderr

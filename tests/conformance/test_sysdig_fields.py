@@ -32,8 +32,14 @@ from sysdig_ref import need_sysdig, sysdig_lines, tail_lines
 # sysdig runs with TZ=UTC; our times are rendered the same way.
 pytestmark = [pytest.mark.conformance, pytest.mark.sysdig, pytest.mark.usefixtures("utc")]
 
-TRACES = ["cat_write", "connect_localhost", "empty", "open-multiple-files", "ping_sendto",
-          "syscall"]
+TRACES = [
+    "cat_write",
+    "connect_localhost",
+    "empty",
+    "open-multiple-files",
+    "ping_sendto",
+    "syscall",
+]
 
 SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
 
@@ -87,8 +93,7 @@ CASES: list[tuple[str, list[str]]] = [
     ("thread.vtid exists", ["thread.vtid"]),
     ("thread.ismain = true and evt.type = socket", ["thread.ismain", "thread.tid"]),
     ("fd.num = 3", ["fd.num"]),
-    ("evt.type in (fstat, read, sendmsg)", ["fd.num", "fd.typechar", "fd.name",
-                                             "fd.directory"]),
+    ("evt.type in (fstat, read, sendmsg)", ["fd.num", "fd.typechar", "fd.name", "fd.directory"]),
     ("evt.type in (open, socket) and evt.dir = >", ["fd.typechar", "fd.num"]),
     ("fd.type = file", ["fd.type", "fd.typechar", "fd.name"]),
     ("fd.typechar = 4 and evt.dir = <", ["fd.typechar"]),
@@ -139,19 +144,81 @@ def sysdig_filtered(trace: Path, fmt: str, filt: str | None) -> list[str]:
 
 def test_table_touches_every_required_field() -> None:
     required = {
-        "evt.num", "evt.time", "evt.datetime", "evt.rawtime", "evt.rawtime.s",
-        "evt.rawtime.ns", "evt.reltime", "evt.type", "evt.dir", "evt.cpu", "evt.args",
-        "evt.arg", "evt.rawarg", "evt.res", "evt.rawres", "evt.failed", "evt.is_open_read",
-        "evt.is_open_write", "evt.is_open_exec", "evt.latency", "evt.info", "evt.buffer",
-        "proc.pid", "proc.ppid", "proc.name", "proc.exe", "proc.exepath", "proc.cmdline",
-        "proc.args", "proc.pname", "proc.pcmdline", "proc.aname", "proc.apid", "proc.tty",
-        "proc.vpid", "proc.sid", "proc.loginshellid", "proc.cwd", "proc.env", "proc.duration",
-        "thread.tid", "thread.vtid", "thread.ismain", "fd.num", "fd.type", "fd.typechar",
-        "fd.name", "fd.directory", "fd.filename", "fd.sip", "fd.cip", "fd.sport", "fd.cport",
-        "fd.lip", "fd.rip", "fd.lport", "fd.rport", "fd.l4proto", "fd.net", "fd.snet",
-        "fd.cnet", "fd.sockfamily", "fd.name_changed", "fd.is_server", "user.uid",
-        "user.name", "user.homedir", "user.shell", "user.loginuid", "user.loginname",
-        "group.gid", "group.name", "container.id", "container.name", "container.image",
+        "evt.num",
+        "evt.time",
+        "evt.datetime",
+        "evt.rawtime",
+        "evt.rawtime.s",
+        "evt.rawtime.ns",
+        "evt.reltime",
+        "evt.type",
+        "evt.dir",
+        "evt.cpu",
+        "evt.args",
+        "evt.arg",
+        "evt.rawarg",
+        "evt.res",
+        "evt.rawres",
+        "evt.failed",
+        "evt.is_open_read",
+        "evt.is_open_write",
+        "evt.is_open_exec",
+        "evt.latency",
+        "evt.info",
+        "evt.buffer",
+        "proc.pid",
+        "proc.ppid",
+        "proc.name",
+        "proc.exe",
+        "proc.exepath",
+        "proc.cmdline",
+        "proc.args",
+        "proc.pname",
+        "proc.pcmdline",
+        "proc.aname",
+        "proc.apid",
+        "proc.tty",
+        "proc.vpid",
+        "proc.sid",
+        "proc.loginshellid",
+        "proc.cwd",
+        "proc.env",
+        "proc.duration",
+        "thread.tid",
+        "thread.vtid",
+        "thread.ismain",
+        "fd.num",
+        "fd.type",
+        "fd.typechar",
+        "fd.name",
+        "fd.directory",
+        "fd.filename",
+        "fd.sip",
+        "fd.cip",
+        "fd.sport",
+        "fd.cport",
+        "fd.lip",
+        "fd.rip",
+        "fd.lport",
+        "fd.rport",
+        "fd.l4proto",
+        "fd.net",
+        "fd.snet",
+        "fd.cnet",
+        "fd.sockfamily",
+        "fd.name_changed",
+        "fd.is_server",
+        "user.uid",
+        "user.name",
+        "user.homedir",
+        "user.shell",
+        "user.loginuid",
+        "user.loginname",
+        "group.gid",
+        "group.name",
+        "container.id",
+        "container.name",
+        "container.image",
     }
     text = " ".join(f + " " + " ".join(fields) for f, fields in CASES)
     words = {w.split("[")[0] for w in text.replace("(", " ").split()}
@@ -162,8 +229,9 @@ def test_table_touches_every_required_field() -> None:
 
 @pytest.mark.parametrize("trace", TRACES)
 @pytest.mark.parametrize(("filt", "fields"), CASES, ids=[c[0] for c in CASES])
-def test_filter_selects_as_sysdig(sysdig: str, trace_dir: Path, trace: str, filt: str,
-                                  fields: list[str]) -> None:
+def test_filter_selects_as_sysdig(
+    sysdig: str, trace_dir: Path, trace: str, filt: str, fields: list[str]
+) -> None:
     path = trace_dir / f"{trace}.scap"
     fmt = "*%evt.num " + " ".join(f"%{f}" for f in fields)
     expected = sysdig_filtered(path, fmt, filt)
@@ -174,14 +242,21 @@ def test_filter_selects_as_sysdig(sysdig: str, trace_dir: Path, trace: str, filt
 @pytest.mark.parametrize("trace", TRACES)
 def test_default_output_is_sysdigs(sysdig: str, trace_dir: Path, trace: str) -> None:
     path = trace_dir / f"{trace}.scap"
-    default = ("*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir "
-               "%evt.type %evt.info")
+    default = (
+        "*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info"
+    )
     assert tail_lines(path, default, None) == sysdig_lines(path)
 
 
 @pytest.mark.parametrize("trace", TRACES)
-@pytest.mark.parametrize("fmt", [None, "%evt.num %fd.name %proc.pid %evt.failed %fd.sip",
-                                 "*%evt.num %fd.name %user.uid %evt.buffer"])
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        None,
+        "%evt.num %fd.name %proc.pid %evt.failed %fd.sip",
+        "*%evt.num %fd.name %user.uid %evt.buffer",
+    ],
+)
 def test_json_is_sysdigs(sysdig: str, trace_dir: Path, trace: str, fmt: str | None) -> None:
     path = trace_dir / f"{trace}.scap"
     expected = sysdig_lines(path, fmt, options=["-j"])
@@ -189,15 +264,17 @@ def test_json_is_sysdigs(sysdig: str, trace_dir: Path, trace: str, fmt: str | No
 
 
 @pytest.mark.parametrize("trace", ["cat_write", "connect_localhost", "open-multiple-files"])
-@pytest.mark.parametrize("filt", ["evt.type in (close, fstat)", "fd.type = ipv4",
-                                  "evt.dir = < and proc.name = cat"])
-def test_sysdig_reads_what_sentry_capture_writes(sysdig: str, trace_dir: Path,
-                                                 tmp_path: Path, trace: str,
-                                                 filt: str) -> None:
+@pytest.mark.parametrize(
+    "filt", ["evt.type in (close, fstat)", "fd.type = ipv4", "evt.dir = < and proc.name = cat"]
+)
+def test_sysdig_reads_what_sentry_capture_writes(
+    sysdig: str, trace_dir: Path, tmp_path: Path, trace: str, filt: str
+) -> None:
     # evt.num is left out: the rewritten file has fewer events, so numbers differ.
     src, out = trace_dir / f"{trace}.scap", tmp_path / "out.scap"
-    done = subprocess.run([*SENTRY, "capture", "-e", str(src), "-w", str(out), filt],
-                          capture_output=True, timeout=300)
+    done = subprocess.run(
+        [*SENTRY, "capture", "-e", str(src), "-w", str(out), filt], capture_output=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr.decode()
     fmt = "*%evt.time %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info %fd.name"
     expected = sysdig_filtered(src, fmt, filt)

@@ -33,9 +33,11 @@ DEADLINE = 90.0
 SEED_RULE = "File Written Below Root Or Root Home"
 # vi itself (not through busybox sh, whose applets run as /proc/self/exe: comm "exe").
 VI = ["vi", "-c", "wq", "/hoge.sh"]
-EXTRA = ("name=%container.name type=%container.type team=%container.label[team] "
-         "tag=%container.image.tag full=%container.full_id app=%k8s.pod.label[app] "
-         "priv=%container.privileged uid=%k8s.pod.uid")
+EXTRA = (
+    "name=%container.name type=%container.type team=%container.label[team] "
+    "tag=%container.image.tag full=%container.full_id app=%k8s.pod.label[app] "
+    "priv=%container.privileged uid=%k8s.pod.uid"
+)
 
 
 def _ebpf_or_skip() -> None:
@@ -54,13 +56,25 @@ class LiveSentry:
     """`sentry run --driver ebpf --json -p EXTRA` with its alerts collected as they come."""
 
     def __init__(self, options: list[str]):
-        args = ["run", "--driver", "ebpf", "--json", "-p", EXTRA,
-                "-o", "webserver.enabled=true", "-o", "webserver.listen_address=127.0.0.1",
-                "-o", "webserver.listen_port=0"]
+        args = [
+            "run",
+            "--driver",
+            "ebpf",
+            "--json",
+            "-p",
+            EXTRA,
+            "-o",
+            "webserver.enabled=true",
+            "-o",
+            "webserver.listen_address=127.0.0.1",
+            "-o",
+            "webserver.listen_port=0",
+        ]
         for opt in options:
             args += ["-o", opt]
-        self.proc = subprocess.Popen(SENTRY + args, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            SENTRY + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self.alerts: queue.Queue[dict] = queue.Queue()
         self.seen: list[dict] = []
         self.stderr: list[str] = []
@@ -88,8 +102,12 @@ class LiveSentry:
                 self._ready.set()
         self._ready.set()
 
-    def wait_alert(self, match: Callable[[dict], bool], trigger: Callable[[], object] | None
-                   = None, deadline: float = DEADLINE) -> dict:
+    def wait_alert(
+        self,
+        match: Callable[[dict], bool],
+        trigger: Callable[[], object] | None = None,
+        deadline: float = DEADLINE,
+    ) -> dict:
         """The first alert matching ``match``; ``trigger`` runs every second until then."""
         end = time.monotonic() + deadline
         next_trigger = 0.0
@@ -106,8 +124,10 @@ class LiveSentry:
             self.seen.append(alert)
             if match(alert):
                 return alert
-        pytest.fail(f"no matching alert in {deadline} s; last: {self.seen[-3:]}\n"
-                    + "".join(self.stderr[-20:]))
+        pytest.fail(
+            f"no matching alert in {deadline} s; last: {self.seen[-3:]}\n"
+            + "".join(self.stderr[-20:])
+        )
 
     def metrics(self) -> str:
         import urllib.request
@@ -135,8 +155,11 @@ def sentry() -> Iterator[LiveSentry]:
 def _seed_of(container_id: str) -> Callable[[dict], bool]:
     def match(alert: dict) -> bool:
         f = alert.get("output_fields", {})
-        return (alert.get("rule") == SEED_RULE and f.get("container.id") == container_id[:12]
-                and f.get("fd.name") == "/hoge.sh")
+        return (
+            alert.get("rule") == SEED_RULE
+            and f.get("container.id") == container_id[:12]
+            and f.get("fd.name") == "/hoge.sh"
+        )
 
     return match
 
@@ -169,13 +192,16 @@ def test_cri_pod_alert_names_container_image_namespace_and_pod(sentry: LiveSentr
     assert f["container.privileged"] is False
     assert f["proc.name"] == "vi" and f["user.name"] == "root", alert["output"]
     assert "command=vi -c wq /hoge.sh" in alert["output"]
-    assert (f"container_id={pod.container_id[:12]} image=docker.io/library/busybox) "
-            f"k8s.ns=default k8s.pod={pod_name}") in alert["output"]
+    assert (
+        f"container_id={pod.container_id[:12]} image=docker.io/library/busybox) "
+        f"k8s.ns=default k8s.pod={pod_name}"
+    ) in alert["output"]
 
 
 @pytest.mark.parametrize("runtime", ["docker", "podman"])
 def test_docker_and_podman_alert_names_container_image_and_label(
-        sentry: LiveSentry, runtime: str) -> None:
+    sentry: LiveSentry, runtime: str
+) -> None:
     (rt.require_docker if runtime == "docker" else rt.require_podman)()
     make = rt.docker_container if runtime == "docker" else rt.podman_container
     name = f"web-{uuid.uuid4().hex[:6]}"
@@ -261,10 +287,14 @@ def test_hanging_and_garbage_sockets_leave_alerts_coming(tmp_path: Path) -> None
     hang = _BadSocket(tmp_path / "hang.sock", garbage=False)
     junk = _BadSocket(tmp_path / "junk.sock", garbage=True)
     hang2 = _BadSocket(tmp_path / "hang2.sock", garbage=False)
-    live = LiveSentry([
-        f"container_engines.docker.sockets=[{hang.path}, {junk.path}, /var/run/docker.sock]",
-        f"container_engines.podman.sockets=[{hang2.path}]",
-        "container_engines.cri.enabled=false", "container_engines.lookup_timeout_ms=1000"])
+    live = LiveSentry(
+        [
+            f"container_engines.docker.sockets=[{hang.path}, {junk.path}, /var/run/docker.sock]",
+            f"container_engines.podman.sockets=[{hang2.path}]",
+            "container_engines.cri.enabled=false",
+            "container_engines.lookup_timeout_ms=1000",
+        ]
+    )
     try:
         name = f"web-{uuid.uuid4().hex[:6]}"
         with rt.docker_container(name) as ctr:
@@ -276,17 +306,25 @@ def test_hanging_and_garbage_sockets_leave_alerts_coming(tmp_path: Path) -> None
         assert palert["output_fields"]["container.id"] == pctr.short_id
         assert palert["output_fields"]["container.name"] is None
         text = live.metrics()
-        assert 'sentry_container_engine_errors_total{engine="docker",kind="protocol",' \
-               f'socket="{junk.path}"}}' in text
-        assert 'sentry_container_engine_errors_total{engine="docker",kind="timeout",' \
-               f'socket="{hang.path}"}}' in text
+        assert (
+            'sentry_container_engine_errors_total{engine="docker",kind="protocol",'
+            f'socket="{junk.path}"}}' in text
+        )
+        assert (
+            'sentry_container_engine_errors_total{engine="docker",kind="timeout",'
+            f'socket="{hang.path}"}}' in text
+        )
         # The podman alert waited: for the hold's end (the lookup still hanging) or for the
         # lookup to be given up (the engine already known to be down): either is counted.
-        held = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith("sentry_alerts_held_total{outcome=\"released_"))
+        held = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith('sentry_alerts_held_total{outcome="released_')
+        )
         assert held >= 1, text
-        assert 'sentry_container_engine_up{engine="docker",socket="/var/run/docker.sock"} 1.0' \
-            in text
+        assert (
+            'sentry_container_engine_up{engine="docker",socket="/var/run/docker.sock"} 1.0' in text
+        )
     finally:
         live.stop()
         for s in (hang, junk, hang2):
@@ -304,9 +342,12 @@ def test_live_capture_carries_container_metadata_for_sysdig_and_sentry(tmp_path:
     name = f"cap-{uuid.uuid4().hex[:6]}"
     with rt.docker_container(name) as ctr:
         env = dict(os.environ, SENTRY_DRIVER="ebpf")
-        proc = subprocess.Popen([*SENTRY, "capture", "-w", str(out),
-                                 f"container.id={ctr.short_id}"],
-                                stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            [*SENTRY, "capture", "-w", str(out), f"container.id={ctr.short_id}"],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         try:
             # Act for a while: the capture needs a moment to load the probe and start.
             for _ in range(10):
@@ -318,10 +359,20 @@ def test_live_capture_carries_container_metadata_for_sysdig_and_sentry(tmp_path:
     assert out.exists(), err
     fmt = "%container.id %container.name %container.image.repository %proc.name"
     flt = "evt.type in (open, openat, openat2) and fd.name=/hoge.sh"
-    sysdig = subprocess.run(["sysdig", "-r", str(out), "-p", fmt, flt], capture_output=True,
-                            text=True, timeout=120, check=True).stdout.split("\n")
-    ours = subprocess.run([*SENTRY, "tail", "-e", str(out), "-p", fmt, flt],
-                          capture_output=True, text=True, timeout=120, check=True).stdout
+    sysdig = subprocess.run(
+        ["sysdig", "-r", str(out), "-p", fmt, flt],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split("\n")
+    ours = subprocess.run(
+        [*SENTRY, "tail", "-e", str(out), "-p", fmt, flt],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     expected = f"{ctr.short_id} {name} docker.io/library/busybox vi"
     assert expected in sysdig, (sysdig[:5], err)
     assert expected in ours.split("\n"), ours[:500]

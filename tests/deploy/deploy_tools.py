@@ -42,8 +42,12 @@ def helm() -> str:
 
 def helm_template(helm: str, *args: str, name: str = "sentry") -> str:
     """``helm template`` of the chart as release ``name``; its output (the manifests)."""
-    res = subprocess.run([helm, "template", name, str(CHART), "--namespace", "sentry",
-                          *args], capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [helm, "template", name, str(CHART), "--namespace", "sentry", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     return res.stdout
 
@@ -54,8 +58,9 @@ def podman_env() -> dict[str, str]:
     need_root()
     for tool in ("podman", "buildah", "debootstrap", "runc"):
         need(tool)
-    out = subprocess.run([str(BUILD_IMAGES), "env"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [str(BUILD_IMAGES), "env"], capture_output=True, text=True, check=True
+    ).stdout
     env = dict(os.environ)
     env.update(line.split("=", 1) for line in out.splitlines() if "=" in line)
     return env
@@ -64,7 +69,13 @@ def podman_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def images(podman_env: dict[str, str]) -> dict[str, str]:
     """Both images, built (base, context, images) once per session."""
-    res = subprocess.run([str(BUILD_IMAGES), "build"], env=podman_env, capture_output=True,
-                         text=True, check=False, timeout=1800)
+    res = subprocess.run(
+        [str(BUILD_IMAGES), "build"],
+        env=podman_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
     assert res.returncode == 0, res.stderr[-4000:]
     return podman_env

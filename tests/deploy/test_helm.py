@@ -28,8 +28,9 @@ def render(helm: str, *args: str) -> list[dict[str, Any]]:
 
 
 def one(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
-    found = [d for d in docs if d["kind"] == kind
-             and (name is None or d["metadata"]["name"] == name)]
+    found = [
+        d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)
+    ]
     assert len(found) == 1, f"{kind} {name or ''}: {len(found)} rendered"
     return found[0]
 
@@ -54,8 +55,12 @@ def env(c: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("values", VALUES)
 def test_lint_strict(helm: str, values: str) -> None:
-    res = subprocess.run([helm, "lint", "--strict", str(CHART), *VALUES[values]],
-                         capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [helm, "lint", "--strict", str(CHART), *VALUES[values]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "0 chart(s) failed" in res.stdout
 
@@ -64,8 +69,9 @@ def test_lint_strict(helm: str, values: str) -> None:
 def test_manifests_pass_the_kubernetes_schemas(helm: str, values: str) -> None:
     docs = render(helm, *VALUES[values])
     kinds = sorted(d["kind"] for d in docs)
-    assert {"ConfigMap", "DaemonSet", "ServiceAccount", "ClusterRole",
-            "ClusterRoleBinding"} <= set(kinds)
+    assert {"ConfigMap", "DaemonSet", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"} <= set(
+        kinds
+    )
     version = kubernetes_validate.latest_version()
     for doc in docs:
         try:
@@ -75,8 +81,9 @@ def test_manifests_pass_the_kubernetes_schemas(helm: str, values: str) -> None:
 
 
 @pytest.mark.parametrize("values", VALUES)
-def test_sentry_yaml_loads_in_sentry_without_warnings(helm: str, values: str,
-                                                      tmp_path: Path) -> None:
+def test_sentry_yaml_loads_in_sentry_without_warnings(
+    helm: str, values: str, tmp_path: Path
+) -> None:
     docs = render(helm, *VALUES[values])
     conf = tmp_path / "sentry.yaml"
     conf.write_text(one(docs, "ConfigMap", "sentry")["data"]["sentry.yaml"])
@@ -94,8 +101,15 @@ def test_default_is_auto_with_loader_and_both_drivers_mounts(helm: str) -> None:
     assert env(agent)["SENTRY_DRIVER"] == "auto"
     assert env(agent)["HOST_ROOT"] == env(loader)["HOST_ROOT"] == "/host"
     assert env(agent)["SENTRY_K8S_NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
-    assert {"/host/dev", "/host/sys/module", "/host/lib/modules", "/host/usr",
-            "/host/sys/kernel/btf", "/host/proc", "/host/etc"} <= set(mounts(loader))
+    assert {
+        "/host/dev",
+        "/host/sys/module",
+        "/host/lib/modules",
+        "/host/usr",
+        "/host/sys/kernel/btf",
+        "/host/proc",
+        "/host/etc",
+    } <= set(mounts(loader))
     assert agent["securityContext"] == {"runAsUser": 0, "privileged": True}
     assert spec["hostPID"] is True
     assert agent["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8765}
@@ -134,8 +148,9 @@ def test_ebpf_has_no_dev_or_sys_module_and_loads_custom_rules(helm: str) -> None
 
 
 def test_least_privileged_ebpf_gets_capabilities_not_privileged(helm: str) -> None:
-    spec = pod_spec(render(helm, "--set", "driver.kind=ebpf",
-                           "--set", "driver.ebpf.leastPrivileged=true"))
+    spec = pod_spec(
+        render(helm, "--set", "driver.kind=ebpf", "--set", "driver.ebpf.leastPrivileged=true")
+    )
     ctx = container(spec, "sentry")["securityContext"]
     assert "privileged" not in ctx
     assert {"BPF", "PERFMON"} <= set(ctx["capabilities"]["add"])
@@ -144,13 +159,21 @@ def test_least_privileged_ebpf_gets_capabilities_not_privileged(helm: str) -> No
 def test_container_engine_sockets_mounted_under_host_once_each(helm: str) -> None:
     spec = pod_spec(render(helm))
     agent = mounts(container(spec, "sentry"))
-    for sock in ("/var/run/docker.sock", "/run/containerd/containerd.sock",
-                 "/run/crio/crio.sock", "/run/k3s/containerd/containerd.sock",
-                 "/run/podman/podman.sock"):
+    for sock in (
+        "/var/run/docker.sock",
+        "/run/containerd/containerd.sock",
+        "/run/crio/crio.sock",
+        "/run/k3s/containerd/containerd.sock",
+        "/run/podman/podman.sock",
+    ):
         assert "/host" + sock in agent
-    docs = render(helm, "--set", "collectors.containerEngine.engines.docker.enabled=false",
-                  "--set", "collectors.containerEngine.engines.podman.sockets[0]="
-                  "/run/containerd/containerd.sock")
+    docs = render(
+        helm,
+        "--set",
+        "collectors.containerEngine.engines.docker.enabled=false",
+        "--set",
+        "collectors.containerEngine.engines.podman.sockets[0]=/run/containerd/containerd.sock",
+    )
     spec = pod_spec(docs)
     agent = mounts(container(spec, "sentry"))
     assert "/host/var/run/docker.sock" not in agent
@@ -166,8 +189,9 @@ def test_container_engine_sockets_mounted_under_host_once_each(helm: str) -> Non
 def test_collectors_disabled_turns_every_engine_off(helm: str) -> None:
     docs = render(helm, "--set", "collectors.enabled=false")
     conf = yaml.safe_load(one(docs, "ConfigMap", "sentry")["data"]["sentry.yaml"])
-    assert {e["enabled"] for k, e in conf["container_engines"].items()
-            if isinstance(e, dict)} == {False}
+    assert {e["enabled"] for k, e in conf["container_engines"].items() if isinstance(e, dict)} == {
+        False
+    }
     assert not [m for m in mounts(container(pod_spec(docs), "sentry")) if "sock" in m]
 
 
@@ -177,16 +201,18 @@ def test_falcosidekick_gets_falco_json_over_http_output(helm: str) -> None:
     assert conf["http_output"]["enabled"] is True
     assert conf["http_output"]["url"] == "http://falcosidekick.falco.svc.cluster.local:2801/"
     assert conf["json_output"] is True and conf["json_include_output_property"] is True
-    docs = render(helm, "--set", "falcosidekick.enabled=true",
-                  "--set", "falcosidekick.url=http://sk:2801/")
+    docs = render(
+        helm, "--set", "falcosidekick.enabled=true", "--set", "falcosidekick.url=http://sk:2801/"
+    )
     conf = yaml.safe_load(one(docs, "ConfigMap", "sentry")["data"]["sentry.yaml"])
     assert conf["http_output"]["url"] == "http://sk:2801/"
 
 
 def test_webserver_service_on_8765(helm: str) -> None:
     svc = one(render(helm), "Service")
-    assert svc["spec"]["ports"] == [{"name": "http", "port": 8765, "targetPort": "http",
-                                     "protocol": "TCP"}]
+    assert svc["spec"]["ports"] == [
+        {"name": "http", "port": 8765, "targetPort": "http", "protocol": "TCP"}
+    ]
     assert svc["spec"]["selector"]["app.kubernetes.io/name"] == "sentry"
 
 
@@ -205,14 +231,19 @@ def test_rbac_binds_the_service_account_read_only(helm: str) -> None:
     verbs = {v for rule in role["rules"] for v in rule["verbs"]}
     assert verbs <= {"get", "list", "watch"}
     binding = one(docs, "ClusterRoleBinding")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "sentry",
-                                    "namespace": "sentry"}]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "sentry", "namespace": "sentry"}
+    ]
     assert pod_spec(docs)["serviceAccountName"] == "sentry"
 
 
 def test_bad_driver_kind_is_refused_by_name(helm: str) -> None:
-    res = subprocess.run([helm, "template", "s", str(CHART), "--set", "driver.kind=modern_bpf"],
-                         capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [helm, "template", "s", str(CHART), "--set", "driver.kind=modern_bpf"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode != 0
     assert "driver.kind must be auto, kmod or ebpf" in res.stderr
 

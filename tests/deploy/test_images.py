@@ -12,14 +12,22 @@ VERSION = (REPO / "driver" / "VERSION").read_text().strip()
 
 
 def podman(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["podman", *args], env=env, capture_output=True, text=True,
-                          check=False, timeout=300)
+    return subprocess.run(
+        ["podman", *args], env=env, capture_output=True, text=True, check=False, timeout=300
+    )
 
 
 def test_sentry_version_in_both_images(images: dict[str, str]) -> None:
     for image in ("sentry", "sentry-driver-loader"):
-        res = podman(images, "run", "--rm", "--entrypoint", "sentry",
-                     f"localhost/{image}:{VERSION}", "--version")
+        res = podman(
+            images,
+            "run",
+            "--rm",
+            "--entrypoint",
+            "sentry",
+            f"localhost/{image}:{VERSION}",
+            "--version",
+        )
         assert res.returncode == 0, f"{image}: {res.stderr}"
         assert VERSION in res.stdout, f"{image}: {res.stdout}"
 
@@ -31,8 +39,16 @@ def test_agent_image_runs_unprivileged_by_default(images: dict[str, str]) -> Non
 
 
 def test_agent_image_validates_its_default_rules(images: dict[str, str]) -> None:
-    res = podman(images, "run", "--rm", f"localhost/sentry:{VERSION}", "rules", "validate",
-                 "/etc/sentry/sentry_rules.yaml", "/etc/sentry/k8s_audit_rules.yaml")
+    res = podman(
+        images,
+        "run",
+        "--rm",
+        f"localhost/sentry:{VERSION}",
+        "rules",
+        "validate",
+        "/etc/sentry/sentry_rules.yaml",
+        "/etc/sentry/k8s_audit_rules.yaml",
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert ": Ok (" in res.stdout and "; 0 warnings)" in res.stdout, res.stdout
 

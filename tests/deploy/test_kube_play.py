@@ -49,10 +49,17 @@ def pod_from_daemonset(docs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 
 
-def podman(env: dict[str, str], *args: str, timeout: float = 300,
-           check: bool = True) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs", *args],
-                         env=env, capture_output=True, text=True, check=False, timeout=timeout)
+def podman(
+    env: dict[str, str], *args: str, timeout: float = 300, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run(
+        ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
     if check:
         assert res.returncode == 0, f"podman {' '.join(args)}: {res.stderr}"
     return res
@@ -87,7 +94,8 @@ def alerts(out: str) -> list[dict[str, Any]]:
 
 
 def test_chart_pod_loader_then_agent_alerts_on_vi_in_a_container(
-        images: dict[str, str], helm: str, tmp_path: Path) -> None:
+    images: dict[str, str], helm: str, tmp_path: Path
+) -> None:
     env = images
     if podman(env, "image", "exists", BUSYBOX, check=False).returncode != 0:
         why = f"{BUSYBOX} missing: scripts/runtimes.sh start builds it"
@@ -99,21 +107,38 @@ def test_chart_pod_loader_then_agent_alerts_on_vi_in_a_container(
     # Only the engines whose sockets exist here: a node's kubelet mounts a missing
     # hostPath socket as an empty directory, podman refuses it.
     engines = {
-        "docker": ["/var/run/docker.sock"], "podman": ["/run/podman/podman.sock"],
-        "cri": ["/run/containerd/containerd.sock", "/run/crio/crio.sock",
-                "/run/k3s/containerd/containerd.sock"]}
-    sets = ["--set", "driver.kind=ebpf", "--set", "sentry.json_output=true",
-            # two cores shared by many: the probe's first load is slow
-            "--set", "resources.limits.cpu=2000m"]
+        "docker": ["/var/run/docker.sock"],
+        "podman": ["/run/podman/podman.sock"],
+        "cri": [
+            "/run/containerd/containerd.sock",
+            "/run/crio/crio.sock",
+            "/run/k3s/containerd/containerd.sock",
+        ],
+    }
+    sets = [
+        "--set",
+        "driver.kind=ebpf",
+        "--set",
+        "sentry.json_output=true",
+        # two cores shared by many: the probe's first load is slow
+        "--set",
+        "resources.limits.cpu=2000m",
+    ]
     for name, socks in engines.items():
         present = [s for s in socks if Path(s).exists()]
         sets += ["--set", f"collectors.containerEngine.engines.{name}.enabled={bool(present)}"]
-        sets += ["--set-json", f"collectors.containerEngine.engines.{name}.sockets="
-                 + json.dumps(present or socks[:1])]
+        sets += [
+            "--set-json",
+            f"collectors.containerEngine.engines.{name}.sockets="
+            + json.dumps(present or socks[:1]),
+        ]
     docs = [d for d in yaml.safe_load_all(helm_template(helm, *sets, name="kubeplay")) if d]
     play = tmp_path / "pod.yaml"
-    play.write_text(yaml.safe_dump_all(
-        [d for d in docs if d["kind"] == "ConfigMap"] + [pod_from_daemonset(docs)]))
+    play.write_text(
+        yaml.safe_dump_all(
+            [d for d in docs if d["kind"] == "ConfigMap"] + [pod_from_daemonset(docs)]
+        )
+    )
     podman(env, "pod", "rm", "-f", "--ignore", POD, check=False)
     try:
         agent, loader = f"{POD}-sentry", f"{POD}-sentry-driver-loader"
@@ -122,8 +147,9 @@ def test_chart_pod_loader_then_agent_alerts_on_vi_in_a_container(
         # the loader runs to success before the agent starts, saying what it checked
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            state = podman(env, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}",
-                           loader, check=False).stdout.split()
+            state = podman(
+                env, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", loader, check=False
+            ).stdout.split()
             if state and state[0] in ("exited", "stopped"):
                 break
             time.sleep(1)
@@ -136,17 +162,33 @@ def test_chart_pod_loader_then_agent_alerts_on_vi_in_a_container(
         assert "/etc/sentry/config/sentry.yaml" in out, out[-3000:]
 
         name = f"sentry-kubeplay-vi-{os.getpid()}"
-        run = podman(env, "run", "--rm", "--name", name, "--cidfile", str(tmp_path / "cid"),
-                     BUSYBOX, "vi", "-c", "wq", "/hoge.sh",
-                     check=False, timeout=120)
+        run = podman(
+            env,
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--cidfile",
+            str(tmp_path / "cid"),
+            BUSYBOX,
+            "vi",
+            "-c",
+            "wq",
+            "/hoge.sh",
+            check=False,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr
         cid = (tmp_path / "cid").read_text().strip()
 
         deadline = time.monotonic() + 60
         hits: list[dict[str, Any]] = []
         while time.monotonic() < deadline and not hits:
-            hits = [a for a in alerts(logs(env, agent)) if a.get("rule") == RULE
-                    and a.get("output_fields", {}).get("fd.name") == "/hoge.sh"]
+            hits = [
+                a
+                for a in alerts(logs(env, agent))
+                if a.get("rule") == RULE and a.get("output_fields", {}).get("fd.name") == "/hoge.sh"
+            ]
             time.sleep(1)
         assert hits, f"no '{RULE}' alert for /hoge.sh; agent log:\n{logs(env, agent)[-4000:]}"
         alert = hits[0]

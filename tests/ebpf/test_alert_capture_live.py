@@ -50,8 +50,18 @@ capture:
   pre_alert_window: 5000
 """)
     # vi runs from a temporary directory: that rule would alert (and capture) first.
-    daemon = SentryDaemon(["-c", str(config), "--driver", "ebpf", "--json",
-                           "-D", "Program Run From Temporary Directory"], start_timeout=120)
+    daemon = SentryDaemon(
+        [
+            "-c",
+            str(config),
+            "--driver",
+            "ebpf",
+            "--json",
+            "-D",
+            "Program Run From Temporary Directory",
+        ],
+        start_timeout=120,
+    )
     try:
         deadline = time.monotonic() + 90
         line = ""
@@ -73,19 +83,37 @@ capture:
     alert_ts = int(m[1])
     assert f'"fd.name":"{target}"' in out  # the alert the capture is about
 
-    done = subprocess.run([sysdig, "-r", str(path), "-p",
-                           "*%evt.rawtime %evt.dir %evt.type %proc.name %fd.name",
-                           "proc.name=vi and evt.type in (execve, openat, open)"],
-                          capture_output=True, text=True, timeout=120, check=False,
-                          env=os.environ | {"TZ": "UTC"})
+    done = subprocess.run(
+        [
+            sysdig,
+            "-r",
+            str(path),
+            "-p",
+            "*%evt.rawtime %evt.dir %evt.type %proc.name %fd.name",
+            "proc.name=vi and evt.type in (execve, openat, open)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=os.environ | {"TZ": "UTC"},
+    )
     assert done.returncode == 0, done.stderr
     rows = [r.split(" ", 4) for r in done.stdout.splitlines()]
     execs = [int(r[0]) for r in rows if r[1] == "<" and r[2] == "execve"]
-    opens = [int(r[0]) for r in rows if r[2] in ("openat", "open") and r[1] == "<"
-             and r[4] == str(target)]
+    opens = [
+        int(r[0])
+        for r in rows
+        if r[2] in ("openat", "open") and r[1] == "<" and r[4] == str(target)
+    ]
     assert execs and min(execs) < alert_ts, rows  # from before the alert: the window
     assert alert_ts in opens, rows  # the alerting event itself
     # sentry reads it alone too.
-    tail = subprocess.run(["sentry", "tail", "-e", str(path), "proc.name=vi"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    tail = subprocess.run(
+        ["sentry", "tail", "-e", str(path), "proc.name=vi"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert tail.returncode == 0 and "execve" in tail.stdout, tail.stderr

@@ -12,8 +12,12 @@ from sentry.capture.bpfobject import source_dir
 
 
 def _build(out: Path) -> str:
-    subprocess.run(["make", "-s", "-C", str(source_dir()), f"OUTPUT={out}"], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        ["make", "-s", "-C", str(source_dir()), f"OUTPUT={out}"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return hashlib.sha256((out / "sentry.bpf.o").read_bytes()).hexdigest()
 
 

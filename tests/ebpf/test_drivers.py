@@ -21,8 +21,9 @@ def test_kmod_without_device_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path)
         drivers.open_live("kmod")
 
 
-def test_auto_falls_back_to_ebpf(monkeypatch: pytest.MonkeyPatch, tmp_path,
-                                 ebpf_source: object) -> None:
+def test_auto_falls_back_to_ebpf(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, ebpf_source: object
+) -> None:
     monkeypatch.setattr(drivers, "KMOD_DEVICE", tmp_path / "sentry0")
     from sentry.capture.ebpf import EbpfSource
 

@@ -51,8 +51,11 @@ def faulting_opens(calls: int, ring_bytes: int) -> tuple[int, CaptureStats, Capt
     try:
         batches = src.batches()
         next(batches)
-        proc = subprocess.Popen([sys.executable, "-c", FAULTING_OPENS, str(calls)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", FAULTING_OPENS, str(calls)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         assert proc.stdin is not None and proc.stdout is not None
         assert proc.stdout.readline() == b"ready\n"
         src.set_interest({OPENAT})  # only the storm's opens, none of the interpreter's start
@@ -79,14 +82,25 @@ def test_quiet_run_with_the_default_rules_reports_no_drops() -> None:
     reports: list[DropReport] = []
     src = EbpfSource(target_tgid=os.getpid(), interest=interest)
     try:
-        monitor = DropMonitor(actions=["alert"], threshold=0.0, rate=1.0, max_burst=10,
-                              simulate=False, stats=src.stats, alert=reports.append)
+        monitor = DropMonitor(
+            actions=["alert"],
+            threshold=0.0,
+            rate=1.0,
+            max_burst=10,
+            simulate=False,
+            stats=src.stats,
+            alert=reports.append,
+        )
         batches = src.batches()
         next(batches)
         before = src.stats()
         monitor.check(SECOND)  # starts the monitor's clock
-        for argv in (["cat", "/etc/hostname"], ["ls", "/"], ["sh", "-c", "echo x > /dev/null"],
-                     [sys.executable, "-c", FAULTING_OPENS, "3"]):
+        for argv in (
+            ["cat", "/etc/hostname"],
+            ["ls", "/"],
+            ["sh", "-c", "echo x > /dev/null"],
+            [sys.executable, "-c", FAULTING_OPENS, "3"],
+        ):
             done = subprocess.run(argv, input=b"go\n", capture_output=True, check=False)
             assert done.returncode == 0, done.stderr
         received = drain(src, batches)
@@ -127,8 +141,9 @@ def test_interest_set_filtered_events_are_suppressed_not_dropped(tmp_path: Path)
         next(batches)
         before = src.stats()
         target = tmp_path / "f"
-        subprocess.run(["sh", "-c", f"for i in 1 2 3 4 5; do cat /etc/hostname > {target}; done"],
-                       check=True)
+        subprocess.run(
+            ["sh", "-c", f"for i in 1 2 3 4 5; do cat /etc/hostname > {target}; done"], check=True
+        )
         received = drain(src, batches)
         after = src.stats()
     finally:

@@ -31,8 +31,9 @@ class Cli:
 
     def __init__(self, args: list[str]):
         env = dict(os.environ, SENTRY_DRIVER="ebpf")  # tail has no --driver flag
-        self.proc = subprocess.Popen(SENTRY + args, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env, text=True)
+        self.proc = subprocess.Popen(
+            SENTRY + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -84,13 +85,15 @@ def cli_factory(ebpf_source: object) -> Iterator[Callable[[list[str]], Cli]]:
         cli.stop()
 
 
-def test_run_alerts_on_vi_writing_below_root(cli_factory: Callable[[list[str]], Cli],
-                                              tmp_path: Path) -> None:
+def test_run_alerts_on_vi_writing_below_root(
+    cli_factory: Callable[[list[str]], Cli], tmp_path: Path
+) -> None:
     vi = tmp_path / "vi"
     vi.symlink_to("/usr/bin/touch")  # a program named vi that writes a file
     target = Path(f"/sentry-e2e-{uuid.uuid4().hex[:8]}")
     cli = cli_factory(["run", "--driver", "ebpf", "--json"])
     try:
+
         def trigger() -> None:
             subprocess.run([str(vi), str(target)], check=True)
 

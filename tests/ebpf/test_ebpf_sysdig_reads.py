@@ -32,14 +32,24 @@ def test_sysdig_decodes_what_the_probe_wrote(ebpf_source: object, tmp_path: Path
         writer.write_events(events)
     out = subprocess.run(
         ["sysdig", "-r", str(capture), "-p", "%evt.num %evt.type %evt.dir %evt.args"],
-        capture_output=True, text=True, env=dict(os.environ, TZ="UTC"), timeout=120)
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TZ="UTC"),
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == len(events)
     hello = tmp_path / "openat-write-close" / "hello.txt"
-    assert any(" openat < " in ln and f"name={hello}" in ln and "dirfd=-100(AT_FDCWD)" in ln
-               and "O_TRUNC|O_CREAT|O_WRONLY" in ln for ln in lines)
+    assert any(
+        " openat < " in ln
+        and f"name={hello}" in ln
+        and "dirfd=-100(AT_FDCWD)" in ln
+        and "O_TRUNC|O_CREAT|O_WRONLY" in ln
+        for ln in lines
+    )
     assert any(" execve < " in ln and "exe=true args=arg1.arg two." in ln for ln in lines)
     assert any(" write < " in ln and "data=hello sentry" in ln for ln in lines)
-    assert any(" connect < " in ln and "tuple=127.0.0.1:" in ln and "->127.0.0.1:" in ln
-               for ln in lines)
+    assert any(
+        " connect < " in ln and "tuple=127.0.0.1:" in ln and "->127.0.0.1:" in ln for ln in lines
+    )

@@ -45,10 +45,13 @@ def test_live_alert_json_explains_its_clauses(tmp_path: Path) -> None:
   priority: WARNING
 """)
     config = tmp_path / "sentry.yaml"
-    config.write_text("webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n"
-                      "  listen_port: 0\n")
-    daemon = SentryDaemon(["-c", str(config), "-r", str(rules), "--driver", "ebpf",
-                           "--json", "--explain"], start_timeout=120)
+    config.write_text(
+        "webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n  listen_port: 0\n"
+    )
+    daemon = SentryDaemon(
+        ["-c", str(config), "-r", str(rules), "--driver", "ebpf", "--json", "--explain"],
+        start_timeout=120,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -28,8 +28,7 @@ def storm(calls: int, ring_bytes: int) -> tuple[int, int, int]:
         before = src.stats()
         batches = src.batches()
         next(batches)
-        proc = subprocess.Popen([sys.executable, "-c", STORM, str(calls)],
-                                stdin=subprocess.PIPE)
+        proc = subprocess.Popen([sys.executable, "-c", STORM, str(calls)], stdin=subprocess.PIPE)
         assert proc.stdin is not None
         proc.stdin.write(b"go\n")
         proc.stdin.close()

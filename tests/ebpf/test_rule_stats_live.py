@@ -31,8 +31,12 @@ def _need_ebpf() -> None:
 
 
 def per_rule(text: str, name: str) -> dict[str, float]:
-    return {s.labels["rule_name"]: s.value for fam in text_string_to_metric_families(text)
-            for s in fam.samples if s.name == name}
+    return {
+        s.labels["rule_name"]: s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+        if s.name == name
+    }
 
 
 def test_rule_cost_on_metrics_and_on_sigusr1_live(tmp_path: Path) -> None:
@@ -52,10 +56,12 @@ def test_rule_cost_on_metrics_and_on_sigusr1_live(tmp_path: Path) -> None:
   priority: DEBUG
 """)
     config = tmp_path / "sentry.yaml"
-    config.write_text("webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n"
-                      "  listen_port: 0\n")
-    daemon = SentryDaemon(["-c", str(config), "-r", str(rules), "--driver", "ebpf",
-                           "--rule-stats"], start_timeout=120)
+    config.write_text(
+        "webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n  listen_port: 0\n"
+    )
+    daemon = SentryDaemon(
+        ["-c", str(config), "-r", str(rules), "--driver", "ebpf", "--rule-stats"], start_timeout=120
+    )
     try:
         deadline = time.monotonic() + 90
         matches: dict[str, float] = {}

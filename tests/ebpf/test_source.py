@@ -28,8 +28,11 @@ def test_raw_tracepoints_serve_as_fallback(ebpf_source: object, tmp_path: Path) 
 
 
 def test_event_types_select_what_is_delivered(ebpf_source: object, tmp_path: Path) -> None:
-    wanted = {event_by_name("openat", ">").code, event_by_name("openat", "<").code,
-              event_by_name("procexit", ">").code}
+    wanted = {
+        event_by_name("openat", ">").code,
+        event_by_name("openat", "<").code,
+        event_by_name("procexit", ">").code,
+    }
     src = EbpfSource(target_tgid=os.getpid())
     try:
         before = src.stats().suppressed
@@ -45,8 +48,9 @@ def test_event_types_select_what_is_delivered(ebpf_source: object, tmp_path: Pat
 def test_snaplen_bounds_io_data(ebpf_source: object, tmp_path: Path) -> None:
     src = EbpfSource(target_tgid=os.getpid(), snaplen=200)
     try:
-        cap = run_trigger(src, 'os.write(os.open(W + "/x", os.O_WRONLY | os.O_CREAT), b"y" * 300)',
-                          tmp_path)
+        cap = run_trigger(
+            src, 'os.write(os.open(W + "/x", os.O_WRONLY | os.O_CREAT), b"y" * 300)', tmp_path
+        )
         assert cap.find("write", "<", res=300)["data"] == b"y" * 200
         src.set_snaplen(16)
         cap = run_trigger(src, 'os.write(os.open(W + "/x", os.O_WRONLY), b"z" * 300)', tmp_path)

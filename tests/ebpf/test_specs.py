@@ -29,8 +29,11 @@ def recipes() -> dict:
 
 
 def test_every_dedicated_syscall_has_a_recipe(recipes: dict) -> None:
-    missing = [sc.name for nr, sc in X86_64_SYSCALLS.items()
-               if sc.enter_event and nr < 512 and nr not in recipes]
+    missing = [
+        sc.name
+        for nr, sc in X86_64_SYSCALLS.items()
+        if sc.enter_event and nr < 512 and nr not in recipes
+    ]
     assert missing == []
 
 

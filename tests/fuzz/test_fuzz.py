@@ -22,13 +22,42 @@ from sentry.rules.parser import parse_condition
 from sentry.rules.ruleset import compile_rules
 
 EXAMPLES = int(os.environ.get("SENTRY_FUZZ_EXAMPLES", "200"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow,
-                                       HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
-_WORDS = ["evt.type", "proc.name", "fd.name", "=", "!=", "in", "and", "or", "not", "(", ")",
-          ",", "'", '"', "open", "m", "startswith", "exists", "tolower(", "val(", "[", "]",
-          "contains", "/etc", "\\", "glob", "pmatch", "x.y[1]"]
+_WORDS = [
+    "evt.type",
+    "proc.name",
+    "fd.name",
+    "=",
+    "!=",
+    "in",
+    "and",
+    "or",
+    "not",
+    "(",
+    ")",
+    ",",
+    "'",
+    '"',
+    "open",
+    "m",
+    "startswith",
+    "exists",
+    "tolower(",
+    "val(",
+    "[",
+    "]",
+    "contains",
+    "/etc",
+    "\\",
+    "glob",
+    "pmatch",
+    "x.y[1]",
+]
 
 
 @FUZZ
@@ -38,12 +67,35 @@ def test_condition_parser_raises_only_its_own_errors(text: str) -> None:
         parse_condition(text)
 
 
-_YAML_BITS = ["- rule: r\n", "- macro: m\n", "- list: l\n", "  condition: ", "  output: ",
-              "  desc: d\n", "  priority: WARNING\n", "  items: ", "[a, b]\n", "{a: b}\n",
-              "evt.type = open\n", "m\n", "&a x\n", "*a\n", "  append: true\n", "  tags: ",
-              "  exceptions:\n", "    - name: e\n", "      fields: [proc.name]\n",
-              "      values: [[a]]\n", "---\n", "  enabled: false\n", "!!binary x\n", "'\n",
-              "  override: {condition: append}\n", "<<: *a\n", "- required_engine_version: 9\n"]
+_YAML_BITS = [
+    "- rule: r\n",
+    "- macro: m\n",
+    "- list: l\n",
+    "  condition: ",
+    "  output: ",
+    "  desc: d\n",
+    "  priority: WARNING\n",
+    "  items: ",
+    "[a, b]\n",
+    "{a: b}\n",
+    "evt.type = open\n",
+    "m\n",
+    "&a x\n",
+    "*a\n",
+    "  append: true\n",
+    "  tags: ",
+    "  exceptions:\n",
+    "    - name: e\n",
+    "      fields: [proc.name]\n",
+    "      values: [[a]]\n",
+    "---\n",
+    "  enabled: false\n",
+    "!!binary x\n",
+    "'\n",
+    "  override: {condition: append}\n",
+    "<<: *a\n",
+    "- required_engine_version: 9\n",
+]
 
 
 @FUZZ
@@ -56,12 +108,32 @@ def test_rules_loader_reports_problems_never_raises(text: str) -> None:
 
 
 @FUZZ
-@given(st.binary(max_size=400) | st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
-        st.sampled_from(["kind", "items", "verb", "user", "objectRef", "apiVersion",
-                         "stageTimestamp", "responseStatus"]), kids, max_size=5),
-    max_leaves=20).map(lambda v: json.dumps(v).encode()))
+@given(
+    st.binary(max_size=400)
+    | st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda kids: (
+            st.lists(kids, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "kind",
+                        "items",
+                        "verb",
+                        "user",
+                        "objectRef",
+                        "apiVersion",
+                        "stageTimestamp",
+                        "responseStatus",
+                    ]
+                ),
+                kids,
+                max_size=5,
+            )
+        ),
+        max_leaves=20,
+    ).map(lambda v: json.dumps(v).encode())
+)
 def test_webhook_body_parser_raises_only_audit_format_errors(body: bytes) -> None:
     with contextlib.suppress(AuditFormatError):
         parse_body(body)
@@ -79,12 +151,13 @@ def capture_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 @FUZZ
 @given(data=st.data())
-def test_scap_reader_raises_only_capture_errors(tmp_path: Path, capture_bytes: bytes,
-                                                data: st.DataObject) -> None:
+def test_scap_reader_raises_only_capture_errors(
+    tmp_path: Path, capture_bytes: bytes, data: st.DataObject
+) -> None:
     raw = bytearray(capture_bytes)
     for _ in range(data.draw(st.integers(0, 6))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
-    raw = raw[:data.draw(st.integers(0, len(raw)))]
+    raw = raw[: data.draw(st.integers(0, len(raw)))]
     path = tmp_path / "f.scap"
     path.write_bytes(bytes(raw))
     try:

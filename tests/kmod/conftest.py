@@ -40,5 +40,3 @@ def live_source() -> Iterator[KmodSource]:
 @pytest.fixture
 def python() -> str:
     return sys.executable
-
-

@@ -64,8 +64,7 @@ def capture(argv: list[str], **kw: Any) -> Trace:
     """Run argv with every syscall captured (this process excluded); return what was seen."""
     with KmodSource(**kw) as src:
         got: list[Event] = []
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         while proc.poll() is None:
             got.extend(e.detach() for e in src.read_batch())
             time.sleep(0.02)

@@ -22,13 +22,25 @@ def _kernel() -> tuple[int, int]:
     return int(major), int(minor)
 
 
-@pytest.mark.skipif(_kernel() >= MIN_KERNEL,
-                    reason="kernel runs the eBPF probe (the refusal is tested on 5.10)")
+@pytest.mark.skipif(
+    _kernel() >= MIN_KERNEL, reason="kernel runs the eBPF probe (the refusal is tested on 5.10)"
+)
 def test_probe_refuses_an_old_kernel_and_says_why() -> None:
     run = subprocess.run(
-        [sys.executable, "-c", "from sentry.cli.main import main; main()", "run",
-         "-r", str(RULES), "--driver", "ebpf"],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-c",
+            "from sentry.cli.main import main; main()",
+            "run",
+            "-r",
+            str(RULES),
+            "--driver",
+            "ebpf",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode != 0
     assert f"Linux {os.uname().release} is too old for the eBPF probe" in run.stderr
     assert "needs 5.17 or newer" in run.stderr

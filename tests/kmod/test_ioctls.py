@@ -41,17 +41,23 @@ def test_unknown_ioctl_is_enotty(fd) -> None:
     assert _ioctl_errno(fd, 0x1234, 0) == errno.ENOTTY
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("SENTRY_IOCTL_SET_SNAPLEN", 0), ("SENTRY_IOCTL_SET_SNAPLEN", 65001),
-    ("SENTRY_IOCTL_SET_SAMPLING", 0), ("SENTRY_IOCTL_SET_SAMPLING", 1025),
-    ("SENTRY_IOCTL_EXCLUDE_TGID", 1 << 30),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SENTRY_IOCTL_SET_SNAPLEN", 0),
+        ("SENTRY_IOCTL_SET_SNAPLEN", 65001),
+        ("SENTRY_IOCTL_SET_SAMPLING", 0),
+        ("SENTRY_IOCTL_SET_SAMPLING", 1025),
+        ("SENTRY_IOCTL_EXCLUDE_TGID", 1 << 30),
+    ],
+)
 def test_out_of_range_values_are_einval(fd, name: str, value: int) -> None:
     assert _ioctl_errno(fd, IOCTLS[name], struct.pack("I", value)) == errno.EINVAL
 
 
-@pytest.mark.parametrize("name", ["SENTRY_IOCTL_SET_SNAPLEN", "SENTRY_IOCTL_SET_INTEREST",
-                                  "SENTRY_IOCTL_GET_STATS"])
+@pytest.mark.parametrize(
+    "name", ["SENTRY_IOCTL_SET_SNAPLEN", "SENTRY_IOCTL_SET_INTEREST", "SENTRY_IOCTL_GET_STATS"]
+)
 def test_bad_user_pointer_is_efault(fd, name: str) -> None:
     assert _ioctl_errno(fd, IOCTLS[name], 8) == errno.EFAULT
 
@@ -71,8 +77,13 @@ def test_source_reports_a_busy_device(fd) -> None:
 
 def test_data_area_cannot_be_mapped_writable(fd) -> None:
     with pytest.raises(OSError) as info:
-        mmap.mmap(fd, mmap.PAGESIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE,
-                  offset=mmap.PAGESIZE)
+        mmap.mmap(
+            fd,
+            mmap.PAGESIZE,
+            mmap.MAP_SHARED,
+            mmap.PROT_READ | mmap.PROT_WRITE,
+            offset=mmap.PAGESIZE,
+        )
     assert info.value.errno == errno.EPERM
 
 
@@ -81,8 +92,9 @@ def test_mapping_past_the_rings_end_is_einval(fd) -> None:
     size = struct.unpack_from("Q", ctrl, 16)[0]
     ctrl.close()
     with pytest.raises(OSError) as info:
-        mmap.mmap(fd, 2 * size + mmap.PAGESIZE, mmap.MAP_SHARED, mmap.PROT_READ,
-                  offset=mmap.PAGESIZE)
+        mmap.mmap(
+            fd, 2 * size + mmap.PAGESIZE, mmap.MAP_SHARED, mmap.PROT_READ, offset=mmap.PAGESIZE
+        )
     assert info.value.errno == errno.EINVAL
 
 

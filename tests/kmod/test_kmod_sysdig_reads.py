@@ -24,17 +24,22 @@ def test_sysdig_reads_a_module_capture(tmp_path: Path) -> None:
     if sysdig is None:
         pytest.fail("sysdig is not installed (scripts/install.sh installs it)")
     target = tmp_path / "seen-by-sysdig.txt"
-    code = (f"import os; fd = os.open({str(target)!r}, os.O_WRONLY | os.O_CREAT, 0o600); "
-            "os.write(fd, b'payload'); os.close(fd)")
+    code = (
+        f"import os; fd = os.open({str(target)!r}, os.O_WRONLY | os.O_CREAT, 0o600); "
+        "os.write(fd, b'payload'); os.close(fd)"
+    )
     trace = capture([sys.executable, "-c", code, "marker-arg"])
     scap = tmp_path / "kmod.scap"
     writer = ScapWriter(scap)
     writer.write_events(trace.events)
     writer.close()
     out = subprocess.run(
-        [sysdig, "-r", str(scap), "-p", FORMAT,
-         f"fd.name={target} and evt.dir=<"],
-        capture_output=True, text=True, env=dict(os.environ, TZ="UTC"), check=True).stdout
+        [sysdig, "-r", str(scap), "-p", FORMAT, f"fd.name={target} and evt.dir=<"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TZ="UTC"),
+        check=True,
+    ).stdout
     lines = [line.split(" ## ") for line in out.splitlines() if line.strip()]
     assert lines and all(len(line) == 5 for line in lines), out
     name, args, etype, flags, fdname = lines[0]

@@ -54,9 +54,22 @@ def test_vi_writing_below_root_raises_the_alert(tmp_path: Path) -> None:
     shutil.copy(shell, vi)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     run = subprocess.Popen(
-        [sys.executable, "-c", "from sentry.cli.main import main; main()", "run",
-         "-r", str(RULES), "--json", "--driver", "kmod"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-c",
+            "from sentry.cli.main import main; main()",
+            "run",
+            "-r",
+            str(RULES),
+            "--json",
+            "--driver",
+            "kmod",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_lines, args=(run.stdout, lines), daemon=True).start()
     try:

@@ -10,8 +10,9 @@ from kmod_helpers import capture
 
 def test_child_openat_and_close_are_captured(tmp_path, python):
     target = tmp_path / "smoke.txt"
-    code = (f"import os; fd = os.open({str(target)!r}, os.O_WRONLY | os.O_CREAT, 0o600)\n"
-            "os.close(fd)")
+    code = (
+        f"import os; fd = os.open({str(target)!r}, os.O_WRONLY | os.O_CREAT, 0o600)\nos.close(fd)"
+    )
     trace = capture([python, "-c", code])
     opens = trace.find("openat", "<", name=str(target))
     assert len(opens) == 1
@@ -25,8 +26,12 @@ def test_child_openat_and_close_are_captured(tmp_path, python):
 
 
 def test_driver_status_reports_the_loaded_module(python):
-    out = subprocess.run([python, "-c", "from sentry.cli.main import main; main()",
-                          "driver", "status"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [python, "-c", "from sentry.cli.main import main; main()", "driver", "status"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "kernel module: loaded" in out
     assert "/dev/sentry0" in out
     assert "api version: 1" in out

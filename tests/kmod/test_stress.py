@@ -31,8 +31,10 @@ def small_rings():
 def test_generated_equals_received_plus_drops(small_rings) -> None:
     if (os.cpu_count() or 1) < 2:
         pytest.skip("needs two CPUs")
-    code = (f"import os, sys; os.sched_setaffinity(0, {{int(sys.argv[1])}})\n"
-            f"for _ in range({CALLS}): os.getppid()")
+    code = (
+        f"import os, sys; os.sched_setaffinity(0, {{int(sys.argv[1])}})\n"
+        f"for _ in range({CALLS}): os.getppid()"
+    )
     received = 0
     others = 0
     with KmodSource(batch_max=256, interest={GETPPID}) as src:
@@ -57,8 +59,10 @@ def test_generated_equals_received_plus_drops(small_rings) -> None:
             time.sleep(0.02)
         stats = src.stats()
     assert all(c.returncode == 0 for c in children)
-    print(f"stress: {elapsed:.1f}s, received {received}, dropped {stats.drops_buffer}, "
-          f"re-entries {stats.preemptions}, others {others}")
+    print(
+        f"stress: {elapsed:.1f}s, received {received}, dropped {stats.drops_buffer}, "
+        f"re-entries {stats.preemptions}, others {others}"
+    )
     assert stats.drops_bug == 0
     assert others == 0, "another process made getppid calls: the count is not exact"
     assert stats.events == received

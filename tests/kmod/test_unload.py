@@ -44,8 +44,9 @@ def test_unload_refused_while_reading_then_clean() -> None:
 
 
 def test_unload_refused_while_only_a_mapping_remains() -> None:
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_MAPPING], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_MAPPING], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "mapped"
         assert rmmod().returncode != 0
@@ -56,15 +57,21 @@ def test_unload_refused_while_only_a_mapping_remains() -> None:
     subprocess.run(["insmod", str(module_path())], check=True)
 
 
-@pytest.mark.parametrize(("ring_bytes", "error"), [
-    (12345, "Invalid parameters"),  # not a power of two: -EINVAL
-    (1 << 30, "Cannot allocate memory"),  # two such rings exceed the guest's memory
-])
+@pytest.mark.parametrize(
+    ("ring_bytes", "error"),
+    [
+        (12345, "Invalid parameters"),  # not a power of two: -EINVAL
+        (1 << 30, "Cannot allocate memory"),  # two such rings exceed the guest's memory
+    ],
+)
 def test_failed_load_unwinds(ring_bytes: int, error: str) -> None:
     assert rmmod().returncode == 0
     try:
-        failed = subprocess.run(["insmod", str(module_path()), f"ring_bytes={ring_bytes}"],
-                                capture_output=True, text=True)
+        failed = subprocess.run(
+            ["insmod", str(module_path()), f"ring_bytes={ring_bytes}"],
+            capture_output=True,
+            text=True,
+        )
         assert failed.returncode != 0 and error in failed.stderr
         assert not Path("/dev/sentry0").exists()
         assert "sentry " not in Path("/proc/modules").read_text()
@@ -77,9 +84,13 @@ def test_failed_load_unwinds(ring_bytes: int, error: str) -> None:
 
 def test_kernel_log_is_clean() -> None:
     log = subprocess.run(["dmesg"], capture_output=True, text=True, check=True).stdout
-    bad = [line for line in log.splitlines()
-           if "module verification failed" not in line  # unsigned module: expected taint
-           and re.search(r"WARNING|BUG|Oops|Call Trace|general protection|sentry: .*(error|fail)",
-                        line)]
+    bad = [
+        line
+        for line in log.splitlines()
+        if "module verification failed" not in line  # unsigned module: expected taint
+        and re.search(
+            r"WARNING|BUG|Oops|Call Trace|general protection|sentry: .*(error|fail)", line
+        )
+    ]
     assert not bad, "\n".join(bad)
     assert "sentry: loaded" in log

@@ -29,8 +29,9 @@ def _verify(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     assert sentry, "sentry is not on PATH"
     unit = tmp_path / "sentry.service"
     unit.write_text(text.replace("/usr/local/bin/sentry", sentry))
-    return subprocess.run([_analyze(), "verify", str(unit)], capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [_analyze(), "verify", str(unit)], capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_unit_verifies(tmp_path: Path) -> None:

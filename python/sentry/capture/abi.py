@@ -26,7 +26,8 @@ typedef uint64_t __u64; typedef int64_t __s64;
 """
 _NUMERIC_DEFINE = re.compile(r"#define\s+(\w+)\s+(-?(?:0x[0-9a-fA-F]+|\d+))\s*(?:/\*.*)?$")
 _IOCTL_DEFINE = re.compile(
-    r"#define\s+(\w+)\s+_IO(R|W|WR)?\(\s*\w+\s*,\s*(\d+)\s*(?:,\s*([^)]+))?\)")
+    r"#define\s+(\w+)\s+_IO(R|W|WR)?\(\s*\w+\s*,\s*(\d+)\s*(?:,\s*([^)]+))?\)"
+)
 _IOC_DIR = {None: 0, "W": 1, "R": 2, "WR": 3}
 _PACKED_STRUCT = re.compile(r"(struct\s+\w+\s*\{[^}]*\})\s*__attribute__\(\(packed\)\)\s*;")
 
@@ -36,8 +37,10 @@ def include_dir() -> Path:
     env = os.environ.get("SENTRY_INCLUDE_DIR")
     candidates = [Path(env)] if env else []
     here = Path(__file__).resolve()
-    candidates += [here.parents[3] / "driver" / "include",
-                   here.parents[1] / "data" / "driver" / "include"]
+    candidates += [
+        here.parents[3] / "driver" / "include",
+        here.parents[1] / "data" / "driver" / "include",
+    ]
     for cand in candidates:
         if (cand / HEADERS[0]).is_file():
             return cand

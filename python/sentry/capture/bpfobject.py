@@ -37,8 +37,10 @@ def source_dir() -> Path:
     for cand in candidates:
         if (cand / "sentry.bpf.c").is_file():
             return cand
-    raise DriverError("eBPF probe sources (driver/bpf/sentry.bpf.c) not found; "
-                      "set SENTRY_BPF_SOURCE_DIR or SENTRY_BPF_OBJECT")
+    raise DriverError(
+        "eBPF probe sources (driver/bpf/sentry.bpf.c) not found; "
+        "set SENTRY_BPF_SOURCE_DIR or SENTRY_BPF_OBJECT"
+    )
 
 
 def cache_dir() -> Path:
@@ -52,8 +54,11 @@ def cache_dir() -> Path:
 
 def _inputs(src: Path) -> list[Path]:
     """The probe's sources (vmlinux.h is generated, not one of them)."""
-    inputs = sorted(p for p in src.iterdir()
-                    if (p.suffix in (".c", ".h") or p.name == "Makefile") and p.name != "vmlinux.h")
+    inputs = sorted(
+        p
+        for p in src.iterdir()
+        if (p.suffix in (".c", ".h") or p.name == "Makefile") and p.name != "vmlinux.h"
+    )
     return inputs + sorted(include_dir().glob("*.h"))
 
 
@@ -105,15 +110,24 @@ def build(src: Path, out: Path) -> Path:
     missing = [tool for tool in _TOOLS if shutil.which(tool) is None]
     if missing:
         raise DriverError(
-            "the eBPF probe is compiled at first use and needs " + ", ".join(missing)
-            + " (Debian/Ubuntu: apt-get install clang llvm bpftool make)")
+            "the eBPF probe is compiled at first use and needs "
+            + ", ".join(missing)
+            + " (Debian/Ubuntu: apt-get install clang llvm bpftool make)"
+        )
     if not Path("/sys/kernel/btf/vmlinux").is_file():
-        raise DriverError("the kernel has no BTF (/sys/kernel/btf/vmlinux); the eBPF probe "
-                          "needs CONFIG_DEBUG_INFO_BTF=y")
+        raise DriverError(
+            "the kernel has no BTF (/sys/kernel/btf/vmlinux); the eBPF probe "
+            "needs CONFIG_DEBUG_INFO_BTF=y"
+        )
     out.mkdir(parents=True, exist_ok=True)
     try:
-        proc = subprocess.run(["make", "-s", "-C", str(src), f"OUTPUT={out}"],
-                              capture_output=True, text=True, timeout=300, check=False)
+        proc = subprocess.run(
+            ["make", "-s", "-C", str(src), f"OUTPUT={out}"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         raise DriverError("building the eBPF probe timed out") from None
     obj = out / "sentry.bpf.o"
@@ -158,8 +172,10 @@ def config_view(lib: Any, obj: Any) -> Any:
     ptr = lib.bpf_map__initial_value(find_map(lib, obj, ".rodata.sc"), size)
     want = _sffi.sizeof("struct sentry_bpf_config")
     if ptr == ffi.NULL or size[0] != want:
-        raise DriverError(f"eBPF object: .rodata.sc holds {size[0]} bytes, not the {want} of "
-                          "struct sentry_bpf_config (an object built from other sources?)")
+        raise DriverError(
+            f"eBPF object: .rodata.sc holds {size[0]} bytes, not the {want} of "
+            "struct sentry_bpf_config (an object built from other sources?)"
+        )
     return _sffi.cast("struct sentry_bpf_config *", ptr)
 
 
@@ -185,8 +201,10 @@ class SyscallRecipe(NamedTuple):
 
 def _recipe(raw: bytes) -> EventRecipe:
     etype, n, handler, params = _EVENT_SPEC.unpack(raw)
-    quads = tuple((params[4 * i], params[4 * i + 1], params[4 * i + 2], params[4 * i + 3])
-                  for i in range(min(n, SPEC_MAX_PARAMS)))
+    quads = tuple(
+        (params[4 * i], params[4 * i + 1], params[4 * i + 2], params[4 * i + 3])
+        for i in range(min(n, SPEC_MAX_PARAMS))
+    )
     return EventRecipe(etype, n, handler, quads)
 
 

@@ -23,8 +23,10 @@ def _open_kmod(snaplen: int | None, interest: Iterable[int] | None) -> LiveSourc
     from sentry.capture.kmod import KmodSource
 
     if not KMOD_DEVICE.exists():
-        raise DriverError(f"{KMOD_DEVICE} does not exist (module not loaded; "
-                          "see `sentry driver load` or scripts/driver-loader.sh)")
+        raise DriverError(
+            f"{KMOD_DEVICE} does not exist (module not loaded; "
+            "see `sentry driver load` or scripts/driver-loader.sh)"
+        )
     return KmodSource(snaplen=snaplen, interest=interest)
 
 
@@ -32,8 +34,10 @@ def _open_ebpf(snaplen: int | None, interest: Iterable[int] | None) -> LiveSourc
     from sentry.capture.ebpf import EbpfSource
 
     if os.geteuid() != 0:
-        raise DriverError("the eBPF probe needs root (CAP_BPF and CAP_PERFMON): "
-                          "run sentry as root, e.g. with sudo")
+        raise DriverError(
+            "the eBPF probe needs root (CAP_BPF and CAP_PERFMON): "
+            "run sentry as root, e.g. with sudo"
+        )
     if snaplen is None:
         return EbpfSource(interest=interest)
     return EbpfSource(snaplen=snaplen, interest=interest)
@@ -42,8 +46,9 @@ def _open_ebpf(snaplen: int | None, interest: Iterable[int] | None) -> LiveSourc
 _OPENERS = {"kmod": _open_kmod, "ebpf": _open_ebpf}
 
 
-def open_live(driver: str | None = None, *, snaplen: int | None = None,
-              interest: Iterable[int] | None = None) -> LiveSource:
+def open_live(
+    driver: str | None = None, *, snaplen: int | None = None, interest: Iterable[int] | None = None
+) -> LiveSource:
     """A started live source from the chosen driver ("auto": kernel module, else eBPF)."""
     choice = driver or os.environ.get("SENTRY_DRIVER") or "auto"
     if choice not in DRIVERS:

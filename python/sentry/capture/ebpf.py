@@ -74,8 +74,10 @@ def check_process_layouts() -> None:
     for name, direction, written in _PROCESS_EVENTS:
         known = len(event_by_name(name, direction).params)
         if known != written:
-            raise DriverError(f"the event table gives {name}{direction} {known} parameters; "
-                              f"the eBPF probe writes {written}")
+            raise DriverError(
+                f"the event table gives {name}{direction} {known} parameters; "
+                f"the eBPF probe writes {written}"
+            )
 
 
 def _boot_to_epoch_ns() -> int:
@@ -91,8 +93,9 @@ class _Ring:
         self.cpu = cpu
         self.mask = size - 1
         self.cons_map = mmap.mmap(fd, _PAGE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        self.prod_map = mmap.mmap(fd, _PAGE + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ,
-                                  offset=_PAGE)
+        self.prod_map = mmap.mmap(
+            fd, _PAGE + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=_PAGE
+        )
         self.cons = memoryview(self.cons_map).cast("Q")
         self.prod = memoryview(self.prod_map).cast("Q")
         self.data = memoryview(self.prod_map)[_PAGE:]
@@ -121,8 +124,9 @@ class _Ring:
         self.pending = pos
         return taken
 
-    def _walk(self, pos: int, prod: int, budget: int, out: list[Event],
-              wanted: frozenset[int] | None) -> tuple[int, int]:
+    def _walk(
+        self, pos: int, prod: int, budget: int, out: list[Event], wanted: frozenset[int] | None
+    ) -> tuple[int, int]:
         data, mask, cpu = self.data, self.mask, self.cpu
         unpack_len = _U32.unpack_from
         unpack_rec = _RECORD.unpack_from
@@ -164,13 +168,17 @@ def kernel_refusal(release: str | None = None, btf: Path = BTF_VMLINUX) -> str |
     except (IndexError, ValueError):
         version = None
     if version is not None and version < MIN_KERNEL:
-        return (f"Linux {release} is too old for the eBPF probe: it needs 5.17 or newer "
-                "(BPF ring buffer since 5.8, bpf_loop since 5.17); use the kernel module "
-                "(--driver kmod)")
+        return (
+            f"Linux {release} is too old for the eBPF probe: it needs 5.17 or newer "
+            "(BPF ring buffer since 5.8, bpf_loop since 5.17); use the kernel module "
+            "(--driver kmod)"
+        )
     if not btf.exists():
-        return (f"the kernel has no BTF ({btf} is missing: built without "
-                "CONFIG_DEBUG_INFO_BTF), which the eBPF probe needs; use the kernel module "
-                "(--driver kmod)")
+        return (
+            f"the kernel has no BTF ({btf} is missing: built without "
+            "CONFIG_DEBUG_INFO_BTF), which the eBPF probe needs; use the kernel module "
+            "(--driver kmod)"
+        )
     return None
 
 
@@ -182,11 +190,19 @@ class EbpfSource:
     the kernel has that kfunc. ``attach`` forces ``tp_btf`` or ``raw_tp``.
     """
 
-    def __init__(self, *, snaplen: int = 80, interest: Iterable[int] | None = None,
-                 ring_bytes: int = DEFAULT_RING_BYTES, budget: int = DEFAULT_BUDGET,
-                 target_tgid: int = 0, object_path: Path | None = None,
-                 attach: str | None = None, idle_timeout: float = 0.05,
-                 direct_reads: bool | None = None):
+    def __init__(
+        self,
+        *,
+        snaplen: int = 80,
+        interest: Iterable[int] | None = None,
+        ring_bytes: int = DEFAULT_RING_BYTES,
+        budget: int = DEFAULT_BUDGET,
+        target_tgid: int = 0,
+        object_path: Path | None = None,
+        attach: str | None = None,
+        idle_timeout: float = 0.05,
+        direct_reads: bool | None = None,
+    ):
         refusal = kernel_refusal()
         if refusal:
             raise DriverError(refusal)
@@ -209,7 +225,7 @@ class EbpfSource:
         self.direct_reads = direct_reads
         self.attach_mode = ""
         errors = []
-        for mode in ([attach] if attach else ["tp_btf", "raw_tp"]):
+        for mode in [attach] if attach else ["tp_btf", "raw_tp"]:
             try:
                 self._load(path, mode, ring_bytes)
                 self.attach_mode = mode
@@ -220,8 +236,10 @@ class EbpfSource:
         else:
             raise DriverError("eBPF probe could not be loaded:\n" + "\n".join(errors))
         reads = "files read through BTF pointers" if direct_reads else "files probe-read"
-        self.description = (f"eBPF probe ({self.attach_mode}, {len(self._rings)} per-CPU rings "
-                            f"of {ring_bytes >> 10} KiB, {reads})")
+        self.description = (
+            f"eBPF probe ({self.attach_mode}, {len(self._rings)} per-CPU rings "
+            f"of {ring_bytes >> 10} KiB, {reads})"
+        )
         try:
             self._configure(snaplen, interest, target_tgid)
             self._attach()
@@ -235,8 +253,7 @@ class EbpfSource:
     def _load(self, path: Path, mode: str, ring_bytes: int) -> None:
         lb = self._lib
         take_log()
-        obj = check_ptr(lb.bpf_object__open_file(str(path).encode(), ffi.NULL),
-                        f"opening {path}")
+        obj = check_ptr(lb.bpf_object__open_file(str(path).encode(), ffi.NULL), f"opening {path}")
         self._obj = obj
         wanted = set(_PROGRAMS[mode])
         prog = lb.bpf_object__next_program(obj, ffi.NULL)
@@ -253,22 +270,29 @@ class EbpfSource:
         check(lb.bpf_map__set_max_entries(rings, ncpu), "sizing the ring array")
         ring_fds = []
         for cpu in range(ncpu):
-            fd = check(lb.bpf_map_create(BPF_MAP_TYPE_RINGBUF, ffi.NULL, 0, 0, ring_bytes,
-                                         ffi.NULL), f"creating the ring of CPU {cpu}")
+            fd = check(
+                lb.bpf_map_create(BPF_MAP_TYPE_RINGBUF, ffi.NULL, 0, 0, ring_bytes, ffi.NULL),
+                f"creating the ring of CPU {cpu}",
+            )
             ring_fds.append(fd)
             self._rings.append(_Ring(fd, ring_bytes, cpu))
         # the kernel wants inner maps of the template's size: the first ring is the template
         check(lb.bpf_map__set_inner_map_fd(rings, ring_fds[0]), "setting the ring template")
-        check(lb.bpf_map__set_max_entries(self._map("scratch_map"), ncpu),
-              "sizing the scratch area")
+        check(
+            lb.bpf_map__set_max_entries(self._map("scratch_map"), ncpu), "sizing the scratch area"
+        )
         self._write_config(bpfobject.config_view(lb, obj), self.direct_reads)
         ret = lb.bpf_object__load(obj)
         if ret < 0:
             log = take_log().strip()
             raise DriverError(f"loading failed: {os.strerror(-ret)}\n{log[-4000:]}")
         for cpu, fd in enumerate(ring_fds):
-            check(lb.bpf_map_update_elem(lb.bpf_map__fd(rings), ffi.new("uint32_t *", cpu),
-                                         ffi.new("int32_t *", fd), 0), "installing a ring")
+            check(
+                lb.bpf_map_update_elem(
+                    lb.bpf_map__fd(rings), ffi.new("uint32_t *", cpu), ffi.new("int32_t *", fd), 0
+                ),
+                "installing a ring",
+            )
         self._poll = select.epoll()
         for ring in self._rings:
             self._poll.register(ring.fd, select.EPOLLIN)
@@ -284,14 +308,16 @@ class EbpfSource:
         config.direct_reads = direct_reads
 
     def _map(self, name: str) -> Any:
-        return check_ptr(self._lib.bpf_object__find_map_by_name(self._obj, name.encode()),
-                         f"finding map {name}")
+        return check_ptr(
+            self._lib.bpf_object__find_map_by_name(self._obj, name.encode()), f"finding map {name}"
+        )
 
     def _configure(self, snaplen: int, interest: Iterable[int] | None, target_tgid: int) -> None:
         bss = bpfobject.find_map(self._lib, self._obj, ".bss")
         size = max(_PAGE, self._lib.bpf_map__value_size(bss))
-        self._settings_map = mmap.mmap(self._lib.bpf_map__fd(bss), size, mmap.MAP_SHARED,
-                                       mmap.PROT_READ | mmap.PROT_WRITE)
+        self._settings_map = mmap.mmap(
+            self._lib.bpf_map__fd(bss), size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
+        )
         self._settings = bpfobject.settings_view(self._settings_map)
         s = self._settings
         s.boot_to_epoch_ns = _boot_to_epoch_ns()
@@ -303,8 +329,10 @@ class EbpfSource:
 
     def _attach(self) -> None:
         for prog in self._progs:
-            link = check_ptr(self._lib.bpf_program__attach(prog),
-                             f"attaching {ffi.string(self._lib.bpf_program__name(prog)).decode()}")
+            link = check_ptr(
+                self._lib.bpf_program__attach(prog),
+                f"attaching {ffi.string(self._lib.bpf_program__name(prog)).decode()}",
+            )
             self._links.append(link)
 
     # -- LiveSource ----------------------------------------------------------------
@@ -339,9 +367,11 @@ class EbpfSource:
         generic = bool(wanted & {0, 1})
         self._event_types = wanted
         self.set_interest(
-            nr for nr, sc in X86_64_SYSCALLS.items()
+            nr
+            for nr, sc in X86_64_SYSCALLS.items()
             if (sc.enter_event in wanted or sc.enter_event + 1 in wanted)
-            or (generic and not sc.enter_event))
+            or (generic and not sc.enter_event)
+        )
 
     def set_sampling(self, ratio: int) -> None:
         """Sampling ("dropping mode"), as the kernel module's: with ratio > 1 keep only the
@@ -398,8 +428,14 @@ class EbpfSource:
         for cpu in range(self.ncpu):
             for i, val in enumerate(struct.unpack_from("<6Q", raw, cpu * per_cpu)):
                 totals[i] += val
-        return CaptureStats(events=totals[0], drops_buffer=totals[1], drops_page_fault=totals[2],
-                            drops_bug=totals[3], preemptions=totals[4], suppressed=totals[5])
+        return CaptureStats(
+            events=totals[0],
+            drops_buffer=totals[1],
+            drops_page_fault=totals[2],
+            drops_bug=totals[3],
+            preemptions=totals[4],
+            suppressed=totals[5],
+        )
 
     def close(self) -> None:
         """Detach the probe and release rings, maps and the object."""

@@ -151,8 +151,10 @@ class AuditFileSource:
                 if whole is not None:
                     yield from whole
                     return
-                self._fail(f'Could not read k8s audit event line #{lineno}, "{_preview(line)}": '
-                           f"{err}, stopping")
+                self._fail(
+                    f'Could not read k8s audit event line #{lineno}, "{_preview(line)}": '
+                    f"{err}, stopping"
+                )
                 return
             num += len(evts)
             yield from evts

@@ -60,14 +60,16 @@ class _Ring:
             raise DriverError(f"cannot open {path}: {err.strerror}{hint}") from err
         try:
             page = mmap.PAGESIZE
-            self.ctrl_map = mmap.mmap(self.fd, page, mmap.MAP_SHARED,
-                                      mmap.PROT_READ | mmap.PROT_WRITE)
+            self.ctrl_map = mmap.mmap(
+                self.fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
+            )
             self.ctrl: Any = ffi.from_buffer("struct sentry_ring_ctrl *", self.ctrl_map)
             size = int(self.ctrl.size)
             if size <= 0 or size & (size - 1):
                 raise DriverError(f"{path}: bad ring size {size}")
-            self.data_map = mmap.mmap(self.fd, 2 * size, mmap.MAP_SHARED, mmap.PROT_READ,
-                                      offset=page)
+            self.data_map = mmap.mmap(
+                self.fd, 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page
+            )
         except (OSError, ValueError) as err:
             os.close(self.fd)
             raise DriverError(f"cannot map {path}: {err}") from err
@@ -106,10 +108,18 @@ class KmodSource:
     an empty batch after each sleep so that callers can check their own deadlines.
     """
 
-    def __init__(self, *, dev_dir: str | Path = "/dev", snaplen: int | None = None,
-                 interest: Iterable[int] | None = None, exclude_self: bool = True,
-                 batch_max: int = 4096, poll_min: float = 0.001, poll_max: float = 0.05,
-                 start: bool = True):
+    def __init__(
+        self,
+        *,
+        dev_dir: str | Path = "/dev",
+        snaplen: int | None = None,
+        interest: Iterable[int] | None = None,
+        exclude_self: bool = True,
+        batch_max: int = 4096,
+        poll_min: float = 0.001,
+        poll_max: float = 0.05,
+        start: bool = True,
+    ):
         paths = device_paths(dev_dir)
         if not paths:
             raise DriverError(f"no {dev_dir}/sentryN devices: is the sentry module loaded?")
@@ -119,10 +129,14 @@ class KmodSource:
                 self._rings.append(_Ring(path, cpu))
             self.api_version = version = self._ioctl_out("SENTRY_IOCTL_GET_API_VERSION")
             if version != API_VERSION:
-                raise DriverError(f"module API version {version}, this reader speaks "
-                                  f"{API_VERSION}: rebuild or reload the module")
-            self.description = (f"kernel module ({len(self._rings)} per-CPU rings of "
-                                 f"{(self._rings[0].mask + 1) >> 10} KiB, {dev_dir}/sentryN)")
+                raise DriverError(
+                    f"module API version {version}, this reader speaks "
+                    f"{API_VERSION}: rebuild or reload the module"
+                )
+            self.description = (
+                f"kernel module ({len(self._rings)} per-CPU rings of "
+                f"{(self._rings[0].mask + 1) >> 10} KiB, {dev_dir}/sentryN)"
+            )
             if exclude_self:
                 self._ioctl_in("SENTRY_IOCTL_EXCLUDE_TGID", os.getpid())
             if snaplen is not None:
@@ -199,9 +213,14 @@ class KmodSource:
         out = self._ioctl("SENTRY_IOCTL_GET_STATS", bytes(ffi.sizeof("struct sentry_stats")))
         assert isinstance(out, bytes)
         st = ffi.from_buffer("struct sentry_stats *", out)
-        return CaptureStats(events=st.n_evts, drops_buffer=st.n_drops_buffer,
-                            drops_page_fault=st.n_drops_pf, drops_bug=st.n_drops_bug,
-                            preemptions=st.n_preemptions, suppressed=st.n_suppressed)
+        return CaptureStats(
+            events=st.n_evts,
+            drops_buffer=st.n_drops_buffer,
+            drops_page_fault=st.n_drops_pf,
+            drops_bug=st.n_drops_bug,
+            preemptions=st.n_preemptions,
+            suppressed=st.n_suppressed,
+        )
 
     def close(self) -> None:
         """Stop and release every device (the module may then be unloaded)."""
@@ -219,8 +238,9 @@ class KmodSource:
         if head == tail:
             return
         if head - tail > ring.mask + 1:
-            raise CaptureError(f"ring head {head} and tail {tail} are inconsistent",
-                               path=str(ring.path))
+            raise CaptureError(
+                f"ring head {head} and tail {tail} are inconsistent", path=str(ring.path)
+            )
         view, mask, cpu, num = ring.view, ring.mask, ring.cpu, self._num
         unpack, infos, append, limit = _HEADER.unpack_from, _INFOS, out.append, self._batch_max
         start_len = len(out)
@@ -230,17 +250,18 @@ class KmodSource:
                 off = tail & mask
                 ts, tid, length, etype, nparams = unpack(view, off)
                 num += 1
-                append(Event(view, off, num, cpu, ts, tid, length, etype, nparams,
-                             infos[etype]))
+                append(Event(view, off, num, cpu, ts, tid, length, etype, nparams, infos[etype]))
                 tail += length
                 if length < EVT_HDR_LEN:
                     raise IndexError
         except (IndexError, KeyError):
-            raise CaptureError("corrupt record in the ring", path=str(ring.path),
-                               offset=tail & mask) from None
+            raise CaptureError(
+                "corrupt record in the ring", path=str(ring.path), offset=tail & mask
+            ) from None
         if tail > head:
-            raise CaptureError("a record runs past the ring's head", path=str(ring.path),
-                               offset=tail & mask)
+            raise CaptureError(
+                "a record runs past the ring's head", path=str(ring.path), offset=tail & mask
+            )
         self._num = num
         ring.tail = tail
 

@@ -57,14 +57,28 @@ UL, UL_INT, UL_V2 = 0x206, 0x8012ABCD, 0x220
 
 # Process list block type -> format version (1..9).
 PL_VERSIONS = {
-    PL_V1: 1, PL_V1_INT: 1, PL_V2: 2, PL_V2_INT: 2, PL_V3: 3, PL_V3_INT: 3, PL_V4: 4,
-    PL_V5: 5, PL_V6: 6, PL_V7: 7, PL_V8: 8, PL_V9: 9,
+    PL_V1: 1,
+    PL_V1_INT: 1,
+    PL_V2: 2,
+    PL_V2_INT: 2,
+    PL_V3: 3,
+    PL_V3_INT: 3,
+    PL_V4: 4,
+    PL_V5: 5,
+    PL_V6: 6,
+    PL_V7: 7,
+    PL_V8: 8,
+    PL_V9: 9,
 }
 # Event block type -> (has nparams in the header, has a flags word).
 EV_BLOCKS = {
-    EV: (False, False), EV_INT: (False, False), EVF: (False, True),
-    EV_V2: (True, False), EV_V2_LARGE: (True, False),
-    EVF_V2: (True, True), EVF_V2_LARGE: (True, True),
+    EV: (False, False),
+    EV_INT: (False, False),
+    EVF: (False, True),
+    EV_V2: (True, False),
+    EV_V2_LARGE: (True, False),
+    EVF_V2: (True, True),
+    EVF_V2_LARGE: (True, True),
 }
 
 # scap fd types (scap_fd_type).
@@ -73,11 +87,25 @@ FD_IPV4_SERVSOCK, FD_IPV6_SERVSOCK, FD_FIFO, FD_UNIX_SOCK = 5, 6, 7, 8
 FD_EVENT, FD_UNSUPPORTED, FD_SIGNALFD, FD_EVENTPOLL, FD_INOTIFY = 9, 10, 11, 12, 13
 FD_TIMERFD, FD_NETLINK, FD_FILE_V2, FD_BPF, FD_USERFAULTFD = 14, 15, 16, 17, 18
 FD_IOURING, FD_MEMFD, FD_PIDFD = 19, 20, 21
-_FD_NAME_ONLY = frozenset({
-    FD_FILE, FD_DIRECTORY, FD_FIFO, FD_EVENT, FD_UNSUPPORTED, FD_SIGNALFD, FD_EVENTPOLL,
-    FD_INOTIFY, FD_TIMERFD, FD_NETLINK, FD_BPF, FD_USERFAULTFD, FD_IOURING, FD_MEMFD,
-    FD_PIDFD,
-})
+_FD_NAME_ONLY = frozenset(
+    {
+        FD_FILE,
+        FD_DIRECTORY,
+        FD_FIFO,
+        FD_EVENT,
+        FD_UNSUPPORTED,
+        FD_SIGNALFD,
+        FD_EVENTPOLL,
+        FD_INOTIFY,
+        FD_TIMERFD,
+        FD_NETLINK,
+        FD_BPF,
+        FD_USERFAULTFD,
+        FD_IOURING,
+        FD_MEMFD,
+        FD_PIDFD,
+    }
+)
 
 # Interface entry types (SCAP_II_*).
 II_IPV4, II_IPV6, II_IPV4_NOLINKSPEED, II_IPV6_NOLINKSPEED = 1, 2, 3, 4
@@ -244,23 +272,23 @@ class _Cursor:
         return self.data[self.need(1)]
 
     def u16(self) -> int:
-        return int.from_bytes(self.data[(p := self.need(2)):p + 2], "little")
+        return int.from_bytes(self.data[(p := self.need(2)) : p + 2], "little")
 
     def u32(self) -> int:
-        return int.from_bytes(self.data[(p := self.need(4)):p + 4], "little")
+        return int.from_bytes(self.data[(p := self.need(4)) : p + 4], "little")
 
     def i32(self) -> int:
-        return int.from_bytes(self.data[(p := self.need(4)):p + 4], "little", signed=True)
+        return int.from_bytes(self.data[(p := self.need(4)) : p + 4], "little", signed=True)
 
     def u64(self) -> int:
-        return int.from_bytes(self.data[(p := self.need(8)):p + 8], "little")
+        return int.from_bytes(self.data[(p := self.need(8)) : p + 8], "little")
 
     def i64(self) -> int:
-        return int.from_bytes(self.data[(p := self.need(8)):p + 8], "little", signed=True)
+        return int.from_bytes(self.data[(p := self.need(8)) : p + 8], "little", signed=True)
 
     def raw(self, n: int) -> bytes:
         p = self.need(n)
-        return bytes(self.data[p:p + n])
+        return bytes(self.data[p : p + n])
 
     def lstr(self) -> bytes:
         """u16 length, then that many bytes."""
@@ -281,7 +309,7 @@ def _inflate(packed: bytes, out: list[bytes]) -> str:
     while packed:
         z = zlib.decompressobj(wbits=31)
         for i in range(0, len(packed), step):
-            out.append(z.decompress(packed[i:i + step]))
+            out.append(z.decompress(packed[i : i + step]))
             if z.eof:
                 break
         if not z.eof:
@@ -328,8 +356,13 @@ class ScapReader:
     in ``skipped_unknown``, as libscap does.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, batch_size: int = BATCH_SIZE,
-                 event_types: Iterable[int] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        batch_size: int = BATCH_SIZE,
+        event_types: Iterable[int] | None = None,
+    ):
         self.path = os.fspath(path)
         self.batch_size = batch_size
         # Only these event types become Event objects (all are still numbered).
@@ -389,20 +422,31 @@ class ScapReader:
         """(type, total length) of the block at ``off``, checked against the file."""
         data = self.data
         if off + 12 > len(data):
-            raise CaptureError(f"truncated block header: the capture is cut short after "
-                               f"{len(data)} bytes{self._cut_note()}",
-                               path=self.path, offset=off)
+            raise CaptureError(
+                f"truncated block header: the capture is cut short after "
+                f"{len(data)} bytes{self._cut_note()}",
+                path=self.path,
+                offset=off,
+            )
         btype, blen = _BLOCK_HEAD.unpack_from(data, off)
         if blen >= 12 and off + blen > len(data):
-            raise CaptureError(f"block length {blen} out of bounds (type {btype:#x}): the "
-                               f"capture is truncated, cut short after {len(data)} bytes"
-                               f"{self._cut_note()}", path=self.path, offset=off)
+            raise CaptureError(
+                f"block length {blen} out of bounds (type {btype:#x}): the "
+                f"capture is truncated, cut short after {len(data)} bytes"
+                f"{self._cut_note()}",
+                path=self.path,
+                offset=off,
+            )
         if blen < 12 or off + blen > len(data):
-            raise CaptureError(f"block length {blen} out of bounds (type {btype:#x})",
-                               path=self.path, offset=off)
+            raise CaptureError(
+                f"block length {blen} out of bounds (type {btype:#x})", path=self.path, offset=off
+            )
         if _U32.unpack_from(data, off + blen - 4)[0] != blen:
-            raise CaptureError(f"block trailer does not match its length (type {btype:#x})",
-                               path=self.path, offset=off)
+            raise CaptureError(
+                f"block trailer does not match its length (type {btype:#x})",
+                path=self.path,
+                offset=off,
+            )
         return btype, blen
 
     def _cut_note(self) -> str:
@@ -415,8 +459,9 @@ class ScapReader:
             raise CaptureError("empty capture file", path=self.path, offset=0)
         btype, blen = self._block(0)
         if btype != SHB:
-            raise CaptureError("not a scap capture (no section header block)",
-                               path=self.path, offset=0)
+            raise CaptureError(
+                "not a scap capture (no section header block)", path=self.path, offset=0
+            )
         off = self._section(0, blen)
         end = len(self.data)
         while off < end:
@@ -434,8 +479,9 @@ class ScapReader:
         if magic != SHB_MAGIC:
             raise CaptureError(f"bad byte-order magic {magic:#x}", path=self.path, offset=off)
         if major != 1:
-            raise CaptureError(f"unsupported capture format {major}.{minor}",
-                               path=self.path, offset=off)
+            raise CaptureError(
+                f"unsupported capture format {major}.{minor}", path=self.path, offset=off
+            )
         self.version = (major, minor)
         return off + blen  # pcapng options, if any, are skipped with the block
 
@@ -456,8 +502,9 @@ class ScapReader:
                 self._userlist(cur, btype == UL_V2)
             # any other block type is skipped whole, as libscap does
         except _Malformed as err:
-            raise CaptureError(f"{err} (block type {btype:#x})", path=self.path,
-                               offset=off) from None
+            raise CaptureError(
+                f"{err} (block type {btype:#x})", path=self.path, offset=off
+            ) from None
 
     def _machine_info(self, cur: _Cursor) -> None:
         ncpus, mem, maxpid, host, *_ = _MI.unpack(cur.raw(_MI.size))
@@ -626,16 +673,18 @@ class ScapReader:
                 if btype in (EV_V2, EV_V2_LARGE):
                     evoff = off + 10
                     if elen < HEADER_LEN or evoff + elen > off + blen - 4:
-                        raise CaptureError(f"event length {elen} out of bounds",
-                                           path=path, offset=off)
+                        raise CaptureError(
+                            f"event length {elen} out of bounds", path=path, offset=off
+                        )
                     info = events.get(etype)
                     if info is None:
                         self.skipped_unknown += 1
                     else:
                         num += 1
                         if wanted is None or etype in wanted:
-                            batch.append(Event(data, evoff, num, cpu, ts, tid, elen, etype,
-                                               nparams, info))
+                            batch.append(
+                                Event(data, evoff, num, cpu, ts, tid, elen, etype, nparams, info)
+                            )
                 elif btype in EV_BLOCKS:
                     evt = self._other_event(off, btype, blen, num + 1)
                     if evt is not None:
@@ -690,21 +739,53 @@ class ScapReader:
             while True:
                 if self._closed:
                     return
-                count = lib.scap_scan(buf, end, pos, num, unknown, want, arg0_kind, len(events),
-                                      recs, size - len(batch), status)
+                count = lib.scap_scan(
+                    buf,
+                    end,
+                    pos,
+                    num,
+                    unknown,
+                    want,
+                    arg0_kind,
+                    len(events),
+                    recs,
+                    size - len(batch),
+                    status,
+                )
+                records = iter_unpack(recbuf[: count * _SCAN_REC.size])
                 if count and not filter_generic:
                     batch += [
-                        Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype],
-                              arg0 if arg0_ok else None)
-                        for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in
-                        iter_unpack(recbuf[:count * _SCAN_REC.size])
+                        Event(
+                            data,
+                            evoff,
+                            n,
+                            cpu,
+                            ts,
+                            tid,
+                            elen,
+                            etype,
+                            nparams,
+                            events[etype],
+                            arg0 if arg0_ok else None,
+                        )
+                        for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in records
                     ]
                 elif count:
                     batch += [
-                        Event(data, evoff, n, cpu, ts, tid, elen, etype, nparams, events[etype],
-                              arg0 if arg0_ok else None)
-                        for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in
-                        iter_unpack(recbuf[:count * _SCAN_REC.size])
+                        Event(
+                            data,
+                            evoff,
+                            n,
+                            cpu,
+                            ts,
+                            tid,
+                            elen,
+                            etype,
+                            nparams,
+                            events[etype],
+                            arg0 if arg0_ok else None,
+                        )
+                        for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in records
                         if etype not in generic or not arg0_ok or arg0 in syscall_ids
                     ]
                 self.skipped_unknown = unknown[0]
@@ -753,8 +834,7 @@ class ScapReader:
         if has_nparams:
             ts, tid, elen, etype, nparams = HEADER.unpack_from(data, evoff)
             if elen < HEADER_LEN or evoff + elen > limit:
-                raise CaptureError(f"event length {elen} out of bounds",
-                                   path=self.path, offset=off)
+                raise CaptureError(f"event length {elen} out of bounds", path=self.path, offset=off)
             info = EVENTS.get(etype)
             if info is None:
                 self.skipped_unknown += 1
@@ -769,9 +849,19 @@ class ScapReader:
         if info is None:
             self.skipped_unknown += 1
             return None
-        record = _upgrade_v1(bytes(data[evoff:evoff + elen]), info, off, self.path)
-        evt = Event(record, 0, num, cpu, ts, tid, len(record), etype,
-                    int.from_bytes(record[22:26], "little"), info)
+        record = _upgrade_v1(bytes(data[evoff : evoff + elen]), info, off, self.path)
+        evt = Event(
+            record,
+            0,
+            num,
+            cpu,
+            ts,
+            tid,
+            len(record),
+            etype,
+            int.from_bytes(record[22:26], "little"),
+            info,
+        )
         evt.state_only = state_only
         return evt
 
@@ -822,8 +912,14 @@ def _pad(n: int) -> int:
 
 def _block(btype: int, payload: bytes) -> bytes:
     total = 8 + _pad(len(payload)) + 4
-    return b"".join((_BLOCK_HEAD.pack(btype, total), payload,
-                     b"\0" * (_pad(len(payload)) - len(payload)), _U32.pack(total)))
+    return b"".join(
+        (
+            _BLOCK_HEAD.pack(btype, total),
+            payload,
+            b"\0" * (_pad(len(payload)) - len(payload)),
+            _U32.pack(total),
+        )
+    )
 
 
 def _lstr(value: str | bytes) -> bytes:
@@ -859,10 +955,17 @@ def _pack_ip6(text: str) -> bytes:
     return ipaddress.IPv6Address(text).packed if text else b"\0" * 16
 
 
-_SIGNED_TYPES = frozenset({
-    ParamType.INT8, ParamType.INT16, ParamType.INT32, ParamType.INT64, ParamType.ERRNO,
-    ParamType.FD, ParamType.PID,
-})
+_SIGNED_TYPES = frozenset(
+    {
+        ParamType.INT8,
+        ParamType.INT16,
+        ParamType.INT32,
+        ParamType.INT64,
+        ParamType.ERRNO,
+        ParamType.FD,
+        ParamType.PID,
+    }
+)
 
 
 def encode_value(ptype: ParamType, value: Any) -> bytes:
@@ -888,8 +991,8 @@ def encode_value(ptype: ParamType, value: Any) -> bytes:
         return _encode_socktuple(value)
     if ptype is ParamType.FDLIST and isinstance(value, FdList):
         return _U16.pack(len(value.entries)) + b"".join(
-            fd.to_bytes(8, "little", signed=True) + _U16.pack(flags)
-            for fd, flags in value.entries)
+            fd.to_bytes(8, "little", signed=True) + _U16.pack(flags) for fd, flags in value.entries
+        )
     raise TypeError(f"cannot encode {value!r} as {ptype.name}")
 
 
@@ -907,14 +1010,29 @@ def _encode_sockaddr(sa: SockAddr) -> bytes:
 def _encode_socktuple(st: SockTuple) -> bytes:
     fam = bytes([st.family])
     if st.family == AF_INET:
-        return (fam + _pack_ip4(st.sip or "") + _U16.pack(st.sport or 0)
-                + _pack_ip4(st.dip or "") + _U16.pack(st.dport or 0))
+        return (
+            fam
+            + _pack_ip4(st.sip or "")
+            + _U16.pack(st.sport or 0)
+            + _pack_ip4(st.dip or "")
+            + _U16.pack(st.dport or 0)
+        )
     if st.family == AF_INET6:
-        return (fam + _pack_ip6(st.sip or "") + _U16.pack(st.sport or 0)
-                + _pack_ip6(st.dip or "") + _U16.pack(st.dport or 0))
+        return (
+            fam
+            + _pack_ip6(st.sip or "")
+            + _U16.pack(st.sport or 0)
+            + _pack_ip6(st.dip or "")
+            + _U16.pack(st.dport or 0)
+        )
     if st.family == AF_UNIX:
-        return (fam + (st.source or 0).to_bytes(8, "little") + (st.dest or 0).to_bytes(8, "little")
-                + (st.path or "").encode("utf-8", "surrogateescape") + b"\0")
+        return (
+            fam
+            + (st.source or 0).to_bytes(8, "little")
+            + (st.dest or 0).to_bytes(8, "little")
+            + (st.path or "").encode("utf-8", "surrogateescape")
+            + b"\0"
+        )
     return fam
 
 
@@ -946,27 +1064,38 @@ class ScapWriter:
     or :meth:`write_events` (Events from any source). ``compress=True`` writes gzip.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, machine: MachineInfo | None = None,
-                 threads: Iterable[ThreadEntry] = (), fds: Iterable[FdEntry] = (),
-                 users: Iterable[UserEntry] = (), groups: Iterable[GroupEntry] = (),
-                 interfaces: Iterable[Interface] = (), compress: bool = False):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        machine: MachineInfo | None = None,
+        threads: Iterable[ThreadEntry] = (),
+        fds: Iterable[FdEntry] = (),
+        users: Iterable[UserEntry] = (),
+        groups: Iterable[GroupEntry] = (),
+        interfaces: Iterable[Interface] = (),
+        compress: bool = False,
+    ):
         self.path = os.fspath(path)
         try:
             raw: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed by close()
         except OSError as err:
-            raise CaptureError(f"cannot write capture: {err.strerror or err}",
-                               path=self.path) from None
+            raise CaptureError(
+                f"cannot write capture: {err.strerror or err}", path=self.path
+            ) from None
         self._raw = raw
         self._out: gzip.GzipFile | BinaryIO = (
-            gzip.GzipFile(fileobj=raw, mode="wb") if compress else raw)
+            gzip.GzipFile(fileobj=raw, mode="wb") if compress else raw
+        )
         self.count = 0
         self._ts = 0
         shb = struct.pack("<IHHq", SHB_MAGIC, 1, 2, -1)
         self._write(_block(SHB, shb))
         m = machine or MachineInfo()
         host = m.hostname.encode("utf-8")[:127]
-        self._write(_block(MI, _MI.pack(m.num_cpus, m.memory_size_bytes, m.max_pid, host,
-                                        0, 0, 0, 0)))
+        self._write(
+            _block(MI, _MI.pack(m.num_cpus, m.memory_size_bytes, m.max_pid, host, 0, 0, 0, 0))
+        )
         ifaces = list(interfaces)
         if ifaces:
             self._write(_block(IL_V2, b"".join(self._interface(i) for i in ifaces)))
@@ -987,25 +1116,41 @@ class ScapWriter:
         try:
             self._out.write(data)
         except OSError as err:
-            raise CaptureError(f"cannot write capture: {err.strerror or err}",
-                               path=self.path) from None
+            raise CaptureError(
+                f"cannot write capture: {err.strerror or err}", path=self.path
+            ) from None
 
     @staticmethod
     def _interface(i: Interface) -> bytes:
         name = i.name.encode()
         if i.family == 6:
-            body = (_U16.pack(II_IPV6) + _U16.pack(len(name)) + _pack_ip6(i.addr)
-                    + _pack_ip6(i.netmask) + _pack_ip6(i.bcast))
+            body = (
+                _U16.pack(II_IPV6)
+                + _U16.pack(len(name))
+                + _pack_ip6(i.addr)
+                + _pack_ip6(i.netmask)
+                + _pack_ip6(i.bcast)
+            )
         else:
-            body = (_U16.pack(II_IPV4) + _U16.pack(len(name)) + _pack_ip4(i.addr)
-                    + _pack_ip4(i.netmask) + _pack_ip4(i.bcast))
+            body = (
+                _U16.pack(II_IPV4)
+                + _U16.pack(len(name))
+                + _pack_ip4(i.addr)
+                + _pack_ip4(i.netmask)
+                + _pack_ip4(i.bcast)
+            )
         body += struct.pack("<Q", i.linkspeed) + name
         return _U32.pack(len(body)) + body
 
     @staticmethod
     def _user(u: UserEntry) -> bytes:
-        body = b"\0" + struct.pack("<II", u.uid, u.gid) + _lstr(u.name) + _lstr(u.homedir) + \
-            _lstr(u.shell)
+        body = (
+            b"\0"
+            + struct.pack("<II", u.uid, u.gid)
+            + _lstr(u.name)
+            + _lstr(u.homedir)
+            + _lstr(u.shell)
+        )
         return _U32.pack(len(body) + 4) + body
 
     @staticmethod
@@ -1015,29 +1160,52 @@ class ScapWriter:
 
     @staticmethod
     def _thread(t: ThreadEntry) -> bytes:
-        body = b"".join((
-            struct.pack("<QQQqq", t.tid, t.pid, t.ptid, t.sid, t.vpgid),
-            _lstr(t.comm), _lstr(t.exe), _lstr(t.exepath), _lstr(_nul_list(t.args, LIST_MAX)),
-            _lstr(t.cwd),
-            struct.pack("<QIIIIIIQQ", t.fdlimit, t.flags, t.uid, t.gid, t.vmsize_kb,
-                        t.vmrss_kb, t.vmswap_kb, t.pfmajor, t.pfminor),
-            _lstr(_nul_list(t.env, LIST_MAX)), struct.pack("<qq", t.vtid, t.vpid),
-            _lstr(_nul_list(t.cgroups, LIST_MAX)), _lstr(t.root),
-            _U32.pack(t.loginuid & 0xFFFFFFFF),
-        ))
+        body = b"".join(
+            (
+                struct.pack("<QQQqq", t.tid, t.pid, t.ptid, t.sid, t.vpgid),
+                _lstr(t.comm),
+                _lstr(t.exe),
+                _lstr(t.exepath),
+                _lstr(_nul_list(t.args, LIST_MAX)),
+                _lstr(t.cwd),
+                struct.pack(
+                    "<QIIIIIIQQ",
+                    t.fdlimit,
+                    t.flags,
+                    t.uid,
+                    t.gid,
+                    t.vmsize_kb,
+                    t.vmrss_kb,
+                    t.vmswap_kb,
+                    t.pfmajor,
+                    t.pfminor,
+                ),
+                _lstr(_nul_list(t.env, LIST_MAX)),
+                struct.pack("<qq", t.vtid, t.vpid),
+                _lstr(_nul_list(t.cgroups, LIST_MAX)),
+                _lstr(t.root),
+                _U32.pack(t.loginuid & 0xFFFFFFFF),
+            )
+        )
         return _U32.pack(len(body) + 4) + body
 
     @staticmethod
     def _fd(f: FdEntry) -> bytes:
         body = struct.pack("<qQB", f.fd, f.ino, f.type)
         if f.type == FD_IPV4_SOCK:
-            body += (_pack_ip4(f.sip) + _pack_ip4(f.dip)
-                     + struct.pack("<HHB", f.sport, f.dport, f.l4proto))
+            body += (
+                _pack_ip4(f.sip)
+                + _pack_ip4(f.dip)
+                + struct.pack("<HHB", f.sport, f.dport, f.l4proto)
+            )
         elif f.type == FD_IPV4_SERVSOCK:
             body += _pack_ip4(f.sip) + struct.pack("<HB", f.sport, f.l4proto)
         elif f.type == FD_IPV6_SOCK:
-            body += (_pack_ip6(f.sip) + _pack_ip6(f.dip)
-                     + struct.pack("<HHB", f.sport, f.dport, f.l4proto))
+            body += (
+                _pack_ip6(f.sip)
+                + _pack_ip6(f.dip)
+                + struct.pack("<HHB", f.sport, f.dport, f.l4proto)
+            )
         elif f.type == FD_IPV6_SERVSOCK:
             body += _pack_ip6(f.sip) + struct.pack("<HB", f.sport, f.l4proto)
         elif f.type == FD_UNIX_SOCK:
@@ -1048,8 +1216,9 @@ class ScapWriter:
             body += _lstr(f.name)
         return _U32.pack(len(body) + 4) + body
 
-    def write_record(self, record: bytes | memoryview, cpu: int = 0, *,
-                     state_only: bool = False) -> None:
+    def write_record(
+        self, record: bytes | memoryview, cpu: int = 0, *, state_only: bool = False
+    ) -> None:
         """Append one V2 scap record (header + lengths + parameters) as an event block.
 
         ``state_only`` writes it flagged SCAP_DF_STATE_ONLY (sysdig's fatfile mode): readers
@@ -1066,8 +1235,9 @@ class ScapWriter:
             self._write(_block(btype, _U16.pack(cpu) + bytes(record)))
         self.count += 1
 
-    def write_event(self, etype: int | str, *values: Any, ts: int | None = None,
-                    tid: int = 1, cpu: int = 0) -> bytes:
+    def write_event(
+        self, etype: int | str, *values: Any, ts: int | None = None, tid: int = 1, cpu: int = 0
+    ) -> bytes:
         """Build and append event ``etype`` (a number, or "name>" / "name<") from values.
 
         Timestamps default to one nanosecond after the previous event. Returns the record.
@@ -1092,8 +1262,9 @@ class ScapWriter:
                 self._out.close()
             self._raw.close()
         except OSError as err:
-            raise CaptureError(f"cannot write capture: {err.strerror or err}",
-                               path=self.path) from None
+            raise CaptureError(
+                f"cannot write capture: {err.strerror or err}", path=self.path
+            ) from None
 
     def __enter__(self) -> ScapWriter:
         return self

@@ -93,9 +93,11 @@ def _say_slow_path(err: Exception) -> None:
         return
     _SAID_SLOW.append(True)
     reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
-    sys.stderr.write(f"sentry: the C event walker is not available ({reason}); reading "
-                     "captures with the slower Python walker (install gcc, or run "
-                     "scripts/install.sh)\n")
+    sys.stderr.write(
+        f"sentry: the C event walker is not available ({reason}); reading "
+        "captures with the slower Python walker (install gcc, or run "
+        "scripts/install.sh)\n"
+    )
 
 
 def load(*, use_installed: bool = True) -> Any | None:

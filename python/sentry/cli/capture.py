@@ -48,8 +48,14 @@ class _ContainerRecords:
         self.written.add(info.id)
 
 
-def write_capture(source: Any, inspector: Any, out: str, filter_text: str | None, *,
-                  metadata: dict[str, Iterable[Any]]) -> tuple[int, int]:
+def write_capture(
+    source: Any,
+    inspector: Any,
+    out: str,
+    filter_text: str | None,
+    *,
+    metadata: dict[str, Iterable[Any]],
+) -> tuple[int, int]:
     """Copy ``source`` to ``out``; returns (events kept, state-only events kept)."""
     from sentry.capture.scapfile import ScapWriter
     from sentry.cli.tail import compile_tail_filter
@@ -87,24 +93,32 @@ def capture(out: str, capture_in: str | None, filter_text: str | None) -> tuple[
     if capture_in is not None:
         reader, inspector = open_capture(capture_in)
         metadata: dict[str, Any] = {
-            "machine": reader.machine, "threads": list(reader.threads.values()),
-            "fds": reader.fds, "users": reader.users, "groups": reader.groups,
+            "machine": reader.machine,
+            "threads": list(reader.threads.values()),
+            "fds": reader.fds,
+            "users": reader.users,
+            "groups": reader.groups,
             "interfaces": reader.interfaces,
         }
         return write_capture(reader, inspector, out, filter_text, metadata=metadata)
     from sentry.inspect.snapshot import host_threads
 
     source, inspector = open_live()
-    return write_capture(source, inspector, out, filter_text,
-                         metadata={"threads": host_threads(inspector)})
+    return write_capture(
+        source, inspector, out, filter_text, metadata={"threads": host_threads(inspector)}
+    )
 
 
 def capture_command(
-    filter_text: Annotated[str | None, typer.Argument(
-        metavar="[FILTER]", help="Keep only events matching this filter.")] = None,
+    filter_text: Annotated[
+        str | None,
+        typer.Argument(metavar="[FILTER]", help="Keep only events matching this filter."),
+    ] = None,
     out: Annotated[str, typer.Option("-w", "--write", help="Capture file to write.")] = "",
-    capture_in: Annotated[str | None, typer.Option(
-        "-e", "--capture", help="Read this .scap capture instead of capturing live.")] = None,
+    capture_in: Annotated[
+        str | None,
+        typer.Option("-e", "--capture", help="Read this .scap capture instead of capturing live."),
+    ] = None,
 ) -> None:
     """Write a capture sysdig can read (-r), keeping the events FILTER matches."""
     try:

@@ -16,15 +16,18 @@ import typer
 from sentry.errors import DriverError
 
 # The checkout's loader, else the copy a wheel ships in sentry/data.
-_LOADERS = (Path(__file__).resolve().parents[3] / "scripts" / "driver-loader.sh",
-            Path(__file__).resolve().parents[1] / "data" / "driver-loader.sh")
+_LOADERS = (
+    Path(__file__).resolve().parents[3] / "scripts" / "driver-loader.sh",
+    Path(__file__).resolve().parents[1] / "data" / "driver-loader.sh",
+)
 LOADER = next((p for p in _LOADERS if p.is_file()), _LOADERS[0])
 
 
 def module_loaded() -> bool:
     try:
-        return any(line.startswith("sentry ") for line in Path("/proc/modules").read_text()
-                   .splitlines())
+        return any(
+            line.startswith("sentry ") for line in Path("/proc/modules").read_text().splitlines()
+        )
     except OSError:
         return False
 
@@ -40,8 +43,9 @@ def status_lines() -> list[str]:
             with KmodSource(start=False) as src:
                 st = src.stats()
                 lines.append(f"api version: {src.api_version}")
-                lines.append(f"counters: events={st.events} drops={st.drops} "
-                             f"suppressed={st.suppressed}")
+                lines.append(
+                    f"counters: events={st.events} drops={st.drops} suppressed={st.suppressed}"
+                )
         except DriverError as err:
             busy = isinstance(err.__cause__, OSError) and err.__cause__.errno == errno.EBUSY
             lines.append("devices in use by a consumer (sentry run?)" if busy else str(err))

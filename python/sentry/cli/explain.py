@@ -18,8 +18,14 @@ import orjson
 from sentry.errors import SentryError
 
 
-def near_misses(rule: str, rules: list[Path] | None, capture: str | None,
-                driver: str | None, out: TextIO, as_json: bool = False) -> tuple[int, int]:
+def near_misses(
+    rule: str,
+    rules: list[Path] | None,
+    capture: str | None,
+    driver: str | None,
+    out: TextIO,
+    as_json: bool = False,
+) -> tuple[int, int]:
     """Print ``rule``'s near misses (and matches); (near misses, matches)."""
     from sentry.cli.run import default_rules, output_compiler, report_problems
     from sentry.cli.tail import compile_tail_filter, open_capture, open_live, selected_events
@@ -35,12 +41,14 @@ def near_misses(rule: str, rules: list[Path] | None, capture: str | None,
     if compiled is None or compiled.source != "syscall":
         close = [r.name for r in ruleset.all_rules if rule.lower() in r.name.lower()][:3]
         hint = f" (did you mean: {', '.join(repr(c) for c in close)})" if close else ""
-        raise SentryError(f"no syscall rule named '{rule}' in "
-                          f"{', '.join(str(p) for p in paths)}{hint}")
+        raise SentryError(
+            f"no syscall rule named '{rule}' in {', '.join(str(p) for p in paths)}{hint}"
+        )
     types = compiled.evttypes
     flt = compile_tail_filter(f"evt.type in ({', '.join(sorted(types))})" if types else None)
-    source, inspector = open_capture(capture) if capture else open_live(
-        set(types) if types else None, driver)
+    source, inspector = (
+        open_capture(capture) if capture else open_live(set(types) if types else None, driver)
+    )
     explainer = Explainer(defs)
     misses = matches = 0
     try:
@@ -49,16 +57,21 @@ def near_misses(rule: str, rules: list[Path] | None, capture: str | None,
             clause = None if hit else explainer.near_miss(rule, ev)
             if not hit and clause is None:
                 continue
-            where = (f"{ev.num} {explainer._value('proc.name', None, ev)} "
-                     f"({explainer._value('thread.tid', None, ev)}) "
-                     f"{explainer._value('evt.type', None, ev)}")
+            where = (
+                f"{ev.num} {explainer._value('proc.name', None, ev)} "
+                f"({explainer._value('thread.tid', None, ev)}) "
+                f"{explainer._value('evt.type', None, ev)}"
+            )
             if hit:
                 matches += 1
             else:
                 misses += 1
             if as_json:
-                doc: dict[str, Any] = {"evt.num": ev.num, "rule": rule,
-                                       "result": "match" if hit else "near miss"}
+                doc: dict[str, Any] = {
+                    "evt.num": ev.num,
+                    "rule": rule,
+                    "result": "match" if hit else "near miss",
+                }
                 if clause is not None:
                     doc["failed"] = to_json(clause)
                 out.write(orjson.dumps(doc, default=str).decode() + "\n")
@@ -74,6 +87,9 @@ def near_misses(rule: str, rules: list[Path] | None, capture: str | None,
             out.flush()
     finally:
         source.close()
-    print(f"sentry: '{rule}': {misses} near miss{'es' if misses != 1 else ''}, {matches} "
-          f"match{'es' if matches != 1 else ''}", file=sys.stderr)
+    print(
+        f"sentry: '{rule}': {misses} near miss{'es' if misses != 1 else ''}, {matches} "
+        f"match{'es' if matches != 1 else ''}",
+        file=sys.stderr,
+    )
     return misses, matches

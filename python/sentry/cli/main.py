@@ -30,8 +30,17 @@ app = typer.Typer(
 )
 
 # Options of the top level; any other leading option belongs to ``sentry run``.
-TOP_LEVEL_OPTIONS = ("-h", "--help", "--version", "--list", "--list-events",
-                     "--list-syscall-events", "--format", "--markdown", "-N")
+TOP_LEVEL_OPTIONS = (
+    "-h",
+    "--help",
+    "--version",
+    "--list",
+    "--list-events",
+    "--list-syscall-events",
+    "--format",
+    "--markdown",
+    "-N",
+)
 
 
 def _print_version(value: bool) -> None:
@@ -45,21 +54,40 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _options(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option(
-        "--version", is_eager=True, callback=_print_version,
-        help="Print the Sentry, engine and driver versions.")] = False,
-    list_source: Annotated[str | None, typer.Option(
-        "--list", metavar="[SOURCE]",
-        help="List the fields (of SOURCE only: syscall or k8s_audit) and exit.")] = None,
-    list_events: Annotated[bool, typer.Option(
-        "--list-events", "--list-syscall-events", help="List the events (system calls, "
-        "tracepoints, metaevents) and exit.")] = False,
-    fmt: Annotated[ListFormat, typer.Option(
-        "--format", help="Format of --list / --list-events.")] = ListFormat.TEXT,
-    markdown: Annotated[bool, typer.Option(
-        "--markdown", help="Same as --format markdown (Falco's older flag).")] = False,
-    names_only: Annotated[bool, typer.Option(
-        "-N", help="With --list, print field names only.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the Sentry, engine and driver versions.",
+        ),
+    ] = False,
+    list_source: Annotated[
+        str | None,
+        typer.Option(
+            "--list",
+            metavar="[SOURCE]",
+            help="List the fields (of SOURCE only: syscall or k8s_audit) and exit.",
+        ),
+    ] = None,
+    list_events: Annotated[
+        bool,
+        typer.Option(
+            "--list-events",
+            "--list-syscall-events",
+            help="List the events (system calls, tracepoints, metaevents) and exit.",
+        ),
+    ] = False,
+    fmt: Annotated[
+        ListFormat, typer.Option("--format", help="Format of --list / --list-events.")
+    ] = ListFormat.TEXT,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Same as --format markdown (Falco's older flag).")
+    ] = False,
+    names_only: Annotated[
+        bool, typer.Option("-N", help="With --list, print field names only.")
+    ] = False,
 ) -> None:
     """Runtime security for Linux hosts and Kubernetes (Falco-compatible rules)."""
     if markdown:

@@ -25,8 +25,9 @@ rules_app = typer.Typer(help="Check and list rules files.", no_args_is_help=True
 @rules_app.command("validate")
 def validate_command(
     paths: Annotated[list[Path], typer.Argument(help="Rules files or directories, in order.")],
-    quiet_warnings: Annotated[bool, typer.Option(
-        "--no-warnings", help="Print errors only.")] = False,
+    quiet_warnings: Annotated[
+        bool, typer.Option("--no-warnings", help="Print errors only.")
+    ] = False,
 ) -> None:
     """Load and compile rules; print every problem with FILE:LINE; exit 1 on errors."""
     _ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
@@ -35,9 +36,11 @@ def validate_command(
     report_problems(defs)
     n_err, n_warn = len(defs.errors), len(defs.warnings)
     verdict = "Ok" if not n_err else f"{n_err} error{'s' if n_err != 1 else ''}"
-    typer.echo(f"{', '.join(str(p) for p in paths)}: {verdict} ({len(defs.rules)} rules, "
-               f"{len(defs.macros)} macros, {len(defs.lists)} lists; {n_warn} warning"
-               f"{'s' if n_warn != 1 else ''})")
+    typer.echo(
+        f"{', '.join(str(p) for p in paths)}: {verdict} ({len(defs.rules)} rules, "
+        f"{len(defs.macros)} macros, {len(defs.lists)} lists; {n_warn} warning"
+        f"{'s' if n_warn != 1 else ''})"
+    )
     if n_err:
         raise typer.Exit(1)
 
@@ -45,9 +48,14 @@ def validate_command(
 @rules_app.command("list")
 def list_command(
     paths: Annotated[list[Path], typer.Argument(help="Rules files or directories, in order.")],
-    syscalls: Annotated[bool, typer.Option(
-        "--syscalls", help="Print the syscalls each rule and the state tracking need, and the "
-        "interest set a live driver gets.")] = False,
+    syscalls: Annotated[
+        bool,
+        typer.Option(
+            "--syscalls",
+            help="Print the syscalls each rule and the state tracking need, and the "
+            "interest set a live driver gets.",
+        ),
+    ] = False,
 ) -> None:
     """One line per rule: name, priority, source, enabled, tags, event types."""
     ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
@@ -63,8 +71,10 @@ def list_command(
         else:
             types = "all" if rule.evttypes is None else ",".join(sorted(rule.evttypes))
         state = "" if rule.enabled else " (disabled)"
-        typer.echo(f"{rule.name}{state}\t{rule.priority.label}\t{rule.source}\t"
-                   f"tags={','.join(rule.tags)}\tevttypes={types}")
+        typer.echo(
+            f"{rule.name}{state}\t{rule.priority.label}\t{rule.source}\t"
+            f"tags={','.join(rule.tags)}\tevttypes={types}"
+        )
 
 
 def _list_syscalls(ruleset: Ruleset) -> None:
@@ -81,15 +91,20 @@ def _list_syscalls(ruleset: Ruleset) -> None:
     for rule in ruleset.rules:
         if rule.source != "syscall":
             continue
-        needed = ("all" if rule.index_types is None
-                  else names(syscall_numbers_for_event_names(set(rule.index_types))))
+        needed = (
+            "all"
+            if rule.index_types is None
+            else names(syscall_numbers_for_event_names(set(rule.index_types)))
+        )
         typer.echo(f"{rule.name}\tsyscalls={needed}")
     inspector = Inspector()
     state = {EVENTS[code].name for code in inspector.handled_types() if code in EVENTS}
     typer.echo(f"(state)\tsyscalls={names(syscall_numbers_for_event_names(state))}")
     interest = live_interest(ruleset, inspector)
-    typer.echo("(interest set)\t" + ("all" if interest is None
-                                      else f"{len(interest)} syscalls: {names(interest)}"))
+    typer.echo(
+        "(interest set)\t"
+        + ("all" if interest is None else f"{len(interest)} syscalls: {names(interest)}")
+    )
 
 
 def register(app: typer.Typer) -> None:

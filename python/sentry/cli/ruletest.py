@@ -53,8 +53,7 @@ class _Rulesets:
                 raise SentryError(f"{missing[0]}: no such rules file")
             ruleset, defs = load_ruleset(list(paths), output_compiler=output_compiler())
             if defs.errors:
-                raise SentryError("rules do not load:\n" + "\n".join(
-                    str(p) for p in defs.errors))
+                raise SentryError("rules do not load:\n" + "\n".join(str(p) for p in defs.errors))
             self._cache[key] = ruleset
         return self._cache[key]
 
@@ -93,15 +92,21 @@ def run_case(case: TestCase, rulesets: _Rulesets, workdir: Path) -> Outcome:
 
 @rules_app.command("test")
 def test_command(
-    paths: Annotated[list[Path], typer.Argument(
-        help="Test files (*.tests.yaml) or directories to search for them.")],
-    rules: Annotated[list[Path] | None, typer.Option(
-        "-r", "--rules", help="Rules files to test instead of each test file's 'rules'.")] = None,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Test files (*.tests.yaml) or directories to search for them."),
+    ],
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "-r", "--rules", help="Rules files to test instead of each test file's 'rules'."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object (for CI).")] = False,
-    keyword: Annotated[str | None, typer.Option(
-        "-k", help="Run only the cases whose name contains this text.")] = None,
-    verbose: Annotated[bool, typer.Option(
-        "-v", "--verbose", help="One line per case.")] = False,
+    keyword: Annotated[
+        str | None, typer.Option("-k", help="Run only the cases whose name contains this text.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="One line per case.")] = False,
 ) -> None:
     """Run rule tests: each case's events or capture, and the alerts expected."""
     started = time.monotonic()
@@ -124,16 +129,30 @@ def test_command(
             by_file.append((path, results))
             outcomes += results
     elapsed = time.monotonic() - started
-    counts = {k: sum(1 for o in outcomes if o.outcome == k)
-              for k in ("passed", "failed", "error")}
+    counts = {k: sum(1 for o in outcomes if o.outcome == k) for k in ("passed", "failed", "error")}
     if as_json:
-        sys.stdout.write(orjson.dumps({
-            **counts, "seconds": round(elapsed, 3), "files": [str(f) for f in files],
-            "cases": [{"file": o.where.rsplit(":", 1)[0], "where": o.where, "name": o.name,
-                       "outcome": o.outcome, "messages": o.messages,
-                       **({"alerts": o.alerts} if o.outcome == "failed" else {})}
-                      for o in outcomes],
-        }, default=str).decode() + "\n")
+        sys.stdout.write(
+            orjson.dumps(
+                {
+                    **counts,
+                    "seconds": round(elapsed, 3),
+                    "files": [str(f) for f in files],
+                    "cases": [
+                        {
+                            "file": o.where.rsplit(":", 1)[0],
+                            "where": o.where,
+                            "name": o.name,
+                            "outcome": o.outcome,
+                            "messages": o.messages,
+                            **({"alerts": o.alerts} if o.outcome == "failed" else {}),
+                        }
+                        for o in outcomes
+                    ],
+                },
+                default=str,
+            ).decode()
+            + "\n"
+        )
     else:
         _report(by_file, outcomes, counts, elapsed, verbose, not files)
     if not files or counts["error"]:
@@ -142,8 +161,14 @@ def test_command(
         raise typer.Exit(1)
 
 
-def _report(by_file: list[tuple[Path, list[Outcome]]], outcomes: list[Outcome],
-            counts: dict[str, int], elapsed: float, verbose: bool, none_found: bool) -> None:
+def _report(
+    by_file: list[tuple[Path, list[Outcome]]],
+    outcomes: list[Outcome],
+    counts: dict[str, int],
+    elapsed: float,
+    verbose: bool,
+    none_found: bool,
+) -> None:
     mark = {"passed": ".", "failed": "F", "error": "E"}
     for path, results in by_file:
         if verbose:

@@ -56,8 +56,11 @@ def default_rules_dir() -> Path:
     for c in candidates:
         if (c / DEFAULT_RULE_FILES[0]).is_file():
             return c
-    raise SentryError("no default rules found (looked in "
-                      + ", ".join(str(c) for c in candidates) + "); pass -r RULES")
+    raise SentryError(
+        "no default rules found (looked in "
+        + ", ".join(str(c) for c in candidates)
+        + "); pass -r RULES"
+    )
 
 
 def default_rules() -> list[Path]:
@@ -83,13 +86,14 @@ def output_compiler(extra: str = "") -> Any:
 
 def load_checked(paths: list[Path], selection: Selection, extra: str = "") -> Ruleset:
     """Load rules, print problems, raise when any is an error."""
-    ruleset, defs = load_ruleset(paths, output_compiler=output_compiler(extra),
-                                 selection=selection)
+    ruleset, defs = load_ruleset(paths, output_compiler=output_compiler(extra), selection=selection)
     report_problems(defs)
     if defs.errors:
         n = len(defs.errors)
-        raise SentryError(f"rules did not load: {n} error{'s' if n > 1 else ''} (listed above); "
-                          "fix them, then check with `sentry rules validate FILE`")
+        raise SentryError(
+            f"rules did not load: {n} error{'s' if n > 1 else ''} (listed above); "
+            "fix them, then check with `sentry rules validate FILE`"
+        )
     return ruleset
 
 
@@ -108,12 +112,15 @@ def live_interest(ruleset: Ruleset, inspector: Any) -> set[int] | None:
 def check_capture_path(capture: str) -> None:
     """Raise a clear error when ``-e CAPTURE`` names no file."""
     if not Path(capture).exists():
-        raise SentryError(f"{capture}: no such file (-e takes a .scap capture or a k8s audit "
-                          "JSON file; without -e, sentry watches this host)")
+        raise SentryError(
+            f"{capture}: no such file (-e takes a .scap capture or a k8s audit "
+            "JSON file; without -e, sentry watches this host)"
+        )
 
 
-def open_source(capture: str | None, ruleset: Ruleset, driver: str | None = None
-                ) -> tuple[Any, Any]:
+def open_source(
+    capture: str | None, ruleset: Ruleset, driver: str | None = None
+) -> tuple[Any, Any]:
     """(source, inspector) for ``-e CAPTURE``, or for the live driver when None.
 
     Either way the source delivers only what the rules or the inspector need: a file reader
@@ -140,53 +147,102 @@ def open_source(capture: str | None, ruleset: Ruleset, driver: str | None = None
 
 
 def run_command(
-    rules: Annotated[list[Path] | None, typer.Option(
-        "-r", "--rules", help="Rules file or directory (repeatable, loaded in order).")] = None,
-    capture: Annotated[str | None, typer.Option(
-        "-e", "--capture", help="Replay this .scap capture or k8s audit JSON file.")] = None,
-    disable: Annotated[list[str] | None, typer.Option(
-        "-D", help="Disable rules whose name contains this substring (repeatable).")] = None,
-    disable_tag: Annotated[list[str] | None, typer.Option(
-        "-T", help="Disable rules with this tag (repeatable).")] = None,
-    only_tag: Annotated[list[str] | None, typer.Option(
-        "-t", help="Run only rules with this tag (repeatable).")] = None,
-    all_events: Annotated[bool, typer.Option(
-        "-A", help="Also evaluate high-volume events Falco skips (read, mmap, futex ...).")
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "-r", "--rules", help="Rules file or directory (repeatable, loaded in order)."
+        ),
+    ] = None,
+    capture: Annotated[
+        str | None,
+        typer.Option("-e", "--capture", help="Replay this .scap capture or k8s audit JSON file."),
+    ] = None,
+    disable: Annotated[
+        list[str] | None,
+        typer.Option("-D", help="Disable rules whose name contains this substring (repeatable)."),
+    ] = None,
+    disable_tag: Annotated[
+        list[str] | None, typer.Option("-T", help="Disable rules with this tag (repeatable).")
+    ] = None,
+    only_tag: Annotated[
+        list[str] | None, typer.Option("-t", help="Run only rules with this tag (repeatable).")
+    ] = None,
+    all_events: Annotated[
+        bool,
+        typer.Option(
+            "-A", help="Also evaluate high-volume events Falco skips (read, mmap, futex ...)."
+        ),
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON alert per line.")] = False,
-    extra: Annotated[str, typer.Option(
-        "-p", "--print", help="Append this format to every rule output.")] = "",
-    option: Annotated[list[str] | None, typer.Option(
-        "-o", help="Override a config key: KEY=VALUE (repeatable).")] = None,
+    extra: Annotated[
+        str, typer.Option("-p", "--print", help="Append this format to every rule output.")
+    ] = "",
+    option: Annotated[
+        list[str] | None, typer.Option("-o", help="Override a config key: KEY=VALUE (repeatable).")
+    ] = None,
     config: Annotated[Path | None, typer.Option("-c", "--config", help="Config file.")] = None,
-    driver: Annotated[str | None, typer.Option(
-        "--driver", help="Live capture driver: auto, kmod or ebpf (default $SENTRY_DRIVER).")
+    driver: Annotated[
+        str | None,
+        typer.Option(
+            "--driver", help="Live capture driver: auto, kmod or ebpf (default $SENTRY_DRIVER)."
+        ),
     ] = None,
-    stats: Annotated[bool, typer.Option(
-        "--stats", help="Print event and alert counts on stderr at the end.")] = False,
-    rule_stats: Annotated[bool, typer.Option(
-        "--rule-stats", help="Measure each rule (events evaluated, matches, CPU time; live: on "
-        "/metrics too); print "
-        "the ten most expensive on stderr at the end and on SIGUSR1.")] = False,
-    explain: Annotated[bool, typer.Option(
-        "--explain", help="With each alert, its condition as a tree with each clause's value "
-        "at the event (\"explain\" in the JSON).")] = False,
-    disable_source: Annotated[list[str] | None, typer.Option(
-        "--disable-source", help="Do not read this event source: syscall or k8s_audit.")
+    stats: Annotated[
+        bool, typer.Option("--stats", help="Print event and alert counts on stderr at the end.")
+    ] = False,
+    rule_stats: Annotated[
+        bool,
+        typer.Option(
+            "--rule-stats",
+            help="Measure each rule (events evaluated, matches, CPU time; live: on "
+            "/metrics too); print "
+            "the ten most expensive on stderr at the end and on SIGUSR1.",
+        ),
+    ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="With each alert, its condition as a tree with each clause's value "
+            'at the event ("explain" in the JSON).',
+        ),
+    ] = False,
+    disable_source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--disable-source", help="Do not read this event source: syscall or k8s_audit."
+        ),
     ] = None,
-    describe_all: Annotated[bool, typer.Option(
-        "-L", help="Print every rule's name and description and exit (JSON with "
-        "json_output).")] = False,
-    describe_one: Annotated[str | None, typer.Option(
-        "-l", metavar="RULE", help="Print this rule's name and description and exit.")] = None,
-    validate: Annotated[list[Path] | None, typer.Option(
-        "-V", "--validate", help="Validate these rules files (repeatable, loaded in order) "
-        "and exit.")] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Load the configuration and rules, read no events, exit.")] = False,
-    support: Annotated[bool, typer.Option(
-        "--support", help="Print versions, kernel, configuration and rules files (with "
-        "sha256) as JSON for a bug report, and exit.")] = False,
+    describe_all: Annotated[
+        bool,
+        typer.Option(
+            "-L", help="Print every rule's name and description and exit (JSON with json_output)."
+        ),
+    ] = False,
+    describe_one: Annotated[
+        str | None,
+        typer.Option("-l", metavar="RULE", help="Print this rule's name and description and exit."),
+    ] = None,
+    validate: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "-V",
+            "--validate",
+            help="Validate these rules files (repeatable, loaded in order) and exit.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Load the configuration and rules, read no events, exit."),
+    ] = False,
+    support: Annotated[
+        bool,
+        typer.Option(
+            "--support",
+            help="Print versions, kernel, configuration and rules files (with "
+            "sha256) as JSON for a bug report, and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Load rules and print alerts for a capture file (-e) or this host."""
     from sentry.service.config import apply_log_settings, load_config
@@ -230,22 +286,31 @@ def run_command(
         from sentry.version import version
 
         stamp = _log_time(cfg.get("time_format_iso_8601"))
-        print(f"{stamp}: Sentry version {version()} (driver version {version()})",
-              file=sys.stderr)
-        print(f"{stamp}: Sentry initialized with configuration file {cfg.path}" if cfg.path
-              else f"{stamp}: Sentry initialized with the built-in defaults (no configuration "
-              "file: /etc/sentry/sentry.yaml absent)", file=sys.stderr)
+        print(f"{stamp}: Sentry version {version()} (driver version {version()})", file=sys.stderr)
+        print(
+            f"{stamp}: Sentry initialized with configuration file {cfg.path}"
+            if cfg.path
+            else f"{stamp}: Sentry initialized with the built-in defaults (no configuration "
+            "file: /etc/sentry/sentry.yaml absent)",
+            file=sys.stderr,
+        )
         for p in paths:
             print(f"{stamp}: Loading rules from file {p}", file=sys.stderr)
     ruleset = load_checked(paths, selection, extra)
     if dry_run:
-        print(f"sentry: dry run: configuration and {len(ruleset.rules)} rules loaded "
-              f"({len(ruleset.all_rules)} defined); no events read", file=sys.stderr)
+        print(
+            f"sentry: dry run: configuration and {len(ruleset.rules)} rules loaded "
+            f"({len(ruleset.all_rules)} defined); no events read",
+            file=sys.stderr,
+        )
         return
     ignored = set() if all_events else ignored_event_names(ruleset)
     if ignored:
-        print(f"sentry: warning: rules use event types evaluated only with -A: "
-              f"{', '.join(sorted(ignored))}", file=sys.stderr)
+        print(
+            f"sentry: warning: rules use event types evaluated only with -A: "
+            f"{', '.join(sorted(ignored))}",
+            file=sys.stderr,
+        )
     if capture is None:  # a service: live events and/or the k8s audit webhook
         from sentry.service.daemon import serve
 
@@ -262,19 +327,30 @@ def run_command(
             # A reload takes the rules selection of the configuration it read: priority,
             # rules (enable/disable) and, when the rules come from it, rules_file.
             c = current[0]
-            chosen = dataclasses.replace(selection, min_priority=Priority.parse(c.get("priority")),
-                                         toggles=tuple(c.get("rules")))
+            chosen = dataclasses.replace(
+                selection,
+                min_priority=Priority.parse(c.get("priority")),
+                toggles=tuple(c.get("rules")),
+            )
             chosen.check()
             files = paths
             if not rules and config is not None and "rules_file" in c.given:
                 files = c.rules_paths()
             return load_checked(files, chosen, extra)
 
-        code = serve(cfg, load_rules, lambda: open_source(None, ruleset, driver),
-                     sources=selection.sources, json_output=json_out, all_events=all_events,
-                     retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)),
-                     load_config=reread_config,  # SIGHUP
-                     rule_stats=rule_stats, rule_paths=paths, explain=explain)
+        code = serve(
+            cfg,
+            load_rules,
+            lambda: open_source(None, ruleset, driver),
+            sources=selection.sources,
+            json_output=json_out,
+            all_events=all_events,
+            retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)),
+            load_config=reread_config,  # SIGHUP
+            rule_stats=rule_stats,
+            rule_paths=paths,
+            explain=explain,
+        )
         if code:
             raise typer.Exit(code)
         return
@@ -287,9 +363,18 @@ def run_command(
     alert_capture = from_config(cfg, paths, inspector) if inspector is not None else None
     if alert_capture is not None:  # capture.enabled: a .scap around each alert
         source = alert_capture.tee(source)
-    code = replay(ruleset, source, inspector, cfg, json_out=json_out, all_events=all_events,
-                  show_stats=stats, rule_stats=rule_stats,
-                  explain=paths if explain else None, alert_capture=alert_capture)
+    code = replay(
+        ruleset,
+        source,
+        inspector,
+        cfg,
+        json_out=json_out,
+        all_events=all_events,
+        show_stats=stats,
+        rule_stats=rule_stats,
+        explain=paths if explain else None,
+        alert_capture=alert_capture,
+    )
     if code:
         raise typer.Exit(code)
 
@@ -314,9 +399,19 @@ def _log_time(iso8601: bool) -> str:
     return time.ctime(now)
 
 
-def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out: bool,
-           all_events: bool, show_stats: bool = False, rule_stats: bool = False,
-           explain: list[Path] | None = None, alert_capture: Any = None) -> int:
+def replay(
+    ruleset: Ruleset,
+    source: Any,
+    inspector: Any,
+    cfg: Any,
+    *,
+    json_out: bool,
+    all_events: bool,
+    show_stats: bool = False,
+    rule_stats: bool = False,
+    explain: list[Path] | None = None,
+    alert_capture: Any = None,
+) -> int:
     """Run the engine over ``source`` into the configured outputs; the exit status."""
     from sentry.outputs.channels import Message
     from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
@@ -325,8 +420,11 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
     as_json = json_out or cfg.get("json_output")
     include_output = cfg.get("json_include_output_property")
     outputs = build_outputs(cfg)
-    options = EngineOptions(all_events=all_events, time_iso8601=cfg.get("time_format_iso_8601"),
-                            rule_matching=cfg.get("rule_matching"))
+    options = EngineOptions(
+        all_events=all_events,
+        time_iso8601=cfg.get("time_format_iso_8601"),
+        rule_matching=cfg.get("rule_matching"),
+    )
     json_opts = json_options(cfg)
     gone = threading.Event()  # stdout's reader left (| head -1): end quietly, as tail does
     for delivery in outputs.deliveries:
@@ -343,8 +441,9 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
             from sentry.rules.explain import render
 
             text += "\n" + render(alert.explain, margin="    ")
-        outputs.emit(Message(doc if as_json else text, doc.encode(),
-                             alert.priority.name.lower(), alert.rule))
+        outputs.emit(
+            Message(doc if as_json else text, doc.encode(), alert.priority.name.lower(), alert.rule)
+        )
 
     engine = Engine(ruleset, sink, options)
     if rule_stats:
@@ -358,8 +457,19 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
         engine.explainer = alert_explainer(load_rules(explain))
 
     def drop_alert(report: DropReport) -> None:
-        sink(Alert(report.ts, DROP_RULE, Priority.CRITICAL, report.text(), "internal",
-                   report.fields(), options.hostname, [], options.time_iso8601))
+        sink(
+            Alert(
+                report.ts,
+                DROP_RULE,
+                Priority.CRITICAL,
+                report.text(),
+                "internal",
+                report.fields(),
+                options.hostname,
+                [],
+                options.time_iso8601,
+            )
+        )
 
     monitor = None
     if inspector is not None and hasattr(source, "stats"):
@@ -369,7 +479,9 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
             rate=cfg.get("syscall_event_drops.rate"),
             max_burst=cfg.get("syscall_event_drops.max_burst"),
             simulate=cfg.get("syscall_event_drops.simulate_drops"),
-            stats=source.stats, alert=drop_alert)
+            stats=source.stats,
+            alert=drop_alert,
+        )
     code = 0
     try:
         engine.run(source, inspector, monitor.check if monitor is not None else None)
@@ -384,17 +496,21 @@ def replay(ruleset: Ruleset, source: Any, inspector: Any, cfg: Any, *, json_out:
     if monitor is not None and (monitor.detected or monitor.simulate):
         print(monitor.summary(), file=sys.stderr)
     if outputs.throttled:
-        print(f"sentry: {outputs.throttled} alerts dropped by the outputs rate limit",
-              file=sys.stderr)
+        print(
+            f"sentry: {outputs.throttled} alerts dropped by the outputs rate limit", file=sys.stderr
+        )
     if rule_stats:
         print(cost.table(), file=sys.stderr)
     if show_stats:
         print(engine.stats.summary(), file=sys.stderr)
         for name, st in outputs.stats().items():
             if st.undelivered or st.retries:
-                print(f"Output {name}: {st.delivered} delivered, {st.failed} failed, "
-                      f"{st.queue_full} dropped (queue full), {st.shutdown} left at exit, "
-                      f"{st.retries} retries", file=sys.stderr)
+                print(
+                    f"Output {name}: {st.delivered} delivered, {st.failed} failed, "
+                    f"{st.queue_full} dropped (queue full), {st.shutdown} left at exit, "
+                    f"{st.retries} retries",
+                    file=sys.stderr,
+                )
     return code
 
 

@@ -27,8 +27,16 @@ DEFAULT_FORMAT = (
 )
 # Metadata events sysdig parses but does not show (besides the INTERNAL category).
 HIDDEN_EVENTS = frozenset({"container"})
-_JSON_FIELDS = ("evt.num", "evt.outputtime", "evt.cpu", "proc.name", "thread.tid", "evt.dir",
-                "evt.type", "evt.info")
+_JSON_FIELDS = (
+    "evt.num",
+    "evt.outputtime",
+    "evt.cpu",
+    "proc.name",
+    "thread.tid",
+    "evt.dir",
+    "evt.type",
+    "evt.info",
+)
 
 # Times sysdig's JSON gives as ns since the epoch rather than as text.
 _NS_TIME_FIELDS = frozenset({"evt.outputtime"})
@@ -66,8 +74,7 @@ def open_capture(path: str) -> tuple[Any, Any]:
     return reader, Inspector.from_capture(reader)
 
 
-def open_live(event_names: set[str] | None = None, driver: str | None = None
-              ) -> tuple[Any, Any]:
+def open_live(event_names: set[str] | None = None, driver: str | None = None) -> tuple[Any, Any]:
     """(live source, inspector) from ``driver`` (None: ``$SENTRY_DRIVER``, else the first
     that works: the kernel module, then eBPF), or a clear DriverError.
 
@@ -117,8 +124,11 @@ def wanted_types(flt: Any) -> set[int] | None:
 def hidden_types() -> set[int]:
     from sentry.events.table import EVENTS, EventCategory
 
-    return {code for code, info in EVENTS.items()
-            if info.category is EventCategory.INTERNAL or info.name in HIDDEN_EVENTS}
+    return {
+        code
+        for code, info in EVENTS.items()
+        if info.category is EventCategory.INTERNAL or info.name in HIDDEN_EVENTS
+    }
 
 
 def selected_events(source: Any, inspector: Any, flt: Any) -> Iterator[Any]:
@@ -161,8 +171,14 @@ def _json_line(ev: Any, fields: list[Any], strict: bool) -> str | None:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json: bool,
-         out: TextIO, driver: str | None = None) -> int:
+def tail(
+    filter_text: str | None,
+    capture: str | None,
+    fmt: str | None,
+    as_json: bool,
+    out: TextIO,
+    driver: str | None = None,
+) -> int:
     """Print matching events to ``out``; returns how many were printed."""
     from sentry.fields.registry import resolve
     from sentry.outputs.format import OutputFormat
@@ -175,8 +191,7 @@ def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json:
     if capture:
         source, inspector = open_capture(capture)
     else:
-        source, inspector = open_live(set(flt.evttypes) if flt and flt.evttypes else None,
-                                      driver)
+        source, inspector = open_live(set(flt.evttypes) if flt and flt.evttypes else None, driver)
     from sentry.fields.evt import set_buffer_text_limit
 
     set_buffer_text_limit(None if as_json else 80)
@@ -209,22 +224,47 @@ def tail(filter_text: str | None, capture: str | None, fmt: str | None, as_json:
 
 
 def tail_command(
-    filter_text: Annotated[str | None, typer.Argument(
-        metavar="[FILTER]", help="Filter expression (the rules' condition language).")] = None,
-    capture: Annotated[str | None, typer.Option(
-        "-e", "--capture", help="Read events from this .scap capture instead of live.")] = None,
-    fmt: Annotated[str | None, typer.Option(
-        "-p", "--print", help="Output format with %field tokens (prefix * to keep events "
-        "with missing fields).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per event.")] = False,
-    driver: Annotated[str | None, typer.Option(
-        "--driver", help="Live capture driver: auto, kmod or ebpf (default $SENTRY_DRIVER).")
+    filter_text: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FILTER]", help="Filter expression (the rules' condition language)."
+        ),
     ] = None,
-    explain: Annotated[str | None, typer.Option(
-        "--explain", metavar="RULE", help="Print RULE's near misses (events of its types "
-        "that failed one clause) and matches, instead of FILTER's events.")] = None,
-    rules: Annotated[list[Path] | None, typer.Option(
-        "-r", "--rules", help="With --explain: the rules files (default: sentry run's).")
+    capture: Annotated[
+        str | None,
+        typer.Option(
+            "-e", "--capture", help="Read events from this .scap capture instead of live."
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "-p",
+            "--print",
+            help="Output format with %field tokens (prefix * to keep events with missing fields).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per event.")] = False,
+    driver: Annotated[
+        str | None,
+        typer.Option(
+            "--driver", help="Live capture driver: auto, kmod or ebpf (default $SENTRY_DRIVER)."
+        ),
+    ] = None,
+    explain: Annotated[
+        str | None,
+        typer.Option(
+            "--explain",
+            metavar="RULE",
+            help="Print RULE's near misses (events of its types "
+            "that failed one clause) and matches, instead of FILTER's events.",
+        ),
+    ] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "-r", "--rules", help="With --explain: the rules files (default: sentry run's)."
+        ),
     ] = None,
 ) -> None:
     """Stream events that match FILTER, live or from a capture (like sysdig)."""

@@ -36,22 +36,44 @@ AF_UNIX = 1
 AF_INET = 2
 AF_INET6 = 10
 
-_SIGNED = frozenset({
-    ParamType.INT8, ParamType.INT16, ParamType.INT32, ParamType.INT64, ParamType.ERRNO,
-    ParamType.FD, ParamType.PID,
-})
-_UNSIGNED = frozenset({
-    ParamType.UINT8, ParamType.UINT16, ParamType.UINT32, ParamType.UINT64,
-    ParamType.SYSCALLID, ParamType.SIGTYPE, ParamType.RELTIME, ParamType.ABSTIME,
-    ParamType.PORT, ParamType.L4PROTO, ParamType.SOCKFAMILY, ParamType.BOOL,
-    ParamType.FLAGS8, ParamType.FLAGS16, ParamType.FLAGS32, ParamType.UID, ParamType.GID,
-    ParamType.SIGSET, ParamType.MODE,
-})
+_SIGNED = frozenset(
+    {
+        ParamType.INT8,
+        ParamType.INT16,
+        ParamType.INT32,
+        ParamType.INT64,
+        ParamType.ERRNO,
+        ParamType.FD,
+        ParamType.PID,
+    }
+)
+_UNSIGNED = frozenset(
+    {
+        ParamType.UINT8,
+        ParamType.UINT16,
+        ParamType.UINT32,
+        ParamType.UINT64,
+        ParamType.SYSCALLID,
+        ParamType.SIGTYPE,
+        ParamType.RELTIME,
+        ParamType.ABSTIME,
+        ParamType.PORT,
+        ParamType.L4PROTO,
+        ParamType.SOCKFAMILY,
+        ParamType.BOOL,
+        ParamType.FLAGS8,
+        ParamType.FLAGS16,
+        ParamType.FLAGS32,
+        ParamType.UID,
+        ParamType.GID,
+        ParamType.SIGSET,
+        ParamType.MODE,
+    }
+)
 _STRINGS = frozenset({ParamType.CHARBUF, ParamType.FSPATH, ParamType.FSRELPATH})
 # Integers read in place by their stored width (as _signed/_unsigned would decode them).
 _SIGNED_READERS = {n: struct.Struct(f"<{c}") for n, c in ((1, "b"), (2, "h"), (4, "i"), (8, "q"))}
-_UNSIGNED_READERS = {n: struct.Struct(f"<{c}")
-                     for n, c in ((1, "B"), (2, "H"), (4, "I"), (8, "Q"))}
+_UNSIGNED_READERS = {n: struct.Struct(f"<{c}") for n, c in ((1, "B"), (2, "H"), (4, "I"), (8, "Q"))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +141,25 @@ def decode_socktuple(raw: bytes) -> SockTuple | None:
     family = raw[0]
     if family == AF_INET and len(raw) >= 13:
         return SockTuple(
-            family, _ipv4(raw[1:5]), int.from_bytes(raw[5:7], "little"),
-            _ipv4(raw[7:11]), int.from_bytes(raw[11:13], "little"),
+            family,
+            _ipv4(raw[1:5]),
+            int.from_bytes(raw[5:7], "little"),
+            _ipv4(raw[7:11]),
+            int.from_bytes(raw[11:13], "little"),
         )
     if family == AF_INET6 and len(raw) >= 37:
         return SockTuple(
-            family, _ipv6(raw[1:17]), int.from_bytes(raw[17:19], "little"),
-            _ipv6(raw[19:35]), int.from_bytes(raw[35:37], "little"),
+            family,
+            _ipv6(raw[1:17]),
+            int.from_bytes(raw[17:19], "little"),
+            _ipv6(raw[19:35]),
+            int.from_bytes(raw[35:37], "little"),
         )
     if family == AF_UNIX and len(raw) >= 17:
         return SockTuple(
-            family, path=_text(raw[17:]), source=int.from_bytes(raw[1:9], "little"),
+            family,
+            path=_text(raw[17:]),
+            source=int.from_bytes(raw[1:9], "little"),
             dest=int.from_bytes(raw[9:17], "little"),
         )
     return SockTuple(family)
@@ -141,8 +171,10 @@ def decode_fdlist(raw: bytes) -> FdList | None:
     count = int.from_bytes(raw[:2], "little")
     count = min(count, (len(raw) - 2) // 10)
     entries = tuple(
-        (int.from_bytes(raw[2 + 10 * i:10 + 10 * i], "little", signed=True),
-         int.from_bytes(raw[10 + 10 * i:12 + 10 * i], "little"))
+        (
+            int.from_bytes(raw[2 + 10 * i : 10 + 10 * i], "little", signed=True),
+            int.from_bytes(raw[10 + 10 * i : 12 + 10 * i], "little"),
+        )
         for i in range(count)
     )
     return FdList(entries)
@@ -215,9 +247,14 @@ class _TypeLayout:
             self.index.setdefault(p.name, i)
         self.decoders = tuple(_decoder(p) for p in info.params)
         # For integer parameters, the in-place readers by width (None: use the decoder).
-        self.ints = tuple(_SIGNED_READERS if p.type in _SIGNED else
-                          _UNSIGNED_READERS if p.type in _UNSIGNED else None
-                          for p in info.params)
+        self.ints = tuple(
+            _SIGNED_READERS
+            if p.type in _SIGNED
+            else _UNSIGNED_READERS
+            if p.type in _UNSIGNED
+            else None
+            for p in info.params
+        )
         self.own_lengths = struct.Struct(f"<{len(info.params)}{'I' if self.wide else 'H'}")
         # Length readers for 0 .. all parameters, by count (old captures carry fewer).
         self.structs = tuple(self.lengths(n) for n in range(len(info.params) + 1))
@@ -270,13 +307,40 @@ class Event:
     """One scap event: header fields up front, parameters decoded on demand."""
 
     __slots__ = (
-        "_arg0", "_buf", "_data", "_flags", "_kind", "_lens", "_off", "cpu", "fdinfo", "info",
-        "len", "nparams", "num", "state_only", "thread", "tid", "ts", "type",
+        "_arg0",
+        "_buf",
+        "_data",
+        "_flags",
+        "_kind",
+        "_lens",
+        "_off",
+        "cpu",
+        "fdinfo",
+        "info",
+        "len",
+        "nparams",
+        "num",
+        "state_only",
+        "thread",
+        "tid",
+        "ts",
+        "type",
     )
 
-    def __init__(self, buf: Buffer, off: int, num: int, cpu: int,
-                 ts: int, tid: int, length: int, etype: int, nparams: int,
-                 info: EventInfo | None = None, arg0: int | None = None):
+    def __init__(
+        self,
+        buf: Buffer,
+        off: int,
+        num: int,
+        cpu: int,
+        ts: int,
+        tid: int,
+        length: int,
+        etype: int,
+        nparams: int,
+        info: EventInfo | None = None,
+        arg0: int | None = None,
+    ):
         self._buf = buf
         self._off = off
         self._arg0 = arg0  # parameter 0 decoded already (by the C block walker), or None
@@ -301,8 +365,7 @@ class Event:
         self.state_only = False
 
     @classmethod
-    def parse(cls, buf: Buffer, off: int = 0, num: int = 0,
-              cpu: int = 0) -> Event:
+    def parse(cls, buf: Buffer, off: int = 0, num: int = 0, cpu: int = 0) -> Event:
         """Build an event from the scap record at ``buf[off:]`` (header checked)."""
         if len(buf) - off < HEADER_LEN:
             raise CaptureError("event shorter than its header", offset=off)
@@ -314,8 +377,10 @@ class Event:
         return cls(buf, off, num, cpu, ts, tid, length, etype, nparams)
 
     def __repr__(self) -> str:
-        return (f"Event(num={self.num}, ts={self.ts}, tid={self.tid}, "
-                f"type={self.info.name}{self.info.direction}, nparams={self.nparams})")
+        return (
+            f"Event(num={self.num}, ts={self.ts}, tid={self.tid}, "
+            f"type={self.info.name}{self.info.direction}, nparams={self.nparams})"
+        )
 
     @property
     def name(self) -> str:
@@ -359,8 +424,8 @@ class Event:
         pos, size = self._span(i)
         buf = self._buf
         if isinstance(buf, bytes):
-            return buf[pos:pos + size]
-        return memoryview(buf)[pos:pos + size]
+            return buf[pos : pos + size]
+        return memoryview(buf)[pos : pos + size]
 
     def param_info(self, i: int) -> ParamInfo | None:
         params = self.info.params
@@ -388,7 +453,7 @@ class Event:
                 reader = readers.get(size)
                 if reader is not None:
                     return reader.unpack_from(self._buf, start)[0]
-        raw = self._buf[start:start + size]
+        raw = self._buf[start : start + size]
         if type(raw) is not bytes:  # a ring's memoryview: copied out (bytes, mmap: already)
             raw = bytes(raw)
         decoders = kind.decoders
@@ -413,7 +478,7 @@ class Event:
             raise CaptureError("parameters overrun the event", offset=off)
         if not size:
             return None
-        raw = buf[data:data + size]
+        raw = buf[data : data + size]
         if type(raw) is not bytes:
             raw = bytes(raw)
         if not layout.decoders:
@@ -452,7 +517,7 @@ class Event:
                 reader = readers.get(size)
                 if reader is not None:
                     return reader.unpack_from(self._buf, start)[0]
-        raw = self._buf[start:start + size]
+        raw = self._buf[start : start + size]
         if type(raw) is not bytes:
             raw = bytes(raw)
         decoders = kind.decoders
@@ -484,15 +549,26 @@ class Event:
 
     def record(self) -> bytes:
         """The whole scap record (header, lengths, parameters) as bytes."""
-        return bytes(self._buf[self._off:self._off + self.len])
+        return bytes(self._buf[self._off : self._off + self.len])
 
     def detach(self) -> Event:
         """A copy that owns its bytes, safe to keep after the source moves on."""
         buf = self._buf
         if isinstance(buf, bytes) and self._off == 0 and len(buf) == self.len:
             return self
-        copy = Event(self.record(), 0, self.num, self.cpu, self.ts, self.tid, self.len,
-                     self.type, self.nparams, self.info, self._arg0)
+        copy = Event(
+            self.record(),
+            0,
+            self.num,
+            self.cpu,
+            self.ts,
+            self.tid,
+            self.len,
+            self.type,
+            self.nparams,
+            self.info,
+            self._arg0,
+        )
         if self._lens is not None:
             copy._lens = self._lens
             copy._kind = self._kind

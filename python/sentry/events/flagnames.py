@@ -119,9 +119,7 @@ FLAG_TABLES: dict[str, tuple[tuple[str, int], ...]] = {
         "Q_XGETQSTAT=b12 Q_XQUOTARM=b13 Q_XQUOTASYNC=b14"
     ),
     "quotactl_types": _bits("USRQUOTA=b0 GRPQUOTA=b1"),
-    "quotactl_quota_fmts": _bits(
-        "QFMT_NOT_USED=b0 QFMT_VFS_OLD=b1 QFMT_VFS_V0=b2 QFMT_VFS_V1=b3"
-    ),
+    "quotactl_quota_fmts": _bits("QFMT_NOT_USED=b0 QFMT_VFS_OLD=b1 QFMT_VFS_V0=b2 QFMT_VFS_V1=b3"),
     "semop_flags": _bits("IPC_NOWAIT=b0 SEM_UNDO=b1"),
     "semget_flags": _bits("IPC_EXCL=b14 IPC_CREAT=b13"),
     "semctl_commands": _bits(
@@ -145,7 +143,8 @@ FLAG_TABLES: dict[str, tuple[tuple[str, int], ...]] = {
         "RESOLVE_NO_SYMLINKS=b3 RESOLVE_NO_XDEV=b4 RESOLVE_CACHED=b5"
     ),
     "execve_flags": _bits(
-        "EXE_WRITABLE=b0 EXE_UPPER_LAYER=b1 EXE_FROM_MEMFD=b2 EXE_LOWER_LAYER=b3"),
+        "EXE_WRITABLE=b0 EXE_UPPER_LAYER=b1 EXE_FROM_MEMFD=b2 EXE_LOWER_LAYER=b3"
+    ),
     "memfd_create_flags": _bits("MFD_CLOEXEC=b0 MFD_ALLOW_SEALING=b1 MFD_HUGETLB=b2"),
     "execveat_flags": _bits("AT_EMPTY_PATH=b0 AT_SYMLINK_NOFOLLOW=b1"),
     "io_uring_setup_flags": _bits(

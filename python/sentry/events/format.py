@@ -47,11 +47,10 @@ _KERNEL_ERRNO_TEXT = """
 525:ETOOSMALL 526:ESERVERFAULT 527:EBADTYPE 528:EJUKEBOX 529:EIOCBQUEUED
 """
 # errno value -> name, for the values sysdig names (1..125 and the kernel-internal ones).
-ERRNO_NAMES: dict[int, str] = {
-    n: name for n, name in enumerate(_ERRNO_TEXT.split()) if name != "-"
-}
+ERRNO_NAMES: dict[int, str] = {n: name for n, name in enumerate(_ERRNO_TEXT.split()) if name != "-"}
 ERRNO_NAMES.update(
-    (int(n), name) for n, _, name in (i.partition(":") for i in _KERNEL_ERRNO_TEXT.split()))
+    (int(n), name) for n, _, name in (i.partition(":") for i in _KERNEL_ERRNO_TEXT.split())
+)
 AT_FDCWD = -100
 
 _SIGNAL_TEXT = """
@@ -134,7 +133,7 @@ def _socktuple(st: SockTuple) -> str:
 def _bytebuf(raw: bytes) -> str:
     """sysdig's buffer text: '.' for non-printables, cut to 77 chars + '...' past 80."""
     if len(raw) > MAX_ARG_LEN:
-        return dots(raw[:MAX_ARG_LEN - 3]) + "..."
+        return dots(raw[: MAX_ARG_LEN - 3]) + "..."
     return dots(raw)
 
 
@@ -153,8 +152,9 @@ def _id_text(value: int) -> tuple[str, str]:
     return str(value), "<NA>"
 
 
-def scalar_text(ptype: ParamType, fmt: PrintFormat, value: int,
-                flags: tuple[tuple[str, int], ...] = ()) -> tuple[str, str]:
+def scalar_text(
+    ptype: ParamType, fmt: PrintFormat, value: int, flags: tuple[tuple[str, int], ...] = ()
+) -> tuple[str, str]:
     """(value, resolved) text of an integer parameter, without state."""
     if ptype is ParamType.ERRNO:
         return str(value), ERRNO_NAMES.get(-value, "") if value < 0 else ""
@@ -236,8 +236,10 @@ def param_text(event: Event, i: int, resolver: Resolver | None = None) -> tuple[
     elif ptype is ParamType.GID and isinstance(value, int) and value != 0xFFFFFFFF:
         resolved = resolver.group_name(value) or "<NA>"
     elif ptype is ParamType.FDLIST and isinstance(value, FdList):
-        shown = " ".join(f"{fd}:{resolver.fd_type_char(event, fd) or '?'}{_poll_flags(flags):x}"
-                         for fd, flags in value.entries)
+        shown = " ".join(
+            f"{fd}:{resolver.fd_type_char(event, fd) or '?'}{_poll_flags(flags):x}"
+            for fd, flags in value.entries
+        )
     return shown, resolved
 
 

@@ -66,42 +66,92 @@ def _duration(ev: Any) -> int | None:
 
 S, B = FieldType.STRING, FieldType.BOOL
 register_simple("container.id", S, "container id (12 chars) or 'host'", _id)
-register_simple("container.full_id", S, "the whole container id, or 'host'",
-                container_field(lambda c: c.full_id or c.id))
-register_simple("container.name", S, "container name ('host' outside any)",
-                container_field(lambda c: c.name))
-register_simple("container.type", S, "container runtime (docker, containerd, cri-o, podman ...)",
-                container_field(lambda c: c.type))
-register_simple("container.image", S, "image name as the container was started from",
-                container_field(lambda c: c.image))
-register_simple("container.image.id", S, "image id",
-                container_field(lambda c: c.image_id))
-register_simple("container.image.repository", S, "image repository (name without tag)",
-                container_field(lambda c: c.image_repository))
-register_simple("container.image.tag", S, "image tag",
-                container_field(lambda c: c.image_tag))
-register_simple("container.image.digest", S, "image registry digest (sha256:...)",
-                container_field(lambda c: c.image_digest))
-register_simple("container.privileged", B, "whether it runs privileged",
-                container_field(lambda c: c.privileged))
-register_simple("container.ip", S, "the container's (or its pod's) IP address",
-                container_field(_not_host(lambda c: c.ip or None)))
-register_simple("container.labels", S, "container labels, 'key:value, key:value'",
-                container_field(_not_host(lambda c: _labels_text(c.labels))))
-register_simple("container.start_ts", FieldType.ABSTIME, "container start time (ns since epoch)",
-                container_field(_not_host(lambda c: c.start_ts)))
-register_simple("container.duration", FieldType.RELTIME,
-                "time since the container started (ns)", _duration)
-register_simple("container.host_pid", B, "whether it shares the host's PID namespace",
-                container_field(_not_host(lambda c: c.host_pid)))
-register_simple("container.host_network", B, "whether it shares the host's network namespace",
-                container_field(_not_host(lambda c: c.host_network)))
-register_simple("container.host_ipc", B, "whether it shares the host's IPC namespace",
-                container_field(_not_host(lambda c: c.host_ipc)))
+register_simple(
+    "container.full_id",
+    S,
+    "the whole container id, or 'host'",
+    container_field(lambda c: c.full_id or c.id),
+)
+register_simple(
+    "container.name", S, "container name ('host' outside any)", container_field(lambda c: c.name)
+)
+register_simple(
+    "container.type",
+    S,
+    "container runtime (docker, containerd, cri-o, podman ...)",
+    container_field(lambda c: c.type),
+)
+register_simple(
+    "container.image",
+    S,
+    "image name as the container was started from",
+    container_field(lambda c: c.image),
+)
+register_simple("container.image.id", S, "image id", container_field(lambda c: c.image_id))
+register_simple(
+    "container.image.repository",
+    S,
+    "image repository (name without tag)",
+    container_field(lambda c: c.image_repository),
+)
+register_simple("container.image.tag", S, "image tag", container_field(lambda c: c.image_tag))
+register_simple(
+    "container.image.digest",
+    S,
+    "image registry digest (sha256:...)",
+    container_field(lambda c: c.image_digest),
+)
+register_simple(
+    "container.privileged", B, "whether it runs privileged", container_field(lambda c: c.privileged)
+)
+register_simple(
+    "container.ip",
+    S,
+    "the container's (or its pod's) IP address",
+    container_field(_not_host(lambda c: c.ip or None)),
+)
+register_simple(
+    "container.labels",
+    S,
+    "container labels, 'key:value, key:value'",
+    container_field(_not_host(lambda c: _labels_text(c.labels))),
+)
+register_simple(
+    "container.start_ts",
+    FieldType.ABSTIME,
+    "container start time (ns since epoch)",
+    container_field(_not_host(lambda c: c.start_ts)),
+)
+register_simple(
+    "container.duration", FieldType.RELTIME, "time since the container started (ns)", _duration
+)
+register_simple(
+    "container.host_pid",
+    B,
+    "whether it shares the host's PID namespace",
+    container_field(_not_host(lambda c: c.host_pid)),
+)
+register_simple(
+    "container.host_network",
+    B,
+    "whether it shares the host's network namespace",
+    container_field(_not_host(lambda c: c.host_network)),
+)
+register_simple(
+    "container.host_ipc",
+    B,
+    "whether it shares the host's IPC namespace",
+    container_field(_not_host(lambda c: c.host_ipc)),
+)
 
 
-@register("container.label", S, "a container label's value, container.label[key]",
-          arg=ArgKind.KEY, dotted_arg=True)
+@register(
+    "container.label",
+    S,
+    "a container label's value, container.label[key]",
+    arg=ArgKind.KEY,
+    dotted_arg=True,
+)
 def _label(key: str | None) -> Extractor:
     assert key is not None
     return container_field(lambda c: c.labels.get(key))
@@ -140,17 +190,24 @@ def _mount_field(get: Callable[[ContainerMount], str]) -> Callable[[str | None],
     return make
 
 
-register_simple("container.mounts", S, "source:dest:mode:rdwr:propagation list",
-                container_field(_mounts_text))
-register("container.mount", S, "a mount, by index or source glob",
-         arg=ArgKind.KEY)(_mount_field(_mount_text))
-register("container.mount.source", S, "a mount's source, by index or glob",
-         arg=ArgKind.KEY)(_mount_field(lambda m: m.source))
-register("container.mount.dest", S, "a mount's destination, by index or glob",
-         arg=ArgKind.KEY)(_mount_field(lambda m: m.dest))
-register("container.mount.mode", S, "a mount's mode, by index or glob",
-         arg=ArgKind.KEY)(_mount_field(lambda m: m.mode))
-register("container.mount.rdwr", S, "whether a mount is read-write, by index or glob",
-         arg=ArgKind.KEY)(_mount_field(lambda m: "true" if m.rdwr else "false"))
-register("container.mount.propagation", S, "a mount's propagation, by index or glob",
-         arg=ArgKind.KEY)(_mount_field(lambda m: m.propagation))
+register_simple(
+    "container.mounts", S, "source:dest:mode:rdwr:propagation list", container_field(_mounts_text)
+)
+register("container.mount", S, "a mount, by index or source glob", arg=ArgKind.KEY)(
+    _mount_field(_mount_text)
+)
+register("container.mount.source", S, "a mount's source, by index or glob", arg=ArgKind.KEY)(
+    _mount_field(lambda m: m.source)
+)
+register("container.mount.dest", S, "a mount's destination, by index or glob", arg=ArgKind.KEY)(
+    _mount_field(lambda m: m.dest)
+)
+register("container.mount.mode", S, "a mount's mode, by index or glob", arg=ArgKind.KEY)(
+    _mount_field(lambda m: m.mode)
+)
+register(
+    "container.mount.rdwr", S, "whether a mount is read-write, by index or glob", arg=ArgKind.KEY
+)(_mount_field(lambda m: "true" if m.rdwr else "false"))
+register(
+    "container.mount.propagation", S, "a mount's propagation, by index or glob", arg=ArgKind.KEY
+)(_mount_field(lambda m: m.propagation))

@@ -398,7 +398,8 @@ def _buffer(ev: Any) -> bytes | None:
 
 def _flag_test(flag: EventFlags) -> Extractor:
     return specialised_by(lambda info: Known(bool(info.flags & flag)))(
-        lambda ev: bool(ev.info.flags & flag))
+        lambda ev: bool(ev.info.flags & flag)
+    )
 
 
 # ---- arguments by name or index -------------------------------------------------------------
@@ -434,8 +435,11 @@ def _make_arg(key: str | None) -> Extractor:
         if i < 0:
             return Known(None)
         pinfo = info.params[i] if i < len(info.params) else None
-        if pinfo is not None and pinfo.flags and pinfo.type in (
-                ParamType.FLAGS8, ParamType.FLAGS16, ParamType.FLAGS32):
+        if (
+            pinfo is not None
+            and pinfo.flags
+            and pinfo.type in (ParamType.FLAGS8, ParamType.FLAGS16, ParamType.FLAGS32)
+        ):
 
             def flags_arg(ev: Any) -> str | None:
                 # render_arg of a flags parameter, inlined
@@ -494,24 +498,37 @@ def _simple(name: str, ftype: FieldType, desc: str, get: Callable[[Any], Any]) -
 
 
 _simple("evt.num", FieldType.INT, "event number", lambda ev: ev.num)
-_simple("evt.time", FieldType.STRING, "time of day (local), ns precision",
-        lambda ev: _clock(ev.ts))
-_simple("evt.time.s", FieldType.STRING, "time of day (local), seconds",
-        lambda ev: _clock(ev.ts)[:8])
-_simple("evt.outputtime", FieldType.STRING, "time as sysdig prints it by default",
-        lambda ev: _clock(ev.ts))
+_simple("evt.time", FieldType.STRING, "time of day (local), ns precision", lambda ev: _clock(ev.ts))
+_simple(
+    "evt.time.s", FieldType.STRING, "time of day (local), seconds", lambda ev: _clock(ev.ts)[:8]
+)
+_simple(
+    "evt.outputtime",
+    FieldType.STRING,
+    "time as sysdig prints it by default",
+    lambda ev: _clock(ev.ts),
+)
 _simple("evt.datetime", FieldType.STRING, "date and time (local)", lambda ev: _datetime(ev.ts))
 _simple("evt.rawtime", FieldType.ABSTIME, "ns since the epoch", lambda ev: ev.ts)
 _simple("evt.rawtime.s", FieldType.INT, "seconds since the epoch", lambda ev: ev.ts // _NS)
 _simple("evt.rawtime.ns", FieldType.INT, "ns part of the time", lambda ev: ev.ts % _NS)
 _simple("evt.reltime", FieldType.RELTIME, "ns since the capture started", _reltime)
-_simple("evt.reltime.s", FieldType.INT, "seconds since the capture started",
-        lambda ev: None if (r := _reltime(ev)) is None else r // _NS)
-_simple("evt.reltime.ns", FieldType.INT, "ns part of evt.reltime",
-        lambda ev: None if (r := _reltime(ev)) is None else r % _NS)
+_simple(
+    "evt.reltime.s",
+    FieldType.INT,
+    "seconds since the capture started",
+    lambda ev: None if (r := _reltime(ev)) is None else r // _NS,
+)
+_simple(
+    "evt.reltime.ns",
+    FieldType.INT,
+    "ns part of evt.reltime",
+    lambda ev: None if (r := _reltime(ev)) is None else r % _NS,
+)
 _simple("evt.latency", FieldType.RELTIME, "ns between enter and exit (0 on enter)", _latency)
-_simple("evt.latency.s", FieldType.INT, "seconds part of evt.latency",
-        lambda ev: _latency(ev) // _NS)
+_simple(
+    "evt.latency.s", FieldType.INT, "seconds part of evt.latency", lambda ev: _latency(ev) // _NS
+)
 _simple("evt.latency.ns", FieldType.INT, "ns part of evt.latency", lambda ev: _latency(ev) % _NS)
 _simple("evt.type", FieldType.STRING, "event name (open, execve ...)", event_type)
 _simple("evt.dir", FieldType.STRING, "'>' enter, '<' exit", lambda ev: ev.info.direction)
@@ -523,17 +540,30 @@ _simple("evt.rawres", FieldType.INT, "return value (exit events)", _res_value)
 _simple("evt.failed", FieldType.BOOL, "whether the call returned an error", _failed)
 _simple("evt.is_open_read", FieldType.BOOL, "an open for reading", _is_open(_O_RDONLY))
 _simple("evt.is_open_write", FieldType.BOOL, "an open for writing", _is_open(_O_WRONLY))
-_simple("evt.is_open_exec", FieldType.BOOL, "an open creating an executable file",
-        _is_open_exec)
+_simple("evt.is_open_exec", FieldType.BOOL, "an open creating an executable file", _is_open_exec)
 _simple("evt.buffer", FieldType.BYTES, "the data buffer of I/O events", _buffer)
-_simple("evt.is_io", FieldType.BOOL, "reads or writes an fd",
-        _flag_test(EventFlags.READS_FROM_FD | EventFlags.WRITES_TO_FD))
+_simple(
+    "evt.is_io",
+    FieldType.BOOL,
+    "reads or writes an fd",
+    _flag_test(EventFlags.READS_FROM_FD | EventFlags.WRITES_TO_FD),
+)
 _simple("evt.is_io_read", FieldType.BOOL, "reads an fd", _flag_test(EventFlags.READS_FROM_FD))
 _simple("evt.is_io_write", FieldType.BOOL, "writes an fd", _flag_test(EventFlags.WRITES_TO_FD))
 _simple("evt.is_wait", FieldType.BOOL, "waits", _flag_test(EventFlags.WAITS))
 _simple("evt.count", FieldType.INT, "1 for every event", lambda ev: 1)
 
-register("evt.arg", FieldType.STRING, "one argument's text, by name or index",
-         arg=ArgKind.KEY, dotted_arg=True)(_make_arg)
-register("evt.rawarg", FieldType.INT, "one argument's raw value, by name or index",
-         arg=ArgKind.KEY, dotted_arg=True)(_make_rawarg)
+register(
+    "evt.arg",
+    FieldType.STRING,
+    "one argument's text, by name or index",
+    arg=ArgKind.KEY,
+    dotted_arg=True,
+)(_make_arg)
+register(
+    "evt.rawarg",
+    FieldType.INT,
+    "one argument's raw value, by name or index",
+    arg=ArgKind.KEY,
+    dotted_arg=True,
+)(_make_rawarg)

@@ -48,16 +48,21 @@ def _opened_path(ev: Any) -> str | None:
 
 def _unknown_fd_exit(ev: Any) -> bool:
     # sysdig gives the exit of a call on an fd it never saw an empty name.
-    return (ev.info.direction == "<" and bool(ev.info.flags & EventFlags.USES_FD)
-            and _num(ev) is not None)
+    return (
+        ev.info.direction == "<"
+        and bool(ev.info.flags & EventFlags.USES_FD)
+        and _num(ev) is not None
+    )
 
 
 def _fd_only(info: Any) -> bool:
     """Whether fd fields of events of type ``info`` come from their fd alone: neither the exit
     of a call on an fd (named even when the state does not know it) nor of an open (named
     from the event)."""
-    return not (info.direction == "<" and (bool(info.flags & EventFlags.USES_FD)
-                                           or info.name in _OPEN_EVENTS))
+    return not (
+        info.direction == "<"
+        and (bool(info.flags & EventFlags.USES_FD) or info.name in _OPEN_EVENTS)
+    )
 
 
 def _fd_name(ev: Any) -> str | None:
@@ -133,7 +138,7 @@ def _split(name: str) -> tuple[str, str]:
         elif pos < 0:
             parts = _SPLITS[name] = ("/", "/")
         else:
-            parts = _SPLITS[name] = ((name[:pos] or "/"), name[pos + 1:])
+            parts = _SPLITS[name] = ((name[:pos] or "/"), name[pos + 1 :])
     return parts
 
 
@@ -164,11 +169,27 @@ def _num(ev: Any) -> int | None:
 
 # The letter sysdig shows for the fd an event is about to create (no fd exists yet).
 _CREATED_CHARS = {
-    "open": "f", "openat": "f", "openat2": "f", "creat": "f", "open_by_handle_at": "f",
-    "pipe": "p", "pipe2": "p", "socket": "4", "accept": "4", "accept4": "4",
-    "eventfd": "e", "eventfd2": "e", "signalfd": "s", "signalfd4": "s",
-    "timerfd_create": "t", "inotify_init": "i", "inotify_init1": "i", "epoll_create": "l",
-    "epoll_create1": "l", "userfaultfd": "u", "memfd_create": "m",
+    "open": "f",
+    "openat": "f",
+    "openat2": "f",
+    "creat": "f",
+    "open_by_handle_at": "f",
+    "pipe": "p",
+    "pipe2": "p",
+    "socket": "4",
+    "accept": "4",
+    "accept4": "4",
+    "eventfd": "e",
+    "eventfd2": "e",
+    "signalfd": "s",
+    "signalfd4": "s",
+    "timerfd_create": "t",
+    "inotify_init": "i",
+    "inotify_init1": "i",
+    "epoll_create": "l",
+    "epoll_create1": "l",
+    "userfaultfd": "u",
+    "memfd_create": "m",
 }
 
 
@@ -289,17 +310,25 @@ def _containername(ev: Any) -> str | None:
 
 
 register_simple("fd.num", FieldType.INT, "fd number (-1 when the event has none)", _num)
-register_simple("fd.type", FieldType.STRING, "file, directory, ipv4, ipv6, unix, pipe ...",
-                _with_fd(lambda i: i.type.label))
-register_simple("fd.typechar", FieldType.STRING, "type as one letter (f, 4, 6, u, p ...)",
-                _typechar)
+register_simple(
+    "fd.type",
+    FieldType.STRING,
+    "file, directory, ipv4, ipv6, unix, pipe ...",
+    _with_fd(lambda i: i.type.label),
+)
+register_simple(
+    "fd.typechar", FieldType.STRING, "type as one letter (f, 4, 6, u, p ...)", _typechar
+)
 register_simple("fd.name", FieldType.STRING, "path, or connection tuple for sockets", _name)
-register_simple("fd.nameraw", FieldType.STRING,
-                "path of a file as the open named it (relative paths stay relative)", _name_raw)
+register_simple(
+    "fd.nameraw",
+    FieldType.STRING,
+    "path of a file as the open named it (relative paths stay relative)",
+    _name_raw,
+)
 register_simple("fd.directory", FieldType.STRING, "directory of a file fd", _directory)
 register_simple("fd.filename", FieldType.STRING, "base name of a file fd", _filename)
-register_simple("fd.containername", FieldType.STRING, "container id and fd name",
-                _containername)
+register_simple("fd.containername", FieldType.STRING, "container id and fd name", _containername)
 register_simple("fd.dev", FieldType.INT, "device number of a file", _with_fd(lambda i: i.dev))
 register_simple("fd.ino", FieldType.INT, "inode of a file or pipe", _with_fd(lambda i: i.ino))
 register_simple("fd.sip", FieldType.IPADDR, "server ip", _inet(lambda i: i.sip))
@@ -313,21 +342,26 @@ register_simple("fd.rport", FieldType.PORT, "remote port", _end(False, "port"))
 register_simple("fd.ip", FieldType.IPADDR, "either ip (filter only)", _both_ips)
 register_simple("fd.port", FieldType.PORT, "either port (filter only)", _both_ports)
 register_simple("fd.net", FieldType.IPNET, "either ip, for 'in' network tests", _both_ips)
-register_simple("fd.cnet", FieldType.IPNET, "client ip, for network tests",
-                _inet(lambda i: i.cip))
-register_simple("fd.snet", FieldType.IPNET, "server ip, for network tests",
-                _inet(lambda i: i.sip))
+register_simple("fd.cnet", FieldType.IPNET, "client ip, for network tests", _inet(lambda i: i.cip))
+register_simple("fd.snet", FieldType.IPNET, "server ip, for network tests", _inet(lambda i: i.sip))
 register_simple("fd.lnet", FieldType.IPNET, "local ip, for network tests", _end(True, "ip"))
 register_simple("fd.rnet", FieldType.IPNET, "remote ip, for network tests", _end(False, "ip"))
-register_simple("fd.l4proto", FieldType.STRING, "tcp, udp, icmp or raw",
-                _inet(lambda i: i.l4proto if _connected(i) else None))
+register_simple(
+    "fd.l4proto",
+    FieldType.STRING,
+    "tcp, udp, icmp or raw",
+    _inet(lambda i: i.l4proto if _connected(i) else None),
+)
 register_simple("fd.sockfamily", FieldType.STRING, "ip or unix", _with_fd(_sockfamily))
-register_simple("fd.is_server", FieldType.BOOL, "whether this process is the server end",
-                _is_server)
-register_simple("fd.connected", FieldType.BOOL, "whether a socket is connected",
-                _with_fd(lambda i: i.connected))
-register_simple("fd.name_changed", FieldType.BOOL, "whether this event changed the fd name",
-                _name_changed)
+register_simple(
+    "fd.is_server", FieldType.BOOL, "whether this process is the server end", _is_server
+)
+register_simple(
+    "fd.connected", FieldType.BOOL, "whether a socket is connected", _with_fd(lambda i: i.connected)
+)
+register_simple(
+    "fd.name_changed", FieldType.BOOL, "whether this event changed the fd name", _name_changed
+)
 
 
 def _no_dns(_ev: Any) -> None:
@@ -337,5 +371,9 @@ def _no_dns(_ev: Any) -> None:
 # sysdig resolves the domain names of these fields' constants through its own DNS queries.
 # Sentry makes no DNS queries from the event path, so they hold no value (never match).
 for _end_name in ("sip", "cip", "lip", "rip"):
-    register_simple(f"fd.{_end_name}.name", FieldType.STRING,
-                    f"domain name of fd.{_end_name} (not resolved by Sentry: <NA>)", _no_dns)
+    register_simple(
+        f"fd.{_end_name}.name",
+        FieldType.STRING,
+        f"domain name of fd.{_end_name} (not resolved by Sentry: <NA>)",
+        _no_dns,
+    )

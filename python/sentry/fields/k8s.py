@@ -43,26 +43,48 @@ def _short(value: str | None) -> str | None:
 
 S = FieldType.STRING
 _sandbox = _pod_value("sandbox_id", SANDBOX_ID_LABEL)
-register_simple("k8s.ns.name", S, "Kubernetes namespace of the event's pod",
-                container_field(_pod_value("namespace", POD_NAMESPACE_LABEL)))
-register_simple("k8s.pod.name", S, "name of the Kubernetes pod",
-                container_field(_pod_value("name", POD_NAME_LABEL)))
-register_simple("k8s.pod.uid", S, "uid of the Kubernetes pod",
-                container_field(_pod_value("uid", POD_UID_LABEL)))
-register_simple("k8s.pod.id", S, "uid of the Kubernetes pod (legacy name of k8s.pod.uid)",
-                container_field(_pod_value("uid", POD_UID_LABEL)))
-register_simple("k8s.pod.sandbox_id", S, "the pod sandbox's id (12 chars)",
-                container_field(lambda c: _short(_sandbox(c))))
-register_simple("k8s.pod.full_sandbox_id", S, "the pod sandbox's whole id",
-                container_field(_sandbox))
-register_simple("k8s.pod.labels", S, "the pod's labels, 'key:value, key:value'",
-                container_field(lambda c: _labels_text(_pod_labels(c))))
-register_simple("k8s.pod.ip", S, "the pod's IP address",
-                container_field(_pod_value("ip", None)))
+register_simple(
+    "k8s.ns.name",
+    S,
+    "Kubernetes namespace of the event's pod",
+    container_field(_pod_value("namespace", POD_NAMESPACE_LABEL)),
+)
+register_simple(
+    "k8s.pod.name",
+    S,
+    "name of the Kubernetes pod",
+    container_field(_pod_value("name", POD_NAME_LABEL)),
+)
+register_simple(
+    "k8s.pod.uid", S, "uid of the Kubernetes pod", container_field(_pod_value("uid", POD_UID_LABEL))
+)
+register_simple(
+    "k8s.pod.id",
+    S,
+    "uid of the Kubernetes pod (legacy name of k8s.pod.uid)",
+    container_field(_pod_value("uid", POD_UID_LABEL)),
+)
+register_simple(
+    "k8s.pod.sandbox_id",
+    S,
+    "the pod sandbox's id (12 chars)",
+    container_field(lambda c: _short(_sandbox(c))),
+)
+register_simple(
+    "k8s.pod.full_sandbox_id", S, "the pod sandbox's whole id", container_field(_sandbox)
+)
+register_simple(
+    "k8s.pod.labels",
+    S,
+    "the pod's labels, 'key:value, key:value'",
+    container_field(lambda c: _labels_text(_pod_labels(c))),
+)
+register_simple("k8s.pod.ip", S, "the pod's IP address", container_field(_pod_value("ip", None)))
 
 
-@register("k8s.pod.label", S, "a pod label's value, k8s.pod.label[key]",
-          arg=ArgKind.KEY, dotted_arg=True)
+@register(
+    "k8s.pod.label", S, "a pod label's value, k8s.pod.label[key]", arg=ArgKind.KEY, dotted_arg=True
+)
 def _pod_label(key: str | None) -> Extractor:
     assert key is not None
     return container_field(lambda c: _pod_labels(c).get(key))

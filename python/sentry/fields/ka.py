@@ -130,7 +130,10 @@ def _per_item(name: str, array: str, inner: str, desc: str) -> None:
 
 
 def _computed(
-    name: str, type: FieldType, desc: str, fn: Callable[[dict[str, Any], str | None], Any],
+    name: str,
+    type: FieldType,
+    desc: str,
+    fn: Callable[[dict[str, Any], str | None], Any],
     arg: ArgKind = ArgKind.NONE,
 ) -> None:
     """A field computed from the whole object (and the argument, if any)."""
@@ -144,14 +147,22 @@ def _computed(
 # -- jevt.* ---------------------------------------------------------------------------------
 
 
-@register("jevt.rawtime", FieldType.INT, "absolute event timestamp, i.e. nanoseconds from epoch",
-          source=SOURCE)
+@register(
+    "jevt.rawtime",
+    FieldType.INT,
+    "absolute event timestamp, i.e. nanoseconds from epoch",
+    source=SOURCE,
+)
 def _jevt_rawtime(_arg: str | None) -> Extractor:
     return lambda evt: evt.ts
 
 
-@register("jevt.time", S, "json event timestamp as a string that includes the nanosecond part",
-          source=SOURCE)
+@register(
+    "jevt.time",
+    S,
+    "json event timestamp as a string that includes the nanosecond part",
+    source=SOURCE,
+)
 def _jevt_time(_arg: str | None) -> Extractor:
     def extract(evt: Any) -> str:
         secs, ns = divmod(evt.ts, 1_000_000_000)
@@ -160,8 +171,9 @@ def _jevt_time(_arg: str | None) -> Extractor:
     return extract
 
 
-@register("jevt.time.iso8601", S, "json event timestamp in ISO 8601 format (UTC), with ns",
-          source=SOURCE)
+@register(
+    "jevt.time.iso8601", S, "json event timestamp in ISO 8601 format (UTC), with ns", source=SOURCE
+)
 def _jevt_time_iso(_arg: str | None) -> Extractor:
     def extract(evt: Any) -> str:
         secs, ns = divmod(evt.ts, 1_000_000_000)
@@ -171,8 +183,14 @@ def _jevt_time_iso(_arg: str | None) -> Extractor:
     return extract
 
 
-@register("jevt.value", S, "one property of the json object by JSON pointer, e.g. "
-          "jevt.value[/user/username], returned as a string", arg=ArgKind.KEY, source=SOURCE)
+@register(
+    "jevt.value",
+    S,
+    "one property of the json object by JSON pointer, e.g. "
+    "jevt.value[/user/username], returned as a string",
+    arg=ArgKind.KEY,
+    source=SOURCE,
+)
 def _jevt_value(arg: str | None) -> Extractor:
     path = parse_pointer(arg or "")
 
@@ -198,10 +216,10 @@ def _jevt_obj(_arg: str | None) -> Extractor:
 
 _single("ka.auditid", "/auditID", "the unique id of the audit event")
 _single("ka.stage", "/stage", "stage of the request (RequestReceived, ResponseComplete, ...)")
-_single("ka.auth.decision", "/annotations/authorization.k8s.io~1decision",
-        "the authorization decision")
-_single("ka.auth.reason", "/annotations/authorization.k8s.io~1reason",
-        "the authorization reason")
+_single(
+    "ka.auth.decision", "/annotations/authorization.k8s.io~1decision", "the authorization decision"
+)
+_single("ka.auth.reason", "/annotations/authorization.k8s.io~1reason", "the authorization reason")
 _single("ka.user.name", "/user/username", "the user name performing the request")
 _single("ka.impuser.name", "/impersonatedUser/username", "the impersonated user name")
 _single("ka.verb", "/verb", "the action being performed")
@@ -210,22 +228,38 @@ _single("ka.target.name", "/objectRef/name", "the target object name")
 _single("ka.target.namespace", "/objectRef/namespace", "the target object namespace")
 _single("ka.target.resource", "/objectRef/resource", "the target object resource")
 _single("ka.target.subresource", "/objectRef/subresource", "the target object subresource")
-_single("ka.req.binding.role", "/requestObject/roleRef/name",
-        "when the request object is a (cluster) role binding, the role being linked")
+_single(
+    "ka.req.binding.role",
+    "/requestObject/roleRef/name",
+    "when the request object is a (cluster) role binding, the role being linked",
+)
 _single("ka.req.configmap.name", "/objectRef/name", "for a configmap, its name")
 _single("ka.req.configmap.obj", "/requestObject/data", "for a configmap, the whole data object")
 _single("ka.req.pod.host_ipc", "/requestObject/spec/hostIPC", "for a pod, the hostIPC flag")
-_single("ka.req.pod.host_network", "/requestObject/spec/hostNetwork",
-        "for a pod, the hostNetwork flag")
-_single("ka.req.container.host_network", "/requestObject/spec/hostNetwork",
-        "deprecated alias of ka.req.pod.host_network")
+_single(
+    "ka.req.pod.host_network", "/requestObject/spec/hostNetwork", "for a pod, the hostNetwork flag"
+)
+_single(
+    "ka.req.container.host_network",
+    "/requestObject/spec/hostNetwork",
+    "deprecated alias of ka.req.pod.host_network",
+)
 _single("ka.req.pod.host_pid", "/requestObject/spec/hostPID", "for a pod, the hostPID flag")
-_single("ka.req.pod.run_as_user", "/requestObject/spec/securityContext/runAsUser",
-        "for a pod, the runAsUser of the pod security context")
-_single("ka.req.pod.run_as_group", "/requestObject/spec/securityContext/runAsGroup",
-        "for a pod, the runAsGroup of the pod security context")
-_single("ka.req.pod.fs_group", "/requestObject/spec/securityContext/fsGroup",
-        "for a pod, the fsGroup of the pod security context")
+_single(
+    "ka.req.pod.run_as_user",
+    "/requestObject/spec/securityContext/runAsUser",
+    "for a pod, the runAsUser of the pod security context",
+)
+_single(
+    "ka.req.pod.run_as_group",
+    "/requestObject/spec/securityContext/runAsGroup",
+    "for a pod, the runAsGroup of the pod security context",
+)
+_single(
+    "ka.req.pod.fs_group",
+    "/requestObject/spec/securityContext/fsGroup",
+    "for a pod, the fsGroup of the pod security context",
+)
 _single("ka.req.service.type", "/requestObject/spec/type", "for a service, the service type")
 _single("ka.resp.name", "/responseObject/metadata/name", "the response object name")
 _single("ka.response.code", "/responseStatus/code", "the response code")
@@ -242,8 +276,9 @@ def _whole_list(name: str, pointer: str, desc: str) -> None:
             value = walk(evt.obj, path)
             if value is _MISSING or value is None:
                 return None
-            values = [as_string(v) for v in value] if isinstance(value, list) else [
-                as_string(value)]
+            values = (
+                [as_string(v) for v in value] if isinstance(value, list) else [as_string(value)]
+            )
             return _pick(values, arg)
 
         return _memo(f"{name}[{arg}]", extract)
@@ -252,14 +287,20 @@ def _whole_list(name: str, pointer: str, desc: str) -> None:
 
 
 _whole_list("ka.user.groups", "/user/groups", "the groups the user belongs to")
-_whole_list("ka.req.binding.subjects", "/requestObject/subjects",
-            "for a (cluster) role binding, the subjects (accounts, users) being linked")
-_whole_list("ka.req.role.rules", "/requestObject/rules",
-            "for a role/cluster role, the rules of the role")
+_whole_list(
+    "ka.req.binding.subjects",
+    "/requestObject/subjects",
+    "for a (cluster) role binding, the subjects (accounts, users) being linked",
+)
+_whole_list(
+    "ka.req.role.rules", "/requestObject/rules", "for a role/cluster role, the rules of the role"
+)
 _whole_list("ka.req.service.ports", "/requestObject/spec/ports", "for a service, its ports")
-_whole_list("ka.req.pod.supplemental_groups",
-            "/requestObject/spec/securityContext/supplementalGroups",
-            "for a pod, the supplementalGroups gids of the security context")
+_whole_list(
+    "ka.req.pod.supplemental_groups",
+    "/requestObject/spec/securityContext/supplementalGroups",
+    "for a pod, the supplementalGroups gids of the security context",
+)
 
 
 def _uri_param(obj: dict[str, Any], key: str | None) -> str | None:
@@ -273,8 +314,13 @@ def _uri_param(obj: dict[str, Any], key: str | None) -> str | None:
     return None
 
 
-_computed("ka.uri.param", S, "the value of a query parameter of the uri "
-          "(ka.uri.param[key] is val when uri=/foo?key=val)", _uri_param, ArgKind.KEY)
+_computed(
+    "ka.uri.param",
+    S,
+    "the value of a query parameter of the uri (ka.uri.param[key] is val when uri=/foo?key=val)",
+    _uri_param,
+    ArgKind.KEY,
+)
 
 
 def _has_subject(obj: dict[str, Any], name: str | None) -> str:
@@ -286,8 +332,13 @@ def _has_subject(obj: dict[str, Any], name: str | None) -> str:
     return "false"
 
 
-_computed("ka.req.binding.subject.has_name", S, "for a (cluster) role binding, true if a "
-          "subject with the given name exists", _has_subject, ArgKind.KEY)
+_computed(
+    "ka.req.binding.subject.has_name",
+    S,
+    "for a (cluster) role binding, true if a subject with the given name exists",
+    _has_subject,
+    ArgKind.KEY,
+)
 
 # -- ka.*: pod specs -----------------------------------------------------------------------
 
@@ -303,8 +354,10 @@ def image_repository(image: str) -> str:
     return image
 
 
-def _images(repository: bool, first_only: bool = False,
-            ) -> Callable[[dict[str, Any], str | None], Any]:
+def _images(
+    repository: bool,
+    first_only: bool = False,
+) -> Callable[[dict[str, Any], str | None], Any]:
     def extract(obj: dict[str, Any], arg: str | None) -> Any:
         if first_only and arg is None:
             arg = "0"
@@ -326,15 +379,29 @@ for _name, _repo in (
     ("ka.req.container.image", False),
     ("ka.req.container.image.repository", True),
 ):
-    _computed(_name, S, "deprecated by ka.req.pod.containers.image" + (
-        ".repository" if _repo else "") + ": the first container's image" + (
-        " (repository part only)" if _repo else ""), _images(_repo, first_only=True),
-        ArgKind.INDEX)
+    _computed(
+        _name,
+        S,
+        "deprecated by ka.req.pod.containers.image"
+        + (".repository" if _repo else "")
+        + ": the first container's image"
+        + (" (repository part only)" if _repo else ""),
+        _images(_repo, first_only=True),
+        ArgKind.INDEX,
+    )
 
-_per_item("ka.req.pod.volumes.hostpath", _VOLUMES, "/hostPath/path",
-          "for a pod, the hostPath paths of all volumes")
-_per_item("ka.req.pod.volumes.flexvolume_driver", _VOLUMES, "/flexVolume/driver",
-          "for a pod, the flexVolume drivers of all volumes")
+_per_item(
+    "ka.req.pod.volumes.hostpath",
+    _VOLUMES,
+    "/hostPath/path",
+    "for a pod, the hostPath paths of all volumes",
+)
+_per_item(
+    "ka.req.pod.volumes.flexvolume_driver",
+    _VOLUMES,
+    "/flexVolume/driver",
+    "for a pod, the flexVolume drivers of all volumes",
+)
 
 
 def _any_privileged(obj: dict[str, Any], arg: str | None) -> str | None:
@@ -343,13 +410,18 @@ def _any_privileged(obj: dict[str, Any], arg: str | None) -> str | None:
         return None
     if arg is not None:
         i = int(arg)
-        containers = containers[i:i + 1]
+        containers = containers[i : i + 1]
     flags = [walk(c, ("securityContext", "privileged")) for c in containers]
     return "true" if any(f is True for f in flags) else "false"
 
 
-_computed("ka.req.container.privileged", S, "for a pod, true if any container (or the "
-          "indexed one) runs privileged", _any_privileged, ArgKind.INDEX)
+_computed(
+    "ka.req.container.privileged",
+    S,
+    "for a pod, true if any container (or the indexed one) runs privileged",
+    _any_privileged,
+    ArgKind.INDEX,
+)
 
 
 def _volume_types(obj: dict[str, Any], arg: str | None) -> Any:
@@ -360,8 +432,13 @@ def _volume_types(obj: dict[str, Any], arg: str | None) -> Any:
     return _pick(out, arg)
 
 
-_computed("ka.req.pod.volumes.volume_type", L, "for a pod, the type of every volume",
-          _volume_types, ArgKind.INDEX)
+_computed(
+    "ka.req.pod.volumes.volume_type",
+    L,
+    "for a pod, the type of every volume",
+    _volume_types,
+    ArgKind.INDEX,
+)
 
 
 def _hostpath_mounted(obj: dict[str, Any], pattern: str | None) -> str | None:
@@ -375,8 +452,14 @@ def _hostpath_mounted(obj: dict[str, Any], pattern: str | None) -> str | None:
     return "false"
 
 
-_computed("ka.req.volume.hostpath", S, "true if a hostPath volume mounts a path matching the "
-          "argument (a glob: ka.req.volume.hostpath[/proc*])", _hostpath_mounted, ArgKind.KEY)
+_computed(
+    "ka.req.volume.hostpath",
+    S,
+    "true if a hostPath volume mounts a path matching the "
+    "argument (a glob: ka.req.volume.hostpath[/proc*])",
+    _hostpath_mounted,
+    ArgKind.KEY,
+)
 
 
 def _rule_attr(prop: str) -> Callable[[dict[str, Any], str | None], Any]:
@@ -384,13 +467,22 @@ def _rule_attr(prop: str) -> Callable[[dict[str, Any], str | None], Any]:
         rules = walk(obj, ("requestObject", "rules"))
         if not isinstance(rules, list):
             return None
-        out = [as_string(item) for rule in rules if isinstance(rule, dict)
-               for item in (rule.get(prop) or [])]
+        out = [
+            as_string(item)
+            for rule in rules
+            if isinstance(rule, dict)
+            for item in (rule.get(prop) or [])
+        ]
         return _pick(out, arg)
 
     return extract
 
 
 for _prop in ("apiGroups", "nonResourceURLs", "verbs", "resources"):
-    _computed(f"ka.req.role.rules.{_prop}", L, f"for a role/cluster role, the {_prop} of its "
-              "rules", _rule_attr(_prop), ArgKind.INDEX)
+    _computed(
+        f"ka.req.role.rules.{_prop}",
+        L,
+        f"for a role/cluster role, the {_prop} of its rules",
+        _rule_attr(_prop),
+        ArgKind.INDEX,
+    )

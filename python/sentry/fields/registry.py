@@ -90,11 +90,13 @@ class Known:
 # extractor -> specialiser(event info) -> a cheaper extractor for events of that type, or
 # Known(value) when the type alone decides the value. See specialise().
 _SPECIALISERS: weakref.WeakKeyDictionary[Extractor, Callable[[Any], Extractor | Known]] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
-def specialised_by(specialiser: Callable[[Any], Extractor | Known]) -> Callable[
-        [Extractor], Extractor]:
+def specialised_by(
+    specialiser: Callable[[Any], Extractor | Known],
+) -> Callable[[Extractor], Extractor]:
     """Decorator: ``specialiser(info)`` may stand in for the extractor on events whose
     :class:`~sentry.events.table.EventInfo` is ``info`` (same values, less work)."""
 

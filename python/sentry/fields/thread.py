@@ -23,8 +23,9 @@ def _ismain(ev: Any) -> bool | None:
 
 register_simple("thread.tid", FieldType.INT, "id of the thread", _tid)
 register_simple("thread.vtid", FieldType.INT, "id of the thread in its pid namespace", _vtid)
-register_simple("thread.ismain", FieldType.BOOL, "whether the thread is the process's main one",
-                _ismain)
+register_simple(
+    "thread.ismain", FieldType.BOOL, "whether the thread is the process's main one", _ismain
+)
 
 # Capability names by bit (scap's PPM_CAP_* bits are the kernel's CAP_* numbers).
 CAP_NAMES = (
@@ -55,6 +56,9 @@ def _caps(attr: str) -> Any:
 
 
 for _set in ("permitted", "inheritable", "effective"):
-    register_simple(f"thread.cap_{_set}", FieldType.STRING,
-                    f"the {_set} capability set (CAP_* names, space separated)",
-                    _caps(f"cap_{_set}"))
+    register_simple(
+        f"thread.cap_{_set}",
+        FieldType.STRING,
+        f"the {_set} capability set (CAP_* names, space separated)",
+        _caps(f"cap_{_set}"),
+    )

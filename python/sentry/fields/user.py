@@ -36,9 +36,14 @@ def _loginuid(ev: Any) -> int | None:
 
 register_simple("user.uid", FieldType.INT, "user id", _uid)
 register_simple("user.name", FieldType.STRING, "user name", _by_uid("uid", lambda u: u.name))
-register_simple("user.homedir", FieldType.STRING, "home directory",
-                _by_uid("uid", lambda u: u.homedir))
+register_simple(
+    "user.homedir", FieldType.STRING, "home directory", _by_uid("uid", lambda u: u.homedir)
+)
 register_simple("user.shell", FieldType.STRING, "login shell", _by_uid("uid", lambda u: u.shell))
 register_simple("user.loginuid", FieldType.INT, "audit login uid (-1 if unset)", _loginuid)
-register_simple("user.loginname", FieldType.STRING, "name of the login user",
-                _by_uid("loginuid", lambda u: u.name))
+register_simple(
+    "user.loginname",
+    FieldType.STRING,
+    "name of the login user",
+    _by_uid("loginuid", lambda u: u.name),
+)

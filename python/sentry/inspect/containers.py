@@ -27,12 +27,17 @@ SHORT_ID_LEN = 12  # the id as Falco prints it
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # A path component naming a container: the runtime's decoration, the id, a systemd suffix.
-_SCOPED = re.compile(
-    r"(docker|cri-containerd|crio|libpod|containerd)-([0-9a-f]{64})(?:\.scope)?")
+_SCOPED = re.compile(r"(docker|cri-containerd|crio|libpod|containerd)-([0-9a-f]{64})(?:\.scope)?")
 _POD_UID = re.compile(
-    r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})")
-_HINTS = {"docker": "docker", "cri-containerd": "containerd", "crio": "cri-o",
-          "libpod": "podman", "containerd": "containerd"}
+    r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})"
+)
+_HINTS = {
+    "docker": "docker",
+    "cri-containerd": "containerd",
+    "crio": "cri-o",
+    "libpod": "podman",
+    "containerd": "containerd",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +176,20 @@ class ContainerInfo:
 HOST = ContainerInfo(HOST_ID, type="host", name="host", full_id=HOST_ID)
 
 # sysdig's container types (sinsp_container_type) by number, as capture files carry them.
-SCAP_TYPES = {0: "docker", 1: "lxc", 2: "libvirt-lxc", 3: "mesos", 4: "rkt", 5: "custom",
-              6: "cri", 7: "containerd", 8: "cri-o", 9: "bpm", 10: "static", 11: "podman"}
+SCAP_TYPES = {
+    0: "docker",
+    1: "lxc",
+    2: "libvirt-lxc",
+    3: "mesos",
+    4: "rkt",
+    5: "custom",
+    6: "cri",
+    7: "containerd",
+    8: "cri-o",
+    9: "bpm",
+    10: "static",
+    11: "podman",
+}
 _SCAP_TYPE_CODES = {name: code for code, name in SCAP_TYPES.items()}
 
 
@@ -183,23 +200,39 @@ def to_scap_json(info: ContainerInfo) -> str:
     pod = info.pod
     labels = dict(info.labels)
     doc: dict[str, object] = {
-        "id": info.id, "full_id": info.full_id or info.id,
-        "type": _SCAP_TYPE_CODES.get(info.type or "", 5), "name": info.name or "",
-        "image": info.image or "", "imageid": info.image_id or "",
-        "imagerepo": info.image_repository or "", "imagetag": info.image_tag or "",
-        "imagedigest": info.image_digest or "", "privileged": bool(info.privileged),
-        "Mounts": [{"Source": m.source, "Destination": m.dest, "Mode": m.mode, "RW": m.rdwr,
-                    "Propagation": m.propagation} for m in info.mounts],
-        "ip": info.ip or "0.0.0.0", "Labels": labels,
-        "host_pid": bool(info.host_pid), "host_network": bool(info.host_network),
-        "host_ipc": bool(info.host_ipc), "created_time": (info.start_ts or 0) // 1_000_000_000,
-        "start_ts": info.start_ts or 0, "is_pod_sandbox": False,
+        "id": info.id,
+        "full_id": info.full_id or info.id,
+        "type": _SCAP_TYPE_CODES.get(info.type or "", 5),
+        "name": info.name or "",
+        "image": info.image or "",
+        "imageid": info.image_id or "",
+        "imagerepo": info.image_repository or "",
+        "imagetag": info.image_tag or "",
+        "imagedigest": info.image_digest or "",
+        "privileged": bool(info.privileged),
+        "Mounts": [
+            {
+                "Source": m.source,
+                "Destination": m.dest,
+                "Mode": m.mode,
+                "RW": m.rdwr,
+                "Propagation": m.propagation,
+            }
+            for m in info.mounts
+        ],
+        "ip": info.ip or "0.0.0.0",
+        "Labels": labels,
+        "host_pid": bool(info.host_pid),
+        "host_network": bool(info.host_network),
+        "host_ipc": bool(info.host_ipc),
+        "created_time": (info.start_ts or 0) // 1_000_000_000,
+        "start_ts": info.start_ts or 0,
+        "is_pod_sandbox": False,
     }
     if pod is not None:
         doc["pod_sandbox_id"] = pod.sandbox_id or ""
         doc["pod_sandbox_labels"] = dict(pod.labels)
-        doc["pod"] = {"name": pod.name, "namespace": pod.namespace, "uid": pod.uid,
-                      "ip": pod.ip}
+        doc["pod"] = {"name": pod.name, "namespace": pod.namespace, "uid": pod.uid, "ip": pod.ip}
     return json.dumps({"container": doc}, separators=(",", ":"))
 
 
@@ -221,10 +254,15 @@ def from_scap_json(text: str) -> ContainerInfo | None:
     labels = data.get("Labels", data.get("labels")) or {}
     labels = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
     mounts = [
-        ContainerMount(str(m.get("Source", "")), str(m.get("Destination", "")),
-                       str(m.get("Mode", "")), bool(m.get("RW", True)),
-                       str(m.get("Propagation", "")))
-        for m in data.get("Mounts") or () if isinstance(m, dict)
+        ContainerMount(
+            str(m.get("Source", "")),
+            str(m.get("Destination", "")),
+            str(m.get("Mode", "")),
+            bool(m.get("RW", True)),
+            str(m.get("Propagation", "")),
+        )
+        for m in data.get("Mounts") or ()
+        if isinstance(m, dict)
     ]
     kind = data.get("type")
     pod = None
@@ -232,21 +270,37 @@ def from_scap_json(text: str) -> ContainerInfo | None:
     if isinstance(p, dict) or data.get("pod_sandbox_id"):
         p = p if isinstance(p, dict) else {}
         plabels = data.get("pod_sandbox_labels")
-        pod = PodInfo(name=p.get("name"), namespace=p.get("namespace"), uid=p.get("uid"),
-                      sandbox_id=text_of("pod_sandbox_id"), ip=p.get("ip"),
-                      labels=dict(plabels) if isinstance(plabels, dict) else {})
+        pod = PodInfo(
+            name=p.get("name"),
+            namespace=p.get("namespace"),
+            uid=p.get("uid"),
+            sandbox_id=text_of("pod_sandbox_id"),
+            ip=p.get("ip"),
+            labels=dict(plabels) if isinstance(plabels, dict) else {},
+        )
     ip = text_of("ip")
     start = data.get("start_ts") or (data.get("created_time") or 0) * 1_000_000_000
     return ContainerInfo(
         str(data["id"])[:SHORT_ID_LEN],
         type=SCAP_TYPES.get(kind, str(kind)) if isinstance(kind, int) else text_of("type"),
-        name=text_of("name"), image=text_of("image"), image_id=text_of("imageid"),
-        image_repository=text_of("imagerepo"), image_tag=text_of("imagetag"),
-        image_digest=text_of("imagedigest"), privileged=data.get("privileged"),
-        ip=None if ip == "0.0.0.0" else ip, mounts=mounts, labels=labels,
-        full_id=text_of("full_id") or str(data["id"]), start_ts=int(start) or None,
-        host_pid=data.get("host_pid"), host_network=data.get("host_network"),
-        host_ipc=data.get("host_ipc"), pod=pod)
+        name=text_of("name"),
+        image=text_of("image"),
+        image_id=text_of("imageid"),
+        image_repository=text_of("imagerepo"),
+        image_tag=text_of("imagetag"),
+        image_digest=text_of("imagedigest"),
+        privileged=data.get("privileged"),
+        ip=None if ip == "0.0.0.0" else ip,
+        mounts=mounts,
+        labels=labels,
+        full_id=text_of("full_id") or str(data["id"]),
+        start_ts=int(start) or None,
+        host_pid=data.get("host_pid"),
+        host_network=data.get("host_network"),
+        host_ipc=data.get("host_ipc"),
+        pod=pod,
+    )
+
 
 Listener = Callable[[ContainerInfo], None]
 
@@ -285,8 +339,12 @@ class ContainerTable:
             ask = self.on_new
             pod = PodInfo(uid=ident.pod_uid) if ident.pod_uid else None
             self._by_id[ident.id] = ContainerInfo(
-                ident.id, type=ident.runtime, full_id=ident.full_id, pod=pod,
-                state=LookupState.PENDING if ask is not None else LookupState.UNKNOWN)
+                ident.id,
+                type=ident.runtime,
+                full_id=ident.full_id,
+                pod=pod,
+                state=LookupState.PENDING if ask is not None else LookupState.UNKNOWN,
+            )
         if ask is not None:
             ask(ident)
 

@@ -83,9 +83,23 @@ class FdInfo:
     def copy(self, num: int | None = None) -> FdInfo:
         """A duplicate (dup, fork), optionally under another number."""
         twin = FdInfo(
-            self.num if num is None else num, self.type, self.name, self.flags, self.ino,
-            self.dev, self.cip, self.sip, self.cport, self.sport, self.l4proto, self.socktype,
-            self.role, -1, self.listening, self.connected, self.name_raw,
+            self.num if num is None else num,
+            self.type,
+            self.name,
+            self.flags,
+            self.ino,
+            self.dev,
+            self.cip,
+            self.sip,
+            self.cport,
+            self.sport,
+            self.l4proto,
+            self.socktype,
+            self.role,
+            -1,
+            self.listening,
+            self.connected,
+            self.name_raw,
         )
         return twin
 

@@ -123,9 +123,13 @@ class Inspector:
         self._build_dispatch()
         # The sets above folded into one lookup per event: type -> _NO_RESET | _ENTER_FD ...
         self._plan: dict[int, int] = {}
-        for bit, codes in ((_NO_RESET, self._no_reset), (_ENTER_FD, self._enter_fd),
-                           (_STASH, self._stash_enter), (_EXIT_FD, self._exit_fd),
-                           (_HANDLED, self._handlers)):
+        for bit, codes in (
+            (_NO_RESET, self._no_reset),
+            (_ENTER_FD, self._enter_fd),
+            (_STASH, self._stash_enter),
+            (_EXIT_FD, self._exit_fd),
+            (_HANDLED, self._handlers),
+        ):
             for code in codes:
                 self._plan[code] = self._plan.get(code, 0) | bit
 
@@ -136,8 +140,9 @@ class Inspector:
         """State as a capture file describes it: its process, fd, user and interface lists."""
         from sentry.inspect.snapshot import load_capture_state
 
-        users = UserTable.from_capture(getattr(reader, "users", ()) or (),
-                                       getattr(reader, "groups", ()) or ())
+        users = UserTable.from_capture(
+            getattr(reader, "users", ()) or (), getattr(reader, "groups", ()) or ()
+        )
         inspector = cls(users=users)
         load_capture_state(inspector, reader)
         return inspector
@@ -211,8 +216,16 @@ class Inspector:
             "capset": self._on_capset_exit,
         }
         # Exits that need what their enter said (the enter params are kept for them).
-        stash = {"socket", "socketpair", "execve", "execveat", "setuid", "setresuid", "setgid",
-                 "setresgid"}
+        stash = {
+            "socket",
+            "socketpair",
+            "execve",
+            "execveat",
+            "setuid",
+            "setresuid",
+            "setgid",
+            "setresgid",
+        }
         # Old open exits carry only the fd: their enter's path and flags are kept for them.
         opens = {"open", "openat", "openat2", "creat"}
         for code, info in EVENTS.items():
@@ -226,8 +239,11 @@ class Inspector:
                 if params and int(params[0].type) == _PT_FD and params[0].name in ("fd", "oldfd"):
                     self._enter_fd.add(code)
                 exit_info = EVENTS.get(code + 1)
-                old_open = info.name in opens and exit_info is not None and all(
-                    p.name != "name" for p in exit_info.params)
+                old_open = (
+                    info.name in opens
+                    and exit_info is not None
+                    and all(p.name != "name" for p in exit_info.params)
+                )
                 if info.name in stash or old_open:
                     self._stash_enter.add(code)
                 if info.name == "procexit":
@@ -244,7 +260,8 @@ class Inspector:
                 enter_names = {p.name for p in enter.params} if enter is not None else set()
                 handler = exits.get(info.name)
                 if (info.name in ("recvfrom", "recvmsg") and "tuple" in names) or (
-                        info.name in ("sendto", "sendmsg") and "tuple" in enter_names):
+                    info.name in ("sendto", "sendmsg") and "tuple" in enter_names
+                ):
                     handler = self._on_datagram_exit
                 if handler is not None:
                     self._handlers[code] = handler
@@ -421,8 +438,12 @@ class Inspector:
             filename = self._execveat_path(th, enter)
         filename = filename if isinstance(filename, str) else ""
         # a relative program path is the cwd's (an FSPATH, as sysdig and libs resolve it)
-        relative = filename and filename[0] != "/" and filename != NA_NAME and (
-            not filename.startswith("memfd:"))
+        relative = (
+            filename
+            and filename[0] != "/"
+            and filename != NA_NAME
+            and (not filename.startswith("memfd:"))
+        )
         th.exepath = join_path(th.main_thread().cwd, filename) if relative else filename
         if th.exepath in ("", NA_NAME):
             # the enter or the fd it ran was not seen: the path the driver read from the
@@ -505,8 +526,9 @@ class Inspector:
             path = join_path(self._dir_of(th, dirfd), name)
         flags = flags or 0
         kind = FdType.DIRECTORY if flags & O_DIRECTORY else FdType.FILE
-        info = FdInfo(fd, kind, path, flags, dev=param("dev") or 0, renamed_at=ev.num,
-                      name_raw=name)
+        info = FdInfo(
+            fd, kind, path, flags, dev=param("dev") or 0, renamed_at=ev.num, name_raw=name
+        )
         th.fds.fds[fd] = ev.fdinfo = info
         th.last_fd = fd
 
@@ -691,8 +713,7 @@ class Inspector:
         if fd is not None and fd >= 0:
             name = ev.param_by_name("name")
             label = f"memfd:{name}" if isinstance(name, str) else ""
-            ev.fdinfo = th.fds.add(FdInfo(fd, FdType.MEMFD, label,
-                                          ev.param_by_name("flags") or 0))
+            ev.fdinfo = th.fds.add(FdInfo(fd, FdType.MEMFD, label, ev.param_by_name("flags") or 0))
 
     # ---- containers -----------------------------------------------------------------------
 
@@ -726,9 +747,14 @@ class Inspector:
             return
         cid = ev.param_by_name("id")
         if isinstance(cid, str) and cid:
-            self.containers.update(ContainerInfo(
-                cid, type=_container_type(ev.param_by_name("type")),
-                name=ev.param_by_name("name"), image=ev.param_by_name("image")))
+            self.containers.update(
+                ContainerInfo(
+                    cid,
+                    type=_container_type(ev.param_by_name("type")),
+                    name=ev.param_by_name("name"),
+                    image=ev.param_by_name("image"),
+                )
+            )
 
     # ---- identity and cwd -----------------------------------------------------------------
 
@@ -777,7 +803,8 @@ class Inspector:
         if self.proc_root is None:
             return 0
         gone = [
-            th.tid for th in self.threads
+            th.tid
+            for th in self.threads
             if max(th.last_ts, th.clone_ts) < now_ns - idle_ns
             and not os.path.exists(f"{self.proc_root}/{th.tid}")
         ]

@@ -19,9 +19,15 @@ from sentry.inspect.fds import FdInfo, FdTable, FdType, IpAddress, Role
 from sentry.inspect.threads import NO_ID, ThreadInfo, ThreadTable, dir_path
 
 _ANON_TYPES = {
-    "[eventfd]": FdType.EVENT, "[eventpoll]": FdType.EVENTPOLL, "inotify": FdType.INOTIFY,
-    "[signalfd]": FdType.SIGNALFD, "[timerfd]": FdType.TIMERFD, "bpf-prog": FdType.BPF,
-    "bpf-map": FdType.BPF, "[userfaultfd]": FdType.USERFAULTFD, "[io_uring]": FdType.IO_URING,
+    "[eventfd]": FdType.EVENT,
+    "[eventpoll]": FdType.EVENTPOLL,
+    "inotify": FdType.INOTIFY,
+    "[signalfd]": FdType.SIGNALFD,
+    "[timerfd]": FdType.TIMERFD,
+    "bpf-prog": FdType.BPF,
+    "bpf-map": FdType.BPF,
+    "[userfaultfd]": FdType.USERFAULTFD,
+    "[io_uring]": FdType.IO_URING,
 }
 _LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 
@@ -45,15 +51,19 @@ def _hex_ip(text: str) -> IpAddress:
     if len(raw) == 4:
         return ipaddress.IPv4Address(raw[::-1])
     # IPv6 in /proc/net is four little-endian 32-bit words.
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
     return ipaddress.IPv6Address(words)
 
 
 def read_sockets(root: Path = Path("/proc")) -> dict[int, FdInfo]:
     """Socket fds by inode, from /proc/net (fd numbers are filled in per process)."""
     socks: dict[int, FdInfo] = {}
-    for name, kind, proto in (("tcp", FdType.IPV4, "tcp"), ("udp", FdType.IPV4, "udp"),
-                              ("tcp6", FdType.IPV6, "tcp"), ("udp6", FdType.IPV6, "udp")):
+    for name, kind, proto in (
+        ("tcp", FdType.IPV4, "tcp"),
+        ("udp", FdType.IPV4, "udp"),
+        ("tcp6", FdType.IPV6, "tcp"),
+        ("udp6", FdType.IPV6, "udp"),
+    ):
         text = _read(root / "net" / name) or ""
         for line in text.splitlines()[1:]:
             f = line.split()
@@ -121,10 +131,10 @@ def _fill(th: ThreadInfo, task_dir: Path) -> bool:
     if stat is None:
         return False
     # comm may contain spaces and parentheses: split after the last ')'.
-    rest = stat[stat.rfind(")") + 2:].split()
+    rest = stat[stat.rfind(")") + 2 :].split()
     if len(rest) < 5:
         return False
-    th.comm = stat[stat.find("(") + 1:stat.rfind(")")]
+    th.comm = stat[stat.find("(") + 1 : stat.rfind(")")]
     th.vpgid, th.sid, th.tty = int(rest[2]), int(rest[3]), int(rest[4])
     status = _read(task_dir / "status") or ""
     for line in status.splitlines():
@@ -163,8 +173,11 @@ def _fill(th: ThreadInfo, task_dir: Path) -> bool:
     th.loginuid = int(login) if login.isdigit() else NO_ID
     cgroups = _read(task_dir / "cgroup") or ""
     # "id:controllers:path" -> "controllers=path", as the drivers report them.
-    th.cgroups = [f"{c.split(':', 2)[1]}={c.split(':', 2)[2]}" for c in cgroups.splitlines()
-                  if c.count(":") >= 2]
+    th.cgroups = [
+        f"{c.split(':', 2)[1]}={c.split(':', 2)[2]}"
+        for c in cgroups.splitlines()
+        if c.count(":") >= 2
+    ]
     th.container_id = container_id_from_cgroups(th.cgroups)
     return True
 

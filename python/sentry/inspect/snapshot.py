@@ -20,11 +20,27 @@ if TYPE_CHECKING:
 
 # scap_fd_type -> our fd kinds.
 _SCAP_FD_TYPES = {
-    1: FdType.FILE, 2: FdType.DIRECTORY, 3: FdType.IPV4, 4: FdType.IPV6, 5: FdType.IPV4,
-    6: FdType.IPV6, 7: FdType.PIPE, 8: FdType.UNIX, 9: FdType.EVENT, 10: FdType.UNKNOWN,
-    11: FdType.SIGNALFD, 12: FdType.EVENTPOLL, 13: FdType.INOTIFY, 14: FdType.TIMERFD,
-    15: FdType.NETLINK, 16: FdType.FILE, 17: FdType.BPF, 18: FdType.USERFAULTFD,
-    19: FdType.IO_URING, 20: FdType.MEMFD, 21: FdType.UNKNOWN,
+    1: FdType.FILE,
+    2: FdType.DIRECTORY,
+    3: FdType.IPV4,
+    4: FdType.IPV6,
+    5: FdType.IPV4,
+    6: FdType.IPV6,
+    7: FdType.PIPE,
+    8: FdType.UNIX,
+    9: FdType.EVENT,
+    10: FdType.UNKNOWN,
+    11: FdType.SIGNALFD,
+    12: FdType.EVENTPOLL,
+    13: FdType.INOTIFY,
+    14: FdType.TIMERFD,
+    15: FdType.NETLINK,
+    16: FdType.FILE,
+    17: FdType.BPF,
+    18: FdType.USERFAULTFD,
+    19: FdType.IO_URING,
+    20: FdType.MEMFD,
+    21: FdType.UNKNOWN,
 }
 _SERVER_SOCKS = frozenset({5, 6})
 _CLIENT_SOCKS = frozenset({3, 4})
@@ -41,8 +57,7 @@ def _ip(text: str) -> IpAddress | None:
 def fd_from_entry(entry: Any) -> FdInfo:
     """One fd-list entry as an :class:`FdInfo`."""
     kind = _SCAP_FD_TYPES.get(entry.type, FdType.UNKNOWN)
-    info = FdInfo(entry.fd, kind, entry.name, flags=entry.open_flags, ino=entry.ino,
-                  dev=entry.dev)
+    info = FdInfo(entry.fd, kind, entry.name, flags=entry.open_flags, ino=entry.ino, dev=entry.dev)
     if entry.type in _CLIENT_SOCKS:
         info.cip, info.cport = _ip(entry.sip), entry.sport
         info.sip, info.sport = _ip(entry.dip), entry.dport
@@ -104,10 +119,26 @@ def host_threads(inspector: Any) -> list[Any]:
 
     return [
         ThreadEntry(
-            th.tid, th.pid, th.ptid, comm=th.comm, exe=th.exe, exepath=th.exepath,
-            args=list(th.args), cwd=th.cwd, fdlimit=th.fdlimit, flags=th.flags, uid=th.uid,
-            gid=th.gid, env=list(th.env), vtid=th.vtid, vpid=th.vpid, cgroups=list(th.cgroups),
-            sid=th.sid, vpgid=th.vpgid, loginuid=th.loginuid, tty=th.tty,
+            th.tid,
+            th.pid,
+            th.ptid,
+            comm=th.comm,
+            exe=th.exe,
+            exepath=th.exepath,
+            args=list(th.args),
+            cwd=th.cwd,
+            fdlimit=th.fdlimit,
+            flags=th.flags,
+            uid=th.uid,
+            gid=th.gid,
+            env=list(th.env),
+            vtid=th.vtid,
+            vpid=th.vpid,
+            cgroups=list(th.cgroups),
+            sid=th.sid,
+            vpgid=th.vpgid,
+            loginuid=th.loginuid,
+            tty=th.tty,
         )
         for th in inspector.threads
     ]
@@ -129,6 +160,15 @@ def host_fds(inspector: Any) -> list[Any]:
         for num, fd in table.items():
             kind = kinds.get(fd.type)
             if kind is not None and 0 <= num < 1 << 63 and fd.name:
-                out.append(FdEntry(th.tid, num, fd.ino & (1 << 64) - 1, kind, fd.name,
-                                   fd.flags & 0xFFFFFFFF, fd.dev & 0xFFFFFFFF))
+                out.append(
+                    FdEntry(
+                        th.tid,
+                        num,
+                        fd.ino & (1 << 64) - 1,
+                        kind,
+                        fd.name,
+                        fd.flags & 0xFFFFFFFF,
+                        fd.dev & 0xFFFFFFFF,
+                    )
+                )
     return out

@@ -49,8 +49,11 @@ class UserTable:
         return cls(
             (
                 UserInfo(
-                    int(u.uid), int(getattr(u, "gid", 0)), str(u.name),
-                    str(getattr(u, "homedir", "")), str(getattr(u, "shell", "")),
+                    int(u.uid),
+                    int(getattr(u, "gid", 0)),
+                    str(u.name),
+                    str(getattr(u, "homedir", "")),
+                    str(getattr(u, "shell", "")),
                 )
                 for u in users
             ),

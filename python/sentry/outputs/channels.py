@@ -214,9 +214,18 @@ class HttpChannel(Channel):
 
     name = "http"
 
-    def __init__(self, url: str, *, timeout: float = 5.0, user_agent: str = "sentry",
-                 insecure: bool = False, ca_cert: str = "", ca_path: str = "",
-                 client_cert: str = "", client_key: str = ""):
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 5.0,
+        user_agent: str = "sentry",
+        insecure: bool = False,
+        ca_cert: str = "",
+        ca_path: str = "",
+        client_cert: str = "",
+        client_key: str = "",
+    ):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"http_output.url must be an http(s) URL, got '{url}'")
@@ -239,8 +248,7 @@ class HttpChannel(Channel):
     def _connect(self) -> http.client.HTTPConnection:
         host, port = self._parts.hostname or "", self._parts.port
         if self._ssl is not None:
-            return http.client.HTTPSConnection(host, port, timeout=self._timeout,
-                                               context=self._ssl)
+            return http.client.HTTPSConnection(host, port, timeout=self._timeout, context=self._ssl)
         return http.client.HTTPConnection(host, port, timeout=self._timeout)
 
     def send(self, msg: Message) -> None:
@@ -296,9 +304,16 @@ class Delivery:
     LOG_EVERY_S = 10.0
     MAX_BACKOFF_S = 30.0  # the longest wait between two attempts on a failing channel
 
-    def __init__(self, channel: Channel, *, queue_size: int = 10000, max_retries: int = 3,
-                 backoff: float = 0.2, log: Any = None,
-                 on_closed: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        channel: Channel,
+        *,
+        queue_size: int = 10000,
+        max_retries: int = 3,
+        backoff: float = 0.2,
+        log: Any = None,
+        on_closed: Callable[[], None] | None = None,
+    ):
         self.channel = channel
         self.stats = DeliveryStats()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
@@ -316,8 +331,9 @@ class Delivery:
         self._gone = False  # the channel's reader is gone (OutputClosed): count, not send
         self._failing = 0  # messages failed in a row: the back-off before the next attempt
         self.on_closed = on_closed
-        self._thread = threading.Thread(target=self._run, name=f"output-{channel.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"output-{channel.name}", daemon=True
+        )
         self._thread.start()
 
     def put(self, msg: Message) -> None:
@@ -371,23 +387,28 @@ class Delivery:
                 if self.on_closed is not None:
                     self.on_closed()  # the command ends, quietly (as after `| head`)
                 else:
-                    self._report(f"{self.channel.name} output: {err}; alerts are counted, "
-                                 "not written")
+                    self._report(
+                        f"{self.channel.name} output: {err}; alerts are counted, not written"
+                    )
                 return
             except Exception as err:  # any channel error is a counted failure
                 self.channel.reopen()
                 if attempt == self._max_retries or self._stopping.is_set():
                     self._count("failed")
                     self._failing += 1
-                    self._report(f"{self.channel.name} output failed, alert "
-                                 f"'{msg.rule}' not delivered: {_reason(err)}")
+                    self._report(
+                        f"{self.channel.name} output failed, alert "
+                        f"'{msg.rule}' not delivered: {_reason(err)}"
+                    )
                     return
                 self._count("retries")
-                self._stopping.wait(self._backoff * (2 ** attempt))
+                self._stopping.wait(self._backoff * (2**attempt))
             else:
                 if self._failing:
-                    self._info(f"{self.channel.name} output delivers again (after "
-                               f"{self._failing} failed alerts)")
+                    self._info(
+                        f"{self.channel.name} output delivers again (after "
+                        f"{self._failing} failed alerts)"
+                    )
                     self._failing = 0
                 self._count("delivered")
                 return
@@ -405,8 +426,10 @@ class Delivery:
                 self._deliver(item)
             except Exception as err:  # a bug of ours must not stop delivery
                 self._count("failed")
-                self._report(f"{self.channel.name} output: internal error, alert "
-                             f"'{item.rule}' not delivered: {err!r}")
+                self._report(
+                    f"{self.channel.name} output: internal error, alert "
+                    f"'{item.rule}' not delivered: {err!r}"
+                )
             self._inflight = False
         try:
             self.channel.close()

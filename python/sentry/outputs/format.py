@@ -40,6 +40,7 @@ _PRINTABLE = bytes(b if 32 <= b < 127 else 46 for b in range(256))
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 JSON_EVENT_SOURCE = "k8s_audit"  # fields rendered by Falco's json event formatter rules
 
+
 class OutputFormatError(SentryError):
     """A format names a field that does not exist or is malformed; says which token."""
 
@@ -87,9 +88,11 @@ def json_value(value: Any, ftype: FieldType) -> Any:
     """A field value for alert JSON ``output_fields``: numbers stay numbers, the rest text."""
     if value is None:
         return None
-    if isinstance(value, bool) or (isinstance(value, int) and ftype in (
-        FieldType.INT, FieldType.ABSTIME, FieldType.RELTIME, FieldType.PORT, FieldType.BOOL
-    )):
+    if isinstance(value, bool) or (
+        isinstance(value, int)
+        and ftype
+        in (FieldType.INT, FieldType.ABSTIME, FieldType.RELTIME, FieldType.PORT, FieldType.BOOL)
+    ):
         return value
     if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
         return str(value)
@@ -127,7 +130,7 @@ def _scan_field(fmt: str, start: int) -> tuple[str, str | None, int]:
     if i < len(fmt) and fmt[i] == "[":
         close = fmt.find("]", i)
         if close != -1:
-            arg = fmt[i + 1:close]
+            arg = fmt[i + 1 : close]
             i = close + 1
     return name, arg, i
 
@@ -137,8 +140,15 @@ class OutputFormat:
 
     __slots__ = ("_json_fields", "all_events", "fields", "text", "tokens")
 
-    def __init__(self, fmt: str, *, resolver: Resolver = resolve, extra: str = "",
-                 replace_container_info: bool = False, source: str | None = None):
+    def __init__(
+        self,
+        fmt: str,
+        *,
+        resolver: Resolver = resolve,
+        extra: str = "",
+        replace_container_info: bool = False,
+        source: str | None = None,
+    ):
         if source in (None, "syscall"):  # as Falco: -p and %container.info are for syscalls
             fmt = expand_container_info(fmt, extra, replace_container_info)
         self.text = fmt
@@ -161,14 +171,16 @@ class OutputFormat:
                 continue
             bound, end = self._bind(fmt, body, name, arg, end, resolver)
             if source is not None and bound.source != source:
-                raise OutputFormatError(fmt, name, f"not a field of {source} events "
-                                        f"(it reads {bound.source} events)")
+                raise OutputFormatError(
+                    fmt, name, f"not a field of {source} events (it reads {bound.source} events)"
+                )
             if literal:
                 tokens.append(_Token("".join(literal)))
                 literal = []
             json_event = bound.source == JSON_EVENT_SOURCE
-            tokens.append(_Token(None, bound,
-                                 render_json_event_value if json_event else render_value))
+            tokens.append(
+                _Token(None, bound, render_json_event_value if json_event else render_value)
+            )
             fields.setdefault(bound.name, bound)
             i = end
         if literal:
@@ -176,12 +188,14 @@ class OutputFormat:
         self.tokens = tuple(tokens)
         self.fields = tuple(fields.values())
         self._json_fields = tuple(
-            (_output_key(f), f, _json_event_field if f.source == JSON_EVENT_SOURCE
-             else json_value) for f in self.fields)
+            (_output_key(f), f, _json_event_field if f.source == JSON_EVENT_SOURCE else json_value)
+            for f in self.fields
+        )
 
     @staticmethod
-    def _bind(fmt: str, body: str, name: str, arg: str | None, end: int,
-              resolver: Resolver) -> tuple[BoundField, int]:
+    def _bind(
+        fmt: str, body: str, name: str, arg: str | None, end: int, resolver: Resolver
+    ) -> tuple[BoundField, int]:
         # A trailing '.' ends a sentence, not a field name ("file=%fd.name.").
         trimmed = 0
         while True:
@@ -252,8 +266,11 @@ LATE_FIELD_PREFIXES = ("container.", "k8s.")
 
 
 def _is_late(bound: BoundField | None) -> bool:
-    return (bound is not None and bound.source == "syscall"
-            and bound.name.startswith(LATE_FIELD_PREFIXES))
+    return (
+        bound is not None
+        and bound.source == "syscall"
+        and bound.name.startswith(LATE_FIELD_PREFIXES)
+    )
 
 
 class _LateEvent:
@@ -271,9 +288,13 @@ class DeferredOutput:
 
     __slots__ = ("_event", "_late", "_parts", "_values")
 
-    def __init__(self, parts: list[str | _Token], values: dict[str, Any],
-                 late: tuple[tuple[str, BoundField, Callable[[Any, FieldType], Any]], ...],
-                 event: _LateEvent):
+    def __init__(
+        self,
+        parts: list[str | _Token],
+        values: dict[str, Any],
+        late: tuple[tuple[str, BoundField, Callable[[Any, FieldType], Any]], ...],
+        event: _LateEvent,
+    ):
         self._parts = parts
         self._values = values
         self._late = late
@@ -282,9 +303,10 @@ class DeferredOutput:
     def complete(self) -> tuple[str, dict[str, Any]]:
         """(text, output_fields) with the container fields as the table holds them now."""
         ev = self._event
-        text = "".join(p if isinstance(p, str)
-                       else p.render(p.field.extract(ev))  # type: ignore[union-attr]
-                       for p in self._parts)
+        text = "".join(
+            p if isinstance(p, str) else p.render(p.field.extract(ev))  # type: ignore[union-attr]
+            for p in self._parts
+        )
         values = dict(self._values)
         for key, f, to_json in self._late:
             values[key] = to_json(f.extract(ev), f.type)

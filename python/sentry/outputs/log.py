@@ -45,8 +45,9 @@ def configure(level: str = "info", stderr: bool = True, syslog: str | None = Non
         _Settings.stderr = stderr
         # A stuck syslog daemon must not stall the threads that log: give up on a line
         # after SYSLOG_TIMEOUT_S (counted as missed) rather than wait for it.
-        _Settings.syslog = SyslogSocket(syslog, "user", timeout=SYSLOG_TIMEOUT_S) if syslog \
-            else None
+        _Settings.syslog = (
+            SyslogSocket(syslog, "user", timeout=SYSLOG_TIMEOUT_S) if syslog else None
+        )
         _Settings.syslog_failing = False
         _Settings.syslog_missed = 0
 
@@ -71,8 +72,10 @@ def _to_syslog(sock: SyslogSocket, text: str, level: str) -> None:
         return
     if _Settings.syslog_failing:
         _Settings.syslog_failing = False
-        _stderr(f"sentry: syslog at {sock.address} reachable again; "
-                f"{_Settings.syslog_missed} log lines were not sent to it\n")
+        _stderr(
+            f"sentry: syslog at {sock.address} reachable again; "
+            f"{_Settings.syslog_missed} log lines were not sent to it\n"
+        )
         _Settings.syslog_missed = 0
 
 

@@ -14,21 +14,46 @@ import time
 
 # Falco priorities (and log levels) to syslog severities (RFC 5424).
 SYSLOG_SEVERITY = {
-    "emergency": 0, "alert": 1, "critical": 2, "error": 3, "warning": 4, "notice": 5,
-    "informational": 6, "info": 6, "debug": 7,
+    "emergency": 0,
+    "alert": 1,
+    "critical": 2,
+    "error": 3,
+    "warning": 4,
+    "notice": 5,
+    "informational": 6,
+    "info": 6,
+    "debug": 7,
 }
 SYSLOG_FACILITY = {
-    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6, "news": 7,
-    "local0": 16, "local1": 17, "local2": 18, "local3": 19, "local4": 20, "local5": 21,
-    "local6": 22, "local7": 23,
+    "kern": 0,
+    "user": 1,
+    "mail": 2,
+    "daemon": 3,
+    "auth": 4,
+    "syslog": 5,
+    "lpr": 6,
+    "news": 7,
+    "local0": 16,
+    "local1": 17,
+    "local2": 18,
+    "local3": 19,
+    "local4": 20,
+    "local5": 21,
+    "local6": 22,
+    "local7": 23,
 }
 
 
 class SyslogSocket:
     """A connection to a syslog listener at ``address``; ``send`` raises ``OSError``."""
 
-    def __init__(self, address: str = "/dev/log", facility: str = "user", tag: str = "sentry",
-                 timeout: float | None = None):
+    def __init__(
+        self,
+        address: str = "/dev/log",
+        facility: str = "user",
+        tag: str = "sentry",
+        timeout: float | None = None,
+    ):
         if facility not in SYSLOG_FACILITY:
             raise ValueError(f"unknown syslog facility '{facility}'")
         self.address = address

@@ -55,9 +55,14 @@ class Alert:
         when = local_time(self.time_ns, self.time_iso8601)
         return f"{when}: {self.priority.label} {self.message}"
 
-    def to_dict(self, include_output: bool = True, *, include_tags: bool = True,
-                include_message: bool = False, include_output_fields: bool = True
-                ) -> dict[str, Any]:
+    def to_dict(
+        self,
+        include_output: bool = True,
+        *,
+        include_tags: bool = True,
+        include_message: bool = False,
+        include_output_fields: bool = True,
+    ) -> dict[str, Any]:
         """Falco's JSON alert (``json_include_*_property`` choose the optional keys)."""
         d: dict[str, Any] = {}
         if self.explain is not None:  # keys in name order, as the rest

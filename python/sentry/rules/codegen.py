@@ -62,8 +62,9 @@ class _Emitter:
 
     def expr(self, node: Expr) -> str | bool:
         """Code for ``node``, or a bool when its outcome needs no event (as the compiler)."""
-        if isinstance(node, And | Or) or (isinstance(node, Not) and
-                                         not isinstance(node.arg, Compare)):
+        if isinstance(node, And | Or) or (
+            isinstance(node, Not) and not isinstance(node.arg, Compare)
+        ):
             text = to_text(node) if self.shared else ""
             if text in self.shared:
                 local = self.bools.get(text)
@@ -137,7 +138,7 @@ class _Emitter:
                 return special.value is not None and bool(leaf.slow(special.value)), False
             extract = special
         v = self.value((ref.name, ref.arg), extract)
-        local = v[1:v.index(" ")]
+        local = v[1 : v.index(" ")]
         slow = self.constant(leaf.slow)
         op, cls = leaf.op, leaf.cls
         costly = False
@@ -171,8 +172,9 @@ def _shared_texts(trees: Sequence[Expr]) -> set[str]:
     counts: Counter[str] = Counter()
     for tree in trees:
         for node in walk(tree):
-            if isinstance(node, And | Or | Compare) or (isinstance(node, Not) and
-                                                       not isinstance(node.arg, Compare)):
+            if isinstance(node, And | Or | Compare) or (
+                isinstance(node, Not) and not isinstance(node.arg, Compare)
+            ):
                 counts[to_text(node)] += 1
     return {text for text, n in counts.items() if n > 1}
 
@@ -191,8 +193,9 @@ def header_constants(number: int) -> dict[str, Any]:
     return known
 
 
-def build_program(rules: Sequence[Any], known: dict[str, Any] | None = None,
-                  number: int | None = None) -> Program:
+def build_program(
+    rules: Sequence[Any], known: dict[str, Any] | None = None, number: int | None = None
+) -> Program:
     """``program(event) -> index`` of the first rule of ``rules`` whose condition holds, or -1.
 
     Each rule offers ``match_ast`` (the tree its ``match`` was compiled from, or None) and
@@ -208,8 +211,9 @@ def build_program(rules: Sequence[Any], known: dict[str, Any] | None = None,
     emitter = _Emitter(_shared_texts([t for t in trees if t is not None]), known or {}, info)
     body: list[str] = []
     for i, (rule, tree) in enumerate(zip(rules, trees, strict=True)):
-        code: str | bool = f"{emitter.constant(rule.match)}(ev)" if tree is None \
-            else emitter.expr(tree)
+        code: str | bool = (
+            f"{emitter.constant(rule.match)}(ev)" if tree is None else emitter.expr(tree)
+        )
         if code is True:
             body.append(f"    return {i}")
             break

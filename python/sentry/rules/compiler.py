@@ -340,8 +340,16 @@ class _Compiler:
             return None
         operators.check_operator(node.op, bound.type, bound.name, node.pos)
         consts, single, slow = self.tests(node, bound.type, bound.name, False)
-        return Leaf(lhs, bound.extract, node.op, bound.type, _FAST_CLASS.get(bound.type), consts,
-                    single, slow)
+        return Leaf(
+            lhs,
+            bound.extract,
+            node.op,
+            bound.type,
+            _FAST_CLASS.get(bound.type),
+            consts,
+            single,
+            slow,
+        )
 
     def dynamic(
         self, node: Compare, extract: Callable[[Any], Any], ftype: FieldType, name: str

@@ -71,6 +71,7 @@ class AlertHold(Protocol):
 
     def add(self, key: str, finish: Callable[[], Alert]) -> None: ...
 
+
 # Syscalls that scap flags EF_DROP_SIMPLE_CONS in its syscall table: Falco 0.28 does not
 # evaluate rules on them (as generic events) unless run with -A.
 SIMPLE_CONSUMER_SKIPPED_SYSCALLS = frozenset(
@@ -132,8 +133,9 @@ def load_ruleset(
 
 def skipped_event_types() -> frozenset[int]:
     """Event numbers Falco's simple-consumer mode drops (EF_DROP_SIMPLE_CONS)."""
-    return frozenset(code for code, info in EVENTS.items()
-                     if info.flags & EventFlags.DROP_SIMPLE_CONS)
+    return frozenset(
+        code for code, info in EVENTS.items() if info.flags & EventFlags.DROP_SIMPLE_CONS
+    )
 
 
 def ignored_event_names(ruleset: Ruleset) -> set[str]:
@@ -152,8 +154,9 @@ def ignored_event_names(ruleset: Ruleset) -> set[str]:
 
 
 def _generic_skipped_ids() -> frozenset[int]:
-    return frozenset(PPM_SC_BY_NAME[n] for n in SIMPLE_CONSUMER_SKIPPED_SYSCALLS
-                     if n in PPM_SC_BY_NAME)
+    return frozenset(
+        PPM_SC_BY_NAME[n] for n in SIMPLE_CONSUMER_SKIPPED_SYSCALLS if n in PPM_SC_BY_NAME
+    )
 
 
 def needed_event_types(ruleset: Ruleset, inspector: Any) -> frozenset[int] | None:
@@ -206,8 +209,11 @@ class RunStats:
 def alert_hostname() -> str:
     """The alerts' ``hostname``: ``$SENTRY_HOSTNAME`` (or Falco's ``$FALCO_HOSTNAME``), else
     this host's name."""
-    return (os.environ.get("SENTRY_HOSTNAME") or os.environ.get("FALCO_HOSTNAME")
-            or socket.gethostname())
+    return (
+        os.environ.get("SENTRY_HOSTNAME")
+        or os.environ.get("FALCO_HOSTNAME")
+        or socket.gethostname()
+    )
 
 
 @dataclass(slots=True)
@@ -238,8 +244,9 @@ class Engine:
         self.explainer: Any = None  # (rule, event) -> explain.Node: --explain
         self._time_field = "evt.time.iso8601" if self.options.time_iso8601 else "evt.time"
         # Falco stamps json (k8s audit) alerts with %jevt.time: a text field, local time.
-        self._audit_time = resolve("jevt.time.iso8601" if self.options.time_iso8601
-                                   else "jevt.time")
+        self._audit_time = resolve(
+            "jevt.time.iso8601" if self.options.time_iso8601 else "jevt.time"
+        )
         self._dispatch = self._build_dispatch()
         # What the loop reads: ONE reference to an immutable (ruleset, dispatch) pair, so a
         # reload on another thread swaps both at once (one atomic store), never half.
@@ -277,8 +284,7 @@ class Engine:
                 dispatch[number] = self._stand_in(ruleset, dispatch, number, rules)
         return dispatch
 
-    def _program(self, ruleset: Ruleset, number: int,
-                 rules: tuple[CompiledRule, ...]) -> Program:
+    def _program(self, ruleset: Ruleset, number: int, rules: tuple[CompiledRule, ...]) -> Program:
         if self.rule_stats is not None:  # each rule timed (rulestats.py)
             every = self._raise if self.options.rule_matching == "all" else None
             program = self.rule_stats.program(rules, every)
@@ -303,8 +309,13 @@ class Engine:
 
         return every
 
-    def _stand_in(self, ruleset: Ruleset, dispatch: list[Program | None], number: int,
-                  rules: tuple[CompiledRule, ...]) -> Program:
+    def _stand_in(
+        self,
+        ruleset: Ruleset,
+        dispatch: list[Program | None],
+        number: int,
+        rules: tuple[CompiledRule, ...],
+    ) -> Program:
         def first_event(ev: Any) -> int:
             program = self._program(ruleset, number, rules)
             dispatch[number] = program
@@ -331,8 +342,11 @@ class Engine:
         names = self.ruleset.evttype_names()
         if names is None:
             return None
-        return frozenset(code for code, name in enumerate(PPM_SC_NAMES)
-                         if name in names and code not in self._generic_skip)
+        return frozenset(
+            code
+            for code, name in enumerate(PPM_SC_NAMES)
+            if name in names and code not in self._generic_skip
+        )
 
     def evaluate_audit(self, ev: Any) -> None:
         """Run the k8s_audit rules on one audit event."""
@@ -357,8 +371,17 @@ class Engine:
         else:
             fields = {self._time_field: ev.ts}
         fields.update(output.field_values(ev))
-        alert = Alert(ev.ts, rule.name, rule.priority, output.render(ev), rule.source, fields,
-                      self.options.hostname, list(rule.tags), self.options.time_iso8601)
+        alert = Alert(
+            ev.ts,
+            rule.name,
+            rule.priority,
+            output.render(ev),
+            rule.source,
+            fields,
+            self.options.hostname,
+            list(rule.tags),
+            self.options.time_iso8601,
+        )
         if self.explainer is not None:  # the clauses' values at this event (explain.py)
             alert.explain = self.explainer(rule, ev)
         self._count(rule)
@@ -379,16 +402,26 @@ class Engine:
             text, values = deferred.complete()
             fields = {time_field: ts}
             fields.update(values)
-            return Alert(ts, rule.name, rule.priority, text, rule.source, fields,
-                         options.hostname, list(rule.tags), options.time_iso8601)
+            return Alert(
+                ts,
+                rule.name,
+                rule.priority,
+                text,
+                rule.source,
+                fields,
+                options.hostname,
+                list(rule.tags),
+                options.time_iso8601,
+            )
 
         self._count(rule)
         hold.add(key, finish)
 
     # -- the loop
 
-    def run(self, source: Any, inspector: Any = None,
-            on_event: Callable[[int], None] | None = None) -> RunStats:
+    def run(
+        self, source: Any, inspector: Any = None, on_event: Callable[[int], None] | None = None
+    ) -> RunStats:
         """Drain ``source``; every syscall event goes through ``inspector`` first."""
         stats = self.stats
         evaluate = self.evaluate

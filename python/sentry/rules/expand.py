@@ -91,8 +91,11 @@ def check_depth(expr: Expr, chain: Sequence[str] = ()) -> None:
     depth = condition_depth(expr)
     if depth > MAX_CONDITION_DEPTH:
         via = f" (expanding macros {_chain_text(chain)})" if chain else ""
-        raise MacroError(f"condition nests {depth} and/or/not levels, over the limit of "
-                         f"{MAX_CONDITION_DEPTH}{via}", name=chain[-1] if chain else "")
+        raise MacroError(
+            f"condition nests {depth} and/or/not levels, over the limit of "
+            f"{MAX_CONDITION_DEPTH}{via}",
+            name=chain[-1] if chain else "",
+        )
 
 
 def expand_list(name: str, lists: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
@@ -133,8 +136,11 @@ class _Expander:
             loop = " -> ".join((*active[active.index(name) :], name))
             raise MacroError(f"macro '{name}' refers to itself ({loop})", name=name, column=ref.pos)
         if len(active) >= MAX_MACRO_CHAIN:
-            raise MacroError(f"macros nested more than {MAX_MACRO_CHAIN} deep: "
-                             f"{_chain_text((*active, name))}", name=name, column=ref.pos)
+            raise MacroError(
+                f"macros nested more than {MAX_MACRO_CHAIN} deep: {_chain_text((*active, name))}",
+                name=name,
+                column=ref.pos,
+            )
         body = self.macros.get(name)
         if body is None:
             raise MacroError(f"undefined macro '{name}'", name=name, column=ref.pos)
@@ -165,8 +171,10 @@ class _Expander:
             loop = " -> ".join((*active[active.index(name) :], name))
             raise MacroError(f"list '{name}' refers to itself ({loop})", name=name)
         if len(active) >= MAX_MACRO_CHAIN:
-            raise MacroError(f"lists nested more than {MAX_MACRO_CHAIN} deep: "
-                             f"{_chain_text((*active, name))}", name=name)
+            raise MacroError(
+                f"lists nested more than {MAX_MACRO_CHAIN} deep: {_chain_text((*active, name))}",
+                name=name,
+            )
         raw = [_item_value(text) for text in self.lists[name]]
         result = self.values(tuple(v for v in raw if v is not None), (*active, name))
         self.list_cache[name] = result

@@ -54,7 +54,7 @@ class Node:
 
 def _short(text: str, limit: int = MAX_TEXT) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Explainer:
@@ -81,7 +81,8 @@ class Explainer:
 
             rdef = self.rules[rule]
             parts: list[tuple[str, str, Expr]] = [
-                ("condition", "condition", self._parse(rdef.condition))]
+                ("condition", "condition", self._parse(rdef.condition))
+            ]
             for ex in rdef.exceptions:
                 text = exception_condition(ex)
                 if text is not None:
@@ -104,8 +105,9 @@ class Explainer:
             node = self._node(tree, ev, 0)
             if kind == "exception":
                 inner = Node("exception", label, node.value, children=[node])
-                children.append(Node("not", f"exception {label}", _not(node.value),
-                                     children=[inner]))
+                children.append(
+                    Node("not", f"exception {label}", _not(node.value), children=[inner])
+                )
             elif node.kind == "and":  # its clauses beside the exceptions, one level
                 children += node.children
             else:
@@ -196,8 +198,9 @@ class Explainer:
         if not node.value or expr.op not in ("in", "=", "pmatch", "intersects"):
             return ""
         rhs = expr.rhs
-        items = rhs.items if isinstance(rhs, ValueList) else (
-            (rhs,) if isinstance(rhs, Value) else ())
+        items = (
+            rhs.items if isinstance(rhs, ValueList) else ((rhs,) if isinstance(rhs, Value) else ())
+        )
         values = next(iter(node.fields.values()), None)
         wanted = {str(v) for v in values} if isinstance(values, list) else {str(values)}
         for item in items:
@@ -288,13 +291,26 @@ def render(node: Node, indent: str = "  ", max_depth: int = MAX_DEPTH, margin: s
         # Fold "not X" and "macro M -> and/or" chains: one line says the same.
         while n.kind == "not" and len(n.children) == 1:
             inner = n.children[0]
-            prefix, n = prefix + "not ", Node(inner.kind, inner.label, n.value, inner.fields,
-                                               inner.children, n.decided, inner.via)
+            prefix, n = (
+                prefix + "not ",
+                Node(
+                    inner.kind,
+                    inner.label,
+                    n.value,
+                    inner.fields,
+                    inner.children,
+                    n.decided,
+                    inner.via,
+                ),
+            )
         star = " <- decided" if n.decided and n.value is not None else ""
         lines.append(f"{margin}{indent * depth}{_mark(n.value)} {prefix}{node_line(n)[2:]}{star}")
         kids = n.children
-        if n.kind in ("macro", "exception", "not") and len(kids) == 1 and kids[0].kind in (
-                "and", "or"):
+        if (
+            n.kind in ("macro", "exception", "not")
+            and len(kids) == 1
+            and kids[0].kind in ("and", "or")
+        ):
             kids = kids[0].children
         elif n.kind in ("macro", "exception") and len(kids) == 1:
             lines[-1] += f"  [{node_line(kids[0])[2:]}]"

@@ -55,8 +55,10 @@ from sentry.rules.yamlload import (
 
 ENGINE_VERSION = versions.ENGINE_VERSION
 
-DEPRECATED_APPEND = ("'append' is deprecated: put an 'append' entry under 'override' instead "
-                     "(e.g. 'override: {condition: append}')")
+DEPRECATED_APPEND = (
+    "'append' is deprecated: put an 'append' entry under 'override' instead "
+    "(e.g. 'override: {condition: append}')"
+)
 
 # Falco's names: a list name is a bare word, a macro name an identifier (others are warned
 # about, as today's Falco does: a condition cannot name them).
@@ -116,7 +118,9 @@ class RulesLoader(RuleItems):
                 what = type(doc).__name__ if not isinstance(doc, dict) else "a mapping"
                 self._error(
                     f"rules content must be a YAML list of items, got {what}",
-                    path, getattr(doc, "line", 1) or 1, None,
+                    path,
+                    getattr(doc, "line", 1) or 1,
+                    None,
                 )
                 continue
             for entry in doc:
@@ -130,13 +134,15 @@ class RulesLoader(RuleItems):
     def _warn(self, msg: str, path: str | None, line: int | None, item: str | None) -> None:
         self.defs.problems.append(Problem(Severity.WARNING, msg, path, line, item))
 
-    def _warn_unknown(self, entry: YAMLMapping, allowed: frozenset[str], path: str,
-                      item: str | None) -> None:
+    def _warn_unknown(
+        self, entry: YAMLMapping, allowed: frozenset[str], path: str, item: str | None
+    ) -> None:
         """Keys Falco's rules schema does not have: warned (as Falco's schema validation
         does) and ignored, so that a typo such as ``overide:`` is seen."""
         for key in unknown_keys(entry, allowed):
-            self._warn(f"unknown key '{key}' ignored", path,
-                       entry.key_lines.get(key, entry.line), item)
+            self._warn(
+                f"unknown key '{key}' ignored", path, entry.key_lines.get(key, entry.line), item
+            )
 
     # -- items
 
@@ -157,13 +163,18 @@ class RulesLoader(RuleItems):
             self._error(
                 f"each item must be a mapping (list, macro, rule or required_engine_version), "
                 f"got a {kind} item",
-                path, None, None,
+                path,
+                None,
+                None,
             )
             return
         line = entry.line
         item_kind = next((k for k in ("list", "macro", "rule") if k in entry), None)
-        typed = item_kind is None or "required_engine_version" in entry \
+        typed = (
+            item_kind is None
+            or "required_engine_version" in entry
             or "required_plugin_versions" in entry
+        )
         if not typed and not self._types_ok(entry, item_kind or "", path):
             return
         if "required_engine_version" in entry:
@@ -187,7 +198,10 @@ class RulesLoader(RuleItems):
             keys = ", ".join(sorted(entry)) or "none"
             self._warn(
                 f"unknown item (keys: {keys}) ignored; expected list, macro, rule, "
-                "required_engine_version or required_plugin_versions", path, line, None,
+                "required_engine_version or required_plugin_versions",
+                path,
+                line,
+                None,
             )
 
     # -- versions
@@ -200,13 +214,18 @@ class RulesLoader(RuleItems):
             self._error(
                 f"required_engine_version must be a number or a semver string (x.y.z), "
                 f"got '{value if isinstance(value, int | str) else kind_of(value)}'",
-                path, line, None,
+                path,
+                line,
+                None,
             )
             return
         if not versions.compatible(ENGINE_VERSION, version):
             self._error(
                 f"rules require engine version {value}, but this engine's version is "
-                f"{versions.text(ENGINE_VERSION)}", path, line, None,
+                f"{versions.text(ENGINE_VERSION)}",
+                path,
+                line,
+                None,
             )
         self.defs.required_engine_version = max(self.defs.required_engine_version, version)
 
@@ -214,24 +233,32 @@ class RulesLoader(RuleItems):
         value = entry["required_plugin_versions"]
         line = entry.key_lines.get("required_plugin_versions", entry.line)
         if not isinstance(value, list):
-            self._error(f"required_plugin_versions must be a list, got {kind_of(value)}",
-                        path, line, None)
+            self._error(
+                f"required_plugin_versions must be a list, got {kind_of(value)}", path, line, None
+            )
             return
         for plugin in value:
             pline = plugin.line if isinstance(plugin, YAMLMapping) else line
             if not isinstance(plugin, YAMLMapping):
-                self._error("each required_plugin_versions entry must be a mapping "
-                            "(name, version, alternatives)", path, pline, None)
+                self._error(
+                    "each required_plugin_versions entry must be a mapping "
+                    "(name, version, alternatives)",
+                    path,
+                    pline,
+                    None,
+                )
                 continue
             self._warn_unknown(plugin, PLUGIN_KEYS, path, None)
             alternatives = [plugin]
             alts = plugin.get("alternatives")
             if alts is not None:
-                if not isinstance(alts, list) or not all(isinstance(a, YAMLMapping)
-                                                         for a in alts):
-                    self._error("plugin 'alternatives' must be a list of mappings (name, "
-                                "version)", path, plugin.key_lines.get("alternatives", pline),
-                                None)
+                if not isinstance(alts, list) or not all(isinstance(a, YAMLMapping) for a in alts):
+                    self._error(
+                        "plugin 'alternatives' must be a list of mappings (name, version)",
+                        path,
+                        plugin.key_lines.get("alternatives", pline),
+                        None,
+                    )
                     continue
                 for alt in alts:
                     self._warn_unknown(alt, PLUGIN_ALTERNATIVE_KEYS, path, None)
@@ -246,18 +273,29 @@ class RulesLoader(RuleItems):
             if not isinstance(name, str) or not name.strip():
                 self._error("required plugin has no 'name'", path, where, None)
                 return
-            if version is None or versions.parse_version(version) is None \
-                    or isinstance(version, int):
-                self._error(f"invalid required version '{version}' for plugin '{name}' "
-                            "(a semver string x.y.z)", path, where, None)
+            if (
+                version is None
+                or versions.parse_version(version) is None
+                or isinstance(version, int)
+            ):
+                self._error(
+                    f"invalid required version '{version}' for plugin '{name}' "
+                    "(a semver string x.y.z)",
+                    path,
+                    where,
+                    None,
+                )
                 return
             if any(n == name for n, _ in wanted):
-                self._error(f"plugin '{name}' is named twice among the alternatives of one "
-                            "requirement", path, where, None)
+                self._error(
+                    f"plugin '{name}' is named twice among the alternatives of one requirement",
+                    path,
+                    where,
+                    None,
+                )
                 return
             wanted.append((name, str(version)))
-        self.defs.required_plugins.append(PluginRequirement(tuple(wanted), Location(path,
-                                                                                    line)))
+        self.defs.required_plugins.append(PluginRequirement(tuple(wanted), Location(path, line)))
         for name, version in wanted:
             have = versions.BUILTIN_PLUGINS.get(name)
             want = versions.parse_version(version)
@@ -267,11 +305,20 @@ class RulesLoader(RuleItems):
         known = [n for n, _ in wanted if n in versions.BUILTIN_PLUGINS]
         if known:
             reason = f"built in: {versions.builtin_summary()}"
-            self._error(f"rules require plugin {names}, newer than Sentry's built-in "
-                        f"support ({reason})", path, line, None)
+            self._error(
+                f"rules require plugin {names}, newer than Sentry's built-in support ({reason})",
+                path,
+                line,
+                None,
+            )
         else:
-            self._error(f"rules require plugin {names}, which Sentry does not have (built "
-                        f"in: {versions.builtin_summary()})", path, line, None)
+            self._error(
+                f"rules require plugin {names}, which Sentry does not have (built "
+                f"in: {versions.builtin_summary()})",
+                path,
+                line,
+                None,
+            )
 
     # -- shared by lists, macros and rules
 
@@ -286,8 +333,12 @@ class RulesLoader(RuleItems):
         """``append: true`` (deprecated: warned); None when malformed (error recorded)."""
         append = entry.get("append", False)
         if not isinstance(append, bool):
-            self._error(f"append must be true or false, got '{append}'", path,
-                        entry.key_lines.get("append", entry.line), item)
+            self._error(
+                f"append must be true or false, got '{append}'",
+                path,
+                entry.key_lines.get("append", entry.line),
+                item,
+            )
             return None
         if append:
             self._warn(DEPRECATED_APPEND, path, entry.key_lines.get("append", entry.line), item)
@@ -305,8 +356,13 @@ class RulesLoader(RuleItems):
             return append, None
         oline = entry.key_lines.get("override", entry.line)
         if append:
-            self._error("'override' and 'append: true' cannot be used together: put an "
-                        "'append' entry under 'override' instead", path, oline, item)
+            self._error(
+                "'override' and 'append: true' cannot be used together: put an "
+                "'append' entry under 'override' instead",
+                path,
+                oline,
+                item,
+            )
             return None
         if not isinstance(override, dict):
             self._error("override must be a mapping of key: append|replace", path, oline, item)
@@ -322,9 +378,13 @@ class RulesLoader(RuleItems):
             return
         item = f"list '{name}'"
         if not _LIST_NAME.fullmatch(name):
-            self._warn("invalid list name: conditions can only name a list that is one word "
-                       "without quotes, parentheses, commas, '=' or spaces", path, entry.line,
-                       item)
+            self._warn(
+                "invalid list name: conditions can only name a list that is one word "
+                "without quotes, parentheses, commas, '=' or spaces",
+                path,
+                entry.line,
+                item,
+            )
         mode = self._mode(entry, "list", path, item)
         if mode is None:
             return
@@ -337,15 +397,20 @@ class RulesLoader(RuleItems):
         if raw is None:
             raw = []
         if not isinstance(raw, list):
-            self._error("list 'items' must be a YAML list", path,
-                        entry.key_lines.get("items", entry.line), item)
+            self._error(
+                "list 'items' must be a YAML list",
+                path,
+                entry.key_lines.get("items", entry.line),
+                item,
+            )
             return
         items = [self._scalar_text(v) for v in raw]
         existing = self.defs.lists.get(name)
         if append or (override and override.get("items") == "append"):
             if existing is None:
-                self._error("append given but no list by that name exists yet", path,
-                            entry.line, item)
+                self._error(
+                    "append given but no list by that name exists yet", path, entry.line, item
+                )
                 return
             existing.items.extend(items)
             return
@@ -371,9 +436,13 @@ class RulesLoader(RuleItems):
             return
         item = f"macro '{name}'"
         if not _MACRO_NAME.fullmatch(name):
-            self._warn("invalid macro name: conditions can only name a macro that is an "
-                       "identifier (a letter, then letters, digits or '_')", path, entry.line,
-                       item)
+            self._warn(
+                "invalid macro name: conditions can only name a macro that is an "
+                "identifier (a letter, then letters, digits or '_')",
+                path,
+                entry.line,
+                item,
+            )
         mode = self._mode(entry, "macro", path, item)
         if mode is None:
             return
@@ -386,8 +455,9 @@ class RulesLoader(RuleItems):
         existing = self.defs.macros.get(name)
         if append or (override and override.get("condition") == "append"):
             if existing is None:
-                self._error("append given but no macro by that name exists yet", path,
-                            entry.line, item)
+                self._error(
+                    "append given but no macro by that name exists yet", path, entry.line, item
+                )
                 return
             existing.condition = f"{existing.condition} {cond}"
             existing.loc = Location(path, entry.line)  # problems now show at the append

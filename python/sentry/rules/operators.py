@@ -423,8 +423,9 @@ def _ip_test(op: str, consts: list[IpValue]) -> Predicate:
     # An address is in a network of its version when its bits under the mask are the
     # network's: (version -> ((network bits, mask bits), ...)), tested on ints.
     masks: dict[int, tuple[tuple[int, int], ...]] = {
-        version: tuple((int(n.network_address), int(n.netmask)) for n in networks
-                       if n.version == version)
+        version: tuple(
+            (int(n.network_address), int(n.netmask)) for n in networks if n.version == version
+        )
         for version in (4, 6)
     }
 
@@ -436,7 +437,8 @@ def _ip_test(op: str, consts: list[IpValue]) -> Predicate:
             return True
         if hasattr(ip, "prefixlen"):  # a network value: in or around the constants
             return any(_ip_matches(ip, net) for net in networks) or any(
-                _ip_matches(ip, a) for a in addresses)
+                _ip_matches(ip, a) for a in addresses
+            )
         bits = int(ip)
         for net, mask in masks[ip.version]:  # noqa: SIM110 (no generator per test)
             if bits & mask == net:

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 _SOURCES = {"syscall", "k8s_audit"}
 _DEFINING = ("condition", "output", "desc", "priority")
-DEPRECATED_ENABLED = ("a standalone 'enabled' is deprecated: add 'override: {enabled: "
-                      "replace}' beside it")
+DEPRECATED_ENABLED = (
+    "a standalone 'enabled' is deprecated: add 'override: {enabled: replace}' beside it"
+)
 
 
 class RuleItems:
@@ -37,33 +38,45 @@ class RuleItems:
     defs: RuleDefinitions
 
     if TYPE_CHECKING:
-        def _error(self, msg: str, path: str | None, line: int | None,
-                   item: str | None) -> None: ...
 
-        def _warn(self, msg: str, path: str | None, line: int | None,
-                  item: str | None) -> None: ...
+        def _error(
+            self, msg: str, path: str | None, line: int | None, item: str | None
+        ) -> None: ...
 
-        def _warn_unknown(self, entry: YAMLMapping, allowed: frozenset[str], path: str,
-                          item: str | None) -> None: ...
+        def _warn(self, msg: str, path: str | None, line: int | None, item: str | None) -> None: ...
 
-        def _mode(self, entry: YAMLMapping, kind: str, path: str, item: str
-                  ) -> tuple[bool, dict[str, str] | None] | None: ...
+        def _warn_unknown(
+            self, entry: YAMLMapping, allowed: frozenset[str], path: str, item: str | None
+        ) -> None: ...
+
+        def _mode(
+            self, entry: YAMLMapping, kind: str, path: str, item: str
+        ) -> tuple[bool, dict[str, str] | None] | None: ...
 
         @staticmethod
         def _name(entry: YAMLMapping, kind: str) -> str | None: ...
 
-    def _override_modes(self, entry: YAMLMapping, override: dict[str, Any], kind: str,
-                        path: str, item: str) -> tuple[bool, dict[str, str]] | None:
+    def _override_modes(
+        self, entry: YAMLMapping, override: dict[str, Any], kind: str, path: str, item: str
+    ) -> tuple[bool, dict[str, str]] | None:
         oline = entry.key_lines.get("override", entry.line)
         lines = getattr(override, "key_lines", {})
         modes: dict[str, str] = {}
         for key, mode in override.items():
             kline = lines.get(key, oline)
             if mode not in ("append", "replace"):
-                allowed = [m for m, keys in (("append", APPENDABLE[kind]),
-                                             ("replace", REPLACEABLE[kind])) if key in keys]
-                self._error(f"invalid override operation for '{key}': '{mode}' (allowed: "
-                            f"{', '.join(allowed) or 'none'})", path, kline, item)
+                allowed = [
+                    m
+                    for m, keys in (("append", APPENDABLE[kind]), ("replace", REPLACEABLE[kind]))
+                    if key in keys
+                ]
+                self._error(
+                    f"invalid override operation for '{key}': '{mode}' (allowed: "
+                    f"{', '.join(allowed) or 'none'})",
+                    path,
+                    kline,
+                    item,
+                )
                 return None
             if mode == "append" and key not in APPENDABLE[kind]:
                 hint = ", use 'replace' instead" if key in REPLACEABLE[kind] else ""
@@ -73,15 +86,23 @@ class RuleItems:
                 self._error(f"key '{key}' cannot be replaced", path, kline, item)
                 return None
             if key not in entry:
-                self._error(f"an {mode} override for '{key}' was given but '{key}' is not "
-                            "defined", path, kline, item)
+                self._error(
+                    f"an {mode} override for '{key}' was given but '{key}' is not defined",
+                    path,
+                    kline,
+                    item,
+                )
                 return None
             modes[key] = mode
         if kind == "rule":
             for key in entry:
                 if key in APPENDABLE[kind] | REPLACEABLE[kind] and key not in modes:
-                    self._error(f"unexpected key '{key}': no entry for it under 'override'",
-                                path, entry.key_lines.get(key, entry.line), item)
+                    self._error(
+                        f"unexpected key '{key}': no entry for it under 'override'",
+                        path,
+                        entry.key_lines.get(key, entry.line),
+                        item,
+                    )
                     return None
         return False, modes
 
@@ -101,11 +122,11 @@ class RuleItems:
         elif append:
             self._append_rule(entry, path, item, existing)
         elif "enabled" in entry and not any(k in entry for k in _DEFINING):
-            self._warn(DEPRECATED_ENABLED, path, entry.key_lines.get("enabled", entry.line),
-                       item)
+            self._warn(DEPRECATED_ENABLED, path, entry.key_lines.get("enabled", entry.line), item)
             if existing is None:
-                self._error("'enabled' given but no rule by that name exists yet", path,
-                            entry.line, item)
+                self._error(
+                    "'enabled' given but no rule by that name exists yet", path, entry.line, item
+                )
                 return
             enabled = self._bool(entry, "enabled", path, item)
             if enabled is not None:
@@ -117,18 +138,30 @@ class RuleItems:
         value = entry.get(key)
         if isinstance(value, bool):
             return value
-        self._error(f"'{key}' must be true or false, got '{value}'", path,
-                    entry.key_lines.get(key, entry.line), item)
+        self._error(
+            f"'{key}' must be true or false, got '{value}'",
+            path,
+            entry.key_lines.get(key, entry.line),
+            item,
+        )
         return None
 
-    def _new_rule(self, entry: YAMLMapping, path: str, item: str, name: str,
-                  existing: RuleDef | None) -> None:
-        missing = [k for k in _DEFINING
-                   if entry.get(k) is None or (k != "output" and str(entry.get(k)).strip() == "")]
+    def _new_rule(
+        self, entry: YAMLMapping, path: str, item: str, name: str, existing: RuleDef | None
+    ) -> None:
+        missing = [
+            k
+            for k in _DEFINING
+            if entry.get(k) is None or (k != "output" and str(entry.get(k)).strip() == "")
+        ]
         if missing:
-            self._error(f"rule has no '{missing[0]}'" + (
-                f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""),
-                path, entry.line, item)
+            self._error(
+                f"rule has no '{missing[0]}'"
+                + (f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""),
+                path,
+                entry.line,
+                item,
+            )
             return
         try:
             priority = Priority.parse(entry["priority"])
@@ -146,9 +179,12 @@ class RuleItems:
         if not self._rule_options(entry, path, item, rule):
             return
         if existing is not None and existing.source != rule.source:
-            self._error(f"rule redefined with another source ({rule.source}; it was "
-                        f"{existing.source})", path, entry.key_lines.get("source", entry.line),
-                        item)
+            self._error(
+                f"rule redefined with another source ({rule.source}; it was {existing.source})",
+                path,
+                entry.key_lines.get("source", entry.line),
+                item,
+            )
             return
         exceptions = self._exceptions(entry, path, item, None)
         if exceptions is None:
@@ -161,12 +197,19 @@ class RuleItems:
         if "source" in entry:
             source = str(entry["source"])
             if source not in _SOURCES:
-                self._error(f"unknown source '{source}' (one of {', '.join(sorted(_SOURCES))})",
-                            path, entry.key_lines.get("source", entry.line), item)
+                self._error(
+                    f"unknown source '{source}' (one of {', '.join(sorted(_SOURCES))})",
+                    path,
+                    entry.key_lines.get("source", entry.line),
+                    item,
+                )
                 return False
             rule.source = source
-        for key, attr in (("enabled", "enabled"), ("warn_evttypes", "warn_evttypes"),
-                          ("skip-if-unknown-filter", "skip_if_unknown_filter")):
+        for key, attr in (
+            ("enabled", "enabled"),
+            ("warn_evttypes", "warn_evttypes"),
+            ("skip-if-unknown-filter", "skip_if_unknown_filter"),
+        ):
             if key in entry:
                 value = self._bool(entry, key, path, item)
                 if value is None:
@@ -190,13 +233,15 @@ class RuleItems:
         if tags is None:
             return []
         if not isinstance(tags, list):
-            self._error("'tags' must be a YAML list", path,
-                        entry.key_lines.get("tags", entry.line), item)
+            self._error(
+                "'tags' must be a YAML list", path, entry.key_lines.get("tags", entry.line), item
+            )
             return None
         return list(dict.fromkeys(str(t) for t in tags))  # a set, as Falco's, in given order
 
-    def _exceptions(self, entry: YAMLMapping, path: str, item: str,
-                    base: RuleDef | None) -> list[ExceptionDef] | None:
+    def _exceptions(
+        self, entry: YAMLMapping, path: str, item: str, base: RuleDef | None
+    ) -> list[ExceptionDef] | None:
         """Parse the ``exceptions`` key; ``base`` is the rule appended to (else None)."""
         raw = entry.get("exceptions")
         if raw is None:
@@ -220,8 +265,12 @@ class RuleItems:
                 return None
             exname = str(exname)
             if exname in seen:
-                self._error(f"exception '{exname}' is given twice in one item (names must be "
-                            "unique)", path, exline, item)
+                self._error(
+                    f"exception '{exname}' is given twice in one item (names must be unique)",
+                    path,
+                    exline,
+                    item,
+                )
                 return None
             seen.add(exname)
             parsed = self._exception(ex, exname, path, exline, item, base)
@@ -230,14 +279,20 @@ class RuleItems:
             out.append(parsed)
         return out
 
-    def _exception(self, ex: dict[str, Any], exname: str, path: str, exline: int, item: str,
-                   base: RuleDef | None) -> ExceptionDef | None:
+    def _exception(
+        self,
+        ex: dict[str, Any],
+        exname: str,
+        path: str,
+        exline: int,
+        item: str,
+        base: RuleDef | None,
+    ) -> ExceptionDef | None:
         if "values" not in ex and base is not None:
             self._warn(f"exception '{exname}': appended with no values", path, exline, item)
         values = ex.get("values") or []
         if not isinstance(values, list):
-            self._error(f"exception '{exname}': 'values' must be a YAML list", path,
-                        exline, item)
+            self._error(f"exception '{exname}': 'values' must be a YAML list", path, exline, item)
             return None
         known = None
         if base is not None:
@@ -246,44 +301,74 @@ class RuleItems:
         comps = ex.get("comps")
         if fields is None and known is None:
             if base is not None:
-                self._error(f"exception '{exname}': the rule has no exception by that name, "
-                            "and a new exception must have 'fields' (a list of fields)",
-                            path, exline, item)
+                self._error(
+                    f"exception '{exname}': the rule has no exception by that name, "
+                    "and a new exception must have 'fields' (a list of fields)",
+                    path,
+                    exline,
+                    item,
+                )
             else:
                 self._error(f"exception '{exname}' has no 'fields'", path, exline, item)
             return None
         if base is not None and known is None and not values:
-            self._error(f"exception '{exname}': a new exception appended to a rule must have "
-                        "'values'", path, exline, item)
+            self._error(
+                f"exception '{exname}': a new exception appended to a rule must have 'values'",
+                path,
+                exline,
+                item,
+            )
             return None
         if known is not None and (fields is not None or comps is not None):
             self._error(
                 f"exception '{exname}': an append may only add values, not fields or comps",
-                path, exline, item)
+                path,
+                exline,
+                item,
+            )
             return None
         if fields is not None:
             if not isinstance(fields, str | list) or (
                 isinstance(fields, list) and not all(isinstance(f, str) for f in fields)
             ):
-                self._error(f"exception '{exname}': 'fields' must be a field name or a "
-                            "list of field names", path, exline, item)
+                self._error(
+                    f"exception '{exname}': 'fields' must be a field name or a list of field names",
+                    path,
+                    exline,
+                    item,
+                )
                 return None
             if comps is not None and not isinstance(comps, str | list):
-                self._error(f"exception '{exname}': 'comps' must be an operator or a list",
-                            path, exline, item)
+                self._error(
+                    f"exception '{exname}': 'comps' must be an operator or a list",
+                    path,
+                    exline,
+                    item,
+                )
                 return None
-            if isinstance(fields, list) and comps is not None and (
-                not isinstance(comps, list) or len(comps) != len(fields)
+            if (
+                isinstance(fields, list)
+                and comps is not None
+                and (not isinstance(comps, list) or len(comps) != len(fields))
             ):
-                self._error(f"exception '{exname}': 'fields' and 'comps' must have the "
-                            "same length", path, exline, item)
+                self._error(
+                    f"exception '{exname}': 'fields' and 'comps' must have the same length",
+                    path,
+                    exline,
+                    item,
+                )
                 return None
         shape = fields if fields is not None else (known.fields if known else None)
         if isinstance(shape, list):
             for row in values:
                 if not isinstance(row, list) or len(row) != len(shape):
-                    self._error(f"exception '{exname}': each value must be a list as long "
-                                f"as 'fields' ({len(shape)})", path, exline, item)
+                    self._error(
+                        f"exception '{exname}': each value must be a list as long "
+                        f"as 'fields' ({len(shape)})",
+                        path,
+                        exline,
+                        item,
+                    )
                     return None
         return ExceptionDef(
             exname,
@@ -293,19 +378,22 @@ class RuleItems:
             Location(path, exline),
         )
 
-    def _append_rule(self, entry: YAMLMapping, path: str, item: str,
-                     existing: RuleDef | None) -> None:
+    def _append_rule(
+        self, entry: YAMLMapping, path: str, item: str, existing: RuleDef | None
+    ) -> None:
         if "condition" not in entry and "exceptions" not in entry:
-            self._error("append needs a 'condition' or 'exceptions' to add", path, entry.line,
-                        item)
+            self._error("append needs a 'condition' or 'exceptions' to add", path, entry.line, item)
             return
         if existing is None:
-            self._error("append given but no rule by that name exists yet", path, entry.line,
-                        item)
+            self._error("append given but no rule by that name exists yet", path, entry.line, item)
             return
         if "enabled" in entry:
-            self._warn("'enabled' is ignored beside 'append: true' (use 'override: {enabled: "
-                       "replace}')", path, entry.key_lines.get("enabled", entry.line), item)
+            self._warn(
+                "'enabled' is ignored beside 'append: true' (use 'override: {enabled: replace}')",
+                path,
+                entry.key_lines.get("enabled", entry.line),
+                item,
+            )
         added = self._exceptions(entry, path, item, existing)
         if added is None:
             return
@@ -323,22 +411,43 @@ class RuleItems:
             else:
                 rule.exceptions.append(ex)
 
-    def _override_rule(self, entry: YAMLMapping, path: str, item: str,
-                       existing: RuleDef | None, override: dict[str, str]) -> None:
+    def _override_rule(
+        self,
+        entry: YAMLMapping,
+        path: str,
+        item: str,
+        existing: RuleDef | None,
+        override: dict[str, str],
+    ) -> None:
         if existing is None:
             how = "append" if "append" in override.values() else "replace"
-            self._error(f"override ({how}) given but no rule by that name exists yet", path,
-                        entry.line, item)
+            self._error(
+                f"override ({how}) given but no rule by that name exists yet",
+                path,
+                entry.line,
+                item,
+            )
             return
         appends = [k for k, m in override.items() if m == "append"]
         replaces = [k for k, m in override.items() if m == "replace"]
         # Check every value first, so that a bad override leaves the rule as it was.
-        scratch = RuleDef(existing.name, existing.condition, existing.output, existing.desc,
-                          existing.priority, existing.loc, existing.source, existing.enabled,
-                          list(existing.tags), [], existing.warn_evttypes,
-                          existing.skip_if_unknown_filter)
-        opts = {k: entry[k] for k in replaces if k not in ("condition", "output", "desc",
-                                                           "exceptions")}
+        scratch = RuleDef(
+            existing.name,
+            existing.condition,
+            existing.output,
+            existing.desc,
+            existing.priority,
+            existing.loc,
+            existing.source,
+            existing.enabled,
+            list(existing.tags),
+            [],
+            existing.warn_evttypes,
+            existing.skip_if_unknown_filter,
+        )
+        opts = {
+            k: entry[k] for k in replaces if k not in ("condition", "output", "desc", "exceptions")
+        }
         if opts and not self._rule_options(_only(entry, opts), path, item, scratch):
             return
         new_tags = self._tags(entry, path, item) if "tags" in entry else []
@@ -352,8 +461,9 @@ class RuleItems:
                 return
         for key in appends:
             if key in ("condition", "output", "desc"):
-                text = str(entry[key] or "").strip() if key != "condition" else str(
-                    entry[key] or "")
+                text = (
+                    str(entry[key] or "").strip() if key != "condition" else str(entry[key] or "")
+                )
                 if text.strip():
                     setattr(existing, key, f"{getattr(existing, key)} {text}")
             elif key == "tags":

@@ -99,9 +99,7 @@ class Selection:
 
     def check(self) -> None:
         if self.enabled_tags and (self.disabled_substrings or self.disabled_tags):
-            raise SentryError(
-                "cannot both disable rules (-D/-T) and run only tagged rules (-t)"
-            )
+            raise SentryError("cannot both disable rules (-D/-T) and run only tagged rules (-t)")
 
     def enabled(self, rule: CompiledRule) -> bool:
         """The rule's ``enabled``, after the configuration's ``rules:`` toggles."""
@@ -127,8 +125,13 @@ class Selection:
 class Ruleset:
     """Compiled rules plus the event-type index for the selected ones."""
 
-    def __init__(self, rules: list[CompiledRule], type_numbers: Callable[[str], Iterable[int]],
-                 event_max: int, selection: Selection | None = None):
+    def __init__(
+        self,
+        rules: list[CompiledRule],
+        type_numbers: Callable[[str], Iterable[int]],
+        event_max: int,
+        selection: Selection | None = None,
+    ):
         self.all_rules = rules
         self._type_numbers = type_numbers
         self._event_max = event_max
@@ -154,8 +157,7 @@ class Ruleset:
             if rule.index_types is None:
                 numbers: Iterable[int] = range(self._event_max)
             else:
-                numbers = sorted({n for name in rule.index_types
-                                  for n in self._type_numbers(name)})
+                numbers = sorted({n for name in rule.index_types for n in self._type_numbers(name)})
             for n in numbers:
                 if 0 <= n < self._event_max:
                     buckets[n].append(rule)
@@ -221,7 +223,7 @@ def _quote(value: str) -> str:
     """An exception value as condition text: quoted when it holds spaces (as Falco does)."""
     if value[:1] in ("'", '"'):
         return value
-    if any(ch in value for ch in " \t()," ) or value in ("and", "or", "not"):
+    if any(ch in value for ch in " \t(),") or value in ("and", "or", "not"):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return value
 
@@ -249,8 +251,10 @@ def exception_condition(ex: ExceptionDef) -> str | None:
     comps = ex.comps if isinstance(ex.comps, list) else ["="] * len(ex.fields)
     rows = []
     for row in ex.values:
-        parts = [f"{f} {c} {_exception_value(c, v)}" for f, c, v in zip(ex.fields, comps, row,
-                                                                          strict=True)]
+        parts = [
+            f"{f} {c} {_exception_value(c, v)}"
+            for f, c, v in zip(ex.fields, comps, row, strict=True)
+        ]
         rows.append("(" + " and ".join(parts) + ")")
     return " or ".join(rows)
 
@@ -281,8 +285,9 @@ class FieldMemo:
             return known
         bound = resolve(name, arg)
         if bound.source == "syscall" and bound.name not in _CHEAP_FIELDS:
-            bound = BoundField(bound.name, bound.type, self._cached(bound.name, bound.extract),
-                               bound.source)
+            bound = BoundField(
+                bound.name, bound.type, self._cached(bound.name, bound.extract), bound.source
+            )
         self.bound[(name, arg)] = bound
         return bound
 
@@ -359,8 +364,13 @@ def _check_macros(ctx: _Context) -> None:
             parsed[name] = _substitute_bare_lists(parse_condition(macro.condition), ctx.lists)
         except FilterSyntaxError as err:
             ctx.broken_macros.add(name)
-            _problem(ctx, Severity.ERROR, f"condition does not parse: {err.reason} at column "
-                     f"{err.column} of \"{err.text}\"", macro.loc, f"macro '{name}'")
+            _problem(
+                ctx,
+                Severity.ERROR,
+                f'condition does not parse: {err.reason} at column {err.column} of "{err.text}"',
+                macro.loc,
+                f"macro '{name}'",
+            )
     ctx.macros = parsed
     for name, tree in parsed.items():
         try:
@@ -368,8 +378,9 @@ def _check_macros(ctx: _Context) -> None:
         except MacroError as err:
             ctx.broken_macros.add(name)
             if err.name not in ctx.broken_macros or err.name == name:
-                _problem(ctx, Severity.ERROR, err.reason, ctx.defs.macros[name].loc,
-                         f"macro '{name}'")
+                _problem(
+                    ctx, Severity.ERROR, err.reason, ctx.defs.macros[name].loc, f"macro '{name}'"
+                )
 
 
 def _exceptions_condition(ctx: _Context, rule: RuleDef) -> str | None:
@@ -380,9 +391,13 @@ def _exceptions_condition(ctx: _Context, rule: RuleDef) -> str | None:
         comps = ex.comps if isinstance(ex.comps, list) else [ex.comps or "="] * len(fields)
         for comp in comps:
             if comp not in EXCEPTION_OPERATORS:
-                _problem(ctx, Severity.ERROR,
-                         f"exception '{ex.name}': unknown comparison operator '{comp}'",
-                         ex.loc, rule.item)
+                _problem(
+                    ctx,
+                    Severity.ERROR,
+                    f"exception '{ex.name}': unknown comparison operator '{comp}'",
+                    ex.loc,
+                    rule.item,
+                )
                 return None
         for fname in fields:
             try:
@@ -400,15 +415,22 @@ def _exceptions_condition(ctx: _Context, rule: RuleDef) -> str | None:
     return " and ".join(parts)
 
 
-def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler | None
-                  ) -> CompiledRule | None:
+def _compile_rule(
+    ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler | None
+) -> CompiledRule | None:
     item = rule.item
     loc = rule.loc
     try:
         tree = parse_condition(rule.condition)
     except FilterSyntaxError as err:
-        _problem(ctx, Severity.ERROR, f"condition does not parse: {err.reason} at column "
-                 f"{err.column} of \"{err.text.strip()}\"", loc, item)
+        _problem(
+            ctx,
+            Severity.ERROR,
+            f"condition does not parse: {err.reason} at column "
+            f'{err.column} of "{err.text.strip()}"',
+            loc,
+            item,
+        )
         return None
     extra = _exceptions_condition(ctx, rule)
     if extra is None:
@@ -417,8 +439,13 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
         try:
             tree = And((tree, parse_condition(extra)))
         except FilterSyntaxError as err:
-            _problem(ctx, Severity.ERROR, f"exceptions do not form a valid condition: "
-                     f"{err.reason} in \"{err.text}\"", loc, item)
+            _problem(
+                ctx,
+                Severity.ERROR,
+                f'exceptions do not form a valid condition: {err.reason} in "{err.text}"',
+                loc,
+                item,
+            )
             return None
     tree = _substitute_bare_lists(tree, ctx.lists)
     try:
@@ -443,9 +470,13 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
     skip = rule.skip_if_unknown_filter
     unknown = _unknown_event_names(expanded)
     if unknown:
-        _problem(ctx, Severity.WARNING if skip else Severity.ERROR,
-                 f"{'skipped: ' if skip else ''}unknown event type '{unknown}' in condition",
-                 loc, item)
+        _problem(
+            ctx,
+            Severity.WARNING if skip else Severity.ERROR,
+            f"{'skipped: ' if skip else ''}unknown event type '{unknown}' in condition",
+            loc,
+            item,
+        )
         return None
     output: Any = rule.output
     if output_compiler is not None:
@@ -453,15 +484,24 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
             output = output_compiler(rule.output, rule.source)
         except SentryError as err:
             unknown_field = skip and "unknown field" in str(err)
-            _problem(ctx, Severity.WARNING if unknown_field else Severity.ERROR,
-                     f"{'skipped: ' if unknown_field else ''}output: {err}", loc, item)
+            _problem(
+                ctx,
+                Severity.WARNING if unknown_field else Severity.ERROR,
+                f"{'skipped: ' if unknown_field else ''}output: {err}",
+                loc,
+                item,
+            )
             return None
     evttypes = falco_evttypes(expanded).names if rule.source == "syscall" else None
     if rule.source == "syscall" and evttypes is None and rule.warn_evttypes:
-        _problem(ctx, Severity.WARNING,
-                 "matches too many evt.type values (all of them): it runs on every event, "
-                 "which costs; begin the condition with evt.type= or evt.type in (...)",
-                 loc, item)
+        _problem(
+            ctx,
+            Severity.WARNING,
+            "matches too many evt.type values (all of them): it runs on every event, "
+            "which costs; begin the condition with evt.type= or evt.type in (...)",
+            loc,
+            item,
+        )
     index_types, match, match_ast = evttypes, flt.match, expanded
     if rule.source == "syscall":
         guard, rest = split_type_guard(expanded)
@@ -469,8 +509,20 @@ def _compile_rule(ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler 
             index_types = guard if evttypes is None else evttypes & guard
             if rest is not None:
                 match, match_ast = compile_filter(rest, ctx.memo.resolve).match, rest
-    return CompiledRule(rule.name, rule.priority, rule.source, tuple(rule.tags), flt, output,
-                        evttypes, rule.enabled, rule.desc, index_types, match, match_ast)
+    return CompiledRule(
+        rule.name,
+        rule.priority,
+        rule.source,
+        tuple(rule.tags),
+        flt,
+        output,
+        evttypes,
+        rule.enabled,
+        rule.desc,
+        index_types,
+        match,
+        match_ast,
+    )
 
 
 def _type_names(node: Expr) -> frozenset[str] | None:
@@ -537,13 +589,19 @@ def _unknown_event_names(tree: Expr) -> str | None:
     from sentry.events.syscalls import PPM_SC_BY_NAME
 
     for node in walk(tree):
-        if isinstance(node, Compare) and getattr(node.lhs, "name", None) == "evt.type" \
-                and getattr(node.lhs, "arg", None) is None:
+        if (
+            isinstance(node, Compare)
+            and getattr(node.lhs, "name", None) == "evt.type"
+            and getattr(node.lhs, "arg", None) is None
+        ):
             rhs = node.rhs
             values = rhs.items if isinstance(rhs, ValueList) else (rhs,)
             for v in values:
-                if isinstance(v, Value) and not event_numbers(v.text) \
-                        and v.text not in PPM_SC_BY_NAME:
+                if (
+                    isinstance(v, Value)
+                    and not event_numbers(v.text)
+                    and v.text not in PPM_SC_BY_NAME
+                ):
                     return v.text
     return None
 

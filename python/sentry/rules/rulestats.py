@@ -34,8 +34,9 @@ class RuleStats:
     def _entry(self, name: str) -> list[int]:
         return self.by_rule.setdefault(name, [0, 0, 0])
 
-    def program(self, rules: Sequence[Any],
-                raise_alert: Callable[[Any, Any], None] | None = None) -> Program:
+    def program(
+        self, rules: Sequence[Any], raise_alert: Callable[[Any, Any], None] | None = None
+    ) -> Program:
         """A timed evaluator of ``rules`` (a ``for_type`` entry); ``raise_alert`` given:
         every matching rule is raised (``rule_matching: all``) and -1 returned."""
         checks = tuple((self._entry(r.name), r.match, r) for r in rules)
@@ -43,6 +44,7 @@ class RuleStats:
         total = self.total
 
         if raise_alert is None:
+
             def first(ev: Any) -> int:
                 start = t = clock()
                 for i, (entry, match, _rule) in enumerate(checks):
@@ -84,22 +86,26 @@ class RuleStats:
 
     def rows(self) -> list[tuple[str, int, int, int]]:
         """(rule, evaluated, matches, nanoseconds), most expensive first."""
-        return sorted(((name, e[0], e[1], e[2]) for name, e in self.by_rule.items()),
-                      key=lambda r: (-r[3], r[0]))
+        return sorted(
+            ((name, e[0], e[1], e[2]) for name, e in self.by_rule.items()),
+            key=lambda r: (-r[3], r[0]),
+        )
 
     def table(self, top: int = 10) -> str:
         """The ``top`` most expensive rules, as ``--rule-stats`` prints them."""
         rows = self.rows()
         spent = sum(r[3] for r in rows)
-        lines = [f"Rule cost: {len(rows)} rules, {self.total[0]} events evaluated in "
-                 f"{spent / 1e9:.3f} s; the {min(top, len(rows))} most expensive:",
-                 f"  {'cpu_s':>8} {'share':>6} {'evaluated':>10} {'matches':>8} "
-                 f"{'ns/eval':>8}  rule"]
+        lines = [
+            f"Rule cost: {len(rows)} rules, {self.total[0]} events evaluated in "
+            f"{spent / 1e9:.3f} s; the {min(top, len(rows))} most expensive:",
+            f"  {'cpu_s':>8} {'share':>6} {'evaluated':>10} {'matches':>8} {'ns/eval':>8}  rule",
+        ]
         for name, evaluated, matches, ns in rows[:top]:
             share = ns / spent if spent else 0.0
             per = ns // evaluated if evaluated else 0
-            lines.append(f"  {ns / 1e9:8.3f} {share:6.1%} {evaluated:10d} {matches:8d} "
-                         f"{per:8d}  {name}")
+            lines.append(
+                f"  {ns / 1e9:8.3f} {share:6.1%} {evaluated:10d} {matches:8d} {per:8d}  {name}"
+            )
         return "\n".join(lines)
 
 
@@ -108,6 +114,7 @@ def attach(engine: Any, *, on_signal: bool = True) -> RuleStats:
     stats = RuleStats()
     engine.rule_stats = stats
     if on_signal:
+
         def dump(_signum: int, _frame: Any) -> None:
             print(stats.table(), file=sys.stderr, flush=True)
 

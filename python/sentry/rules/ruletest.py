@@ -45,17 +45,38 @@ from sentry.rules.definitions import Priority
 from sentry.rules.story import USERS, Proc, Story, container_id
 
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
-PROC_KEYS = ("id", "comm", "args", "parent", "exe", "uid", "loginuid", "cwd", "tty",
-             "container")
+PROC_KEYS = ("id", "comm", "args", "parent", "exe", "uid", "loginuid", "cwd", "tty", "container")
 CASE_KEYS = ("name", "capture", "processes", "events", "alerts", "other_alerts", "no_alerts")
 ALERT_KEYS = ("rule", "priority", "output_fields", "count")
 # Story methods usable as actions (their first parameter is the acting process).
-ACTIONS = ("open", "execve", "execveat", "socket", "connect", "connect_unix", "listen",
-           "dup", "unlink", "rename", "mkdir", "chmod", "symlink", "setuid", "setresuid",
-           "ptrace", "setns", "unshare", "mount", "bpf", "generic", "syscall")
+ACTIONS = (
+    "open",
+    "execve",
+    "execveat",
+    "socket",
+    "connect",
+    "connect_unix",
+    "listen",
+    "dup",
+    "unlink",
+    "rename",
+    "mkdir",
+    "chmod",
+    "symlink",
+    "setuid",
+    "setresuid",
+    "ptrace",
+    "setns",
+    "unshare",
+    "mount",
+    "bpf",
+    "generic",
+    "syscall",
+)
 # Symbolic names a flag value may use: the portable (scap) values story.py defines.
 CONSTANTS: dict[str, int] = {
-    name: value for name, value in vars(story_mod).items()
+    name: value
+    for name, value in vars(story_mod).items()
     if re.fullmatch(r"(O|S|PTRACE|CLONE|AT)_[A-Z_]+|EPERM|ENOENT|EINPROGRESS", name)
     and isinstance(value, int)
 }
@@ -102,8 +123,9 @@ def find_test_files(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found += sorted(c for c in p.rglob("*") if c.is_file() and c.name.endswith(
-                TEST_SUFFIXES))
+            found += sorted(
+                c for c in p.rglob("*") if c.is_file() and c.name.endswith(TEST_SUFFIXES)
+            )
         elif p.exists():
             found.append(p)
         else:
@@ -121,8 +143,9 @@ def load_test_file(path: Path, rules: list[Path] | None = None) -> list[TestCase
         raise RuleLoadError(f"cannot read: {exc}", path=str(path)) from None
     docs = [d for d in parse_yaml_documents(text, str(path)) if d is not None]
     if len(docs) != 1 or not isinstance(docs[0], dict):
-        raise RuleLoadError("a test file is one mapping with 'rules' and 'tests'",
-                            path=str(path), line=1)
+        raise RuleLoadError(
+            "a test file is one mapping with 'rules' and 'tests'", path=str(path), line=1
+        )
     doc = docs[0]
     loc = _Locator(path, doc)
     loc.only(doc, ("rules", "tests"), "the test file")
@@ -130,10 +153,10 @@ def load_test_file(path: Path, rules: list[Path] | None = None) -> list[TestCase
         names = doc.get("rules")
         if isinstance(names, str):
             names = [names]
-        if not isinstance(names, list) or not names or not all(
-                isinstance(n, str) for n in names):
-            raise loc.error(doc, "rules", "'rules' is a list of rules files (relative to "
-                            "this file)")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise loc.error(
+                doc, "rules", "'rules' is a list of rules files (relative to this file)"
+            )
         rules = [path.parent / n for n in names]
     tests = doc.get("tests")
     if not isinstance(tests, list) or not tests:
@@ -142,8 +165,11 @@ def load_test_file(path: Path, rules: list[Path] | None = None) -> list[TestCase
     seen: dict[str, int] = {}
     for c in cases:
         if c.name in seen:
-            raise RuleLoadError(f"test '{c.name}' is given twice (first at line "
-                                f"{seen[c.name]})", path=str(path), line=c.line)
+            raise RuleLoadError(
+                f"test '{c.name}' is given twice (first at line {seen[c.name]})",
+                path=str(path),
+                line=c.line,
+            )
         seen[c.name] = c.line
     return cases
 
@@ -164,14 +190,20 @@ class _Locator:
     def only(self, mapping: dict[str, Any], keys: Iterable[str], what: str) -> None:
         unknown = [k for k in mapping if k not in keys]
         if unknown:
-            raise self.error(mapping, unknown[0], f"{what}: unknown key '{unknown[0]}' "
-                             f"(known: {', '.join(keys)})")
+            raise self.error(
+                mapping,
+                unknown[0],
+                f"{what}: unknown key '{unknown[0]}' (known: {', '.join(keys)})",
+            )
 
 
 def _case(loc: _Locator, item: Any, rules: list[Path], index: int) -> TestCase:
     if not isinstance(item, dict):
-        raise RuleLoadError(f"test #{index + 1} is not a mapping", path=str(loc.path),
-                            line=getattr(loc.doc, "key_lines", {}).get("tests"))
+        raise RuleLoadError(
+            f"test #{index + 1} is not a mapping",
+            path=str(loc.path),
+            line=getattr(loc.doc, "key_lines", {}).get("tests"),
+        )
     loc.only(item, CASE_KEYS, "test")
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -179,8 +211,9 @@ def _case(loc: _Locator, item: Any, rules: list[Path], index: int) -> TestCase:
     case = TestCase(name=name, path=loc.path, line=getattr(item, "line", 0), rules=rules)
     if "capture" in item:
         if "processes" in item or "events" in item:
-            raise loc.error(item, "capture", f"test '{name}': 'capture' or "
-                            "'processes'/'events', not both")
+            raise loc.error(
+                item, "capture", f"test '{name}': 'capture' or 'processes'/'events', not both"
+            )
         if not isinstance(item["capture"], str):
             raise loc.error(item, "capture", f"test '{name}': 'capture' is a file path")
         case.capture = loc.path.parent / item["capture"]
@@ -189,16 +222,14 @@ def _case(loc: _Locator, item: Any, rules: list[Path], index: int) -> TestCase:
     else:
         raise loc.error(item, None, f"test '{name}': give a 'capture' or 'events'")
     if "alerts" not in item:
-        raise loc.error(item, None, f"test '{name}': give the 'alerts' expected "
-                        "([] for none)")
+        raise loc.error(item, None, f"test '{name}': give the 'alerts' expected ([] for none)")
     alerts = item["alerts"] or []
     if not isinstance(alerts, list):
         raise loc.error(item, "alerts", f"test '{name}': 'alerts' is a list")
     case.alerts = [_expected(loc, a, name) for a in alerts]
     other = item.get("other_alerts", "fail")
     if other not in ("fail", "ignore"):
-        raise loc.error(item, "other_alerts", "'other_alerts' is 'fail' (the default) or "
-                        "'ignore'")
+        raise loc.error(item, "other_alerts", "'other_alerts' is 'fail' (the default) or 'ignore'")
     case.other_alerts = other == "ignore"
     no_alerts = item.get("no_alerts", [])
     if not isinstance(no_alerts, list) or not all(isinstance(r, str) for r in no_alerts):
@@ -211,8 +242,11 @@ def _expected(loc: _Locator, a: Any, name: str) -> ExpectedAlert:
     if isinstance(a, str):
         return ExpectedAlert(rule=a, line=0)
     if not isinstance(a, dict) or not isinstance(a.get("rule"), str):
-        raise RuleLoadError(f"test '{name}': an expected alert is a rule name or a mapping "
-                            "with 'rule'", path=str(loc.path), line=getattr(a, "line", None))
+        raise RuleLoadError(
+            f"test '{name}': an expected alert is a rule name or a mapping with 'rule'",
+            path=str(loc.path),
+            line=getattr(a, "line", None),
+        )
     loc.only(a, ALERT_KEYS, "expected alert")
     exp = ExpectedAlert(rule=a["rule"], line=getattr(a, "line", 0))
     if "priority" in a:
@@ -265,20 +299,27 @@ def _story(loc: _Locator, item: dict[str, Any], name: str) -> Story:
     procs: dict[str, Proc] = {}
     for p in item.get("processes") or []:
         if not isinstance(p, dict) or "comm" not in p:
-            raise RuleLoadError(f"test '{name}': a process is a mapping with 'comm'",
-                                path=str(loc.path),
-                                line=getattr(p, "line", getattr(item, "line", None)))
+            raise RuleLoadError(
+                f"test '{name}': a process is a mapping with 'comm'",
+                path=str(loc.path),
+                line=getattr(p, "line", getattr(item, "line", None)),
+            )
         loc.only(p, PROC_KEYS, "process")
         pid = str(p.get("id", p["comm"]))
         if pid in procs:
-            raise loc.error(p, "id", f"test '{name}': process id '{pid}' is given twice "
-                            "(give each an 'id')")
-        kw = {k: _value(k, v) for k, v in p.items() if k in ("exe", "uid", "loginuid",
-                                                             "cwd", "tty")}
+            raise loc.error(
+                p, "id", f"test '{name}': process id '{pid}' is given twice (give each an 'id')"
+            )
+        kw = {
+            k: _value(k, v) for k, v in p.items() if k in ("exe", "uid", "loginuid", "cwd", "tty")
+        }
         if "parent" in p:
             if p["parent"] not in procs:
-                raise loc.error(p, "parent", f"test '{name}': unknown parent "
-                                f"'{p['parent']}' (list parents first)")
+                raise loc.error(
+                    p,
+                    "parent",
+                    f"test '{name}': unknown parent '{p['parent']}' (list parents first)",
+                )
             kw["parent"] = procs[p["parent"]]
         if "container" in p:
             kw["container"] = _container(p["container"])
@@ -297,19 +338,30 @@ def _story(loc: _Locator, item: dict[str, Any], name: str) -> Story:
 def _action(loc: _Locator, s: Story, procs: dict[str, Proc], ev: Any, name: str) -> None:
     line = getattr(ev, "line", None)
     if not isinstance(ev, dict) or "proc" not in ev:
-        raise RuleLoadError(f"test '{name}': an event is a mapping with 'proc' and one "
-                            f"action ({', '.join(ACTIONS)})", path=str(loc.path), line=line)
+        raise RuleLoadError(
+            f"test '{name}': an event is a mapping with 'proc' and one "
+            f"action ({', '.join(ACTIONS)})",
+            path=str(loc.path),
+            line=line,
+        )
     acts = [k for k in ev if k in ACTIONS]
     if len(acts) > 1 and "syscall" in acts:  # `open: PATH, syscall: open`: a keyword there
         acts.remove("syscall")
     if len(acts) != 1:
-        raise loc.error(ev, None, f"test '{name}': an event has one action of "
-                        f"{', '.join(ACTIONS)} (it has {', '.join(acts) or 'none'})")
+        raise loc.error(
+            ev,
+            None,
+            f"test '{name}': an event has one action of "
+            f"{', '.join(ACTIONS)} (it has {', '.join(acts) or 'none'})",
+        )
     act = acts[0]
     who = str(ev["proc"])
     if who not in procs:
-        raise loc.error(ev, "proc", f"test '{name}': unknown process '{who}' (known: "
-                        f"{', '.join(procs) or 'none'})")
+        raise loc.error(
+            ev,
+            "proc",
+            f"test '{name}': unknown process '{who}' (known: {', '.join(procs) or 'none'})",
+        )
     first = ev[act]
     kwargs = {k: v for k, v in ev.items() if k not in ("proc", act, "as")}
     if first is None or isinstance(first, dict):  # `bpf: {}`, `setns: {nstype: 0}`
@@ -369,8 +421,7 @@ def judge(case: TestCase, alerts: list[Any]) -> list[str]:
     problems: list[str] = []
     for exp in case.alerts:
         for n in range(exp.count):
-            match = next((a for a in left if a.rule == exp.rule and not _mismatch(exp, a)),
-                         None)
+            match = next((a for a in left if a.rule == exp.rule and not _mismatch(exp, a)), None)
             if match is not None:
                 left.remove(match)
                 continue
@@ -378,11 +429,11 @@ def judge(case: TestCase, alerts: list[Any]) -> list[str]:
             near = next((a for a in left if a.rule == exp.rule), None)
             if near is not None:
                 left.remove(near)  # reported here, not again as unexpected
-                problems.append(f"expected alert {exp.describe()}{nth}: "
-                                + "; ".join(_mismatch(exp, near)))
+                problems.append(
+                    f"expected alert {exp.describe()}{nth}: " + "; ".join(_mismatch(exp, near))
+                )
             else:
-                problems.append(f"expected alert {exp.describe()}{nth}: the rule did not "
-                                "alert")
+                problems.append(f"expected alert {exp.describe()}{nth}: the rule did not alert")
     for rule in case.no_alerts:
         hits = [a for a in alerts if a.rule == rule]
         if hits:
@@ -390,6 +441,5 @@ def judge(case: TestCase, alerts: list[Any]) -> list[str]:
     if not case.other_alerts:
         for a in left:
             if a.rule not in case.no_alerts:
-                problems.append(f"unexpected alert '{a.rule}' ({a.priority.label}): "
-                                f"{a.message}")
+                problems.append(f"unexpected alert '{a.rule}' ({a.priority.label}): {a.message}")
     return problems

@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 _TEXT, _BOOL, _MAP, _SCALARS, _LIST, _INT = (
-    "a string", "true or false", "a mapping", "a list of strings", "a list", "a number")
+    "a string",
+    "true or false",
+    "a mapping",
+    "a list of strings",
+    "a list",
+    "a number",
+)
 
 SCHEMA: dict[str, dict[str, str]] = {
     "list": {"list": _TEXT, "items": _SCALARS, "append": _BOOL, "override": _MAP},
@@ -41,10 +47,19 @@ APPENDABLE = {
 REPLACEABLE = {
     "list": frozenset({"items"}),
     "macro": frozenset({"condition"}),
-    "rule": frozenset({
-        "condition", "output", "desc", "priority", "tags", "exceptions", "enabled",
-        "warn_evttypes", "skip-if-unknown-filter",
-    }),
+    "rule": frozenset(
+        {
+            "condition",
+            "output",
+            "desc",
+            "priority",
+            "tags",
+            "exceptions",
+            "enabled",
+            "warn_evttypes",
+            "skip-if-unknown-filter",
+        }
+    ),
 }
 
 
@@ -74,7 +89,8 @@ def _type_ok(value: Any, want: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if want == _SCALARS:
         return isinstance(value, list) and all(
-            isinstance(v, str | int | float) or v is None for v in value)
+            isinstance(v, str | int | float) or v is None for v in value
+        )
     return isinstance(value, list)
 
 
@@ -88,20 +104,31 @@ def type_errors(entry: Any, kind: str) -> list[tuple[str, int]]:
     for key, want in SCHEMA[kind].items():
         value = entry.get(key)
         if key in entry and not _type_ok(value, want):
-            out.append((f"'{key}' must be {want}, got {kind_of(value)}",
-                        entry.key_lines.get(key, entry.line)))
+            out.append(
+                (
+                    f"'{key}' must be {want}, got {kind_of(value)}",
+                    entry.key_lines.get(key, entry.line),
+                )
+            )
     for ex in entry.get("exceptions") or () if kind == "rule" else ():
         if not hasattr(ex, "key_lines"):
             continue
         for key, want in EXCEPTION_SCHEMA.items():
             value = ex.get(key)
             if key in ("fields", "comps"):
-                good = value is None or isinstance(value, str) or (
-                    isinstance(value, list) and all(isinstance(v, str) for v in value))
+                good = (
+                    value is None
+                    or isinstance(value, str)
+                    or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+                )
                 want = "a string or a list of strings"
             else:
                 good = _type_ok(value, want)
             if not good:
-                out.append((f"exception '{key}' must be {want}, got {kind_of(value)}",
-                            ex.key_lines.get(key, ex.line)))
+                out.append(
+                    (
+                        f"exception '{key}' must be {want}, got {kind_of(value)}",
+                        ex.key_lines.get(key, ex.line),
+                    )
+                )
     return out

@@ -178,7 +178,12 @@ class Story:
             return
         enter: dict[str, Any] = {"dirfd": AT_FDCWD, "name": path, "flags": flags, "mode": mode}
         exit_: dict[str, Any] = {
-            "fd": fd, "dirfd": AT_FDCWD, "name": path, "flags": flags, "mode": mode, "dev": 0,
+            "fd": fd,
+            "dirfd": AT_FDCWD,
+            "name": path,
+            "flags": flags,
+            "mode": mode,
+            "dev": 0,
         }
         if syscall == "openat2":
             enter["resolve"] = 0
@@ -246,8 +251,12 @@ class Story:
     def execveat(self, p: Proc, pathname: str, flags: int) -> None:
         """The enter half of execveat (dirfd, pathname, flags) and a failed exit."""
         self.calls.append(
-            Call(p.tid, "execveat", ">",
-                 (("dirfd", AT_FDCWD), ("pathname", pathname), ("flags", flags)))
+            Call(
+                p.tid,
+                "execveat",
+                ">",
+                (("dirfd", AT_FDCWD), ("pathname", pathname), ("flags", flags)),
+            )
         )
 
     def socket(self, p: Proc, fd: int, *, family: int = 2) -> None:
@@ -287,26 +296,41 @@ class Story:
 
     def unlink(self, p: Proc, path: str, *, at: bool = True, res: int = 0) -> None:
         if at:
-            self.syscall(p, "unlinkat", {},
-                         {"res": res, "dirfd": AT_FDCWD, "name": path, "flags": 0})
+            self.syscall(
+                p, "unlinkat", {}, {"res": res, "dirfd": AT_FDCWD, "name": path, "flags": 0}
+            )
         else:
             self.syscall(p, "unlink", {}, {"res": res, "path": path})
 
     def rename(self, p: Proc, old: str, new: str, *, res: int = 0) -> None:
-        self.syscall(p, "renameat", {}, {"res": res, "olddirfd": AT_FDCWD, "oldpath": old,
-                                         "newdirfd": AT_FDCWD, "newpath": new})
+        self.syscall(
+            p,
+            "renameat",
+            {},
+            {
+                "res": res,
+                "olddirfd": AT_FDCWD,
+                "oldpath": old,
+                "newdirfd": AT_FDCWD,
+                "newpath": new,
+            },
+        )
 
     def mkdir(self, p: Proc, path: str, *, res: int = 0) -> None:
-        self.syscall(p, "mkdirat", {},
-                     {"res": res, "dirfd": AT_FDCWD, "path": path, "mode": 0o755})
+        self.syscall(p, "mkdirat", {}, {"res": res, "dirfd": AT_FDCWD, "path": path, "mode": 0o755})
 
     def chmod(self, p: Proc, path: str, mode: int, *, res: int = 0) -> None:
-        self.syscall(p, "fchmodat", {},
-                     {"res": res, "dirfd": AT_FDCWD, "filename": path, "mode": mode})
+        self.syscall(
+            p, "fchmodat", {}, {"res": res, "dirfd": AT_FDCWD, "filename": path, "mode": mode}
+        )
 
     def symlink(self, p: Proc, target: str, linkpath: str, *, res: int = 0) -> None:
-        self.syscall(p, "symlinkat", {}, {"res": res, "target": target,
-                                          "linkdirfd": AT_FDCWD, "linkpath": linkpath})
+        self.syscall(
+            p,
+            "symlinkat",
+            {},
+            {"res": res, "target": target, "linkdirfd": AT_FDCWD, "linkpath": linkpath},
+        )
 
     def setuid(self, p: Proc, uid: int, *, res: int = 0) -> None:
         self.syscall(p, "setuid", {"uid": uid}, {"res": res})
@@ -315,8 +339,12 @@ class Story:
         self.syscall(p, "setresuid", {"ruid": ruid, "euid": euid, "suid": suid}, {"res": res})
 
     def ptrace(self, p: Proc, request: int, pid: int, *, res: int = 0) -> None:
-        self.syscall(p, "ptrace", {"request": request, "pid": pid},
-                     {"res": res, "addr": (0, 0), "data": (0, 0)})
+        self.syscall(
+            p,
+            "ptrace",
+            {"request": request, "pid": pid},
+            {"res": res, "addr": (0, 0), "data": (0, 0)},
+        )
 
     def setns(self, p: Proc, *, fd: int = 7, nstype: int = 0, res: int = 0) -> None:
         self.syscall(p, "setns", {"fd": fd, "nstype": nstype}, {"res": res})
@@ -325,8 +353,9 @@ class Story:
         self.syscall(p, "unshare", {"flags": flags}, {"res": res})
 
     def mount(self, p: Proc, dev: str, target: str, fstype: str, *, res: int = 0) -> None:
-        self.syscall(p, "mount", {"flags": 0},
-                     {"res": res, "dev": dev, "dir": target, "type": fstype})
+        self.syscall(
+            p, "mount", {"flags": 0}, {"res": res, "dev": dev, "dir": target, "type": fstype}
+        )
 
     def bpf(self, p: Proc, cmd: int = 5, *, res: int = 3) -> None:
         """bpf(BPF_PROG_LOAD ...) returning ``res`` (a new fd, or a negative errno)."""

@@ -71,8 +71,10 @@ def event_for(call: Call, sysdig029: bool = False) -> tuple[EventInfo, list[Any]
     unknown = set(given) - {p.name for p in info.params}
     if unknown:
         known = ", ".join(p.name for p in info.params) or "none"
-        raise ValueError(f"{info.ident} has no parameter(s) {', '.join(sorted(unknown))} "
-                         f"(its parameters: {known})")
+        raise ValueError(
+            f"{info.ident} has no parameter(s) {', '.join(sorted(unknown))} "
+            f"(its parameters: {known})"
+        )
     values = []
     for p in info.params:
         if p.name in given:
@@ -91,19 +93,36 @@ def write_story(story: Story, path: Path, *, sysdig029: bool = False) -> Path:
     (with ``sysdig029``, in the event generation sysdig 0.29 reads: see :func:`event_for`)."""
     threads = [
         ThreadEntry(
-            tid=p.tid, pid=p.tid, ptid=p.ptid, comm=p.comm, exe=p.exe,
+            tid=p.tid,
+            pid=p.tid,
+            ptid=p.ptid,
+            comm=p.comm,
+            exe=p.exe,
             exepath=p.exe if p.exe.startswith("/") else f"/usr/bin/{p.exe}",
-            args=list(p.args), cwd=p.cwd, fdlimit=1024, uid=p.uid, gid=p.gid,
-            vtid=p.tid, vpid=p.tid, cgroups=list(p.cgroups), sid=p.tid, vpgid=p.tid,
-            loginuid=p.loginuid, tty=p.tty,
+            args=list(p.args),
+            cwd=p.cwd,
+            fdlimit=1024,
+            uid=p.uid,
+            gid=p.gid,
+            vtid=p.tid,
+            vpid=p.tid,
+            cgroups=list(p.cgroups),
+            sid=p.tid,
+            vpgid=p.tid,
+            loginuid=p.loginuid,
+            tty=p.tty,
         )
         for p in story.procs
     ]
-    users = [UserEntry(uid, uid, name, f"/home/{name}", "/bin/bash")
-             for uid, name in USERS.items()]
+    users = [UserEntry(uid, uid, name, f"/home/{name}", "/bin/bash") for uid, name in USERS.items()]
     groups = [GroupEntry(gid, name) for gid, name in GROUPS.items()]
-    with ScapWriter(path, machine=MachineInfo(num_cpus=1, hostname="story"), threads=threads,
-                    users=users, groups=groups) as writer:
+    with ScapWriter(
+        path,
+        machine=MachineInfo(num_cpus=1, hostname="story"),
+        threads=threads,
+        users=users,
+        groups=groups,
+    ) as writer:
         for i, call in enumerate(story.calls):
             info, values = event_for(call, sysdig029)
             ts = START_TS + (i + 1) * STEP_NS

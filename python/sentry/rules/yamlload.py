@@ -41,8 +41,9 @@ if TYPE_CHECKING or not yaml.__with_libyaml__:  # (a PyYAML without libyaml: all
 else:
     from yaml._yaml import CParser
 
-    class _SafeBase(yaml.composer.Composer, CParser, yaml.constructor.SafeConstructor,
-                    yaml.resolver.Resolver):
+    class _SafeBase(
+        yaml.composer.Composer, CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver
+    ):
         """libyaml's scanner and parser (C: ~6x faster on big rules files) under the Python
         composer, so that the depth limit below applies to every collection as it is
         composed (libyaml's own composer would recurse in C without a limit)."""
@@ -65,8 +66,12 @@ class _LineLoader(_SafeBase):
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
-                raise _YAMLBudget(None, None, f"collections nested deeper than "
-                                  f"{MAX_YAML_DEPTH} levels", self.peek_event().start_mark)
+                raise _YAMLBudget(
+                    None,
+                    None,
+                    f"collections nested deeper than {MAX_YAML_DEPTH} levels",
+                    self.peek_event().start_mark,
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -92,8 +97,11 @@ def _check_expanded_size(root: yaml.Node) -> None:
         if isinstance(node, yaml.ScalarNode):
             size[key] = 1
             continue
-        children = [c for pair in node.value for c in pair] if isinstance(
-            node, yaml.MappingNode) else list(node.value)
+        children = (
+            [c for pair in node.value for c in pair]
+            if isinstance(node, yaml.MappingNode)
+            else list(node.value)
+        )
         if not done:
             size[key] = 0  # a node that contains itself (a recursive alias) counts once
             stack.append((node, True))
@@ -101,9 +109,14 @@ def _check_expanded_size(root: yaml.Node) -> None:
             continue
         total = 1 + sum(size.get(id(c), 1) for c in children)
         if total > MAX_YAML_NODES:
-            raise _YAMLBudget(None, None, f"the document stands for more than "
-                              f"{MAX_YAML_NODES:,} nodes once its aliases are expanded "
-                              "(nested aliases?)", node.start_mark)
+            raise _YAMLBudget(
+                None,
+                None,
+                f"the document stands for more than "
+                f"{MAX_YAML_NODES:,} nodes once its aliases are expanded "
+                "(nested aliases?)",
+                node.start_mark,
+            )
         size[key] = total
 
 
@@ -119,8 +132,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> YAMLMappi
             key = str(key)
         if key in mapping:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key '{key}' (first given at line "
-                f"{mapping.key_lines[key]})", key_node.start_mark)
+                None,
+                None,
+                f"duplicate key '{key}' (first given at line {mapping.key_lines[key]})",
+                key_node.start_mark,
+            )
         mapping[key] = value
         mapping.key_lines[key] = key_node.start_mark.line + 1
     return mapping
@@ -147,8 +163,10 @@ _LineLoader.add_constructor(None, _construct_untagged)
 def parse_yaml_documents(text: str, path: str) -> list[Any]:
     """Every document of ``text``; a YAML syntax error becomes a located RuleLoadError."""
     if len(text) > MAX_RULES_FILE_BYTES:
-        raise RuleLoadError(f"file of {len(text):,} characters is over the limit of "
-                            f"{MAX_RULES_FILE_BYTES:,}", path=path)
+        raise RuleLoadError(
+            f"file of {len(text):,} characters is over the limit of {MAX_RULES_FILE_BYTES:,}",
+            path=path,
+        )
     try:
         return list(yaml.load_all(text, Loader=_LineLoader))
     except RecursionError:

@@ -66,34 +66,46 @@ class SentryCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         s = self._snapshot()
-        events = CounterMetricFamily("sentry_events", "Events evaluated, by source",
-                                     labels=["source"])
+        events = CounterMetricFamily(
+            "sentry_events", "Events evaluated, by source", labels=["source"]
+        )
         for source, n in sorted(s.events.items()):
             events.add_metric([source], n)
         yield events
-        drops = CounterMetricFamily("sentry_event_drops", "Events lost before evaluation, by "
-                                    "cause", labels=["cause"])
+        drops = CounterMetricFamily(
+            "sentry_event_drops", "Events lost before evaluation, by cause", labels=["cause"]
+        )
         for cause, n in sorted(s.drops.items()):
             drops.add_metric([cause], n)
         yield drops
-        yield CounterMetricFamily("sentry_event_params_unreadable", "Events delivered with a "
-                                  "parameter left empty (user memory not readable)",
-                                  value=s.unreadable)
-        alerts = CounterMetricFamily("sentry_alerts", "Alerts raised, by rule and priority",
-                                     labels=["rule", "priority"])
+        yield CounterMetricFamily(
+            "sentry_event_params_unreadable",
+            "Events delivered with a parameter left empty (user memory not readable)",
+            value=s.unreadable,
+        )
+        alerts = CounterMetricFamily(
+            "sentry_alerts", "Alerts raised, by rule and priority", labels=["rule", "priority"]
+        )
         for (rule, prio), n in sorted(s.alerts.items()):
             alerts.add_metric([rule, prio], n)
         yield alerts
-        yield CounterMetricFamily("sentry_evaluation_seconds", "Time spent evaluating rules",
-                                  value=s.eval_seconds)
-        yield CounterMetricFamily("sentry_evaluated_events", "Events run through the rules",
-                                  value=s.eval_events)
-        delivered = CounterMetricFamily("sentry_output_delivered", "Alerts delivered, by "
-                                        "channel", labels=["channel"])
-        failures = CounterMetricFamily("sentry_output_failures", "Alerts not delivered, by "
-                                       "channel and cause", labels=["channel", "cause"])
-        retries = CounterMetricFamily("sentry_output_retries", "Delivery attempts retried, by "
-                                      "channel", labels=["channel"])
+        yield CounterMetricFamily(
+            "sentry_evaluation_seconds", "Time spent evaluating rules", value=s.eval_seconds
+        )
+        yield CounterMetricFamily(
+            "sentry_evaluated_events", "Events run through the rules", value=s.eval_events
+        )
+        delivered = CounterMetricFamily(
+            "sentry_output_delivered", "Alerts delivered, by channel", labels=["channel"]
+        )
+        failures = CounterMetricFamily(
+            "sentry_output_failures",
+            "Alerts not delivered, by channel and cause",
+            labels=["channel", "cause"],
+        )
+        retries = CounterMetricFamily(
+            "sentry_output_retries", "Delivery attempts retried, by channel", labels=["channel"]
+        )
         for name, st in sorted(s.outputs.items()):
             delivered.add_metric([name], st.delivered)
             retries.add_metric([name], st.retries)
@@ -103,47 +115,65 @@ class SentryCollector(Collector):
         yield delivered
         yield failures
         yield retries
-        yield CounterMetricFamily("sentry_alerts_throttled", "Alerts dropped by the outputs "
-                                  "rate limit", value=s.throttled)
-        requests = CounterMetricFamily("sentry_webhook_requests", "Webhook requests, by HTTP "
-                                       "status", labels=["code"])
+        yield CounterMetricFamily(
+            "sentry_alerts_throttled", "Alerts dropped by the outputs rate limit", value=s.throttled
+        )
+        requests = CounterMetricFamily(
+            "sentry_webhook_requests", "Webhook requests, by HTTP status", labels=["code"]
+        )
         for code, n in sorted(s.requests.items()):
             requests.add_metric([code], n)
         yield requests
-        yield GaugeMetricFamily("sentry_rules_loaded", "Rules currently loaded",
-                                value=s.rules_loaded)
-        reloads = CounterMetricFamily("sentry_rule_reloads", "Rule reloads (SIGHUP), by result",
-                                      labels=["result"])
+        yield GaugeMetricFamily(
+            "sentry_rules_loaded", "Rules currently loaded", value=s.rules_loaded
+        )
+        reloads = CounterMetricFamily(
+            "sentry_rule_reloads", "Rule reloads (SIGHUP), by result", labels=["result"]
+        )
         for result, n in sorted(s.reloads.items()):
             reloads.add_metric([result], n)
         yield reloads
-        lookups = CounterMetricFamily("sentry_container_lookups", "Container metadata lookups, "
-                                      "by engine, socket and result",
-                                      labels=["engine", "socket", "result"])
+        lookups = CounterMetricFamily(
+            "sentry_container_lookups",
+            "Container metadata lookups, by engine, socket and result",
+            labels=["engine", "socket", "result"],
+        )
         for lkey, n in sorted(s.container_lookups.items()):
             lookups.add_metric(list(lkey), n)
         yield lookups
-        errors = CounterMetricFamily("sentry_container_engine_errors", "Container engine "
-                                     "calls that failed, by engine, socket and kind",
-                                     labels=["engine", "socket", "kind"])
+        errors = CounterMetricFamily(
+            "sentry_container_engine_errors",
+            "Container engine calls that failed, by engine, socket and kind",
+            labels=["engine", "socket", "kind"],
+        )
         for ekey, n in sorted(s.container_errors.items()):
             errors.add_metric(list(ekey), n)
         yield errors
-        up = GaugeMetricFamily("sentry_container_engine_up", "Whether a container engine "
-                               "socket answers (1) or not (0)", labels=["engine", "socket"])
+        up = GaugeMetricFamily(
+            "sentry_container_engine_up",
+            "Whether a container engine socket answers (1) or not (0)",
+            labels=["engine", "socket"],
+        )
         for ukey, n in sorted(s.container_engine_up.items()):
             up.add_metric(list(ukey), n)
         yield up
-        held = CounterMetricFamily("sentry_alerts_held", "Alerts held for their container's "
-                                   "metadata, by outcome", labels=["outcome"])
+        held = CounterMetricFamily(
+            "sentry_alerts_held",
+            "Alerts held for their container's metadata, by outcome",
+            labels=["outcome"],
+        )
         for outcome, n in sorted(s.alerts_held.items()):
             held.add_metric([outcome], n)
         yield held
         if s.rule_cost:  # sentry run --rule-stats
-            fams = [CounterMetricFamily(f"sentry_rule_{name}", doc, labels=["rule_name"])
-                    for name, doc in (("evaluations", "Events a rule was evaluated on"),
-                                      ("matches", "Events a rule matched"),
-                                      ("cpu_seconds", "Time spent evaluating a rule"))]
+            fams = [
+                CounterMetricFamily(f"sentry_rule_{name}", doc, labels=["rule_name"])
+                for name, doc in (
+                    ("evaluations", "Events a rule was evaluated on"),
+                    ("matches", "Events a rule matched"),
+                    ("cpu_seconds", "Time spent evaluating a rule"),
+                )
+            ]
             for rule, (evaluated, matched, ns) in sorted(s.rule_cost.items()):
                 for fam, value in zip(fams, (evaluated, matched, ns / 1e9), strict=True):
                     fam.add_metric([rule], value)
@@ -157,7 +187,7 @@ def _process_usage() -> tuple[float, int, int]:
     proc = Path("/proc")
     try:
         stat = (proc / "self" / "stat").read_text()
-        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
         ticks = os.sysconf("SC_CLK_TCK")
         cpu_s = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
         started_s = int(fields[19]) / ticks  # since boot
@@ -183,26 +213,45 @@ def falco_named(s: MetricsSnapshot) -> Iterator[Metric]:
         return fam
 
     yield info("sentry_version_info", "Sentry's version", version=version())
-    yield info("sentry_kernel_release_info", "The kernel release (uname -r)",
-               kernel_release=os.uname().release)
+    yield info(
+        "sentry_kernel_release_info",
+        "The kernel release (uname -r)",
+        kernel_release=os.uname().release,
+    )
     yield info("sentry_hostname_info", "The host name alerts carry", hostname=socket.gethostname())
     if s.engine_name:
-        yield info("sentry_engine_name_info", "The live capture driver",
-                   engine_name=s.engine_name, evt_source="syscall")
-    yield GaugeMetricFamily("sentry_start_timestamp_nanoseconds", "When Sentry started (ns since "
-                            "the epoch)", value=_START_NS)
-    yield CounterMetricFamily("sentry_duration_seconds", "Seconds since Sentry started",
-                              value=(time.time_ns() - _START_NS) // 1_000_000_000)
-    yield GaugeMetricFamily("sentry_host_num_cpus_total", "CPUs on the host",
-                            value=os.cpu_count() or 0)
+        yield info(
+            "sentry_engine_name_info",
+            "The live capture driver",
+            engine_name=s.engine_name,
+            evt_source="syscall",
+        )
+    yield GaugeMetricFamily(
+        "sentry_start_timestamp_nanoseconds",
+        "When Sentry started (ns since the epoch)",
+        value=_START_NS,
+    )
+    yield CounterMetricFamily(
+        "sentry_duration_seconds",
+        "Seconds since Sentry started",
+        value=(time.time_ns() - _START_NS) // 1_000_000_000,
+    )
+    yield GaugeMetricFamily(
+        "sentry_host_num_cpus_total", "CPUs on the host", value=os.cpu_count() or 0
+    )
     cpu, rss, vsz = _process_usage()
-    yield GaugeMetricFamily("sentry_cpu_usage_ratio", "CPU used by Sentry since it started, as "
-                            "a ratio of one CPU", value=cpu)
+    yield GaugeMetricFamily(
+        "sentry_cpu_usage_ratio",
+        "CPU used by Sentry since it started, as a ratio of one CPU",
+        value=cpu,
+    )
     yield GaugeMetricFamily("sentry_memory_rss_bytes", "Sentry's resident memory", value=rss)
     yield GaugeMetricFamily("sentry_memory_vsz_bytes", "Sentry's virtual memory", value=vsz)
-    matches = CounterMetricFamily("sentry_rules_matches", "Alerts raised, by rule (Falco's "
-                                  "labels: priority number, sorted tags)",
-                                  labels=["rule_name", "priority", "source", "tags"])
+    matches = CounterMetricFamily(
+        "sentry_rules_matches",
+        "Alerts raised, by rule (Falco's labels: priority number, sorted tags)",
+        labels=["rule_name", "priority", "source", "tags"],
+    )
     counts: dict[str, int] = {}
     prios: dict[str, str] = {}
     for (rule, prio), n in s.alerts.items():
@@ -213,26 +262,37 @@ def falco_named(s: MetricsSnapshot) -> Iterator[Metric]:
             prio_num, source, tags = int(s.rules[rule][0]), s.rules[rule][1], s.rules[rule][2]
         else:  # raised by rules since reloaded away, or internal (syscall event drops)
             prio_num, source, tags = int(Priority.parse(prios[rule])), "internal", ()
-        matches.add_metric([rule, str(prio_num), source, ", ".join(sorted(tags))],
-                           counts.get(rule, 0))
+        matches.add_metric(
+            [rule, str(prio_num), source, ", ".join(sorted(tags))], counts.get(rule, 0)
+        )
     yield matches
     if s.capture_events is not None:
-        yield CounterMetricFamily("sentry_n_evts", "Events the driver wrote to its rings",
-                                  value=s.capture_events)
+        yield CounterMetricFamily(
+            "sentry_n_evts", "Events the driver wrote to its rings", value=s.capture_events
+        )
         lost = sum(s.drops.get(k, 0) for k in ("buffer", "bug", "preemption"))
-        yield CounterMetricFamily("sentry_n_drops", "Events the driver lost (ring full, "
-                                  "internal error, re-entry)", value=lost)
+        yield CounterMetricFamily(
+            "sentry_n_drops",
+            "Events the driver lost (ring full, internal error, re-entry)",
+            value=lost,
+        )
         # The drivers count ring-full drops as one number, not by syscall family as
         # Falco's do: one sample, dir and drop "all".
-        buffer = CounterMetricFamily("sentry_n_drops_buffer", "Events lost because a ring was "
-                                     "full", labels=["dir", "drop"])
+        buffer = CounterMetricFamily(
+            "sentry_n_drops_buffer", "Events lost because a ring was full", labels=["dir", "drop"]
+        )
         buffer.add_metric(["all", "all"], s.drops.get("buffer", 0))
         yield buffer
-        yield CounterMetricFamily("sentry_n_drops_bug", "Events lost to an internal driver "
-                                  "error", value=s.drops.get("bug", 0))
-    yield CounterMetricFamily("sentry_outputs_queue_num_drops", "Alerts dropped because an "
-                              "output's queue was full",
-                              value=sum(st.queue_full for st in s.outputs.values()))
+        yield CounterMetricFamily(
+            "sentry_n_drops_bug",
+            "Events lost to an internal driver error",
+            value=s.drops.get("bug", 0),
+        )
+    yield CounterMetricFamily(
+        "sentry_outputs_queue_num_drops",
+        "Alerts dropped because an output's queue was full",
+        value=sum(st.queue_full for st in s.outputs.values()),
+    )
 
 
 def engine_name(source: object) -> str:

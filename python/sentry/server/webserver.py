@@ -120,15 +120,20 @@ class _Handler(BaseHTTPRequestHandler):
         if format.startswith("Request timed out"):
             self.server.web.count("timeout")
 
-    def send_error(self, code: int, message: str | None = None,
-                   explain: str | None = None) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # Refusals before routing (bad request line, headers too long, bad version ...).
         self.server.web.count(code)
         super().send_error(code, message, explain)
 
-    def _answer(self, code: int, body: dict[str, Any] | bytes, *,
-                content_type: str = "application/json", close: bool = False,
-                headers: dict[str, str] | None = None) -> None:
+    def _answer(
+        self,
+        code: int,
+        body: dict[str, Any] | bytes,
+        *,
+        content_type: str = "application/json",
+        close: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = body if isinstance(body, bytes) else orjson.dumps(body)
         self.server.web.count(code)
         self.send_response(code)
@@ -174,13 +179,20 @@ class _Handler(BaseHTTPRequestHandler):
         if token:
             given = self.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                self._answer(401, {"error": "missing or wrong bearer token"}, close=True,
-                             headers={"WWW-Authenticate": 'Bearer realm="sentry"'})
+                self._answer(
+                    401,
+                    {"error": "missing or wrong bearer token"},
+                    close=True,
+                    headers={"WWW-Authenticate": 'Bearer realm="sentry"'},
+                )
                 return
         ctype = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if ctype != "application/json":
-            self._answer(415, {"error": f"Content-Type must be application/json, got "
-                                        f"'{ctype or 'none'}'"}, close=True)
+            self._answer(
+                415,
+                {"error": f"Content-Type must be application/json, got '{ctype or 'none'}'"},
+                close=True,
+            )
             return
         length_text = self.headers.get("Content-Length")
         if length_text is None or not length_text.strip().isdigit():
@@ -190,8 +202,14 @@ class _Handler(BaseHTTPRequestHandler):
         if length > web.settings.max_body_bytes:
             if length <= 4 * web.settings.max_body_bytes:
                 self._discard(length)  # so that the client reads our answer, not a reset
-            self._answer(413, {"error": f"body of {length} bytes is over the limit of "
-                                        f"{web.settings.max_body_bytes}"}, close=True)
+            self._answer(
+                413,
+                {
+                    "error": f"body of {length} bytes is over the limit of "
+                    f"{web.settings.max_body_bytes}"
+                },
+                close=True,
+            )
             return
         body = self.rfile.read(length)
         try:
@@ -214,8 +232,9 @@ class _Handler(BaseHTTPRequestHandler):
 class WebServer:
     """The server in a background thread; ``start()`` returns the bound port."""
 
-    def __init__(self, settings: ServerSettings, sink: AuditSink,
-                 registry: CollectorRegistry | None = None):
+    def __init__(
+        self, settings: ServerSettings, sink: AuditSink, registry: CollectorRegistry | None = None
+    ):
         self.settings = settings
         self.sink = sink
         self.registry = registry
@@ -234,8 +253,9 @@ class WebServer:
         try:
             httpd = _Server(self, (s.host, s.port))
         except OSError as err:
-            raise SentryError(f"webserver: cannot listen on {s.host}:{s.port}: "
-                              f"{err.strerror}") from None
+            raise SentryError(
+                f"webserver: cannot listen on {s.host}:{s.port}: {err.strerror}"
+            ) from None
         if s.ssl_certificate:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             try:
@@ -244,11 +264,13 @@ class WebServer:
                 httpd.server_close()
                 raise SentryError(f"webserver: cannot load {s.ssl_certificate}: {err}") from None
             # The handshake happens on the connection's own thread, not in accept().
-            httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
-                                           do_handshake_on_connect=False)
+            httpd.socket = ctx.wrap_socket(
+                httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="webserver",
-                                        kwargs={"poll_interval": 0.2}, daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, name="webserver", kwargs={"poll_interval": 0.2}, daemon=True
+        )
         self._thread.start()
         return int(httpd.server_address[1])
 

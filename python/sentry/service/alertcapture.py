@@ -37,8 +37,9 @@ def rule_capture_flags(paths: list[Path]) -> dict[str, tuple[bool, int | None]]:
 
     files: list[Path] = []
     for p in paths:
-        files += sorted(c for c in p.iterdir() if c.suffix in (".yaml", ".yml")) \
-            if p.is_dir() else [p]
+        files += (
+            sorted(c for c in p.iterdir() if c.suffix in (".yaml", ".yml")) if p.is_dir() else [p]
+        )
     flags: dict[str, tuple[bool, int | None]] = {}
     for f in files:
         try:
@@ -53,16 +54,23 @@ def rule_capture_flags(paths: list[Path]) -> dict[str, tuple[bool, int | None]]:
                     continue
                 old = flags.get(item["rule"], (False, None))
                 dur = item.get("capture_duration", old[1])
-                flags[item["rule"]] = (bool(item.get("capture", old[0])),
-                                       dur if isinstance(dur, int) else None)
+                flags[item["rule"]] = (
+                    bool(item.get("capture", old[0])),
+                    dur if isinstance(dur, int) else None,
+                )
     return flags
 
 
 class AlertCapture:
     """The window, the file being written, the caps and their counters."""
 
-    def __init__(self, section: dict[str, Any], rule_flags: dict[str, tuple[bool, int | None]],
-                 threads: Callable[[], list[Any]], fds: Callable[[], list[Any]] = list):
+    def __init__(
+        self,
+        section: dict[str, Any],
+        rule_flags: dict[str, tuple[bool, int | None]],
+        threads: Callable[[], list[Any]],
+        fds: Callable[[], list[Any]] = list,
+    ):
         self.prefix = str(section["path_prefix"])
         self.all_rules = section["mode"] == "all_rules"
         self.default_ns = int(section["default_duration"]) * MS
@@ -144,9 +152,12 @@ class AlertCapture:
         self.path = f"{self.prefix}_{ts}_{num}.scap"
         try:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.writer = ScapWriter(self.path, machine=MachineInfo(num_cpus=_cpus()),
-                                     threads=[_in_range(t) for t in self.threads()],
-                                     fds=self.fds())
+            self.writer = ScapWriter(
+                self.path,
+                machine=MachineInfo(num_cpus=_cpus()),
+                threads=[_in_range(t) for t in self.threads()],
+                fds=self.fds(),
+            )
         except (OSError, ValueError, struct.error) as err:  # the alert still goes out
             self.failed += 1
             print(f"sentry: capture {self.path} not written: {err}", file=sys.stderr)
@@ -165,14 +176,18 @@ class AlertCapture:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
-            print(f"sentry: capture written: {self.path} ({self.written} bytes of events)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"sentry: capture written: {self.path} ({self.written} bytes of events)",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def _in_range(t: Any) -> Any:
     """A live thread entry the scap layout can hold (ids a kernel reported as -1 -> 0)."""
-    bad = {k: 0 for k in ("tid", "pid", "ptid", "vtid", "vpid")
-           if not 0 <= getattr(t, k, 0) < 1 << 64}
+    bad = {
+        k: 0 for k in ("tid", "pid", "ptid", "vtid", "vpid") if not 0 <= getattr(t, k, 0) < 1 << 64
+    }
     bad |= {k: 0 for k in ("sid", "vpgid") if not -(1 << 63) <= getattr(t, k, 0) < 1 << 63}
     return dataclasses.replace(t, **bad) if bad else t
 
@@ -210,9 +225,12 @@ class _Tee:
         capture = self._capture
         capture.close()
         if capture.skipped or capture.cut or capture.failed:
-            print(f"sentry: alert captures: {len(capture.files)} written, {capture.skipped} "
-                  f"skipped (max_files_per_minute), {capture.cut} cut at max_file_bytes, "
-                  f"{capture.failed} failed", file=sys.stderr)
+            print(
+                f"sentry: alert captures: {len(capture.files)} written, {capture.skipped} "
+                f"skipped (max_files_per_minute), {capture.cut} cut at max_file_bytes, "
+                f"{capture.failed} failed",
+                file=sys.stderr,
+            )
         self._source.close()
 
 
@@ -222,5 +240,9 @@ def from_config(cfg: Any, rule_paths: list[Path], inspector: Any) -> AlertCaptur
         return None
     from sentry.inspect.snapshot import host_fds, host_threads
 
-    return AlertCapture(cfg.section("capture"), rule_capture_flags(rule_paths),
-                        lambda: host_threads(inspector), lambda: host_fds(inspector))
+    return AlertCapture(
+        cfg.section("capture"),
+        rule_capture_flags(rule_paths),
+        lambda: host_threads(inspector),
+        lambda: host_fds(inspector),
+    )

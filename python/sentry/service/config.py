@@ -29,8 +29,17 @@ from sentry.service.configdoc import (
 
 DEFAULT_PATH = Path("/etc/sentry/sentry.yaml")
 
-PRIORITIES = ("emergency", "alert", "critical", "error", "warning", "notice",
-              "informational", "info", "debug")
+PRIORITIES = (
+    "emergency",
+    "alert",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "informational",
+    "info",
+    "debug",
+)
 LOG_LEVELS = ("emergency", "alert", "critical", "error", "warning", "notice", "info", "debug")
 DROP_ACTIONS = ("ignore", "log", "alert", "exit")
 
@@ -127,8 +136,10 @@ def _drop_actions(v: Any) -> list[str]:
     if "ignore" in actions:
         for other in ("log", "alert"):
             if other in actions:
-                raise ValueError(f'syscall event drop action "{other}" does not make sense '
-                                 'with the "ignore" action')
+                raise ValueError(
+                    f'syscall event drop action "{other}" does not make sense '
+                    'with the "ignore" action'
+                )
     return actions
 
 
@@ -160,9 +171,16 @@ BOOL, INT, NUM, STR, STRS = "a boolean", "an integer", "a number", "a string", "
 
 # Every key Sentry reads, by dotted path; the nested dicts mirror the YAML.
 SCHEMA: dict[str, Key] = {
-    "rules_file": Key(["/etc/sentry/sentry_rules.yaml", "/etc/sentry/sentry_rules.local.yaml",
-                       "/etc/sentry/k8s_audit_rules.yaml", "/etc/sentry/rules.d"],
-                      _str_list, STRS),
+    "rules_file": Key(
+        [
+            "/etc/sentry/sentry_rules.yaml",
+            "/etc/sentry/sentry_rules.local.yaml",
+            "/etc/sentry/k8s_audit_rules.yaml",
+            "/etc/sentry/rules.d",
+        ],
+        _str_list,
+        STRS,
+    ),
     "time_format_iso_8601": Key(False, _bool, BOOL),
     "json_output": Key(False, _bool, BOOL),
     "json_include_output_property": Key(True, _bool, BOOL),
@@ -238,10 +256,15 @@ SCHEMA: dict[str, Key] = {
     "container_engines.podman.enabled": Key(True, _bool, BOOL),
     "container_engines.podman.sockets": Key(["/run/podman/podman.sock"], _str_list, STRS),
     "container_engines.cri.enabled": Key(True, _bool, BOOL),
-    "container_engines.cri.sockets": Key(["/run/containerd/containerd.sock",
-                                          "/run/crio/crio.sock",
-                                          "/run/k3s/containerd/containerd.sock"],
-                                         _str_list, STRS),
+    "container_engines.cri.sockets": Key(
+        [
+            "/run/containerd/containerd.sock",
+            "/run/crio/crio.sock",
+            "/run/k3s/containerd/containerd.sock",
+        ],
+        _str_list,
+        STRS,
+    ),
     # An alert of a container whose metadata is still being fetched waits at most this long.
     "container_engines.alert_hold_ms": Key(500, _int, INT),
     "container_engines.lookup_timeout_ms": Key(2000, _positive_int, INT),
@@ -278,7 +301,7 @@ class Config:
     def section(self, name: str) -> dict[str, Any]:
         """All keys below ``name`` (``"webserver"`` -> ``{"enabled": ..., "listen_port": ...}``)."""
         prefix = name + "."
-        return {k[len(prefix):]: v for k, v in self.values.items() if k.startswith(prefix)}
+        return {k[len(prefix) :]: v for k, v in self.values.items() if k.startswith(prefix)}
 
     def rules_paths(self) -> list[Path]:
         """``rules_file`` entries expanded: files as given, directories as their sorted files."""
@@ -304,15 +327,14 @@ def _check(key: str, value: Any, origin: Path | None) -> Any:
     try:
         return spec.check(value)
     except TypeError:
-        raise ConfigError(
-            f"{_where(origin, key)}: expected {spec.kind}, got {value!r}"
-        ) from None
+        raise ConfigError(f"{_where(origin, key)}: expected {spec.kind}, got {value!r}") from None
     except ValueError as err:
         raise ConfigError(f"{_where(origin, key)}: {err} (got {value!r})") from None
 
 
-def _flatten(doc: dict[str, Any], origin: Path | None, warnings: list[str],
-             prefix: str = "") -> dict[str, Any]:
+def _flatten(
+    doc: dict[str, Any], origin: Path | None, warnings: list[str], prefix: str = ""
+) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in doc.items():
         key = prefix + str(name)
@@ -374,8 +396,10 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     files: list[Path] = []
     if origin is not None:
         doc = read_document(origin)
-        files = [origin, *include_config_files(doc, origin, SCHEMA["config_files"].default,
-                                               warnings)]
+        files = [
+            origin,
+            *include_config_files(doc, origin, SCHEMA["config_files"].default, warnings),
+        ]
     for text in overrides:
         key, parts, value = parse_assignment(text)
         if not _known_path(parts):
@@ -398,5 +422,8 @@ def _doc_path(doc: dict[str, Any], parts: list[str | int]) -> list[str | int]:
 def apply_log_settings(cfg: Config) -> None:
     """``log_level``, ``log_stderr`` and ``log_syslog`` for Sentry's own log lines; syslog is
     the listener ``syslog_output.socket`` names (``/dev/log`` by default)."""
-    configure_log(cfg.get("log_level"), cfg.get("log_stderr"),
-                  cfg.get("syslog_output.socket") if cfg.get("log_syslog") else None)
+    configure_log(
+        cfg.get("log_level"),
+        cfg.get("log_stderr"),
+        cfg.get("syslog_output.socket") if cfg.get("log_syslog") else None,
+    )

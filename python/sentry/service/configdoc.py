@@ -57,8 +57,9 @@ def _entries(value: Any, origin: Path) -> list[tuple[Path, str]]:
     if isinstance(value, str | dict):
         value = [value]
     if not isinstance(value, list):
-        raise ConfigError(f"{origin}: {CONFIG_FILES_KEY}: expected a list of files or "
-                          f"directories, got {value!r}")
+        raise ConfigError(
+            f"{origin}: {CONFIG_FILES_KEY}: expected a list of files or directories, got {value!r}"
+        )
     out = []
     for entry in value:
         strategy = "append"
@@ -66,16 +67,22 @@ def _entries(value: Any, origin: Path) -> list[tuple[Path, str]]:
             path, strategy = entry.get("path"), entry.get("strategy", "append")
             unknown = set(entry) - {"path", "strategy"}
             if unknown:
-                raise ConfigError(f"{origin}: {CONFIG_FILES_KEY}: unknown key "
-                                  f"'{sorted(unknown)[0]}' (path, strategy)")
+                raise ConfigError(
+                    f"{origin}: {CONFIG_FILES_KEY}: unknown key "
+                    f"'{sorted(unknown)[0]}' (path, strategy)"
+                )
         else:
             path = entry
         if not isinstance(path, str) or not path:
-            raise ConfigError(f"{origin}: {CONFIG_FILES_KEY}: each entry is a path or "
-                              f"{{path: ..., strategy: ...}}, got {entry!r}")
+            raise ConfigError(
+                f"{origin}: {CONFIG_FILES_KEY}: each entry is a path or "
+                f"{{path: ..., strategy: ...}}, got {entry!r}"
+            )
         if strategy not in STRATEGIES:
-            raise ConfigError(f"{origin}: {CONFIG_FILES_KEY}: strategy '{strategy}' for "
-                              f"{path} is not one of {', '.join(STRATEGIES)}")
+            raise ConfigError(
+                f"{origin}: {CONFIG_FILES_KEY}: strategy '{strategy}' for "
+                f"{path} is not one of {', '.join(STRATEGIES)}"
+            )
         out.append((Path(path), strategy))
     return out
 
@@ -92,8 +99,9 @@ def merge(base: dict[str, Any], extra: dict[str, Any], strategy: str) -> None:
             base[key] = value
 
 
-def include_config_files(doc: dict[str, Any], origin: Path, default: list[str],
-                         warnings: list[str]) -> list[Path]:
+def include_config_files(
+    doc: dict[str, Any], origin: Path, default: list[str], warnings: list[str]
+) -> list[Path]:
     """Merge the files ``doc``'s ``config_files`` names (``default`` when it names none)
     into ``doc``; the files read, in order. A directory that does not exist is skipped."""
     given = CONFIG_FILES_KEY in doc
@@ -106,14 +114,17 @@ def include_config_files(doc: dict[str, Any], origin: Path, default: list[str],
             files = [path]
         else:
             if given and path.suffix in (".yaml", ".yml"):  # a missing directory is fine
-                warnings.append(f"{origin}: {CONFIG_FILES_KEY}: {path}: no such file or "
-                                "directory, skipped")
+                warnings.append(
+                    f"{origin}: {CONFIG_FILES_KEY}: {path}: no such file or directory, skipped"
+                )
             continue
         for f in files:
             extra = read_document(f)
             if CONFIG_FILES_KEY in extra:
-                raise ConfigError(f"{f}: an included configuration file may not include "
-                                  f"others ({CONFIG_FILES_KEY})")
+                raise ConfigError(
+                    f"{f}: an included configuration file may not include "
+                    f"others ({CONFIG_FILES_KEY})"
+                )
             merge(doc, extra, strategy)
             loaded.append(f)
     return loaded
@@ -125,8 +136,9 @@ def parse_path(key: str) -> list[str | int]:
     for piece in key.split("."):
         m = _PART.fullmatch(piece)
         if m is None:
-            raise ConfigError(f"-o {key}: not a key path (names joined by '.', each with "
-                              "optional [index] parts)")
+            raise ConfigError(
+                f"-o {key}: not a key path (names joined by '.', each with optional [index] parts)"
+            )
         parts.append(m.group(1))
         parts.extend(int(i) if i else APPEND for i in re.findall(r"\[(\d*)\]", m.group(2)))
     return parts
@@ -145,8 +157,9 @@ def set_path(doc: dict[str, Any], parts: list[str | int], value: Any, text: str)
             if part == APPEND:
                 part = len(node)
             if part > len(node):
-                raise ConfigError(f"-o {text}: index {part} is past the end of a list of "
-                                  f"{len(node)}")
+                raise ConfigError(
+                    f"-o {text}: index {part} is past the end of a list of {len(node)}"
+                )
             if part == len(node):
                 node.append(value if last else fresh)
             elif last:
@@ -156,8 +169,9 @@ def set_path(doc: dict[str, Any], parts: list[str | int], value: Any, text: str)
             node = node[part]
         else:
             if not isinstance(node, dict):
-                raise ConfigError(f"-o {text}: '{part}' names a key inside something that is "
-                                  "not a mapping")
+                raise ConfigError(
+                    f"-o {text}: '{part}' names a key inside something that is not a mapping"
+                )
             if last:
                 node[part] = value
             elif not isinstance(node.get(part), dict | list):

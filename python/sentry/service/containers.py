@@ -16,12 +16,16 @@ from sentry.service.hold import ContainerAlertHold, HoldStats
 class ContainerMetadata:
     """Resolvers writing into ``table``; with a ``sink``, also the hold of alerts."""
 
-    def __init__(self, cfg: Any, table: ContainerTable,
-                 sink: Callable[[Alert], None] | None = None):
+    def __init__(
+        self, cfg: Any, table: ContainerTable, sink: Callable[[Alert], None] | None = None
+    ):
         self.resolvers = Resolvers(table, clients_from_config(cfg))
         hold_ms = cfg.get("container_engines.alert_hold_ms")
-        self.hold = (ContainerAlertHold(table, sink, hold_ms / 1000)
-                     if sink is not None and hold_ms > 0 and self.resolvers.engines else None)
+        self.hold = (
+            ContainerAlertHold(table, sink, hold_ms / 1000)
+            if sink is not None and hold_ms > 0 and self.resolvers.engines
+            else None
+        )
         self.resolvers.start()
 
     def engine_stats(self) -> list[EngineStats]:

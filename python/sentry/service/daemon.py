@@ -53,9 +53,15 @@ class Stop(Exception):
 class Daemon:
     """Rules, outputs, web server and signals for one ``sentry run`` without ``-e``."""
 
-    def __init__(self, cfg: Config, load_rules: Callable[[], Ruleset], *,
-                 json_output: bool = False, all_events: bool = False,
-                 load_config: Callable[[], Config] | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        load_rules: Callable[[], Ruleset],
+        *,
+        json_output: bool = False,
+        all_events: bool = False,
+        load_config: Callable[[], Config] | None = None,
+    ):
         self.cfg = cfg
         self._load_rules = load_rules
         self._load_config = load_config  # SIGHUP reads the configuration again with it
@@ -63,9 +69,11 @@ class Daemon:
         self._as_json = json_output or cfg.get("json_output")
         self._include_output = cfg.get("json_include_output_property")
         self._json_options = json_options(cfg)
-        self.options = EngineOptions(all_events=all_events,
-                                     time_iso8601=cfg.get("time_format_iso_8601"),
-                                     rule_matching=cfg.get("rule_matching"))
+        self.options = EngineOptions(
+            all_events=all_events,
+            time_iso8601=cfg.get("time_format_iso_8601"),
+            rule_matching=cfg.get("rule_matching"),
+        )
         self.ruleset = load_rules()
         self.outputs: Outputs = build_outputs(cfg)
         self._emit = threading.Lock()  # a reload swaps the outputs between alerts
@@ -100,16 +108,27 @@ class Daemon:
             from sentry.rules.explain import render
 
             text += "\n" + render(alert.explain, margin="    ")
-        msg = Message(doc if self._as_json else text, doc.encode(),
-                      alert.priority.name.lower(), alert.rule)
+        msg = Message(
+            doc if self._as_json else text, doc.encode(), alert.priority.name.lower(), alert.rule
+        )
         with self._emit:  # never into outputs a reload is draining: it counts them all
             self.outputs.emit(msg)
 
     def _drop_alert(self, report: DropReport) -> None:
         with self._lock:
-            self._on_alert(Alert(report.ts, DROP_RULE, Priority.CRITICAL, report.text(),
-                                 "internal", report.fields(), self.options.hostname, [],
-                                 self.options.time_iso8601))
+            self._on_alert(
+                Alert(
+                    report.ts,
+                    DROP_RULE,
+                    Priority.CRITICAL,
+                    report.text(),
+                    "internal",
+                    report.fields(),
+                    self.options.hostname,
+                    [],
+                    self.options.time_iso8601,
+                )
+            )
 
     # -- k8s audit events from the webhook
 
@@ -141,21 +160,29 @@ class Daemon:
             st = self.source.stats()
             capture_events = st.events
             # A page fault truncates a parameter; the event itself is delivered, not lost.
-            drops = {"buffer": st.drops_buffer, "bug": st.drops_bug,
-                     "preemption": st.preemptions}
+            drops = {"buffer": st.drops_buffer, "bug": st.drops_bug, "preemption": st.preemptions}
             unreadable = st.drops_page_fault
         if self.web is not None:
             drops["k8s_audit_malformed"] = self.web.malformed
         snap = MetricsSnapshot(
-            events=events, drops=drops, unreadable=unreadable, alerts=alerts, eval_seconds=eval_s,
-            eval_events=evaluated, outputs=self._output_stats(),
+            events=events,
+            drops=drops,
+            unreadable=unreadable,
+            alerts=alerts,
+            eval_seconds=eval_s,
+            eval_events=evaluated,
+            outputs=self._output_stats(),
             throttled=self.outputs.throttled,
             requests=dict(self.web.requests) if self.web is not None else {},
-            rules_loaded=len(self.ruleset), reloads=dict(self.reloads),
+            rules_loaded=len(self.ruleset),
+            reloads=dict(self.reloads),
             rules={r.name: (r.priority, r.source, r.tags) for r in self.ruleset.rules},
-            capture_events=capture_events, engine_name=engine_name(self.source),
-            rule_cost={k: list(v) for k, v in getattr(self.engine.rule_stats, "by_rule",
-                                                      {}).items()})
+            capture_events=capture_events,
+            engine_name=engine_name(self.source),
+            rule_cost={
+                k: list(v) for k, v in getattr(self.engine.rule_stats, "by_rule", {}).items()
+            },
+        )
         if self.containers is not None:
             self._container_metrics(snap, self.containers)
         return snap
@@ -175,9 +202,12 @@ class Daemon:
                 snap.container_errors[(st.engine, st.socket, kind)] = n
         hold = containers.hold_stats()
         if hold is not None:
-            snap.alerts_held = {"released_ready": hold.released_ready,
-                                "released_timeout": hold.released_timeout,
-                                "failed": hold.failed, "waiting": hold.waiting}
+            snap.alerts_held = {
+                "released_ready": hold.released_ready,
+                "released_timeout": hold.released_timeout,
+                "failed": hold.failed,
+                "waiting": hold.waiting,
+            }
 
     # -- lifecycle
 
@@ -187,19 +217,27 @@ class Daemon:
         if not w["enabled"]:
             return 0
         settings = ServerSettings(
-            host=w["listen_address"], port=w["listen_port"],
-            audit_endpoint=w["k8s_audit_endpoint"], healthz_endpoint=w["k8s_healthz_endpoint"],
-            metrics_endpoint=self.cfg.get("metrics.endpoint"), token=w["token"],
-            max_body_bytes=w["max_body_bytes"], max_connections=w["max_connections"],
+            host=w["listen_address"],
+            port=w["listen_port"],
+            audit_endpoint=w["k8s_audit_endpoint"],
+            healthz_endpoint=w["k8s_healthz_endpoint"],
+            metrics_endpoint=self.cfg.get("metrics.endpoint"),
+            token=w["token"],
+            max_body_bytes=w["max_body_bytes"],
+            max_connections=w["max_connections"],
             idle_timeout=w["idle_timeout"],
-            ssl_certificate=w["ssl_certificate"] if w["ssl_enabled"] else "")
+            ssl_certificate=w["ssl_certificate"] if w["ssl_enabled"] else "",
+        )
         registry = make_registry(self.snapshot) if self.cfg.get("metrics.enabled") else None
         self.web = WebServer(settings, self.submit_audit, registry)
         port = self.web.start()
         scheme = "https" if settings.ssl_certificate else "http"
-        _log(f"webserver listening on {scheme}://{settings.host}:{port} "
-             f"({settings.audit_endpoint}, {settings.healthz_endpoint}"
-             f"{', ' + settings.metrics_endpoint if registry else ''})", "info")
+        _log(
+            f"webserver listening on {scheme}://{settings.host}:{port} "
+            f"({settings.audit_endpoint}, {settings.healthz_endpoint}"
+            f"{', ' + settings.metrics_endpoint if registry else ''})",
+            "info",
+        )
         return port
 
     def reload(self) -> bool:
@@ -221,8 +259,10 @@ class Daemon:
         except Exception as err:  # a reload must never end the control thread
             self.reloads["failed"] += 1
             why = err if isinstance(err, SentryError) else f"internal error: {err!r}"
-            _log(f"reload failed, keeping the {len(self.ruleset)} rules loaded before"
-                 f"{' and the configuration' if self._load_config else ''}: {why}")
+            _log(
+                f"reload failed, keeping the {len(self.ruleset)} rules loaded before"
+                f"{' and the configuration' if self._load_config else ''}: {why}"
+            )
             return False
         for d in fresh:
             d.on_closed = self.outputs_gone.set
@@ -245,19 +285,25 @@ class Daemon:
             try:
                 self.retune(ruleset)
             except Exception as err:
-                _log(f"the capture still delivers the event types of the old rules: {err}",
-                     "warning")
+                _log(
+                    f"the capture still delivers the event types of the old rules: {err}", "warning"
+                )
         return True
 
     @staticmethod
     def _say_reloaded(old: Config, new: Config, rebuilt: list[str]) -> None:
         keys = changed_keys(old, new)
-        _log(f"configuration reloaded: {len(keys)} keys changed"
-             + (f", outputs rebuilt: {', '.join(rebuilt)}" if rebuilt else ""), "info")
+        _log(
+            f"configuration reloaded: {len(keys)} keys changed"
+            + (f", outputs rebuilt: {', '.join(rebuilt)}" if rebuilt else ""),
+            "info",
+        )
         waiting = restart_only(keys)
         if waiting:
-            _log(f"configuration keys changed that only a restart applies: "
-                 f"{', '.join(waiting)}", "warning")
+            _log(
+                f"configuration keys changed that only a restart applies: {', '.join(waiting)}",
+                "warning",
+            )
 
     def _control_loop(self) -> None:
         rest_until = 0.0
@@ -273,8 +319,9 @@ class Daemon:
                     # Reloads back to back (a SIGHUP storm) would take half the reader's
                     # interpreter time: rest twice as long as this one took before the next
                     # (the SIGHUPs meanwhile make one reload, after the rest: none is lost).
-                    rest_until = time.monotonic() + min(RELOAD_REST_MAX_S,
-                                                        RELOAD_REST * (time.monotonic() - start))
+                    rest_until = time.monotonic() + min(
+                        RELOAD_REST_MAX_S, RELOAD_REST * (time.monotonic() - start)
+                    )
             elif time.monotonic() < rest_until:
                 self._stopped.wait(min(0.5, rest_until - time.monotonic()))
             if self.outputs_gone.is_set() and not self._stopped.is_set():
@@ -310,8 +357,7 @@ class Daemon:
         """Serve until SIGTERM/SIGINT (or the source ends); drain outputs; exit status."""
         self.source = source
         self._install_signals()
-        self._control = threading.Thread(target=self._control_loop, name="control",
-                                         daemon=True)
+        self._control = threading.Thread(target=self._control_loop, name="control", daemon=True)
         self._control.start()
         code = 0
         monitor = None
@@ -319,8 +365,10 @@ class Daemon:
             self.start_webserver()
             if source is None:
                 if self.web is None:
-                    raise SentryError("nothing to do: no event source and the webserver "
-                                      "is disabled (set webserver.enabled)")
+                    raise SentryError(
+                        "nothing to do: no event source and the webserver "
+                        "is disabled (set webserver.enabled)"
+                    )
                 # Short waits: a signal delivered to another thread only trips a flag,
                 # which the main thread acts on when it next runs Python code.
                 while not self._stopped.wait(0.25):
@@ -331,8 +379,7 @@ class Daemon:
                 class _Timed:
                     batches = staticmethod(lambda: self._timed(source))
 
-                self.engine.run(_Timed(), inspector,
-                                monitor.check if monitor is not None else None)
+                self.engine.run(_Timed(), inspector, monitor.check if monitor is not None else None)
         except Stop as why:
             _log(f"{why}: stopping, draining outputs", "info")
         except DropExit:
@@ -346,9 +393,15 @@ class Daemon:
         if not hasattr(source, "stats"):
             return None
         d = self.cfg.section("syscall_event_drops")
-        return DropMonitor(actions=d["actions"], threshold=d["threshold"], rate=d["rate"],
-                           max_burst=d["max_burst"], simulate=d["simulate_drops"],
-                           stats=source.stats, alert=self._drop_alert)
+        return DropMonitor(
+            actions=d["actions"],
+            threshold=d["threshold"],
+            rate=d["rate"],
+            max_burst=d["max_burst"],
+            simulate=d["simulate_drops"],
+            stats=source.stats,
+            alert=self._drop_alert,
+        )
 
     def _shutdown(self, source: Any, monitor: DropMonitor | None) -> int:
         # Ignore further stop signals while draining; a second ^C must not cut it short.
@@ -373,18 +426,28 @@ class Daemon:
         return 0
 
 
-def serve(cfg: Config, load_rules: Callable[[], Ruleset], open_live: Callable[[], Any], *,
-          sources: frozenset[str], json_output: bool = False, all_events: bool = False,
-          retune: Callable[[Any, Any, Ruleset], None] | None = None,
-          load_config: Callable[[], Config] | None = None, rule_stats: bool = False,
-          rule_paths: list[Any] | None = None, explain: bool = False) -> int:
+def serve(
+    cfg: Config,
+    load_rules: Callable[[], Ruleset],
+    open_live: Callable[[], Any],
+    *,
+    sources: frozenset[str],
+    json_output: bool = False,
+    all_events: bool = False,
+    retune: Callable[[Any, Any, Ruleset], None] | None = None,
+    load_config: Callable[[], Config] | None = None,
+    rule_stats: bool = False,
+    rule_paths: list[Any] | None = None,
+    explain: bool = False,
+) -> int:
     """``sentry run`` without ``-e``: live syscalls unless disabled, plus the web server.
 
     ``retune(source, inspector, ruleset)`` is called after a SIGHUP reload, so that a live
     driver's interest set follows the new rules.
     """
-    daemon = Daemon(cfg, load_rules, json_output=json_output, all_events=all_events,
-                    load_config=load_config)
+    daemon = Daemon(
+        cfg, load_rules, json_output=json_output, all_events=all_events, load_config=load_config
+    )
     source, inspector = open_live() if "syscall" in sources else (None, None)
     if source is not None:
         _log(f"capturing live with the {source.description}", "info")

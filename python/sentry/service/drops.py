@@ -34,12 +34,17 @@ class DropReport:
     preemptions: int
 
     def text(self) -> str:
-        return (f"{DROP_RULE}. {self.drops} system calls dropped in last second.")
+        return f"{DROP_RULE}. {self.drops} system calls dropped in last second."
 
     def fields(self) -> dict[str, Any]:
-        return {"n_evts": self.events, "n_drops": self.drops,
-                "n_drops_buffer": self.drops_buffer, "n_drops_pf": self.drops_page_fault,
-                "n_drops_bug": self.drops_bug, "n_preemptions": self.preemptions}
+        return {
+            "n_evts": self.events,
+            "n_drops": self.drops,
+            "n_drops_buffer": self.drops_buffer,
+            "n_drops_pf": self.drops_page_fault,
+            "n_drops_bug": self.drops_bug,
+            "n_preemptions": self.preemptions,
+        }
 
 
 class DropExit(Exception):
@@ -49,10 +54,18 @@ class DropExit(Exception):
 class DropMonitor:
     """Call :meth:`check` with each event's timestamp; it looks at the stats once a second."""
 
-    def __init__(self, *, actions: list[str], threshold: float, rate: float, max_burst: int,
-                 simulate: bool, stats: Callable[[], CaptureStats],
-                 alert: Callable[[DropReport], None],
-                 log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        *,
+        actions: list[str],
+        threshold: float,
+        rate: float,
+        max_burst: int,
+        simulate: bool,
+        stats: Callable[[], CaptureStats],
+        alert: Callable[[DropReport], None],
+        log: Callable[[str], None] | None = None,
+    ):
         self.actions = [a for a in actions if a != "ignore"]
         self.threshold = threshold
         self.simulate = simulate
@@ -76,12 +89,19 @@ class DropMonitor:
             return
         self.next_check_ts = ts + ONE_SECOND_NS
         now = self._stats()
-        last, self._last = self._last, CaptureStats(**{f: getattr(now, f) for f in
-                                                         now.__dataclass_fields__})
-        report = DropReport(ts, now.events - last.events, now.drops - last.drops,
-                            now.drops_buffer - last.drops_buffer,
-                            now.drops_page_fault - last.drops_page_fault,
-                            now.drops_bug - last.drops_bug, now.preemptions - last.preemptions)
+        last, self._last = (
+            self._last,
+            CaptureStats(**{f: getattr(now, f) for f in now.__dataclass_fields__}),
+        )
+        report = DropReport(
+            ts,
+            now.events - last.events,
+            now.drops - last.drops,
+            now.drops_buffer - last.drops_buffer,
+            now.drops_page_fault - last.drops_page_fault,
+            now.drops_bug - last.drops_bug,
+            now.preemptions - last.preemptions,
+        )
         if self.simulate:
             report.drops = report.drops_buffer = 1
         if report.drops <= 0:
@@ -107,6 +127,8 @@ class DropMonitor:
                 raise DropExit(report.text())
 
     def summary(self) -> str:
-        return ("Syscall event drop monitoring:\n"
-                f"   - event drop detected: {self.detected} occurrences\n"
-                f"   - num times actions taken: {self.actions_taken}")
+        return (
+            "Syscall event drop monitoring:\n"
+            f"   - event drop detected: {self.detected} occurrences\n"
+            f"   - num times actions taken: {self.actions_taken}"
+        )

@@ -38,8 +38,13 @@ class HoldStats:
 class ContainerAlertHold:
     """The engine's :class:`~sentry.rules.engine.AlertHold` for container metadata."""
 
-    def __init__(self, table: ContainerTable, sink: Callable[[Alert], None], hold_s: float,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        table: ContainerTable,
+        sink: Callable[[Alert], None],
+        hold_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.table = table
         self.sink = sink
         self.hold_s = hold_s
@@ -49,8 +54,7 @@ class ContainerAlertHold:
         self._cv = threading.Condition()
         self._stopped = False
         table.add_listener(self._on_update)
-        self._timer = threading.Thread(target=self._expire_loop, name="alert-hold",
-                                       daemon=True)
+        self._timer = threading.Thread(target=self._expire_loop, name="alert-hold", daemon=True)
         self._timer.start()
 
     def key(self, ev: Any) -> str | None:

@@ -30,12 +30,27 @@ from sentry.service.config import Config
 from sentry.service.outputs import build_channels, deliver
 
 # Keys a reload applies: by prefix (a section) or whole name.
-RELOADED = ("stdout_output.", "file_output.", "syslog_output.", "program_output.",
-            "http_output.", "outputs.", "buffered_outputs", "json_", "log_", "priority",
-            "rules", "rules_file")
+RELOADED = (
+    "stdout_output.",
+    "file_output.",
+    "syslog_output.",
+    "program_output.",
+    "http_output.",
+    "outputs.",
+    "buffered_outputs",
+    "json_",
+    "log_",
+    "priority",
+    "rules",
+    "rules_file",
+)
 # What every output's delivery reads, beside its own section.
-_DELIVERY_KEYS = ("buffered_outputs", "outputs.queue_size", "outputs.max_retries",
-                  "outputs.retry_backoff")
+_DELIVERY_KEYS = (
+    "buffered_outputs",
+    "outputs.queue_size",
+    "outputs.max_retries",
+    "outputs.retry_backoff",
+)
 
 
 def _reloaded(key: str) -> bool:
@@ -44,8 +59,9 @@ def _reloaded(key: str) -> bool:
 
 def changed_keys(old: Config, new: Config) -> list[str]:
     """Every key whose value differs between the two configurations."""
-    return sorted(k for k in new.values.keys() | old.values.keys()
-                  if old.values.get(k) != new.values.get(k))
+    return sorted(
+        k for k in new.values.keys() | old.values.keys() if old.values.get(k) != new.values.get(k)
+    )
 
 
 def restart_only(keys: Iterable[str]) -> list[str]:
@@ -112,8 +128,11 @@ class Retired:
         """``live`` with the replaced outputs' counters added, by channel name."""
         out: dict[str, DeliveryStats] = {}
         with self._lock:
-            parts = [*live.items(), *self._totals.items(),
-                     *((d.channel.name, d.stats) for d in self._draining)]
+            parts = [
+                *live.items(),
+                *self._totals.items(),
+                *((d.channel.name, d.stats) for d in self._draining),
+            ]
         for name, stats in parts:
             _add(out.setdefault(name, DeliveryStats()), stats)
         return out

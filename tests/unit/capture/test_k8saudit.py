@@ -15,16 +15,24 @@ from sentry.capture.k8saudit import (
     parse_timestamp,
 )
 
-EVENT = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "x", "verb": "get",
-         "stageTimestamp": "2018-10-25T14:09:12.581541Z"}
+EVENT = {
+    "kind": "Event",
+    "apiVersion": "audit.k8s.io/v1",
+    "auditID": "x",
+    "verb": "get",
+    "stageTimestamp": "2018-10-25T14:09:12.581541Z",
+}
 
 
-@pytest.mark.parametrize("text,ns", [
-    ("2018-10-25T14:09:12.581541Z", 1540476552_581541000),
-    ("2018-10-25T14:09:12Z", 1540476552_000000000),
-    ("2018-10-25T14:09:12.123456789Z", 1540476552_123456789),
-    ("2018-10-25T16:09:12.5+02:00", 1540476552_500000000),
-])
+@pytest.mark.parametrize(
+    "text,ns",
+    [
+        ("2018-10-25T14:09:12.581541Z", 1540476552_581541000),
+        ("2018-10-25T14:09:12Z", 1540476552_000000000),
+        ("2018-10-25T14:09:12.123456789Z", 1540476552_123456789),
+        ("2018-10-25T16:09:12.5+02:00", 1540476552_500000000),
+    ],
+)
 def test_timestamps_keep_every_digit(text: str, ns: int) -> None:
     assert parse_timestamp(text) == ns
 
@@ -37,14 +45,17 @@ def test_event_eventlist_and_array_bodies() -> None:
     assert len(parse_body(json.dumps([EVENT] * 3).encode())) == 3
 
 
-@pytest.mark.parametrize("body,reason", [
-    (b"not json", "malformed JSON"),
-    (b'{"kind": 0}', "not recognized"),
-    (b'{"kind": "Pod"}', "not recognized"),
-    (b"[1, 2]", "not recognized"),
-    (b'{"kind": "EventList"}', "no 'items'"),
-    (json.dumps({**EVENT, "stageTimestamp": None}).encode(), "stageTimestamp"),
-])
+@pytest.mark.parametrize(
+    "body,reason",
+    [
+        (b"not json", "malformed JSON"),
+        (b'{"kind": 0}', "not recognized"),
+        (b'{"kind": "Pod"}', "not recognized"),
+        (b"[1, 2]", "not recognized"),
+        (b'{"kind": "EventList"}', "no 'items'"),
+        (json.dumps({**EVENT, "stageTimestamp": None}).encode(), "stageTimestamp"),
+    ],
+)
 def test_what_is_not_audit_json_says_why(body: bytes, reason: str) -> None:
     with pytest.raises(AuditFormatError, match=reason):
         parse_body(body)
@@ -66,11 +77,13 @@ def test_conformance_audit_files_all_read(trace_dir: Path) -> None:
     assert total >= 50
 
 
-def test_file_stops_at_first_bad_line_and_says_where(tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_file_stops_at_first_bad_line_and_says_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "audit.json"
-    path.write_text(json.dumps(EVENT) + "\n\n" + json.dumps(EVENT) + "\n{broken\n"
-                    + json.dumps(EVENT) + "\n")
+    path.write_text(
+        json.dumps(EVENT) + "\n\n" + json.dumps(EVENT) + "\n{broken\n" + json.dumps(EVENT) + "\n"
+    )
     source = AuditFileSource(path)
     assert len(list(source)) == 2
     assert source.error is not None and "line #4" in str(source.error)

@@ -40,8 +40,9 @@ def test_int_first_types_cover_fds_and_results() -> None:
     assert "open>" not in names  # its parameter 0 is a path
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_c_first_param_matches_python(tmp_path: Path, data: st.DataObject) -> None:
     scanner = load()
@@ -51,9 +52,20 @@ def test_c_first_param_matches_python(tmp_path: Path, data: st.DataObject) -> No
     with ScapWriter(path) as w:
         for _ in range(data.draw(st.integers(1, 8))):
             code = data.draw(st.sampled_from(INT_FIRST))
-            raw = data.draw(st.sampled_from([b"", b"\xff", b"\x80\x00", b"\xff\xff\xff\xff",
-                                             b"\xff" * 8, b"\x00" * 7 + b"\x80", b"\x01\x02\x03"])
-                            | st.binary(max_size=9))
+            raw = data.draw(
+                st.sampled_from(
+                    [
+                        b"",
+                        b"\xff",
+                        b"\x80\x00",
+                        b"\xff\xff\xff\xff",
+                        b"\xff" * 8,
+                        b"\x00" * 7 + b"\x80",
+                        b"\x01\x02\x03",
+                    ]
+                )
+                | st.binary(max_size=9)
+            )
             record = bytearray(scapfile.encode_event(code, [raw], ts=1, tid=2))
             if data.draw(st.booleans()):  # the first length overruns the event
                 record[26] = 0xF0

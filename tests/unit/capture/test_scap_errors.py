@@ -30,8 +30,10 @@ def read_everything(path: Path) -> int:
 def trace_bytes(falco_dir: Path) -> dict[str, bytes]:
     traces = falco_dir / "test" / "trace_files"
     # one old (V1 events, PL V6) and one new (V2 events, PL V9, FDL V2) capture
-    return {name: gzip.decompress((traces / f"{name}.scap").read_bytes())
-            for name in ("cat_write", "ping_sendto")}
+    return {
+        name: gzip.decompress((traces / f"{name}.scap").read_bytes())
+        for name in ("cat_write", "ping_sendto")
+    }
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -78,19 +80,22 @@ def test_param_lengths_past_the_event(tmp_path: Path) -> None:
         record = w.write_event("open<", 3, "/etc/passwd", 1, 0, 0, ts=10, tid=1)
     data = bytearray(path.read_bytes())
     at = data.find(record) + 26  # first param length
-    data[at:at + 2] = (60000).to_bytes(2, "little")
+    data[at : at + 2] = (60000).to_bytes(2, "little")
     path.write_bytes(bytes(data))
     evt = next(iter(ScapReader(path)))  # the header alone is fine: decoding is lazy
     with pytest.raises(CaptureError, match="overrun"):
         evt.param(0)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
-def test_truncated_captures_raise_only_capture_errors(tmp_path: Path, walker: str,
-                                                      trace_bytes: dict[str, bytes],
-                                                      data: st.DataObject) -> None:
+def test_truncated_captures_raise_only_capture_errors(
+    tmp_path: Path, walker: str, trace_bytes: dict[str, bytes], data: st.DataObject
+) -> None:
     name = data.draw(st.sampled_from(sorted(trace_bytes)))
     raw = trace_bytes[name]
     cut = data.draw(st.integers(0, len(raw) - 1))
@@ -103,12 +108,15 @@ def test_truncated_captures_raise_only_capture_errors(tmp_path: Path, walker: st
         assert err.offset <= cut
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
-def test_corrupted_captures_raise_only_capture_errors(tmp_path: Path, walker: str,
-                                                      trace_bytes: dict[str, bytes],
-                                                      data: st.DataObject) -> None:
+def test_corrupted_captures_raise_only_capture_errors(
+    tmp_path: Path, walker: str, trace_bytes: dict[str, bytes], data: st.DataObject
+) -> None:
     name = data.draw(st.sampled_from(sorted(trace_bytes)))
     raw = bytearray(trace_bytes[name])
     for _ in range(data.draw(st.integers(1, 8))):
@@ -133,7 +141,8 @@ def _cut_capture(tmp_path: Path, n: int, cut: int = 6) -> Path:
 
 @pytest.mark.parametrize("packed", [False, True])
 def test_a_cut_capture_yields_every_whole_event_then_says_where(
-        tmp_path: Path, walker: str, packed: bool) -> None:
+    tmp_path: Path, walker: str, packed: bool
+) -> None:
     path = _cut_capture(tmp_path, 5)
     if packed:  # a gzip whose stream is cut short too
         data = gzip.compress(path.read_bytes())
@@ -151,10 +160,16 @@ def test_sentry_run_on_a_cut_capture_alerts_then_fails(tmp_path: Path) -> None:
 
     path = _cut_capture(tmp_path, 3)
     rules = tmp_path / "r.yaml"
-    rules.write_text("- rule: opened\n  desc: d\n  condition: evt.type = open\n"
-                     "  output: 'opened %fd.name'\n  priority: WARNING\n")
-    proc = subprocess.run(["sentry", "run", "-r", str(rules),
-                           "-e", str(path), "-A"], capture_output=True, text=True, timeout=120)
+    rules.write_text(
+        "- rule: opened\n  desc: d\n  condition: evt.type = open\n"
+        "  output: 'opened %fd.name'\n  priority: WARNING\n"
+    )
+    proc = subprocess.run(
+        ["sentry", "run", "-r", str(rules), "-e", str(path), "-A"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     assert proc.stdout.count("opened /etc/f") == 2, proc.stdout
     assert "truncated" in proc.stderr and "offset" in proc.stderr

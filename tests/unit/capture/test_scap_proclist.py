@@ -26,8 +26,17 @@ from sentry.capture.scapfile import (
 from sentry.events.table import EventType as T
 from sysdig_ref import sysdig_lines
 
-VERSIONS = {1: PL_V1, 2: PL_V2, 3: PL_V3, 4: PL_V4, 5: PL_V5, 6: PL_V6, 7: PL_V7, 8: PL_V8,
-            9: PL_V9}
+VERSIONS = {
+    1: PL_V1,
+    2: PL_V2,
+    3: PL_V3,
+    4: PL_V4,
+    5: PL_V5,
+    6: PL_V6,
+    7: PL_V7,
+    8: PL_V8,
+    9: PL_V9,
+}
 SEP = "\x1f"
 TID = 321
 
@@ -66,8 +75,12 @@ def capture(path: Path, version: int) -> None:
     shb = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
     mi = struct.pack("<IQQ128sQQQQ", 1, 1 << 30, 1 << 15, b"old", 0, 0, 0, 0)
     record = encode_event(T.SYSCALL_CLOSE_E, (-1,), ts=5_000_000_000, tid=TID)
-    path.write_bytes(block(SHB, shb) + block(MI, mi) + block(VERSIONS[version], entry(version))
-                     + block(0x216, b"\0\0" + record))
+    path.write_bytes(
+        block(SHB, shb)
+        + block(MI, mi)
+        + block(VERSIONS[version], entry(version))
+        + block(0x216, b"\0\0" + record)
+    )
 
 
 @pytest.mark.sysdig
@@ -76,15 +89,29 @@ def test_process_list_versions(tmp_path: Path, version: int) -> None:
     path = tmp_path / f"pl{version}.scap"
     capture(path, version)
     thread = ScapReader(path).threads[TID]
-    fields = ["%proc.name", "%proc.exe", "%proc.cmdline", "%proc.cwd", "%user.uid",
-              "%proc.vpid", "%thread.vtid", "%proc.sid", "%proc.vpgid", "%proc.exepath",
-              "%user.loginuid", "%proc.env"]
+    fields = [
+        "%proc.name",
+        "%proc.exe",
+        "%proc.cmdline",
+        "%proc.cwd",
+        "%user.uid",
+        "%proc.vpid",
+        "%thread.vtid",
+        "%proc.sid",
+        "%proc.vpgid",
+        "%proc.exepath",
+        "%user.loginuid",
+        "%proc.env",
+    ]
     (line,) = sysdig_lines(path, "*" + SEP.join(fields))
-    name, exe, cmdline, cwd, uid, vpid, vtid, sid, vpgid, exepath, loginuid, env = \
-        line.split(SEP)
+    name, exe, cmdline, cwd, uid, vpid, vtid, sid, vpgid, exepath, loginuid, env = line.split(SEP)
     assert (name, exe, cmdline, cwd, uid) == (
-        thread.comm, thread.exe, " ".join([thread.comm, *thread.args]), thread.cwd,
-        str(thread.uid))
+        thread.comm,
+        thread.exe,
+        " ".join([thread.comm, *thread.args]),
+        thread.cwd,
+        str(thread.uid),
+    )
     assert (thread.comm, thread.args, thread.gid) == ("worker", ["--fast", "-v"], 1002)
     if version >= 3:
         assert env == " ".join(thread.env) and thread.env == ["LANG=C", "HOME=/srv"]

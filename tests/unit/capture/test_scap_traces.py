@@ -13,8 +13,14 @@ from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import ParamType
 from sysdig_ref import sysdig_lines
 
-TRACES = ["cat_write", "connect_localhost", "empty", "open-multiple-files", "ping_sendto",
-          "syscall"]
+TRACES = [
+    "cat_write",
+    "connect_localhost",
+    "empty",
+    "open-multiple-files",
+    "ping_sendto",
+    "syscall",
+]
 SEP = "\x1f"
 # Events sysdig reads and numbers but does not print: scap-internal metadata events.
 NOT_PRINTED = {"procinfo", "container"}
@@ -30,8 +36,17 @@ def evt_type(evt) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("name", TRACES)
 def test_trace_events_agree_with_sysdig(trace_dir: Path, name: str, walker: str) -> None:
     path = trace_dir / f"{name}.scap"
-    fmt = SEP.join(["%evt.num", "%evt.rawtime", "%evt.cpu", "%thread.tid", "%evt.type",
-                    "%evt.dir", "%evt.args"])
+    fmt = SEP.join(
+        [
+            "%evt.num",
+            "%evt.rawtime",
+            "%evt.cpu",
+            "%thread.tid",
+            "%evt.type",
+            "%evt.dir",
+            "%evt.args",
+        ]
+    )
     theirs = {}
     for line in sysdig_lines(path, fmt):
         num, *rest = line.split(SEP)

@@ -92,15 +92,33 @@ def test_reader_returns_what_the_writer_wrote(tmp_path: Path) -> None:
     events = list(ScapReader(path))
     assert len(events) == len(STATELESS)
     for i, (evt, (etype, values)) in enumerate(zip(events, STATELESS, strict=True)):
-        assert (evt.num, evt.type, evt.tid, evt.ts, evt.cpu) == (i + 1, etype, TID,
-                                                                  TS0 + i * 1000, i % 3)
+        assert (evt.num, evt.type, evt.tid, evt.ts, evt.cpu) == (
+            i + 1,
+            etype,
+            TID,
+            TS0 + i * 1000,
+            i % 3,
+        )
         assert evt.record() == records[i]
         for j, value in enumerate(values):
             decoded = evt.param(j)
             expected = value[1] if isinstance(value, tuple) else value
             if isinstance(expected, int) and evt.param_info(j).type.name in (
-                    "UINT8", "UINT16", "UINT32", "UINT64", "FLAGS8", "FLAGS16", "FLAGS32",
-                    "UID", "GID", "MODE", "SIGSET", "SYSCALLID", "SIGTYPE", "RELTIME"):
+                "UINT8",
+                "UINT16",
+                "UINT32",
+                "UINT64",
+                "FLAGS8",
+                "FLAGS16",
+                "FLAGS32",
+                "UID",
+                "GID",
+                "MODE",
+                "SIGSET",
+                "SYSCALLID",
+                "SIGTYPE",
+                "RELTIME",
+            ):
                 expected &= (1 << (8 * len(evt.raw(j)))) - 1
             assert decoded == expected, (evt, j)
 
@@ -110,14 +128,12 @@ def test_reader_returns_what_the_writer_wrote(tmp_path: Path) -> None:
 def test_sysdig_reads_written_events(tmp_path: Path, compress: bool) -> None:
     path = tmp_path / "stateless.scap"
     write_stateless(path, compress)
-    fmt = SEP.join(["%evt.num", "%evt.rawtime", "%evt.cpu", "%thread.tid", "%evt.dir",
-                    "%evt.args"])
+    fmt = SEP.join(["%evt.num", "%evt.rawtime", "%evt.cpu", "%thread.tid", "%evt.dir", "%evt.args"])
     lines = sysdig_lines(path, fmt)
     assert len(lines) == len(STATELESS)
     for line, evt in zip(lines, ScapReader(path), strict=True):
         num, rawtime, cpu, tid, direction, args = line.split(SEP)
-        assert (int(num), int(rawtime), int(cpu), int(tid)) == (evt.num, evt.ts, evt.cpu,
-                                                                  evt.tid)
+        assert (int(num), int(rawtime), int(cpu), int(tid)) == (evt.num, evt.ts, evt.cpu, evt.tid)
         assert direction == evt.info.direction
         assert args.rstrip(" ") == args_text(evt)
 
@@ -125,23 +141,72 @@ def test_sysdig_reads_written_events(tmp_path: Path, compress: bool) -> None:
 @pytest.mark.sysdig
 def test_sysdig_sees_written_metadata(tmp_path: Path) -> None:
     path = tmp_path / "meta.scap"
-    shell = ThreadEntry(500, 500, 1, comm="bash", exe="/bin/bash", exepath="/usr/bin/bash",
-                        args=["-i"], cwd="/home/alice/", uid=1000, gid=1000, loginuid=1000,
-                        vtid=500, vpid=500, sid=500, vpgid=500, env=["HOME=/home/alice"])
-    fds = [FdEntry(500, 3, 1234, FD_FILE_V2, name="/etc/hosts", open_flags=1),
-           FdEntry(500, 4, 99, FD_IPV4_SOCK, sip="10.0.0.1", dip="10.0.0.2", sport=5555,
-                   dport=443, l4proto=6)]
-    with ScapWriter(path, machine=MachineInfo(4, 1 << 33, 32768, "box"), threads=[shell],
-                    fds=fds, users=[UserEntry(1000, 1000, "alice", "/home/alice", "/bin/sh")],
-                    groups=[GroupEntry(1000, "staff")],
-                    interfaces=[Interface("lo", 4, "127.0.0.1", "255.0.0.0", "127.0.0.1")]) as w:
+    shell = ThreadEntry(
+        500,
+        500,
+        1,
+        comm="bash",
+        exe="/bin/bash",
+        exepath="/usr/bin/bash",
+        args=["-i"],
+        cwd="/home/alice/",
+        uid=1000,
+        gid=1000,
+        loginuid=1000,
+        vtid=500,
+        vpid=500,
+        sid=500,
+        vpgid=500,
+        env=["HOME=/home/alice"],
+    )
+    fds = [
+        FdEntry(500, 3, 1234, FD_FILE_V2, name="/etc/hosts", open_flags=1),
+        FdEntry(
+            500,
+            4,
+            99,
+            FD_IPV4_SOCK,
+            sip="10.0.0.1",
+            dip="10.0.0.2",
+            sport=5555,
+            dport=443,
+            l4proto=6,
+        ),
+    ]
+    with ScapWriter(
+        path,
+        machine=MachineInfo(4, 1 << 33, 32768, "box"),
+        threads=[shell],
+        fds=fds,
+        users=[UserEntry(1000, 1000, "alice", "/home/alice", "/bin/sh")],
+        groups=[GroupEntry(1000, "staff")],
+        interfaces=[Interface("lo", 4, "127.0.0.1", "255.0.0.0", "127.0.0.1")],
+    ) as w:
         w.write_event("read>", 3, 10, ts=TS0, tid=500)
         w.write_event("write>", 4, 10, ts=TS0 + 1, tid=500)
-    fmt = SEP.join(["%proc.name", "%proc.exe", "%proc.cmdline", "%proc.cwd", "%user.name",
-                    "%user.uid", "%fd.name", "%proc.ppid", "%proc.loginshellid"])
+    fmt = SEP.join(
+        [
+            "%proc.name",
+            "%proc.exe",
+            "%proc.cmdline",
+            "%proc.cwd",
+            "%user.name",
+            "%user.uid",
+            "%fd.name",
+            "%proc.ppid",
+            "%proc.loginshellid",
+        ]
+    )
     lines = [line.split(SEP) for line in sysdig_lines(path, "*" + fmt)]
-    assert lines[0][:7] == ["bash", "/bin/bash", "bash -i", "/home/alice/", "alice", "1000",
-                            "/etc/hosts"]
+    assert lines[0][:7] == [
+        "bash",
+        "/bin/bash",
+        "bash -i",
+        "/home/alice/",
+        "alice",
+        "1000",
+        "/etc/hosts",
+    ]
     assert lines[1][6] == "10.0.0.1:5555->10.0.0.2:443"
     reader = ScapReader(path)
     assert reader.threads[500] == shell
@@ -154,18 +219,37 @@ def test_sysdig_sees_written_metadata(tmp_path: Path) -> None:
 @pytest.mark.conformance
 @pytest.mark.sysdig
 @pytest.mark.parametrize("name", ["cat_write", "connect_localhost", "open-multiple-files"])
-def test_copied_trace_is_the_same_capture_for_sysdig(trace_dir: Path, tmp_path: Path,
-                                                     name: str) -> None:
+def test_copied_trace_is_the_same_capture_for_sysdig(
+    trace_dir: Path, tmp_path: Path, name: str
+) -> None:
     # copying a trace (metadata and events) through reader+writer changes nothing sysdig sees
     src = trace_dir / f"{name}.scap"
     reader = ScapReader(src)
     dst = tmp_path / f"{name}.scap"
-    with ScapWriter(dst, machine=reader.machine, threads=reader.threads.values(),
-                    fds=reader.fds, users=reader.users, groups=reader.groups,
-                    interfaces=reader.interfaces) as w:
+    with ScapWriter(
+        dst,
+        machine=reader.machine,
+        threads=reader.threads.values(),
+        fds=reader.fds,
+        users=reader.users,
+        groups=reader.groups,
+        interfaces=reader.interfaces,
+    ) as w:
         for batch in reader.batches():
             w.write_events(batch)
-    fmt = SEP.join(["%evt.num", "%evt.rawtime", "%evt.type", "%evt.dir", "%evt.args",
-                    "%proc.name", "%proc.cmdline", "%proc.pname", "%fd.name", "%user.name",
-                    "%proc.cwd"])
+    fmt = SEP.join(
+        [
+            "%evt.num",
+            "%evt.rawtime",
+            "%evt.type",
+            "%evt.dir",
+            "%evt.args",
+            "%proc.name",
+            "%proc.cmdline",
+            "%proc.pname",
+            "%fd.name",
+            "%user.name",
+            "%proc.cwd",
+        ]
+    )
     assert sysdig_lines(dst, "*" + fmt) == sysdig_lines(src, "*" + fmt)

@@ -18,8 +18,10 @@ def test_install_time_walker_is_the_one_in_use(monkeypatch: pytest.MonkeyPatch) 
     path = installed()
     if path is None:
         if os.environ.get("CI"):
-            pytest.fail("no install-time build of the C event walker for this scapscan.c "
-                        "(scripts/install.sh runs `python -m sentry.capture.scapscan_build`)")
+            pytest.fail(
+                "no install-time build of the C event walker for this scapscan.c "
+                "(scripts/install.sh runs `python -m sentry.capture.scapscan_build`)"
+            )
         pytest.skip("the C event walker was not built at install time (scripts/install.sh)")
     monkeypatch.delenv("SENTRY_PURE_PYTHON", raising=False)
     monkeypatch.setattr(scapfile, "_SCANNER", [])  # what a fresh process picks
@@ -29,11 +31,19 @@ def test_install_time_walker_is_the_one_in_use(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_without_a_compiler_the_python_walker_is_used_and_said_once(tmp_path: Path) -> None:
-    code = ("from sentry.capture.scapscan_build import load\n"
-            "print(load(use_installed=False), load(use_installed=False))\n")
+    code = (
+        "from sentry.capture.scapscan_build import load\n"
+        "print(load(use_installed=False), load(use_installed=False))\n"
+    )
     env = dict(os.environ, CC="false", XDG_CACHE_HOME=str(tmp_path))  # a compiler that fails
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=120, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
     assert proc.stdout.split() == ["None", "None"]
     said = [line for line in proc.stderr.splitlines() if "slower Python walker" in line]
     assert len(said) == 1, proc.stderr

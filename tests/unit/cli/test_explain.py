@@ -49,8 +49,9 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def sentry(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SENTRY, *map(str, args)], capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [*SENTRY, *map(str, args)], capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def nodes(tree: dict[str, Any]) -> list[dict[str, Any]]:
@@ -97,21 +98,27 @@ def test_tail_explain_names_the_one_clause_each_near_miss_failed(files) -> None:
     lines = done.stdout.splitlines()
     rule = "'Editor Writes Etc'"
     assert lines[0] == f"2 vi ({4210}) openat: matches {rule}"
-    assert lines[1] == (f"4 vi (4210) openat: near miss of {rule}: failed not exception "
-                        "motd_by_root")
+    assert lines[1] == (
+        f"4 vi (4210) openat: near miss of {rule}: failed not exception motd_by_root"
+    )
     exception = lines[2:4]
     assert "✓ fd.name = /etc/motd  (fd.name=/etc/motd)" in exception[0] + exception[1]
     assert "✓ user.name = root  (user.name=root)" in exception[0] + exception[1]
-    assert (f"6 cat (4220) openat: near miss of {rule}: failed proc.name in (editors)  "
-            "(proc.name=cat)") in lines
+    assert (
+        f"6 cat (4220) openat: near miss of {rule}: failed proc.name in (editors)  (proc.name=cat)"
+    ) in lines
     i = lines.index(f"8 vi (4210) openat: near miss of {rule}: failed macro writing")
     assert "✗ evt.is_open_write = true  (evt.is_open_write=False) <- decided" in lines[i + 3]
     assert not any("connect" in line for line in lines)
     assert "3 near misses, 1 match" in done.stderr
 
-    as_json = [json.loads(x) for x in sentry("tail", "--explain", "Editor Writes Etc", "-r",
-                                             rules, "-e", capture, "--json").stdout.split("\n")
-               if x]
+    as_json = [
+        json.loads(x)
+        for x in sentry(
+            "tail", "--explain", "Editor Writes Etc", "-r", rules, "-e", capture, "--json"
+        ).stdout.split("\n")
+        if x
+    ]
     assert [d["result"] for d in as_json] == ["match"] + ["near miss"] * 3
     assert as_json[2]["failed"]["fields"] == {"proc.name": "cat"}
 

@@ -31,8 +31,12 @@ RULES = """\
 def listing(tmp_path: Path) -> dict[str, str]:
     path = tmp_path / "r.yaml"
     path.write_text(RULES)
-    out = subprocess.run([*SENTRY, "rules", "list", "--syscalls",
-                          str(path)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [*SENTRY, "rules", "list", "--syscalls", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return dict(line.split("\t", 1) for line in out.splitlines())
 
 

@@ -19,8 +19,14 @@ SEED = "File Written Below Root Or Root Home"
 
 
 def rules_test(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SENTRY, "rules", "test", *map(str, args)], capture_output=True,
-                          text=True, timeout=300, check=False, cwd=REPO)
+    return subprocess.run(
+        [*SENTRY, "rules", "test", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=REPO,
+    )
 
 
 def seed_case(name: str, fd_name: str, priority: str = "Error") -> str:
@@ -56,10 +62,12 @@ def test_every_default_rule_has_a_case_that_fires_it() -> None:
 
 def test_a_wrong_expectation_fails_the_command_and_says_what_differed(tmp_path: Path) -> None:
     tests = tmp_path / "mine.tests.yaml"
-    tests.write_text(f"rules: [{REPO / 'rules' / 'sentry_rules.yaml'}]\ntests:\n"
-                     + seed_case("right", "/hoge.sh")
-                     + seed_case("wrong field", "/etc/passwd")
-                     + seed_case("wrong priority", "/hoge.sh", "Warning"))
+    tests.write_text(
+        f"rules: [{REPO / 'rules' / 'sentry_rules.yaml'}]\ntests:\n"
+        + seed_case("right", "/hoge.sh")
+        + seed_case("wrong field", "/etc/passwd")
+        + seed_case("wrong priority", "/hoge.sh", "Warning")
+    )
     done = rules_test(tests)
     assert done.returncode == 1, done.stdout + done.stderr
     out = done.stdout
@@ -80,7 +88,7 @@ def test_a_wrong_expectation_fails_the_command_and_says_what_differed(tmp_path: 
 def test_an_absent_alert_and_an_unexpected_one_are_failures(tmp_path: Path) -> None:
     tests = tmp_path / "quiet.tests.yaml"
     tests.write_text(f"""\
-rules: [{REPO / 'rules' / 'sentry_rules.yaml'}]
+rules: [{REPO / "rules" / "sentry_rules.yaml"}]
 tests:
   - name: expects silence but vi writes /hoge.sh
     processes: [{{comm: bash}}, {{comm: vi, parent: bash}}]
@@ -104,7 +112,7 @@ def test_a_case_can_name_a_capture(tmp_path: Path) -> None:
     write_story(s, tmp_path / "seed.scap")
     tests = tmp_path / "cap.tests.yaml"
     tests.write_text(f"""\
-rules: [{REPO / 'rules' / 'sentry_rules.yaml'}]
+rules: [{REPO / "rules" / "sentry_rules.yaml"}]
 tests:
   - name: the capture's write
     capture: seed.scap
@@ -124,7 +132,7 @@ tests:
 def test_a_bad_test_file_is_a_located_error(tmp_path: Path) -> None:
     tests = tmp_path / "bad.tests.yaml"
     tests.write_text(f"""\
-rules: [{REPO / 'rules' / 'sentry_rules.yaml'}]
+rules: [{REPO / "rules" / "sentry_rules.yaml"}]
 tests:
   - name: typo
     events:

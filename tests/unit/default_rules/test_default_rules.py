@@ -65,8 +65,16 @@ def test_seed_rule_output_fields_in_order(definitions) -> None:
     output = definitions.rules["File Written Below Root Or Root Home"].output
     fields = re.findall(r"%([a-z0-9_.]+)", output)
     assert fields == [
-        "user.name", "user.loginuid", "proc.cmdline", "proc.pid", "proc.pname", "fd.name",
-        "proc.name", "container.id", "container.image.repository", "k8s.ns.name",
+        "user.name",
+        "user.loginuid",
+        "proc.cmdline",
+        "proc.pid",
+        "proc.pname",
+        "fd.name",
+        "proc.name",
+        "container.id",
+        "container.image.repository",
+        "k8s.ns.name",
         "k8s.pod.name",
     ]
 
@@ -114,16 +122,15 @@ def test_its_rule_is_the_one_alert_of_each_firing_story(rule: str, make, tmp_pat
     assert fired_rules(make(), tmp_path, [DEFAULT_RULES]) == [rule]
 
 
-@pytest.mark.parametrize("overlap", OVERLAPS,
-                         ids=[f"{o.rule}-over-{o.broader}".replace(" ", "_") for o in OVERLAPS])
+@pytest.mark.parametrize(
+    "overlap", OVERLAPS, ids=[f"{o.rule}-over-{o.broader}".replace(" ", "_") for o in OVERLAPS]
+)
 def test_specific_rule_wins_over_the_broader_rule(overlap, tmp_path: Path) -> None:
     assert fired_rules(overlap.story(), tmp_path, [DEFAULT_RULES]) == [overlap.rule]
     # The story is a real overlap: without the specific rule, the broad one alerts on it.
     override = tmp_path / "without_specific.yaml"
     override.write_text(f"- rule: {overlap.rule}\n  enabled: false\n")
-    assert fired_rules(overlap.story(), tmp_path, [DEFAULT_RULES, override]) == [
-        overlap.broader
-    ]
+    assert fired_rules(overlap.story(), tmp_path, [DEFAULT_RULES, override]) == [overlap.broader]
 
 
 @pytest.mark.parametrize("case", CASES, ids=_story_id)
@@ -190,7 +197,11 @@ def test_loads_beside_falcos_default_rules(falco_dir: Path) -> None:
 def _sysdig_matches(capture: Path, condition: str) -> int:
     done = subprocess.run(
         [need_sysdig(), "-r", str(capture), "-p", "%evt.num", condition],
-        capture_output=True, text=True, timeout=60, env=os.environ | {"TZ": "UTC"}, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ | {"TZ": "UTC"},
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return len(done.stdout.split())
@@ -203,8 +214,9 @@ def test_sysdig_reads_each_rule_the_same_way(case, definitions, tmp_path: Path) 
     once and the near miss never: our rules mean in sysdig what they mean in Sentry."""
     macros = {name: m.condition for name, m in definitions.macros.items()}
     lists = {name: item.items for name, item in definitions.lists.items()}
-    condition = to_text(expand(parse_condition(definitions.rules[case.rule].condition),
-                               macros, lists))
+    condition = to_text(
+        expand(parse_condition(definitions.rules[case.rule].condition), macros, lists)
+    )
     # in the events sysdig 0.29 reads (it skips libs' later capset, init_module ... events,
     # which our drivers write: for those the story has the generic pair instead)
     fire = write_story(case.fire(), tmp_path / "fire.scap", sysdig029=True)

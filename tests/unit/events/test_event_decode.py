@@ -43,7 +43,7 @@ def test_values_by_type() -> None:
 
 def test_decoding_is_lazy_and_detach_copies() -> None:
     record = bytearray(encode_event(T.SYSCALL_OPEN_X, (3, "/a", 1, 0, 0), ts=1, tid=1))
-    record[HEADER_LEN:HEADER_LEN + 2] = (999).to_bytes(2, "little")  # break param 0's length
+    record[HEADER_LEN : HEADER_LEN + 2] = (999).to_bytes(2, "little")  # break param 0's length
     evt = Event.parse(record, 0)
     assert evt.type == T.SYSCALL_OPEN_X  # header fine, nothing else looked at yet
     with pytest.raises(CaptureError):

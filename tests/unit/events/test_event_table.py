@@ -37,8 +37,9 @@ def test_current_events_match_sysdig_event_list() -> None:
             continue
         if info.category.name == "INTERNAL":
             continue
-        args = [f"{'DYNAMIC' if p.type.name == 'DYN' else p.type.name} {p.name}"
-                for p in info.params]
+        args = [
+            f"{'DYNAMIC' if p.type.name == 'DYN' else p.type.name} {p.name}" for p in info.params
+        ]
         line = f"{info.direction} {info.name}({', '.join(args)})"
         if line not in theirs:
             # libs' later parameters after sysdig's own (execve caps..., clone pidns start):
@@ -51,8 +52,7 @@ def test_current_events_match_sysdig_event_list() -> None:
                     break
         ours.add(line)
     assert ours == theirs
-    assert longer == {"execve": 8, "execveat": 8, "clone": 1, "fork": 1, "vfork": 1,
-                      "clone3": 1}
+    assert longer == {"execve": 8, "execveat": 8, "clone": 1, "fork": 1, "vfork": 1, "clone3": 1}
 
 
 def test_enter_events_are_even_and_exits_follow() -> None:
@@ -75,18 +75,34 @@ def test_known_numbers() -> None:
     assert event_by_name("open", ">").code == 2
     assert [p.name for p in EVENTS[293].params][16:20] == ["tty", "pgid", "loginuid", "flags"]
     assert [p.name for p in EVENTS[293].params][20:] == [
-        "cap_inheritable", "cap_permitted", "cap_effective", "exe_ino", "exe_ino_ctime",
-        "exe_ino_mtime", "uid", "trusted_exepath"]
+        "cap_inheritable",
+        "cap_permitted",
+        "cap_effective",
+        "exe_ino",
+        "exe_ino_ctime",
+        "exe_ino_mtime",
+        "uid",
+        "trusted_exepath",
+    ]
     assert EventType.SYSCALL_MEMFD_CREATE_E == 404 and EventType.SYSCALL_INIT_MODULE_X == 411
     assert EventType.SYSCALL_FINIT_MODULE_E == 412 and EventType.SYSCALL_NEWFSTATAT_X == 419
     assert event_by_name("dup", "<").code == 125  # the generation our drivers write
 
 
 def test_every_dedicated_syscall_event_is_an_enter_event_sysdig_knows() -> None:
-    aliases = {"pread64": "pread", "pwrite64": "pwrite", "prlimit64": "prlimit",
-               "umount2": "umount", "pipe2": "pipe", "dup2": "dup", "dup3": "dup",
-               "eventfd2": "eventfd", "signalfd4": "signalfd", "inotify_init1": "inotify_init",
-               "accept4": "accept"}
+    aliases = {
+        "pread64": "pread",
+        "pwrite64": "pwrite",
+        "prlimit64": "prlimit",
+        "umount2": "umount",
+        "pipe2": "pipe",
+        "dup2": "dup",
+        "dup3": "dup",
+        "eventfd2": "eventfd",
+        "signalfd4": "signalfd",
+        "inotify_init1": "inotify_init",
+        "accept4": "accept",
+    }
     dedicated = [sc for sc in X86_64_SYSCALLS.values() if sc.enter_event]
     assert len(dedicated) > 100
     for sc in dedicated:
@@ -95,7 +111,11 @@ def test_every_dedicated_syscall_event_is_an_enter_event_sysdig_knows() -> None:
         assert info.name == aliases.get(sc.name, sc.name)
         assert sc.enter_event < SYSDIG_029_EVENT_MAX or sc.name in LIBS_LATER_EVENTS
     assert {sc.name for sc in dedicated if sc.enter_event >= SYSDIG_029_EVENT_MAX} == {
-        "capset", "memfd_create", "init_module", "finit_module"}
+        "capset",
+        "memfd_create",
+        "init_module",
+        "finit_module",
+    }
     assert X86_64_BY_NAME["openat"].nr == 257
     assert X86_64_BY_NAME["execve"].enter_event == EventType.SYSCALL_EXECVE_19_E
 
@@ -108,16 +128,19 @@ def test_portable_syscall_codes() -> None:
     assert all(re.fullmatch(r"[a-z_0-9<>]+", name) for name in PPM_SC_NAMES)
 
 
-@pytest.mark.parametrize(("table", "value", "text"), [
-    ("file_flags", 4097, "O_RDONLY|O_CLOEXEC"),
-    ("file_flags", 577, "O_DIRECT|O_NONBLOCK|O_RDONLY"),
-    ("file_flags", 0, "O_NONE"),
-    ("file_flags", 3, "O_RDWR"),
-    ("mmap_flags", 1026, "MAP_PRIVATE|MAP_DENYWRITE"),
-    ("access_flags", 0, "F_OK"),
-    ("socket_families", 1, "AF_LOCAL"),
-    ("semctl_commands", 4096, "SETVAL"),
-])
+@pytest.mark.parametrize(
+    ("table", "value", "text"),
+    [
+        ("file_flags", 4097, "O_RDONLY|O_CLOEXEC"),
+        ("file_flags", 577, "O_DIRECT|O_NONBLOCK|O_RDONLY"),
+        ("file_flags", 0, "O_NONE"),
+        ("file_flags", 3, "O_RDWR"),
+        ("mmap_flags", 1026, "MAP_PRIVATE|MAP_DENYWRITE"),
+        ("access_flags", 0, "F_OK"),
+        ("socket_families", 1, "AF_LOCAL"),
+        ("semctl_commands", 4096, "SETVAL"),
+    ],
+)
 def test_flag_names_in_scap_order(table: str, value: int, text: str) -> None:
     # expected texts are sysdig's own output for these values
     assert flags_text(value, FLAG_TABLES[table]) == text

@@ -24,19 +24,24 @@ def compiled(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
         missing("no C compiler")
     tmp = tmp_path_factory.mktemp("cffi_api")
     ffi = cffi.FFI()
-    ffi.cdef("typedef unsigned char __u8; typedef unsigned short __u16;"
-             "typedef unsigned int __u32; typedef unsigned long long __u64;"
-             "typedef long long __s64;")  # as <linux/types.h> spells them
+    ffi.cdef(
+        "typedef unsigned char __u8; typedef unsigned short __u16;"
+        "typedef unsigned int __u32; typedef unsigned long long __u64;"
+        "typedef long long __s64;"
+    )  # as <linux/types.h> spells them
     for name in abi.HEADERS:
         plain, packed, _ = abi.cdef_source((INCLUDE / name).read_text())
         if packed:
             ffi.cdef(packed, packed=True)
         ffi.cdef(plain)
     # SENTRY_CDEF: take __u64 & co from <linux/types.h>, as Python.h already pulls it in
-    prelude = ('#include <linux/types.h>\n#include <sys/ioctl.h>\n#define SENTRY_CDEF\n'
-               '#include "sentry_abi.h"\n#include "sentry_events.h"\n')
-    ffi.set_source("_sentry_hdr_check", prelude,
-                   include_dirs=[str(INCLUDE)], extra_compile_args=["-Werror"])
+    prelude = (
+        "#include <linux/types.h>\n#include <sys/ioctl.h>\n#define SENTRY_CDEF\n"
+        '#include "sentry_abi.h"\n#include "sentry_events.h"\n'
+    )
+    ffi.set_source(
+        "_sentry_hdr_check", prelude, include_dirs=[str(INCLUDE)], extra_compile_args=["-Werror"]
+    )
     lib_path = ffi.compile(tmpdir=str(tmp))
     spec = importlib.util.spec_from_file_location("_sentry_hdr_check", lib_path)
     assert spec and spec.loader
@@ -74,8 +79,9 @@ def test_struct_layouts_match_c(compiled) -> None:  # type: ignore[no-untyped-de
             assert abi.ffi.offsetof(ctype, field) == api.offsetof(ctype, field)
     assert api.sizeof("struct sentry_evt_hdr") == compiled.lib.SENTRY_EVT_HDR_LEN
     assert HEADER.size == compiled.lib.SENTRY_EVT_HDR_LEN
-    assert [api.offsetof("struct sentry_evt_hdr", f) for f in ("ts", "tid", "len", "type",
-                                                               "nparams")] == [0, 8, 16, 20, 22]
+    assert [
+        api.offsetof("struct sentry_evt_hdr", f) for f in ("ts", "tid", "len", "type", "nparams")
+    ] == [0, 8, 16, 20, 22]
 
 
 def test_abi_constants_visible_to_python() -> None:

@@ -132,8 +132,16 @@ def events(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
         w.write_event("capset>", tid=101, ts=T0 + 50)
         w.write_event("capset<", 0, 0, dropped, dropped, tid=101, ts=T0 + 51)
         w.write_event("close>", 3, tid=101, ts=T0 + 60)
-        _execve(w, 101, "", "memfd:x", EXE_FROM_MEMFD, (0, dropped, dropped), T0 + 70,
-                trusted="/memfd:x (deleted)")
+        _execve(
+            w,
+            101,
+            "",
+            "memfd:x",
+            EXE_FROM_MEMFD,
+            (0, dropped, dropped),
+            T0 + 70,
+            trusted="/memfd:x (deleted)",
+        )
         w.write_event("close>", 3, tid=101, ts=T0 + 80)
     reader = ScapReader(path)
     inspector = Inspector.from_capture(reader)

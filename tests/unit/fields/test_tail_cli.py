@@ -12,16 +12,24 @@ SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SENTRY, *args], capture_output=True, text=True, timeout=120,
-                          env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [*SENTRY, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"TZ": "UTC", "PATH": "/usr/bin:/bin"},
+    )
 
 
-@pytest.mark.parametrize(("filt", "says"), [
-    ("evt.type =", "column"),
-    ("proc.nmae = cat", "did you mean proc.name"),
-    ("proc.aname[x] = a", "number"),
-    ("(evt.type = open", "column"),
-])
+@pytest.mark.parametrize(
+    ("filt", "says"),
+    [
+        ("evt.type =", "column"),
+        ("proc.nmae = cat", "did you mean proc.name"),
+        ("proc.aname[x] = a", "number"),
+        ("(evt.type = open", "column"),
+    ],
+)
 def test_bad_filter_is_one_message_and_exit_1(trace_dir: Path, filt: str, says: str) -> None:
     done = run("tail", "-e", str(trace_dir / "syscall.scap"), filt)
     assert done.returncode == 1
@@ -42,8 +50,12 @@ def test_bad_format_and_missing_file(trace_dir: Path, tmp_path: Path) -> None:
 
 
 def test_tail_prints_matching_lines(trace_dir: Path) -> None:
-    done = run("tail", "-e", str(trace_dir / "open-multiple-files.scap"),
-               "evt.type = open and evt.dir = < and fd.name = /tmp/file-3")
+    done = run(
+        "tail",
+        "-e",
+        str(trace_dir / "open-multiple-files.scap"),
+        "evt.type = open and evt.dir = < and fd.name = /tmp/file-3",
+    )
     assert done.returncode == 0
     lines = done.stdout.splitlines()
     assert len(lines) == 1
@@ -63,8 +75,12 @@ def test_tail_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     with ScapWriter(big) as w:
         for _ in range(20_000):
             w.write_event("close>", 3, tid=42)
-    proc = subprocess.Popen([*SENTRY, "tail", "-e", str(big)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
+    proc = subprocess.Popen(
+        [*SENTRY, "tail", "-e", str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"TZ": "UTC", "PATH": "/usr/bin:/bin"},
+    )
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline()
     proc.stdout.close()

@@ -21,7 +21,8 @@ def _descriptor(path: Path) -> bytes:
 def test_generated_code_matches_proto(tmp_path: Path) -> None:
     generate.generate(tmp_path)
     assert _descriptor(tmp_path / "api_pb2.py") == _descriptor(HERE / "api_pb2.py"), (
-        "api_pb2.py is stale: run python3 -m sentry.inspect.runtimes.criapi.generate")
+        "api_pb2.py is stale: run python3 -m sentry.inspect.runtimes.criapi.generate"
+    )
     fresh = (tmp_path / "api_pb2_grpc.py").read_text()
     committed = (HERE / "api_pb2_grpc.py").read_text()
     for rpc in re.findall(r"rpc (\w+)\(", (HERE / "api.proto").read_text()):

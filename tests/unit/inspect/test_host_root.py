@@ -28,11 +28,18 @@ def test_starting_state_comes_from_the_hosts_proc(tmp_path: Path) -> None:
     (host / "proc").mkdir(parents=True)
     # A new mount and PID namespace whose own /proc shows only itself; the host's /proc is
     # bind-mounted under $HOST_ROOT before the private /proc is mounted over /proc.
-    cmd = (f"mount --bind /proc {host}/proc && mount -t proc proc /proc && "
-           f"HOST_ROOT={host} {sys.executable} -c '{SCRIPT}'; "
-           f"{sys.executable} -c '{SCRIPT}'")
-    out = subprocess.run(["unshare", "--mount", "--pid", "--fork", "sh", "-c", cmd],
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    cmd = (
+        f"mount --bind /proc {host}/proc && mount -t proc proc /proc && "
+        f"HOST_ROOT={host} {sys.executable} -c '{SCRIPT}'; "
+        f"{sys.executable} -c '{SCRIPT}'"
+    )
+    out = subprocess.run(
+        ["unshare", "--mount", "--pid", "--fork", "sh", "-c", cmd],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     with_root, without = (line.split() for line in out.strip().splitlines())
     host_threads = sum(1 for _ in Path("/proc").glob("[0-9]*/task/[0-9]*"))
     assert with_root[1] == f"{host}/proc"

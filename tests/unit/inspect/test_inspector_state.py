@@ -114,14 +114,17 @@ def test_every_event_gets_a_thread_and_state_types_are_known(story: Path) -> Non
     assert {e.type for e in events if e.info.name in ("clone", "execve", "close")} <= handled
 
 
-@pytest.mark.parametrize(("cgroups", "cid"), [
-    (["cpuset=/docker/" + "a" * 64], "a" * 12),
-    (["memory=/kubepods/besteffort/pod1/" + "b" * 64], "b" * 12),
-    (["0::/system.slice/docker-" + "c" * 64 + ".scope"], "c" * 12),
-    (["cpuset=/system.slice/crio-" + "d" * 64 + ".scope"], "d" * 12),
-    (["cpuset=/user.slice/session-1.scope"], "host"),
-    ([], "host"),
-])
+@pytest.mark.parametrize(
+    ("cgroups", "cid"),
+    [
+        (["cpuset=/docker/" + "a" * 64], "a" * 12),
+        (["memory=/kubepods/besteffort/pod1/" + "b" * 64], "b" * 12),
+        (["0::/system.slice/docker-" + "c" * 64 + ".scope"], "c" * 12),
+        (["cpuset=/system.slice/crio-" + "d" * 64 + ".scope"], "d" * 12),
+        (["cpuset=/user.slice/session-1.scope"], "host"),
+        ([], "host"),
+    ],
+)
 def test_container_id_from_cgroups(cgroups: list[str], cid: str) -> None:
     assert container_id_from_cgroups(cgroups) == cid
 

@@ -35,10 +35,16 @@ from sentry.outputs.tokenbucket import TokenBucket
 
 
 def _msg(i: int, priority: str = "warning") -> Message:
-    doc = {"output": f"alert {i}", "priority": priority.capitalize(), "rule": f"rule {i}",
-           "time": "2026-01-01T00:00:00.000000000Z", "output_fields": {"n": i}}
-    return Message(text=f"alert {i}", json=json.dumps(doc).encode(), priority=priority,
-                   rule=f"rule {i}")
+    doc = {
+        "output": f"alert {i}",
+        "priority": priority.capitalize(),
+        "rule": f"rule {i}",
+        "time": "2026-01-01T00:00:00.000000000Z",
+        "output_fields": {"n": i},
+    }
+    return Message(
+        text=f"alert {i}", json=json.dumps(doc).encode(), priority=priority, rule=f"rule {i}"
+    )
 
 
 class _Receiver(http.server.ThreadingHTTPServer):
@@ -100,8 +106,9 @@ def test_killing_the_http_receiver_loses_nothing_silently(tmp_path: Path) -> Non
     received = tmp_path / "received.jsonl"
     with receiver_process(received) as (proc, url):
         logged: list[str] = []
-        delivery = Delivery(HttpChannel(url, timeout=2), max_retries=1, backoff=0.01,
-                            log=logged.append)
+        delivery = Delivery(
+            HttpChannel(url, timeout=2), max_retries=1, backoff=0.01, log=logged.append
+        )
         for i in range(10):
             delivery.put(_msg(i))
         while delivery.stats.delivered < 10:
@@ -157,15 +164,20 @@ def test_syslog_socket_receives_each_alert_with_priority(tmp_path: Path) -> None
     finally:
         sock.close()
     # <PRI> = facility local0 (16) * 8 + severity
-    assert first.startswith("<130>") and first.endswith("sentry[" + first.split("[")[1]
-                                                        .split("]")[0] + "]: alert 1")
+    assert first.startswith("<130>") and first.endswith(
+        "sentry[" + first.split("[")[1].split("]")[0] + "]: alert 1"
+    )
     assert second.startswith("<135>") and second.endswith(": alert 2")
     assert delivery.stats.delivered == 2
 
 
 def test_syslog_without_listener_counts_failures(tmp_path: Path) -> None:
-    delivery = Delivery(SyslogChannel(str(tmp_path / "absent.sock")), max_retries=1,
-                        backoff=0.01, log=lambda _t: None)
+    delivery = Delivery(
+        SyslogChannel(str(tmp_path / "absent.sock")),
+        max_retries=1,
+        backoff=0.01,
+        log=lambda _t: None,
+    )
     delivery.put(_msg(1))
     delivery.close(timeout=10)
     assert (delivery.stats.delivered, delivery.stats.failed) == (0, 1)
@@ -221,8 +233,9 @@ def test_file_reopen_follows_rotation(tmp_path: Path) -> None:
 
 
 def test_unwritable_file_is_counted_not_raised(tmp_path: Path) -> None:
-    delivery = Delivery(FileChannel(str(tmp_path / "no" / "such" / "dir.txt")), max_retries=0,
-                        log=lambda _t: None)
+    delivery = Delivery(
+        FileChannel(str(tmp_path / "no" / "such" / "dir.txt")), max_retries=0, log=lambda _t: None
+    )
     delivery.put(_msg(1))
     delivery.close(timeout=10)
     assert delivery.stats.failed == 1
@@ -250,8 +263,9 @@ def test_full_queue_drops_are_counted() -> None:
 
 def test_outputs_fan_out_and_rate_limit(tmp_path: Path) -> None:
     a, b = io.StringIO(), tmp_path / "b.txt"
-    outputs = Outputs([Delivery(StdoutChannel(a)), Delivery(FileChannel(str(b)))],
-                      rate=0.001, max_burst=3)
+    outputs = Outputs(
+        [Delivery(StdoutChannel(a)), Delivery(FileChannel(str(b)))], rate=0.001, max_burst=3
+    )
     sent = [outputs.emit(_msg(i)) for i in range(5)]
     outputs.close()
     assert sent == [True, True, True, False, False]
@@ -276,9 +290,28 @@ def test_stdout_channel_writes_lines() -> None:
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-x509", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-x509",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -328,8 +361,9 @@ def test_a_send_stuck_past_shutdown_is_counted_once() -> None:
 
 def test_program_that_fails_is_a_failed_delivery(tmp_path: Path) -> None:
     out = tmp_path / "missing-dir" / "program.txt"
-    delivery = Delivery(ProgramChannel(f"cat >> {out}"), max_retries=1, backoff=0.01,
-                        log=lambda _t: None)
+    delivery = Delivery(
+        ProgramChannel(f"cat >> {out}"), max_retries=1, backoff=0.01, log=lambda _t: None
+    )
     delivery.put(_msg(1))
     delivery.close(timeout=10)
     assert (delivery.stats.delivered, delivery.stats.failed) == (0, 1)
@@ -344,12 +378,17 @@ def _wait_for(cond: Any, timeout: float = 20.0) -> None:
 
 @pytest.mark.parametrize("keep_alive", [True, False])
 def test_file_output_on_a_full_disk_counts_failures_and_recovers(
-        tmp_path: Path, keep_alive: bool) -> None:
+    tmp_path: Path, keep_alive: bool
+) -> None:
     with full_disk(tmp_path) as disk:
         out = disk.path / "alerts.txt"
         logged: list[str] = []
-        delivery = Delivery(FileChannel(str(out), keep_alive=keep_alive), max_retries=1,
-                            backoff=0.01, log=logged.append)
+        delivery = Delivery(
+            FileChannel(str(out), keep_alive=keep_alive),
+            max_retries=1,
+            backoff=0.01,
+            log=logged.append,
+        )
         disk.fill()  # (an alert appended into a page the file already has would still fit)
         for i in range(1, 4):
             delivery.put(_msg(i))
@@ -369,8 +408,9 @@ def test_file_output_on_a_full_disk_counts_failures_and_recovers(
 
 def test_dev_full_is_counted_and_the_worker_lives_on() -> None:
     logged: list[str] = []
-    delivery = Delivery(FileChannel("/dev/full", keep_alive=True), max_retries=1,
-                        backoff=0.01, log=logged.append)
+    delivery = Delivery(
+        FileChannel("/dev/full", keep_alive=True), max_retries=1, backoff=0.01, log=logged.append
+    )
     for i in range(3):
         delivery.put(_msg(i))
     _wait_for(lambda: delivery.stats.failed == 3)

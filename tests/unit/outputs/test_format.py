@@ -31,9 +31,13 @@ class Ev:
 
 
 def fake_resolve(name: str, arg: str | None = None) -> BoundField:
-    known = {"proc.name": FieldType.STRING, "proc.pid": FieldType.INT,
-             "fd.name": FieldType.STRING, "proc.aname": FieldType.STRING,
-             "evt.rawtime": FieldType.ABSTIME}
+    known = {
+        "proc.name": FieldType.STRING,
+        "proc.pid": FieldType.INT,
+        "fd.name": FieldType.STRING,
+        "proc.aname": FieldType.STRING,
+        "evt.rawtime": FieldType.ABSTIME,
+    }
     if name not in known:
         from sentry.errors import UnknownFieldError
 
@@ -76,8 +80,12 @@ def test_unknown_field_names_the_token() -> None:
 def test_field_values_keep_numbers_as_numbers() -> None:
     f = fmt("%proc.name %proc.pid %evt.rawtime %fd.name")
     ev = Ev(**{"proc.name": "cat", "proc.pid": 7, "evt.rawtime": TS})
-    assert f.field_values(ev) == {"proc.name": "cat", "proc.pid": 7, "evt.rawtime": TS,
-                                  "fd.name": None}
+    assert f.field_values(ev) == {
+        "proc.name": "cat",
+        "proc.pid": 7,
+        "evt.rawtime": TS,
+        "fd.name": None,
+    }
 
 
 def test_render_value_kinds() -> None:
@@ -91,23 +99,33 @@ def test_render_value_kinds() -> None:
 def test_container_info_and_appended_format() -> None:
     assert expand_container_info("x %container.info y") == f"x {DEFAULT_CONTAINER_INFO} y"
     assert expand_container_info("x", "k=%proc.name") == "x k=%proc.name"
-    assert expand_container_info("x %container.info", "c=%proc.name", replace=True) == \
-        "x c=%proc.name"
-    assert fmt("open", extra="by %proc.name").render(Ev(**{"proc.name": "cat"})) == \
-        "open by cat"
+    assert (
+        expand_container_info("x %container.info", "c=%proc.name", replace=True) == "x c=%proc.name"
+    )
+    assert fmt("open", extra="by %proc.name").render(Ev(**{"proc.name": "cat"})) == "open by cat"
 
 
 def test_real_registry_resolves_rule_output_fields() -> None:
     f = OutputFormat("%evt.time %proc.cmdline %fd.name %proc.aname[2] %evt.arg.fd")
-    assert [b.name for b in f.fields] == ["evt.time", "proc.cmdline", "fd.name",
-                                          "proc.aname[2]", "evt.arg.fd"]
+    assert [b.name for b in f.fields] == [
+        "evt.time",
+        "proc.cmdline",
+        "fd.name",
+        "proc.aname[2]",
+        "evt.arg.fd",
+    ]
 
 
 def alert(**kw: Any) -> Alert:
-    base: dict[str, Any] = dict(time_ns=TS, rule="open_from_cat", priority=Priority.WARNING,
-                                message="An open was seen (command=cat /dev/null)",
-                                output_fields={"evt.time": TS, "proc.cmdline": "cat /dev/null"},
-                                hostname="host1", tags=["filesystem"])
+    base: dict[str, Any] = dict(
+        time_ns=TS,
+        rule="open_from_cat",
+        priority=Priority.WARNING,
+        message="An open was seen (command=cat /dev/null)",
+        output_fields={"evt.time": TS, "proc.cmdline": "cat /dev/null"},
+        hostname="host1",
+        tags=["filesystem"],
+    )
     base.update(kw)
     return Alert(**base)
 
@@ -137,19 +155,25 @@ def test_alert_json_has_falcos_fields(utc: None) -> None:
 # -- json (k8s audit) events: Falco 0.28.1's json event formatter ---------------------------
 
 POD = {
-    "kind": "Event", "verb": "create", "stageTimestamp": "2018-10-25T17:53:07.006845Z",
+    "kind": "Event",
+    "verb": "create",
+    "stageTimestamp": "2018-10-25T17:53:07.006845Z",
     "requestURI": "/api/v1/namespaces/default/pods/p/exec?command=bash&tty=true",
     "user": {"username": "alice", "groups": ["system:masters", "system:authenticated"]},
     "responseStatus": {"code": 201},
-    "requestObject": {"spec": {
-        "containers": [
-            {"name": "a", "image": "nginx", "securityContext": {"privileged": True}},
-            {"name": "b", "image": "mysql:latest"},
-            {"name": "c", "image": "busybox", "securityContext": {"privileged": False}},
-        ],
-        "volumes": [{"name": "etc", "hostPath": {"path": "/etc"}},
-                    {"name": "tmp", "emptyDir": {}}],
-    }},
+    "requestObject": {
+        "spec": {
+            "containers": [
+                {"name": "a", "image": "nginx", "securityContext": {"privileged": True}},
+                {"name": "b", "image": "mysql:latest"},
+                {"name": "c", "image": "busybox", "securityContext": {"privileged": False}},
+            ],
+            "volumes": [
+                {"name": "etc", "hostPath": {"path": "/etc"}},
+                {"name": "tmp", "emptyDir": {}},
+            ],
+        }
+    },
 }
 
 
@@ -167,24 +191,27 @@ def test_json_event_values_several_one_none() -> None:
     assert render_json_event_value(5) == "5"
 
 
-@pytest.mark.parametrize("field,text", [
-    # several values: in parentheses, comma-separated
-    ("ka.req.pod.containers.image", "(nginx,mysql:latest,busybox)"),
-    ("ka.req.pod.containers.image.repository", "(nginx,mysql,busybox)"),
-    ("ka.user.groups", "(system:masters,system:authenticated)"),
-    ("ka.req.pod.containers.privileged", "(true,false)"),  # b has no flag: skipped
-    ("ka.req.pod.volumes.volume_type", "(hostPath,emptyDir)"),
-    # one value: itself, also for a multi-valued field
-    ("ka.req.pod.volumes.hostpath", "/etc"),
-    ("ka.req.pod.containers.image[1]", "mysql:latest"),
-    ("ka.req.container.image", "nginx"),  # the deprecated name: first container only
-    ("ka.uri.param[command]", "bash"),
-    ("ka.response.code", "201"),
-    # none: <NA>
-    ("ka.req.pod.containers.host_port", "<NA>"),  # no container has ports
-    ("ka.req.pod.containers.image[7]", "<NA>"),
-    ("ka.target.name", "<NA>"),
-])
+@pytest.mark.parametrize(
+    "field,text",
+    [
+        # several values: in parentheses, comma-separated
+        ("ka.req.pod.containers.image", "(nginx,mysql:latest,busybox)"),
+        ("ka.req.pod.containers.image.repository", "(nginx,mysql,busybox)"),
+        ("ka.user.groups", "(system:masters,system:authenticated)"),
+        ("ka.req.pod.containers.privileged", "(true,false)"),  # b has no flag: skipped
+        ("ka.req.pod.volumes.volume_type", "(hostPath,emptyDir)"),
+        # one value: itself, also for a multi-valued field
+        ("ka.req.pod.volumes.hostpath", "/etc"),
+        ("ka.req.pod.containers.image[1]", "mysql:latest"),
+        ("ka.req.container.image", "nginx"),  # the deprecated name: first container only
+        ("ka.uri.param[command]", "bash"),
+        ("ka.response.code", "201"),
+        # none: <NA>
+        ("ka.req.pod.containers.host_port", "<NA>"),  # no container has ports
+        ("ka.req.pod.containers.image[7]", "<NA>"),
+        ("ka.target.name", "<NA>"),
+    ],
+)
 def test_json_event_fields_render_as_falco(field: str, text: str) -> None:
     f = OutputFormat(f"x=%{field}")
     assert f.render(audit_event(POD)) == f"x={text}"
@@ -193,21 +220,30 @@ def test_json_event_fields_render_as_falco(field: str, text: str) -> None:
 
 
 def test_json_event_output_fields_are_text_keyed_without_argument() -> None:
-    f = OutputFormat("images=%ka.req.pod.containers.image first=%ka.req.pod.containers.image[0] "
-                     "cmd=%ka.uri.param[command] raw=%jevt.rawtime vols=%jevt.value[/user/groups]")
+    f = OutputFormat(
+        "images=%ka.req.pod.containers.image first=%ka.req.pod.containers.image[0] "
+        "cmd=%ka.uri.param[command] raw=%jevt.rawtime vols=%jevt.value[/user/groups]"
+    )
     ev = audit_event(POD)
-    assert f.render(ev) == ('images=(nginx,mysql:latest,busybox) first=nginx cmd=bash '
-                            f'raw={ev.ts} vols=["system:masters","system:authenticated"]')
+    assert f.render(ev) == (
+        "images=(nginx,mysql:latest,busybox) first=nginx cmd=bash "
+        f'raw={ev.ts} vols=["system:masters","system:authenticated"]'
+    )
     # One key per field name; of two uses of a name, the later one's value stays.
-    assert f.field_values(ev) == {"ka.req.pod.containers.image": "nginx",
-                                  "ka.uri.param": "bash", "jevt.rawtime": str(ev.ts),
-                                  "jevt.value": '["system:masters","system:authenticated"]'}
+    assert f.field_values(ev) == {
+        "ka.req.pod.containers.image": "nginx",
+        "ka.uri.param": "bash",
+        "jevt.rawtime": str(ev.ts),
+        "jevt.value": '["system:masters","system:authenticated"]',
+    }
 
 
 def test_syscall_fields_keep_their_argument_and_types() -> None:
     f = fmt("%proc.aname[2] %proc.pid")
     assert f.field_values(Ev(**{"proc.aname[2]": "bash", "proc.pid": 3})) == {
-        "proc.aname[2]": "bash", "proc.pid": 3}
+        "proc.aname[2]": "bash",
+        "proc.pid": 3,
+    }
 
 
 def test_a_rule_format_names_only_fields_of_its_source() -> None:
@@ -217,7 +253,9 @@ def test_a_rule_format_names_only_fields_of_its_source() -> None:
     with pytest.raises(OutputFormatError, match="not a field of syscall"):
         OutputFormat("%proc.name %ka.verb", source="syscall")
     assert [f.name for f in OutputFormat("%jevt.time %ka.verb", source="k8s_audit").fields] == [
-        "jevt.time", "ka.verb"]
+        "jevt.time",
+        "ka.verb",
+    ]
 
 
 def test_extra_and_container_info_apply_to_syscall_formats_only() -> None:

@@ -35,7 +35,10 @@ def test_log_level_filters_stderr_lines(capsys: pytest.CaptureFixture[str]) -> N
     log("an error line")  # no level: an error
     log("a critical line", "critical")
     assert capsys.readouterr().err.splitlines() == [
-        "sentry: a warning line", "sentry: an error line", "sentry: a critical line"]
+        "sentry: a warning line",
+        "sentry: an error line",
+        "sentry: a critical line",
+    ]
     configure("debug")
     log("a debug line", "debug")
     assert capsys.readouterr().err == "sentry: a debug line\n"
@@ -46,8 +49,9 @@ def test_unknown_level_is_refused() -> None:
         configure("verbose")
 
 
-def test_syslog_gets_lines_at_or_above_the_level(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_syslog_gets_lines_at_or_above_the_level(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "log.sock"
     sock = listener(path)
     try:
@@ -65,7 +69,8 @@ def test_syslog_gets_lines_at_or_above_the_level(tmp_path: Path,
 
 
 def test_unreachable_syslog_is_said_once_then_recovery_counts_missed_lines(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "log.sock"
     configure("info", stderr=False, syslog=str(path))
     log("first")
@@ -84,8 +89,10 @@ def test_unreachable_syslog_is_said_once_then_recovery_counts_missed_lines(
 def test_config_keys_drive_the_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "log.sock"
     conf = tmp_path / "sentry.yaml"
-    conf.write_text(f"log_stderr: true\nlog_syslog: true\nlog_level: warning\n"
-                    f"syslog_output:\n  socket: {path}\n")
+    conf.write_text(
+        f"log_stderr: true\nlog_syslog: true\nlog_level: warning\n"
+        f"syslog_output:\n  socket: {path}\n"
+    )
     cfg = load_config(conf)
     assert cfg.warnings == []
     sock = listener(path)
@@ -101,7 +108,8 @@ def test_config_keys_drive_the_log(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_a_syslog_listener_that_stops_reading_does_not_stall_logging(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "log.sock"
     sock = listener(path)  # bound, never read: its queue fills up
     qlen = int(Path("/proc/sys/net/unix/max_dgram_qlen").read_text())

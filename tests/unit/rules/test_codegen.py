@@ -44,11 +44,19 @@ def events(tmp_path_factory: pytest.TempPathFactory) -> list[object]:
     """Opens by cat, vi and bash (read, write, create; some failing), seen by the inspector."""
     path = tmp_path_factory.mktemp("codegen") / "opens.scap"
     procs = [(50, "bash", 1), (100, "cat", 50), (200, "vi", 50), (300, "bash", 50)]
-    threads = [ThreadEntry(tid=t, pid=t, ptid=p, comm=c, exe=c, exepath=f"/bin/{c}", args=["x"],
-                           cwd="/root/") for t, c, p in procs]
-    opens = [("/etc/passwd", O_RDONLY, 3), ("/etc/shadow", O_WRONLY, 4),
-             ("/root/.ssh/authorized_keys", O_WRONLY | O_CREAT, 6), ("/tmp/x", O_RDONLY, -2),
-             ("/etc/ssh/sshd_config", O_RDONLY, 5)]
+    threads = [
+        ThreadEntry(
+            tid=t, pid=t, ptid=p, comm=c, exe=c, exepath=f"/bin/{c}", args=["x"], cwd="/root/"
+        )
+        for t, c, p in procs
+    ]
+    opens = [
+        ("/etc/passwd", O_RDONLY, 3),
+        ("/etc/shadow", O_WRONLY, 4),
+        ("/root/.ssh/authorized_keys", O_WRONLY | O_CREAT, 6),
+        ("/tmp/x", O_RDONLY, -2),
+        ("/etc/ssh/sshd_config", O_RDONLY, 5),
+    ]
     with ScapWriter(path, machine=MachineInfo(num_cpus=1, hostname="t"), threads=threads) as w:
         ts = T0
         for tid, _comm, _ in procs[1:]:
@@ -68,8 +76,10 @@ def events(tmp_path_factory: pytest.TempPathFactory) -> list[object]:
 
 def compiled(conditions: list[str]) -> list[CompiledRule]:
     loader = RulesLoader()
-    text = "".join(f"- rule: r{i}\n  desc: d\n  condition: {c}\n  output: o\n  priority: INFO\n"
-                   for i, c in enumerate(conditions))
+    text = "".join(
+        f"- rule: r{i}\n  desc: d\n  condition: {c}\n  output: o\n  priority: INFO\n"
+        for i, c in enumerate(conditions)
+    )
     loader.load_text(text, "t.yaml")
     ruleset = compile_rules(loader.defs, output_compiler=lambda out, _src: OutputFormat(out))
     assert not loader.defs.errors, loader.defs.errors

@@ -41,8 +41,11 @@ _AnyTagLoader.add_multi_constructor("", _untagged)
         ("evt.type=execve and proc.name=x or evt.type=open", {"execve", "open"}, None),
         ("not evt.type=execve", None, EvttypeWarning.TRAILING_EVTTYPE),
         ("proc.name!=foo and evt.type=execve", None, EvttypeWarning.TRAILING_EVTTYPE),
-        ("evt.type=execve and not proc.name=foo or evt.type=open", None,
-         EvttypeWarning.TRAILING_EVTTYPE),
+        (
+            "evt.type=execve and not proc.name=foo or evt.type=open",
+            None,
+            EvttypeWarning.TRAILING_EVTTYPE,
+        ),
         ("evt.type exists and proc.name = cat", None, EvttypeWarning.NO_EVTTYPE),
     ],
 )

@@ -53,7 +53,8 @@ def test_items_are_read_with_their_lines() -> None:
 
 def test_append_extends_lists_macros_and_rules() -> None:
     loader = load(BASE)
-    loader.load_text("""\
+    loader.load_text(
+        """\
 - list: shells
   items: [zsh]
   append: true
@@ -63,7 +64,9 @@ def test_append_extends_lists_macros_and_rules() -> None:
 - rule: shell
   condition: and user.name=root
   append: true
-""", "local.yaml")
+""",
+        "local.yaml",
+    )
     defs = loader.defs
     assert defs.lists["shells"].items == ["bash", "sh", "zsh"]
     assert defs.macros["spawned"].condition == "evt.type=execve and evt.dir=<"
@@ -73,31 +76,41 @@ def test_append_extends_lists_macros_and_rules() -> None:
     assert defs.errors == []
     # append: true still works but is deprecated, as in Falco 0.37+: one warning per item
     assert [(w.line, "deprecated" in w.message) for w in defs.warnings] == [
-        (3, True), (6, True), (9, True)]
+        (3, True),
+        (6, True),
+        (9, True),
+    ]
 
 
 def test_redefinition_replaces_but_keeps_order() -> None:
-    loader = load(BASE + """
+    loader = load(
+        BASE
+        + """
 - rule: other
   desc: d
   condition: evt.type=open
   output: o
   priority: info
-""")
-    loader.load_text("""\
+"""
+    )
+    loader.load_text(
+        """\
 - rule: shell
   desc: new
   condition: evt.type=clone
   output: new
   priority: error
-""", "b.yaml")
+""",
+        "b.yaml",
+    )
     assert list(loader.defs.rules) == ["shell", "other"]
     assert loader.defs.rules["shell"].priority is Priority.ERROR
 
 
 def test_override_appends_or_replaces_per_key() -> None:
     loader = load(BASE)
-    loader.load_text("""\
+    loader.load_text(
+        """\
 - rule: shell
   condition: and proc.pname=sshd
   output: "(parent %proc.pname)"
@@ -106,7 +119,9 @@ def test_override_appends_or_replaces_per_key() -> None:
     condition: append
     output: append
     priority: replace
-""", "o.yaml")
+""",
+        "o.yaml",
+    )
     rule = loader.defs.rules["shell"]
     assert rule.condition.rstrip().endswith("and proc.pname=sshd")
     assert rule.output == "shell %proc.name (parent %proc.pname)"
@@ -115,14 +130,18 @@ def test_override_appends_or_replaces_per_key() -> None:
 
 
 def test_override_and_append_together_is_an_error() -> None:
-    loader = load(BASE + """
+    loader = load(
+        BASE
+        + """
 - rule: shell
   condition: and x
   append: true
   override: {condition: append}
-""")
-    assert any("'override' and 'append: true' cannot be used together" in m
-               for m in messages(loader))
+"""
+    )
+    assert any(
+        "'override' and 'append: true' cannot be used together" in m for m in messages(loader)
+    )
 
 
 def test_enabled_only_item_switches_a_rule_off() -> None:
@@ -131,7 +150,8 @@ def test_enabled_only_item_switches_a_rule_off() -> None:
 
 
 def test_every_problem_is_collected_with_file_line_and_item() -> None:
-    loader = load("""\
+    loader = load(
+        """\
 - list: nothing
 - macro: m
 - rule: r
@@ -142,7 +162,9 @@ def test_every_problem_is_collected_with_file_line_and_item() -> None:
   condition: or x
   append: true
 - bogus: 1
-""", "bad.yaml")
+""",
+        "bad.yaml",
+    )
     got = messages(loader)
     assert "bad.yaml:1: list 'nothing': list has no 'items'" in got
     assert "bad.yaml:2: macro 'm': macro has no 'condition'" in got
@@ -204,7 +226,8 @@ def test_bare_equals_and_unknown_tags_read_as_text() -> None:
 
 
 def test_exception_shapes_are_checked() -> None:
-    got = messages(load("""\
+    got = messages(
+        load("""\
 - rule: r
   desc: d
   condition: evt.type=open
@@ -215,7 +238,8 @@ def test_exception_shapes_are_checked() -> None:
       fields: [proc.name, fd.name]
       values:
         - [only-one]
-"""))
+""")
+    )
     assert any("each value must be a list as long as 'fields' (2)" in m for m in got)
 
 
@@ -246,8 +270,9 @@ def test_exception_values_append_to_the_named_exception() -> None:
 
 def test_directories_load_in_name_order(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text("- list: l\n  items: [b]\n")
-    (tmp_path / "a.yaml").write_text("- list: l\n  items: [a]\n- list: l\n  items: [x]\n"
-                                     "  append: true\n")
+    (tmp_path / "a.yaml").write_text(
+        "- list: l\n  items: [a]\n- list: l\n  items: [x]\n  append: true\n"
+    )
     (tmp_path / "notes.txt").write_text("not rules")
     defs = load_rules([tmp_path])
     assert defs.files == [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")]
@@ -288,46 +313,69 @@ def test_deeply_nested_yaml_is_an_error_not_a_recursion_error() -> None:
 
 
 def test_duplicate_keys_are_errors_with_both_lines() -> None:
-    errors = _errors("- rule: r\n  desc: d\n  condition: evt.type = open\n"
-                     "  output: o\n  priority: WARNING\n  condition: evt.type = close\n")
-    assert errors == ["hostile.yaml:6: not valid YAML: duplicate key 'condition' "
-                      "(first given at line 3)"]
+    errors = _errors(
+        "- rule: r\n  desc: d\n  condition: evt.type = open\n"
+        "  output: o\n  priority: WARNING\n  condition: evt.type = close\n"
+    )
+    assert errors == [
+        "hostile.yaml:6: not valid YAML: duplicate key 'condition' (first given at line 3)"
+    ]
 
 
-@pytest.mark.parametrize(("item", "message"), [
-    ("- rule: r\n  desc: d\n  condition: evt.type = open\n  output: {a: b}\n"
-     "  priority: WARNING\n", "hostile.yaml:4: rule 'r': 'output' must be a string, "
-     "got a mapping"),
-    ("- rule: [a, b]\n  desc: d\n  condition: evt.type = open\n  output: o\n"
-     "  priority: WARNING\n", "hostile.yaml:1: 'rule' must be a string, got a list"),
-    ("- macro: m\n  condition: [evt.type = open]\n",
-     "hostile.yaml:2: macro 'm': 'condition' must be a string, got a list"),
-    ("- list: l\n  items: [a, {b: c}]\n",
-     "hostile.yaml:2: list 'l': 'items' must be a list of strings, got a list"),
-    ("- rule: r\n  desc: d\n  condition: evt.type = open\n  output: o\n"
-     "  priority: WARNING\n  tags: {a: 1}\n",
-     "hostile.yaml:6: rule 'r': 'tags' must be a list of strings, got a mapping"),
-    ("- rule: r\n  desc: [d]\n  condition: evt.type = open\n  output: o\n"
-     "  priority: WARNING\n", "hostile.yaml:2: rule 'r': 'desc' must be a string, got a list"),
-    ("- rule: r\n  desc: d\n  condition: evt.type = open\n  output: o\n"
-     "  priority: WARNING\n  exceptions:\n    - name: [x]\n      fields: proc.name\n",
-     "hostile.yaml:7: rule 'r': exception 'name' must be a string, got a list"),
-])
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            "- rule: r\n  desc: d\n  condition: evt.type = open\n  output: {a: b}\n"
+            "  priority: WARNING\n",
+            "hostile.yaml:4: rule 'r': 'output' must be a string, got a mapping",
+        ),
+        (
+            "- rule: [a, b]\n  desc: d\n  condition: evt.type = open\n  output: o\n"
+            "  priority: WARNING\n",
+            "hostile.yaml:1: 'rule' must be a string, got a list",
+        ),
+        (
+            "- macro: m\n  condition: [evt.type = open]\n",
+            "hostile.yaml:2: macro 'm': 'condition' must be a string, got a list",
+        ),
+        (
+            "- list: l\n  items: [a, {b: c}]\n",
+            "hostile.yaml:2: list 'l': 'items' must be a list of strings, got a list",
+        ),
+        (
+            "- rule: r\n  desc: d\n  condition: evt.type = open\n  output: o\n"
+            "  priority: WARNING\n  tags: {a: 1}\n",
+            "hostile.yaml:6: rule 'r': 'tags' must be a list of strings, got a mapping",
+        ),
+        (
+            "- rule: r\n  desc: [d]\n  condition: evt.type = open\n  output: o\n"
+            "  priority: WARNING\n",
+            "hostile.yaml:2: rule 'r': 'desc' must be a string, got a list",
+        ),
+        (
+            "- rule: r\n  desc: d\n  condition: evt.type = open\n  output: o\n"
+            "  priority: WARNING\n  exceptions:\n    - name: [x]\n      fields: proc.name\n",
+            "hostile.yaml:7: rule 'r': exception 'name' must be a string, got a list",
+        ),
+    ],
+)
 def test_every_key_has_its_type_checked(item: str, message: str) -> None:
     assert _errors(item) == [message]
 
 
 def _chain(n: int, link: str) -> str:
     lines = ["- macro: m0\n  condition: evt.type = open\n"]
-    lines += [f"- macro: m{i}\n  condition: {link.format(prev=f'm{i - 1}', i=i)}\n"
-              for i in range(1, n)]
-    lines.append(f"- rule: r\n  desc: d\n  condition: m{n - 1}\n  output: o\n"
-                 "  priority: WARNING\n")
+    lines += [
+        f"- macro: m{i}\n  condition: {link.format(prev=f'm{i - 1}', i=i)}\n" for i in range(1, n)
+    ]
+    lines.append(f"- rule: r\n  desc: d\n  condition: m{n - 1}\n  output: o\n  priority: WARNING\n")
     return "".join(lines)
 
 
-@pytest.mark.parametrize("link", ["{prev}", "{prev} and proc.name != x{i}",
-                                  "not ({prev} or proc.name = y{i})"])
+@pytest.mark.parametrize(
+    "link", ["{prev}", "{prev} and proc.name != x{i}", "not ({prev} or proc.name = y{i})"]
+)
 def test_a_chain_of_500_macros_is_an_error_naming_the_chain(tmp_path: Path, link: str) -> None:
     from sentry.rules.engine import load_ruleset
 
@@ -352,12 +400,16 @@ def test_a_chain_within_the_limits_compiles() -> None:
 def test_deep_conditions_and_transformers_are_parse_errors() -> None:
     from sentry.rules.ruleset import compile_rules
 
-    for cond in ["tolower(" * 3000 + "proc.name" + ")" * 3000 + " = x",
-                 "proc.name in " + "(" * 3000 + "a" + ")" * 3000,
-                 "(" * 3000 + "proc.name = a" + ")" * 3000]:
+    for cond in [
+        "tolower(" * 3000 + "proc.name" + ")" * 3000 + " = x",
+        "proc.name in " + "(" * 3000 + "a" + ")" * 3000,
+        "(" * 3000 + "proc.name = a" + ")" * 3000,
+    ]:
         loader = RulesLoader()
-        loader.load_text(f"- rule: r\n  desc: d\n  condition: '{cond}'\n  output: o\n"
-                         "  priority: WARNING\n", "deep.yaml")
+        loader.load_text(
+            f"- rule: r\n  desc: d\n  condition: '{cond}'\n  output: o\n  priority: WARNING\n",
+            "deep.yaml",
+        )
         compile_rules(loader.defs)
         assert [e.line for e in loader.defs.errors] == [1]
         assert "nested deeper than 100" in str(loader.defs.errors[0])

@@ -39,21 +39,30 @@ def warnings(loader: RulesLoader) -> list[str]:
 # -- versions and plugins
 
 
-@pytest.mark.parametrize(("value", "version"), [
-    ("0.57.0", (0, 57, 0)), ("0.26.0", (0, 26, 0)), ("15", (0, 15, 0)), ("9", (0, 9, 0)),
-])
+@pytest.mark.parametrize(
+    ("value", "version"),
+    [
+        ("0.57.0", (0, 57, 0)),
+        ("0.26.0", (0, 26, 0)),
+        ("15", (0, 15, 0)),
+        ("9", (0, 9, 0)),
+    ],
+)
 def test_engine_version_semver_or_integer(value: str, version: tuple[int, int, int]) -> None:
     loader = load(f"- required_engine_version: {value}\n")
     assert loader.defs.problems == []
     assert loader.defs.required_engine_version == version
 
 
-@pytest.mark.parametrize(("value", "says"), [
-    ("seven", "must be a number or a semver string"),
-    ("0.58.0", "require engine version 0.58.0, but this engine's version is 0.57.0"),
-    ("1.0.0", "require engine version 1.0.0"),
-    ("[1]", "must be a number or a semver string"),
-])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("seven", "must be a number or a semver string"),
+        ("0.58.0", "require engine version 0.58.0, but this engine's version is 0.57.0"),
+        ("1.0.0", "require engine version 1.0.0"),
+        ("[1]", "must be a number or a semver string"),
+    ],
+)
 def test_engine_version_refused(value: str, says: str) -> None:
     (msg,) = errors(load(f"- list: l\n  items: []\n- required_engine_version: {value}\n"))
     assert msg.startswith("f0.yaml:3: ") and says in msg
@@ -71,7 +80,10 @@ def test_builtin_plugins_answer_requirements() -> None:
 """)
     assert loader.defs.problems == []
     assert [r.alternatives for r in loader.defs.required_plugins] == [
-        (("container", "0.4.0"),), (("k8saudit", "0.1.0"),), (("json", "0.7.0"),)]
+        (("container", "0.4.0"),),
+        (("k8saudit", "0.1.0"),),
+        (("json", "0.7.0"),),
+    ]
 
 
 def test_an_alternative_we_have_is_enough() -> None:
@@ -86,18 +98,32 @@ def test_an_alternative_we_have_is_enough() -> None:
     assert loader.defs.problems == []
 
 
-@pytest.mark.parametrize(("entry", "line", "says"), [
-    ("    - name: gitlab\n      version: 0.1.0\n", 2, "rules require plugin 'gitlab' 0.1.0, "
-     "which Sentry does not have (built in: container 0.4.0, k8saudit 0.18.0, json 0.7.0)"),
-    ("    - name: container\n      version: 0.9.0\n", 2, "newer than Sentry's built-in"),
-    ("    - name: container\n      version: 1.0.0\n", 2, "newer than Sentry's built-in"),
-    ("    - name: container\n      version: latest\n", 2,
-     "invalid required version 'latest' for plugin 'container'"),
-    ("    - version: 0.1.0\n", 2, "required plugin has no 'name'"),
-    ("    - name: json\n      version: 0.1.0\n      alternatives:\n        - name: json\n"
-     "          version: 0.2.0\n", 5, "named twice"),
-    ("    - just-a-name\n", 1, "must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("entry", "line", "says"),
+    [
+        (
+            "    - name: gitlab\n      version: 0.1.0\n",
+            2,
+            "rules require plugin 'gitlab' 0.1.0, "
+            "which Sentry does not have (built in: container 0.4.0, k8saudit 0.18.0, json 0.7.0)",
+        ),
+        ("    - name: container\n      version: 0.9.0\n", 2, "newer than Sentry's built-in"),
+        ("    - name: container\n      version: 1.0.0\n", 2, "newer than Sentry's built-in"),
+        (
+            "    - name: container\n      version: latest\n",
+            2,
+            "invalid required version 'latest' for plugin 'container'",
+        ),
+        ("    - version: 0.1.0\n", 2, "required plugin has no 'name'"),
+        (
+            "    - name: json\n      version: 0.1.0\n      alternatives:\n        - name: json\n"
+            "          version: 0.2.0\n",
+            5,
+            "named twice",
+        ),
+        ("    - just-a-name\n", 1, "must be a mapping"),
+    ],
+)
 def test_bad_plugin_requirements_are_located_errors(entry: str, line: int, says: str) -> None:
     (msg,) = errors(load("- required_plugin_versions:\n" + entry))
     assert msg.startswith(f"f0.yaml:{line}: ") and says in msg, msg
@@ -112,7 +138,9 @@ def test_required_plugin_versions_must_be_a_list() -> None:
 
 
 def test_override_appends_condition_output_desc_tags_and_exceptions() -> None:
-    loader = load(RULE, """\
+    loader = load(
+        RULE,
+        """\
 - rule: opener
   condition: and proc.name=cat
   output: (by %proc.name)
@@ -130,7 +158,8 @@ def test_override_appends_condition_output_desc_tags_and_exceptions() -> None:
     desc: append
     tags: append
     exceptions: append
-""")
+""",
+    )
     assert errors(loader) == [] and warnings(loader) == []
     rule = loader.defs.rules["opener"]
     assert rule.condition == "evt.type=open and proc.name=cat"
@@ -138,11 +167,15 @@ def test_override_appends_condition_output_desc_tags_and_exceptions() -> None:
     assert rule.desc == "a file was opened by cat"
     assert rule.tags == ["files", "cat"]  # a set: appended tags once each
     assert [(e.name, e.values) for e in rule.exceptions] == [
-        ("known", [["vi"]]), ("paths", ["/tmp/x"])]
+        ("known", [["vi"]]),
+        ("paths", ["/tmp/x"]),
+    ]
 
 
 def test_override_replaces_priority_enabled_and_the_rest() -> None:
-    loader = load(RULE, """\
+    loader = load(
+        RULE,
+        """\
 - rule: opener
   condition: evt.type=openat
   priority: critical
@@ -157,29 +190,54 @@ def test_override_replaces_priority_enabled_and_the_rest() -> None:
     tags: replace
     warn_evttypes: replace
     exceptions: replace
-""")
+""",
+    )
     assert loader.defs.problems == []
     rule = loader.defs.rules["opener"]
-    assert (rule.condition, rule.priority, rule.enabled, rule.tags, rule.exceptions,
-            rule.warn_evttypes) == ("evt.type=openat", Priority.CRITICAL, False, [], [], False)
+    assert (
+        rule.condition,
+        rule.priority,
+        rule.enabled,
+        rule.tags,
+        rule.exceptions,
+        rule.warn_evttypes,
+    ) == ("evt.type=openat", Priority.CRITICAL, False, [], [], False)
     assert rule.output == "opened %fd.name" and rule.loc.path == "f1.yaml"
 
 
-@pytest.mark.parametrize(("body", "says"), [
-    ("  priority: error\n  override:\n    priority: append\n",
-     "key 'priority' cannot be appended to, use 'replace' instead"),
-    ("  source: k8s_audit\n  override:\n    source: replace\n", "key 'source' cannot be replaced"),
-    ("  condition: x\n  override:\n    condition: merge\n",
-     "invalid override operation for 'condition': 'merge' (allowed: append, replace)"),
-    ("  desc: d\n  override:\n    desc: replace\n    condition: append\n",
-     "an append override for 'condition' was given but 'condition' is not defined"),
-    ("  condition: and x\n  priority: error\n  override:\n    condition: append\n",
-     "unexpected key 'priority': no entry for it under 'override'"),
-    ("  enabled: true\n  override:\n    enabled: replace\n    desc: replace\n",
-     "'desc' is not defined"),
-    ("  condition: and x\n  append: true\n  override:\n    condition: append\n",
-     "'override' and 'append: true' cannot be used together"),
-])
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (
+            "  priority: error\n  override:\n    priority: append\n",
+            "key 'priority' cannot be appended to, use 'replace' instead",
+        ),
+        (
+            "  source: k8s_audit\n  override:\n    source: replace\n",
+            "key 'source' cannot be replaced",
+        ),
+        (
+            "  condition: x\n  override:\n    condition: merge\n",
+            "invalid override operation for 'condition': 'merge' (allowed: append, replace)",
+        ),
+        (
+            "  desc: d\n  override:\n    desc: replace\n    condition: append\n",
+            "an append override for 'condition' was given but 'condition' is not defined",
+        ),
+        (
+            "  condition: and x\n  priority: error\n  override:\n    condition: append\n",
+            "unexpected key 'priority': no entry for it under 'override'",
+        ),
+        (
+            "  enabled: true\n  override:\n    enabled: replace\n    desc: replace\n",
+            "'desc' is not defined",
+        ),
+        (
+            "  condition: and x\n  append: true\n  override:\n    condition: append\n",
+            "'override' and 'append: true' cannot be used together",
+        ),
+    ],
+)
 def test_bad_overrides_are_errors(body: str, says: str) -> None:
     loader = load(RULE, "- rule: opener\n" + body)
     msgs = errors(loader)
@@ -207,18 +265,23 @@ def test_lists_and_macros_override_replace_defines_append_needs_one() -> None:
     assert loader.defs.problems == []
     assert loader.defs.lists["bins"].items == ["a"]
     assert loader.defs.macros["m"].condition == "evt.type=open"
-    bad = load("- list: bins\n  items: [a]\n  override:\n    items: append\n"
-               "- macro: m\n  condition: or x\n  override:\n    condition: append\n")
+    bad = load(
+        "- list: bins\n  items: [a]\n  override:\n    items: append\n"
+        "- macro: m\n  condition: or x\n  override:\n    condition: append\n"
+    )
     assert [m.split(": ", 2)[1:] for m in errors(bad)] == [
         ["list 'bins'", "append given but no list by that name exists yet"],
-        ["macro 'm'", "append given but no macro by that name exists yet"]]
+        ["macro 'm'", "append given but no macro by that name exists yet"],
+    ]
 
 
 def test_list_and_macro_override_append_extend() -> None:
-    loader = load("- list: bins\n  items: [a]\n- macro: m\n  condition: evt.type=open\n",
-                  "- list: bins\n  items: [b]\n  override: {items: append}\n"
-                  "- macro: m\n  condition: or evt.type=openat\n"
-                  "  override: {condition: append}\n")
+    loader = load(
+        "- list: bins\n  items: [a]\n- macro: m\n  condition: evt.type=open\n",
+        "- list: bins\n  items: [b]\n  override: {items: append}\n"
+        "- macro: m\n  condition: or evt.type=openat\n"
+        "  override: {condition: append}\n",
+    )
     assert loader.defs.problems == []
     assert loader.defs.lists["bins"].items == ["a", "b"]
     assert loader.defs.macros["m"].condition == "evt.type=open or evt.type=openat"
@@ -239,9 +302,10 @@ def test_standalone_enabled_is_deprecated_and_enabled_beside_append_is_ignored()
     loader = load(RULE, "- rule: opener\n  enabled: false\n")
     assert loader.defs.rules["opener"].enabled is False
     assert "standalone 'enabled' is deprecated" in warnings(loader)[0]
-    ignored = load(RULE.replace("priority: info", "priority: info\n  enabled: false"),
-                   "- rule: opener\n  condition: and fd.num>0\n  append: true\n"
-                   "  enabled: true\n")
+    ignored = load(
+        RULE.replace("priority: info", "priority: info\n  enabled: false"),
+        "- rule: opener\n  condition: and fd.num>0\n  append: true\n  enabled: true\n",
+    )
     assert ignored.defs.rules["opener"].enabled is False
     assert any("'enabled' is ignored beside 'append: true'" in w for w in warnings(ignored))
     replaced = load(RULE, "- rule: opener\n  enabled: false\n  override: {enabled: replace}\n")
@@ -249,12 +313,15 @@ def test_standalone_enabled_is_deprecated_and_enabled_beside_append_is_ignored()
 
 
 def test_enabled_for_an_undefined_rule_is_an_error() -> None:
-    assert any("'enabled' given but no rule by that name exists yet" in m
-               for m in errors(load("- rule: ghost\n  enabled: true\n")))
+    assert any(
+        "'enabled' given but no rule by that name exists yet" in m
+        for m in errors(load("- rule: ghost\n  enabled: true\n"))
+    )
 
 
 def test_unknown_keys_are_warned_where_they_are() -> None:
-    loader = load("""\
+    loader = load(
+        """\
 - list: bins
   items: [a]
   overridde:
@@ -264,8 +331,11 @@ def test_unknown_keys_are_warned_where_they_are() -> None:
 - macro: m
   condition: evt.type=open
   descr: typo
-""" + RULE.replace("  tags: [files]\n", "  tag: [files]\n").replace(
-        "      fields: [proc.name]\n", "      fields: [proc.name]\n      comp: [=]\n"))
+"""
+        + RULE.replace("  tags: [files]\n", "  tag: [files]\n").replace(
+            "      fields: [proc.name]\n", "      fields: [proc.name]\n      comp: [=]\n"
+        )
+    )
     assert errors(loader) == []
     assert warnings(loader) == [
         "f0.yaml:3: warning: list 'bins': unknown key 'overridde' ignored",
@@ -290,21 +360,35 @@ def test_invalid_names_are_warned_and_empty_items_skipped() -> None:
 # -- exceptions appended (an error since Falco 0.29, a warning in 0.28.1)
 
 
-@pytest.mark.parametrize(("exceptions", "line", "says"), [
-    ("    - name: other\n      values: [[x]]\n", 3,
-     "exception 'other': the rule has no exception by that name, and a new exception must "
-     "have 'fields'"),
-    ("    - name: other\n      fields: [proc.name]\n", 3,
-     "exception 'other': a new exception appended to a rule must have 'values'"),
-    ("    - name: known\n      fields: [fd.name]\n      values: [[x]]\n", 3,
-     "an append may only add values, not fields or comps"),
-    ("    - name: known\n      values: [[x, y]]\n", 3, "each value must be a list as long as"),
-    ("    - name: known\n      values: [[a]]\n    - name: known\n      values: [[b]]\n", 5,
-     "exception 'known' is given twice"),
-])
+@pytest.mark.parametrize(
+    ("exceptions", "line", "says"),
+    [
+        (
+            "    - name: other\n      values: [[x]]\n",
+            3,
+            "exception 'other': the rule has no exception by that name, and a new exception must "
+            "have 'fields'",
+        ),
+        (
+            "    - name: other\n      fields: [proc.name]\n",
+            3,
+            "exception 'other': a new exception appended to a rule must have 'values'",
+        ),
+        (
+            "    - name: known\n      fields: [fd.name]\n      values: [[x]]\n",
+            3,
+            "an append may only add values, not fields or comps",
+        ),
+        ("    - name: known\n      values: [[x, y]]\n", 3, "each value must be a list as long as"),
+        (
+            "    - name: known\n      values: [[a]]\n    - name: known\n      values: [[b]]\n",
+            5,
+            "exception 'known' is given twice",
+        ),
+    ],
+)
 @pytest.mark.parametrize("how", ["append: true", "override: {exceptions: append}"])
-def test_bad_exception_appends_are_errors(exceptions: str, line: int, says: str,
-                                          how: str) -> None:
+def test_bad_exception_appends_are_errors(exceptions: str, line: int, says: str, how: str) -> None:
     loader = load(RULE, f"- rule: opener\n  exceptions:\n{exceptions}  {how}\n")
     msgs = errors(loader)
     assert len(msgs) == 1 and msgs[0].startswith(f"f1.yaml:{line}: rule 'opener': "), msgs
@@ -313,8 +397,9 @@ def test_bad_exception_appends_are_errors(exceptions: str, line: int, says: str,
 
 
 def test_appending_an_exception_without_values_warns() -> None:
-    loader = load(RULE, "- rule: opener\n  exceptions:\n    - name: known\n"
-                  "  override: {exceptions: append}\n")
+    loader = load(
+        RULE, "- rule: opener\n  exceptions:\n    - name: known\n  override: {exceptions: append}\n"
+    )
     assert errors(loader) == []
     assert "exception 'known': appended with no values" in warnings(loader)[0]
 

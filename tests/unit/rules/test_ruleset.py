@@ -46,10 +46,26 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """bash (50) runs cat (100): cat opens /dev/null and /etc/passwd, reads, madvises."""
     path = tmp_path_factory.mktemp("cap") / "cat.scap"
     threads = [
-        ThreadEntry(tid=50, pid=50, ptid=1, comm="bash", exe="bash", exepath="/bin/bash",
-                    args=[], cwd="/root/"),
-        ThreadEntry(tid=100, pid=100, ptid=50, comm="cat", exe="cat", exepath="/bin/cat",
-                    args=["/dev/null"], cwd="/root/"),
+        ThreadEntry(
+            tid=50,
+            pid=50,
+            ptid=1,
+            comm="bash",
+            exe="bash",
+            exepath="/bin/bash",
+            args=[],
+            cwd="/root/",
+        ),
+        ThreadEntry(
+            tid=100,
+            pid=100,
+            ptid=50,
+            comm="cat",
+            exe="cat",
+            exepath="/bin/cat",
+            args=["/dev/null"],
+            cwd="/root/",
+        ),
     ]
     with ScapWriter(path, machine=MachineInfo(num_cpus=1, hostname="t"), threads=threads) as w:
         ts = T0
@@ -258,8 +274,10 @@ def test_compile_problems_are_located_and_collected() -> None:
     got = errors(loader)
     assert "t.yaml:1: macro 'unused_but_broken': undefined macro 'no_such_macro'" in got
     assert any(m.startswith("t.yaml:3: rule 'bad syntax': condition does not parse") for m in got)
-    assert any(m.startswith("t.yaml:8: rule 'bad field': condition uses unknown field "
-                            "'proc.nobody'") for m in got)
+    assert any(
+        m.startswith("t.yaml:8: rule 'bad field': condition uses unknown field 'proc.nobody'")
+        for m in got
+    )
     assert any("t.yaml:19: rule 'bad output': output: invalid output format" in m for m in got)
     assert any("rule 'bad evttype': unknown event type 'opn'" in m for m in got)
     assert len(got) == 5
@@ -289,8 +307,7 @@ def test_exception_problems() -> None:
 """)
     got = errors(loader)
     assert any("rule 'r': exception 'e1': unknown field 'not.exist'" in m for m in got)
-    assert any("rule 's': exception 'e2': unknown comparison operator 'no-comp'" in m
-               for m in got)
+    assert any("rule 's': exception 'e2': unknown comparison operator 'no-comp'" in m for m in got)
 
 
 def ex(fields: object, comps: object, values: list[object]) -> ExceptionDef:
@@ -299,18 +316,21 @@ def ex(fields: object, comps: object, values: list[object]) -> ExceptionDef:
 
 def test_exception_conditions_read_like_falco() -> None:
     assert exception_condition(ex(["proc.name"], None, [])) is None
-    assert exception_condition(ex(["proc.name", "proc.cmdline"], None,
-                                  [["cat", "cat /dev/null"], ["ls", "ls"]])) == (
+    assert exception_condition(
+        ex(["proc.name", "proc.cmdline"], None, [["cat", "cat /dev/null"], ["ls", "ls"]])
+    ) == (
         '(proc.name = cat and proc.cmdline = "cat /dev/null") or '
-        "(proc.name = ls and proc.cmdline = ls)")
-    assert exception_condition(ex(["proc.name", "proc.cmdline"], ["=", "in"],
-                                  [["cat", ["a b", "c"]]])) == (
-        '(proc.name = cat and proc.cmdline in ("a b", c))')
-    assert exception_condition(ex(["proc.name", "fd.name"], ["=", "in"],
-                                  [["cat", "my_list"]])) == (
-        "(proc.name = cat and fd.name in (my_list))")
+        "(proc.name = ls and proc.cmdline = ls)"
+    )
+    assert exception_condition(
+        ex(["proc.name", "proc.cmdline"], ["=", "in"], [["cat", ["a b", "c"]]])
+    ) == ('(proc.name = cat and proc.cmdline in ("a b", c))')
+    assert exception_condition(ex(["proc.name", "fd.name"], ["=", "in"], [["cat", "my_list"]])) == (
+        "(proc.name = cat and fd.name in (my_list))"
+    )
     assert exception_condition(ex("proc.cmdline", "in", ["cat /dev/zero", '"x y"'])) == (
-        'proc.cmdline in ("cat /dev/zero", "x y")')
+        'proc.cmdline in ("cat /dev/zero", "x y")'
+    )
 
 
 def test_list_name_as_single_value_is_expanded(capture: Path) -> None:
@@ -344,15 +364,21 @@ def test_field_memo_extracts_once_per_event_and_refreshes_per_event() -> None:
     assert memo.resolve("proc.name").extract is not None
 
 
-@pytest.mark.parametrize(("condition", "guard", "rest"), [
-    ("evt.type in (open, openat) and fd.name=/x", {"open", "openat"}, "fd.name = /x"),
-    ("(evt.type=open or evt.type=openat) and evt.dir=< and evt.type=open", {"open"},
-     "evt.dir = <"),
-    ("evt.type=execve", {"execve"}, "true"),
-    ("evt.type=madvise and evt.dir=<", {"madvise"}, None),  # generic: the test stays
-    ("proc.name=cat", None, None),
-    ("evt.type=open or proc.name=cat", None, None),
-])
+@pytest.mark.parametrize(
+    ("condition", "guard", "rest"),
+    [
+        ("evt.type in (open, openat) and fd.name=/x", {"open", "openat"}, "fd.name = /x"),
+        (
+            "(evt.type=open or evt.type=openat) and evt.dir=< and evt.type=open",
+            {"open"},
+            "evt.dir = <",
+        ),
+        ("evt.type=execve", {"execve"}, "true"),
+        ("evt.type=madvise and evt.dir=<", {"madvise"}, None),  # generic: the test stays
+        ("proc.name=cat", None, None),
+        ("evt.type=open or proc.name=cat", None, None),
+    ],
+)
 def test_type_guard_split(condition: str, guard: set[str] | None, rest: str | None) -> None:
     from sentry.rules.ast import BoolConst, to_text
     from sentry.rules.ruleset import split_type_guard
@@ -385,8 +411,11 @@ def test_state_only_events_update_state_but_match_no_rule(tmp_path: Path) -> Non
     """``sentry capture`` flags the events it keeps only for state (sysdig's fatfile mode):
     the inspector learns fd 3 from the flagged open, but no rule fires on the open itself."""
     path = tmp_path / "fat.scap"
-    threads = [ThreadEntry(tid=100, pid=100, ptid=1, comm="cat", exe="cat",
-                           exepath="/bin/cat", args=[], cwd="/")]
+    threads = [
+        ThreadEntry(
+            tid=100, pid=100, ptid=1, comm="cat", exe="cat", exepath="/bin/cat", args=[], cwd="/"
+        )
+    ]
     with ScapWriter(path, machine=MachineInfo(num_cpus=1, hostname="t"), threads=threads) as w:
         w.write_event("open>", "/etc/shadow", O_RDONLY, 0, ts=T0, tid=100)
         opened = w.write_event("open<", 3, "/etc/shadow", O_RDONLY, 0, 0, ts=T0 + 10, tid=100)

@@ -59,8 +59,9 @@ def _replay(capture: Path, rules: list[Path], measure: bool) -> tuple[list[Any],
     ruleset, defs = load_ruleset(rules, output_compiler=output_compiler())
     assert not defs.errors
     alerts: list[tuple[str, int]] = []
-    engine = Engine(ruleset, lambda a: alerts.append((a.rule, a.time_ns)),
-                    EngineOptions(hostname="t"))
+    engine = Engine(
+        ruleset, lambda a: alerts.append((a.rule, a.time_ns)), EngineOptions(hostname="t")
+    )
     stats = attach(engine, on_signal=False) if measure else None
     reader = ScapReader(capture)
     inspector = Inspector.from_capture(reader)
@@ -90,14 +91,19 @@ def test_rule_cpu_adds_up_to_the_engines_time_on_a_replay(capture: Path, busy) -
 
 def test_sentry_run_rule_stats_prints_the_ten_most_expensive(capture: Path, busy) -> None:
     rules = [a for p in busy for a in ("-r", str(p))]
-    done = subprocess.run([*SENTRY, "run", "--rule-stats", *rules, "-e", str(capture)],
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [*SENTRY, "run", "--rule-stats", *rules, "-e", str(capture)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("Rule cost: "))
     m = re.match(r"Rule cost: (\d+) rules, (\d+) events evaluated in ([\d.]+) s", lines[head])
     assert m and int(m[1]) >= 10 and int(m[2]) > 1000
-    rows = [re.split(r"\s+", line.strip(), maxsplit=5) for line in lines[head + 2:head + 12]]
+    rows = [re.split(r"\s+", line.strip(), maxsplit=5) for line in lines[head + 2 : head + 12]]
     assert len(rows) == 10
     seconds = [float(r[0]) for r in rows]
     assert seconds == sorted(seconds, reverse=True) and seconds[0] > 0
@@ -105,6 +111,11 @@ def test_sentry_run_rule_stats_prints_the_ten_most_expensive(capture: Path, busy
     matched = {r[5]: int(r[3]) for r in rows}
     assert matched.get("Reads below etc", 1) > 0
     # Without the flag, no table (and nothing measured).
-    plain = subprocess.run([*SENTRY, "run", *rules, "-e", str(capture)], capture_output=True,
-                           text=True, timeout=600, check=False)
+    plain = subprocess.run(
+        [*SENTRY, "run", *rules, "-e", str(capture)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert "Rule cost" not in plain.stderr and plain.stdout == done.stdout

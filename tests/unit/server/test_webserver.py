@@ -17,9 +17,14 @@ from sentry.server.metrics import MetricsSnapshot, make_registry
 from sentry.server.webserver import ServerSettings, WebServer
 
 EVENT = {
-    "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a1", "stage":
-    "ResponseComplete", "verb": "create", "requestURI": "/api/v1/namespaces/foo",
-    "user": {"username": "alice"}, "stageTimestamp": "2024-05-01T10:00:00.123456Z",
+    "kind": "Event",
+    "apiVersion": "audit.k8s.io/v1",
+    "auditID": "a1",
+    "stage": "ResponseComplete",
+    "verb": "create",
+    "requestURI": "/api/v1/namespaces/foo",
+    "user": {"username": "alice"},
+    "stageTimestamp": "2024-05-01T10:00:00.123456Z",
 }
 
 
@@ -33,11 +38,18 @@ class Sink:
 
 def _start(**settings: object) -> tuple[WebServer, Sink]:
     sink = Sink()
-    snapshot = MetricsSnapshot(events={"k8s_audit": 3}, alerts={("Some Rule", "Warning"): 2},
-                               drops={"buffer": 5}, unreadable=7)
+    snapshot = MetricsSnapshot(
+        events={"k8s_audit": 3},
+        alerts={("Some Rule", "Warning"): 2},
+        drops={"buffer": 5},
+        unreadable=7,
+    )
     settings.setdefault("host", "127.0.0.1")
-    web = WebServer(ServerSettings(port=0, **settings),  # type: ignore[arg-type]
-                    sink, make_registry(lambda: snapshot))
+    web = WebServer(
+        ServerSettings(port=0, **settings),  # type: ignore[arg-type]
+        sink,
+        make_registry(lambda: snapshot),
+    )
     web.start()
     return web, sink
 
@@ -49,8 +61,13 @@ def server() -> Iterator[tuple[WebServer, Sink]]:
     web.stop()
 
 
-def _request(web: WebServer, method: str, path: str, body: bytes | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def _request(
+    web: WebServer,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", web.port, timeout=10)
     try:
         conn.request(method, path, body=body, headers=headers or {})
@@ -60,8 +77,9 @@ def _request(web: WebServer, method: str, path: str, body: bytes | None = None,
         conn.close()
 
 
-def _post(web: WebServer, body: bytes, ctype: str = "application/json",
-          **headers: str) -> tuple[int, bytes]:
+def _post(
+    web: WebServer, body: bytes, ctype: str = "application/json", **headers: str
+) -> tuple[int, bytes]:
     return _request(web, "POST", "/k8s-audit", body, {"Content-Type": ctype, **headers})
 
 
@@ -74,13 +92,17 @@ def test_healthz(server: tuple[WebServer, Sink]) -> None:
     assert status == 200 and json.loads(body) == {"status": "ok"}
 
 
-@pytest.mark.parametrize("doc,count", [
-    (EVENT, 1),
-    ({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [EVENT, EVENT]}, 2),
-    ([EVENT, EVENT, EVENT], 3),
-])
+@pytest.mark.parametrize(
+    "doc,count",
+    [
+        (EVENT, 1),
+        ({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [EVENT, EVENT]}, 2),
+        ([EVENT, EVENT, EVENT], 3),
+    ],
+)
 def test_audit_event_eventlist_and_array_are_accepted(
-        server: tuple[WebServer, Sink], doc: object, count: int) -> None:
+    server: tuple[WebServer, Sink], doc: object, count: int
+) -> None:
     web, sink = server
     status, body = _post(web, json.dumps(doc).encode(), "application/json; charset=utf-8")
     assert status == 200, body
@@ -89,14 +111,18 @@ def test_audit_event_eventlist_and_array_are_accepted(
     assert sink.events[0].ts == 1714557600_123456000
 
 
-@pytest.mark.parametrize("body,reason", [
-    (b"{not json", "malformed JSON"),
-    (b'{"kind": 0}', "not recognized as a k8s audit event"),
-    (b'{"kind": "EventList", "items": 5}', "no 'items' array"),
-    (json.dumps({**EVENT, "stageTimestamp": "yesterday"}).encode(), "stageTimestamp"),
-])
+@pytest.mark.parametrize(
+    "body,reason",
+    [
+        (b"{not json", "malformed JSON"),
+        (b'{"kind": 0}', "not recognized as a k8s audit event"),
+        (b'{"kind": "EventList", "items": 5}', "no 'items' array"),
+        (json.dumps({**EVENT, "stageTimestamp": "yesterday"}).encode(), "stageTimestamp"),
+    ],
+)
 def test_malformed_bodies_get_400_with_reason(
-        server: tuple[WebServer, Sink], body: bytes, reason: str) -> None:
+    server: tuple[WebServer, Sink], body: bytes, reason: str
+) -> None:
     web, sink = server
     status, answer = _post(web, body)
     assert status == 400
@@ -155,17 +181,38 @@ def test_bearer_token_required_when_configured() -> None:
 
 def test_tls(tmp_path: Path) -> None:
     pem = tmp_path / "sentry.pem"
-    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-x509", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-keyout", str(tmp_path / "key.pem"),
-                    "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-x509",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     pem.write_text((tmp_path / "cert.pem").read_text() + (tmp_path / "key.pem").read_text())
     web, sink = _start(ssl_certificate=str(pem))
     try:
         ctx = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
         ctx.check_hostname = False
         conn = http.client.HTTPSConnection("127.0.0.1", web.port, context=ctx, timeout=10)
-        conn.request("POST", "/k8s-audit", body=json.dumps(EVENT).encode(),
-                     headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/k8s-audit",
+            body=json.dumps(EVENT).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         assert conn.getresponse().status == 200
         conn.close()
         assert len(sink.events) == 1
@@ -205,8 +252,12 @@ def test_ipv6_loopback() -> None:
         pytest.skip(str(err))
     try:
         conn = http.client.HTTPConnection("::1", web.port, timeout=10)
-        conn.request("POST", "/k8s-audit", body=json.dumps(EVENT).encode(),
-                     headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/k8s-audit",
+            body=json.dumps(EVENT).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         assert conn.getresponse().status == 200
         conn.close()
         assert len(sink.events) == 1

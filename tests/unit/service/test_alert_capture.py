@@ -45,10 +45,18 @@ def story(tmp_path: Path, writes: int = 1) -> Path:
 def run(tmp_path: Path, capture: Path, *options: str) -> subprocess.CompletedProcess[str]:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    opts = [a for o in ("capture.enabled=true", f"capture.path_prefix={tmp_path}/c/sentry",
-                        *options) for a in ("-o", o)]
-    return subprocess.run([*SENTRY, "run", "-r", str(rules), "-e", str(capture), *opts],
-                          capture_output=True, text=True, timeout=300, check=False)
+    opts = [
+        a
+        for o in ("capture.enabled=true", f"capture.path_prefix={tmp_path}/c/sentry", *options)
+        for a in ("-o", o)
+    ]
+    return subprocess.run(
+        [*SENTRY, "run", "-r", str(rules), "-e", str(capture), *opts],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_a_capture_rule_writes_the_window_and_the_alert(tmp_path: Path) -> None:
@@ -59,29 +67,49 @@ def test_a_capture_rule_writes_the_window_and_the_alert(tmp_path: Path) -> None:
     alert_ts = START_TS + 6 * STEP_NS
     assert [f.name for f in files] == [f"sentry_{alert_ts}_6.scap"]  # the capture rule only
     assert f"capture written: {files[0]}" in done.stderr
-    shown = subprocess.run([need_sysdig(), "-r", str(files[0]), "-p",
-                            "%evt.num %evt.dir %evt.type %proc.name"], capture_output=True,
-                           text=True, timeout=60, check=False, env=os.environ | {"TZ": "UTC"})
+    shown = subprocess.run(
+        [need_sysdig(), "-r", str(files[0]), "-p", "%evt.num %evt.dir %evt.type %proc.name"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=os.environ | {"TZ": "UTC"},
+    )
     assert shown.returncode == 0, shown.stderr
     rows = shown.stdout.splitlines()
     # The window (everything before: the /etc read, vi's execve), the alert; duration 0:
     # nothing after it.
-    assert rows == ["1 > openat bash", "2 < openat bash", "3 > execve vi", "4 < execve vi",
-                    "5 > openat vi", "6 < openat vi"], rows
+    assert rows == [
+        "1 > openat bash",
+        "2 < openat bash",
+        "3 > execve vi",
+        "4 < execve vi",
+        "5 > openat vi",
+        "6 < openat vi",
+    ], rows
 
 
 def test_the_window_is_bounded_and_files_per_minute_capped(tmp_path: Path) -> None:
     window_ms = 0.002  # 2 us of events: the alert's exit and its enter
-    done = run(tmp_path, story(tmp_path, writes=3), "capture.max_files_per_minute=2",
-               f"capture.pre_alert_window={int(window_ms)}")
+    done = run(
+        tmp_path,
+        story(tmp_path, writes=3),
+        "capture.max_files_per_minute=2",
+        f"capture.pre_alert_window={int(window_ms)}",
+    )
     assert done.returncode == 0, done.stderr
     files = sorted((tmp_path / "c").iterdir())
     assert len(files) == 2, files
     assert "1 skipped (max_files_per_minute)" in done.stderr
     nums = [int(re.search(r"_(\d+)\.scap$", f.name)[1]) for f in files]
     assert nums == [6, 10]
-    shown = subprocess.run([need_sysdig(), "-r", str(files[1]), "-p", "%evt.num %evt.type"],
-                           capture_output=True, text=True, timeout=60, check=False)
+    shown = subprocess.run(
+        [need_sysdig(), "-r", str(files[1]), "-p", "%evt.num %evt.type"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert shown.stdout.split() == ["1", "openat"]  # a 0 ms window: the alerting event only
 
 
@@ -95,15 +123,35 @@ def test_a_file_carries_the_fds_opened_before_its_window(tmp_path: Path) -> None
     capture = write_story(s, tmp_path / "fds.scap")
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES.replace("capture_duration: 0", "capture_duration: 1"))
-    done = subprocess.run([*SENTRY, "run", "-r", str(rules), "-e", str(capture),
-                           "-o", "capture.enabled=true", "-o", "capture.pre_alert_window=0",
-                           "-o", f"capture.path_prefix={tmp_path}/c/sentry"],
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [
+            *SENTRY,
+            "run",
+            "-r",
+            str(rules),
+            "-e",
+            str(capture),
+            "-o",
+            "capture.enabled=true",
+            "-o",
+            "capture.pre_alert_window=0",
+            "-o",
+            f"capture.path_prefix={tmp_path}/c/sentry",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     (path,) = (tmp_path / "c").iterdir()
-    shown = subprocess.run([need_sysdig(), "-r", str(path), "-p", "%evt.type %fd.name",
-                            "evt.type=close"], capture_output=True, text=True, timeout=60,
-                           check=False)
+    shown = subprocess.run(
+        [need_sysdig(), "-r", str(path), "-p", "%evt.type %fd.name", "evt.type=close"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split() == ["close", "/srv/secret", "close", "/srv/secret"]
 
@@ -113,7 +161,12 @@ def test_max_file_bytes_cuts_a_file_short(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "1 cut at max_file_bytes" in done.stderr
     (path,) = (tmp_path / "c").iterdir()
-    shown = subprocess.run([need_sysdig(), "-r", str(path), "-p", "%evt.num"],
-                           capture_output=True, text=True, timeout=60, check=False)
+    shown = subprocess.run(
+        [need_sysdig(), "-r", str(path), "-p", "%evt.num"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert shown.returncode == 0, shown.stderr
     assert 0 < len(shown.stdout.split()) < 6  # what fitted of the six events, readable

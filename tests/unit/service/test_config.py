@@ -29,8 +29,13 @@ def test_falco_yaml_loads_with_warnings_for_what_we_do_not_do(falco_dir: Path) -
 
 
 def test_falco_test_confs_load(falco_dir: Path) -> None:
-    for name in ("file_output.yaml", "program_output.yaml", "stdout_output.yaml",
-                 "drops_alert.yaml", "drops_none.yaml"):
+    for name in (
+        "file_output.yaml",
+        "program_output.yaml",
+        "stdout_output.yaml",
+        "drops_alert.yaml",
+        "drops_none.yaml",
+    ):
         load_config(falco_dir / "test" / "confs" / name)
 
 
@@ -81,21 +86,31 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_overrides_apply_after_the_file_with_types() -> None:
-    cfg = load_config(DEFAULT, ["webserver.listen_port=9000", "json_output=true",
-                                "rules_file=/tmp/a.yaml", "file_output.filename=123"])
+    cfg = load_config(
+        DEFAULT,
+        [
+            "webserver.listen_port=9000",
+            "json_output=true",
+            "rules_file=/tmp/a.yaml",
+            "file_output.filename=123",
+        ],
+    )
     assert cfg.get("webserver.listen_port") == 9000
     assert cfg.get("json_output") is True
     assert cfg.get("rules_file") == ["/tmp/a.yaml"]
     assert cfg.get("file_output.filename") == "123"
 
 
-@pytest.mark.parametrize("text,match", [
-    ("webserver.listen_port=70000", "0..65535"),
-    ("nosuch.key=1", "unknown key"),
-    ("json_output", "KEY=VALUE"),
-    ("json_output=maybe", "expected a boolean"),
-    ("syscall_event_drops.actions=[log, shout]", "unknown action 'shout'"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("webserver.listen_port=70000", "0..65535"),
+        ("nosuch.key=1", "unknown key"),
+        ("json_output", "KEY=VALUE"),
+        ("json_output=maybe", "expected a boolean"),
+        ("syscall_event_drops.actions=[log, shout]", "unknown action 'shout'"),
+    ],
+)
 def test_bad_overrides(text: str, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         parse_override(text)

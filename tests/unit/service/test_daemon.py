@@ -23,7 +23,9 @@ RULES = """
   priority: WARNING
   source: k8s_audit
 """
-RULES_V2 = RULES + """
+RULES_V2 = (
+    RULES
+    + """
 - rule: Any Delete
   desc: test rule added on reload
   condition: ka.verb=delete
@@ -31,21 +33,30 @@ RULES_V2 = RULES + """
   priority: NOTICE
   source: k8s_audit
 """
+)
 
 
 def event(name: str, verb: str = "create") -> dict[str, object]:
-    return {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": name,
-            "stage": "ResponseComplete", "verb": verb, "requestURI": "/api/v1/namespaces",
-            "user": {"username": "alice"}, "objectRef": {"resource": "namespaces",
-                                                         "name": name},
-            "responseStatus": {"code": 201}, "stageTimestamp": "2024-05-01T10:00:00.5Z"}
+    return {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "auditID": name,
+        "stage": "ResponseComplete",
+        "verb": verb,
+        "requestURI": "/api/v1/namespaces",
+        "user": {"username": "alice"},
+        "objectRef": {"resource": "namespaces", "name": name},
+        "responseStatus": {"code": 201},
+        "stageTimestamp": "2024-05-01T10:00:00.5Z",
+    }
 
 
 class Daemon(SentryDaemon):
     """The daemon on a rules file, writing its alerts to a file as JSON."""
 
-    def __init__(self, tmp: Path, rules: str = RULES, extra_config: str = "",
-                 args: list[str] | None = None):
+    def __init__(
+        self, tmp: Path, rules: str = RULES, extra_config: str = "", args: list[str] | None = None
+    ):
         self.rules = tmp / "rules.yaml"
         self.rules.write_text(rules)
         self.alerts_file = tmp / "alerts.txt"
@@ -54,9 +65,11 @@ class Daemon(SentryDaemon):
             "webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n  listen_port: 0\n"
             "  max_body_bytes: 65536\n"
             f"file_output:\n  enabled: true\n  keep_alive: true\n  filename: {self.alerts_file}\n"
-            "json_output: true\n" + extra_config)
-        super().__init__(["-c", str(config), "-r", str(self.rules), "--disable-source",
-                          "syscall", *(args or [])])
+            "json_output: true\n" + extra_config
+        )
+        super().__init__(
+            ["-c", str(config), "-r", str(self.rules), "--disable-source", "syscall", *(args or [])]
+        )
 
     def post(self, doc: object, **headers: str) -> int:
         hdrs = {"Content-Type": "application/json", **headers}
@@ -85,10 +98,13 @@ def test_sigterm_drains_outputs_and_exits_zero(daemon: Daemon) -> None:
 
 def test_bad_requests_are_refused_and_the_daemon_keeps_serving(daemon: Daemon) -> None:
     assert daemon.request("/k8s-audit", b"{oops", {"Content-Type": "application/json"})[0] == 400
-    assert daemon.request("/k8s-audit", b'{"kind":"Pod"}',
-                          {"Content-Type": "application/json"})[0] == 400
-    assert daemon.request("/k8s-audit", b"x" * 70000, {"Content-Type": "application/json"})[
-        0] == 413
+    assert (
+        daemon.request("/k8s-audit", b'{"kind":"Pod"}', {"Content-Type": "application/json"})[0]
+        == 400
+    )
+    assert (
+        daemon.request("/k8s-audit", b"x" * 70000, {"Content-Type": "application/json"})[0] == 413
+    )
     assert daemon.post(event("a"), **{"Content-Type": "text/plain"}) == 415
     assert daemon.request("/healthz")[0] == 200
     assert daemon.post(event("after")) == 200
@@ -119,8 +135,11 @@ def test_sighup_reload_keeps_old_rules_when_new_ones_are_broken(daemon: Daemon) 
     assert daemon.post(event("gone", verb="delete")) == 200
     code, _ = daemon.stop()
     assert code == 0
-    rules = [(a["rule"], a["output_fields"]["ka.target.name"])  # type: ignore[index]
-             for a in daemon.alerts() if "ka.target.name" in a["output_fields"]]  # type: ignore[operator]
+    rules = [
+        (a["rule"], a["output_fields"]["ka.target.name"])  # type: ignore[index]
+        for a in daemon.alerts()
+        if "ka.target.name" in a["output_fields"]
+    ]  # type: ignore[operator]
     assert ("Namespace Created", "still-works") in rules
     assert ("Namespace Created", "two-rules") in rules
     assert [a["rule"] for a in daemon.alerts()][-1] == "Any Delete"
@@ -134,8 +153,10 @@ def test_log_syslog_sends_the_daemons_own_lines_to_the_syslog_socket(tmp_path: P
     sock.bind(str(path))
     sock.settimeout(60)  # a guard against hanging, not a measurement
     try:
-        d = Daemon(tmp_path, extra_config=f"log_syslog: true\nlog_level: info\n"
-                                          f"syslog_output:\n  socket: {path}\n")
+        d = Daemon(
+            tmp_path,
+            extra_config=f"log_syslog: true\nlog_level: info\nsyslog_output:\n  socket: {path}\n",
+        )
         try:
             listening = sock.recv(4096).decode()
             d.rules.write_text(RULES + "- rule: Broken\n  condition: ka.verb =\n")
@@ -203,10 +224,14 @@ def test_http_output_from_the_daemon_reaches_a_receiver(tmp_path: Path) -> None:
 def test_http_receiver_killed_mid_run_loses_nothing_silently(tmp_path: Path) -> None:
     received = tmp_path / "received.jsonl"
     with receiver_process(received) as (receiver, url):
-        d = Daemon(tmp_path, extra_config=f"http_output:\n  enabled: true\n  url: {url}\n"
-                   "outputs:\n  max_retries: 1\n  retry_backoff: 0.01\n")
+        d = Daemon(
+            tmp_path,
+            extra_config=f"http_output:\n  enabled: true\n  url: {url}\n"
+            "outputs:\n  max_retries: 1\n  retry_backoff: 0.01\n",
+        )
         for i in range(10):
             assert d.post(event(f"before{i}")) == 200
+
         def delivered_http() -> str:
             return d.request("/metrics")[1].decode()
 
@@ -228,21 +253,28 @@ def test_http_receiver_killed_mid_run_loses_nothing_silently(tmp_path: Path) -> 
     assert any("http output failed" in line for line in d.stderr), "".join(d.stderr)
 
 
-def test_daemon_with_a_syscall_source_evaluates_and_counts(falco_dir: Path,
-                                                           tmp_path: Path) -> None:
+def test_daemon_with_a_syscall_source_evaluates_and_counts(falco_dir: Path, tmp_path: Path) -> None:
     from sentry.cli.run import load_checked, open_source
     from sentry.rules.ruleset import Selection
     from sentry.service.config import load_config
     from sentry.service.daemon import Daemon as ServiceDaemon
 
     alerts_file = tmp_path / "alerts.txt"
-    cfg = load_config(None, ["stdout_output.enabled=false", "file_output.enabled=true",
-                             f"file_output.filename={alerts_file}", "json_output=true"])
+    cfg = load_config(
+        None,
+        [
+            "stdout_output.enabled=false",
+            "file_output.enabled=true",
+            f"file_output.filename={alerts_file}",
+            "json_output=true",
+        ],
+    )
     rules = [falco_dir / "test" / "rules" / "single_rule.yaml"]
     daemon = ServiceDaemon(cfg, lambda: load_checked(rules, Selection()))
     before = signal.getsignal(signal.SIGTERM)
-    source, inspector = open_source(str(falco_dir / "test" / "trace_files" / "cat_write.scap"),
-                                    daemon.ruleset)
+    source, inspector = open_source(
+        str(falco_dir / "test" / "trace_files" / "cat_write.scap"), daemon.ruleset
+    )
     assert daemon.run(source, inspector) == 0
     assert signal.getsignal(signal.SIGTERM) is before
     alerts = [json.loads(line) for line in alerts_file.read_text().splitlines()]
@@ -253,8 +285,9 @@ def test_daemon_with_a_syscall_source_evaluates_and_counts(falco_dir: Path,
     assert snap.outputs["file"].delivered == len(alerts)
 
 
-def test_reload_retunes_the_capture_and_keeps_rules_on_failure(falco_dir: Path,
-                                                               tmp_path: Path) -> None:
+def test_reload_retunes_the_capture_and_keeps_rules_on_failure(
+    falco_dir: Path, tmp_path: Path
+) -> None:
     from sentry.cli.run import load_checked
     from sentry.rules.ruleset import Ruleset, Selection
     from sentry.service.config import load_config
@@ -262,8 +295,10 @@ def test_reload_retunes_the_capture_and_keeps_rules_on_failure(falco_dir: Path,
 
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    daemon = ServiceDaemon(load_config(None, ["stdout_output.enabled=false"]),
-                           lambda: load_checked([rules], Selection()))
+    daemon = ServiceDaemon(
+        load_config(None, ["stdout_output.enabled=false"]),
+        lambda: load_checked([rules], Selection()),
+    )
     retuned: list[Ruleset] = []
     daemon.retune = retuned.append
     first = daemon.ruleset
@@ -278,10 +313,13 @@ def test_reload_retunes_the_capture_and_keeps_rules_on_failure(falco_dir: Path,
 
 
 def test_a_reload_that_blows_up_never_ends_the_control_thread(daemon: Daemon) -> None:
-    chain = "".join(f"- macro: m{i}\n  condition: {f'm{i - 1}' if i else 'ka.verb=get'}\n"
-                    for i in range(500))
-    daemon.rules.write_text(RULES + chain + "- rule: Chained\n  desc: d\n  condition: m499\n"
-                            "  output: o\n  priority: WARNING\n  source: k8s_audit\n")
+    chain = "".join(
+        f"- macro: m{i}\n  condition: {f'm{i - 1}' if i else 'ka.verb=get'}\n" for i in range(500)
+    )
+    daemon.rules.write_text(
+        RULES + chain + "- rule: Chained\n  desc: d\n  condition: m499\n"
+        "  output: o\n  priority: WARNING\n  source: k8s_audit\n"
+    )
     mark = len(daemon.stderr)
     daemon.proc.send_signal(signal.SIGHUP)
     line = daemon.wait_for(r"reload failed|rules reloaded", mark, timeout=60)
@@ -307,10 +345,15 @@ def test_sentry_run_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         for i in range(20000):
             w.write_event("open<", 3, f"/etc/f{i}", 1, 0, 0, ts=10 + i, tid=1)
     rules = tmp_path / "r.yaml"
-    rules.write_text("- rule: opened\n  desc: d\n  condition: evt.type = open\n"
-                     "  output: 'opened %fd.name'\n  priority: WARNING\n")
-    sentry = subprocess.Popen(["sentry", "run", "-r", str(rules), "-e", str(capture), "-A"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rules.write_text(
+        "- rule: opened\n  desc: d\n  condition: evt.type = open\n"
+        "  output: 'opened %fd.name'\n  priority: WARNING\n"
+    )
+    sentry = subprocess.Popen(
+        ["sentry", "run", "-r", str(rules), "-e", str(capture), "-A"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert sentry.stdout is not None and sentry.stderr is not None
     first = sentry.stdout.readline()
     sentry.stdout.close()  # what `| head -1` does

@@ -20,15 +20,21 @@ class Counters:
         return self.now
 
 
-def _monitor(counters: Counters, actions: list[str], **kw: object) -> tuple[
-        DropMonitor, list[DropReport], list[str]]:
+def _monitor(
+    counters: Counters, actions: list[str], **kw: object
+) -> tuple[DropMonitor, list[DropReport], list[str]]:
     alerts: list[DropReport] = []
     logs: list[str] = []
-    settings: dict[str, object] = {"threshold": 0.1, "rate": 0.0, "max_burst": 10,
-                                   "simulate": False}
+    settings: dict[str, object] = {
+        "threshold": 0.1,
+        "rate": 0.0,
+        "max_burst": 10,
+        "simulate": False,
+    }
     settings.update(kw)
-    mon = DropMonitor(actions=actions, stats=counters, alert=alerts.append, log=logs.append,
-                      **settings)  # type: ignore[arg-type]
+    mon = DropMonitor(
+        actions=actions, stats=counters, alert=alerts.append, log=logs.append, **settings
+    )  # type: ignore[arg-type]
     return mon, alerts, logs
 
 
@@ -90,7 +96,8 @@ def test_page_faulted_events_are_delivered_not_dropped() -> None:
     counters.now = CaptureStats(events=1000, drops_page_fault=400, suppressed=10**6)
     mon.check(3 * SECOND)
     assert (mon.detected, alerts, logs) == (0, [], [])
-    counters.now = CaptureStats(events=1100, drops_page_fault=500, drops_buffer=7,
-                                preemptions=1, suppressed=10**6)
+    counters.now = CaptureStats(
+        events=1100, drops_page_fault=500, drops_buffer=7, preemptions=1, suppressed=10**6
+    )
     mon.check(5 * SECOND)
     assert [(a.drops, a.drops_page_fault) for a in alerts] == [(8, 100)]

@@ -21,8 +21,9 @@ from sentry.service.hold import ContainerAlertHold
 CID = "a0dd4d5e1c2b" + "0" * 52
 
 
-def _setup(hold_s: float = 5.0) -> tuple[ContainerTable, ContainerAlertHold, list[Alert],
-                                         threading.Event]:
+def _setup(
+    hold_s: float = 5.0,
+) -> tuple[ContainerTable, ContainerAlertHold, list[Alert], threading.Event]:
     table = ContainerTable()
     table.on_new = lambda ident: None  # a resolver is asking
     out: list[Alert] = []

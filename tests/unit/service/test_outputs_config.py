@@ -27,14 +27,34 @@ def test_every_channel_gets_every_alert(trace_dir: Path, tmp_path: Path) -> None
     file_out, program_out = tmp_path / "file.txt", tmp_path / "program.txt"
     try:
         proc = subprocess.run(
-            [*SENTRY, "run", "-r", str(RULES), "-e",
-             str(trace_dir / "k8s_audit" / "create_configmap_sensitive_values.json"),
-             "-o", "json_output=true",
-             "-o", "file_output.enabled=true", "-o", f"file_output.filename={file_out}",
-             "-o", "program_output.enabled=true", "-o", "program_output.keep_alive=true",
-             "-o", f"program_output.program=cat > {program_out}",
-             "-o", "syslog_output.enabled=true", "-o", f"syslog_output.socket={log_path}"],
-            capture_output=True, text=True, timeout=120)
+            [
+                *SENTRY,
+                "run",
+                "-r",
+                str(RULES),
+                "-e",
+                str(trace_dir / "k8s_audit" / "create_configmap_sensitive_values.json"),
+                "-o",
+                "json_output=true",
+                "-o",
+                "file_output.enabled=true",
+                "-o",
+                f"file_output.filename={file_out}",
+                "-o",
+                "program_output.enabled=true",
+                "-o",
+                "program_output.keep_alive=true",
+                "-o",
+                f"program_output.program=cat > {program_out}",
+                "-o",
+                "syslog_output.enabled=true",
+                "-o",
+                f"syslog_output.socket={log_path}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         stdout = [json.loads(line) for line in proc.stdout.splitlines()]
         datagrams = [syslog.recv(65536).decode() for _ in stdout]

@@ -61,7 +61,7 @@ def split_image(image: str) -> tuple[str, str, str | None]:
     slash = image.rfind("/")
     colon = image.rfind(":")
     if colon > slash:
-        return image[:colon], image[colon + 1:], digest
+        return image[:colon], image[colon + 1 :], digest
     return image, ("" if digest else "latest"), digest
 
 
@@ -79,7 +79,8 @@ def rfc3339_ns(text: str | None) -> int | None:
     if not text or text.startswith("0001-"):
         return None
     m = re.fullmatch(
-        r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text)
+        r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text
+    )
     if m is None:
         return None
     y, mo, d, h, mi, s, frac, tz = m.groups()

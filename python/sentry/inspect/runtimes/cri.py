@@ -24,8 +24,11 @@ from sentry.inspect.runtimes.criapi import api_pb2, api_pb2_grpc
 pb: Any = api_pb2
 pb_grpc: Any = api_pb2_grpc
 
-_PROPAGATION = {pb.PROPAGATION_PRIVATE: "private", pb.PROPAGATION_HOST_TO_CONTAINER: "rslave",
-                pb.PROPAGATION_BIDIRECTIONAL: "rshared"}
+_PROPAGATION = {
+    pb.PROPAGATION_PRIVATE: "private",
+    pb.PROPAGATION_HOST_TO_CONTAINER: "rslave",
+    pb.PROPAGATION_BIDIRECTIONAL: "rshared",
+}
 _TYPES = {"containerd": "containerd", "cri-o": "cri-o"}  # runtime_name -> container.type
 _WATCHED = frozenset({pb.CONTAINER_CREATED_EVENT, pb.CONTAINER_STARTED_EVENT})
 KUBELET_LABEL_PREFIX = "io.kubernetes."
@@ -36,8 +39,14 @@ class CriClient:
 
     name = "cri"
 
-    def __init__(self, socket_path: str, *, timeout: float = 2.0, poll_interval: float = 1.0,
-                 use_events: bool = True):
+    def __init__(
+        self,
+        socket_path: str,
+        *,
+        timeout: float = 2.0,
+        poll_interval: float = 1.0,
+        use_events: bool = True,
+    ):
         self.socket_path = socket_path
         self.timeout = timeout
         self.poll_interval = poll_interval
@@ -55,10 +64,13 @@ class CriClient:
             return method(request, timeout=self.timeout)
         except grpc.RpcError as err:
             code = err.code() if hasattr(err, "code") else None
-            kind = {grpc.StatusCode.DEADLINE_EXCEEDED: "timeout",
-                    grpc.StatusCode.UNAVAILABLE: "unavailable"}.get(code, "protocol")
-            raise RuntimeAPIError(self.name, kind, f"{self.socket_path}: {what}: "
-                                  f"{code.name if code else err}") from err
+            kind = {
+                grpc.StatusCode.DEADLINE_EXCEEDED: "timeout",
+                grpc.StatusCode.UNAVAILABLE: "unavailable",
+            }.get(code, "protocol")
+            raise RuntimeAPIError(
+                self.name, kind, f"{self.socket_path}: {what}: {code.name if code else err}"
+            ) from err
 
     def container_type(self) -> str:
         """``containerd`` or ``cri-o`` (from the runtime's Version), else ``cri``."""
@@ -70,15 +82,22 @@ class CriClient:
     # -- RuntimeClient
 
     def list_ids(self) -> list[str]:
-        resp = self._call("ListContainers", self.runtime.ListContainers,
-                          pb.ListContainersRequest(filter=pb.ContainerFilter(
-                              state=pb.ContainerStateValue(state=pb.CONTAINER_RUNNING))))
+        resp = self._call(
+            "ListContainers",
+            self.runtime.ListContainers,
+            pb.ListContainersRequest(
+                filter=pb.ContainerFilter(state=pb.ContainerStateValue(state=pb.CONTAINER_RUNNING))
+            ),
+        )
         return [c.id for c in resp.containers]
 
     def inspect(self, full_id: str) -> ContainerInfo | None:
         try:
-            resp = self._call("ContainerStatus", self.runtime.ContainerStatus,
-                              pb.ContainerStatusRequest(container_id=full_id, verbose=True))
+            resp = self._call(
+                "ContainerStatus",
+                self.runtime.ContainerStatus,
+                pb.ContainerStatusRequest(container_id=full_id, verbose=True),
+            )
         except RuntimeAPIError as err:
             cause = err.__cause__
             if isinstance(cause, grpc.RpcError) and cause.code() == grpc.StatusCode.NOT_FOUND:
@@ -99,8 +118,9 @@ class CriClient:
     def _follow_events(self, stop: threading.Event, on_id: Callable[[str], None]) -> bool:
         """Follow GetContainerEvents until ``stop``; False when the runtime lacks it."""
         stream = self.runtime.GetContainerEvents(pb.GetEventsRequest())
-        cancel = threading.Thread(target=lambda: (stop.wait(), stream.cancel()), daemon=True,
-                                  name="cri-events-cancel")
+        cancel = threading.Thread(
+            target=lambda: (stop.wait(), stream.cancel()), daemon=True, name="cri-events-cancel"
+        )
         cancel.start()
         try:
             for ev in stream:
@@ -112,8 +132,9 @@ class CriClient:
                 return False
             if code == grpc.StatusCode.CANCELLED and stop.is_set():
                 return True
-            raise RuntimeAPIError(self.name, "unavailable", f"{self.socket_path}: "
-                                  f"GetContainerEvents: {code.name}") from err
+            raise RuntimeAPIError(
+                self.name, "unavailable", f"{self.socket_path}: GetContainerEvents: {code.name}"
+            ) from err
         if stop.is_set():
             return True
         raise RuntimeAPIError(self.name, "unavailable", "container event stream ended")
@@ -124,8 +145,11 @@ class CriClient:
     # -- mapping
 
     def _sandbox_of(self, full_id: str) -> str | None:
-        resp = self._call("ListContainers", self.runtime.ListContainers,
-                          pb.ListContainersRequest(filter=pb.ContainerFilter(id=full_id)))
+        resp = self._call(
+            "ListContainers",
+            self.runtime.ListContainers,
+            pb.ListContainersRequest(filter=pb.ContainerFilter(id=full_id)),
+        )
         for c in resp.containers:
             if c.id == full_id:
                 return c.pod_sandbox_id
@@ -133,24 +157,37 @@ class CriClient:
 
     def _pod(self, sandbox_id: str) -> tuple[PodInfo | None, tuple[bool, bool, bool]]:
         if sandbox_id not in self._sandboxes:
-            resp = self._call("PodSandboxStatus", self.runtime.PodSandboxStatus,
-                              pb.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id))
+            resp = self._call(
+                "PodSandboxStatus",
+                self.runtime.PodSandboxStatus,
+                pb.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id),
+            )
             st = resp.status
-            labels = {k: v for k, v in st.labels.items()
-                      if not k.startswith(KUBELET_LABEL_PREFIX)}
+            labels = {k: v for k, v in st.labels.items() if not k.startswith(KUBELET_LABEL_PREFIX)}
             md = st.metadata
             self._sandboxes[sandbox_id] = PodInfo(
-                name=md.name or None, namespace=md.namespace or None, uid=md.uid or None,
-                sandbox_id=st.id or sandbox_id, labels=labels, ip=st.network.ip or None)
+                name=md.name or None,
+                namespace=md.namespace or None,
+                uid=md.uid or None,
+                sandbox_id=st.id or sandbox_id,
+                labels=labels,
+                ip=st.network.ip or None,
+            )
             opts = st.linux.namespaces.options
-            self._host_ns[sandbox_id] = (opts.pid == pb.NODE, opts.network == pb.NODE,
-                                         opts.ipc == pb.NODE)
+            self._host_ns[sandbox_id] = (
+                opts.pid == pb.NODE,
+                opts.network == pb.NODE,
+                opts.ipc == pb.NODE,
+            )
         return self._sandboxes[sandbox_id], self._host_ns.get(sandbox_id, (False,) * 3)
 
     def _tag_of(self, image_id: str) -> str | None:
         if image_id not in self._image_tags:
-            resp = self._call("ImageStatus", self.images.ImageStatus,
-                              pb.ImageStatusRequest(image=pb.ImageSpec(image=image_id)))
+            resp = self._call(
+                "ImageStatus",
+                self.images.ImageStatus,
+                pb.ImageStatusRequest(image=pb.ImageSpec(image=image_id)),
+            )
             tags = list(resp.image.repo_tags) if resp.HasField("image") else []
             self._image_tags[image_id] = tags[0] if tags else None
         return self._image_tags[image_id]
@@ -177,20 +214,44 @@ class CriClient:
             privileged = bool(sc.get("privileged", False))
         elif "privileged" in verbose:
             privileged = bool(verbose["privileged"])
-        sandbox_id = verbose.get("sandboxID") if isinstance(verbose.get("sandboxID"), str) \
+        sandbox_id = (
+            verbose.get("sandboxID")
+            if isinstance(verbose.get("sandboxID"), str)
             else self._sandbox_of(st.id)
-        pod, (host_pid, host_net, host_ipc) = (self._pod(sandbox_id) if sandbox_id
-                                               else (None, (False, False, False)))
-        mounts = [ContainerMount(m.host_path, m.container_path, "", not m.readonly,
-                                 _PROPAGATION.get(m.propagation, ""))
-                  for m in st.mounts]
+        )
+        pod, (host_pid, host_net, host_ipc) = (
+            self._pod(sandbox_id) if sandbox_id else (None, (False, False, False))
+        )
+        mounts = [
+            ContainerMount(
+                m.host_path,
+                m.container_path,
+                "",
+                not m.readonly,
+                _PROPAGATION.get(m.propagation, ""),
+            )
+            for m in st.mounts
+        ]
         return ContainerInfo(
-            st.id[:SHORT_ID_LEN], type=self.container_type(), name=st.metadata.name or None,
-            image=image, image_id=strip_sha(image_id), image_repository=repo, image_tag=tag,
-            image_digest=digest, privileged=privileged,
-            ip=pod.ip if pod is not None else None, mounts=mounts, labels=dict(st.labels),
-            full_id=st.id, start_ts=st.started_at or st.created_at or None,
-            host_pid=host_pid, host_network=host_net, host_ipc=host_ipc, pod=pod)
+            st.id[:SHORT_ID_LEN],
+            type=self.container_type(),
+            name=st.metadata.name or None,
+            image=image,
+            image_id=strip_sha(image_id),
+            image_repository=repo,
+            image_tag=tag,
+            image_digest=digest,
+            privileged=privileged,
+            ip=pod.ip if pod is not None else None,
+            mounts=mounts,
+            labels=dict(st.labels),
+            full_id=st.id,
+            start_ts=st.started_at or st.created_at or None,
+            host_pid=host_pid,
+            host_network=host_net,
+            host_ipc=host_ipc,
+            pod=pod,
+        )
 
 
 def _verbose_info(text: str | None) -> dict[str, Any]:

@@ -22,8 +22,12 @@ from typing import Any
 from sentry.inspect.containers import SHORT_ID_LEN, ContainerInfo, ContainerMount, PodInfo
 from sentry.inspect.runtimes.base import RuntimeAPIError, rfc3339_ns, split_image, strip_sha
 
-POD_LABELS = ("io.kubernetes.pod.name", "io.kubernetes.pod.namespace", "io.kubernetes.pod.uid",
-              "io.kubernetes.sandbox.id")
+POD_LABELS = (
+    "io.kubernetes.pod.name",
+    "io.kubernetes.pod.namespace",
+    "io.kubernetes.pod.uid",
+    "io.kubernetes.sandbox.id",
+)
 _WATCHED_ACTIONS = frozenset({"create", "start"})
 
 
@@ -63,8 +67,9 @@ class DockerClient:
             resp = conn.getresponse()
             body = resp.read()
         except TimeoutError as err:
-            raise RuntimeAPIError(self.name, "timeout", f"GET {path}: no answer in "
-                                  f"{self.timeout:g} s") from err
+            raise RuntimeAPIError(
+                self.name, "timeout", f"GET {path}: no answer in {self.timeout:g} s"
+            ) from err
         except (ConnectionError, FileNotFoundError, OSError) as err:
             raise RuntimeAPIError(self.name, "unavailable", f"{self.socket_path}: {err}") from err
         except http.client.HTTPException as err:
@@ -205,22 +210,41 @@ class DockerClient:
                     ip = network["IPAddress"]
                     break
         mounts = [
-            ContainerMount(str(m.get("Source", "")), str(m.get("Destination", "")),
-                           str(m.get("Mode", "")), bool(m.get("RW", True)),
-                           str(m.get("Propagation", "")))
-            for m in doc.get("Mounts") or () if isinstance(m, dict)
+            ContainerMount(
+                str(m.get("Source", "")),
+                str(m.get("Destination", "")),
+                str(m.get("Mode", "")),
+                bool(m.get("RW", True)),
+                str(m.get("Propagation", "")),
+            )
+            for m in doc.get("Mounts") or ()
+            if isinstance(m, dict)
         ]
         pod = None
         if "io.kubernetes.pod.name" in labels:
-            pod = PodInfo(name=labels.get(POD_LABELS[0]), namespace=labels.get(POD_LABELS[1]),
-                          uid=labels.get(POD_LABELS[2]), sandbox_id=labels.get(POD_LABELS[3]))
+            pod = PodInfo(
+                name=labels.get(POD_LABELS[0]),
+                namespace=labels.get(POD_LABELS[1]),
+                uid=labels.get(POD_LABELS[2]),
+                sandbox_id=labels.get(POD_LABELS[3]),
+            )
         return ContainerInfo(
-            full_id[:SHORT_ID_LEN], type=self.name,
+            full_id[:SHORT_ID_LEN],
+            type=self.name,
             name=str(doc.get("Name") or "").lstrip("/") or None,
-            image=image, image_id=strip_sha(image_id), image_repository=repo, image_tag=tag,
-            image_digest=digest, privileged=bool(host.get("Privileged", False)), ip=ip,
-            mounts=mounts, labels=labels, full_id=full_id,
+            image=image,
+            image_id=strip_sha(image_id),
+            image_repository=repo,
+            image_tag=tag,
+            image_digest=digest,
+            privileged=bool(host.get("Privileged", False)),
+            ip=ip,
+            mounts=mounts,
+            labels=labels,
+            full_id=full_id,
             start_ts=rfc3339_ns(state.get("StartedAt")),
             host_network=host.get("NetworkMode") == "host",
             host_pid=host.get("PidMode") == "host",
-            host_ipc=host.get("IpcMode") == "host", pod=pod)
+            host_ipc=host.get("IpcMode") == "host",
+            pod=pod,
+        )

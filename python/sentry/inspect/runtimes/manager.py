@@ -34,8 +34,12 @@ SOCKET_RECHECK_S = 5.0
 BACKOFF_MIN_S, BACKOFF_MAX_S = 1.0, 30.0
 QUEUE_SIZE = 10_000
 # Which engines a cgroup layout may belong to (None: any).
-_ENGINES_FOR = {"docker": ("docker",), "podman": ("podman",), "containerd": ("cri",),
-                "cri-o": ("cri",)}
+_ENGINES_FOR = {
+    "docker": ("docker",),
+    "podman": ("podman",),
+    "containerd": ("cri",),
+    "cri-o": ("cri",),
+}
 
 
 @dataclass
@@ -69,8 +73,9 @@ class _Engine:
 
     def start(self) -> None:
         for target, kind in ((self._watch_loop, "watch"), (self._lookup_loop, "lookup")):
-            t = threading.Thread(target=target, daemon=True,
-                                 name=f"containers-{self.client.name}-{kind}")
+            t = threading.Thread(
+                target=target, daemon=True, name=f"containers-{self.client.name}-{kind}"
+            )
             t.start()
             self._threads.append(t)
 
@@ -93,17 +98,23 @@ class _Engine:
                 self.stats.state = "absent"
                 if not self._said_absent:
                     self._said_absent = True
-                    _log(f"container engine {self.client.name}: no socket at "
-                         f"{self.client.socket_path} (looked for again every "
-                         f"{SOCKET_RECHECK_S:g} s)", "info")
+                    _log(
+                        f"container engine {self.client.name}: no socket at "
+                        f"{self.client.socket_path} (looked for again every "
+                        f"{SOCKET_RECHECK_S:g} s)",
+                        "info",
+                    )
                 stop.wait(SOCKET_RECHECK_S)
                 continue
             try:
                 ids = self.client.list_ids()
                 self.stats.state = "up"
                 if self._outage or self._said_absent:
-                    _log(f"container engine {self.client.name}: {self.client.socket_path} "
-                         "answers again", "info")
+                    _log(
+                        f"container engine {self.client.name}: {self.client.socket_path} "
+                        "answers again",
+                        "info",
+                    )
                 self._outage = self._said_absent = False
                 backoff = BACKOFF_MIN_S
                 for full_id in ids:
@@ -132,8 +143,11 @@ class _Engine:
         self.stats.state = "down"
         if not self._outage:
             self._outage = True
-            _log(f"container engine {err}; retrying with back-off, alerts carry the fields "
-                 "known until then", "warning")
+            _log(
+                f"container engine {err}; retrying with back-off, alerts carry the fields "
+                "known until then",
+                "warning",
+            )
 
     # -- lookups
 

@@ -16,15 +16,21 @@ def generate(outdir: Path) -> None:
     from grpc_tools import protoc  # build/test-time only
 
     outdir.mkdir(parents=True, exist_ok=True)
-    args = ["protoc", f"-I{HERE}", f"--python_out={outdir}", f"--grpc_python_out={outdir}",
-            str(HERE / "api.proto")]
+    args = [
+        "protoc",
+        f"-I{HERE}",
+        f"--python_out={outdir}",
+        f"--grpc_python_out={outdir}",
+        str(HERE / "api.proto"),
+    ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed on api.proto")
     grpc_file = outdir / "api_pb2_grpc.py"
     # protoc writes a top-level `import api_pb2`; inside the package it must be relative.
     text = grpc_file.read_text()
-    grpc_file.write_text(text.replace("import api_pb2 as api__pb2",
-                                      "from . import api_pb2 as api__pb2"))
+    grpc_file.write_text(
+        text.replace("import api_pb2 as api__pb2", "from . import api_pb2 as api__pb2")
+    )
 
 
 if __name__ == "__main__":
