@@ -22,6 +22,7 @@ import collections
 import dataclasses
 import struct
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -92,6 +93,9 @@ class AlertCapture:
         self.skipped = 0  # alerts over max_files_per_minute
         self.cut = 0  # files cut at max_file_bytes
         self.failed = 0  # files that could not be opened
+        # Alerts also arrive on other threads than the reader's (held alerts released by the
+        # container lookups): the window and the file change under this lock only.
+        self._lock = threading.RLock()
 
     # -- events
 
@@ -99,6 +103,10 @@ class AlertCapture:
         return _Tee(source, self)
 
     def record(self, batch: list[Any]) -> None:
+        with self._lock:
+            self._record(batch)
+
+    def _record(self, batch: list[Any]) -> None:
         window, keep = self.window, self.window_ns
         for ev in batch:
             rec = ev.record()
@@ -127,6 +135,10 @@ class AlertCapture:
     # -- alerts
 
     def on_alert(self, alert: Any) -> None:
+        with self._lock:
+            self._on_alert(alert)
+
+    def _on_alert(self, alert: Any) -> None:
         capture, duration = self.flags.get(alert.rule, (False, None))
         if not (capture or self.all_rules):
             return
@@ -173,6 +185,10 @@ class AlertCapture:
                 self._write(ets, cpu, rec)
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
