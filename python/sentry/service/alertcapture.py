@@ -139,6 +139,8 @@ class AlertCapture:
             self._on_alert(alert)
 
     def _on_alert(self, alert: Any) -> None:
+        if alert.source != "syscall":  # audit events have no syscalls; drop reports no rule
+            return
         capture, duration = self.flags.get(alert.rule, (False, None))
         if not (capture or self.all_rules):
             return

@@ -170,3 +170,33 @@ def test_max_file_bytes_cuts_a_file_short(tmp_path: Path) -> None:
     )
     assert shown.returncode == 0, shown.stderr
     assert 0 < len(shown.stdout.split()) < 6  # what fitted of the six events, readable
+
+
+def test_only_syscall_rule_alerts_open_a_capture(tmp_path: Path) -> None:
+    """With ``mode: all_rules``, the drop monitor's internal alert and k8s audit alerts
+    (no syscalls around them) open no file; a syscall rule's alert does. (Seen live: under
+    drops, the drop report took the capture meant for the next rule alert.)"""
+    from sentry.rules.alert import Alert
+    from sentry.rules.loader import Priority
+    from sentry.service.alertcapture import AlertCapture
+
+    section = {
+        "path_prefix": str(tmp_path / "c" / "sentry"),
+        "mode": "all_rules",
+        "default_duration": 0,
+        "pre_alert_window": 5000,
+        "pre_alert_max_bytes": 1 << 20,
+        "max_file_bytes": 1 << 20,
+        "max_files_per_minute": 10,
+    }
+    cap = AlertCapture(section, {}, list)
+    for source in ("internal", "k8s_audit"):
+        cap.on_alert(
+            Alert(
+                START_TS, "Falco internal: syscall event drop", Priority.CRITICAL, "drops", source
+            )
+        )
+    assert cap.files == [] and cap.writer is None
+    cap.on_alert(Alert(START_TS + STEP_NS, "Vi Writes", Priority.ERROR, "vi wrote /x"))
+    cap.close()
+    assert len(cap.files) == 1
