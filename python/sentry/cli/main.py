@@ -22,6 +22,11 @@ from sentry.errors import SentryError
 app = typer.Typer(
     name="sentry",
     help="Runtime security for Linux hosts and Kubernetes (Falco-compatible rules).",
+    epilog=(
+        "Falco's flags work here too and mean `sentry run`: -r RULES, -c CONFIG, -o KEY=VALUE, "
+        "-e CAPTURE, -L, -l RULE, -V FILE, --dry-run, --support ... "
+        "(`sentry run --help` lists them all)."
+    ),
     no_args_is_help=True,
     invoke_without_command=True,
     pretty_exceptions_enable=False,
