@@ -3,16 +3,16 @@
 The repository keeps its data where it belongs (rules/, deploy/sentry.yaml, driver/,
 scripts/driver-loader.sh); building a wheel copies them into the package as
 ``sentry/data/`` so an installed ``sentry`` finds its default rules, its config template and
-the driver sources (to build the module or probe on the target) outside a checkout. The C
-event walker (``sentry/capture/scapscan.c``, cffi) and the C state tracker
-(``sentry/inspect/cstate.c``) are compiled here too, so no compiler is
-needed where the wheel is installed; the wheel is therefore platform-specific.
+the driver sources (to build the module or probe on the target) outside a checkout. The
+cffi C modules (``sentry/capture/_cffi``: the event walker and the state tracker) are
+compiled here too, so no compiler is needed where the wheel is installed; the wheel is
+therefore platform-specific.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 from setuptools import Distribution, setup
@@ -34,17 +34,18 @@ DATA = [
 SKIP = {"vmlinux.h"}
 
 
-def _walker_builder(where: str = "capture/scapscan_build.py"):
-    spec = importlib.util.spec_from_file_location(
-        "_sentry_" + Path(where).stem, ROOT / "python" / "sentry" / where)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _c_modules_main():
+    """sentry.capture._cffi.build.main from the checkout (it needs only cffi to import)."""
+    sys.path.insert(0, str(ROOT / "python"))
+    try:
+        from sentry.capture._cffi.build import main
+    finally:
+        sys.path.pop(0)
+    return main
 
 
 class BuildPy(build_py):
-    """build_py that also stages sentry/data and compiles the C event walker."""
+    """build_py that also stages sentry/data and compiles the C modules."""
 
     def run(self) -> None:
         super().run()
@@ -59,18 +60,10 @@ class BuildPy(build_py):
                 for f in sorted((ROOT / src).glob(pattern)):
                     if f.is_file() and f.name not in SKIP:
                         shutil.copy2(f, target / f.name)
-        # scapscan_build.build() names the module by the hash of its source, as load() expects
-        capture = pkg / "capture"
-        for old in capture.glob("_scapscan_*.so"):
-            old.unlink()
-        built = _walker_builder().build(capture)
-        print(f"C event walker built: {built}")
-        # the C state tracker (sentry/inspect/cstate.c), named the same way
-        inspect_dir = pkg / "inspect"
-        for old in inspect_dir.glob("_cstate_*.so"):
-            old.unlink()
-        built = _walker_builder("inspect/cstate_build.py").build(inspect_dir)
-        print(f"C state tracker built: {built}")
+        # every cffi C module (event walker, state tracker), named by its sources' hash as
+        # load() expects; older builds in the tree are dropped
+        if _c_modules_main()(pkg / "capture" / "_cffi") != 0:
+            raise RuntimeError("building the C modules failed")
 
 
 class BinaryDistribution(Distribution):

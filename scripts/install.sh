@@ -70,9 +70,8 @@ step "pip: installing sentry (editable) with test tools"
 PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 # Under pyenv the new `sentry` command is reached through a shim made by rehash.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
-step "C event walker: building it into the package (no compiler needed at run time)"
-python3 -m sentry.capture.scapscan_build
-python3 -m sentry.inspect.cstate_build  # the C state tracker, built the same way
+step "C modules (event walker, state tracker): building them into the package (no compiler needed at run time)"
+python3 -m sentry.capture._cffi  # the C event walker and the C state tracker
 command -v sentry >/dev/null || echo "warning: 'sentry' is not on PATH; add $(python3 -m site --user-base)/bin or the interpreter's bin directory" >&2
 
 if [ -f driver/Makefile ]; then

@@ -3,7 +3,7 @@
  * sentry_abi.h - the one definition of Sentry's wire format and driver ABI.
  *
  * Included by the kernel module, the eBPF probe and fed to cffi's cdef by the
- * Python package (python/sentry/capture/abi.py). Keep it free of preprocessor
+ * Python package (python/sentry/capture/_cffi/abi.py). Keep it free of preprocessor
  * logic that cffi cannot parse: plain structs, enums and #define constants.
  *
  * Event encoding (scap's): a packed little-endian header, then nparams lengths

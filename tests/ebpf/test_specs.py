@@ -17,7 +17,7 @@ VARIABLE = 0  # recipe size 0: a string, buffer, address or tuple
 @pytest.fixture(scope="module")
 def recipes() -> dict:
     from sentry.capture import bpfobject
-    from sentry.capture.libbpf import lib
+    from sentry.capture._cffi.libbpf import lib
 
     try:
         path = bpfobject.object_path()

@@ -12,7 +12,7 @@ import sys
 import pytest
 from kmod_helpers import capture
 
-from sentry.capture.abi import API_VERSION, IOCTLS
+from sentry.capture._cffi.abi import API_VERSION, IOCTLS
 from sentry.errors import DriverError
 
 DEV = "/dev/sentry0"

@@ -66,9 +66,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ):
         assert data in names, f"{data} missing from {wheel.name}"
     assert not any(n.endswith((".o", ".ko", "vmlinux.h")) for n in names), names
-    walker = r"sentry/capture/_scapscan_[0-9a-f]+(\.[\w-]+)?\.so"
+    walker = r"sentry/capture/_cffi/_scapscan_[0-9a-f]+(\.[\w-]+)?\.so"
     assert any(re.fullmatch(walker, n) for n in names), "the C walker is not in the wheel"
-    tracker = r"sentry/inspect/_cstate_[0-9a-f]+(\.[\w-]+)?\.so"
+    tracker = r"sentry/capture/_cffi/_cstate_[0-9a-f]+(\.[\w-]+)?\.so"
     assert any(re.fullmatch(tracker, n) for n in names), "the C state tracker is not in the wheel"
     assert "sentry/inspect/cstate.c" in names  # its build is named by the source's hash
     assert "-py3-none-any" not in wheel.name  # it carries a compiled module
@@ -140,7 +140,7 @@ def test_c_state_tracker_is_installed_built(venv: Path, tmp_path: Path) -> None:
     """The installed package loads its install-time build of inspect/cstate.c: nothing is
     compiled at run time."""
     code = (
-        "from sentry.inspect.cstate_build import installed; "
+        "from sentry.capture._cffi.cstate import installed; "
         "from sentry.inspect.cstate import CState; "
         "assert installed() is not None; print(CState().counts()['events'])"
     )

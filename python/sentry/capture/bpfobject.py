@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 
 from cffi import FFI
 
-from sentry.capture.abi import cdef_source, include_dir
-from sentry.capture.libbpf import ffi
+from sentry.capture._cffi.abi import cdef_source, include_dir
+from sentry.capture._cffi.libbpf import ffi
 from sentry.errors import DriverError
 
 _TOOLS = ("clang", "bpftool", "llvm-strip", "make")

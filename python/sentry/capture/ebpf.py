@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sentry.capture import bpfobject
-from sentry.capture.libbpf import (
+from sentry.capture._cffi.libbpf import (
     BPF_MAP_TYPE_RINGBUF,
     check,
     check_ptr,

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sentry.capture.abi import (
+from sentry.capture._cffi.abi import (
     API_VERSION,
     EVT_HDR_LEN,
     INTEREST_PROCEXIT,

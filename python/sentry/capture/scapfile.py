@@ -132,7 +132,7 @@ def _scanner() -> Any | None:
         if os.environ.get("SENTRY_PURE_PYTHON"):
             _SCANNER.append(None)
         else:
-            from sentry.capture.scapscan_build import load
+            from sentry.capture._cffi.scapscan import load
 
             _SCANNER.append(load())
     return _SCANNER[0]

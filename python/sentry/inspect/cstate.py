@@ -196,7 +196,7 @@ class CState:
 
     def __init__(self, module: Any | None = None) -> None:
         if module is None:
-            from sentry.inspect.cstate_build import load
+            from sentry.capture._cffi.cstate import load
 
             module = load()
             if module is None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from sentry.capture import scapfile
-from sentry.capture.scapscan_build import load
+from sentry.capture._cffi.scapscan import load
 
 
 @pytest.fixture(params=["c", "python"])

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from needs import missing
 from sentry.capture import scapfile
+from sentry.capture._cffi.scapscan import load
 from sentry.capture.scapfile import ScapReader, ScapWriter
-from sentry.capture.scapscan_build import load
 from sentry.errors import CaptureError
 from sentry.events.event import first_param_kinds
 from sentry.events.table import EVENTS

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sentry.capture import scapfile
-from sentry.capture.scapscan_build import installed
+from sentry.capture._cffi.scapscan import installed
 
 
 def test_install_time_walker_is_the_one_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,7 +20,7 @@ def test_install_time_walker_is_the_one_in_use(monkeypatch: pytest.MonkeyPatch) 
         if os.environ.get("CI"):
             pytest.fail(
                 "no install-time build of the C event walker for this scapscan.c "
-                "(scripts/install.sh runs `python -m sentry.capture.scapscan_build`)"
+                "(scripts/install.sh runs `python -m sentry.capture._cffi`)"
             )
         pytest.skip("the C event walker was not built at install time (scripts/install.sh)")
     monkeypatch.delenv("SENTRY_PURE_PYTHON", raising=False)
@@ -32,7 +32,7 @@ def test_install_time_walker_is_the_one_in_use(monkeypatch: pytest.MonkeyPatch) 
 
 def test_without_a_compiler_the_python_walker_is_used_and_said_once(tmp_path: Path) -> None:
     code = (
-        "from sentry.capture.scapscan_build import load\n"
+        "from sentry.capture._cffi.scapscan import load\n"
         "print(load(use_installed=False), load(use_installed=False))\n"
     )
     env = dict(os.environ, CC="false", XDG_CACHE_HOME=str(tmp_path))  # a compiler that fails

@@ -11,7 +11,7 @@ import cffi
 import pytest
 
 from needs import missing
-from sentry.capture import abi
+from sentry.capture._cffi import abi
 from sentry.events.event import HEADER
 from sentry.events.table import EVENTS, EventCategory, EventFlags, ParamType, PrintFormat
 

@@ -38,8 +38,8 @@ def include_dir() -> Path:
     candidates = [Path(env)] if env else []
     here = Path(__file__).resolve()
     candidates += [
-        here.parents[3] / "driver" / "include",
-        here.parents[1] / "data" / "driver" / "include",
+        here.parents[4] / "driver" / "include",
+        here.parents[2] / "data" / "driver" / "include",
     ]
     for cand in candidates:
         if (cand / HEADERS[0]).is_file():

@@ -1,0 +1,45 @@
+"""The C event-block walker (``scapscan.c``): what Python sees of it and how it is built.
+
+:mod:`sentry.capture.scapfile` reads capture blocks with it; without a compiler it uses its
+Python walker instead (said once). Built and loaded by :mod:`sentry.capture._cffi.build`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sentry.capture._cffi.build import CModule
+
+HERE = Path(__file__).resolve().parent
+CDEF = """
+struct scan_rec {
+    uint64_t off; uint64_t num; uint64_t ts; uint64_t tid;
+    uint32_t len; uint32_t nparams; uint16_t type; uint16_t cpu; uint32_t arg0_ok;
+    int64_t arg0;
+};
+int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
+              uint64_t *unknown, const uint8_t *want, const uint8_t *arg0_kind,
+              uint32_t ntypes, struct scan_rec *out, int max, int *status);
+"""
+
+
+SCAPSCAN = CModule(
+    prefix="scapscan",
+    what="the C event walker",
+    source=HERE / "scapscan.c",
+    cdef=CDEF,
+    instead="reading captures with the slower Python walker (install gcc, or run "
+    "scripts/install.sh)",
+    compile_args=["-O2", "-Werror"],
+)
+
+
+def load(*, use_installed: bool = True) -> Any | None:
+    """The compiled walker (``.ffi``, ``.lib``), or None (said once) without a compiler."""
+    return SCAPSCAN.load(use_installed=use_installed)
+
+
+def installed() -> Path | None:
+    """The walker built into the package at install time for the current source, if any."""
+    return SCAPSCAN.installed()
