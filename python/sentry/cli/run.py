@@ -30,6 +30,7 @@ from typing import Annotated, Any
 import typer
 
 from sentry.errors import SentryError
+from sentry.inspect.threads import ThreadLimits
 from sentry.rules.alert import Alert, json_options
 from sentry.rules.engine import (
     Engine,
@@ -119,19 +120,20 @@ def check_capture_path(capture: str) -> None:
 
 
 def open_source(
-    capture: str | None, ruleset: Ruleset, driver: str | None = None
+    capture: str | None, ruleset: Ruleset, driver: str | None = None, limits: Any = None
 ) -> tuple[Any, Any]:
     """(source, inspector) for ``-e CAPTURE``, or for the live driver when None.
 
     Either way the source delivers only what the rules or the inspector need: a file reader
     skips other event types before decoding, a live driver gets them as its interest set.
+    ``limits`` bound the thread table (:class:`~sentry.inspect.threads.ThreadLimits`).
     """
     from sentry.inspect.inspector import Inspector
 
     if capture is None:
         from sentry.capture.drivers import open_live
 
-        inspector = Inspector.from_host()
+        inspector = Inspector.from_host(limits)
         return open_live(driver, interest=live_interest(ruleset, inspector)), inspector
     from sentry.capture.k8saudit import AuditFileSource, is_audit_file
 
@@ -141,7 +143,7 @@ def open_source(
     from sentry.capture.scapfile import ScapReader
 
     reader = ScapReader(capture)
-    inspector = Inspector.from_capture(reader)
+    inspector = Inspector.from_capture(reader, limits)
     reader.event_types = needed_event_types(ruleset, inspector)
     return reader, inspector
 
@@ -341,7 +343,7 @@ def run_command(
         code = serve(
             cfg,
             load_rules,
-            lambda: open_source(None, ruleset, driver),
+            lambda: open_source(None, ruleset, driver, ThreadLimits.from_config(cfg)),
             sources=selection.sources,
             json_output=json_out,
             all_events=all_events,
@@ -354,7 +356,7 @@ def run_command(
         if code:
             raise typer.Exit(code)
         return
-    source, inspector = open_source(capture, ruleset, driver)
+    source, inspector = open_source(capture, ruleset, driver, ThreadLimits.from_config(cfg))
     if capture is not None and cfg.get("syscall_event_drops.simulate_drops"):
         # A file has no drops to notice; simulated ones are looked for on every event.
         source.event_types = None
@@ -503,6 +505,11 @@ def replay(
         print(cost.table(), file=sys.stderr)
     if show_stats:
         print(engine.stats.summary(), file=sys.stderr)
+        if inspector is not None and inspector.threads.drops_full:
+            print(
+                f"Threads not tracked (thread table full): {inspector.threads.drops_full}",
+                file=sys.stderr,
+            )
         for name, st in outputs.stats().items():
             if st.undelivered or st.retries:
                 print(

@@ -26,7 +26,7 @@ from sentry.inspect.containers import (
     from_scap_json,
 )
 from sentry.inspect.fds import INET_TYPES, FdInfo, FdTable, FdType, IpAddress, Role
-from sentry.inspect.threads import NA_NAME, ThreadInfo, ThreadTable, dir_path
+from sentry.inspect.threads import NA_NAME, ThreadInfo, ThreadLimits, ThreadTable, dir_path
 from sentry.inspect.users import UserTable
 
 # scap's clone flags (PPM_CL_*), execve flags (PPM_EXE_*), open flags (PPM_O_*).
@@ -52,8 +52,7 @@ _ENTER_FD = 2
 _STASH = 4
 _EXIT_FD = 8
 _HANDLED = 16
-PURGE_EVERY = (1 << 16) - 1  # live: look for vanished threads every 65536 events
-PURGE_IDLE_NS = 60 * 1_000_000_000
+NS = 1_000_000_000
 
 _FAMILY_TYPES = {1: FdType.UNIX, 2: FdType.IPV4, 10: FdType.IPV6, 16: FdType.NETLINK}
 _SOCK_L4 = {1: "tcp", 2: "udp", 3: "raw"}  # SOCK_STREAM, SOCK_DGRAM, SOCK_RAW
@@ -100,8 +99,10 @@ class Inspector:
         users: UserTable | None = None,
         containers: ContainerTable | None = None,
         local_addresses: Iterable[IpAddress] = (),
+        limits: ThreadLimits | None = None,
     ) -> None:
-        self.threads = ThreadTable()
+        self.limits = limits = limits if limits is not None else ThreadLimits()
+        self.threads = ThreadTable(limits.table_size)
         self._thread_map = self.threads.threads  # the table's dict, for process()
         self.threads.inspector = self
         self.users = users if users is not None else UserTable()
@@ -110,10 +111,11 @@ class Inspector:
         self.first_ts: int | None = None
         self._dead_tid: int | None = None
         self._created: ThreadInfo | None = None  # placeholder made for the current event
-        # Live only: threads whose exit was never seen (dropped events) are purged now and
-        # then, once idle for a while and gone from /proc.
+        # Live only: threads whose exit was never seen (dropped events) are purged every
+        # purge_interval_s of event time, once idle thread_timeout_s and gone from /proc.
         self.proc_root: str | None = None
-        self._events_seen = 0
+        self._next_purge_ts = 0  # 0: the first event sets the first deadline
+        self.purged = 0  # threads purged so far
         self._handlers: dict[int, Handler] = {}
         self._stash_enter: set[int] = set()  # enter types whose params the exit needs
         self._enter_fd: set[int] = set()  # enter types whose first param is the fd used
@@ -136,19 +138,19 @@ class Inspector:
     # ---- starting state -------------------------------------------------------------------
 
     @classmethod
-    def from_capture(cls, reader: Any) -> Inspector:
+    def from_capture(cls, reader: Any, limits: ThreadLimits | None = None) -> Inspector:
         """State as a capture file describes it: its process, fd, user and interface lists."""
         from sentry.inspect.snapshot import load_capture_state
 
         users = UserTable.from_capture(
             getattr(reader, "users", ()) or (), getattr(reader, "groups", ()) or ()
         )
-        inspector = cls(users=users)
+        inspector = cls(users=users, limits=limits)
         load_capture_state(inspector, reader)
         return inspector
 
     @classmethod
-    def from_host(cls) -> Inspector:
+    def from_host(cls, limits: ThreadLimits | None = None) -> Inspector:
         """State of this machine now, for live capture: /proc, /etc/passwd, interfaces.
 
         In a container (``$HOST_ROOT`` set, the host's / mounted there, as the Helm chart
@@ -162,7 +164,9 @@ class Inspector:
         proc = root / "proc"
         if not (proc / "self").exists():
             root, proc = Path("/"), Path("/proc")
-        inspector = cls(users=UserTable.from_host(root), local_addresses=local_addresses(proc))
+        inspector = cls(
+            users=UserTable.from_host(root), local_addresses=local_addresses(proc), limits=limits
+        )
         load_threads(inspector.threads, proc)
         inspector.proc_root = str(proc)
         return inspector
@@ -281,10 +285,8 @@ class Inspector:
             self.first_ts = ev.ts  # metadata events stamped 0 do not start the clock
         code = ev.type
         self._created = None
-        if self.proc_root is not None:
-            self._events_seen += 1
-            if self._events_seen & PURGE_EVERY == 0:
-                self.purge_gone(ev.ts)
+        if self.proc_root is not None and ev.ts > self._next_purge_ts:
+            self._purge_tick(ev.ts)
         th = self._thread_map.get(ev.tid)
         plan = self._plan.get(code, 0)
         if plan & _NO_RESET:
@@ -798,10 +800,21 @@ class Inspector:
         if res is not None and res >= 0:
             th.sid = res
 
-    def purge_gone(self, now_ns: int, idle_ns: int = PURGE_IDLE_NS) -> int:
-        """Forget threads idle for ``idle_ns`` that no longer exist under ``proc_root``."""
+    def _purge_tick(self, ts: int) -> None:
+        """The auto-purge scan, due once per ``purge_interval_s`` of event time."""
+        if self._next_purge_ts:
+            self.purge_gone(ts)
+        self._next_purge_ts = ts + int(self.limits.purge_interval_s * NS)
+
+    def purge_gone(self, now_ns: int, idle_ns: int | None = None) -> int:
+        """Forget threads idle for ``idle_ns`` (default: the thread timeout) that no longer
+        exist under ``proc_root`` (their exit event was lost); returns how many."""
         if self.proc_root is None:
             return 0
+        if idle_ns is None:
+            idle_ns = int(self.limits.thread_timeout_s * NS)
+        # /proc/<tid> resolves for any live thread, not only for processes (hidden from
+        # the listing, but there).
         gone = [
             th.tid
             for th in self.threads
@@ -810,6 +823,7 @@ class Inspector:
         ]
         for tid in gone:
             self.threads.remove(tid)
+        self.purged += len(gone)
         return len(gone)
 
     # ---- helpers for fields ---------------------------------------------------------------

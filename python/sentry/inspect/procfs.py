@@ -183,7 +183,7 @@ def _fill(th: ThreadInfo, task_dir: Path) -> bool:
 
 
 def load_threads(table: ThreadTable, root: Path = Path("/proc")) -> int:
-    """Fill ``table`` with every thread under ``root``; returns how many were read."""
+    """Fill ``table`` with every thread under ``root``; returns how many it kept."""
     sockets = read_sockets(root)
     count = 0
     for pid_dir in root.iterdir():
@@ -200,8 +200,7 @@ def load_threads(table: ThreadTable, root: Path = Path("/proc")) -> int:
                 th.fds = fds
                 if th.tid != th.pid:
                     th.ptid = int(pid_dir.name) if th.ptid == -1 else th.ptid
-                table.threads[th.tid] = th
-                count += 1
+                count += table.add(th)  # a full table counts the rest as drops
     return count
 
 

@@ -93,7 +93,7 @@ def load_capture_state(inspector: Inspector, reader: Any) -> None:
     """Fill ``inspector`` from a reader's metadata blocks."""
     table = inspector.threads
     for entry in (getattr(reader, "threads", None) or {}).values():
-        table.threads[entry.tid] = thread_from_entry(entry, inspector)
+        table.add(thread_from_entry(entry, inspector))  # a full table counts the rest
     # Threads share their process's fd table (the main thread's).
     for th in table.threads.values():
         if th.tid != th.pid:

@@ -8,11 +8,20 @@ Parents are found by id on demand, so a parent that exits simply stops resolving
 A thread that events mention but nothing described (it started before the capture and was not
 in the process list) gets a placeholder entry, as in sysdig: comm and exe ``"<NA>"``, pid =
 tid, no parent, ids ``0xffffffff``.
+
+The table is bounded as Falco's (``falco_libs.thread_table_size``, default 262144 entries):
+once full, a thread it does not hold yet is not added. The event still gets a
+:class:`ThreadInfo` (a detached one, as for a placeholder) so its rules run, but nothing is
+kept for it; each such refusal is counted in :attr:`ThreadTable.drops_full` (Falco's
+``n_drops_full_threadtable``), which the stats and ``/metrics`` report, so a full table is
+never a silent loss. Threads whose exit was lost are purged by the inspector
+(``thread_table_auto_purging_*``), which is what makes room again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sentry.inspect.containers import HOST_ID
@@ -20,6 +29,30 @@ from sentry.inspect.fds import FdTable
 
 NO_ID = 0xFFFFFFFF  # uid/gid/loginuid not known
 NA_NAME = "<NA>"
+DEFAULT_TABLE_SIZE = 262144  # falco_libs.thread_table_size's default (Falco 0.42+)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadLimits:
+    """Falco's ``falco_libs`` thread table keys, with their defaults (Falco 0.42+).
+
+    ``table_size``: at most this many threads are kept (the rest are counted, not kept).
+    ``purge_interval_s``: how often (seconds of event time) the table is scanned for threads
+    whose exit was never seen. ``thread_timeout_s``: a thread is purged by that scan once it
+    has been idle this long, and (live only) no longer exists under /proc.
+    """
+
+    table_size: int = DEFAULT_TABLE_SIZE
+    purge_interval_s: float = 300
+    thread_timeout_s: float = 300
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> ThreadLimits:
+        return cls(
+            cfg.get("falco_libs.thread_table_size"),
+            cfg.get("falco_libs.thread_table_auto_purging_interval_s"),
+            cfg.get("falco_libs.thread_table_auto_purging_thread_timeout_s"),
+        )
 
 
 def dir_path(path: str) -> str:
@@ -149,22 +182,37 @@ class ThreadInfo:
 
 
 class ThreadTable:
-    """Threads by tid; creates placeholders for threads it has not been told about."""
+    """Threads by tid; creates placeholders for threads it has not been told about.
 
-    __slots__ = ("inspector", "threads")
+    At most ``max_size`` entries: see the module's docstring for what happens when full."""
 
-    def __init__(self) -> None:
+    __slots__ = ("drops_full", "inspector", "max_size", "threads")
+
+    def __init__(self, max_size: int = DEFAULT_TABLE_SIZE) -> None:
+        if max_size <= 0:
+            raise ValueError("thread table size must be greater than 0")
         self.threads: dict[int, ThreadInfo] = {}
         self.inspector: Any = None  # the Inspector owning this table (users, containers)
+        self.max_size = max_size
+        self.drops_full = 0  # threads not added because the table was full
 
     def get(self, tid: int) -> ThreadInfo | None:
         return self.threads.get(tid)
 
     def new(self, tid: int) -> ThreadInfo:
-        """A fresh entry for ``tid`` (replacing any stale one)."""
+        """A fresh entry for ``tid`` (replacing any stale one); detached when full."""
         info = ThreadInfo(tid, self)
-        self.threads[tid] = info
+        self.add(info)
         return info
+
+    def add(self, info: ThreadInfo) -> bool:
+        """Keep ``info`` under its tid; False (and counted) when the table is full."""
+        threads = self.threads
+        if len(threads) >= self.max_size and info.tid not in threads:
+            self.drops_full += 1
+            return False
+        threads[info.tid] = info
+        return True
 
     def get_or_placeholder(self, tid: int) -> ThreadInfo:
         info = self.threads.get(tid)

@@ -9,7 +9,8 @@ its ``falcosecurity_falco_`` / ``falcosecurity_scap_`` / ``falcosecurity_evt_`` 
 replaced by ``sentry_``: ``sentry_rules_matches_total{rule_name,priority,source,tags}``,
 ``sentry_n_evts_total``, ``sentry_n_drops_total``, ``sentry_n_drops_buffer_total{dir,drop}``,
 ``sentry_outputs_queue_num_drops_total``, ``sentry_cpu_usage_ratio``,
-``sentry_memory_rss_bytes``, ``sentry_version_info`` ... (see :func:`falco_named`). Labels
+``sentry_memory_rss_bytes``, ``sentry_n_threads``, ``sentry_n_drops_full_threadtable``,
+``sentry_version_info`` ... (see :func:`falco_named`). Labels
 are Falco's too: ``priority`` is the number (4 for Warning), ``tags`` the sorted tags joined
 by ``", "``.
 """
@@ -56,6 +57,11 @@ class MetricsSnapshot:
     engine_name: str = ""  # the live driver: "kmod", "ebpf" ("" without one)
     # --rule-stats: rule name -> [events evaluated, matches, nanoseconds] (rulestats.py)
     rule_cost: dict[str, list[int]] = field(default_factory=dict)
+    # The inspector's thread table (None without one): threads now, threads not kept
+    # because it was full (Falco's n_drops_full_threadtable), threads purged.
+    threads: int | None = None
+    threads_dropped_full: int = 0
+    threads_purged: int = 0
 
 
 class SentryCollector(Collector):
@@ -287,6 +293,18 @@ def falco_named(s: MetricsSnapshot) -> Iterator[Metric]:
             "sentry_n_drops_bug",
             "Events lost to an internal driver error",
             value=s.drops.get("bug", 0),
+        )
+    if s.threads is not None:
+        yield GaugeMetricFamily("sentry_n_threads", "Threads in the thread table", value=s.threads)
+        yield CounterMetricFamily(
+            "sentry_n_drops_full_threadtable",
+            "Threads not tracked because the thread table was full (thread_table_size)",
+            value=s.threads_dropped_full,
+        )
+        yield CounterMetricFamily(
+            "sentry_threads_purged",
+            "Threads purged from the table (exit lost, idle, gone from /proc)",
+            value=s.threads_purged,
         )
     yield CounterMetricFamily(
         "sentry_outputs_queue_num_drops",

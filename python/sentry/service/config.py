@@ -81,6 +81,13 @@ def _positive_int(v: Any) -> int:
     return v
 
 
+def _non_negative_int(v: Any) -> int:
+    v = _int(v)
+    if v < 0:
+        raise ValueError("must not be negative")
+    return v
+
+
 def _number(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise TypeError
@@ -249,6 +256,13 @@ SCHEMA: dict[str, Key] = {
     "syscall_event_drops.rate": Key(0.03333, _non_negative, NUM),
     "syscall_event_drops.max_burst": Key(1, _positive_int, INT),
     "syscall_event_drops.simulate_drops": Key(False, _bool, BOOL),
+    # The inspector's thread table, as Falco 0.42+'s falco_libs keys: at most
+    # thread_table_size threads (more are counted as drops, not kept); every
+    # ..._interval_s of event time, threads idle ..._thread_timeout_s whose exit was lost
+    # (gone from /proc) are purged.
+    "falco_libs.thread_table_size": Key(262144, _positive_int, INT),
+    "falco_libs.thread_table_auto_purging_interval_s": Key(300, _positive_int, INT),
+    "falco_libs.thread_table_auto_purging_thread_timeout_s": Key(300, _non_negative_int, INT),
     # Container runtimes asked for metadata (falco.yaml's container_engines; sockets are
     # looked up under $HOST_ROOT when Sentry runs in a container).
     "container_engines.docker.enabled": Key(True, _bool, BOOL),

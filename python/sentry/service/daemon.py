@@ -96,6 +96,7 @@ class Daemon:
         self._saved_handlers: dict[int, Any] = {}
         self.retune: Callable[[Ruleset], None] | None = None  # new rules -> driver interest
         self.containers: ContainerMetadata | None = None  # runtime resolvers, alert hold
+        self.inspector: Any = None  # the live state (thread table counters for /metrics)
 
     # -- alerts
 
@@ -185,6 +186,10 @@ class Daemon:
         )
         if self.containers is not None:
             self._container_metrics(snap, self.containers)
+        if self.inspector is not None:
+            table = self.inspector.threads
+            snap.threads, snap.threads_dropped_full = len(table), table.drops_full
+            snap.threads_purged = self.inspector.purged
         return snap
 
     def _output_stats(self) -> dict[str, DeliveryStats]:
@@ -418,6 +423,11 @@ class Daemon:
         self.outputs.close()
         if monitor is not None:
             print(monitor.summary(), file=sys.stderr, flush=True)  # all threads are done
+        if self.inspector is not None and self.inspector.threads.drops_full:
+            _log(
+                f"{self.inspector.threads.drops_full} threads not tracked: the thread table "
+                "was full (falco_libs.thread_table_size)"
+            )
         lost = sum(s.undelivered for s in self._output_stats().values())
         if lost or self.outputs.throttled:
             _log(f"{lost} alert deliveries failed, {self.outputs.throttled} alerts throttled")
@@ -464,6 +474,7 @@ def serve(
             deliver(alert)
 
         daemon._on_alert = daemon.engine.sink = on_alert  # type: ignore[method-assign]
+    daemon.inspector = inspector
     if inspector is not None:
         # Container metadata in the background; alerts of containers being looked up wait.
         daemon.containers = ContainerMetadata(cfg, inspector.containers, daemon._on_alert)

@@ -182,12 +182,12 @@ def test_threads_share_fds_and_datagrams_name_their_peer(story: Path) -> None:
 
 
 def test_live_purge_forgets_only_vanished_idle_threads() -> None:
-    inspector = Inspector()
+    inspector = Inspector()  # thread timeout: Falco's default, 300 s
     inspector.proc_root = "/proc"
     me, ghost = inspector.threads.new(os.getpid()), inspector.threads.new(2**22 + 7)
     me.last_ts = ghost.last_ts = 1_000
     fresh = inspector.threads.new(2**22 + 9)
-    fresh.last_ts = 100 * 10**9
-    assert inspector.purge_gone(now_ns=100 * 10**9) == 1
+    fresh.last_ts = 200 * 10**9
+    assert inspector.purge_gone(now_ns=400 * 10**9) == 1
     assert inspector.threads.get(ghost.tid) is None
     assert inspector.threads.get(me.tid) is me and inspector.threads.get(fresh.tid) is fresh
