@@ -541,6 +541,10 @@ _simple("evt.failed", FieldType.BOOL, "whether the call returned an error", _fai
 _simple("evt.is_open_read", FieldType.BOOL, "an open for reading", _is_open(_O_RDONLY))
 _simple("evt.is_open_write", FieldType.BOOL, "an open for writing", _is_open(_O_WRONLY))
 _simple("evt.is_open_exec", FieldType.BOOL, "an open creating an executable file", _is_open_exec)
+# The drivers set bit 14 of an open exit's flags (libs' PPM_O_F_CREATED) when the open
+# created the file (the kernel's FMODE_CREATED): O_CREAT alone also opens existing files
+# (a shell's `> /dev/null`). As libs' evt.is_open_create; sysdig 0.29 prints the bit unnamed.
+_simple("evt.is_open_create", FieldType.BOOL, "an open that created the file", _is_open(1 << 14))
 _simple("evt.buffer", FieldType.BYTES, "the data buffer of I/O events", _buffer)
 _simple(
     "evt.is_io",

@@ -23,6 +23,7 @@ O_CREAT = 1 << 2
 O_APPEND = 1 << 3
 O_TRUNC = 1 << 8
 O_CLOEXEC = 1 << 12
+O_F_CREATED = 1 << 14  # set by the drivers on an open exit that created the file
 
 # scap's portable mode bits (PPM_S_*) for chmod and friends.
 S_ISUID = 1 << 11

