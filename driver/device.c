@@ -115,7 +115,7 @@ static long sentry_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case SENTRY_IOCTL_SET_SAMPLING:
 		if (get_user(v, (u32 __user *)uarg))
 			return -EFAULT;
-		if (v < 1 || v > 1024)
+		if (v < 1 || v > SENTRY_SAMPLING_MAX)
 			return -EINVAL;
 		WRITE_ONCE(sentry_cfg.sampling, v);
 		return 0;

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 echo "==> ruff"; ruff check python tests bench; ruff format --check python tests bench
 echo "==> mypy"; mypy
+# The drivers' wire-format headers are generated from python/sentry/events: stale -> fail.
+echo "==> generated headers"; python3 driver/gen_headers.py --check
 # A runtime that fails to start is said here; its tests then skip, or fail under CI.
 echo "==> container runtimes"; scripts/runtimes.sh start || echo "warning: container runtimes not all started" >&2
 # Each suite's time, said again at the end (README "Capture drivers" quotes them).

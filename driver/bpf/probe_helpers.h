@@ -119,10 +119,10 @@ static __always_inline void ev_begin(struct ev *e, struct scratch *s, __u16 type
 	e->s->nparams = nparams & (SENTRY_MAX_PARAMS - 1);
 	e->s->off = SENTRY_EVT_HDR_LEN + 2 * e->s->nparams;
 	e->s->file_fd = -1;
-	*(__u64 *)&h[0] = ts;
-	*(__u64 *)&h[8] = tid;
-	*(__u16 *)&h[20] = type;
-	*(__u32 *)&h[22] = e->s->nparams;
+	*(__u64 *)&h[SENTRY_EVT_OFF_TS] = ts;
+	*(__u64 *)&h[SENTRY_EVT_OFF_TID] = tid;
+	*(__u16 *)&h[SENTRY_EVT_OFF_TYPE] = type;
+	*(__u32 *)&h[SENTRY_EVT_OFF_NPARAMS] = e->s->nparams;
 }
 
 /* Records the length of the parameter just written. */
@@ -234,7 +234,7 @@ static __always_inline void ev_write(struct ev *e)
 		__sync_fetch_and_add(&st->n_drops_bug, 1);
 		return;
 	}
-	*(__u32 *)&e->s->evt[16] = len;
+	*(__u32 *)&e->s->evt[SENTRY_EVT_OFF_LEN] = len;
 	ring = bpf_map_lookup_elem(&rings, &cpu);
 	if (!ring) {
 		__sync_fetch_and_add(&st->n_drops_bug, 1);

@@ -45,6 +45,7 @@ from sentry.errors import DriverError
 from sentry.events.event import HEADER, Event
 from sentry.events.syscalls import X86_64_SYSCALLS
 from sentry.events.table import event_by_name
+from sentry.events.wire import SAMPLING_MAX
 
 RING_BUSY = 1 << 31
 RING_DISCARD = 1 << 30
@@ -53,7 +54,6 @@ DEFAULT_RING_BYTES = 8 << 20
 DEFAULT_BUDGET = 65536  # records taken per batch, over all CPUs
 POLL_MIN = 0.001  # first sleep when the rings are empty; doubles up to idle_timeout
 SYSCALL_NR_MAX = 512
-SAMPLING_MAX = 1024  # as the kernel module's SENTRY_IOCTL_SET_SAMPLING
 
 _PROGRAMS = {
     "tp_btf": ("sys_enter_btf", "sys_exit_btf", "sched_process_exit_btf"),

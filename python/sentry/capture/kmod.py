@@ -36,9 +36,8 @@ from sentry.capture.source import CaptureStats
 from sentry.errors import CaptureError, DriverError
 from sentry.events.event import Event
 from sentry.events.table import EVENTS, EventInfo
+from sentry.events.wire import HEADER, SAMPLING_MAX
 
-SAMPLING_MAX = 1024  # SENTRY_IOCTL_SET_SAMPLING accepts 1..1024
-_HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams
 _U32 = struct.Struct("I")
 _DEVICE = re.compile(r"sentry(\d+)$")
 # Event info by type number; None (a TypeError on use) where the table has no entry.
@@ -242,7 +241,7 @@ class KmodSource:
                 f"ring head {head} and tail {tail} are inconsistent", path=str(ring.path)
             )
         view, mask, cpu, num = ring.view, ring.mask, ring.cpu, self._num
-        unpack, infos, append, limit = _HEADER.unpack_from, _INFOS, out.append, self._batch_max
+        unpack, infos, append, limit = HEADER.unpack_from, _INFOS, out.append, self._batch_max
         start_len = len(out)
         try:
             # Hot loop: one unpack and one Event per record, nothing else.

@@ -8,7 +8,7 @@ would read an argument whose layout or position differs (iovec, msghdr, 32-bit t
 rlimit, a 64-bit offset split over two registers, 16-bit ids written to user memory), the
 drivers write the generic event instead, so what is written is right. Calls with no x86_64
 counterpart are dropped and counted as suppressed. ``socketcall`` (what i386 glibc uses for
-sockets) is demultiplexed into the socket calls. driver/gen_syscall_events.py renders this
+sockets) is demultiplexed into the socket calls. driver/gen_headers.py renders this
 into driver/include/sentry_compat_syscalls.h for both drivers.
 """
 

@@ -22,12 +22,11 @@ from typing import Any, TypeAlias
 
 from sentry.errors import CaptureError
 from sentry.events.table import EVENTS, EventInfo, ParamInfo, ParamType
+from sentry.events.wire import HEADER, HEADER_LEN
 
 # What an event's bytes can live in: a file's bytes or mapping, a ring's memoryview.
 Buffer: TypeAlias = bytes | bytearray | memoryview | mmap.mmap
 
-HEADER = struct.Struct("<QQIHI")  # ts, tid, len, type, nparams
-HEADER_LEN = HEADER.size  # 26
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 

@@ -11,10 +11,14 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <linux/types.h>
+#define SENTRY_CDEF	/* types from linux/types.h; no static asserts (the drivers have them) */
+#include "sentry_wire.h"	/* the event header: driver/gen_headers.py */
 
 #define SCAN_EV_V2		0x216
 #define SCAN_EV_V2_LARGE	0x221
-#define SCAN_EVT_HDR_LEN	26
+#define SCAN_EVT_HDR_LEN	SENTRY_EVT_HDR_LEN
+#define SCAN_BLOCK_EVT		10	/* an event block: block header 8, cpu 2, then the event */
 
 /* arg0_kind[type]: how parameter 0 decodes */
 #define SCAN_ARG0_SIGNED	1
@@ -73,7 +77,7 @@ static inline uint64_t rd64(const uint8_t *p)
  */
 static int scan_arg0(const uint8_t *e, uint32_t elen, uint8_t kind, int64_t *val)
 {
-	uint32_t nparams = rd32(e + 22);
+	uint32_t nparams = rd32(e + SENTRY_EVT_OFF_NPARAMS);
 	uint32_t width = kind & SCAN_ARG0_WIDE ? 4 : 2;
 	uint64_t data, size;
 	const uint8_t *p;
@@ -147,12 +151,12 @@ int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
 			*status = SCAN_BAD;
 			break;
 		}
-		elen = rd32(b + 10 + 16);
+		elen = rd32(b + SCAN_BLOCK_EVT + SENTRY_EVT_OFF_LEN);
 		if (elen < SCAN_EVT_HDR_LEN || elen > blen - 14) {
 			*status = SCAN_BAD;
 			break;
 		}
-		etype = rd16(b + 10 + 20);
+		etype = rd16(b + SCAN_BLOCK_EVT + SENTRY_EVT_OFF_TYPE);
 		if (etype >= ntypes) {
 			(*unknown)++;
 		} else {
@@ -160,17 +164,17 @@ int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
 			if (!want || want[etype]) {
 				struct scan_rec *r = &out[count++];
 
-				r->off = pos + 10;
+				r->off = pos + SCAN_BLOCK_EVT;
 				r->num = n;
-				r->ts = rd64(b + 10);
-				r->tid = rd64(b + 10 + 8);
+				r->ts = rd64(b + SCAN_BLOCK_EVT + SENTRY_EVT_OFF_TS);
+				r->tid = rd64(b + SCAN_BLOCK_EVT + SENTRY_EVT_OFF_TID);
 				r->len = elen;
-				r->nparams = rd32(b + 10 + 22);
+				r->nparams = rd32(b + SCAN_BLOCK_EVT + SENTRY_EVT_OFF_NPARAMS);
 				r->type = etype;
 				r->cpu = rd16(b + 8);
 				r->arg0 = 0;
 				r->arg0_ok = arg0_kind &&
-					scan_arg0(b + 10, elen, arg0_kind[etype],
+					scan_arg0(b + SCAN_BLOCK_EVT, elen, arg0_kind[etype],
 						  &r->arg0);
 			}
 		}

@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sentry.capture._cffi.abi import include_dir
 from sentry.capture._cffi.build import CModule
 
 HERE = Path(__file__).resolve().parent
+INCLUDE = include_dir()  # sentry_wire.h: the event header's offsets
 CDEF = """
 struct scan_rec {
     uint64_t off; uint64_t num; uint64_t ts; uint64_t tid;
@@ -32,6 +34,8 @@ SCAPSCAN = CModule(
     instead="reading captures with the slower Python walker (install gcc, or run "
     "scripts/install.sh)",
     compile_args=["-O2", "-Werror"],
+    include_dirs=[INCLUDE],
+    depends=[INCLUDE / "sentry_wire.h"],
 )
 
 

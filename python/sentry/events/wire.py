@@ -1,0 +1,81 @@
+"""The wire format's facts beside the event table: the event header, the sampling limit and
+the scap flag values the drivers write.
+
+With :mod:`sentry.events._spec` (the event table) and :mod:`sentry.events.flagnames` (the
+flag tables) this is the one spec of the wire format: ``driver/gen_headers.py`` renders the
+C headers the kernel module, the eBPF probe and the C event walker include
+(``driver/include/sentry_wire.h``, ``sentry_events.h``, ``sentry_scap_values.h``), and
+Python reads the same values from here. ``gen_headers.py --check`` (a unit test and
+scripts/test.sh) fails when a committed header is stale.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from sentry.events.flagnames import FLAG_TABLES
+
+# scap's event header, packed little-endian: (field, struct code, what it holds)
+HEADER_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("ts", "Q", "ns since the epoch"),
+    ("tid", "Q", "thread id of the event's thread"),
+    ("len", "I", "whole event: header + lengths + parameters"),
+    ("type", "H", "scap event number (enum sentry_event_type)"),
+    ("nparams", "I", "number of parameters that follow"),
+)
+HEADER = struct.Struct("<" + "".join(code for _, code, _ in HEADER_FIELDS))
+HEADER_LEN = HEADER.size  # 26
+
+
+def _offsets() -> dict[str, int]:
+    out, off = {}, 0
+    for name, code, _ in HEADER_FIELDS:
+        out[name] = off
+        off += struct.calcsize("<" + code)
+    return out
+
+
+#: byte offset of each header field (SENTRY_EVT_OFF_* in C)
+HEADER_OFFSETS: dict[str, int] = _offsets()
+
+#: SENTRY_IOCTL_SET_SAMPLING and the probe's sampling setting accept 1..SAMPLING_MAX
+SAMPLING_MAX = 1024
+
+# The flag tables whose scap values the drivers encode, and the C prefix their names get
+# (file_flags' O_CREAT -> SCAP_O_CREAT, clone_flags' CLONE_VM -> SCAP_CL_CLONE_VM).
+DRIVER_FLAG_TABLES: dict[str, str] = {
+    "file_flags": "SCAP_",
+    "clone_flags": "SCAP_CL_",
+    "mmap_flags": "SCAP_",
+    "prot_flags": "SCAP_",
+    "openat2_flags": "SCAP_",
+    "execveat_flags": "SCAP_EXVAT_",
+    "execve_flags": "SCAP_",
+    "poll_flags": "SCAP_",
+}
+
+# scap values the drivers write that no printed flag table holds: (name, value, comment)
+DRIVER_EXTRA_VALUES: tuple[tuple[str, int, str], ...] = (
+    ("SCAP_O_F_CREATED", 1 << 14, "open exit: the call created the file (PPM_O_F_CREATED)"),
+    ("SCAP_CL_CHILD_IN_PIDNS", 1 << 29, "clone exit: the child is in a child pid namespace"),
+    ("SCAP_EFD_SEMAPHORE", 1 << 0, "eventfd flags (PPM_EFD_*)"),
+    ("SCAP_EFD_NONBLOCK", 1 << 1, ""),
+    ("SCAP_EFD_CLOEXEC", 1 << 2, ""),
+    ("SCAP_BPF_IDX_FD", 0, "bpf res_or_fd (PT_DYN index): a new fd"),
+    ("SCAP_BPF_IDX_RES", 1, "bpf res_or_fd (PT_DYN index): a result or errno"),
+    ("SCAP_PTRACE_IDX_UINT64", 0, "ptrace addr, data (PT_DYN index): a plain u64"),
+)
+
+
+def _scap_values() -> dict[str, int]:
+    out: dict[str, int] = {}
+    for table, prefix in DRIVER_FLAG_TABLES.items():
+        for name, value in FLAG_TABLES[table]:
+            out.setdefault(prefix + name, value)
+    for name, value, _ in DRIVER_EXTRA_VALUES:
+        out[name] = value
+    return out
+
+
+#: every scap value the drivers write, by its C name (SCAP_O_CREAT, SCAP_CL_CLONE_VM, ...)
+SCAP_VALUES: dict[str, int] = _scap_values()

@@ -1,0 +1,64 @@
+"""The drivers' wire-format headers are rendered from the one spec (python/sentry/events) by
+driver/gen_headers.py: the committed ones must be what the spec renders today."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from sentry.events import wire
+from sentry.events.table import EVENTS
+
+DRIVER = Path(__file__).resolve().parents[2] / "driver"
+
+
+def _gen() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_headers", DRIVER / "gen_headers.py")
+    assert spec and spec.loader
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    return gen
+
+
+def test_committed_headers_are_current() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(DRIVER / "gen_headers.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_stale_header_is_named(tmp_path: Path) -> None:
+    gen = _gen()
+    for rel in gen.ARTIFACTS:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(DRIVER / rel, tmp_path / rel)
+    assert gen.stale(tmp_path) == []
+    events = tmp_path / "include" / "sentry_events.h"
+    events.write_text(events.read_text().replace("SE_EVENT_MAX = ", "SE_EVENT_MAX = 1"))
+    (tmp_path / "include" / "sentry_wire.h").unlink()
+    assert gen.stale(tmp_path) == ["include/sentry_wire.h", "include/sentry_events.h"]
+
+
+def test_rendered_from_the_spec() -> None:
+    gen = _gen()
+    assert f"SE_EVENT_MAX = {len(EVENTS)}," in gen.render_events()
+    wire_h = gen.render_wire()
+    for name, off in wire.HEADER_OFFSETS.items():
+        assert f"#define SENTRY_EVT_OFF_{name.upper()} {off}\n" in wire_h
+    assert f"#define SENTRY_SAMPLING_MAX {wire.SAMPLING_MAX}\n" in wire_h
+    values = gen.render_scap_values()
+    assert "#define SCAP_O_CREAT (1 << 2)\n" in values
+    assert "#define SCAP_CL_CLONE_NEWPID (1 << 6)\n" in values
+    assert "#define SCAP_O_RDWR 3\n" in values
+
+
+def test_header_layout() -> None:
+    assert wire.HEADER_LEN == 26
+    assert wire.HEADER_OFFSETS == {"ts": 0, "tid": 8, "len": 16, "type": 20, "nparams": 22}
