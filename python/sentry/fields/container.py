@@ -167,9 +167,13 @@ def _mounts_text(info: ContainerInfo) -> str | None:
     return ",".join(_mount_text(m) for m in info.mounts)
 
 
-def _mount_field(get: Callable[[ContainerMount], str]) -> Callable[[str | None], Extractor]:
-    """``container.mount.X[KEY]``: KEY is a mount's index or a glob on its source; "N/A" when
-    the container is known but no mount matches (rules test ``!= "N/A"``)."""
+def _mount_field(
+    get: Callable[[ContainerMount], str], by_dest: bool = False
+) -> Callable[[str | None], Extractor]:
+    """``container.mount.X[KEY]``: KEY is a mount's index or a glob on its source (on its
+    destination for ``container.mount.source``, as libs looks them up: the source of what is
+    mounted at /x, the destination of host path /y); "N/A" when the container is known but no
+    mount matches (rules test ``!= "N/A"``)."""
 
     def make(key: str | None) -> Extractor:
         assert key is not None
@@ -181,7 +185,7 @@ def _mount_field(get: Callable[[ContainerMount], str]) -> Callable[[str | None],
                 i = int(key)
                 return get(info.mounts[i]) if i < len(info.mounts) else "N/A"
             for mount in info.mounts:
-                if fnmatch.fnmatchcase(mount.source, key):
+                if fnmatch.fnmatchcase(mount.dest if by_dest else mount.source, key):
                     return get(mount)
             return "N/A"
 
@@ -196,12 +200,12 @@ register_simple(
 register("container.mount", S, "a mount, by index or source glob", arg=ArgKind.KEY)(
     _mount_field(_mount_text)
 )
-register("container.mount.source", S, "a mount's source, by index or glob", arg=ArgKind.KEY)(
-    _mount_field(lambda m: m.source)
-)
-register("container.mount.dest", S, "a mount's destination, by index or glob", arg=ArgKind.KEY)(
-    _mount_field(lambda m: m.dest)
-)
+register(
+    "container.mount.source", S, "a mount's source, by index or destination glob", arg=ArgKind.KEY
+)(_mount_field(lambda m: m.source, by_dest=True))
+register(
+    "container.mount.dest", S, "a mount's destination, by index or source glob", arg=ArgKind.KEY
+)(_mount_field(lambda m: m.dest))
 register("container.mount.mode", S, "a mount's mode, by index or glob", arg=ArgKind.KEY)(
     _mount_field(lambda m: m.mode)
 )
