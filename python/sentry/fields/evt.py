@@ -16,6 +16,7 @@ from typing import Any
 
 from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import EventFlags, ParamInfo, ParamType, PrintFormat
+from sentry.events.wire import SCAP_VALUES
 from sentry.fields.registry import (
     ArgKind,
     Extractor,
@@ -28,7 +29,9 @@ from sentry.fields.registry import (
 
 _NS = 1_000_000_000
 _OPEN_EVENTS = frozenset({"open", "openat", "openat2", "creat"})
-_O_RDONLY, _O_WRONLY, _O_CREAT = 1 << 0, 1 << 1, 1 << 2
+# the open flags the drivers write (events/wire.py)
+_O_RDONLY, _O_WRONLY, _O_CREAT = (SCAP_VALUES[f"SCAP_O_{n}"] for n in ("RDONLY", "WRONLY", "CREAT"))
+_O_F_CREATED = SCAP_VALUES["SCAP_O_F_CREATED"]
 _EXEC_BITS = 0o111
 _MAX_BUFFER_TEXT = 80
 _GENERIC = "syscall"
@@ -544,7 +547,9 @@ _simple("evt.is_open_exec", FieldType.BOOL, "an open creating an executable file
 # The drivers set bit 14 of an open exit's flags (libs' PPM_O_F_CREATED) when the open
 # created the file (the kernel's FMODE_CREATED): O_CREAT alone also opens existing files
 # (a shell's `> /dev/null`). As libs' evt.is_open_create; sysdig 0.29 prints the bit unnamed.
-_simple("evt.is_open_create", FieldType.BOOL, "an open that created the file", _is_open(1 << 14))
+_simple(
+    "evt.is_open_create", FieldType.BOOL, "an open that created the file", _is_open(_O_F_CREATED)
+)
 _simple("evt.buffer", FieldType.BYTES, "the data buffer of I/O events", _buffer)
 _simple(
     "evt.is_io",

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sentry.events.table import EVENTS, EventFlags
+from sentry.events.wire import SCAP_VALUES as _SCAP
 from sentry.inspect.containers import (
     HOST_ID,
     SCAP_TYPES,
@@ -29,19 +30,20 @@ from sentry.inspect.fds import INET_TYPES, FdInfo, FdTable, FdType, IpAddress, R
 from sentry.inspect.threads import NA_NAME, ThreadInfo, ThreadLimits, ThreadTable, dir_path
 from sentry.inspect.users import UserTable
 
-# scap's clone flags (PPM_CL_*), execve flags (PPM_EXE_*), open flags (PPM_O_*).
-CL_CLONE_FILES = 1 << 0
-CL_CLONE_PARENT = 1 << 8
-CL_CLONE_THREAD = 1 << 13
-CL_CHILD_IN_PIDNS = 1 << 29
-EXE_WRITABLE = 1 << 0
-O_RDONLY = 1 << 0
-O_WRONLY = 1 << 1
-O_CREAT = 1 << 2
-O_TRUNC = 1 << 8
-O_DIRECTORY = 1 << 10
+# scap's clone flags (PPM_CL_*), execve flags (PPM_EXE_*), open flags (PPM_O_*): the values
+# the drivers write (events/wire.py, rendered into driver/include/sentry_scap_values.h).
+CL_CLONE_FILES = _SCAP["SCAP_CL_CLONE_FILES"]
+CL_CLONE_PARENT = _SCAP["SCAP_CL_CLONE_PARENT"]
+CL_CLONE_THREAD = _SCAP["SCAP_CL_CLONE_THREAD"]
+CL_CHILD_IN_PIDNS = _SCAP["SCAP_CL_CHILD_IN_PIDNS"]
+EXE_WRITABLE = _SCAP["SCAP_EXE_WRITABLE"]
+O_RDONLY = _SCAP["SCAP_O_RDONLY"]
+O_WRONLY = _SCAP["SCAP_O_WRONLY"]
+O_CREAT = _SCAP["SCAP_O_CREAT"]
+O_TRUNC = _SCAP["SCAP_O_TRUNC"]
+O_DIRECTORY = _SCAP["SCAP_O_DIRECTORY"]
 AT_FDCWD = -100
-EXVAT_AT_EMPTY_PATH = 1 << 0  # scap's PPM_EXVAT_AT_EMPTY_PATH
+EXVAT_AT_EMPTY_PATH = _SCAP["SCAP_EXVAT_AT_EMPTY_PATH"]
 EXECVEAT_E = 330  # PPME_SYSCALL_EXECVEAT_E: a successful execveat exits as an execve
 EINPROGRESS = 115
 
