@@ -19,7 +19,7 @@ from needs import missing
 
 pytestmark = pytest.mark.root
 
-TABLES = ls.tables()
+TABLES, BROKEN = ls.tables()
 _RESULTS: dict[str, ls.TableResult] = {}
 
 
@@ -102,3 +102,9 @@ def test_every_rule_has_stories_or_a_reason(table: ls.Table) -> None:
     assert not unknown, f"{table.path.name}: stories of rules its files lack: {unknown}"
     reasons = [s for s in table.stories if not s.runnable and not (s.cannot_fire or "").strip()]
     assert not reasons, f"{table.path.name}: cannot_fire without a reason: {reasons}"
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN) or ["(none)"])
+def test_tables_load(name: str) -> None:
+    """Every table parses and says what the harness needs (file:line of what does not)."""
+    assert name not in BROKEN, BROKEN.get(name)
