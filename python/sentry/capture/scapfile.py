@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from sentry.capture._cffi.scapscan import SCAN_REC_FORMAT
 from sentry.capture.source import CaptureStats
 from sentry.errors import CaptureError
 from sentry.events.event import (
@@ -115,11 +116,10 @@ _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _MI = struct.Struct("<IQQ128sQQQQ")
 # block type, block length, cpu, then the V2 event header: one unpack per event block.
-_EV_V2_HEAD = struct.Struct("<IIHQQIHI")
+_EV_V2_HEAD = struct.Struct("<IIH" + HEADER.format.lstrip("<"))
 BATCH_SIZE = 1024
 EV_V2_BLOCKS = frozenset({EV_V2, EV_V2_LARGE})
-# struct scan_rec of scapscan.c: off, num, ts, tid, len, nparams, type, cpu, arg0_ok, arg0
-_SCAN_REC = struct.Struct("<QQQQIIHHIq")
+_SCAN_REC = struct.Struct(SCAN_REC_FORMAT)  # struct scan_rec of scapscan.c
 _SCAN_FULL, _SCAN_END = 0, 1
 # Generic syscall events (parameter 0: the syscall's PPM_SC id).
 _GENERIC_TYPES = frozenset(code for code, info in EVENTS.items() if info.name == "syscall")

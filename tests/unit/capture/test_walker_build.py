@@ -4,14 +4,16 @@ build (required in CI); without a compiler the Python walker takes over, said on
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from needs import missing
 from sentry.capture import scapfile
-from sentry.capture._cffi.scapscan import installed
+from sentry.capture._cffi.scapscan import SCAN_REC_FIELDS, SCAN_REC_FORMAT, installed, load
 
 
 def test_install_time_walker_is_the_one_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,3 +50,21 @@ def test_without_a_compiler_the_python_walker_is_used_and_said_once(tmp_path: Pa
     said = [line for line in proc.stderr.splitlines() if "slower Python walker" in line]
     assert len(said) == 1, proc.stderr
     assert said[0].startswith("sentry: the C event walker is not available (")
+
+
+def test_scan_record_layout_matches_the_compiled_struct() -> None:
+    """scapfile unpacks the walker's records with SCAN_REC_FORMAT: it must be the layout the
+    C compiler gives struct scan_rec."""
+    module = load()
+    if module is None:
+        missing("no C compiler for the event walker")
+    ffi = module.ffi
+    rec = struct.Struct(SCAN_REC_FORMAT)
+    assert rec.size == ffi.sizeof("struct scan_rec")
+    names = [name for name, _ in ffi.typeof("struct scan_rec").fields]
+    assert tuple(names) == SCAN_REC_FIELDS
+    offsets, off = [], 0
+    for code in SCAN_REC_FORMAT.lstrip("<"):
+        offsets.append(off)
+        off += struct.calcsize("<" + code)
+    assert offsets == [ffi.offsetof("struct scan_rec", n) for n in names]

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sentry.capture._cffi.abi import include_dir
 from sentry.capture._cffi.build import CModule
+from sentry.version import driver_dir
 
 HERE = Path(__file__).resolve().parent
-INCLUDE = include_dir()  # sentry_wire.h: the event header's offsets
+INCLUDE = driver_dir() / "include"  # sentry_wire.h: the event header's offsets
 CDEF = """
 struct scan_rec {
     uint64_t off; uint64_t num; uint64_t ts; uint64_t tid;
@@ -24,7 +24,10 @@ int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
               uint64_t *unknown, const uint8_t *want, const uint8_t *arg0_kind,
               uint32_t ntypes, struct scan_rec *out, int max, int *status);
 """
-
+# struct scan_rec for Python's struct module (scapfile reads the walker's records with it);
+# tests/unit/capture/test_walker_build.py checks it against the compiled struct
+SCAN_REC_FIELDS = ("off", "num", "ts", "tid", "len", "nparams", "type", "cpu", "arg0_ok", "arg0")
+SCAN_REC_FORMAT = "<QQQQIIHHIq"
 
 SCAPSCAN = CModule(
     prefix="scapscan",
