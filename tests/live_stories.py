@@ -1,24 +1,24 @@
 """The live-story harness: tables of stories (a script that must make a rule fire, and a
 near miss that must not), run live through the eBPF probe by one ``sentry run`` daemon per
-table (see /work/notes/STORIES.md and tests/stories/README.md for the table format).
+table (the format: /work/notes/STORIES.md; the keys: STORY_KEYS and :func:`load_table`).
 
 Why one daemon per table, scripts first, alerts last: a daemon start (probe load, rules
 compile) takes seconds and a table has tens of stories; running every script one after
-another under one daemon, then waiting once for the alerts to drain, keeps a table to a
-minute or two. The end of the alerts is known by a sentinel: after the last script the
-harness opens a file that only the harness's own sentinel rule matches, and waits (over
-the daemon's /metrics) until that rule has fired; events are processed in order, so
-every script's alerts have been matched by then (the alerts the container lookups hold
-are released when the daemon stops: outputs drain before it exits).
+another under one daemon, then waiting once for the alerts, keeps a table to a minute or
+two. The end of a pass is known by a sentinel: after the last script the harness opens a
+file that only its own sentinel rule matches and waits for that alert on the daemon's
+stdout; events are matched in order, so every script's alerts have been matched by then
+(those held for their container's metadata go out within HOLD_S).
 
 Attribution: the host is not quiet (other helpers' tests run beside ours), so an alert
 belongs to a script only when its ``proc.env`` (an appended output field) carries
 ``SENTRY_STORY=<token>`` or its output (with the appended container name) contains the
 token. Every script has its own token, its fire and near-miss scripts different ones.
 
-Drops: the daemon's drop counter (``sentry_n_drops_total`` on /metrics) is read before
-the first script and after the sentinel; a story that fails while the capture lost
-events says so (a lost execve or open is a missing alert, not a product bug).
+Drops: the daemon's drop counter (``sentry_n_drops_total`` on /metrics) is read around each
+pass. When the capture lost events and stories failed, those stories run once more (a lost
+execve or open is a missing alert, not a product bug), and a failure still says how many
+events were lost.
 """
 
 from __future__ import annotations
