@@ -41,6 +41,7 @@ from sentry.events.event import (
     first_param_kinds,
 )
 from sentry.events.table import EVENTS, SCALAR_SIZES, EventInfo, ParamType
+from sentry.events.wire import HEADER_OFFSETS
 
 # Block types (scap_savefile.h).
 SHB = 0x0A0D0D0A
@@ -119,6 +120,7 @@ _MI = struct.Struct("<IQQ128sQQQQ")
 _EV_V2_HEAD = struct.Struct("<IIH" + HEADER.format.lstrip("<"))
 BATCH_SIZE = 1024
 EV_V2_BLOCKS = frozenset({EV_V2, EV_V2_LARGE})
+_OFF = HEADER_OFFSETS
 _SCAN_REC = struct.Struct(SCAN_REC_FORMAT)  # struct scan_rec of scapscan.c
 _SCAN_FULL, _SCAN_END = 0, 1
 # Generic syscall events (parameter 0: the syscall's PPM_SC id).
@@ -859,7 +861,7 @@ class ScapReader:
             tid,
             len(record),
             etype,
-            int.from_bytes(record[22:26], "little"),
+            _U32.unpack_from(record, _OFF["nparams"])[0],
             info,
         )
         evt.state_only = state_only
@@ -888,7 +890,8 @@ def _whole_events_first(walk: Iterator[list[Event]]) -> Iterator[list[Event]]:
 
 def _upgrade_v1(v1: bytes, info: EventInfo, off: int, path: str) -> bytes:
     """Turn a V1 record (no nparams) into V2, inferring nparams from the lengths as scap does."""
-    body = v1[22:]
+    # V1's header is V2's without nparams (the last field): ts, tid, len, type
+    body = v1[_OFF["nparams"] :]
     width = 4 if info.large_payload else 2
     for n in range(info.nparams, -1, -1):
         if n * width > len(body):
@@ -896,7 +899,7 @@ def _upgrade_v1(v1: bytes, info: EventInfo, off: int, path: str) -> bytes:
         lens = struct.unpack_from(f"<{n}{'I' if width == 4 else 'H'}", body, 0)
         total = n * width + sum(lens)
         if total == len(body):
-            head = v1[:16] + (len(v1) + 4).to_bytes(4, "little") + v1[20:22]
+            head = v1[: _OFF["len"]] + _U32.pack(len(v1) + 4) + v1[_OFF["type"] : _OFF["nparams"]]
             return head + n.to_bytes(4, "little") + body
         if total < len(body):
             break
