@@ -154,17 +154,6 @@ def base_field(operand: Operand) -> FieldRef:
     return operand
 
 
-def field_refs(expr: Expr) -> list[FieldRef]:
-    """Every field ``expr`` reads, in order, including those inside ``val()``."""
-    refs: list[FieldRef] = []
-    for node in walk(expr):
-        if isinstance(node, Compare):
-            refs.append(base_field(node.lhs))
-            if isinstance(node.rhs, FieldValue):
-                refs.append(node.rhs.field)
-    return refs
-
-
 # Printing back to text -------------------------------------------------------------------
 
 _BARE_STOP = frozenset(" \t\r\n\f\v(),'\"")

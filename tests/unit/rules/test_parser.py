@@ -21,7 +21,6 @@ from sentry.rules.ast import (
     Transform,
     Value,
     ValueList,
-    field_refs,
     macro_names,
     to_text,
 )
@@ -155,11 +154,6 @@ def test_positions_are_one_based_columns() -> None:
     assert isinstance(tree, And)
     assert tree.args[0].pos == 1
     assert tree.args[1].pos == 8
-
-
-def test_field_refs_lists_fields_in_order() -> None:
-    tree = parse_condition("proc.name = val(proc.pname) and tolower(fd.name) contains x")
-    assert [r.name for r in field_refs(tree)] == ["proc.name", "proc.pname", "fd.name"]
 
 
 @pytest.mark.parametrize(
