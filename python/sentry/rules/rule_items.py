@@ -264,14 +264,13 @@ class RuleItems:
                 self._error("exception has no 'name'", path, exline, item)
                 return None
             exname = str(exname)
-            if exname in seen:
-                self._error(
-                    f"exception '{exname}' is given twice in one item (names must be unique)",
+            if exname in seen:  # as Falco: a warning, and both exceptions apply
+                self._warn(
+                    f"exception '{exname}' is given twice in one item (names should be unique)",
                     path,
                     exline,
                     item,
                 )
-                return None
             seen.add(exname)
             parsed = self._exception(ex, exname, path, exline, item, base)
             if parsed is None:

@@ -380,11 +380,6 @@ def test_invalid_names_are_warned_and_empty_items_skipped() -> None:
             "an append may only add values, not fields or comps",
         ),
         ("    - name: known\n      values: [[x, y]]\n", 3, "each value must be a list as long as"),
-        (
-            "    - name: known\n      values: [[a]]\n    - name: known\n      values: [[b]]\n",
-            5,
-            "exception 'known' is given twice",
-        ),
     ],
 )
 @pytest.mark.parametrize("how", ["append: true", "override: {exceptions: append}"])
@@ -394,6 +389,20 @@ def test_bad_exception_appends_are_errors(exceptions: str, line: int, says: str,
     assert len(msgs) == 1 and msgs[0].startswith(f"f1.yaml:{line}: rule 'opener': "), msgs
     assert says in msgs[0]
     assert loader.defs.rules["opener"].exceptions[0].values == []
+
+
+def test_an_exception_name_given_twice_warns_and_both_apply() -> None:
+    # today's Falco: LOAD_EXCEPTION_NAME_NOT_UNIQUE is a warning; every exception is kept
+    loader = load(
+        RULE,
+        "- rule: opener\n  exceptions:\n    - name: known\n      values: [[a]]\n"
+        "    - name: known\n      values: [[b]]\n  override: {exceptions: append}\n",
+    )
+    assert errors(loader) == []
+    assert "f1.yaml:5: warning: rule 'opener': exception 'known' is given twice" in warnings(
+        loader
+    )[0]
+    assert loader.defs.rules["opener"].exceptions[0].values == [["a"], ["b"]]
 
 
 def test_appending_an_exception_without_values_warns() -> None:
