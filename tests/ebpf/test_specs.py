@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import struct
+from pathlib import Path
+from typing import Any, NamedTuple
+
 import pytest
 
 from driver_cases import FIXED_SIZES
@@ -12,6 +16,53 @@ from sentry.events.table import EVENTS
 
 H_TABLE = 0
 VARIABLE = 0  # recipe size 0: a string, buffer, address or tuple
+
+# The probe's syscall table (syscall_specs.h: struct sentry_syscall_spec[], section
+# .rodata.specs), read from the object file with the loader's own section reader.
+SPEC_MAX_PARAMS = 14
+_EVENT_SPEC = struct.Struct(f"<HBB{4 * SPEC_MAX_PARAMS}s")
+_SYSCALL_SPEC = struct.Struct(f"<{_EVENT_SPEC.size}s{_EVENT_SPEC.size}sI")
+
+
+class EventRecipe(NamedTuple):
+    type: int
+    nparams: int
+    handler: int
+    params: tuple[tuple[int, int, int, int], ...]  # (kind, arg, size, aux)
+
+
+class SyscallRecipe(NamedTuple):
+    nr: int
+    enter: EventRecipe
+    exit: EventRecipe
+
+
+def _recipe(raw: bytes) -> EventRecipe:
+    etype, n, handler, params = _EVENT_SPEC.unpack(raw)
+    quads = tuple(
+        (params[4 * i], params[4 * i + 1], params[4 * i + 2], params[4 * i + 3])
+        for i in range(min(n, SPEC_MAX_PARAMS))
+    )
+    return EventRecipe(etype, n, handler, quads)
+
+
+def syscall_recipes(lib: Any, path: Path) -> dict[int, SyscallRecipe]:
+    """The probe's table of syscalls with a dedicated event, read from the object file."""
+    from sentry.capture import bpfobject
+    from sentry.capture._cffi.libbpf import ffi
+
+    obj = lib.bpf_object__open_file(str(path).encode(), ffi.NULL)
+    assert obj != ffi.NULL, f"cannot open {path}"
+    try:
+        data = bpfobject.section_bytes(lib, obj, ".rodata.specs")
+    finally:
+        lib.bpf_object__close(obj)
+    out = {}
+    for nr in range(len(data) // _SYSCALL_SPEC.size):
+        enter, exit_, defined = _SYSCALL_SPEC.unpack_from(data, nr * _SYSCALL_SPEC.size)
+        if defined:
+            out[nr] = SyscallRecipe(nr, _recipe(enter), _recipe(exit_))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +76,7 @@ def recipes() -> dict:
         if "needs" in str(err):
             missing(str(err))
         raise
-    return bpfobject.syscall_recipes(lib(), path)
+    return syscall_recipes(lib(), path)
 
 
 def test_every_dedicated_syscall_has_a_recipe(recipes: dict) -> None:

@@ -5,7 +5,7 @@ driver/bpf``; used while newer than its sources), else at first use into a cache
 under a name derived from its sources, so an upgrade rebuilds it and a second start does
 not. ``$SENTRY_BPF_OBJECT`` names a prebuilt object instead.
 Also here: views of the object's data sections (the settings block, the configuration
-written before load, the syscall table).
+written before load).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import hashlib
 import mmap
 import os
 import shutil
-import struct
 import subprocess
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from cffi import FFI
 
@@ -177,49 +176,3 @@ def config_view(lib: Any, obj: Any) -> Any:
             "struct sentry_bpf_config (an object built from other sources?)"
         )
     return _sffi.cast("struct sentry_bpf_config *", ptr)
-
-
-# -- the syscall table (syscall_specs.h), for consistency checks ---------------------------
-
-SPEC_MAX_PARAMS = 14
-_EVENT_SPEC = struct.Struct(f"<HBB{4 * SPEC_MAX_PARAMS}s")
-_SYSCALL_SPEC = struct.Struct(f"<{_EVENT_SPEC.size}s{_EVENT_SPEC.size}sI")
-
-
-class EventRecipe(NamedTuple):
-    type: int
-    nparams: int
-    handler: int
-    params: tuple[tuple[int, int, int, int], ...]  # (kind, arg, size, aux)
-
-
-class SyscallRecipe(NamedTuple):
-    nr: int
-    enter: EventRecipe
-    exit: EventRecipe
-
-
-def _recipe(raw: bytes) -> EventRecipe:
-    etype, n, handler, params = _EVENT_SPEC.unpack(raw)
-    quads = tuple(
-        (params[4 * i], params[4 * i + 1], params[4 * i + 2], params[4 * i + 3])
-        for i in range(min(n, SPEC_MAX_PARAMS))
-    )
-    return EventRecipe(etype, n, handler, quads)
-
-
-def syscall_recipes(lib: Any, path: Path) -> dict[int, SyscallRecipe]:
-    """The probe's table of syscalls with a dedicated event, read from the object file."""
-    obj = lib.bpf_object__open_file(str(path).encode(), ffi.NULL)
-    if obj == ffi.NULL:
-        raise DriverError(f"cannot open {path}")
-    try:
-        data = section_bytes(lib, obj, ".rodata.specs")
-    finally:
-        lib.bpf_object__close(obj)
-    out = {}
-    for nr in range(len(data) // _SYSCALL_SPEC.size):
-        enter, exit_, defined = _SYSCALL_SPEC.unpack_from(data, nr * _SYSCALL_SPEC.size)
-        if defined:
-            out[nr] = SyscallRecipe(nr, _recipe(enter), _recipe(exit_))
-    return out
