@@ -89,8 +89,10 @@ def validate_files(paths: list[Path], *, as_json: bool = False) -> tuple[str, bo
     """Load ``paths`` in order as one set; (the report, whether every file is valid)."""
     from sentry.cli.run import output_compiler
     from sentry.rules.engine import load_ruleset
+    from sentry.rules.lint import unused_items
 
     _ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
+    defs.problems.extend(unused_items(defs))  # as Falco: said on validation, not at each run
     files = [str(p) for p in paths]
     by_file: dict[str, list[Problem]] = {f: [] for f in files}
     for problem in defs.problems:

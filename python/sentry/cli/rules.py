@@ -17,6 +17,7 @@ import typer
 
 from sentry.cli.run import output_compiler, report_problems
 from sentry.rules.engine import load_ruleset
+from sentry.rules.lint import unused_items
 from sentry.rules.ruleset import Ruleset
 
 rules_app = typer.Typer(help="Check and list rules files.", no_args_is_help=True)
@@ -31,6 +32,7 @@ def validate_command(
 ) -> None:
     """Load and compile rules; print every problem with FILE:LINE; exit 1 on errors."""
     _ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
+    defs.problems.extend(unused_items(defs))  # as Falco: said on validation, not at each run
     if quiet_warnings:
         defs.problems = defs.errors
     report_problems(defs)

@@ -24,6 +24,7 @@ from sentry.errors import FieldArgumentError, FilterSyntaxError, SentryError, Un
 from sentry.fields.registry import BoundField, resolve
 from sentry.rules.ast import (
     LIST_OPERATORS,
+    TRANSFORMERS,
     VALUE_OPERATORS,
     And,
     Compare,
@@ -38,6 +39,7 @@ from sentry.rules.codegen import Program, build_program, header_constants
 from sentry.rules.compiler import Filter, compile_filter
 from sentry.rules.evttypes import falco_evttypes
 from sentry.rules.expand import MacroError, expand, expand_list
+from sentry.rules.lint import value_warnings
 from sentry.rules.loader import ExceptionDef, Priority, Problem, RuleDef, RuleDefinitions, Severity
 from sentry.rules.parser import parse_condition
 
@@ -383,6 +385,18 @@ def _check_macros(ctx: _Context) -> None:
                 )
 
 
+_TRANSFORMED = re.compile(r"\s*(\w+)\(\s*(.*?)\s*\)\s*")
+
+
+def _untransformed(text: str) -> str:
+    """``proc.name`` for ``toupper( proc.name)``: the field under any transformers."""
+    m = _TRANSFORMED.fullmatch(text)
+    while m is not None and m.group(1) in TRANSFORMERS:
+        text = m.group(2)
+        m = _TRANSFORMED.fullmatch(text)
+    return text.strip()
+
+
 def _exceptions_condition(ctx: _Context, rule: RuleDef) -> str | None:
     """``not (...)`` texts for the rule's exceptions; None after reporting an error."""
     parts = []
@@ -400,8 +414,8 @@ def _exceptions_condition(ctx: _Context, rule: RuleDef) -> str | None:
                 )
                 return None
         for fname in fields:
-            try:
-                resolve(fname)
+            try:  # a field, perhaps under transformers (toupper(proc.name)) as Falco takes
+                resolve(_untransformed(fname))
             except (UnknownFieldError, FieldArgumentError) as err:
                 _problem(ctx, Severity.ERROR, f"exception '{ex.name}': {err}", ex.loc, rule.item)
                 return None
@@ -465,6 +479,8 @@ def _compile_rule(
     except SentryError as err:
         _problem(ctx, Severity.ERROR, f"condition: {err}", loc, item)
         return None
+    for msg in value_warnings(expanded):
+        _problem(ctx, Severity.WARNING, msg, loc, item)
     # With skip-if-unknown-filter, today's Falco also skips (with a warning) a rule naming
     # an unknown event type or an unknown field in its output.
     skip = rule.skip_if_unknown_filter
