@@ -399,9 +399,9 @@ def test_an_exception_name_given_twice_warns_and_both_apply() -> None:
         "    - name: known\n      values: [[b]]\n  override: {exceptions: append}\n",
     )
     assert errors(loader) == []
-    assert "f1.yaml:5: warning: rule 'opener': exception 'known' is given twice" in warnings(
-        loader
-    )[0]
+    assert (
+        "f1.yaml:5: warning: rule 'opener': exception 'known' is given twice" in warnings(loader)[0]
+    )
     assert loader.defs.rules["opener"].exceptions[0].values == [["a"], ["b"]]
 
 
