@@ -3,7 +3,8 @@ and about lists and macros nothing uses.
 
 A constant that names a field (``proc.name = proc.pname``, also quoted or with stray spaces)
 is compared as text, not as the field: the author most likely meant ``val(proc.pname)``.
-Likewise a constant shaped as a transformer call (``"toupper( proc.pname)"``). Both load,
+Likewise a constant shaped as a transformer call (``"toupper( proc.pname)"``), and an audit
+or JSON field compared with ``<NA>``, which a missing value also reads. Both load,
 with a warning, as in Falco; exceptions' values are constants too, so they are checked once
 they become part of the condition.
 """
@@ -16,9 +17,11 @@ from collections import Counter
 
 from sentry.errors import FieldArgumentError, UnknownFieldError
 from sentry.fields.registry import resolve
-from sentry.rules.ast import TRANSFORMERS, Compare, Expr, Value, ValueList, walk
+from sentry.rules.ast import TRANSFORMERS, Compare, Expr, Value, ValueList, base_field, walk
 from sentry.rules.definitions import Problem, RuleDefinitions, Severity
 
+# Falco's LOAD_UNSAFE_NA_CHECK: the audit and JSON fields whose missing values read <NA>.
+_NA_UNSAFE = ("ka.", "jevt.")
 _FIELD_SHAPE = re.compile(r"^([a-zA-Z_]\w*(?:\.\w+)+)(?:\[([^\]]+)\])?$")
 
 
@@ -62,6 +65,14 @@ def value_warnings(expr: Expr) -> list[str]:
         for value in values:
             msg = _value_warning(value)
             if msg is not None and msg not in out:
+                out.append(msg)
+        field = base_field(node.lhs).name
+        if field.startswith(_NA_UNSAFE) and any(v.text == "<NA>" for v in values):
+            msg = (
+                f"comparing {field} with <NA> is unsafe (a missing value and the text <NA> "
+                f"look alike): test '{field} exists' instead"
+            )
+            if msg not in out:
                 out.append(msg)
     return out
 

@@ -70,3 +70,11 @@ def test_exception_fields_take_transformers() -> None:
     ruleset = compile_rules(loader.defs)
     assert loader.defs.errors == []
     assert len(ruleset.all_rules) == 1
+
+
+def test_audit_and_json_fields_compared_with_na_warn() -> None:
+    for cond in ("ka.user.name = <NA>", "ka.user.name in (x, <NA>)", "jevt.value[/a] != <NA>"):
+        (msg,) = value_warnings(parse_condition(cond))
+        assert "with <NA> is unsafe" in msg and "exists' instead" in msg
+    for cond in ("ka.user.name exists", "some.field = <NA>", "proc.name = <NA>"):
+        assert value_warnings(parse_condition(cond)) == []
