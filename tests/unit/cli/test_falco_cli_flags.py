@@ -17,7 +17,7 @@ import yaml
 
 from conformance_data import conformance_dir
 from sentry.cli.main import falco_argv
-from sentry.rules.ast import field_refs
+from sentry.rules.ast import Compare, FieldValue, base_field, walk
 from sentry.rules.parser import parse_condition
 
 SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
@@ -138,7 +138,11 @@ def _used_fields(path: Path) -> set[str]:
         for op in ("and ", "or "):  # an appended condition starts with its operator
             if text.startswith(op):
                 text = text[len(op) :]
-        used.update(ref.name for ref in field_refs(parse_condition(text)))
+        for node in walk(parse_condition(text)):
+            if isinstance(node, Compare):
+                used.add(base_field(node.lhs).name)
+                if isinstance(node.rhs, FieldValue):
+                    used.add(node.rhs.field.name)
 
     for item in yaml.safe_load(path.read_text()) or []:
         for entry in (item, *(v for v in item.get("override", {}).values() if isinstance(v, dict))):
