@@ -14,3 +14,12 @@ def missing(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI installs it: scripts/install.sh)")
     pytest.skip(reason)
+
+
+def ebpf_unavailable() -> str | None:
+    """Why the probe cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "eBPF capture needs root"
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "kernel without BTF (/sys/kernel/btf/vmlinux)"
+    return None

@@ -7,16 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from needs import ebpf_unavailable
 from sentry.errors import DriverError
-
-
-def ebpf_unavailable() -> str | None:
-    """Why the probe cannot run here, or None."""
-    if os.geteuid() != 0:
-        return "eBPF capture needs root"
-    if not os.path.exists("/sys/kernel/btf/vmlinux"):
-        return "kernel without BTF (/sys/kernel/btf/vmlinux)"
-    return None
 
 
 def _probe(**options: object) -> Iterator[object]:

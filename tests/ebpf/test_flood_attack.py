@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 
 @pytest.fixture(autouse=True)
 def _need_ebpf() -> None:
-    from conftest import ebpf_unavailable
+    from needs import ebpf_unavailable
 
     reason = ebpf_unavailable()
     if reason:

@@ -40,7 +40,7 @@ sys.stdin.readline()
 
 @pytest.fixture(autouse=True)
 def _need_ebpf() -> None:
-    from conftest import ebpf_unavailable
+    from needs import ebpf_unavailable
 
     reason = ebpf_unavailable()
     if reason:
