@@ -23,3 +23,10 @@ def ebpf_unavailable() -> str | None:
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
         return "kernel without BTF (/sys/kernel/btf/vmlinux)"
     return None
+
+
+def need_ebpf() -> None:
+    """Skip (fail under CI) where the probe cannot run."""
+    reason = ebpf_unavailable()
+    if reason:
+        missing(reason)

@@ -7,17 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from needs import ebpf_unavailable
+from needs import need_ebpf
 from sentry.errors import DriverError
 
 
 def _probe(**options: object) -> Iterator[object]:
     """The probe, capturing only this test process's descendants."""
-    reason = ebpf_unavailable()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    need_ebpf()
     from sentry.capture.ebpf import EbpfSource
 
     try:

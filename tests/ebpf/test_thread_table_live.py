@@ -40,13 +40,9 @@ sys.stdin.readline()
 
 @pytest.fixture(autouse=True)
 def _need_ebpf() -> None:
-    from needs import ebpf_unavailable
+    from needs import need_ebpf
 
-    reason = ebpf_unavailable()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    need_ebpf()
 
 
 def probe() -> Any:
