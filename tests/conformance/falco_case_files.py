@@ -7,6 +7,9 @@ avocado's ``!mux`` tags; they are read as plain YAML and their ``trace_files`` m
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -80,3 +83,32 @@ def check_detection(
         for rule, count in entry.items():
             got = by_rule.get(rule, 0)
             assert got == count, f"{rule}: {got} != {count}\n{res}"
+
+
+def sentry(
+    args: list[str], cwd: Path, timeout: float = 300, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The real ``sentry`` command, in ``cwd``, with TZ=UTC (and ``env``)."""
+    return subprocess.run(
+        [*SENTRY, *args],
+        cwd=cwd,
+        env=dict(os.environ, TZ="UTC", **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def alert_counts(stderr: str) -> dict[str, int]:
+    """``Alerts by rule:`` of ``sentry run --stats``."""
+    lines = stderr.splitlines()
+    if "Alerts by rule:" not in lines:
+        return {}
+    out = {}
+    for line in lines[lines.index("Alerts by rule:") + 1 :]:
+        m = re.match(r"^   (.*): (\d+)$", line)
+        if not m:
+            break
+        out[m.group(1)] = int(m.group(2))
+    return out

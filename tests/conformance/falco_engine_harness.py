@@ -13,7 +13,6 @@ A :class:`Case` says only what it expects; :func:`check` runs it and asserts.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import textwrap
@@ -21,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from falco_case_files import SENTRY
+from falco_case_files import alert_counts
+from falco_case_files import sentry as run_sentry
 
 from sentry.rules.story import Story
 from sentry.rules.storywriter import write_story
@@ -99,29 +99,7 @@ class Case:
 
 
 def sentry(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SENTRY, *args],
-        cwd=cwd,
-        env=dict(os.environ, TZ="UTC"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def alert_counts(stderr: str) -> dict[str, int]:
-    """``Alerts by rule:`` of ``sentry run --stats``."""
-    lines = stderr.splitlines()
-    if "Alerts by rule:" not in lines:
-        return {}
-    out = {}
-    for line in lines[lines.index("Alerts by rule:") + 1 :]:
-        m = re.match(r"^   (.*): (\d+)$", line)
-        if not m:
-            break
-        out[m.group(1)] = int(m.group(2))
-    return out
+    return run_sentry(args, cwd, timeout=120)
 
 
 def problems(text: str) -> tuple[list[str], list[str]]:

@@ -12,41 +12,15 @@ the real ``sentry`` command.
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
 from pathlib import Path
 
 import pytest
-from falco_case_files import SENTRY, load_cases
+from falco_case_files import alert_counts, load_cases, sentry
 
 pytestmark = pytest.mark.conformance
 
 
-def sentry(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SENTRY, *args],
-        cwd=cwd,
-        env=dict(os.environ, TZ="UTC", **env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def counts(stderr: str) -> dict[str, int]:
-    """``Alerts by rule:`` of ``--stats``."""
-    lines = stderr.splitlines()
-    if "Alerts by rule:" not in lines:
-        return {}
-    out = {}
-    for line in lines[lines.index("Alerts by rule:") + 1 :]:
-        m = re.match(r"^   (.*): (\d+)$", line)
-        if not m:
-            break
-        out[m.group(1)] = int(m.group(2))
-    return out
+counts = alert_counts
 
 
 def test_json_alerts_in_todays_key_order(falco_dir: Path) -> None:
