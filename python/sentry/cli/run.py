@@ -266,6 +266,7 @@ def run_command(
         min_priority=Priority.parse(cfg.get("priority")),
         sources=frozenset({"syscall", "k8s_audit"} - set(disable_source or ())),
         toggles=tuple(cfg.get("rules")),  # the config's rules: enable/disable selection
+        enter_events=cfg.get("engine.enter_events"),
     )
     selection.check()
     if rules:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sentry.events.syscalls import PPM_SC_NAMES
-from sentry.events.table import EventFlags, ParamInfo, ParamType, PrintFormat
+from sentry.events.table import EVENTS, EventFlags, ParamInfo, ParamType, PrintFormat
 from sentry.events.wire import SCAP_VALUES
 from sentry.fields.registry import (
     ArgKind,
@@ -416,6 +416,70 @@ def _arg_index(ev: Any, key: str) -> int:
     return i if 0 <= i < ev.nparams else -1
 
 
+class _Entered:
+    """The enter event of an exit, as its thread kept it: what :func:`render_arg` reads."""
+
+    __slots__ = ("info", "nparams", "thread", "values")
+
+    def __init__(self, info: Any, thread: Any, values: list[Any]) -> None:
+        self.info, self.thread, self.values = info, thread, values
+        self.nparams = len(values)
+
+    def param(self, i: int) -> Any:
+        return self.values[i]
+
+
+def _enter_info(info: Any, key: str) -> Any:
+    """The enter type whose parameter ``key`` an exit of type ``info`` lacks (else None)."""
+    if key.isdigit() or info.direction != "<":
+        return None
+    enter = EVENTS.get(info.code - 1)
+    if enter is None or enter.name != info.name or enter.param_index(key) < 0:
+        return None
+    return enter
+
+
+def entered(ev: Any) -> _Entered | None:
+    """The enter event of exit ``ev`` as its thread kept it, when it was seen (else None).
+
+    Today's drivers put the enter's parameters on the exit event itself (libs' "drop enter
+    events", Falco 0.42); ours still send them on the enter, so an exit's ``evt.arg.X`` and
+    ``evt.rawarg.X`` that the exit lacks read the enter's, as today's Falco reads them."""
+    from sentry.inspect.inspector import ENTER_ARGS
+
+    th = ev.thread
+    code = ev.type - 1
+    if th is None or th.last_type != code:
+        return None
+    info = EVENTS.get(code)
+    if info is None:
+        return None
+    params = info.params
+    if code in ENTER_ARGS and th.enter is not None:
+        kept = th.enter
+        return _Entered(info, th, [kept.get(p.name) for p in params])
+    if params and params[0].type is ParamType.FD:
+        # Calls whose enter is not kept (I/O): their fd is the thread's last fd.
+        return _Entered(info, th, [th.last_fd] + [None] * (len(params) - 1))
+    return None
+
+
+def _enter_arg(ev: Any, key: str, raw: bool) -> Any:
+    en = entered(ev)
+    if en is None:
+        return None
+    i = en.info.param_index(key)
+    if i < 0:
+        return None
+    value = en.values[i]
+    if value is None:
+        return None
+    if raw:
+        return _printable(value) if isinstance(value, bytes) else value
+    text, resolved = render_arg(en, i)
+    return resolved if resolved is not None else text
+
+
 def _type_arg_index(info: Any, key: str) -> int:
     """_arg_index's answer for every event of type ``info`` that has all its parameters."""
     if key.isdigit():
@@ -429,14 +493,17 @@ def _make_arg(key: str | None) -> Extractor:
     def extract(ev: Any) -> str | None:
         i = _arg_index(ev, key)
         if i < 0:
-            return None
+            return _enter_arg(ev, key, False) if ev.info.param_index(key) < 0 else None
         raw, resolved = render_arg(ev, i)
         return resolved if resolved is not None else raw
+
+    def from_enter(ev: Any) -> str | None:
+        return _enter_arg(ev, key, False)
 
     def specialiser(info: Any) -> Extractor | Known:
         i = _type_arg_index(info, key)
         if i < 0:
-            return Known(None)
+            return from_enter if _enter_info(info, key) is not None else Known(None)
         pinfo = info.params[i] if i < len(info.params) else None
         if (
             pinfo is not None
@@ -472,16 +539,19 @@ def _make_rawarg(key: str | None) -> Extractor:
     def extract(ev: Any) -> Any:
         i = _arg_index(ev, key)
         if i < 0:
-            return None
+            return _enter_arg(ev, key, True) if ev.info.param_index(key) < 0 else None
         value = ev.param(i)
         if isinstance(value, bytes):
             return _printable(value)
         return value
 
+    def from_enter(ev: Any) -> Any:
+        return _enter_arg(ev, key, True)
+
     def specialiser(info: Any) -> Extractor | Known:
         i = _type_arg_index(info, key)
         if i < 0:
-            return Known(None)
+            return from_enter if _enter_info(info, key) is not None else Known(None)
 
         def rawarg(ev: Any) -> Any:
             if i >= ev.nparams:

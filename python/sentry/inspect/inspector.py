@@ -60,6 +60,76 @@ _FAMILY_TYPES = {1: FdType.UNIX, 2: FdType.IPV4, 10: FdType.IPV6, 16: FdType.NET
 _SOCK_L4 = {1: "tcp", 2: "udp", 3: "raw"}  # SOCK_STREAM, SOCK_DGRAM, SOCK_RAW
 
 
+# Syscalls whose enter parameters an exit's evt.arg.X may name, kept per thread as the
+# exit's stand-in for the parameters today's drivers put on the exit itself (libs' "drop
+# enter events" work, Falco 0.42): every enter with a parameter its exit lacks, other than
+# the fd (the thread's last fd already) and a size. Left out, for their volume: I/O, polling
+# and memory calls, whose extra enter parameters no rule language user asks of an exit.
+_ARGS_UNKEPT = frozenset(
+    (
+        "read",
+        "write",
+        "pread",
+        "pwrite",
+        "readv",
+        "writev",
+        "preadv",
+        "pwritev",
+        "send",
+        "recv",
+        "sendto",
+        "recvfrom",
+        "sendmsg",
+        "recvmsg",
+        "futex",
+        "nanosleep",
+        "poll",
+        "ppoll",
+        "epoll_wait",
+        "brk",
+        "lseek",
+        "llseek",
+        "semop",
+        "mmap",
+        "mmap2",
+        "munmap",
+        "mprotect",
+        "splice",
+        "sendfile",
+        "copy_file_range",
+        "fcntl",
+        "close",
+        "fstat",
+        "fstat64",
+        "getdents",
+        "getdents64",
+        "syscall",
+        "scapevent",
+        "pluginevent",
+        "container",
+        "signaldeliver",
+    )
+)
+
+
+def _args_enters() -> frozenset[int]:
+    codes = set()
+    for code, info in EVENTS.items():
+        exit_info = EVENTS.get(code + 1)
+        if info.direction != ">" or exit_info is None or exit_info.name != info.name:
+            continue
+        if info.name in _ARGS_UNKEPT:
+            continue
+        missing = {p.name for p in info.params} - {p.name for p in exit_info.params}
+        if missing - {"fd", "size"}:
+            codes.add(code)
+    return frozenset(codes)
+
+
+ENTER_ARGS: frozenset[int] = _args_enters()
+"""Enter event types whose parameters the thread keeps (``ThreadInfo.enter``) for the exit's
+``evt.arg.*`` (see :func:`sentry.fields.evt.enter_param`)."""
+
 Handler = Callable[[Any, Any], None]  # (event, its ThreadInfo, None for internal events)
 
 
@@ -250,7 +320,7 @@ class Inspector:
                     and exit_info is not None
                     and all(p.name != "name" for p in exit_info.params)
                 )
-                if info.name in stash or old_open:
+                if info.name in stash or old_open or code in ENTER_ARGS:
                     self._stash_enter.add(code)
                 if info.name == "procexit":
                     self._handlers[code] = self._on_procexit

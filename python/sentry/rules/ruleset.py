@@ -15,6 +15,7 @@ definition order, so an event of a type no rule cares about costs one list looku
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -98,6 +99,10 @@ class Selection:
     min_priority: Priority = Priority.DEBUG
     sources: frozenset[str] = frozenset({"syscall", "k8s_audit"})
     toggles: tuple[tuple[str, str, str], ...] = ()
+    # engine.enter_events: evaluate (rules also see syscall enter events, Falco <= 0.41),
+    # skip (exit events only, one evaluation per syscall, Falco >= 0.42) or auto (skip when
+    # the rules require an engine version of a release without enter events).
+    enter_events: str = "auto"
 
     def check(self) -> None:
         if self.enabled_tags and (self.disabled_substrings or self.disabled_tags):
@@ -124,6 +129,30 @@ class Selection:
         return not (self.enabled_tags and not any(t in rule.tags for t in self.enabled_tags))
 
 
+ENTERLESS_ENGINE_VERSION = (0, 52, 0)
+"""The first rules engine version of a Falco whose drivers send no syscall enter events
+(Falco 0.42, libs' "drop enter events": each syscall is one exit event that carries its
+enter's parameters). ``engine.enter_events: auto`` evaluates rules on exit events only
+for rules files requiring at least this version."""
+
+
+@functools.cache
+def syscall_enter_numbers() -> frozenset[int]:
+    """Enter events of system calls (those with an exit of the same name): the ones Falco
+    0.42's drivers no longer send. Meta events (procexit, container, signaldeliver ...)
+    stay."""
+    from sentry.events.table import EVENTS
+
+    return frozenset(
+        code
+        for code, info in EVENTS.items()
+        if info.direction == ">"
+        and (x := EVENTS.get(code + 1)) is not None
+        and x.name == info.name
+        and info.name not in ("container", "signaldeliver", "scapevent", "pluginevent")
+    )
+
+
 class Ruleset:
     """Compiled rules plus the event-type index for the selected ones."""
 
@@ -133,8 +162,10 @@ class Ruleset:
         type_numbers: Callable[[str], Iterable[int]],
         event_max: int,
         selection: Selection | None = None,
+        engine_version: tuple[int, int, int] = (0, 0, 0),
     ):
         self.all_rules = rules
+        self.engine_version = engine_version  # the rules' required_engine_version
         self._type_numbers = type_numbers
         self._event_max = event_max
         self.selection = selection or Selection()
@@ -146,12 +177,23 @@ class Ruleset:
 
     def select(self, selection: Selection) -> Ruleset:
         """The same compiled rules with another selection."""
-        return Ruleset(self.all_rules, self._type_numbers, self._event_max, selection)
+        return Ruleset(
+            self.all_rules, self._type_numbers, self._event_max, selection, self.engine_version
+        )
+
+    @property
+    def evaluates_enter(self) -> bool:
+        """Whether syscall rules are evaluated on enter events too (see Selection)."""
+        mode = self.selection.enter_events
+        if mode == "auto":
+            return self.engine_version < ENTERLESS_ENGINE_VERSION
+        return mode == "evaluate"
 
     def _build(self) -> None:
         self.rules = [r for r in self.all_rules if self.selection.keeps(r)]
         buckets: list[list[CompiledRule]] = [[] for _ in range(self._event_max)]
         by_source: dict[str, list[CompiledRule]] = {}
+        skipped = frozenset() if self.evaluates_enter else syscall_enter_numbers()
         for rule in self.rules:
             by_source.setdefault(rule.source, []).append(rule)
             if rule.source != "syscall":
@@ -161,7 +203,7 @@ class Ruleset:
             else:
                 numbers = sorted({n for name in rule.index_types for n in self._type_numbers(name)})
             for n in numbers:
-                if 0 <= n < self._event_max:
+                if 0 <= n < self._event_max and n not in skipped:
                     buckets[n].append(rule)
         self.for_type = [tuple(b) for b in buckets]
         self._programs: dict[tuple[Any, ...], Program] = {}
@@ -352,7 +394,7 @@ def compile_rules(
         result = _compile_rule(ctx, rule, output_compiler)
         if result is not None:
             compiled.append(result)
-    return Ruleset(compiled, type_numbers, event_max)
+    return Ruleset(compiled, type_numbers, event_max, engine_version=defs.required_engine_version)
 
 
 def _problem(ctx: _Context, severity: Severity, msg: str, loc: Any, item: str) -> None:

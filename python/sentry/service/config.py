@@ -199,6 +199,16 @@ SCHEMA: dict[str, Key] = {
     # first: an event raises at most one alert (the first matching rule, as Falco's
     # default); all: every matching rule raises one.
     "rule_matching": Key("first", _choice(("first", "all")), "first or all"),
+    # Which events syscall rules are evaluated on. evaluate: enter and exit events (Falco
+    # <= 0.41, whose drivers sent both: a rule without evt.dir may alert twice per syscall);
+    # skip: exit events only, one evaluation per syscall, the exit reading its enter's
+    # parameters (evt.arg.*), as Falco >= 0.42 whose drivers send no enter events (rules
+    # on evt.dir=> never match); auto: skip when the rules files require engine version
+    # 0.52.0 or later (today's falcosecurity/rules ask 0.57.0), evaluate for older rules
+    # (0.28.1's ask 9). Falco itself has no such key: it simply has no enter events.
+    "engine.enter_events": Key(
+        "auto", _choice(("auto", "evaluate", "skip")), "auto, evaluate or skip"
+    ),
     # Falco 0.38+: rules enabled/disabled by name (with * wildcards) or tag, in order.
     "rules": Key([], _rule_selection, "a list of {enable|disable: {rule|tag: ...}}"),
     "log_stderr": Key(True, _bool, BOOL),
