@@ -288,6 +288,11 @@ def _whole_list(name: str, pointer: str, desc: str) -> None:
 
 _whole_list("ka.user.groups", "/user/groups", "the groups the user belongs to")
 _whole_list(
+    "ka.sourceips",
+    "/sourceIPs",
+    "the IP addresses of the client calling the API server (today's k8saudit plugin)",
+)
+_whole_list(
     "ka.req.binding.subjects",
     "/requestObject/subjects",
     "for a (cluster) role binding, the subjects (accounts, users) being linked",

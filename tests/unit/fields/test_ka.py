@@ -20,6 +20,7 @@ POD = {
     "user": {"username": "alice", "groups": ["dev", "system:authenticated"]},
     "impersonatedUser": {"username": "bob"},
     "userAgent": "kubectl/v1.20",
+    "sourceIPs": ["10.0.0.5", "192.168.1.9"],
     "objectRef": {"resource": "pods", "namespace": "default", "name": "p", "subresource": "exec"},
     "responseStatus": {"code": 201},
     "annotations": {
@@ -81,6 +82,8 @@ def get(name: str, obj: dict[str, Any], arg: str | None = None) -> Any:
         ("ka.user.groups", None, ["dev", "system:authenticated"]),
         ("ka.impuser.name", None, "bob"),
         ("ka.useragent", None, "kubectl/v1.20"),
+        ("ka.sourceips", None, ["10.0.0.5", "192.168.1.9"]),  # today's plugin: a list
+        ("ka.sourceips", "1", "192.168.1.9"),
         ("ka.auth.decision", None, "allow"),
         ("ka.auth.reason", None, "RBAC"),
         ("ka.target.resource", None, "pods"),
