@@ -237,7 +237,7 @@ def _params() -> list[Any]:
 def test_fires(table: Table, story: Story, tmp_path_factory: pytest.TempPathFactory) -> None:
     run, run_id = table_run(table, tmp_path_factory)
     token, _ = tokens(table, story, run_id)
-    assert run.statuses[token] == 200, f"{story.rule}: POST: {run.statuses[token]} (<0: not 1 taken)"
+    assert run.statuses[token] == 200, f"{story.rule}: POST {run.statuses[token]} (<0: not 1 taken)"
     got = _of(run, token, story.rule)
     assert got, f"{table.path.name}: {story.rule!r} did not fire; {_describe(run, token)}"
     want = {k: v.replace("$STORY", token) for k, v in story.fields.items()}
@@ -253,7 +253,7 @@ def test_near_miss_is_quiet(
 ) -> None:
     run, run_id = table_run(table, tmp_path_factory)
     _, token = tokens(table, story, run_id)
-    assert run.statuses[token] == 200, f"{story.rule}: POST: {run.statuses[token]} (<0: not 1 taken)"
+    assert run.statuses[token] == 200, f"{story.rule}: POST {run.statuses[token]} (<0: not 1 taken)"
     got = _of(run, token, story.rule)
     assert not got, f"{story.rule}: the near miss fired: {[a['output'] for a in got]}"
 
