@@ -67,6 +67,11 @@ def test_fires(table: ls.Table, story: ls.Story) -> None:
     assert r.fire.code == 0, f"{_where(table, story)}: fire script failed: {r.fire.describe()}"
     got = r.fire.of_rule(story.rule)
     assert got, f"{_where(table, story)}: did not fire; {note}\n{r.fire.describe()}"
+    if story.alerts is not None:
+        assert len(got) == story.alerts, (
+            f"{_where(table, story)}: {len(got)} alerts, {story.alerts} expected:\n"
+            + "\n".join(str(a.get("output"))[:300] for a in got)
+        )
     if story.fields:
         want = {k: v.replace("$STORY", r.fire.token) for k, v in story.fields.items()}
         seen = [{k: a.get("output_fields", {}).get(k) for k in want} for a in got]
