@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sentry.capture.k8saudit import AuditFormatError, parse_body
-from sentry.capture.scapfile import ScapReader, ScapWriter
+from sentry.capture.scapreader import ScapReader
+from sentry.capture.scapwriter import ScapWriter
 from sentry.errors import CaptureError, SentryError
 from sentry.rules.loader import RulesLoader
 from sentry.rules.parser import parse_condition

@@ -57,7 +57,7 @@ def write_capture(
     metadata: dict[str, Iterable[Any]],
 ) -> tuple[int, int]:
     """Copy ``source`` to ``out``; returns (events kept, state-only events kept)."""
-    from sentry.capture.scapfile import ScapWriter
+    from sentry.capture.scapwriter import ScapWriter
     from sentry.cli.tail import compile_tail_filter
 
     flt = compile_tail_filter(filter_text)

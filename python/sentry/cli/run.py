@@ -140,7 +140,7 @@ def open_source(
     check_capture_path(capture)
     if is_audit_file(capture):
         return AuditFileSource(capture), None
-    from sentry.capture.scapfile import ScapReader
+    from sentry.capture.scapreader import ScapReader
 
     reader = ScapReader(capture)
     inspector = Inspector.from_capture(reader, limits)

@@ -65,7 +65,7 @@ def open_capture(path: str) -> tuple[Any, Any]:
     """(reader, inspector) for a .scap file."""
     from pathlib import Path
 
-    from sentry.capture.scapfile import ScapReader
+    from sentry.capture.scapreader import ScapReader
     from sentry.inspect.inspector import Inspector
 
     if not Path(path).is_file():

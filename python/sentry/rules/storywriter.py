@@ -11,14 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sentry.capture.scapfile import (
-    GroupEntry,
-    MachineInfo,
-    ScapWriter,
-    ThreadEntry,
-    UserEntry,
-    encode_event,
-)
+from sentry.capture.scapmeta import GroupEntry, MachineInfo, ThreadEntry, UserEntry
+from sentry.capture.scapwriter import ScapWriter, encode_event
 from sentry.events.event import AF_INET, AF_INET6, AF_UNIX, SockAddr, SockTuple
 from sentry.events.syscalls import LIBS_LATER_EVENTS, PPM_SC_BY_NAME, X86_64_BY_NAME
 from sentry.events.table import EVENTS, EventInfo, ParamType

@@ -161,7 +161,8 @@ class AlertCapture:
         self._open(alert.time_ns, num, until)
 
     def _open(self, ts: int, num: int, until: int) -> None:
-        from sentry.capture.scapfile import MachineInfo, ScapWriter
+        from sentry.capture.scapmeta import MachineInfo
+        from sentry.capture.scapwriter import ScapWriter
 
         self.path = f"{self.prefix}_{ts}_{num}.scap"
         try:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sentry.capture import scapfile
+from sentry.capture import scapreader
 from sentry.capture._cffi.scapscan import load
 
 
@@ -20,7 +20,7 @@ def walker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
             if os.environ.get("CI"):
                 pytest.fail("the C block walker does not build")
             pytest.skip("no C compiler for the block walker")
-        monkeypatch.setattr(scapfile, "_SCANNER", [module])
+        monkeypatch.setattr(scapreader, "_SCANNER", [module])
     else:
-        monkeypatch.setattr(scapfile, "_SCANNER", [None])
+        monkeypatch.setattr(scapreader, "_SCANNER", [None])
     yield request.param

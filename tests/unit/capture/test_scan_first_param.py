@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from needs import missing
-from sentry.capture import scapfile
+from sentry.capture import scapreader, scapwriter
 from sentry.capture._cffi.scapscan import load
-from sentry.capture.scapfile import ScapReader, ScapWriter
+from sentry.capture.scapreader import ScapReader
+from sentry.capture.scapwriter import ScapWriter
 from sentry.errors import CaptureError
 from sentry.events.event import first_param_kinds
 from sentry.events.table import EVENTS
@@ -20,8 +21,8 @@ INT_FIRST = sorted(code for code, kind in enumerate(first_param_kinds(len(EVENTS
 
 
 def _read_first(path: Path, scanner: object) -> list[object]:
-    saved = scapfile._SCANNER[:]
-    scapfile._SCANNER[:] = [scanner]
+    saved = scapreader._SCANNER[:]
+    scapreader._SCANNER[:] = [scanner]
     try:
         out: list[object] = []
         for evt in ScapReader(path):
@@ -31,7 +32,7 @@ def _read_first(path: Path, scanner: object) -> list[object]:
                 out.append(("error", str(err)))
         return out
     finally:
-        scapfile._SCANNER[:] = saved
+        scapreader._SCANNER[:] = saved
 
 
 def test_int_first_types_cover_fds_and_results() -> None:
@@ -66,7 +67,7 @@ def test_c_first_param_matches_python(tmp_path: Path, data: st.DataObject) -> No
                 )
                 | st.binary(max_size=9)
             )
-            record = bytearray(scapfile.encode_event(code, [raw], ts=1, tid=2))
+            record = bytearray(scapwriter.encode_event(code, [raw], ts=1, tid=2))
             if data.draw(st.booleans()):  # the first length overruns the event
                 record[26] = 0xF0
             w.write_record(bytes(record), 0)

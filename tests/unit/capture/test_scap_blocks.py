@@ -8,16 +8,9 @@ from pathlib import Path
 import pytest
 from hand_blocks import block
 
-from sentry.capture.scapfile import (
-    EV,
-    EV_V2,
-    EV_V2_LARGE,
-    EVF,
-    EVF_V2,
-    ScapReader,
-    ScapWriter,
-    encode_event,
-)
+from sentry.capture.scapmeta import EV, EV_V2, EV_V2_LARGE, EVF, EVF_V2
+from sentry.capture.scapreader import ScapReader
+from sentry.capture.scapwriter import ScapWriter, encode_event
 from sentry.events.format import args_text
 from sentry.events.table import EventType as T
 from sysdig_ref import sysdig_lines

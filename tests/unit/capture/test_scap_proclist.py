@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hand_blocks import block
 
-from sentry.capture.scapfile import (
+from sentry.capture.scapmeta import (
     MI,
     PL_V1,
     PL_V2,
@@ -20,9 +20,9 @@ from sentry.capture.scapfile import (
     PL_V8,
     PL_V9,
     SHB,
-    ScapReader,
-    encode_event,
 )
+from sentry.capture.scapreader import ScapReader
+from sentry.capture.scapwriter import encode_event
 from sentry.events.table import EventType as T
 from sysdig_ref import sysdig_lines
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.events.format import param_text
 from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import ParamType

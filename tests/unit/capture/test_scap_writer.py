@@ -6,18 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from sentry.capture.scapfile import (
+from sentry.capture.scapmeta import (
     FD_FILE_V2,
     FD_IPV4_SOCK,
     FdEntry,
     GroupEntry,
     Interface,
     MachineInfo,
-    ScapReader,
-    ScapWriter,
     ThreadEntry,
     UserEntry,
 )
+from sentry.capture.scapreader import ScapReader
+from sentry.capture.scapwriter import ScapWriter
 from sentry.events.event import FdList, SockAddr, SockTuple
 from sentry.events.format import args_text
 from sentry.events.table import EventType as T

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from needs import missing
-from sentry.capture import scapfile
+from sentry.capture import scapreader
 from sentry.capture._cffi.scapscan import SCAN_REC_FIELDS, SCAN_REC_FORMAT, installed, load
 
 
@@ -26,8 +26,8 @@ def test_install_time_walker_is_the_one_in_use(monkeypatch: pytest.MonkeyPatch) 
             )
         pytest.skip("the C event walker was not built at install time (scripts/install.sh)")
     monkeypatch.delenv("SENTRY_PURE_PYTHON", raising=False)
-    monkeypatch.setattr(scapfile, "_SCANNER", [])  # what a fresh process picks
-    scanner = scapfile._scanner()
+    monkeypatch.setattr(scapreader, "_SCANNER", [])  # what a fresh process picks
+    scanner = scapreader._scanner()
     assert scanner is not None, "readers fall back to the Python walker"
     assert Path(scanner.__file__) == path
 
