@@ -15,12 +15,11 @@ any type may match); the rule engine uses it to skip rules by event type before 
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sentry.fields.registry import AnyOf, BoundField, FieldType
+from sentry.fields.registry import BoundField, FieldType
 from sentry.rules import operators
 from sentry.rules.ast import (
     And,
@@ -41,14 +40,25 @@ from sentry.rules.ast import (
     walk,
 )
 from sentry.rules.expand import check_depth, expand
+from sentry.rules.matchers import (
+    FAST_CLASS,
+    ORDERINGS,
+    Matcher,
+    all_of,
+    any_of,
+    exists,
+    fast_matcher,
+    generic,
+    negate,
+    on_value,
+    transformed,
+)
 from sentry.rules.operators import FilterTypeError
 from sentry.rules.parser import parse_condition
 
-Matcher = Callable[[Any], bool]
 Resolver = Callable[[str, str | None], BoundField]
 EvtTypes = frozenset[str] | None
 
-_MULTI = (list, tuple)
 _EVT_TYPE_OPS = frozenset({"=", "in", "intersects"})
 
 __all__ = ["Filter", "FilterTypeError", "compile_filter"]
@@ -174,7 +184,7 @@ class _Compiler:
             inner, _ = self.expr(node.arg)
             if isinstance(inner, bool):
                 return (not inner), (frozenset() if inner else None)
-            return _negate(inner), None
+            return negate(inner), None
         if isinstance(node, BoolConst):
             return node.value, (None if node.value else frozenset())
         assert isinstance(node, Identifier)  # expand() replaced or rejected every macro
@@ -197,7 +207,7 @@ class _Compiler:
                 parts.append(matcher)
         if not parts:
             return True, types
-        return _all_of(parts), types
+        return all_of(parts), types
 
     def disjunction(self, node: Or) -> Compiled:
         parts: list[Matcher] = []
@@ -215,7 +225,7 @@ class _Compiler:
             parts.append(matcher)
         if not parts:
             return False, frozenset()
-        return _any_of(parts), types
+        return any_of(parts), types
 
     def merge_memberships(self, args: list[Expr], *, negated: bool) -> list[Expr]:
         """One set lookup for ``x = a or x in (b, c)`` (and ``not x = a and not x in (b)``).
@@ -270,7 +280,7 @@ class _Compiler:
         assert isinstance(operand, Transform)
         inner, ftype, name = self.operand(operand.operand, column)
         func, out_type = operators.transformer(operand.func, ftype, name, column)
-        return _transformed(inner, func), out_type, f"{operand.func}({name})"
+        return transformed(inner, func), out_type, f"{operand.func}({name})"
 
     def field(self, ref: FieldRef) -> BoundField:
         key = (ref.name, ref.arg)
@@ -291,16 +301,16 @@ class _Compiler:
         # Falco's json (k8s audit) fields: "" is no value, and < > compare numbers.
         json_source = self.field(base_field(node.lhs)).source == "k8s_audit"
         if op == "exists":
-            return _exists(extract, blank_is_missing=json_source), None
+            return exists(extract, blank_is_missing=json_source), None
         if isinstance(rhs, FieldValue):
             return self.dynamic(node, extract, ftype, name), None
         items: tuple[Value, ...] = rhs.items if isinstance(rhs, ValueList) else (rhs,)  # type: ignore[assignment]
         if not items:
             return False, frozenset()  # "x in ()" never holds
-        json_order = json_source and ftype is FieldType.STRING and op in _ORDERINGS
+        json_order = json_source and ftype is FieldType.STRING and op in ORDERINGS
         consts, single, slow = self.tests(node, ftype, name, json_order)
-        matcher = None if json_order else _fast_matcher(op, ftype, extract, consts, single, slow)
-        return matcher or _generic(extract, slow), _evttypes(node, items)
+        matcher = None if json_order else fast_matcher(op, ftype, extract, consts, single, slow)
+        return matcher or generic(extract, slow), _evttypes(node, items)
 
     def tests(
         self, node: Compare, ftype: FieldType, name: str, json_order: bool
@@ -322,7 +332,7 @@ class _Compiler:
         except FilterTypeError as err:
             raise FilterTypeError(err.reason, column=column) from None
         multi = operators.multi_test(op, equal)
-        return consts, single, _on_value(single, multi)
+        return consts, single, on_value(single, multi)
 
     def leaf(self, node: Compare) -> Leaf | None:
         """``node`` taken apart for code generation: a syscall field against constants.
@@ -345,7 +355,7 @@ class _Compiler:
             bound.extract,
             node.op,
             bound.type,
-            _FAST_CLASS.get(bound.type),
+            FAST_CLASS.get(bound.type),
             consts,
             single,
             slow,
@@ -400,240 +410,3 @@ def _evttypes(node: Compare, items: tuple[Value, ...]) -> EvtTypes:
     ):
         return frozenset(v.text for v in items)
     return None
-
-
-# Closure builders (the hot path) ----------------------------------------------------------
-
-
-def _negate(inner: Matcher) -> Matcher:
-    def match(ev: Any) -> bool:
-        return not inner(ev)
-
-    return match
-
-
-def _all_of(parts: list[Matcher]) -> Matcher:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-
-        def match2(ev: Any) -> bool:
-            return a(ev) and b(ev)
-
-        return match2
-    if len(parts) == 3:
-        a, b, c = parts
-
-        def match3(ev: Any) -> bool:
-            return a(ev) and b(ev) and c(ev)
-
-        return match3
-    funcs = tuple(parts)
-
-    def match_n(ev: Any) -> bool:
-        for f in funcs:  # noqa: SIM110 (all() of a generator allocates per event)
-            if not f(ev):
-                return False
-        return True
-
-    return match_n
-
-
-def _any_of(parts: list[Matcher]) -> Matcher:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        a, b = parts
-
-        def match2(ev: Any) -> bool:
-            return a(ev) or b(ev)
-
-        return match2
-    if len(parts) == 3:
-        a, b, c = parts
-
-        def match3(ev: Any) -> bool:
-            return a(ev) or b(ev) or c(ev)
-
-        return match3
-    funcs = tuple(parts)
-
-    def match_n(ev: Any) -> bool:
-        for f in funcs:  # noqa: SIM110 (any() of a generator allocates per event)
-            if f(ev):
-                return True
-        return False
-
-    return match_n
-
-
-def _transformed(inner: Callable[[Any], Any], func: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Apply a transformer per value; ``len`` of several values counts them."""
-    per_item = func is not len
-
-    def extract(ev: Any) -> Any:
-        v = inner(ev)
-        if v is None:
-            return None
-        if per_item and v.__class__ in _MULTI:
-            return [None if x is None else func(x) for x in v]
-        return func(v)
-
-    return extract
-
-
-def _exists(extract: Callable[[Any], Any], *, blank_is_missing: bool) -> Matcher:
-    def match(ev: Any) -> bool:
-        v = extract(ev)
-        if v is None:
-            return False
-        if v.__class__ in _MULTI:
-            return len(v) > 0
-        return not blank_is_missing or (v != "" and v != "<NA>")
-
-    return match
-
-
-def _on_value(single: Callable[[Any], bool], multi: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    """Test an extracted value of any shape: missing, several, or one.
-
-    A value of another kind than its field declares (bytes from a string field, say) makes
-    the comparison false rather than raising out of ``match``.
-    """
-
-    def test(v: Any) -> bool:
-        if v is None:
-            return False
-        try:
-            if v.__class__ in _MULTI:
-                return multi(v)
-            if v.__class__ is AnyOf:
-                return any(x is not None and single(x) for x in v)
-            return single(v)
-        except (TypeError, AttributeError):
-            return False
-
-    return test
-
-
-def _generic(extract: Callable[[Any], Any], test: Callable[[Any], bool]) -> Matcher:
-    def match(ev: Any) -> bool:
-        return test(extract(ev))
-
-    return match
-
-
-_ORDERINGS: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-_FAST_CLASS: dict[FieldType, type] = {
-    FieldType.STRING: str,
-    FieldType.INT: int,
-    FieldType.PORT: int,
-    FieldType.ABSTIME: int,
-    FieldType.RELTIME: int,
-}
-
-
-def _fast_matcher(
-    op: str,
-    ftype: FieldType,
-    extract: Callable[[Any], Any],
-    consts: list[Any],
-    single: Callable[[Any], bool],
-    slow: Callable[[Any], bool],
-) -> Matcher | None:
-    """Inlined closures for the operators rules use most, on str and int fields.
-
-    Each tests the common case (a value of the field's own class) inline (or, for the rarer
-    string operators, with one call to ``single``) and hands anything else (None, lists,
-    odd classes) to ``slow``.
-    """
-    cls = _FAST_CLASS.get(ftype)
-    if cls is None:
-        return None
-    c = consts[0]
-    if op == "=":
-
-        def match_eq(ev: Any) -> bool:
-            v = extract(ev)
-            if v.__class__ is cls:
-                return v == c
-            if v is None:
-                return False
-            return slow(v)
-
-        return match_eq
-    if op == "!=":
-
-        def match_ne(ev: Any) -> bool:
-            v = extract(ev)
-            if v.__class__ is cls:
-                return v != c
-            if v is None:
-                return False
-            return slow(v)
-
-        return match_ne
-    if op in ("in", "intersects"):
-        members = frozenset(consts)
-
-        def match_in(ev: Any) -> bool:
-            v = extract(ev)
-            if v.__class__ is cls:
-                return v in members
-            if v is None:
-                return False
-            return slow(v)
-
-        return match_in
-    order = _ORDERINGS.get(op)
-    if order is not None:
-
-        def match_order(ev: Any) -> bool:
-            v = extract(ev)
-            if v.__class__ is cls:
-                return order(v, c)
-            if v is None:
-                return False
-            return slow(v)
-
-        return match_order
-    if cls is not str:
-        return None
-    if op == "startswith":
-
-        def match_prefix(ev: Any) -> bool:
-            v = extract(ev)
-            if v.__class__ is str:
-                return v.startswith(c)
-            if v is None:
-                return False
-            return slow(v)
-
-        return match_prefix
-    if op == "contains":
-
-        def match_contains(ev: Any) -> bool:
-            v = extract(ev)
-            if v.__class__ is str:
-                return c in v
-            if v is None:
-                return False
-            return slow(v)
-
-        return match_contains
-
-    def match_str(ev: Any) -> bool:  # the other string operators: one call to their test
-        v = extract(ev)
-        if v.__class__ is str:
-            return single(v)
-        if v is None:
-            return False
-        return slow(v)
-
-    return match_str
