@@ -418,7 +418,7 @@ def replay(
     """Run the engine over ``source`` into the configured outputs; the exit status."""
     from sentry.outputs.channels import Message
     from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
-    from sentry.service.outputs import build_outputs
+    from sentry.service.outputsetup import build_outputs
 
     as_json = json_out or cfg.get("json_output")
     include_output = cfg.get("json_include_output_property")

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar
 
-from sentry.outputs.log import log as log_line
+from sentry.log import log as log_line
 from sentry.outputs.syslog import SyslogSocket
 
 

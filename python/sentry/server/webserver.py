@@ -38,7 +38,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from sentry.capture.k8saudit import AuditEvent, AuditFormatError, parse_body
 from sentry.errors import SentryError
-from sentry.outputs.log import log
+from sentry.log import log
 
 AuditSink = Callable[[list[AuditEvent]], Any]
 

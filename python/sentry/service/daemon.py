@@ -27,9 +27,9 @@ from typing import Any
 
 from sentry.capture.k8saudit import AuditEvent
 from sentry.errors import SentryError
+from sentry.log import log as _log
 from sentry.outputs.channels import DeliveryStats, Message
 from sentry.outputs.dispatch import Outputs
-from sentry.outputs.log import log as _log
 from sentry.rules.alert import Alert, json_options
 from sentry.rules.engine import Engine, EngineOptions
 from sentry.rules.loader import Priority
@@ -39,7 +39,7 @@ from sentry.server.webserver import ServerSettings, Unavailable, WebServer
 from sentry.service.config import Config, apply_log_settings
 from sentry.service.containers import ContainerMetadata
 from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
-from sentry.service.outputs import build_outputs
+from sentry.service.outputsetup import build_outputs
 from sentry.service.reload import Retired, changed_keys, plan_outputs, restart_only
 
 RELOAD_REST = 2.0  # after a reload, no other for twice as long as it took ...

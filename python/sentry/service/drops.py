@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sentry.capture.source import CaptureStats
-from sentry.outputs.log import log as log_line
+from sentry.log import log as log_line
 from sentry.outputs.tokenbucket import TokenBucket
 
 ONE_SECOND_NS = 1_000_000_000

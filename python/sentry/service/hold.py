@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sentry.inspect.containers import HOST_ID, ContainerInfo, ContainerTable, LookupState
-from sentry.outputs.log import log as _log
+from sentry.log import log as _log
 from sentry.rules.alert import Alert
 
 Finish = Callable[[], Alert]

@@ -27,7 +27,7 @@ from dataclasses import fields
 from sentry.outputs.channels import Delivery, DeliveryStats
 from sentry.outputs.dispatch import Outputs
 from sentry.service.config import Config
-from sentry.service.outputs import build_channels, deliver
+from sentry.service.outputsetup import build_channels, deliver
 
 # Keys a reload applies: by prefix (a section) or whole name.
 RELOADED = (

@@ -13,7 +13,7 @@ import pytest
 
 from sentry.errors import ConfigError
 from sentry.service.config import load_config
-from sentry.service.outputs import build_channels
+from sentry.service.outputsetup import build_channels
 
 SENTRY = [sys.executable, "-c", "from sentry.cli.main import main; main()"]
 RULES = Path(__file__).resolve().parents[3] / "rules" / "k8s_audit_rules.yaml"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sentry.outputs.log import configure, log
+from sentry.log import configure, log
 from sentry.service.config import apply_log_settings, load_config
 
 
