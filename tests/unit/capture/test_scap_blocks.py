@@ -11,8 +11,8 @@ from hand_blocks import block
 from sentry.capture.scapmeta import EV, EV_V2, EV_V2_LARGE, EVF, EVF_V2
 from sentry.capture.scapreader import ScapReader
 from sentry.capture.scapwriter import ScapWriter, encode_event
-from sentry.events.format import args_text
 from sentry.events.table import EventType as T
+from sentry.fields.evt import args_text
 from sysdig_ref import sysdig_lines
 
 SEP = "\x1f"
@@ -89,7 +89,9 @@ def test_block_variants_read_like_sysdig(tmp_path: Path, kind: int, walker: str)
     fmt = SEP.join(["%evt.num", "%evt.cpu", "%evt.type", "%evt.args"])
     theirs = sysdig_lines(variant, fmt)
     assert theirs == sysdig_lines(plain, fmt)
-    assert [line.split(SEP)[3].rstrip(" ") for line in theirs] == [args_text(e) for e in ours]
+    assert [line.split(SEP)[3].rstrip(" ") for line in theirs] == [
+        args_text(e).rstrip(" ") for e in ours
+    ]
 
 
 @pytest.mark.sysdig

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from sentry.capture.scapreader import ScapReader
-from sentry.events.format import param_text
 from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import ParamType
+from sentry.fields.evt import render_arg
 from sysdig_ref import sysdig_lines
 
 TRACES = [
@@ -80,7 +80,7 @@ def assert_args_match(evt, theirs: str) -> None:  # type: ignore[no-untyped-def]
     pattern = []
     for i in range(evt.nparams):
         pinfo = evt.param_info(i)
-        shown, resolved = param_text(evt, i)
+        shown, resolved = render_arg(evt, i)
         part = re.escape(f"{pinfo.name}={shown}")
         if resolved:
             part += re.escape(f"({resolved})")
