@@ -32,6 +32,7 @@ import typer
 from sentry.errors import SentryError
 from sentry.inspect.threads import ThreadLimits
 from sentry.rules.alert import Alert, json_options
+from sentry.rules.definitions import Priority, RuleDefinitions
 from sentry.rules.engine import (
     Engine,
     EngineOptions,
@@ -39,7 +40,6 @@ from sentry.rules.engine import (
     load_ruleset,
     needed_event_types,
 )
-from sentry.rules.loader import Priority, RuleDefinitions
 from sentry.rules.ruleset import Ruleset, Selection
 
 DEFAULT_RULE_FILES = ("sentry_rules.yaml", "k8s_audit_rules.yaml", "sentry_rules.local.yaml")

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from sentry.rules.loader import Priority
+from sentry.rules.definitions import Priority
 
 
 def iso_utc(ns: int) -> str:

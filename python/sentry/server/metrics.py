@@ -28,7 +28,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from sentry.outputs.channels import DeliveryStats
-from sentry.rules.loader import Priority
+from sentry.rules.definitions import Priority
 
 
 @dataclass

@@ -18,7 +18,7 @@ from sentry.outputs.format import (
     render_value,
 )
 from sentry.rules.alert import Alert, iso_utc
-from sentry.rules.loader import Priority
+from sentry.rules.definitions import Priority
 
 TS = 1470327477881781397  # 2016-08-04T16:17:57.881781397Z
 

@@ -177,7 +177,7 @@ def test_only_syscall_rule_alerts_open_a_capture(tmp_path: Path) -> None:
     (no syscalls around them) open no file; a syscall rule's alert does. (Seen live: under
     drops, the drop report took the capture meant for the next rule alert.)"""
     from sentry.rules.alert import Alert
-    from sentry.rules.loader import Priority
+    from sentry.rules.definitions import Priority
     from sentry.service.alertcapture import AlertCapture
 
     section = {

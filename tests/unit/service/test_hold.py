@@ -15,7 +15,7 @@ from sentry.inspect.containers import (
     ContainerTable,
 )
 from sentry.rules.alert import Alert
-from sentry.rules.loader import Priority
+from sentry.rules.definitions import Priority
 from sentry.service.hold import ContainerAlertHold
 
 CID = "a0dd4d5e1c2b" + "0" * 52
