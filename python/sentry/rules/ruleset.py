@@ -129,6 +129,12 @@ class Selection:
         return not (self.enabled_tags and not any(t in rule.tags for t in self.enabled_tags))
 
 
+TODAY_RESOLVER_ENGINE_VERSION = (0, 10, 0)
+"""Rules requiring an engine version after Falco 0.28.1's (9) get today's event-type
+resolver (libs' filter_evttype_resolver: ``or`` is the union of both sides, a comparison not
+on evt.type allows every type); older ones keep 0.28.1's walk (:mod:`sentry.rules.evttypes`),
+which the 0.28.1 conformance cases expect."""
+
 ENTERLESS_ENGINE_VERSION = (0, 52, 0)
 """The first rules engine version of a Falco whose drivers send no syscall enter events
 (Falco 0.42, libs' "drop enter events": each syscall is one exit event that carries its
@@ -550,7 +556,13 @@ def _compile_rule(
                 item,
             )
             return None
-    evttypes = falco_evttypes(expanded).names if rule.source == "syscall" else None
+    evttypes = None
+    if rule.source == "syscall":
+        # Today's resolver (rules requiring an engine after 0.28.1's): the exact set of types
+        # the condition can match, so `evt.type=openat or proc.name=cat` runs on every type;
+        # 0.28.1's walk (falco_evttypes) gave openat only.
+        today = ctx.defs.required_engine_version >= TODAY_RESOLVER_ENGINE_VERSION
+        evttypes = flt.evttypes if today else falco_evttypes(expanded).names
     if rule.source == "syscall" and evttypes is None and rule.warn_evttypes:
         _problem(
             ctx,

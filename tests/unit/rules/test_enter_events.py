@@ -153,3 +153,28 @@ def test_both_directions_for_old_rules_and_when_asked(tmp_path: Path, capture: P
     assert sorted(asked) == sorted(old)
     skipped = _alerts(tmp_path, capture, "9", "-o", "engine.enter_events=skip")
     assert sorted(skipped) == ["ns setns <", "ns unshare <", "setuid 0"]
+
+
+OR_RULE = """
+- required_engine_version: {version}
+- rule: Openat or cat
+  desc: d
+  condition: evt.type=openat or proc.name=cat
+  output: "x"
+  priority: WARNING
+"""
+
+
+@pytest.mark.parametrize(("version", "types"), [("0.57.0", None), ("9", {"openat"})])
+def test_evttype_resolver_of_an_or_with_another_field(
+    tmp_path: Path, version: str, types: set[str] | None
+) -> None:
+    """Today's resolver (libs' filter_evttype_resolver) runs `evt.type=openat or
+    proc.name=cat` on every event type; Falco 0.28.1's walk on openat only."""
+    path = tmp_path / "or.yaml"
+    path.write_text(OR_RULE.format(version=version))
+    defs = load_rules([path])
+    ruleset = compile_rules(defs)
+    (rule,) = ruleset.rules
+    assert rule.index_types == (frozenset(types) if types else None)
+    assert ruleset.evttype_names() == types
