@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sentry.capture.source import EventSource
 from sentry.errors import SentryError
 
 
@@ -49,7 +50,7 @@ class _ContainerRecords:
 
 
 def write_capture(
-    source: Any,
+    source: EventSource,
     inspector: Any,
     out: str,
     filter_text: str | None,

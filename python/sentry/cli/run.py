@@ -29,6 +29,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sentry.capture.source import EventSource
 from sentry.errors import SentryError
 from sentry.inspect.threads import ThreadLimits
 from sentry.rules.alert import Alert, json_options
@@ -404,7 +405,7 @@ def _log_time(iso8601: bool) -> str:
 
 def replay(
     ruleset: Ruleset,
-    source: Any,
+    source: EventSource,
     inspector: Any,
     cfg: Any,
     *,

@@ -15,12 +15,15 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import orjson
 import typer
 
 from sentry.errors import SentryError
+
+if TYPE_CHECKING:
+    from sentry.capture.source import EventSource
 
 DEFAULT_FORMAT = (
     "*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info"
@@ -131,7 +134,7 @@ def hidden_types() -> set[int]:
     }
 
 
-def selected_events(source: Any, inspector: Any, flt: Any) -> Iterator[Any]:
+def selected_events(source: EventSource, inspector: Any, flt: Any) -> Iterator[Any]:
     """Every event the filter matches, in order, after the inspector has seen it."""
     from sentry.events.table import EVENTS
 

@@ -26,7 +26,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sentry.capture.source import EventSource
+    from sentry.events.event import Event
 
 MS = 1_000_000
 
@@ -99,7 +103,7 @@ class AlertCapture:
 
     # -- events
 
-    def tee(self, source: Any) -> Any:
+    def tee(self, source: EventSource) -> EventSource:
         return _Tee(source, self)
 
     def record(self, batch: list[Any]) -> None:
@@ -220,7 +224,7 @@ def _cpus() -> int:
 class _Tee:
     """A source whose batches also go to an AlertCapture; everything else is the source's."""
 
-    def __init__(self, source: Any, capture: AlertCapture):
+    def __init__(self, source: EventSource, capture: AlertCapture):
         self._source = source
         self._capture = capture
 
@@ -233,7 +237,7 @@ class _Tee:
         else:
             setattr(self._source, name, value)
 
-    def batches(self) -> Iterator[list[Any]]:
+    def batches(self) -> Iterator[list[Event]]:
         record = self._capture.record
         for batch in self._source.batches():
             if batch:
