@@ -130,6 +130,8 @@ ENTER_ARGS: frozenset[int] = _args_enters()
 """Enter event types whose parameters the thread keeps (``ThreadInfo.enter``) for the exit's
 ``evt.arg.*`` (see :func:`sentry.fields.evt.enter_param`)."""
 
+_MAX_CALLERS = 4096  # clone callers kept for their child's half (see Inspector._callers)
+
 Handler = Callable[[Any, Any], None]  # (event, its ThreadInfo, None for internal events)
 
 
@@ -194,6 +196,10 @@ class Inspector:
         self._exit_fd: set[int] = set()  # exit types about the fd their enter named
         self._no_reset: set[int] = set()  # types sysdig parses without a thread lookup
         self._creat = {code for code, info in EVENTS.items() if info.name == "creat"}
+        # Callers of clones whose child's half has not been seen, by child tid: a caller that
+        # exits right after fork is gone (and the child reparented, its ptid 1) by the time
+        # the child's half arrives, which must still copy the caller's state, not pid 1's.
+        self._callers: dict[int, ThreadInfo] = {}
         self._build_dispatch()
         # The sets above folded into one lookup per event: type -> _NO_RESET | _ENTER_FD ...
         self._plan: dict[int, int] = {}
@@ -409,6 +415,7 @@ class Inspector:
         flags = ev.param_by_name("flags") or 0
         if res == 0:
             # The child's half: it describes the child, unless the child was already known.
+            caller = self._callers.pop(ev.tid, None)
             if self._created is not th:
                 return
             child = th
@@ -418,14 +425,23 @@ class Inspector:
                 child_pid = ev.tid
             if child_ptid is None:
                 child_ptid = -1
-            # The creator: the caller's main thread for threads, the parent for processes.
+            # The creator: the caller's main thread for threads, the parent for processes;
+            # the caller itself when its half was seen (it may have exited since).
             source = self.threads.get(child_pid if flags & CL_CLONE_THREAD else child_ptid)
+            if caller is not None and (source is None or not flags & CL_CLONE_THREAD):
+                source = caller
             if flags & CL_CLONE_THREAD:
                 child_ptid = child_pid  # sysdig makes a thread the child of its main thread
         else:
             # The caller's half: sysdig leaves the child to its own half, except for a child
             # in another pid namespace, whose own events it cannot place.
-            if not flags & CL_CHILD_IN_PIDNS or self.threads.get(res) is not None:
+            if self.threads.get(res) is not None:
+                return  # the child's half came first
+            if not flags & CL_CHILD_IN_PIDNS:
+                callers = self._callers
+                if len(callers) >= _MAX_CALLERS:
+                    del callers[next(iter(callers))]  # the oldest: its child's half was lost
+                callers[res] = th
                 return
             source = th
             child_pid = th.pid if flags & CL_CLONE_THREAD else res
