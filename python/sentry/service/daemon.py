@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentry.capture.k8saudit import AuditEvent
 from sentry.errors import SentryError
@@ -41,6 +41,10 @@ from sentry.service.containers import ContainerMetadata
 from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
 from sentry.service.outputsetup import build_outputs
 from sentry.service.reload import Retired, changed_keys, plan_outputs, restart_only
+
+if TYPE_CHECKING:
+    from sentry.capture.source import EventSource
+    from sentry.events.event import Event
 
 RELOAD_REST = 2.0  # after a reload, no other for twice as long as it took ...
 RELOAD_REST_MAX_S = 30.0  # ... and at most this long
@@ -89,7 +93,7 @@ class Daemon:
         self.eval_ns = 0
         self.reloads: Counter[str] = Counter()
         self.web: WebServer | None = None
-        self.source: Any = None
+        self.source: EventSource | None = None
         self._reload = threading.Event()
         self._stopped = threading.Event()
         self._control: threading.Thread | None = None
@@ -349,7 +353,7 @@ class Daemon:
         for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGTERM, signal.SIGINT):
             self._saved_handlers[sig] = signal.signal(sig, self._on_signal)
 
-    def _timed(self, source: Any) -> Iterator[list[Any]]:
+    def _timed(self, source: EventSource) -> Iterator[list[Event]]:
         """The source's batches, adding the time spent on each to the evaluation time."""
         for batch in source.batches():
             start = time.perf_counter_ns()
@@ -358,7 +362,7 @@ class Daemon:
             with self._counts:
                 self.eval_ns += spent
 
-    def run(self, source: Any = None, inspector: Any = None) -> int:
+    def run(self, source: EventSource | None = None, inspector: Any = None) -> int:
         """Serve until SIGTERM/SIGINT (or the source ends); drain outputs; exit status."""
         self.source = source
         self._install_signals()
@@ -380,9 +384,10 @@ class Daemon:
                     pass
             else:
                 monitor = self._drop_monitor(source)
+                events: EventSource = source  # (the lambda does not see the narrowing)
 
                 class _Timed:
-                    batches = staticmethod(lambda: self._timed(source))
+                    batches = staticmethod(lambda: self._timed(events))
 
                 self.engine.run(_Timed(), inspector, monitor.check if monitor is not None else None)
         except Stop as why:
@@ -394,7 +399,7 @@ class Daemon:
             code = max(code, self._shutdown(source, monitor))
         return code
 
-    def _drop_monitor(self, source: Any) -> DropMonitor | None:
+    def _drop_monitor(self, source: EventSource) -> DropMonitor | None:
         if not hasattr(source, "stats"):
             return None
         d = self.cfg.section("syscall_event_drops")
@@ -408,7 +413,7 @@ class Daemon:
             alert=self._drop_alert,
         )
 
-    def _shutdown(self, source: Any, monitor: DropMonitor | None) -> int:
+    def _shutdown(self, source: EventSource | None, monitor: DropMonitor | None) -> int:
         # Ignore further stop signals while draining; a second ^C must not cut it short.
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
