@@ -192,6 +192,7 @@ class Inspector:
         self.purged = 0  # threads purged so far
         self._handlers: dict[int, Handler] = {}
         self._stash_enter: set[int] = set()  # enter types whose params the exit needs
+        self._stash_state: set[int] = set()  # ... of them, for the state (not only evt.arg)
         self._enter_fd: set[int] = set()  # enter types whose first param is the fd used
         self._exit_fd: set[int] = set()  # exit types about the fd their enter named
         self._no_reset: set[int] = set()  # types sysdig parses without a thread lookup
@@ -326,6 +327,8 @@ class Inspector:
                     and exit_info is not None
                     and all(p.name != "name" for p in exit_info.params)
                 )
+                if info.name in stash or old_open:
+                    self._stash_state.add(code)
                 if info.name in stash or old_open or code in ENTER_ARGS:
                     self._stash_enter.add(code)
                 if info.name == "procexit":
@@ -350,7 +353,7 @@ class Inspector:
 
     def handled_types(self) -> set[int]:
         """Event types that change state: a reader must never skip these."""
-        return set(self._handlers) | self._stash_enter | {c - 1 for c in self._handlers}
+        return set(self._handlers) | self._stash_state | {c - 1 for c in self._handlers}
 
     # ---- per event ------------------------------------------------------------------------
 
