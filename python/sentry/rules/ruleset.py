@@ -28,6 +28,7 @@ from sentry.rules.ast import (
     TRANSFORMERS,
     VALUE_OPERATORS,
     And,
+    BoolConst,
     Compare,
     Expr,
     Not,
@@ -159,6 +160,23 @@ def syscall_enter_numbers() -> frozenset[int]:
     )
 
 
+@functools.cache
+def _enter_reader() -> CompiledRule:
+    """The never-matching rule that keeps a skipped enter event in the reader's types."""
+    never = compile_filter(BoolConst(False))
+    return CompiledRule(
+        "(enter event of a rule's exit)",
+        Priority.DEBUG,
+        "syscall",
+        (),
+        never,
+        None,
+        None,
+        True,
+        match_ast=BoolConst(False),
+    )
+
+
 class Ruleset:
     """Compiled rules plus the event-type index for the selected ones."""
 
@@ -211,6 +229,13 @@ class Ruleset:
             for n in numbers:
                 if 0 <= n < self._event_max and n not in skipped:
                     buckets[n].append(rule)
+        if skipped:
+            # The enter of a syscall whose exit runs rules is still read (an exit's evt.arg.*
+            # reads its enter's parameters, and the thread's last event must be that enter):
+            # a rule that never matches holds its place in the index.
+            for n in skipped:
+                if n + 1 < self._event_max and buckets[n + 1] and not buckets[n]:
+                    buckets[n].append(_enter_reader())
         self.for_type = [tuple(b) for b in buckets]
         self._programs: dict[tuple[Any, ...], Program] = {}
         self.by_source = {s: tuple(rs) for s, rs in by_source.items()}
