@@ -19,7 +19,8 @@ import pytest
 from sentry.capture.scapfile import ScapReader
 from sentry.inspect.inspector import Inspector
 
-pytestmark = [pytest.mark.root]
+# Sentry's userspace over the live probe: the kernel matrix in qemu does not repeat it.
+pytestmark = [pytest.mark.root, pytest.mark.userspace]
 
 PROGRAM = r"""
 #include <unistd.h>

@@ -39,6 +39,7 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     }
 
 
+@pytest.mark.userspace  # metric names: the kernel matrix in qemu does not repeat it
 def test_daemon_metrics_carry_falcos_names_live(tmp_path: Path) -> None:
     marker = tmp_path / "metrics-marker"
     marker.write_text("x")

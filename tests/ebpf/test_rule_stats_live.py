@@ -14,7 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sentry_daemon import SentryDaemon
 
-pytestmark = pytest.mark.root
+# Sentry's userspace over the live probe: the kernel matrix in qemu does not repeat it.
+pytestmark = [pytest.mark.root, pytest.mark.userspace]
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sentry_daemon import SentryDaemon
 
-pytestmark = pytest.mark.root
+# Sentry's userspace over the live probe: the kernel matrix in qemu does not repeat it.
+pytestmark = [pytest.mark.root, pytest.mark.userspace]
 
 THREADS = """
 import sys, threading
