@@ -24,7 +24,8 @@ C++ loader classes); ``test_filter_evttype_resolver.cpp``: Sentry keeps Falco 0.
 reading of a rule's event types (a condition like ``evt.type=openat or proc.name=nginx`` runs
 on openat only; today's Falco runs it on every event, and narrows ``not evt.type != openat``
 to openat): the 0.28.1 conformance cases (``rule_append`` and four network rules of 0.28.1's
-``falco_rules.yaml``) expect the old reading, so the change is left to a decision.
+``falco_rules.yaml``) expect the old reading, so Sentry reads a rule's types as today's
+Falco does when its file requires engine >= 0.10.0 and as 0.28.1 did below (bb71505).
 """
 
 from __future__ import annotations

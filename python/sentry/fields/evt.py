@@ -120,6 +120,17 @@ def _relpath(ev: Any, pinfo: ParamInfo, value: str) -> str | None:
     return posixpath.normpath(base + value) if base else value
 
 
+# Linux's signal names by number (x86_64), as sysdig prints a SIGTYPE argument.
+SIGNAL_NAMES = (
+    "",
+    *(  # noqa: SIM905
+        "SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGBUS SIGFPE SIGKILL SIGUSR1 SIGSEGV "
+        "SIGUSR2 SIGPIPE SIGALRM SIGTERM SIGSTKFLT SIGCHLD SIGCONT SIGSTOP SIGTSTP SIGTTIN "
+        "SIGTTOU SIGURG SIGXCPU SIGXFSZ SIGVTALRM SIGPROF SIGWINCH SIGIO SIGPWR SIGSYS"
+    ).split(),
+)
+
+
 def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
     """Argument ``i`` as sysdig shows it: (raw text, resolved text or None)."""
     pinfo = ev.info.params[i] if i < len(ev.info.params) else None
@@ -146,6 +157,8 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
         return str(value), name
     if ptype is ParamType.ERRNO:
         return str(value), (errno_name(value) if value < 0 else None)
+    if ptype is ParamType.SIGTYPE:  # sysdig: sig=9(SIGKILL)
+        return str(value), (SIGNAL_NAMES[value] if 0 < value < len(SIGNAL_NAMES) else None)
     if ptype is ParamType.PID:
         th = ev.thread
         other = th.table.get(value) if th is not None and th.table is not None else None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sentry.errors import ConfigError
-from sentry.outputs.log import configure as configure_log
+from sentry.log import configure as configure_log
 from sentry.service.configdoc import (
     include_config_files,
     parse_assignment,

@@ -28,7 +28,7 @@ from typing import Any
 
 from sentry.inspect.containers import SHORT_ID_LEN, ContainerIdentity, ContainerTable, LookupState
 from sentry.inspect.runtimes.base import RuntimeAPIError, RuntimeClient
-from sentry.outputs.log import log as _log
+from sentry.log import log as _log
 
 SOCKET_RECHECK_S = 5.0
 BACKOFF_MIN_S, BACKOFF_MAX_S = 1.0, 30.0
