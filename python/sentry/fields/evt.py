@@ -157,6 +157,8 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
         return str(value), name
     if ptype is ParamType.ERRNO:
         return str(value), (errno_name(value) if value < 0 else None)
+    if ptype is ParamType.RELTIME and isinstance(value, int):  # sysdig: 1500000000(1.5s)
+        return str(value), f"{value / 1e9:g}s"
     if ptype is ParamType.SIGTYPE:  # sysdig: sig=9(SIGKILL)
         return str(value), (SIGNAL_NAMES[value] if 0 < value < len(SIGNAL_NAMES) else None)
     if ptype is ParamType.PID:

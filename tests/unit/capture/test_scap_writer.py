@@ -127,9 +127,9 @@ def test_reader_returns_what_the_writer_wrote(tmp_path: Path) -> None:
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="fields/evt.py renders a RELTIME argument (nanosleep's interval=1500000000) without "
-    "sysdig's '(1.5s)'; the kill before it now matches (sig=9(SIGKILL)): remove this mark with "
-    "that fix",
+    reason="fields/evt.py renders setresgid's sgid=-1 as '-1(<NONE>)', sysdig 0.29 as "
+    "'4294967295(<NA>)'; kill's signal name and nanosleep's RELTIME now match: remove this "
+    "mark with that fix",
 )
 @pytest.mark.parametrize("compress", [False, True])
 def test_sysdig_reads_written_events(tmp_path: Path, compress: bool) -> None:
