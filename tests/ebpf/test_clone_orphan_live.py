@@ -9,12 +9,12 @@ login uid ...) into it then. The caller's half of the clone names the creator.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from tests.live_capture import live_capture
 
 from sentry.capture.scapfile import ScapReader
 from sentry.inspect.inspector import Inspector
@@ -44,24 +44,10 @@ def test_orphaned_child_copies_its_parent_state(ebpf_source: object, tmp_path: P
     prog = tmp_path / "forkrace"
     subprocess.run(["gcc", "-O1", "-o", str(prog), str(tmp_path / "forkrace.c")], check=True)
     out = tmp_path / "fr.scap"
-    proc = subprocess.Popen(
-        ["sentry", "capture", "-w", str(out), "proc.name=forkrace"],
-        env=dict(os.environ, SENTRY_DRIVER="ebpf"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (out.exists() and out.stat().st_size > 0) and time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.5)
+    with live_capture(out, "proc.name=forkrace"):
         time.sleep(1)
         subprocess.run([str(prog)], env=dict(os.environ, SENTRY_FORKRACE="1"), check=True)
         time.sleep(2)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
     reader = ScapReader(out)
     inspector = Inspector.from_capture(reader)
     children = orphans = wrong = 0

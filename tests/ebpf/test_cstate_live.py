@@ -9,7 +9,6 @@ tests/cstate_compare.py for what is compared after every event.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from tests.cstate_compare import check_workload, compare
+from tests.live_capture import live_capture
 
 from sentry.capture.scapfile import ScapReader
 
@@ -29,19 +29,7 @@ def test_workload_through_the_probe(ebpf_source: object, tmp_path: Path) -> None
 
 def test_whole_host_sentry_capture(tmp_path: Path) -> None:
     out = tmp_path / "host.scap"
-    env = dict(os.environ, SENTRY_DRIVER="ebpf")
-    proc = subprocess.Popen(
-        ["sentry", "capture", "-w", str(out)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (out.exists() and out.stat().st_size > 0) and time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.5)
+    with live_capture(out, stop=signal.SIGTERM):
         subprocess.run(
             [
                 "python3",
@@ -53,9 +41,6 @@ def test_whole_host_sentry_capture(tmp_path: Path) -> None:
             check=True,
         )
         time.sleep(3)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
     with ScapReader(out) as reader:
         assert next(iter(reader), None) is not None
     n, problems = compare(out, limit=150_000)
