@@ -35,7 +35,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance_data import REPO_ROOT, conformance_dir
+from conformance_data import REPO_ROOT
+from live_stories import resolve  # a table's rules file, as the syscall tables name them
 from needs import missing
 from sentry_daemon import SentryDaemon
 
@@ -70,10 +71,6 @@ class Table:
         return self.path.stem
 
 
-def _resolve(spec: str) -> Path:
-    return conformance_dir() / spec if spec.startswith("falco-") else REPO_ROOT / spec
-
-
 def load_table(path: Path) -> Table:
     doc = yaml.safe_load(path.read_text())
     stories = []
@@ -91,7 +88,7 @@ def load_table(path: Path) -> Table:
                 f"{path}: story {story.rule!r}: cannot_fire needs a reason and no events"
             )
         stories.append(story)
-    return Table(path, [_resolve(str(r)) for r in doc["rules"]], doc.get("base") or {}, stories)
+    return Table(path, [resolve(str(r)) for r in doc["rules"]], doc.get("base") or {}, stories)
 
 
 def merge(base: Any, patch: Any) -> Any:
