@@ -43,6 +43,7 @@ from sentry.capture.scapmeta import (
 )
 from sentry.errors import CaptureError
 from sentry.events.event import (
+    _SIGNED,
     AF_INET,
     AF_INET6,
     AF_UNIX,
@@ -105,19 +106,6 @@ def _pack_ip6(text: str) -> bytes:
     return ipaddress.IPv6Address(text).packed if text else b"\0" * 16
 
 
-_SIGNED_TYPES = frozenset(
-    {
-        ParamType.INT8,
-        ParamType.INT16,
-        ParamType.INT32,
-        ParamType.INT64,
-        ParamType.ERRNO,
-        ParamType.FD,
-        ParamType.PID,
-    }
-)
-
-
 def encode_value(ptype: ParamType, value: Any) -> bytes:
     """Encode one parameter value the way the drivers write it (None: empty parameter)."""
     if value is None:
@@ -126,7 +114,7 @@ def encode_value(ptype: ParamType, value: Any) -> bytes:
         return bytes(value)
     size = SCALAR_SIZES.get(ptype)
     if size is not None and isinstance(value, int):
-        if ptype in _SIGNED_TYPES:
+        if ptype in _SIGNED:
             return value.to_bytes(size, "little", signed=True)
         return (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
     if ptype in (ParamType.CHARBUF, ParamType.FSPATH, ParamType.FSRELPATH):
