@@ -407,6 +407,9 @@ def workdir() -> Iterator[Path]:
 
 
 DROP_RULE = "Falco internal: syscall event drop"
+# Rounds of the activities that alerted while the capture lost events; a round that lost
+# none decides. A host busy with other work can overrun the capture more than once.
+RETRIES = 3
 
 
 def _round(
@@ -450,7 +453,8 @@ def test_everyday_work_raises_no_alert(sentry: LiveSentry, workdir: Path) -> Non
     """Every activity's alert fails the test. Only when the capture lost events meanwhile
     (the host's other work can overrun it; a lost clone or execve leaves a process without
     its parent or program, and runc's init or sshd then look like any program) do the
-    activities that alerted run once more, and must be quiet then."""
+    activities that alerted run again (up to RETRIES rounds), and must be quiet in a round
+    that lost none."""
     suite = Suite(token=uuid.uuid4().hex[:12], tmp=workdir)
     only = os.environ.get("NOISE_ONLY", "").split(",") if os.environ.get("NOISE_ONLY") else []
     names = [name for name, _ in ACTIVITIES if not only or name in only]
@@ -466,9 +470,11 @@ def test_everyday_work_raises_no_alert(sentry: LiveSentry, workdir: Path) -> Non
     first = _report(ours)
     if os.environ.get("NOISE_DUMP"):
         Path(os.environ["NOISE_DUMP"]).write_text(json.dumps(ours, indent=1))
-    if ours and drops:
-        print("the capture lost events; again:", "\n".join(first))
-        ours, more, drops, _ = _round(sentry, suite, sorted(ours), workdir / "again")
+    again = 0
+    while ours and drops and again < RETRIES:
+        again += 1
+        print("the capture lost events; again:", "\n".join(_report(ours) if again > 1 else first))
+        ours, more, drops, _ = _round(sentry, suite, sorted(ours), workdir / f"again{again}")
         foreign += more
     for alert in foreign:
         print("not counted (runtime daemon, no container of ours):", alert["output"][:300])
