@@ -8,12 +8,15 @@ its raw value. ``evt.res`` is ``SUCCESS`` or the errno name of a failed call.
 
 from __future__ import annotations
 
+import dataclasses
 import errno as errno_names
+import functools
 import posixpath
 import time
 from collections.abc import Callable
 from typing import Any
 
+from sentry.events.event import FdList
 from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import EVENTS, EventFlags, ParamInfo, ParamType, PrintFormat
 from sentry.events.wire import SCAP_VALUES
@@ -99,6 +102,7 @@ def _bytes_text(data: bytes) -> str:
 
 _L4_CHARS = {"tcp": "t", "udp": "u", "icmp": "i", "raw": "r"}
 _AT_FDCWD = -100
+_NO_ID = 0xFFFFFFFF  # a uid/gid argument of -1
 
 
 def fd_tag(info: Any) -> str:
@@ -131,6 +135,14 @@ SIGNAL_NAMES = (
 )
 
 
+@functools.cache
+def _dynamic_info(pinfo: ParamInfo, index: int) -> ParamInfo:
+    if index >= len(pinfo.dynamic):
+        return pinfo
+    ptype, fmt = pinfo.dynamic[index]
+    return dataclasses.replace(pinfo, type=ptype, fmt=fmt, dynamic=())
+
+
 def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
     """Argument ``i`` as sysdig shows it: (raw text, resolved text or None)."""
     pinfo = ev.info.params[i] if i < len(ev.info.params) else None
@@ -141,6 +153,8 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
         return "", None
     if pinfo is None:
         return _printable(bytes(value)), None
+    if pinfo.type is ParamType.DYN:  # rendered as the type its index byte selects
+        pinfo = _dynamic_info(pinfo, ev.raw(i)[0])
     ptype = pinfo.type
     if ptype is ParamType.FD:
         if value == _AT_FDCWD:
@@ -161,6 +175,10 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
         return str(value), f"{value / 1e9:g}s"
     if ptype is ParamType.SIGTYPE:  # sysdig: sig=9(SIGKILL)
         return str(value), (SIGNAL_NAMES[value] if 0 < value < len(SIGNAL_NAMES) else None)
+    if ptype is ParamType.SIGSET and isinstance(value, int):  # sysdig: SIGHUP SIGTERM
+        return " ".join(SIGNAL_NAMES[b + 1] for b in range(31) if value >> b & 1), None
+    if ptype is ParamType.FDLIST and isinstance(value, FdList):
+        return _fdlist_text(ev, value), None
     if ptype is ParamType.PID:
         th = ev.thread
         other = th.table.get(value) if th is not None and th.table is not None else None
@@ -173,13 +191,17 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
         raw = _number(pinfo, value) if ptype is ParamType.MODE else str(value)
         return raw, (names or None)
     if ptype in (ParamType.UID, ParamType.GID):
+        # sysdig prints an id as a signed 32-bit number and resolves it to a name: "<NONE>"
+        # for -1 (setresuid's "leave unchanged"), "<NA>" for an id it cannot name.
+        if value == _NO_ID:
+            return "-1", "<NONE>"
         th = ev.thread
         users = th.table.inspector.users if th is not None and th.table is not None else None
         entry = None
         if users is not None:
             entry = users.user(value) if ptype is ParamType.UID else users.group(value)
-        # sysdig resolves ids to names, and shows "<NA>" for an id it cannot name.
-        return str(value), (entry.name if entry is not None else "<NA>")
+        raw = str(value - (1 << 32) if value >= 1 << 31 else value)
+        return raw, (entry.name if entry is not None else "<NA>")
     if isinstance(value, bytes):
         return _bytes_text(value), None
     if isinstance(value, int):
@@ -190,6 +212,19 @@ def render_arg(ev: Any, i: int) -> tuple[str, str | None]:
     if family is not None:
         return _render_sock(value), None
     return str(value), None
+
+
+def _fdlist_text(ev: Any, value: FdList) -> str:
+    # sysdig: "fd:<type char><events>" per entry, the events a sign-extended 16-bit hex
+    # number, '?' for an fd the thread does not have.
+    th = ev.thread
+    parts = []
+    for fd, events in value.entries:
+        info = th.fds.get(fd) if th is not None else None
+        char = info.type.char if info is not None else "?"
+        signed = events - 0x10000 if events & 0x8000 else events
+        parts.append(f"{fd}:{char}{signed & 0xFFFFFFFF:x}")
+    return " ".join(parts)
 
 
 def _number(pinfo: ParamInfo, value: int) -> str:

@@ -124,13 +124,6 @@ def test_reader_returns_what_the_writer_wrote(tmp_path: Path) -> None:
 
 
 @pytest.mark.sysdig
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="fields/evt.py renders setresgid's sgid=-1 as '-1(<NONE>)', sysdig 0.29 as "
-    "'4294967295(<NA>)'; kill's signal name and nanosleep's RELTIME now match: remove this "
-    "mark with that fix",
-)
 @pytest.mark.parametrize("compress", [False, True])
 def test_sysdig_reads_written_events(tmp_path: Path, compress: bool) -> None:
     path = tmp_path / "stateless.scap"
