@@ -195,7 +195,7 @@ def tail(
         source, inspector = open_capture(capture)
     else:
         source, inspector = open_live(set(flt.evttypes) if flt and flt.evttypes else None, driver)
-    from sentry.fields.evt import set_buffer_text_limit
+    from sentry.fields.argtext import set_buffer_text_limit
 
     set_buffer_text_limit(None if as_json else 80)
     printed = 0

@@ -12,7 +12,7 @@ from sentry.capture.scapmeta import EV, EV_V2, EV_V2_LARGE, EVF, EVF_V2
 from sentry.capture.scapreader import ScapReader
 from sentry.capture.scapwriter import ScapWriter, encode_event
 from sentry.events.table import EventType as T
-from sentry.fields.evt import args_text
+from sentry.fields.argtext import args_text
 from sysdig_ref import sysdig_lines
 
 SEP = "\x1f"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sentry.capture.scapreader import ScapReader
 from sentry.capture.scapwriter import ScapWriter
 from sentry.errors import CaptureError
-from sentry.fields.evt import args_text
+from sentry.fields.argtext import args_text
 
 
 def read_everything(path: Path) -> int:

@@ -10,7 +10,7 @@ import pytest
 from sentry.capture.scapreader import ScapReader
 from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import ParamType
-from sentry.fields.evt import render_arg
+from sentry.fields.argtext import render_arg
 from sysdig_ref import sysdig_lines
 
 TRACES = [

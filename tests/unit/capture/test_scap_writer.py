@@ -20,7 +20,7 @@ from sentry.capture.scapreader import ScapReader
 from sentry.capture.scapwriter import ScapWriter
 from sentry.events.event import FdList, SockAddr, SockTuple
 from sentry.events.table import EventType as T
-from sentry.fields.evt import args_text
+from sentry.fields.argtext import args_text
 from sysdig_ref import sysdig_lines
 
 SEP = "\x1f"

@@ -21,7 +21,7 @@ from sentry.events.table import (
     EventType,
     event_by_name,
 )
-from sentry.fields.evt import _walk_flags  # the walk production rendering uses (evt.args)
+from sentry.fields.argtext import walk_flags  # the walk production rendering uses (evt.args)
 from sysdig_ref import need_sysdig
 
 
@@ -143,7 +143,7 @@ def test_portable_syscall_codes() -> None:
 )
 def test_flag_names_in_scap_order(table: str, value: int, text: str) -> None:
     # expected texts are sysdig's own output for these values
-    assert _walk_flags(FLAG_TABLES[table], value) == text
+    assert walk_flags(FLAG_TABLES[table], value) == text
 
 
 def test_interest_set_from_event_names() -> None:
