@@ -190,3 +190,26 @@ def _item_value(text: str) -> Value | None:
     if len(item) >= 2 and item[0] == item[-1] and item[0] in "\"'":
         return Value(item[1:-1], quoted=True)
     return Value(item, quoted=any(ch.isspace() for ch in item))
+
+
+def substitute_bare_lists(expr: Expr, lists: dict[str, list[str]]) -> Expr:
+    """``proc.name=cat_binaries`` -> ``proc.name=cat`` where the list has one item.
+
+    Falco expands list names textually wherever they stand between delimiters, so a list
+    name used as a single value works too; a value list (``in (...)``) is handled by expand.
+    """
+    if isinstance(expr, Compare):
+        rhs = expr.rhs
+        if isinstance(rhs, Value) and not rhs.quoted and rhs.text in lists:
+            items = expand_list(rhs.text, lists)
+            if len(items) == 1:
+                item = items[0]
+                quoted = len(item) >= 2 and item[0] == item[-1] and item[0] in "\"'"
+                text = item[1:-1] if quoted else item
+                return Compare(expr.lhs, expr.op, Value(text, quoted, rhs.pos), expr.pos)
+        return expr
+    if isinstance(expr, And | Or):
+        return type(expr)(tuple(substitute_bare_lists(a, lists) for a in expr.args), expr.pos)
+    if isinstance(expr, Not):
+        return Not(substitute_bare_lists(expr.arg, lists), expr.pos)
+    return expr

@@ -77,7 +77,7 @@ class Explainer:
     def clauses(self, rule: str) -> list[tuple[str, str, Expr]]:
         """The rule's condition and its exceptions: (kind, label, tree) each."""
         if rule not in self._rule_trees:
-            from sentry.rules.ruleset import exception_condition
+            from sentry.rules.exceptions import exception_condition
 
             rdef = self.rules[rule]
             parts: list[tuple[str, str, Expr]] = [
@@ -148,11 +148,11 @@ class Explainer:
 
     def _compare(self, expr: Compare, ev: Any) -> Node:
         from sentry.rules.compiler import compile_filter
-        from sentry.rules.ruleset import _substitute_bare_lists
+        from sentry.rules.expand import substitute_bare_lists
 
         key = id(expr)
         if key not in self._leaves:
-            leaf = _substitute_bare_lists(expr, self.lists)
+            leaf = substitute_bare_lists(expr, self.lists)
             try:
                 flt = compile_filter(leaf, lists=self.lists)
             except SentryError:

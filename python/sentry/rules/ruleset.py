@@ -1,11 +1,13 @@
 """Compile loaded definitions into a ruleset: conditions compiled, indexed by event type.
 
 :func:`compile_rules` takes :class:`~sentry.rules.loader.RuleDefinitions` and, for every
-rule: parses its condition, folds its exceptions in (``cond and not (exception rows)``),
-expands macros and lists, resolves fields, checks its output format and works out which
-event types it can match. Every problem is added to the definitions' problem list with the
-rule's file and line, so one pass reports them all. Macros are checked even when no rule uses
-them (an undefined macro inside one is an error, as in Falco).
+rule: parses its condition, folds its exceptions in (``cond and not (exception rows)``,
+:mod:`sentry.rules.exceptions`), expands macros and lists, resolves fields (through one
+:class:`~sentry.rules.fieldmemo.FieldMemo`), checks its output format and works out which
+event types it can match (:mod:`sentry.rules.typeindex`). Every problem is added to the
+definitions' problem list with the rule's file and line, so one pass reports them all.
+Macros are checked even when no rule uses them (an undefined macro inside one is an error,
+as in Falco).
 
 :class:`Ruleset` then selects the rules to run (``enabled``, ``-D`` substrings, ``-T``/``-t``
 tags, minimum priority, sources) and builds the per-event-type index the engine uses:
@@ -21,31 +23,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentry.errors import FieldArgumentError, FilterSyntaxError, SentryError, UnknownFieldError
-from sentry.fields.registry import BoundField, resolve
-from sentry.rules.ast import (
-    LIST_OPERATORS,
-    TRANSFORMERS,
-    VALUE_OPERATORS,
-    And,
-    BoolConst,
-    Compare,
-    Expr,
-    Not,
-    Or,
-    Value,
-    ValueList,
-    walk,
-)
+from sentry.errors import FilterSyntaxError, SentryError, UnknownFieldError
+from sentry.rules.ast import And, BoolConst, Expr
 from sentry.rules.codegen import Program, build_program, header_constants
 from sentry.rules.compiler import Filter, compile_filter
+from sentry.rules.definitions import Priority, Problem, RuleDef, RuleDefinitions, Severity
 from sentry.rules.evttypes import falco_evttypes
-from sentry.rules.expand import MacroError, expand, expand_list
+from sentry.rules.exceptions import ExceptionProblem, exceptions_condition
+from sentry.rules.expand import MacroError, expand, substitute_bare_lists
+from sentry.rules.fieldmemo import FieldMemo
 from sentry.rules.lint import value_warnings
-from sentry.rules.loader import ExceptionDef, Priority, Problem, RuleDef, RuleDefinitions, Severity
 from sentry.rules.parser import parse_condition
-
-EXCEPTION_OPERATORS = frozenset(VALUE_OPERATORS | LIST_OPERATORS)
+from sentry.rules.typeindex import (
+    event_numbers,
+    split_type_guard,
+    syscall_enter_numbers,
+    unknown_event_name,
+)
 
 OutputCompiler = Callable[[str, str], Any]
 """``(output text, source) -> compiled output``; raises SentryError when the format is bad."""
@@ -141,23 +135,6 @@ ENTERLESS_ENGINE_VERSION = (0, 52, 0)
 (Falco 0.42, libs' "drop enter events": each syscall is one exit event that carries its
 enter's parameters). ``engine.enter_events: auto`` evaluates rules on exit events only
 for rules files requiring at least this version."""
-
-
-@functools.cache
-def syscall_enter_numbers() -> frozenset[int]:
-    """Enter events of system calls (those with an exit of the same name): the ones Falco
-    0.42's drivers no longer send. Meta events (procexit, container, signaldeliver ...)
-    stay."""
-    from sentry.events.table import EVENTS
-
-    return frozenset(
-        code
-        for code, info in EVENTS.items()
-        if info.direction == ">"
-        and (x := EVENTS.get(code + 1)) is not None
-        and x.name == info.name
-        and info.name not in ("container", "signaldeliver", "scapevent", "pluginevent")
-    )
 
 
 @functools.cache
@@ -271,126 +248,6 @@ class Ruleset:
 # ---------------------------------------------------------------- compilation
 
 
-def _substitute_bare_lists(expr: Expr, lists: dict[str, list[str]]) -> Expr:
-    """``proc.name=cat_binaries`` -> ``proc.name=cat`` where the list has one item.
-
-    Falco expands list names textually wherever they stand between delimiters, so a list
-    name used as a single value works too; a value list (``in (...)``) is handled by expand.
-    """
-    if isinstance(expr, Compare):
-        rhs = expr.rhs
-        if isinstance(rhs, Value) and not rhs.quoted and rhs.text in lists:
-            items = expand_list(rhs.text, lists)
-            if len(items) == 1:
-                item = items[0]
-                quoted = len(item) >= 2 and item[0] == item[-1] and item[0] in "\"'"
-                text = item[1:-1] if quoted else item
-                return Compare(expr.lhs, expr.op, Value(text, quoted, rhs.pos), expr.pos)
-        return expr
-    if isinstance(expr, And | Or):
-        return type(expr)(tuple(_substitute_bare_lists(a, lists) for a in expr.args), expr.pos)
-    if isinstance(expr, Not):
-        return Not(_substitute_bare_lists(expr.arg, lists), expr.pos)
-    return expr
-
-
-def _quote(value: str) -> str:
-    """An exception value as condition text: quoted when it holds spaces (as Falco does)."""
-    if value[:1] in ("'", '"'):
-        return value
-    if any(ch in value for ch in " \t(),") or value in ("and", "or", "not"):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return value
-
-
-def _exception_value(comp: str, value: Any) -> str:
-    if comp in LIST_OPERATORS:
-        if isinstance(value, list):
-            return "(" + ", ".join(_quote(str(v)) for v in value) + ")"
-        text = str(value)
-        return text if text.startswith("(") else f"({text})"
-    if isinstance(value, list):
-        raise ValueError(f"a list of values needs 'in', not '{comp}'")
-    return _quote(str(value))
-
-
-def exception_condition(ex: ExceptionDef) -> str | None:
-    """The condition one exception adds under ``and not``; None when it has no values."""
-    if not ex.values:
-        return None
-    if isinstance(ex.fields, str):
-        comp = ex.comps if isinstance(ex.comps, str) else "in"
-        if comp in LIST_OPERATORS:
-            return f"{ex.fields} {comp} ({', '.join(_quote(str(v)) for v in ex.values)})"
-        return " or ".join(f"{ex.fields} {comp} {_exception_value(comp, v)}" for v in ex.values)
-    comps = ex.comps if isinstance(ex.comps, list) else ["="] * len(ex.fields)
-    rows = []
-    for row in ex.values:
-        parts = [
-            f"{f} {c} {_exception_value(c, v)}"
-            for f, c, v in zip(ex.fields, comps, row, strict=True)
-        ]
-        rows.append("(" + " and ".join(parts) + ")")
-    return " or ".join(rows)
-
-
-class FieldMemo:
-    """Per-event memo of syscall field values, shared by every rule of a ruleset.
-
-    Many rules indexed under the same event type read the same fields (``evt.is_open_write``,
-    ``fd.name``, ``proc.name``); the first rule to read one on an event pays for extracting
-    it, the others get the stored value. The memo is keyed by the event object and its
-    number, so it empties itself when the next event comes. Only syscall fields are memoised:
-    syscall events are evaluated by one thread, audit events may come from several.
-    """
-
-    __slots__ = ("bound", "event", "num", "values")
-
-    def __init__(self) -> None:
-        self.event: Any = None
-        self.num = -1
-        self.values: dict[str, Any] = {}
-        # One bound field per field reference in the whole ruleset, not one per use (20k
-        # rules reading fd.name would otherwise each hold an extractor and a memo closure).
-        self.bound: dict[tuple[str, str | None], BoundField] = {}
-
-    def resolve(self, name: str, arg: str | None = None) -> BoundField:
-        known = self.bound.get((name, arg))
-        if known is not None:
-            return known
-        bound = resolve(name, arg)
-        if bound.source == "syscall" and bound.name not in _CHEAP_FIELDS:
-            bound = BoundField(
-                bound.name, bound.type, self._cached(bound.name, bound.extract), bound.source
-            )
-        self.bound[(name, arg)] = bound
-        return bound
-
-    def _cached(self, key: str, extract: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        memo = self
-        missing = _MISSING
-
-        def cached(ev: Any) -> Any:
-            if ev is memo.event and ev.num == memo.num:
-                values = memo.values
-                value = values.get(key, missing)
-                if value is not missing:
-                    return value
-            else:
-                memo.event = ev
-                memo.num = ev.num
-                memo.values = values = {}
-            value = values[key] = extract(ev)
-            return value
-
-        return cached
-
-
-_MISSING = object()
-# Fields read straight off the event header: cheaper to extract again than to look up.
-_CHEAP_FIELDS = frozenset({"evt.type", "evt.dir", "evt.num", "evt.cpu", "evt.rawtime"})
-
-
 @dataclass(slots=True)
 class _Context:
     defs: RuleDefinitions
@@ -436,7 +293,7 @@ def _check_macros(ctx: _Context) -> None:
     parsed: dict[str, Expr] = {}
     for name, macro in ctx.defs.macros.items():
         try:
-            parsed[name] = _substitute_bare_lists(parse_condition(macro.condition), ctx.lists)
+            parsed[name] = substitute_bare_lists(parse_condition(macro.condition), ctx.lists)
         except FilterSyntaxError as err:
             ctx.broken_macros.add(name)
             _problem(
@@ -458,50 +315,6 @@ def _check_macros(ctx: _Context) -> None:
                 )
 
 
-_TRANSFORMED = re.compile(r"\s*(\w+)\(\s*(.*?)\s*\)\s*")
-
-
-def _untransformed(text: str) -> str:
-    """``proc.name`` for ``toupper( proc.name)``: the field under any transformers."""
-    m = _TRANSFORMED.fullmatch(text)
-    while m is not None and m.group(1) in TRANSFORMERS:
-        text = m.group(2)
-        m = _TRANSFORMED.fullmatch(text)
-    return text.strip()
-
-
-def _exceptions_condition(ctx: _Context, rule: RuleDef) -> str | None:
-    """``not (...)`` texts for the rule's exceptions; None after reporting an error."""
-    parts = []
-    for ex in rule.exceptions:
-        fields = [ex.fields] if isinstance(ex.fields, str) else ex.fields
-        comps = ex.comps if isinstance(ex.comps, list) else [ex.comps or "="] * len(fields)
-        for comp in comps:
-            if comp not in EXCEPTION_OPERATORS:
-                _problem(
-                    ctx,
-                    Severity.ERROR,
-                    f"exception '{ex.name}': unknown comparison operator '{comp}'",
-                    ex.loc,
-                    rule.item,
-                )
-                return None
-        for fname in fields:
-            try:  # a field, perhaps under transformers (toupper(proc.name)) as Falco takes
-                resolve(_untransformed(fname))
-            except (UnknownFieldError, FieldArgumentError) as err:
-                _problem(ctx, Severity.ERROR, f"exception '{ex.name}': {err}", ex.loc, rule.item)
-                return None
-        try:
-            cond = exception_condition(ex)
-        except ValueError as err:
-            _problem(ctx, Severity.ERROR, f"exception '{ex.name}': {err}", ex.loc, rule.item)
-            return None
-        if cond is not None:
-            parts.append(f"not ({cond})")
-    return " and ".join(parts)
-
-
 def _compile_rule(
     ctx: _Context, rule: RuleDef, output_compiler: OutputCompiler | None
 ) -> CompiledRule | None:
@@ -519,8 +332,10 @@ def _compile_rule(
             item,
         )
         return None
-    extra = _exceptions_condition(ctx, rule)
-    if extra is None:
+    try:
+        extra = exceptions_condition(rule)
+    except ExceptionProblem as err:
+        _problem(ctx, Severity.ERROR, str(err), err.loc, item)
         return None
     if extra:
         try:
@@ -534,7 +349,7 @@ def _compile_rule(
                 item,
             )
             return None
-    tree = _substitute_bare_lists(tree, ctx.lists)
+    tree = substitute_bare_lists(tree, ctx.lists)
     try:
         expanded = expand(tree, ctx.macros, ctx.lists)
     except MacroError as err:
@@ -557,7 +372,7 @@ def _compile_rule(
     # With skip-if-unknown-filter, today's Falco also skips (with a warning) a rule naming
     # an unknown event type or an unknown field in its output.
     skip = rule.skip_if_unknown_filter
-    unknown = _unknown_event_names(expanded)
+    unknown = unknown_event_name(expanded)
     if unknown:
         _problem(
             ctx,
@@ -620,106 +435,12 @@ def _compile_rule(
     )
 
 
-def _type_names(node: Expr) -> frozenset[str] | None:
-    """The names an ``evt.type =/in`` test (or an ``or`` of them) accepts; else None."""
-    if isinstance(node, Compare):
-        lhs = node.lhs
-        if getattr(lhs, "name", None) != "evt.type" or getattr(lhs, "arg", None) is not None:
-            return None
-        if node.op == "=" and isinstance(node.rhs, Value):
-            return frozenset({node.rhs.text})
-        if node.op == "in" and isinstance(node.rhs, ValueList):
-            return frozenset(v.text for v in node.rhs.items)
-        return None
-    if isinstance(node, Or):
-        names: set[str] = set()
-        for arg in node.args:
-            sub = _type_names(arg)
-            if sub is None:
-                return None
-            names |= sub
-        return frozenset(names)
-    return None
-
-
-def _conjuncts(node: Expr) -> list[Expr]:
-    if isinstance(node, And):
-        return [c for arg in node.args for c in _conjuncts(arg)]
-    return [node]
-
-
-def split_type_guard(tree: Expr) -> tuple[frozenset[str] | None, Expr | None]:
-    """Split ``evt.type in S and rest`` into (S, rest) for the event-type index.
-
-    ``S`` intersects every top-level ``evt.type`` test of the condition: the rule cannot
-    match another type, so indexing it under ``S`` changes no result. ``rest`` is the
-    condition without those tests, returned only when it may replace the whole condition on
-    events of type ``S``: every name of ``S`` must be a dedicated event (a generic syscall
-    name shares its event numbers with every other generic syscall, so its test stays).
-    ``(None, None)`` when there is no such test; ``rest`` is None when it cannot be dropped.
-    """
-    from sentry.rules.ast import BoolConst
-
-    guard: frozenset[str] | None = None
-    rest: list[Expr] = []
-    for conj in _conjuncts(tree):
-        names = _type_names(conj)
-        if names is None:
-            rest.append(conj)
-        else:
-            guard = names if guard is None else guard & names
-    if guard is None:
-        return None, None
-    from sentry.events.table import events_named
-
-    if not all(events_named(name) for name in guard):
-        return guard, None
-    if not rest:
-        return guard, BoolConst(True)
-    return guard, rest[0] if len(rest) == 1 else And(tuple(rest))
-
-
-def _unknown_event_names(tree: Expr) -> str | None:
-    """The first ``evt.type`` constant that names no event or syscall, if any."""
-    from sentry.events.syscalls import PPM_SC_BY_NAME
-
-    for node in walk(tree):
-        if (
-            isinstance(node, Compare)
-            and getattr(node.lhs, "name", None) == "evt.type"
-            and getattr(node.lhs, "arg", None) is None
-        ):
-            rhs = node.rhs
-            values = rhs.items if isinstance(rhs, ValueList) else (rhs,)
-            for v in values:
-                if (
-                    isinstance(v, Value)
-                    and not event_numbers(v.text)
-                    and v.text not in PPM_SC_BY_NAME
-                ):
-                    return v.text
-    return None
-
-
-def event_numbers(name: str) -> list[int]:
-    """scap event numbers an ``evt.type`` name stands for (generic ones for other syscalls)."""
-    from sentry.events.syscalls import PPM_SC_BY_NAME
-    from sentry.events.table import events_named
-
-    numbers = [info.code for info in events_named(name)]
-    if not numbers and name in PPM_SC_BY_NAME:
-        numbers = [0, 1]  # SE_GENERIC_E / _X: syscalls without a dedicated event
-    return numbers
-
-
 __all__ = [
+    "ENTERLESS_ENGINE_VERSION",
     "CompiledRule",
-    "FieldMemo",
-    "Problem",
+    "OutputCompiler",
     "Ruleset",
     "Selection",
     "compile_rules",
-    "event_numbers",
-    "exception_condition",
-    "split_type_guard",
+    "name_matches",
 ]

@@ -12,15 +12,11 @@ from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
 from sentry.rules.alert import Alert
 from sentry.rules.engine import Engine, EngineOptions, needed_event_types
+from sentry.rules.exceptions import exception_condition
 from sentry.rules.loader import ExceptionDef, Location, Priority, RulesLoader, Severity
 from sentry.rules.parser import parse_condition
-from sentry.rules.ruleset import (
-    Ruleset,
-    Selection,
-    compile_rules,
-    event_numbers,
-    exception_condition,
-)
+from sentry.rules.ruleset import Ruleset, Selection, compile_rules
+from sentry.rules.typeindex import event_numbers
 
 T0 = 1_600_000_000_000_000_000
 O_RDONLY = 1
@@ -348,7 +344,7 @@ def test_list_name_as_single_value_is_expanded(capture: Path) -> None:
 
 
 def test_field_memo_extracts_once_per_event_and_refreshes_per_event() -> None:
-    from sentry.rules.ruleset import FieldMemo
+    from sentry.rules.fieldmemo import FieldMemo
 
     calls: list[int] = []
 
@@ -381,7 +377,7 @@ def test_field_memo_extracts_once_per_event_and_refreshes_per_event() -> None:
 )
 def test_type_guard_split(condition: str, guard: set[str] | None, rest: str | None) -> None:
     from sentry.rules.ast import BoolConst, to_text
-    from sentry.rules.ruleset import split_type_guard
+    from sentry.rules.typeindex import split_type_guard
 
     got_guard, got_rest = split_type_guard(parse_condition(condition))
     assert got_guard == (frozenset(guard) if guard is not None else None)
