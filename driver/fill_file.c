@@ -222,6 +222,42 @@ static void fchmodat_x(struct sentry_evt *e, struct sentry_args *a)
 	sentry_push_u32(e, a->a[2] & 07777);
 }
 
+/* mknod/mknodat: the node's mode and device in scap's encodings. */
+static void mknod_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_res(e, a);
+	sentry_push_path(e, a->a[0]);
+	sentry_push_u32(e, scap_mknod_mode(a->a[1]));
+	sentry_push_u32(e, scap_mknod_dev(a->a[2]));
+}
+
+static void mknodat_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	sentry_push_res(e, a);
+	sentry_push_s64(e, (int)a->a[0]);
+	sentry_push_path(e, a->a[1]);
+	sentry_push_u32(e, scap_mknod_mode(a->a[2]));
+	sentry_push_u32(e, scap_mknod_dev(a->a[3]));
+}
+
+/*
+ * open_by_handle_at: the handle names no path, so the path is the opened file's
+ * (empty when the call failed), with its dev and inode as libs' exit carries them.
+ */
+static void open_by_handle_at_x(struct sentry_evt *e, struct sentry_args *a)
+{
+	u32 dev, created;
+	u64 ino;
+
+	sentry_fd_dev_ino(a->ret, &dev, &ino, &created);
+	sentry_push_res(e, a);
+	sentry_push_s64(e, (int)a->a[0]);
+	sentry_push_u32(e, scap_open_flags(a->a[2]));
+	sentry_push_open_name(e, 0, a->ret);
+	sentry_push_u32(e, dev);
+	sentry_push_u64(e, ino);
+}
+
 static void chown_x(struct sentry_evt *e, struct sentry_args *a)
 {
 	sentry_push_res(e, a);
@@ -400,6 +436,9 @@ const struct sentry_filler_entry sentry_fill_file_table[] = {
 	{ __NR_chmod, sentry_fill_none, chmod_x },
 	{ __NR_fchmod, sentry_fill_none, fchmod_x },
 	{ __NR_fchmodat, sentry_fill_none, fchmodat_x },
+	{ __NR_mknod, sentry_fill_none, mknod_x },
+	{ __NR_mknodat, sentry_fill_none, mknodat_x },
+	{ __NR_open_by_handle_at, sentry_fill_none, open_by_handle_at_x },
 	{ __NR_chown, sentry_fill_none, chown_x },
 	{ __NR_lchown, sentry_fill_none, chown_x },
 	{ __NR_fchown, sentry_fill_none, fchown_x },

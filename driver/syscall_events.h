@@ -138,7 +138,7 @@ static const struct sentry_syscall_events sentry_syscall_events[SENTRY_SYSCALL_N
 	[130] = { 0, 2, 1, 112 },	/* rt_sigsuspend */
 	[131] = { 0, 2, 1, 317 },	/* sigaltstack */
 	[132] = { 0, 2, 1, 22 },	/* utime */
-	[133] = { 0, 2, 1, 12 },	/* mknod */
+	[133] = { 414, 0, 4, 12 },	/* mknod */
 	[134] = { 0, 2, 1, 52 },	/* uselib */
 	[135] = { 0, 2, 1, 82 },	/* personality */
 	[136] = { 0, 2, 1, 39 },	/* ustat */
@@ -264,7 +264,7 @@ static const struct sentry_syscall_events sentry_syscall_events[SENTRY_SYSCALL_N
 	[256] = { 0, 2, 1, 0 },	/* migrate_pages */
 	[257] = { 306, 4, 6, 197 },	/* openat */
 	[258] = { 304, 0, 4, 198 },	/* mkdirat */
-	[259] = { 0, 2, 1, 199 },	/* mknodat */
+	[259] = { 416, 0, 5, 199 },	/* mknodat */
 	[260] = { 0, 2, 1, 200 },	/* fchownat */
 	[261] = { 0, 2, 1, 201 },	/* futimesat */
 	[262] = { 0, 2, 1, 300 },	/* newfstatat */
@@ -309,7 +309,7 @@ static const struct sentry_syscall_events sentry_syscall_events[SENTRY_SYSCALL_N
 	[301] = { 0, 2, 1, 0 },	/* fanotify_mark */
 	[302] = { 144, 2, 5, 236 },	/* prlimit64 */
 	[303] = { 0, 2, 1, 0 },	/* name_to_handle_at */
-	[304] = { 0, 2, 1, 329 },	/* open_by_handle_at */
+	[304] = { 336, 0, 6, 329 },	/* open_by_handle_at */
 	[305] = { 0, 2, 1, 237 },	/* clock_adjtime */
 	[306] = { 0, 2, 1, 238 },	/* syncfs */
 	[307] = { 50, 0, 0, 255 },	/* sendmmsg */

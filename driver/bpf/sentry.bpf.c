@@ -167,6 +167,18 @@ static __always_inline void emit_param(struct ev *e, long ret,
 	case PK_MODE_BITS:
 		ev_int(e, ev_arg(e, a) & 07777, 4);
 		break;
+	case PK_MKNOD_MODE:
+		ev_int(e, scap_mknod_mode(ev_arg(e, a)), 4);
+		break;
+	case PK_MKNOD_DEV:
+		ev_int(e, scap_mknod_dev(ev_arg(e, a)), 4);
+		break;
+	case PK_FD_PATH:
+		ev_open_name(e, NULL, ret);
+		break;
+	case PK_FD_INO:
+		ev_int(e, ret >= 0 ? file_ino(fd_file(e, ret)) : 0, 8);
+		break;
 	case PK_ACCEPT_QUEUE:
 		ev_int(e, accept_queue(fd_sock(e, (__s32)ev_arg(e, a)), aux), size);
 		break;

@@ -63,6 +63,10 @@ enum param_kind {
 	PK_ZERO,	/* zero, size bytes */
 	PK_EMPTY,	/* zero-length parameter */
 	PK_OPEN_NAME,	/* user string at argument a, else the path of the returned fd's file */
+	PK_FD_PATH,	/* path of the returned fd's file (empty on failure) */
+	PK_FD_INO,	/* inode number of the returned fd's file */
+	PK_MKNOD_MODE,	/* mknod mode at argument a, scap encoding */
+	PK_MKNOD_DEV,	/* mknod dev at argument a, scap encoding */
 };
 
 enum event_handler {
@@ -124,6 +128,10 @@ struct syscall_spec {
 #define HOW_MODE(a)	P(PK_HOW_MODE, a, 4, 0)
 #define HOW_RESOLVE(a)	P(PK_HOW_RESOLVE, a, 4, 0)
 #define DEV		P(PK_FD_DEV, 0, 4, 0)
+#define FD_PATH		P(PK_FD_PATH, 0, 0, 0)
+#define FD_INO		P(PK_FD_INO, 0, 8, 0)
+#define NODE_MODE(a)	P(PK_MKNOD_MODE, a, 4, 0)
+#define NODE_DEV(a)	P(PK_MKNOD_DEV, a, 4, 0)
 #define OFLAGS_X(a)	P(PK_OPEN_FLAGS_X, a, 4, 0)
 #define OMODE(f, m)	P(PK_OPEN_MODE, f, 4, m)
 #define MODE(a)		P(PK_MODE_BITS, a, 4, 0)
@@ -232,6 +240,13 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	SC(__NR_fchmod, EV0(SE_SYSCALL_FCHMOD_E), EV(SE_SYSCALL_FCHMOD_X, RET, FD(0), ARG32(1))),
 	SC(__NR_fchmodat, EV0(SE_SYSCALL_FCHMODAT_E),
 	   EV(SE_SYSCALL_FCHMODAT_X, RET, FD(0), STR(1), ARG32(2))),
+	/* libs' later events (sysdig 0.29 skips them) */
+	SC(__NR_mknod, EV0(SE_SYSCALL_MKNOD_E),
+	   EV(SE_SYSCALL_MKNOD_X, RET, STR(0), NODE_MODE(1), NODE_DEV(2))),
+	SC(__NR_mknodat, EV0(SE_SYSCALL_MKNODAT_E),
+	   EV(SE_SYSCALL_MKNODAT_X, RET, FD(0), STR(1), NODE_MODE(2), NODE_DEV(3))),
+	SC(__NR_open_by_handle_at, EV0(SE_SYSCALL_OPEN_BY_HANDLE_AT_E),
+	   EV(SE_SYSCALL_OPEN_BY_HANDLE_AT_X, RET, FD(0), OFLAGS(2), FD_PATH, DEV, FD_INO)),
 	SC(__NR_mount, EV(SE_SYSCALL_MOUNT_E, MNTFLAGS(3)),
 	   EV(SE_SYSCALL_MOUNT_X, RET, STR(0), STR(1), STR(2))),
 	SC(__NR_umount2, EV(SE_SYSCALL_UMOUNT_E, ARG32(1)), EV(SE_SYSCALL_UMOUNT_X, RET, STR(0))),

@@ -112,6 +112,13 @@
 #define K_POLLWRBAND		0x200
 #define K_POLLRDHUP		0x2000
 
+#define K_S_IFMT		0170000
+#define K_S_IFSOCK		0140000
+#define K_S_IFREG		0100000
+#define K_S_IFBLK		0060000
+#define K_S_IFCHR		0020000
+#define K_S_IFIFO		0010000
+
 #define K_MS_MGC_MSK		0xffff0000
 #define K_MS_MGC_VAL		0xc0ed0000
 
@@ -323,6 +330,41 @@ static __always_inline __u16 scap_poll_events(__u16 ev)
 	       (ev & K_POLLWRBAND ? SCAP_POLLWRBAND : 0);
 }
 
+/*
+ * mknod mode (PPM_S_*): the permission bits, and the node type when it is one mknod
+ * makes (regular, char, block, FIFO, socket); scap's values are Linux's.
+ */
+static __always_inline __u32 scap_mknod_mode(__u64 mode)
+{
+	__u32 type = mode & K_S_IFMT;
+	__u32 out = mode & 07777;
+
+	switch (type) {
+	case K_S_IFREG:
+		return out | SCAP_S_IFREG;
+	case K_S_IFCHR:
+		return out | SCAP_S_IFCHR;
+	case K_S_IFBLK:
+		return out | SCAP_S_IFBLK;
+	case K_S_IFIFO:
+		return out | SCAP_S_IFIFO;
+	case K_S_IFSOCK:
+		return out | SCAP_S_IFSOCK;
+	}
+	return out;
+}
+
+/*
+ * mknod dev: the user's dev_t (major << 8 | minor, the minor's high bits above the
+ * major), re-encoded as libs' drivers do it (their encode_dev() of the argument).
+ */
+static __always_inline __u32 scap_mknod_dev(__u64 dev)
+{
+	__u32 d = (__u32)dev, major = d >> 20, minor = d & ((1U << 20) - 1);
+
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffU) << 12);
+}
+
 /* ---- the module checks the native numbers against the kernel's headers --- */
 
 #if defined(__KERNEL__) && !defined(__bpf__)
@@ -334,6 +376,7 @@ static __always_inline __u16 scap_poll_events(__u16 ev)
 #include <linux/eventfd.h>
 #include <uapi/linux/mount.h>
 #include <linux/poll.h>
+#include <linux/stat.h>
 
 #define SCAP_NATIVE_IS(k, v) _Static_assert((k) == (v), #k " is not the kernel's " #v)
 SCAP_NATIVE_IS(K_O_ACCMODE, O_ACCMODE);
@@ -398,6 +441,12 @@ SCAP_NATIVE_IS(K_RESOLVE_BENEATH, RESOLVE_BENEATH);
 SCAP_NATIVE_IS(K_RESOLVE_IN_ROOT, RESOLVE_IN_ROOT);
 SCAP_NATIVE_IS(K_RESOLVE_CACHED, RESOLVE_CACHED);
 SCAP_NATIVE_IS(K_AT_SYMLINK_NOFOLLOW, AT_SYMLINK_NOFOLLOW);
+SCAP_NATIVE_IS(K_S_IFMT, S_IFMT);
+SCAP_NATIVE_IS(K_S_IFSOCK, S_IFSOCK);
+SCAP_NATIVE_IS(K_S_IFREG, S_IFREG);
+SCAP_NATIVE_IS(K_S_IFBLK, S_IFBLK);
+SCAP_NATIVE_IS(K_S_IFCHR, S_IFCHR);
+SCAP_NATIVE_IS(K_S_IFIFO, S_IFIFO);
 SCAP_NATIVE_IS(K_AT_EMPTY_PATH, AT_EMPTY_PATH);
 SCAP_NATIVE_IS(K_EFD_SEMAPHORE, EFD_SEMAPHORE);
 SCAP_NATIVE_IS(K_MS_MGC_MSK, MS_MGC_MSK);

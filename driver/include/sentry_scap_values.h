@@ -113,6 +113,25 @@
 #define SCAP_POLLWRNORM (1 << 9)
 #define SCAP_POLLWRBAND (1 << 10)
 
+/* mknod_mode */
+#define SCAP_S_IXOTH (1 << 0)
+#define SCAP_S_IWOTH (1 << 1)
+#define SCAP_S_IROTH (1 << 2)
+#define SCAP_S_IXGRP (1 << 3)
+#define SCAP_S_IWGRP (1 << 4)
+#define SCAP_S_IRGRP (1 << 5)
+#define SCAP_S_IXUSR (1 << 6)
+#define SCAP_S_IWUSR (1 << 7)
+#define SCAP_S_IRUSR (1 << 8)
+#define SCAP_S_ISVTX (1 << 9)
+#define SCAP_S_ISGID (1 << 10)
+#define SCAP_S_ISUID (1 << 11)
+#define SCAP_S_IFREG (1 << 15)
+#define SCAP_S_IFCHR (1 << 13)
+#define SCAP_S_IFBLK 0x6000
+#define SCAP_S_IFIFO (1 << 12)
+#define SCAP_S_IFSOCK 0xc000
+
 /* values no printed flag table holds */
 #define SCAP_O_F_CREATED (1 << 14)	/* open exit: the call created the file (PPM_O_F_CREATED) */
 #define SCAP_CL_CHILD_IN_PIDNS (1 << 29)	/* clone exit: the child is in a child pid namespace */

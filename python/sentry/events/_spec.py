@@ -521,7 +521,7 @@ EVENT_SPEC = """
 < clone3 PROCESS M | @FORK20
 = SYSCALL_OPEN_BY_HANDLE_AT
 > open_by_handle_at FILE CM |
-< open_by_handle_at FILE CM | fd:FD, mountfd:FD, flags:FLAGS32:H:file_flags, path:FSPATH
+< open_by_handle_at FILE CM | fd:FD, mountfd:FD, flags:FLAGS32:H:file_flags, path:FSPATH, dev:UINT32:H, ino:UINT64
 = SYSCALL_IO_URING_SETUP
 > io_uring_setup OTHER CM |
 < io_uring_setup OTHER CM | res:ERRNO, entries:UINT32, sq_entries:UINT32, cq_entries:UINT32, flags:FLAGS32:H:io_uring_setup_flags, sq_thread_cpu:UINT32, sq_thread_idle:UINT32, features:FLAGS32:H:io_uring_setup_feats
@@ -638,10 +638,10 @@ EVENT_SPEC = """
 < finit_module OTHER UR | res:ERRNO, fd:FD, uargs:CHARBUF, flags:FLAGS32
 = SYSCALL_MKNOD
 > mknod OTHER - |
-< mknod OTHER - | res:ERRNO, path:FSPATH, mode:MODE:O, dev:UINT32
+< mknod OTHER - | res:ERRNO, path:FSPATH, mode:MODE:O:mknod_mode, dev:UINT32
 = SYSCALL_MKNODAT
 > mknodat OTHER - |
-< mknodat OTHER U | res:ERRNO, dirfd:FD, path:FSRELPATH:N:1, mode:MODE:O, dev:UINT32
+< mknodat OTHER U | res:ERRNO, dirfd:FD, path:FSRELPATH:N:1, mode:MODE:O:mknod_mode, dev:UINT32
 = SYSCALL_NEWFSTATAT
 > newfstatat FILE - |
 < newfstatat FILE U | res:ERRNO, dirfd:FD, path:FSRELPATH:N:1, flags:FLAGS32:H

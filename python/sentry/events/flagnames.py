@@ -137,6 +137,11 @@ FLAG_TABLES: dict[str, tuple[tuple[str, int], ...]] = {
         "S_IXOTH=b0 S_IWOTH=b1 S_IROTH=b2 S_IXGRP=b3 S_IWGRP=b4 S_IRGRP=b5 S_IXUSR=b6 "
         "S_IWUSR=b7 S_IRUSR=b8 S_ISVTX=b9 S_ISGID=b10 S_ISUID=b11"
     ),
+    "mknod_mode": _bits(
+        "S_IXOTH=b0 S_IWOTH=b1 S_IROTH=b2 S_IXGRP=b3 S_IWGRP=b4 S_IRGRP=b5 S_IXUSR=b6 "
+        "S_IWUSR=b7 S_IRUSR=b8 S_ISVTX=b9 S_ISGID=b10 S_ISUID=b11 S_IFREG=0o100000 "
+        "S_IFCHR=0o20000 S_IFBLK=0o60000 S_IFIFO=0o10000 S_IFSOCK=0o140000"
+    ),
     "renameat2_flags": _bits("RENAME_NOREPLACE=b0 RENAME_EXCHANGE=b1 RENAME_WHITEOUT=b2"),
     "openat2_flags": _bits(
         "RESOLVE_BENEATH=b0 RESOLVE_IN_ROOT=b1 RESOLVE_NO_MAGICLINKS=b2 "

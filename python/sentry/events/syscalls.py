@@ -135,13 +135,25 @@ ppoll:254 mount:256 umount2:258 semget:262 access:264 chroot:266 setsid:274 mkdi
 rmdir:278 unshare:284 execve:292 setpgid:294 bpf:296 seccomp:298 unlink:300 unlinkat:302
 mkdirat:304 openat:306 link:308 linkat:310 fchmodat:312 chmod:314 fchmod:316 renameat2:318
 userfaultfd:320 openat2:326 mprotect:328 execveat:330 copy_file_range:332 clone3:334
-capset:352 memfd_create:404 init_module:410 finit_module:412
+open_by_handle_at:336 capset:352 memfd_create:404 init_module:410 finit_module:412 mknod:414
+mknodat:416
 """
 
 # Dedicated events of a later libs than sysdig 0.29 (which skips them when reading a
 # capture): today's Falco rules need their parameters (memfd_create's name names the fd an
-# fexecve runs; init_module's result and arguments; capset's new sets for thread.cap_*).
-LIBS_LATER_EVENTS = frozenset({"capset", "memfd_create", "init_module", "finit_module"})
+# fexecve runs; init_module's result and arguments; capset's new sets for thread.cap_*;
+# the node mknod/mknodat make, its type and device; the file open_by_handle_at opens).
+LIBS_LATER_EVENTS = frozenset(
+    {
+        "open_by_handle_at",
+        "capset",
+        "memfd_create",
+        "init_module",
+        "finit_module",
+        "mknod",
+        "mknodat",
+    }
+)
 
 # Native names whose portable code is spelled differently.
 _PPM_SC_ALIASES = {"umount2": "umount2", "newfstatat": "newfstatat", "rt_sigreturn": "sigreturn"}

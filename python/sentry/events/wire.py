@@ -52,6 +52,7 @@ DRIVER_FLAG_TABLES: dict[str, str] = {
     "execveat_flags": "SCAP_EXVAT_",
     "execve_flags": "SCAP_",
     "poll_flags": "SCAP_",
+    "mknod_mode": "SCAP_",
 }
 
 # scap values the drivers write that no printed flag table holds: (name, value, comment)

@@ -111,10 +111,13 @@ def test_every_dedicated_syscall_event_is_an_enter_event_sysdig_knows() -> None:
         assert info.name == aliases.get(sc.name, sc.name)
         assert sc.enter_event < SYSDIG_029_EVENT_MAX or sc.name in LIBS_LATER_EVENTS
     assert {sc.name for sc in dedicated if sc.enter_event >= SYSDIG_029_EVENT_MAX} == {
+        "open_by_handle_at",
         "capset",
         "memfd_create",
         "init_module",
         "finit_module",
+        "mknod",
+        "mknodat",
     }
     assert X86_64_BY_NAME["openat"].nr == 257
     assert X86_64_BY_NAME["execve"].enter_event == EventType.SYSCALL_EXECVE_19_E
