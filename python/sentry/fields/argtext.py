@@ -109,7 +109,8 @@ def fd_tag(info: FdInfo) -> str:
 
 
 def _relpath(ev: ArgEvent, pinfo: ParamInfo, value: str) -> str | None:
-    # FSRELPATH: a relative path resolved against its dirfd (or the cwd), as sysdig shows it.
+    # FSRELPATH: a relative path resolved against its dirfd (or the cwd), FSPATH against the
+    # cwd, as sysdig shows it (mkdir's path=d(/cwd/d)).
     if value.startswith("/") or ev.thread is None:
         return None
     base = ev.thread.main_thread().cwd
@@ -180,7 +181,7 @@ def render_arg(ev: ArgEvent, i: int) -> tuple[str, str | None]:
         th = ev.thread
         other = th.table.get(value) if th is not None and th.table is not None else None
         return str(value), (other.comm if other is not None else None)
-    if ptype is ParamType.FSRELPATH and isinstance(value, str):
+    if ptype in (ParamType.FSRELPATH, ParamType.FSPATH) and isinstance(value, str):
         return value, _relpath(ev, pinfo, value)
     if ptype in (ParamType.FLAGS8, ParamType.FLAGS16, ParamType.FLAGS32, ParamType.MODE):
         names = flag_names(pinfo, value) if pinfo.flags else ""
