@@ -34,7 +34,8 @@ import threading
 import time
 from pathlib import Path
 
-from sentry.capture.scapfile import ScapReader, ScapWriter
+from sentry.capture.scapreader import ScapReader
+from sentry.capture.scapwriter import ScapWriter
 from sentry.events.table import EVENTS
 from sentry.inspect.containers import ContainerInfo, PodInfo, to_scap_json
 

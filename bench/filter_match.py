@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.errors import SentryError
 from sentry.inspect.inspector import Inspector
 from sentry.rules.compiler import Filter, compile_filter

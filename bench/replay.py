@@ -35,8 +35,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sentry.capture import scapfile
-from sentry.capture.scapfile import ScapReader, ScapWriter
+from sentry.capture import scapreader
+from sentry.capture.scapreader import ScapReader
+from sentry.capture.scapwriter import ScapWriter
 from sentry.events.table import events_named
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,12 +118,12 @@ def walk(path: Path) -> int:
 
 
 def walk_pure_python(path: Path) -> int:
-    saved = scapfile._SCANNER[:]
-    scapfile._SCANNER[:] = [None]
+    saved = scapreader._SCANNER[:]
+    scapreader._SCANNER[:] = [None]
     try:
         return walk(path)
     finally:
-        scapfile._SCANNER[:] = saved
+        scapreader._SCANNER[:] = saved
 
 
 def walk_types(path: Path) -> int:

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from replay import build
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.cli.run import default_rules, output_compiler
 from sentry.inspect.inspector import Inspector
 from sentry.rules.engine import Engine, EngineOptions, load_ruleset, needed_event_types

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from replay import _cpu, build
 
-from sentry.capture.scapfile import ScapReader, _load
+from sentry.capture.scapreader import ScapReader, _load
 from sentry.inspect.cstate import CState
 from sentry.inspect.inspector import Inspector
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.inspect.cstate import CState, fd_state, thread_state
 from sentry.inspect.inspector import Inspector
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from driver_cases import Captured, run_trigger
-from sentry.capture.scapfile import ScapWriter
+from sentry.capture.scapwriter import ScapWriter
 from sentry.fields.registry import resolve
 from sentry.fields.thread import CAP_NAMES, caps_to_string
 from sentry.inspect.inspector import Inspector

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from tests.live_capture import live_capture
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.inspect.inspector import Inspector
 
 # Sentry's userspace over the live probe: the kernel matrix in qemu does not repeat it.

@@ -18,7 +18,7 @@ import pytest
 from tests.cstate_compare import check_workload, compare
 from tests.live_capture import live_capture
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 
 pytestmark = [pytest.mark.root]
 

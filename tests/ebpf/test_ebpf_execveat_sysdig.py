@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from driver_cases import run_trigger
-from sentry.capture.scapfile import ScapWriter
+from sentry.capture.scapwriter import ScapWriter
 
 pytestmark = [pytest.mark.root, pytest.mark.sysdig]
 

@@ -11,7 +11,7 @@ import pytest
 
 from driver_cases import CASES, run_trigger
 from needs import missing
-from sentry.capture.scapfile import ScapWriter
+from sentry.capture.scapwriter import ScapWriter
 
 pytestmark = [pytest.mark.root, pytest.mark.sysdig]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from kmod_helpers import capture
 
-from sentry.capture.scapfile import ScapWriter
+from sentry.capture.scapwriter import ScapWriter
 
 # "*": print every matching event, also those lacking a field (write has no flags).
 FORMAT = "*%proc.name ## %proc.args ## %evt.type ## %evt.arg.flags ## %fd.name"

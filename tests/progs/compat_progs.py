@@ -91,7 +91,7 @@ def check_capture(
     events: list[Any], tmp_path: Path, binary: Path, file1: Path, file2: Path, port: int
 ) -> None:
     """The events of one run of the program, written to a .scap and read by real sysdig."""
-    from sentry.capture.scapfile import ScapWriter
+    from sentry.capture.scapwriter import ScapWriter
     from sysdig_ref import sysdig_lines
 
     scap = tmp_path / "compat.scap"

@@ -13,7 +13,7 @@ import pytest
 from tests.cstate_compare import _tracker, compare
 
 from conformance_data import FALCO_DIR
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.inspect.inspector import Inspector
 
 TRACES = sorted((FALCO_DIR / "test" / "trace_files").glob("*.scap"))
@@ -77,7 +77,7 @@ def test_bad_records_are_counted_not_trusted() -> None:
 def test_strings_are_stored_once() -> None:
     """200 processes opening the same two paths keep one copy of each path (and of their
     identical comm/exe) however many fds name them; closing them all frees the strings."""
-    from sentry.capture.scapfile import encode_event
+    from sentry.capture.scapwriter import encode_event
     from sentry.events.table import event_by_name
 
     openat_e, openat_x = event_by_name("openat", ">"), event_by_name("openat", "<")

@@ -115,7 +115,7 @@ def load_capture_state(inspector: Inspector, reader: Any) -> None:
 
 def host_threads(inspector: Any) -> list[Any]:
     """The inspector's threads as process-list entries (live capture's snapshot)."""
-    from sentry.capture.scapfile import ThreadEntry
+    from sentry.capture.scapmeta import ThreadEntry
 
     return [
         ThreadEntry(
@@ -148,7 +148,7 @@ def host_fds(inspector: Any) -> list[Any]:
     """The files and directories each process has open, as fd-list entries (so a file
     replays with the names of fds opened before its window). Sockets and the rest are left
     out; their next connect/accept names them again."""
-    from sentry.capture.scapfile import FD_DIRECTORY, FD_FILE_V2, FdEntry
+    from sentry.capture.scapmeta import FD_DIRECTORY, FD_FILE_V2, FdEntry
     from sentry.inspect.fds import FdType
 
     kinds = {FdType.FILE: FD_FILE_V2, FdType.DIRECTORY: FD_DIRECTORY}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from default_rules.story_runner import write_story
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.fields.registry import resolve
 from sentry.inspect.containers import ContainerInfo
 from sentry.inspect.inspector import Inspector

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentry.capture.scapfile import encode_event
+from sentry.capture.scapwriter import encode_event
 from sentry.errors import CaptureError
 from sentry.events.event import HEADER_LEN, Event, FdList, SockAddr, SockTuple
 from sentry.events.table import EVENTS

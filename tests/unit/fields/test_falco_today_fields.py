@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from sentry.capture.scapfile import ScapReader, ScapWriter, ThreadEntry
+from sentry.capture.scapmeta import ThreadEntry
+from sentry.capture.scapreader import ScapReader
+from sentry.capture.scapwriter import ScapWriter
 from sentry.fields.registry import resolve
 from sentry.fields.thread import caps_to_string
 from sentry.inspect.inspector import Inspector

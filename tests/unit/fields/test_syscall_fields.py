@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.errors import FieldArgumentError, UnknownFieldError
 from sentry.fields.registry import AnyOf, FieldType, all_fields, resolve
 from sentry.inspect.inspector import Inspector

@@ -69,7 +69,7 @@ def test_capture_needs_an_output(trace_dir: Path) -> None:
 
 def test_tail_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     """``sentry tail ... | head -1``: far more output than a pipe holds, reader gone early."""
-    from sentry.capture.scapfile import ScapWriter
+    from sentry.capture.scapwriter import ScapWriter
 
     big = tmp_path / "many.scap"
     with ScapWriter(big) as w:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sentry.capture.scapfile import (
+from sentry.capture.scapmeta import (
     FD_FILE_V2,
     GroupEntry,
     Interface,
     MachineInfo,
-    ScapWriter,
     ThreadEntry,
     UserEntry,
 )
-from sentry.capture.scapfile import FdEntry as ScapFd
+from sentry.capture.scapmeta import FdEntry as ScapFd
+from sentry.capture.scapwriter import ScapWriter
 from sentry.events.event import SockAddr, SockTuple
 
 T0 = 1_700_000_000_000_000_000

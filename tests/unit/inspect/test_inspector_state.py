@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from inspect_story import write_story
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.inspect.containers import ContainerTable, container_id_from_cgroups
 from sentry.inspect.fds import FdType, Role
 from sentry.inspect.inspector import Inspector, join_path

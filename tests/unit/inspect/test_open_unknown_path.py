@@ -8,7 +8,7 @@ from pathlib import Path
 
 from default_rules.story_runner import fired_rules
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.inspect.inspector import Inspector
 from sentry.inspect.threads import NA_NAME
 from sentry.rules.story import O_CREAT, O_TRUNC, O_WRONLY, Story

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from inspect_story import write_story
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.errors import ConfigError
 from sentry.inspect.inspector import Inspector
 from sentry.inspect.threads import DEFAULT_TABLE_SIZE, ThreadLimits, ThreadTable

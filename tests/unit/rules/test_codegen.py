@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from sentry.capture.scapfile import MachineInfo, ScapReader, ScapWriter, ThreadEntry
+from sentry.capture.scapmeta import MachineInfo, ThreadEntry
+from sentry.capture.scapreader import ScapReader
+from sentry.capture.scapwriter import ScapWriter
 from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
 from sentry.rules.codegen import build_program, header_constants

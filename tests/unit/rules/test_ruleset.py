@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sentry.capture.scapfile import MachineInfo, ScapReader, ScapWriter, ThreadEntry
+from sentry.capture.scapmeta import MachineInfo, ThreadEntry
+from sentry.capture.scapreader import ScapReader
+from sentry.capture.scapwriter import ScapWriter
 from sentry.errors import SentryError
 from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat

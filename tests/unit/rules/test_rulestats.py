@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sentry.capture.scapfile import ScapReader
+from sentry.capture.scapreader import ScapReader
 from sentry.cli.run import default_rules, output_compiler
 from sentry.inspect.inspector import Inspector
 from sentry.rules.engine import Engine, EngineOptions, load_ruleset, needed_event_types

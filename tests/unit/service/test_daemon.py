@@ -338,7 +338,7 @@ def test_a_reload_that_blows_up_never_ends_the_control_thread(daemon: Daemon) ->
 def test_sentry_run_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     import subprocess
 
-    from sentry.capture.scapfile import ScapWriter
+    from sentry.capture.scapwriter import ScapWriter
 
     capture = tmp_path / "many.scap"
     with ScapWriter(capture) as w:
