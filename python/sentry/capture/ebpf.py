@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sentry.capture import bpfobject
+from sentry.capture._cffi import scapscan
 from sentry.capture._cffi.libbpf import (
     BPF_MAP_TYPE_RINGBUF,
     check,
@@ -40,11 +41,12 @@ from sentry.capture._cffi.libbpf import (
     lib,
     take_log,
 )
+from sentry.capture._cffi.scapscan import SCAN_REC_FORMAT
 from sentry.capture.source import CaptureStats
 from sentry.errors import DriverError
-from sentry.events.event import HEADER, Event
+from sentry.events.event import HEADER, Event, first_param_kinds
 from sentry.events.syscalls import X86_64_SYSCALLS
-from sentry.events.table import event_by_name
+from sentry.events.table import EVENTS, event_by_name
 from sentry.events.wire import SAMPLING_MAX
 
 RING_BUSY = 1 << 31
@@ -66,6 +68,7 @@ _U32 = struct.Struct("<I")
 _RECORD = struct.Struct("<8x" + HEADER.format.lstrip("<"))  # ring record header, scap header
 _U64 = struct.Struct("<Q")
 _by_ts = attrgetter("ts")
+_SCAN_REC = struct.Struct(SCAN_REC_FORMAT)
 
 
 def check_process_layouts() -> None:
@@ -100,6 +103,7 @@ class _Ring:
         self.prod = memoryview(self.prod_map).cast("Q")
         self.data = memoryview(self.prod_map)[_PAGE:]
         self.pending = self.cons[0]  # consumer position once the current batch is released
+        self.walker: _CWalker | None = None  # ring_scan over this ring, when compiled
 
     def release(self) -> None:
         """Give the records of the last batch back to the producer."""
@@ -117,7 +121,10 @@ class _Ring:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            pos, taken = self._walk(pos, prod, budget, out, wanted)
+            if self.walker is not None:
+                pos, taken = self.walker.walk(self, pos, prod, budget, out)
+            else:
+                pos, taken = self._walk(pos, prod, budget, out, wanted)
         finally:
             if collecting:
                 gc.enable()
@@ -127,6 +134,7 @@ class _Ring:
     def _walk(
         self, pos: int, prod: int, budget: int, out: list[Event], wanted: frozenset[int] | None
     ) -> tuple[int, int]:
+        """The Python walk (the reference :class:`_CWalker` is tested against)."""
         data, mask, cpu = self.data, self.mask, self.cpu
         unpack_len = _U32.unpack_from
         unpack_rec = _RECORD.unpack_from
@@ -146,12 +154,95 @@ class _Ring:
         return pos, taken
 
     def close(self) -> None:
+        if self.walker is not None:
+            self.walker.release(self)
+            self.walker = None
         for view in (self.cons, self.prod, self.data):
             view.release()
         for mapping in (self.cons_map, self.prod_map):
             with contextlib.suppress(BufferError):  # events still point into it: GC unmaps
                 mapping.close()
         os.close(self.fd)
+
+
+class _CWalker:
+    """The rings walked in C (``ring_scan`` in ``_cffi/scapscan.c``): headers, lengths and
+    parameter 0 read there, so that Python only makes the Event of each wanted record
+    (with its parameter 0 already decoded, as the capture reader's C walker gives it)."""
+
+    def __init__(self, scanner: Any, budget: int):
+        self.ffi, self.lib = scanner.ffi, scanner.lib
+        self.ntypes = max(EVENTS) + 1
+        self._kinds = self.ffi.from_buffer("uint8_t[]", first_param_kinds(self.ntypes))
+        self._recs = self.ffi.new("struct scan_rec[]", max(1, budget))
+        self._recbuf = self.ffi.buffer(self._recs)
+        self._pos = self.ffi.new("uint64_t *")
+        self._taken = self.ffi.new("int *")
+        self._want: Any = self.ffi.NULL
+        self._mask: bytearray | None = None
+        self._views: dict[int, Any] = {}  # ring fd -> its data area as a C pointer
+
+    def want(self, types: frozenset[int] | None) -> None:
+        """Report only records of these event types (None: all)."""
+        if types is None:
+            self._want, self._mask = self.ffi.NULL, None
+            return
+        mask = bytearray(self.ntypes)
+        for code in types:
+            if 0 <= code < self.ntypes:
+                mask[code] = 1
+        self._mask = mask  # kept alive: the C pointer below reads it
+        self._want = self.ffi.from_buffer("uint8_t[]", mask)
+
+    def walk(
+        self, ring: _Ring, pos: int, prod: int, budget: int, out: list[Event]
+    ) -> tuple[int, int]:
+        view = self._views.get(ring.fd)
+        if view is None:
+            view = self._views[ring.fd] = self.ffi.from_buffer("uint8_t[]", ring.data)
+        cpos = self._pos
+        cpos[0] = pos
+        budget = min(budget, len(self._recs))
+        count = self.lib.ring_scan(
+            view,
+            ring.mask,
+            cpos,
+            prod,
+            budget,
+            self._want,
+            self._kinds,
+            self.ntypes,
+            ring.cpu,
+            self._recs,
+            budget,
+            self._taken,
+        )
+        if count:
+            data, events = ring.data, EVENTS
+            records = _SCAN_REC.iter_unpack(self._recbuf[: count * _SCAN_REC.size])
+            out += [
+                Event(
+                    data,
+                    off,
+                    0,
+                    cpu,
+                    ts,
+                    tid,
+                    elen,
+                    etype,
+                    nparams,
+                    events[etype],
+                    arg0 if arg0_ok else None,
+                )
+                for off, _n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in records
+            ]
+        return cpos[0], self._taken[0]
+
+    def release(self, ring: _Ring) -> None:
+        """Drop the C view of ``ring``'s data (before the ring's own views are released)."""
+        view = self._views.pop(ring.fd, None)
+        if view is not None:
+            self.ffi.release(view)
 
 
 MIN_KERNEL = (5, 17)
@@ -187,7 +278,9 @@ class EbpfSource:
 
     ``direct_reads`` chooses how the probe reads the files behind descriptors: through
     BTF pointers (bpf_rdonly_cast, 6.2+) or with probe reads; by default the first where
-    the kernel has that kfunc. ``attach`` forces ``tp_btf`` or ``raw_tp``.
+    the kernel has that kfunc. ``attach`` forces ``tp_btf`` or ``raw_tp``. The rings are
+    walked in C (``ring_scan``) when the walker is compiled, unless ``c_walker`` is False
+    (the Python walk, the reference).
     """
 
     def __init__(
@@ -202,6 +295,7 @@ class EbpfSource:
         attach: str | None = None,
         idle_timeout: float = 0.05,
         direct_reads: bool | None = None,
+        c_walker: bool = True,
     ):
         refusal = kernel_refusal()
         if refusal:
@@ -219,6 +313,7 @@ class EbpfSource:
         self._obj: Any = None
         self._settings_map: mmap.mmap | None = None
         self._poll: Any = None
+        self._walker: _CWalker | None = None
         path = object_path or bpfobject.object_path()
         if direct_reads is None:
             direct_reads = kernel_has_kfunc("bpf_rdonly_cast")
@@ -235,10 +330,16 @@ class EbpfSource:
                 errors.append(f"{mode}: {err}")
         else:
             raise DriverError("eBPF probe could not be loaded:\n" + "\n".join(errors))
+        scanner = scapscan.load() if c_walker else None
+        if scanner is not None:
+            self._walker = _CWalker(scanner, budget)
+            for ring in self._rings:
+                ring.walker = self._walker
         reads = "files read through BTF pointers" if direct_reads else "files probe-read"
+        walked = "walked in C" if self._walker is not None else "walked in Python"
         self.description = (
             f"eBPF probe ({self.attach_mode}, {len(self._rings)} per-CPU rings "
-            f"of {ring_bytes >> 10} KiB, {reads})"
+            f"of {ring_bytes >> 10} KiB {walked}, {reads})"
         )
         try:
             self._configure(snaplen, interest, target_tgid)
@@ -361,11 +462,15 @@ class EbpfSource:
         """Deliver only these event numbers, and capture only the syscalls that make them."""
         if types is None:
             self._event_types = None
+            if self._walker is not None:
+                self._walker.want(None)
             self.set_interest(None)
             return
         wanted = frozenset(types)
         generic = bool(wanted & {0, 1})
         self._event_types = wanted
+        if self._walker is not None:
+            self._walker.want(wanted)
         self.set_interest(
             nr
             for nr, sc in X86_64_SYSCALLS.items()

@@ -184,3 +184,66 @@ int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
 	*num = n;
 	return count;
 }
+
+/* A BPF ring buffer's record header (include/uapi/linux/bpf.h, BPF_RINGBUF_*) */
+#define SCAN_RING_BUSY		(1U << 31)
+#define SCAN_RING_DISCARD	(1U << 30)
+#define SCAN_RING_HDR		8
+
+/*
+ * Walk one CPU's BPF ring buffer (the eBPF probe's) from *pos towards prod,
+ * the producer position read by the caller: data is the ring's data area,
+ * mapped twice in a row by the kernel so that a record wrapping around the end
+ * reads in one piece; mask is its size - 1. Reads at most budget records
+ * (*taken says how many, discarded ones included) and reports at most max of
+ * them in out[] (num 0: the caller numbers them once merged). Records of a
+ * type >= ntypes or with want[type] 0 are consumed, not reported. *pos ends
+ * after the last record read; nothing is given back to the producer here.
+ */
+int ring_scan(const uint8_t *data, uint64_t mask, uint64_t *pos, uint64_t prod,
+	      int budget, const uint8_t *want, const uint8_t *arg0_kind,
+	      uint32_t ntypes, uint16_t cpu, struct scan_rec *out, int max,
+	      int *taken)
+{
+	uint64_t p = *pos;
+	int count = 0, n = 0;
+
+	while (p < prod && n < budget && count < max) {
+		uint64_t off = p & mask;
+		const uint8_t *e = data + off + SCAN_RING_HDR;
+		struct scan_rec *r;
+		uint32_t hdr, len, elen;
+		uint16_t etype;
+
+		/* Acquire: pairs with the kernel's release of the committed header
+		 * (bpf_ringbuf_commit), so the record's bytes read below are whole. */
+		hdr = __atomic_load_n((const uint32_t *)(data + off), __ATOMIC_ACQUIRE);
+		if (hdr & SCAN_RING_BUSY)
+			break;
+		len = hdr & ~(SCAN_RING_BUSY | SCAN_RING_DISCARD);
+		p += (len + SCAN_RING_HDR + 7) & ~7ULL;
+		n++;
+		if (hdr & SCAN_RING_DISCARD || len < SCAN_EVT_HDR_LEN)
+			continue;
+		etype = rd16(e + SENTRY_EVT_OFF_TYPE);
+		if (etype >= ntypes || (want && !want[etype]))
+			continue;
+		elen = rd32(e + SENTRY_EVT_OFF_LEN);
+		r = &out[count++];
+		r->off = off + SCAN_RING_HDR;
+		r->num = 0;
+		r->ts = rd64(e + SENTRY_EVT_OFF_TS);
+		r->tid = rd64(e + SENTRY_EVT_OFF_TID);
+		r->len = elen;
+		r->nparams = rd32(e + SENTRY_EVT_OFF_NPARAMS);
+		r->type = etype;
+		r->cpu = cpu;
+		r->arg0 = 0;
+		/* arg0 only from a record that holds the whole event */
+		r->arg0_ok = arg0_kind && elen >= SCAN_EVT_HDR_LEN && elen <= len &&
+			     scan_arg0(e, elen, arg0_kind[etype], &r->arg0);
+	}
+	*pos = p;
+	*taken = n;
+	return count;
+}

@@ -1,7 +1,8 @@
 """The C event-block walker (``scapscan.c``): what Python sees of it and how it is built.
 
-:mod:`sentry.capture.scapfile` reads capture blocks with it; without a compiler it uses its
-Python walker instead (said once). Built and loaded by :mod:`sentry.capture._cffi.build`.
+:mod:`sentry.capture.scapfile` reads capture blocks with it, and :mod:`sentry.capture.ebpf`
+the probe's ring buffers (``ring_scan``); without a compiler each uses its Python walker
+instead (said once). Built and loaded by :mod:`sentry.capture._cffi.build`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ struct scan_rec {
 int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
               uint64_t *unknown, const uint8_t *want, const uint8_t *arg0_kind,
               uint32_t ntypes, struct scan_rec *out, int max, int *status);
+int ring_scan(const uint8_t *data, uint64_t mask, uint64_t *pos, uint64_t prod, int budget,
+              const uint8_t *want, const uint8_t *arg0_kind, uint32_t ntypes, uint16_t cpu,
+              struct scan_rec *out, int max, int *taken);
 """
 # struct scan_rec for Python's struct module (scapfile reads the walker's records with it);
 # tests/unit/capture/test_walker_build.py checks it against the compiled struct
