@@ -437,27 +437,40 @@ class Engine:
                 for ev in batch:
                     self.evaluate_audit(ev)
                 continue
-            if on_event is not None or process is None:
+            if process is None:
                 for ev in batch:
                     if on_event is not None:
                         on_event(ev.ts)
-                    if process is not None:
-                        process(ev)
                     if not ev.state_only:  # kept for state only (sysdig's fatfile mode)
                         evaluate(ev)
                 continue
             # The common case, inlined: inspector, then the type's program if any.
             ruleset, dispatch = self._plan  # one read: a reload swaps the pair whole
             for_type = ruleset.for_type
+            raise_alert = self._raise
             evaluated = 0
-            for ev in batch:
-                process(ev)
-                program = dispatch[ev.type]
-                if program is not None and not ev.state_only:
-                    index = program(ev)
-                    if index >= -1:
-                        evaluated += 1
-                        if index >= 0:
-                            self._raise(for_type[ev.type][index], ev)
-            stats.evaluated += evaluated
+            try:
+                if on_event is None:
+                    for ev in batch:
+                        process(ev)
+                        program = dispatch[ev.type]
+                        if program is not None and not ev.state_only:
+                            index = program(ev)
+                            if index >= -1:
+                                evaluated += 1
+                                if index >= 0:
+                                    raise_alert(for_type[ev.type][index], ev)
+                else:  # the same with on_event first (the live daemon's drop monitor)
+                    for ev in batch:
+                        on_event(ev.ts)
+                        process(ev)
+                        program = dispatch[ev.type]
+                        if program is not None and not ev.state_only:
+                            index = program(ev)
+                            if index >= -1:
+                                evaluated += 1
+                                if index >= 0:
+                                    raise_alert(for_type[ev.type][index], ev)
+            finally:  # also when on_event stops the run (a drop action: exit)
+                stats.evaluated += evaluated
         return stats
