@@ -77,9 +77,7 @@ def run_case(case: TestCase, rulesets: _Rulesets, workdir: Path) -> Outcome:
         try:
             Engine(ruleset, alerts.append).run(source, inspector)
         finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
+            source.close()
     except (SentryError, ValueError, OSError) as exc:
         out.outcome, out.messages = "error", [str(exc)]
         return out

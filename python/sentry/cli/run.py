@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -42,6 +42,10 @@ from sentry.rules.engine import (
     needed_event_types,
 )
 from sentry.rules.ruleset import Ruleset, Selection
+
+if TYPE_CHECKING:
+    from sentry.capture.k8saudit import AuditFileSource
+    from sentry.inspect.inspector import Inspector
 
 DEFAULT_RULE_FILES = ("sentry_rules.yaml", "k8s_audit_rules.yaml", "sentry_rules.local.yaml")
 
@@ -99,7 +103,7 @@ def load_checked(paths: list[Path], selection: Selection, extra: str = "") -> Ru
     return ruleset
 
 
-def live_interest(ruleset: Ruleset, inspector: Any) -> set[int] | None:
+def live_interest(ruleset: Ruleset, inspector: Inspector) -> set[int] | None:
     """Native syscall numbers a live driver must capture (None: all of them)."""
     from sentry.events.syscalls import syscall_numbers_for_event_names
     from sentry.events.table import EVENTS
@@ -121,8 +125,11 @@ def check_capture_path(capture: str) -> None:
 
 
 def open_source(
-    capture: str | None, ruleset: Ruleset, driver: str | None = None, limits: Any = None
-) -> tuple[Any, Any]:
+    capture: str | None,
+    ruleset: Ruleset,
+    driver: str | None = None,
+    limits: ThreadLimits | None = None,
+) -> tuple[EventSource | AuditFileSource, Inspector | None]:
     """(source, inspector) for ``-e CAPTURE``, or for the live driver when None.
 
     Either way the source delivers only what the rules or the inspector need: a file reader
@@ -360,13 +367,19 @@ def run_command(
         return
     source, inspector = open_source(capture, ruleset, driver, ThreadLimits.from_config(cfg))
     if capture is not None and cfg.get("syscall_event_drops.simulate_drops"):
-        # A file has no drops to notice; simulated ones are looked for on every event.
-        source.event_types = None
+        from sentry.capture.scapreader import ScapReader
+
+        if isinstance(source, ScapReader):
+            # A file has no drops to notice; simulated ones are looked for on every event.
+            source.event_types = None
+    from sentry.capture.k8saudit import AuditFileSource
     from sentry.service.alertcapture import from_config
 
-    alert_capture = from_config(cfg, paths, inspector) if inspector is not None else None
-    if alert_capture is not None:  # capture.enabled: a .scap around each alert
-        source = alert_capture.tee(source)
+    alert_capture = None
+    if not isinstance(source, AuditFileSource):  # audit events make no .scap
+        alert_capture = from_config(cfg, paths, inspector)
+        if alert_capture is not None:  # capture.enabled: a .scap around each alert
+            source = alert_capture.tee(source)
     code = replay(
         ruleset,
         source,
@@ -405,8 +418,8 @@ def _log_time(iso8601: bool) -> str:
 
 def replay(
     ruleset: Ruleset,
-    source: EventSource,
-    inspector: Any,
+    source: EventSource | AuditFileSource,
+    inspector: Inspector | None,
     cfg: Any,
     *,
     json_out: bool,
@@ -476,7 +489,7 @@ def replay(
         )
 
     monitor = None
-    if inspector is not None and hasattr(source, "stats"):
+    if inspector is not None:
         monitor = DropMonitor(
             actions=cfg.get("syscall_event_drops.actions"),
             threshold=cfg.get("syscall_event_drops.threshold"),
@@ -495,8 +508,7 @@ def replay(
         pass
     finally:
         outputs.close()
-        if hasattr(source, "close"):
-            source.close()
+        source.close()
     if monitor is not None and (monitor.detected or monitor.simulate):
         print(monitor.summary(), file=sys.stderr)
     if outputs.throttled:
