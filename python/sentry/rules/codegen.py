@@ -23,11 +23,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentry.fields.registry import FieldType, Known, resolve, specialise
 from sentry.rules.ast import And, BoolConst, Compare, Expr, Identifier, Not, Or, to_text, walk
 from sentry.rules.compiler import _Compiler, _flatten
+
+if TYPE_CHECKING:
+    from sentry.rules.ruleset import CompiledRule  # ruleset imports this module
 
 Program = Callable[[Any], int]
 
@@ -194,7 +197,7 @@ def header_constants(number: int) -> dict[str, Any]:
 
 
 def build_program(
-    rules: Sequence[Any], known: dict[str, Any] | None = None, number: int | None = None
+    rules: Sequence[CompiledRule], known: dict[str, Any] | None = None, number: int | None = None
 ) -> Program:
     """``program(event) -> index`` of the first rule of ``rules`` whose condition holds, or -1.
 
@@ -206,7 +209,7 @@ def build_program(
     """
     from sentry.events.table import EVENTS
 
-    trees = [getattr(r, "match_ast", None) for r in rules]
+    trees = [r.match_ast for r in rules]
     info = EVENTS.get(number) if number is not None else None
     emitter = _Emitter(_shared_texts([t for t in trees if t is not None]), known or {}, info)
     body: list[str] = []

@@ -417,9 +417,12 @@ def _ip_matches(value: IpValue, const: IpValue) -> bool:
     return value == const
 
 
+_NETWORKS = (ipaddress.IPv4Network, ipaddress.IPv6Network)
+
+
 def _ip_test(op: str, consts: list[IpValue]) -> Predicate:
-    addresses = frozenset(c for c in consts if not hasattr(c, "prefixlen"))
-    networks: tuple[Any, ...] = tuple(c for c in consts if hasattr(c, "prefixlen"))
+    addresses = frozenset(c for c in consts if not isinstance(c, _NETWORKS))
+    networks = tuple(c for c in consts if isinstance(c, _NETWORKS))
     # An address is in a network of its version when its bits under the mask are the
     # network's: (version -> ((network bits, mask bits), ...)), tested on ints.
     masks: dict[int, tuple[tuple[int, int], ...]] = {
@@ -435,7 +438,7 @@ def _ip_test(op: str, consts: list[IpValue]) -> Predicate:
             return False
         if ip in addresses:
             return True
-        if hasattr(ip, "prefixlen"):  # a network value: in or around the constants
+        if isinstance(ip, _NETWORKS):  # a network value: in or around the constants
             return any(_ip_matches(ip, net) for net in networks) or any(
                 _ip_matches(ip, a) for a in addresses
             )
