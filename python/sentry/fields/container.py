@@ -11,6 +11,7 @@ import fnmatch
 from collections.abc import Callable
 from typing import Any
 
+from sentry.events.event import Event
 from sentry.fields.registry import ArgKind, Extractor, FieldType, register, register_simple
 from sentry.inspect.containers import HOST_ID, ContainerInfo, ContainerMount
 
@@ -19,12 +20,12 @@ from sentry.inspect.containers import HOST_ID, ContainerInfo, ContainerMount
 LATE_FAMILIES = ("container.", "k8s.")
 
 
-def _id(ev: Any) -> str | None:
+def _id(ev: Event) -> str | None:
     th = ev.thread
     return None if th is None else th.container_id
 
 
-def container_of(ev: Any) -> ContainerInfo | None:
+def container_of(ev: Event) -> ContainerInfo | None:
     """The container table's entry for the event's thread (None while unknown)."""
     th = ev.thread
     if th is None:
@@ -36,7 +37,7 @@ def container_field(get: Callable[[ContainerInfo], Any]) -> Callable[[Any], Any]
     """An extractor of ``get(entry)`` for the container table's entry of the event's thread
     (None while the thread or its container is unknown)."""
 
-    def extract(ev: Any) -> Any:
+    def extract(ev: Event) -> Any:
         th = ev.thread
         if th is None:
             return None
@@ -57,7 +58,7 @@ def _labels_text(labels: dict[str, str]) -> str | None:
     return ", ".join(f"{k}:{v}" for k, v in labels.items())
 
 
-def _duration(ev: Any) -> int | None:
+def _duration(ev: Event) -> int | None:
     info = container_of(ev)
     if info is None or info.start_ts is None:
         return None

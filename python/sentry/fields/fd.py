@@ -13,7 +13,8 @@ import posixpath
 from collections.abc import Callable
 from typing import Any
 
-from sentry.events.table import EventFlags
+from sentry.events.event import Event
+from sentry.events.table import EventFlags, EventInfo
 from sentry.fields.registry import AnyOf, FieldType, register_simple, specialised_by
 from sentry.inspect.containers import HOST_ID
 from sentry.inspect.fds import INET_TYPES, FdInfo, FdType, Role
@@ -22,14 +23,14 @@ _OPEN_EVENTS = frozenset({"open", "openat", "openat2", "creat"})
 
 
 def _with_fd(get: Callable[[FdInfo], Any]) -> Callable[[Any], Any]:
-    def extract(ev: Any) -> Any:
+    def extract(ev: Event) -> Any:
         info = ev.fdinfo
         return None if info is None else get(info)
 
     return extract
 
 
-def _opened_path(ev: Any) -> str | None:
+def _opened_path(ev: Event) -> str | None:
     """The absolute path an open-family exit names (used when no fd was created)."""
     if ev.info.name not in _OPEN_EVENTS or ev.info.direction != "<":
         return None
@@ -46,7 +47,7 @@ def _opened_path(ev: Any) -> str | None:
     return posixpath.normpath(posixpath.join(base, name)) if base else name
 
 
-def _unknown_fd_exit(ev: Any) -> bool:
+def _unknown_fd_exit(ev: Event) -> bool:
     # sysdig gives the exit of a call on an fd it never saw an empty name.
     return (
         ev.info.direction == "<"
@@ -55,7 +56,7 @@ def _unknown_fd_exit(ev: Any) -> bool:
     )
 
 
-def _fd_only(info: Any) -> bool:
+def _fd_only(info: EventInfo) -> bool:
     """Whether fd fields of events of type ``info`` come from their fd alone: neither the exit
     of a call on an fd (named even when the state does not know it) nor of an open (named
     from the event)."""
@@ -65,12 +66,12 @@ def _fd_only(info: Any) -> bool:
     )
 
 
-def _fd_name(ev: Any) -> str | None:
+def _fd_name(ev: Event) -> str | None:
     info = ev.fdinfo
     return None if info is None else info.name
 
 
-def _fd_directory(ev: Any) -> str | None:
+def _fd_directory(ev: Event) -> str | None:
     info = ev.fdinfo
     if info is None:
         return None
@@ -82,7 +83,7 @@ def _fd_directory(ev: Any) -> str | None:
 
 
 @specialised_by(lambda info: _fd_name if _fd_only(info) else _name)
-def _name(ev: Any) -> str | None:
+def _name(ev: Event) -> str | None:
     info = ev.fdinfo
     if info is not None:
         return info.name
@@ -91,7 +92,7 @@ def _name(ev: Any) -> str | None:
     return _opened_path(ev)
 
 
-def _name_raw(ev: Any) -> str | None:
+def _name_raw(ev: Event) -> str | None:
     # libs: the path as the open passed it, repeated separators squeezed ("" for non-files).
     info = ev.fdinfo
     if info is None:
@@ -103,7 +104,7 @@ def _name_raw(ev: Any) -> str | None:
 
 
 @specialised_by(lambda info: _fd_directory if _fd_only(info) else _directory)
-def _directory(ev: Any) -> str | None:
+def _directory(ev: Event) -> str | None:
     info = ev.fdinfo
     if info is None:
         if _unknown_fd_exit(ev):
@@ -117,7 +118,7 @@ def _directory(ev: Any) -> str | None:
     return None
 
 
-def _filename(ev: Any) -> str | None:
+def _filename(ev: Event) -> str | None:
     info = ev.fdinfo
     if info is None:
         return None
@@ -147,7 +148,7 @@ _SPLITS: dict[str, tuple[str, str]] = {}
 _SPLITS_MAX = 4096
 
 
-def _num(ev: Any) -> int | None:
+def _num(ev: Event) -> int | None:
     # sysdig: the fd an fd-using event names (known or not), -1 on the enter of an event that
     # creates one, nothing for events without fds.
     info = ev.fdinfo
@@ -193,7 +194,7 @@ _CREATED_CHARS = {
 }
 
 
-def _typechar(ev: Any) -> str | None:
+def _typechar(ev: Event) -> str | None:
     info = ev.fdinfo
     if info is not None:
         return info.type.char
@@ -210,7 +211,7 @@ def _connected(info: FdInfo) -> bool:
 
 
 def _inet(get: Callable[[FdInfo], Any]) -> Callable[[Any], Any]:
-    def extract(ev: Any) -> Any:
+    def extract(ev: Event) -> Any:
         info = ev.fdinfo
         if info is None or info.type not in INET_TYPES:
             return None
@@ -219,17 +220,17 @@ def _inet(get: Callable[[FdInfo], Any]) -> Callable[[Any], Any]:
     return extract
 
 
-def _is_local(ev: Any, ip: Any) -> bool:
+def _is_local(ev: Event, ip: Any) -> bool:
     th = ev.thread
     return bool(th.table.inspector.is_local(ip)) if th is not None else False
 
 
-def _local_is_client(ev: Any, info: FdInfo) -> bool:
+def _local_is_client(ev: Event, info: FdInfo) -> bool:
     return _is_local(ev, info.cip) if ev.thread else True
 
 
 def _end(local: bool, what: str) -> Callable[[Any], Any]:
-    def extract(ev: Any) -> Any:
+    def extract(ev: Event) -> Any:
         info = ev.fdinfo
         if info is None or not _connected(info) or info.listening:
             return None
@@ -241,7 +242,7 @@ def _end(local: bool, what: str) -> Callable[[Any], Any]:
     return extract
 
 
-def _is_server(ev: Any) -> bool | None:
+def _is_server(ev: Event) -> bool | None:
     info = ev.fdinfo
     if info is None:
         return None
@@ -264,7 +265,7 @@ def _sockfamily(info: FdInfo) -> str | None:
     return None
 
 
-def _connect_addr(ev: Any) -> Any:
+def _connect_addr(ev: Event) -> Any:
     # A connect enter names its destination before the fd has one; sysdig matches it.
     if ev.info.name == "connect" and ev.info.direction == ">":
         addr = ev.param_by_name("addr")
@@ -273,7 +274,7 @@ def _connect_addr(ev: Any) -> Any:
     return None
 
 
-def _both_ips(ev: Any) -> AnyOf | None:
+def _both_ips(ev: Event) -> AnyOf | None:
     info = ev.fdinfo
     if info is None or info.type not in INET_TYPES:
         return None
@@ -284,7 +285,7 @@ def _both_ips(ev: Any) -> AnyOf | None:
     return AnyOf(ips) or None
 
 
-def _both_ports(ev: Any) -> AnyOf | None:
+def _both_ports(ev: Event) -> AnyOf | None:
     info = ev.fdinfo
     if info is None or info.type not in INET_TYPES:
         return None
@@ -295,12 +296,12 @@ def _both_ports(ev: Any) -> AnyOf | None:
     return AnyOf(ports) or None
 
 
-def _name_changed(ev: Any) -> bool | None:
+def _name_changed(ev: Event) -> bool | None:
     info = ev.fdinfo
     return None if info is None else info.renamed_at == ev.num
 
 
-def _containername(ev: Any) -> str | None:
+def _containername(ev: Event) -> str | None:
     name = _name(ev)
     if name is None or ev.thread is None:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sentry.events.event import Event
 from sentry.fields.registry import (
     AnyOf,
     ArgKind,
@@ -26,7 +27,7 @@ EXE_FROM_MEMFD = 1 << 2
 
 
 def _on_thread(get: Callable[[ThreadInfo], Any]) -> Extractor:
-    def extract(ev: Any) -> Any:
+    def extract(ev: Event) -> Any:
         th = ev.thread
         return None if th is None else get(th)
 
@@ -34,7 +35,7 @@ def _on_thread(get: Callable[[ThreadInfo], Any]) -> Extractor:
 
 
 def _on_main(get: Callable[[ThreadInfo], Any]) -> Extractor:
-    def extract(ev: Any) -> Any:
+    def extract(ev: Event) -> Any:
         th = ev.thread
         return None if th is None else get(th.main_thread())
 
@@ -42,7 +43,7 @@ def _on_main(get: Callable[[ThreadInfo], Any]) -> Extractor:
 
 
 def _on_parent(get: Callable[[ThreadInfo], Any]) -> Extractor:
-    def extract(ev: Any) -> Any:
+    def extract(ev: Event) -> Any:
         th = ev.thread
         if th is None:
             return None
@@ -56,7 +57,7 @@ def _not_minus_one(value: int) -> int | None:
     return None if value == -1 else value
 
 
-def _duration(ev: Any) -> int | None:
+def _duration(ev: Event) -> int | None:
     th = ev.thread
     if th is None:
         return None
@@ -297,7 +298,7 @@ def _ancestor_field(get: Callable[[ThreadInfo], Any]) -> Callable[[str | None], 
     def make(arg: str | None) -> Extractor:
         if arg is None:
 
-            def every(ev: Any) -> Any:
+            def every(ev: Event) -> Any:
                 th = ev.thread
                 if th is None:
                     return None
@@ -306,7 +307,7 @@ def _ancestor_field(get: Callable[[ThreadInfo], Any]) -> Callable[[str | None], 
             return every
         depth = int(arg)
 
-        def nth(ev: Any) -> Any:
+        def nth(ev: Event) -> Any:
             th = ev.thread
             if th is None or depth < 0:
                 return None

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from sentry.events.event import Event
 from sentry.fields.registry import FieldType, register_simple
 
 
-def _tid(ev: Any) -> int | None:
+def _tid(ev: Event) -> int | None:
     return ev.tid
 
 
-def _vtid(ev: Any) -> int | None:
+def _vtid(ev: Event) -> int | None:
     th = ev.thread
     return None if th is None or th.vtid == -1 else th.vtid
 
 
-def _ismain(ev: Any) -> bool | None:
+def _ismain(ev: Event) -> bool | None:
     th = ev.thread
     return None if th is None else th.tid == th.pid
 
@@ -48,7 +49,7 @@ def caps_to_string(caps: int) -> str:
 
 
 def _caps(attr: str) -> Any:
-    def extract(ev: Any) -> str | None:
+    def extract(ev: Event) -> str | None:
         th = ev.thread
         return None if th is None else caps_to_string(getattr(th, attr))
 

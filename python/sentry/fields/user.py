@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sentry.events.event import Event
 from sentry.fields.registry import FieldType, register_simple
 from sentry.inspect.threads import NO_ID
 from sentry.inspect.users import UserInfo
 
 
 def _by_uid(attr: str, get: Callable[[UserInfo], Any]) -> Callable[[Any], Any]:
-    def extract(ev: Any) -> Any:
+    def extract(ev: Event) -> Any:
         th = ev.thread
         if th is None:
             return None
@@ -21,12 +22,12 @@ def _by_uid(attr: str, get: Callable[[UserInfo], Any]) -> Callable[[Any], Any]:
     return extract
 
 
-def _uid(ev: Any) -> int | None:
+def _uid(ev: Event) -> int | None:
     th = ev.thread
     return None if th is None else th.uid
 
 
-def _loginuid(ev: Any) -> int | None:
+def _loginuid(ev: Event) -> int | None:
     th = ev.thread
     if th is None:
         return None
