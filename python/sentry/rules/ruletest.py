@@ -43,6 +43,7 @@ from sentry.errors import RuleLoadError
 from sentry.rules import story as story_mod
 from sentry.rules.definitions import Priority
 from sentry.rules.story import USERS, Proc, Story, container_id
+from sentry.rules.yamlload import YAMLMapping, parse_yaml_documents
 
 TEST_SUFFIXES = (".tests.yaml", ".tests.yml")
 PROC_KEYS = ("id", "comm", "args", "parent", "exe", "uid", "loginuid", "cwd", "tty", "container")
@@ -135,8 +136,6 @@ def find_test_files(paths: Iterable[Path]) -> list[Path]:
 
 def load_test_file(path: Path, rules: list[Path] | None = None) -> list[TestCase]:
     """The cases of one test file (``rules``, when given, replaces the file's ``rules``)."""
-    from sentry.rules.yamlload import parse_yaml_documents
-
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -174,6 +173,13 @@ def load_test_file(path: Path, rules: list[Path] | None = None) -> list[TestCase
     return cases
 
 
+def _line(value: object, key: str | None = None) -> int | None:
+    """Where a YAML mapping (or its ``key``) starts; None for a value that is no mapping."""
+    if not isinstance(value, YAMLMapping):
+        return None
+    return value.key_lines.get(key, value.line) if key is not None else value.line
+
+
 class _Locator:
     """Builds located errors for one file."""
 
@@ -182,10 +188,7 @@ class _Locator:
         self.doc = doc
 
     def error(self, mapping: Any, key: str | None, message: str) -> RuleLoadError:
-        line = getattr(mapping, "line", None)
-        if key is not None:
-            line = getattr(mapping, "key_lines", {}).get(key, line)
-        return RuleLoadError(message, path=str(self.path), line=line)
+        return RuleLoadError(message, path=str(self.path), line=_line(mapping, key))
 
     def only(self, mapping: dict[str, Any], keys: Iterable[str], what: str) -> None:
         unknown = [k for k in mapping if k not in keys]
@@ -202,13 +205,13 @@ def _case(loc: _Locator, item: Any, rules: list[Path], index: int) -> TestCase:
         raise RuleLoadError(
             f"test #{index + 1} is not a mapping",
             path=str(loc.path),
-            line=getattr(loc.doc, "key_lines", {}).get("tests"),
+            line=_line(loc.doc, "tests"),
         )
     loc.only(item, CASE_KEYS, "test")
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
         raise loc.error(item, "name", "a test needs a 'name'")
-    case = TestCase(name=name, path=loc.path, line=getattr(item, "line", 0), rules=rules)
+    case = TestCase(name=name, path=loc.path, line=_line(item) or 0, rules=rules)
     if "capture" in item:
         if "processes" in item or "events" in item:
             raise loc.error(
@@ -245,10 +248,10 @@ def _expected(loc: _Locator, a: Any, name: str) -> ExpectedAlert:
         raise RuleLoadError(
             f"test '{name}': an expected alert is a rule name or a mapping with 'rule'",
             path=str(loc.path),
-            line=getattr(a, "line", None),
+            line=_line(a),
         )
     loc.only(a, ALERT_KEYS, "expected alert")
-    exp = ExpectedAlert(rule=a["rule"], line=getattr(a, "line", 0))
+    exp = ExpectedAlert(rule=a["rule"], line=_line(a) or 0)
     if "priority" in a:
         try:
             exp.priority = Priority.parse(a["priority"])
@@ -302,7 +305,7 @@ def _story(loc: _Locator, item: dict[str, Any], name: str) -> Story:
             raise RuleLoadError(
                 f"test '{name}': a process is a mapping with 'comm'",
                 path=str(loc.path),
-                line=getattr(p, "line", getattr(item, "line", None)),
+                line=_line(p) or _line(item),
             )
         loc.only(p, PROC_KEYS, "process")
         pid = str(p.get("id", p["comm"]))
@@ -336,7 +339,7 @@ def _story(loc: _Locator, item: dict[str, Any], name: str) -> Story:
 
 
 def _action(loc: _Locator, s: Story, procs: dict[str, Proc], ev: Any, name: str) -> None:
-    line = getattr(ev, "line", None)
+    line = _line(ev)
     if not isinstance(ev, dict) or "proc" not in ev:
         raise RuleLoadError(
             f"test '{name}': an event is a mapping with 'proc' and one "
