@@ -119,7 +119,7 @@ class RulesLoader(RuleItems):
                 self._error(
                     f"rules content must be a YAML list of items, got {what}",
                     path,
-                    getattr(doc, "line", 1) or 1,
+                    (doc.line or 1) if isinstance(doc, YAMLMapping) else 1,
                     None,
                 )
                 continue

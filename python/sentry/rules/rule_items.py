@@ -60,7 +60,7 @@ class RuleItems:
         self, entry: YAMLMapping, override: dict[str, Any], kind: str, path: str, item: str
     ) -> tuple[bool, dict[str, str]] | None:
         oline = entry.key_lines.get("override", entry.line)
-        lines = getattr(override, "key_lines", {})
+        lines = override.key_lines if isinstance(override, YAMLMapping) else {}
         modes: dict[str, str] = {}
         for key, mode in override.items():
             kline = lines.get(key, oline)

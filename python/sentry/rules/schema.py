@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sentry.rules.yamlload import YAMLMapping
+
 _TEXT, _BOOL, _MAP, _SCALARS, _LIST, _INT = (
     "a string",
     "true or false",
@@ -111,7 +113,7 @@ def type_errors(entry: Any, kind: str) -> list[tuple[str, int]]:
                 )
             )
     for ex in entry.get("exceptions") or () if kind == "rule" else ():
-        if not hasattr(ex, "key_lines"):
+        if not isinstance(ex, YAMLMapping):
             continue
         for key, want in EXCEPTION_SCHEMA.items():
             value = ex.get(key)
