@@ -111,6 +111,17 @@ def acting(
     return make
 
 
+def _mknodat(s: Story, p: Proc, path: str, mode: int, dev: int) -> None:
+    s.syscall(p, "mknodat", {}, {"res": 0, "dirfd": -100, "path": path, "mode": mode, "dev": dev})
+
+
+def _open_by_handle(s: Story, p: Proc, fd: int) -> None:
+    """open_by_handle_at of the host's /etc/shadow through mount fd 3 (fd < 0: refused)."""
+    path = "/etc/shadow" if fd >= 0 else ""
+    exit_ = {"fd": fd, "mountfd": 3, "flags": 1, "path": path, "dev": 0, "ino": 0}
+    s.syscall(p, "open_by_handle_at", {}, exit_)
+
+
 def connected(
     program: str, ip: str, port: int, *, container: str | None = None
 ) -> Callable[[], Story]:
@@ -476,6 +487,16 @@ CASES: list[RuleCase] = [
         "File Created Below Dev",
         opened("/dev/.cache", WRITE | O_F_CREATED, program="bash", args=()),
         opened("/dev/null", WRITE, program="bash", args=()),
+    ),
+    RuleCase(
+        "Node Created Below Dev",
+        acting("mknod", lambda s, p: _mknodat(s, p, "/dev/sdz", 0o60600, (8 << 20) | 0)),
+        acting("mknod", lambda s, p: _mknodat(s, p, "/dev/shm/queue", 0o10600, 0)),
+    ),
+    RuleCase(
+        "File Opened By Handle",
+        acting("python3", lambda s, p: _open_by_handle(s, p, 5)),
+        acting("python3", lambda s, p: _open_by_handle(s, p, -1)),
     ),
     RuleCase(
         "Program Spawned By Database Server",

@@ -207,11 +207,21 @@ def _sysdig_matches(capture: Path, condition: str) -> int:
     return len(done.stdout.split())
 
 
+# Rules on events sysdig 0.29 does not know at all (libs' later event numbers, skipped when
+# it reads a capture, and unknown event types in its filters): nothing to compare with.
+SYSDIG_029_CANNOT_READ = {
+    "Node Created Below Dev": "mknod/mknodat events (414-417)",
+    "File Opened By Handle": "open_by_handle_at events (336/337)",
+}
+
+
 @pytest.mark.sysdig
 @pytest.mark.parametrize("case", CASES, ids=_story_id)
 def test_sysdig_reads_each_rule_the_same_way(case, definitions, tmp_path: Path) -> None:
     """sysdig's filter engine, given the rule's expanded condition, matches the firing story
     once and the near miss never: our rules mean in sysdig what they mean in Sentry."""
+    if case.rule in SYSDIG_029_CANNOT_READ:
+        pytest.skip(f"sysdig 0.29 knows no {SYSDIG_029_CANNOT_READ[case.rule]}")
     macros = {name: m.condition for name, m in definitions.macros.items()}
     lists = {name: item.items for name, item in definitions.lists.items()}
     condition = to_text(
