@@ -14,9 +14,7 @@ from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
 from sentry.rules.alert import Alert
 from sentry.rules.engine import Engine, EngineOptions, needed_event_types
-from sentry.rules.exceptions import exception_condition
-from sentry.rules.loader import ExceptionDef, Location, Priority, RulesLoader, Severity
-from sentry.rules.parser import parse_condition
+from sentry.rules.loader import Priority, RulesLoader, Severity
 from sentry.rules.ruleset import Ruleset, Selection, compile_rules
 from sentry.rules.typeindex import event_numbers
 
@@ -308,29 +306,6 @@ def test_exception_problems() -> None:
     assert any("rule 's': exception 'e2': unknown comparison operator 'no-comp'" in m for m in got)
 
 
-def ex(fields: object, comps: object, values: list[object]) -> ExceptionDef:
-    return ExceptionDef("e", fields, comps, values, Location("t", 1))  # type: ignore[arg-type]
-
-
-def test_exception_conditions_read_like_falco() -> None:
-    assert exception_condition(ex(["proc.name"], None, [])) is None
-    assert exception_condition(
-        ex(["proc.name", "proc.cmdline"], None, [["cat", "cat /dev/null"], ["ls", "ls"]])
-    ) == (
-        '(proc.name = cat and proc.cmdline = "cat /dev/null") or '
-        "(proc.name = ls and proc.cmdline = ls)"
-    )
-    assert exception_condition(
-        ex(["proc.name", "proc.cmdline"], ["=", "in"], [["cat", ["a b", "c"]]])
-    ) == ('(proc.name = cat and proc.cmdline in ("a b", c))')
-    assert exception_condition(ex(["proc.name", "fd.name"], ["=", "in"], [["cat", "my_list"]])) == (
-        "(proc.name = cat and fd.name in (my_list))"
-    )
-    assert exception_condition(ex("proc.cmdline", "in", ["cat /dev/zero", '"x y"'])) == (
-        'proc.cmdline in ("cat /dev/zero", "x y")'
-    )
-
-
 def test_list_name_as_single_value_is_expanded(capture: Path) -> None:
     ruleset, loader = compile_text("""\
 - list: cat_binaries
@@ -343,52 +318,6 @@ def test_list_name_as_single_value_is_expanded(capture: Path) -> None:
 """)
     assert loader.defs.problems == []
     assert [a.message for a in run(ruleset, capture)] == ["/dev/null", "/etc/passwd"]
-
-
-def test_field_memo_extracts_once_per_event_and_refreshes_per_event() -> None:
-    from sentry.rules.fieldmemo import FieldMemo
-
-    calls: list[int] = []
-
-    class Ev:
-        def __init__(self, num: int):
-            self.num = num
-
-    memo = FieldMemo()
-    extract = memo._cached("x.y", lambda ev: calls.append(ev.num) or ev.num * 10)
-    first, second = Ev(1), Ev(2)
-    assert [extract(first), extract(first), extract(second), extract(second)] == [10, 10, 20, 20]
-    assert calls == [1, 2]
-    assert memo.resolve("proc.name").extract is not None
-
-
-@pytest.mark.parametrize(
-    ("condition", "guard", "rest"),
-    [
-        ("evt.type in (open, openat) and fd.name=/x", {"open", "openat"}, "fd.name = /x"),
-        (
-            "(evt.type=open or evt.type=openat) and evt.dir=< and evt.type=open",
-            {"open"},
-            "evt.dir = <",
-        ),
-        ("evt.type=execve", {"execve"}, "true"),
-        ("evt.type=madvise and evt.dir=<", {"madvise"}, None),  # generic: the test stays
-        ("proc.name=cat", None, None),
-        ("evt.type=open or proc.name=cat", None, None),
-    ],
-)
-def test_type_guard_split(condition: str, guard: set[str] | None, rest: str | None) -> None:
-    from sentry.rules.ast import BoolConst, to_text
-    from sentry.rules.typeindex import split_type_guard
-
-    got_guard, got_rest = split_type_guard(parse_condition(condition))
-    assert got_guard == (frozenset(guard) if guard is not None else None)
-    if rest is None:
-        assert got_rest is None
-    elif rest == "true":
-        assert got_rest == BoolConst(True)
-    else:
-        assert got_rest is not None and to_text(got_rest) == rest
 
 
 def test_guarded_rules_are_indexed_narrower_and_still_match(capture: Path) -> None:
