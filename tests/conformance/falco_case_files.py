@@ -67,7 +67,7 @@ def check_detection(
 ) -> None:
     """A case's ``detect``, ``detect_level`` and ``detect_counts`` against the alerts counted
     by rule and by priority label; ``res`` (the run) is shown when one fails."""
-    from sentry.rules.loader import Priority
+    from sentry.rules.definitions import Priority
 
     if "detect" in case:
         total = sum(by_rule.values())

@@ -25,14 +25,11 @@ from typing import Any
 from sentry.errors import RuleLoadError
 from sentry.rules import versions
 from sentry.rules.definitions import (
-    ExceptionDef,
     ListDef,
     Location,
     MacroDef,
     PluginRequirement,
-    Priority,
     Problem,
-    RuleDef,
     RuleDefinitions,
     Severity,
 )
@@ -479,14 +476,11 @@ __all__ = [
     "MAX_RULES_FILE_BYTES",
     "MAX_YAML_DEPTH",
     "MAX_YAML_NODES",
-    "ExceptionDef",
     "ListDef",
     "Location",
     "MacroDef",
     "PluginRequirement",
-    "Priority",
     "Problem",
-    "RuleDef",
     "RuleDefinitions",
     "RulesLoader",
     "Severity",

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from sentry.errors import RuleLoadError
-from sentry.rules.loader import Priority, RulesLoader, Severity, load_rules
+from sentry.rules.definitions import Priority, Severity
+from sentry.rules.loader import RulesLoader, load_rules
 
 BASE = """\
 - required_engine_version: 2

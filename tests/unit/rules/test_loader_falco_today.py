@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from sentry.rules.loader import Priority, RulesLoader
+from sentry.rules.definitions import Priority
+from sentry.rules.loader import RulesLoader
 
 RULE = """\
 - rule: opener

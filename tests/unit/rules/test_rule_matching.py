@@ -14,8 +14,9 @@ from sentry.capture.scapwriter import ScapWriter
 from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
 from sentry.rules.alert import Alert
+from sentry.rules.definitions import Priority
 from sentry.rules.engine import Engine, EngineOptions
-from sentry.rules.loader import Priority, RulesLoader
+from sentry.rules.loader import RulesLoader
 from sentry.rules.ruleset import Ruleset, Selection, compile_rules, name_matches
 
 T0 = 1_600_000_000_000_000_000
