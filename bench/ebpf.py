@@ -29,7 +29,7 @@ and the drops (the loop outruns a Python reader; drops are counted, never silent
 (issue 5): ``dflt-rules`` open+close <= 1.5x detached; >= 1M events/s drained with the
 default rules on one core.
 
-Usage: python bench/ebpf.py [--calls N] [--seconds S]
+Usage: python bench/ebpf.py [--calls N] [--seconds S] [--loop NAME]... [--states A,B]
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ int main(int argc, char **argv)
 """
 
 LOOPS = {"getppid": "g", "open+close": "o"}
+STATES = ("idle", "capture", "walk", "decode", "dflt-probe", "dflt-decode", "dflt-rules")
 RUNS = 3  # best of
 DRAIN_SECONDS = 30.0  # a reader gives up this long after the loop's start
 
@@ -249,7 +250,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300_000)
     parser.add_argument("--seconds", type=float, default=10.0, help="limit per loop run")
+    parser.add_argument(
+        "--loop", action="append", choices=list(LOOPS), help="only this loop (repeatable)"
+    )
+    parser.add_argument(
+        "--states",
+        default=",".join(STATES),
+        help=f"comma-separated states to run besides detached (default: {','.join(STATES)})",
+    )
     args = parser.parse_args()
+    states = set(args.states.split(","))
+    if states - set(STATES):
+        parser.error(f"unknown states: {', '.join(sorted(states - set(STATES)))}")
+    loops = {name: mode for name, mode in LOOPS.items() if not args.loop or name in args.loop}
     if os.geteuid() != 0:
         print("bench/ebpf.py needs root", file=sys.stderr)
         return 2
@@ -257,22 +270,27 @@ def main() -> int:
     from sentry.capture.ebpf import EbpfSource
     from sentry.events.syscalls import X86_64_SYSCALLS
 
-    results: dict[str, dict[str, float]] = {name: {} for name in LOOPS}
+    results: dict[str, dict[str, float]] = {name: {} for name in loops}
     drains: dict[tuple[str, str], dict[str, float]] = {}
+    described: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         exe = build_loop(Path(tmp))
-        for name, mode in LOOPS.items():
+        for name, mode in loops.items():
             results[name]["detached"] = best(exe, mode, args)[0]
         src = EbpfSource(interest=set(), target_tgid=os.getpid(), ring_bytes=128 << 20)
         try:
-            for name, mode in LOOPS.items():
-                results[name]["idle"] = best(exe, mode, args)[0]
+            if "idle" in states:
+                for name, mode in loops.items():
+                    results[name]["idle"] = best(exe, mode, args)[0]
             src.set_interest(None)
-            for name, mode in LOOPS.items():
-                results[name]["capture"] = best(exe, mode, args, src)[0]
+            if "capture" in states:
+                for name, mode in loops.items():
+                    results[name]["capture"] = best(exe, mode, args, src)[0]
             tree_readers: dict[str, Consumer] = {"walk": walk, "decode": decode}
             for state, consume in tree_readers.items():
-                for name, mode in LOOPS.items():
+                if state not in states:
+                    continue
+                for name, mode in loops.items():
                     results[name][state], drains[(name, state)] = best(
                         exe, mode, args, src, consume
                     )
@@ -280,17 +298,21 @@ def main() -> int:
             src.close()
 
         rules, interest, counts = rules_reader()
-        src = EbpfSource(interest=interest, ring_bytes=128 << 20)
-        try:
-            for name, mode in LOOPS.items():
-                results[name]["dflt-probe"] = best(exe, mode, args, src)[0]
-        finally:
-            src.close()
+        if "dflt-probe" in states:
+            src = EbpfSource(interest=interest, ring_bytes=128 << 20)
+            try:
+                for name, mode in loops.items():
+                    results[name]["dflt-probe"] = best(exe, mode, args, src)[0]
+            finally:
+                src.close()
         live = open_live("ebpf", interest=interest)
+        described.append(getattr(live, "description", ""))
         try:
             default_readers: dict[str, Consumer] = {"dflt-decode": decode, "dflt-rules": rules}
             for state, consume in default_readers.items():
-                for name, mode in LOOPS.items():
+                if state not in states:
+                    continue
+                for name, mode in loops.items():
                     results[name][state], drains[(name, state)] = best(
                         exe, mode, args, live, consume
                     )
@@ -303,21 +325,24 @@ def main() -> int:
         f"{all(n in names for n in ('open', 'openat', 'close'))}; getppid in it: "
         f"{'getppid' in names}"
     )
+    print(f"live source: {described[0]}")
     print(f"{'loop':<12} {'state':<11} {'ns/call':>9} {'x detached':>11}")
-    for name, states in results.items():
-        base = states["detached"]
-        for state, ns in states.items():
+    for name, by_state in results.items():
+        base = by_state["detached"]
+        for state, ns in by_state.items():
             print(f"{name:<12} {state:<11} {ns:>9.0f} {ns / base:>11.2f}")
     print()
     print(
-        f"{'loop':<12} {'reader':<11} {'events':>9} {'ev/s wall':>11} {'ev/CPU-s':>11} {'drops':>9}"
+        f"{'loop':<12} {'reader':<11} {'events':>9} {'ev/s wall':>11} {'ev/CPU-s':>11} "
+        f"{'drops':>9} {'drop %':>7}"
     )
     for (name, state), d in drains.items():
         wall = d["events"] / d["wall"] if d["wall"] else 0.0
         cpu = d["events"] / d["cpu"] if d["cpu"] else 0.0
+        made = d["events"] + d["drops"]
         print(
             f"{name:<12} {state:<11} {d['events']:>9.0f} {wall:>11.0f} {cpu:>11.0f} "
-            f"{d['drops']:>9.0f}"
+            f"{d['drops']:>9.0f} {100 * d['drops'] / made if made else 0.0:>7.1f}"
         )
     print(f"\ndflt-rules: {counts['alerts']} alerts raised over all runs (counted, not printed)")
     return 0
