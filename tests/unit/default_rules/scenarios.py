@@ -494,6 +494,11 @@ CASES: list[RuleCase] = [
         acting("mknod", lambda s, p: _mknodat(s, p, "/dev/shm/queue", 0o10600, 0)),
     ),
     RuleCase(
+        "Block Device Node Created",
+        acting("mknod", lambda s, p: _mknodat(s, p, "/tmp/disk", 0o60600, (8 << 20) | 0)),
+        acting("mknod", lambda s, p: _mknodat(s, p, "/tmp/null", 0o20600, (1 << 20) | 3)),
+    ),
+    RuleCase(
         "File Opened By Handle",
         acting("python3", lambda s, p: _open_by_handle(s, p, 5)),
         acting("python3", lambda s, p: _open_by_handle(s, p, -1)),

@@ -211,6 +211,7 @@ def _sysdig_matches(capture: Path, condition: str) -> int:
 # it reads a capture, and unknown event types in its filters): nothing to compare with.
 SYSDIG_029_CANNOT_READ = {
     "Node Created Below Dev": "mknod/mknodat events (414-417)",
+    "Block Device Node Created": "mknod/mknodat events (414-417)",
     "File Opened By Handle": "open_by_handle_at events (336/337)",
 }
 
