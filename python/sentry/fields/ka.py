@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from sentry.capture.k8saudit import AuditEvent
 from sentry.errors import FieldArgumentError
 from sentry.fields.registry import ArgKind, Extractor, FieldType, register
 
@@ -73,7 +74,7 @@ def _memo(key: str, fn: Extractor) -> Extractor:
     """Extract once per event: rules test the same few fields (stage, verb, resource) over
     and over, so the value is kept in the event's ``cache``."""
 
-    def extract(evt: Any) -> Any:
+    def extract(evt: AuditEvent) -> Any:
         cache = evt.cache
         value = cache.get(key, _MISSING)
         if value is _MISSING:
@@ -91,7 +92,7 @@ def _single(name: str, pointer: str, desc: str) -> None:
     path = parse_pointer(pointer)
 
     def make(_arg: str | None) -> Extractor:
-        def extract(evt: Any) -> Any:
+        def extract(evt: AuditEvent) -> Any:
             value = walk(evt.obj, path)
             if value is _MISSING or value is None:
                 return None
@@ -109,7 +110,7 @@ def _per_item(name: str, array: str, inner: str, desc: str) -> None:
     outer_path, inner_path = parse_pointer(array), parse_pointer(inner)
 
     def make(arg: str | None) -> Extractor:
-        def extract(evt: Any) -> Any:
+        def extract(evt: AuditEvent) -> Any:
             items = walk(evt.obj, outer_path)
             if not isinstance(items, list):
                 return None
@@ -164,7 +165,7 @@ def _jevt_rawtime(_arg: str | None) -> Extractor:
     source=SOURCE,
 )
 def _jevt_time(_arg: str | None) -> Extractor:
-    def extract(evt: Any) -> str:
+    def extract(evt: AuditEvent) -> str:
         secs, ns = divmod(evt.ts, 1_000_000_000)
         return time.strftime("%H:%M:%S", time.localtime(secs)) + f".{ns:09d}"
 
@@ -175,7 +176,7 @@ def _jevt_time(_arg: str | None) -> Extractor:
     "jevt.time.iso8601", S, "json event timestamp in ISO 8601 format (UTC), with ns", source=SOURCE
 )
 def _jevt_time_iso(_arg: str | None) -> Extractor:
-    def extract(evt: Any) -> str:
+    def extract(evt: AuditEvent) -> str:
         secs, ns = divmod(evt.ts, 1_000_000_000)
         stamp = datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         return f"{stamp}.{ns:09d}Z"
@@ -194,7 +195,7 @@ def _jevt_time_iso(_arg: str | None) -> Extractor:
 def _jevt_value(arg: str | None) -> Extractor:
     path = parse_pointer(arg or "")
 
-    def extract(evt: Any) -> str | None:
+    def extract(evt: AuditEvent) -> str | None:
         value = walk(evt.obj, path)
         return None if value is _MISSING else as_string(value)
 
@@ -203,7 +204,7 @@ def _jevt_value(arg: str | None) -> Extractor:
 
 @register("jevt.obj", S, "the entire json object, stringified", source=SOURCE)
 def _jevt_obj(_arg: str | None) -> Extractor:
-    def extract(evt: Any) -> str:
+    def extract(evt: AuditEvent) -> str:
         dumped = evt.cache.get("obj")
         if dumped is None:
             dumped = evt.cache["obj"] = as_string(evt.obj)
@@ -272,7 +273,7 @@ def _whole_list(name: str, pointer: str, desc: str) -> None:
     path = parse_pointer(pointer)
 
     def make(arg: str | None) -> Extractor:
-        def extract(evt: Any) -> Any:
+        def extract(evt: AuditEvent) -> Any:
             value = walk(evt.obj, path)
             if value is _MISSING or value is None:
                 return None
