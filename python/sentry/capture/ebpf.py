@@ -3,7 +3,8 @@
 :class:`EbpfSource` loads the probe with libbpf (cffi, ABI mode), gives it one BPF ring
 buffer per CPU and attaches it to ``sys_enter``/``sys_exit``/``sched_process_exit`` (BTF
 tracepoints, raw tracepoints as fallback). Rings are mmap'ed and walked in place with a
-budget per batch; each record is a scap event, handed up as a lazy
+budget per batch, in C when the walker is compiled (``ring_scan``: headers, the event-type
+selection and parameter 0 read there); each record is a scap event, handed up as a lazy
 :class:`~sentry.events.event.Event` over the ring's memory. The consumer position moves
 on when the next batch is asked for, so a batch stays valid while it is processed.
 
