@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sentry.events.event import FdList, SockAddr, SockTuple
 from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import EventInfo, ParamInfo, ParamType, PrintFormat
+from sentry.fields import state
 from sentry.inspect.fds import FdInfo
 
 GENERIC_EVENT = "syscall"  # the name of scap's generic syscall events
@@ -194,10 +195,7 @@ def render_arg(ev: ArgEvent, i: int) -> tuple[str, str | None]:
         if value == _NO_ID:
             return "-1", "<NONE>"
         th = ev.thread
-        users = th.table.inspector.users if th is not None and th.table is not None else None
-        entry = None
-        if users is not None:
-            entry = users.user(value) if ptype is ParamType.UID else users.group(value)
+        entry = state.user(th, value) if ptype is ParamType.UID else state.group(th, value)
         raw = str(value - (1 << 32) if value >= 1 << 31 else value)
         return raw, (entry.name if entry is not None else "<NA>")
     if isinstance(value, bytes):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sentry.events.event import Event
+from sentry.fields import state
 from sentry.fields.registry import ArgKind, Extractor, FieldType, register, register_simple
 from sentry.inspect.containers import HOST_ID, ContainerInfo, ContainerMount
 
@@ -27,10 +28,7 @@ def _id(ev: Event) -> str | None:
 
 def container_of(ev: Event) -> ContainerInfo | None:
     """The container table's entry for the event's thread (None while unknown)."""
-    th = ev.thread
-    if th is None:
-        return None
-    return th.table.inspector.containers.get(th.container_id)
+    return state.container(ev.thread)
 
 
 def container_field(get: Callable[[ContainerInfo], Any]) -> Callable[[Any], Any]:
@@ -38,10 +36,7 @@ def container_field(get: Callable[[ContainerInfo], Any]) -> Callable[[Any], Any]
     (None while the thread or its container is unknown)."""
 
     def extract(ev: Event) -> Any:
-        th = ev.thread
-        if th is None:
-            return None
-        info = th.table.inspector.containers.get(th.container_id)
+        info = state.container(ev.thread)
         return None if info is None else get(info)
 
     return extract

@@ -18,6 +18,7 @@ from sentry.events.event import Event
 from sentry.events.syscalls import PPM_SC_NAMES
 from sentry.events.table import EVENTS, EventFlags, EventInfo, ParamType
 from sentry.events.wire import SCAP_VALUES
+from sentry.fields import state
 from sentry.fields.argtext import (
     GENERIC_EVENT,
     args_text,
@@ -75,8 +76,7 @@ def _datetime(ts: int) -> str:
 
 
 def _reltime(ev: Event) -> int | None:
-    th = ev.thread
-    first = th.table.inspector.first_ts if th is not None else None
+    first = state.capture_start(ev.thread)
     return None if first is None else ev.ts - first
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sentry.events.event import Event
 from sentry.events.table import EventFlags, EventInfo
+from sentry.fields import state
 from sentry.fields.registry import AnyOf, FieldType, register_simple, specialised_by
 from sentry.inspect.containers import HOST_ID
 from sentry.inspect.fds import INET_TYPES, FdInfo, FdType, Role
@@ -221,8 +222,7 @@ def _inet(get: Callable[[FdInfo], Any]) -> Callable[[Any], Any]:
 
 
 def _is_local(ev: Event, ip: Any) -> bool:
-    th = ev.thread
-    return bool(th.table.inspector.is_local(ip)) if th is not None else False
+    return state.is_local(ev.thread, ip)
 
 
 def _local_is_client(ev: Event, info: FdInfo) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sentry.fields import state
 from sentry.fields.registry import FieldType, register_simple
 
 
@@ -14,9 +15,7 @@ def _gid(ev: Any) -> int | None:
 
 def _name(ev: Any) -> str | None:
     th = ev.thread
-    if th is None:
-        return None
-    group = th.table.inspector.users.group(th.gid)
+    group = state.group(th, th.gid) if th is not None else None
     return None if group is None else group.name
 
 

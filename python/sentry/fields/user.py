@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sentry.events.event import Event
+from sentry.fields import state
 from sentry.fields.registry import FieldType, register_simple
 from sentry.inspect.threads import NO_ID
 from sentry.inspect.users import UserInfo
@@ -14,9 +15,7 @@ from sentry.inspect.users import UserInfo
 def _by_uid(attr: str, get: Callable[[UserInfo], Any]) -> Callable[[Any], Any]:
     def extract(ev: Event) -> Any:
         th = ev.thread
-        if th is None:
-            return None
-        user = th.table.inspector.users.user(getattr(th, attr))
+        user = state.user(th, getattr(th, attr)) if th is not None else None
         return None if user is None else get(user)
 
     return extract
