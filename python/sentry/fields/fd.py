@@ -18,7 +18,7 @@ from sentry.events.table import EventFlags, EventInfo
 from sentry.fields import state
 from sentry.fields.registry import AnyOf, FieldType, register_simple, specialised_by
 from sentry.inspect.containers import HOST_ID
-from sentry.inspect.fds import INET_TYPES, FdInfo, FdType, Role
+from sentry.inspect.fds import INET_TYPES, FdInfo, FdType, IpAddress, Role
 
 _OPEN_EVENTS = frozenset({"open", "openat", "openat2", "creat"})
 
@@ -221,7 +221,7 @@ def _inet(get: Callable[[FdInfo], Any]) -> Callable[[Any], Any]:
     return extract
 
 
-def _is_local(ev: Event, ip: Any) -> bool:
+def _is_local(ev: Event, ip: IpAddress | None) -> bool:
     return state.is_local(ev.thread, ip)
 
 
