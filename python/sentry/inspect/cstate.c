@@ -133,6 +133,8 @@ struct cs_thread {
 	struct cs_fdtab *fds;
 	struct cs_stash *stash;
 	int stash_valid;
+	uint32_t held;		/* entries of cs_state.callers naming it */
+	int buried;		/* out of the table, kept for those entries only */
 };
 
 /* what a query returns (pointers valid until the next event) */
@@ -165,6 +167,14 @@ struct cs_grave {
 	int kind;		/* 0 fd, 1 thread */
 };
 
+/* A clone's caller, kept by child tid until the child's half of the clone */
+struct cs_caller {
+	int64_t child;
+	struct cs_thread *t;
+};
+
+#define CS_MAX_CALLERS 4096	/* as the inspector's _MAX_CALLERS: the oldest dropped */
+
 struct cs_state {
 	struct cs_evt *evt;
 	uint32_t ntypes;
@@ -177,6 +187,8 @@ struct cs_state {
 	int64_t ev_tid;
 	struct cs_grave *grave;
 	uint32_t ngrave, grave_cap;
+	struct cs_caller *callers;	/* in the order seen, as the inspector's dict */
+	uint32_t ncallers;
 	uint64_t events, bad, unknown;
 	/* the record being handled */
 	const uint8_t *rec;
@@ -633,6 +645,73 @@ static void thread_free(struct cs_thread *t)
 	free(t);
 }
 
+/* A thread out of the table: freed, unless a caller entry still names it. */
+static void thread_release(struct cs_thread *t)
+{
+	if (t->held)
+		t->buried = 1;
+	else
+		thread_free(t);
+}
+
+static void caller_unhold(struct cs_thread *t)
+{
+	if (--t->held == 0 && t->buried)
+		thread_free(t);
+}
+
+static void caller_drop(struct cs_state *cs, uint32_t k)
+{
+	struct cs_thread *t = cs->callers[k].t;
+
+	memmove(&cs->callers[k], &cs->callers[k + 1],
+		(cs->ncallers - k - 1) * sizeof(*cs->callers));
+	cs->ncallers--;
+	caller_unhold(t);
+}
+
+/* callers[child] = t, as the inspector's dict: the oldest entry dropped first when
+ * full; an entry already there keeps its place. */
+static void caller_put(struct cs_state *cs, int64_t child, struct cs_thread *t)
+{
+	uint32_t k;
+
+	if (!cs->callers) {
+		cs->callers = calloc(CS_MAX_CALLERS, sizeof(*cs->callers));
+		if (!cs->callers)
+			abort();
+	}
+	if (cs->ncallers >= CS_MAX_CALLERS)
+		caller_drop(cs, 0);
+	t->held++;
+	for (k = 0; k < cs->ncallers; k++)
+		if (cs->callers[k].child == child) {
+			caller_unhold(cs->callers[k].t);
+			cs->callers[k].t = t;
+			return;
+		}
+	cs->callers[cs->ncallers].child = child;
+	cs->callers[cs->ncallers].t = t;
+	cs->ncallers++;
+}
+
+/* The caller kept for child, taken out of the list; the caller of this unholds it. */
+static struct cs_thread *caller_pop(struct cs_state *cs, int64_t child)
+{
+	struct cs_thread *t;
+	uint32_t k;
+
+	for (k = 0; k < cs->ncallers; k++)
+		if (cs->callers[k].child == child) {
+			t = cs->callers[k].t;
+			memmove(&cs->callers[k], &cs->callers[k + 1],
+				(cs->ncallers - k - 1) * sizeof(*cs->callers));
+			cs->ncallers--;
+			return t;
+		}
+	return NULL;
+}
+
 static struct cs_thread *thread_find(struct cs_state *cs, int64_t tid)
 {
 	uint32_t mask = cs->th_cap - 1, i = hash64((uint64_t)tid) & mask;
@@ -906,7 +985,7 @@ static struct cs_stash *entered(struct cs_state *cs, struct cs_thread *t, uint16
 static void on_clone_exit(struct cs_state *cs, struct cs_thread *th, uint64_t ts)
 {
 	int64_t res, flags = 0, child_pid, child_ptid, v;
-	struct cs_thread *child, *source;
+	struct cs_thread *child, *source, *caller = NULL;
 	const char *s;
 	size_t len;
 	int found;
@@ -915,19 +994,31 @@ static void on_clone_exit(struct cs_state *cs, struct cs_thread *th, uint64_t ts
 		return;
 	pint(cs, S_FLAGS, &flags);
 	if (res == 0) {
-		if (cs->created != th)
+		/* the child's half: its caller's half, when seen first, named the creator
+		 * (which may have exited since, and the child been reparented) */
+		caller = caller_pop(cs, th->tid);
+		if (cs->created != th) {
+			if (caller)
+				caller_unhold(caller);
 			return;
+		}
 		child = th;
 		if (!pint(cs, S_PID, &child_pid))
 			child_pid = th->tid;
 		if (!pint(cs, S_PTID, &child_ptid))
 			child_ptid = -1;
 		source = thread_find(cs, flags & CL_CLONE_THREAD ? child_pid : child_ptid);
+		if (caller && (!source || !(flags & CL_CLONE_THREAD)))
+			source = caller;
 		if (flags & CL_CLONE_THREAD)
 			child_ptid = child_pid;
 	} else {
-		if (!(flags & CL_CHILD_IN_PIDNS) || thread_find(cs, res))
+		if (thread_find(cs, res))
+			return;	/* the child's half came first */
+		if (!(flags & CL_CHILD_IN_PIDNS)) {
+			caller_put(cs, res, th);
 			return;
+		}
 		source = th;
 		child_pid = flags & CL_CLONE_THREAD ? th->pid : res;
 		child_ptid = flags & (CL_CLONE_THREAD | CL_CLONE_PARENT) ? th->ptid : th->tid;
@@ -994,6 +1085,8 @@ static void on_clone_exit(struct cs_state *cs, struct cs_thread *th, uint64_t ts
 		child->vtid = v;
 	if (pint(cs, S_VPID, &v))
 		child->vpid = v;
+	if (caller)
+		caller_unhold(caller);
 }
 
 static struct cs_str *dir_of(struct cs_state *cs, struct cs_thread *t, int has, int64_t dirfd)
@@ -1585,7 +1678,7 @@ static void bury_all(struct cs_state *cs)
 
 	for (k = 0; k < cs->ngrave; k++) {
 		if (cs->grave[k].kind)
-			thread_free(cs->grave[k].p);
+			thread_release(cs->grave[k].p);
 		else
 			fd_free(cs->grave[k].p);
 	}
@@ -1792,6 +1885,9 @@ void cs_free(struct cs_state *cs)
 		return;
 	cs_cur = cs;
 	bury_all(cs);
+	while (cs->ncallers)	/* frees the buried threads they held */
+		caller_drop(cs, cs->ncallers - 1);
+	free(cs->callers);
 	for (k = 0; k < cs->th_cap; k++)
 		if (cs->th[k])
 			thread_free(cs->th[k]);
