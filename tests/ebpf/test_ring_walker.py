@@ -18,7 +18,9 @@ import pytest
 from sentry.capture.ebpf import EbpfSource
 from sentry.events.table import event_by_name
 
-pytestmark = pytest.mark.root
+# Sentry's userspace (the reader) over the live probe: the kernel matrix in qemu does not
+# repeat it.
+pytestmark = [pytest.mark.root, pytest.mark.userspace]
 
 WORKLOAD = (
     "cat /etc/hostname > /dev/null; ls -la /nonexistent 2> /dev/null; echo x > /dev/null; exec true"
