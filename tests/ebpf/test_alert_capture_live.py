@@ -98,8 +98,22 @@ rules:  # the seed rule only: another rule's alert (the host's own work) would t
         for r in rows
         if r[2] in ("openat", "open") and r[1] == "<" and r[4] == str(target)
     ]
-    assert execs and min(execs) < alert_ts, rows  # from before the alert: the window
-    assert alert_ts in opens, rows  # the alerting event itself
+    if not (execs and min(execs) < alert_ts and alert_ts in opens):
+        # Seen twice under load (a qemu run beside): the file ended ~2 ms before the alert's
+        # own event. Say what the file holds and what the daemon said, to find out why.
+        span = subprocess.run(
+            [sysdig, "-r", str(path), "-p", "%evt.num %evt.rawtime %evt.cpu %proc.name %evt.type"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        ).stdout.splitlines()
+        alerts = [a for a in out.splitlines() if str(target) in a]
+        pytest.fail(
+            f"capture {path.name} lacks the alert's event {alert_ts}: vi's rows {rows}\n"
+            f"{len(span)} events, first {span[:2]}, last {span[-3:]}\nalerts: {alerts[:3]}\n"
+            f"daemon stderr (tail): {''.join(daemon.stderr)[-2000:]}"
+        )
     # sentry reads it alone too.
     tail = subprocess.run(
         ["sentry", "tail", "-e", str(path), "proc.name=vi"],
