@@ -2,13 +2,14 @@
 /*
  * cstate.c - the thread and fd tables, kept from scap records in C.
  *
- * The same bookkeeping as the Python inspector (inspector.py, the reference it
- * is tested against): clone/fork/vfork/clone3 and execve/execveat exits,
- * procexit, the opens, socket/socketpair/connect/accept/bind, dup*, pipe*,
- * close, the simple fd creators, chdir/fchdir, setuid/setgid/setres*, setsid
- * and capset. Which parameter of which event type carries what is not written
- * here: Python fills cs_evt[] from the event table (slot -> parameter index,
- * parameter kinds), so both implementations read the same layouts.
+ * The same bookkeeping as the Python inspector (inspector.py and its handler
+ * modules, the reference it is tested against): clone/fork/vfork/clone3 and
+ * execve/execveat exits, procexit, the opens, socket/socketpair/connect/accept/
+ * bind, dup*, pipe*, close, the simple fd creators, chdir/fchdir, setuid/setgid/
+ * setres*, setsid and capset. Which parameter of which event type carries what
+ * is not written here: Python fills cs_evt[] from the event table (slot ->
+ * parameter index, parameter kinds), so both implementations read the same
+ * layouts.
  *
  * Threads: open addressing keyed by tid. fds: one open-addressing table per
  * process, shared by reference (CLONE_FILES / threads) or copied (fork).
@@ -173,7 +174,7 @@ struct cs_caller {
 	struct cs_thread *t;
 };
 
-#define CS_MAX_CALLERS 4096	/* as the inspector's _MAX_CALLERS: the oldest dropped */
+#define CS_MAX_CALLERS 4096	/* as process_events.py's _MAX_CALLERS: the oldest dropped */
 
 struct cs_state {
 	struct cs_evt *evt;
@@ -326,7 +327,7 @@ static inline void str_set(struct cs_str **dst, struct cs_str *s)
 	str_unref(old);
 }
 
-/* ---- paths (posixpath.normpath and join_path of inspector.py) ---------------- */
+/* ---- paths (posixpath.normpath and join_path of handler_base.py) ------------ */
 
 static struct cs_str *normpath(const char *p, size_t len)
 {
@@ -1345,7 +1346,7 @@ static int sock_l4(int64_t socktype)
 	return L4_NONE;
 }
 
-/* Fill an fd from a socktuple (apply_tuple of inspector.py). */
+/* Fill an fd from a socktuple (_apply_tuple of fd_events.py). */
 static void apply_tuple(struct cs_fd *f, const uint8_t *p, uint32_t len, int role)
 {
 	int fam;

@@ -108,7 +108,7 @@ def _args_enters() -> frozenset[int]:
 
 ENTER_ARGS: frozenset[int] = _args_enters()
 """Enter event types whose parameters the thread keeps (``ThreadInfo.enter``) for the exit's
-``evt.arg.*`` (see :func:`sentry.fields.evt.enter_param`)."""
+``evt.arg.*`` (see :func:`sentry.fields.evt.entered`)."""
 
 
 class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):

@@ -2,12 +2,13 @@
 /*
  * scapscan.c - walk the event blocks of an in-memory scap capture.
  *
- * The Python reader (scapfile.py) hands over the decompressed file; this walks
+ * The Python reader (scapreader.py) hands over the decompressed file; this walks
  * plain V2 event blocks, checks each block and event length, and writes one
  * fixed-size record per event so that Python builds Event objects without
  * parsing headers itself. When the event table says parameter 0 is an integer,
- * its value comes along too (the fd of fd-using enters, most exits' result). Anything else (metadata blocks, V1 or flagged event
- * blocks, errors) stops the walk and is left to Python at *off.
+ * its value comes along too (the fd of fd-using enters, most exits' result).
+ * Anything else (metadata blocks, V1 or flagged event blocks, errors) stops the
+ * walk and is left to Python at *off.
  */
 #include <stdint.h>
 #include <string.h>
