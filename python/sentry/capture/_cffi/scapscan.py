@@ -14,7 +14,7 @@ from sentry.capture._cffi.build import CModule
 from sentry.version import driver_dir
 
 HERE = Path(__file__).resolve().parent
-INCLUDE = driver_dir() / "include"  # sentry_wire.h: the event header's offsets
+INCLUDE = driver_dir() / "include"  # sentry_wire.h: the event header's and block's offsets
 CDEF = """
 struct scan_rec {
     uint64_t off; uint64_t num; uint64_t ts; uint64_t tid;
