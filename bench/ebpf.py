@@ -20,7 +20,7 @@ processes** (so the drained counts include the host's other activity):
 * ``dflt-decode`` the probe as ``open_live("ebpf")`` opens it, drained by a reader decoding
                   every parameter of every event;
 * ``dflt-rules``  the same, drained as ``sentry run`` does: ``Inspector.from_host()``, the
-                  default rules (``rules/``) in the :class:`~sentry.rules.engine.Engine`,
+                  default rules (``rules/``) in the :class:`~sentry.pipeline.Engine`,
                   with the drop monitor; alerts are counted, not printed.
 
 Prints the best of three ns per call and the ratio to ``detached`` for each, and for the
@@ -198,7 +198,7 @@ def rules_reader() -> tuple[Consumer, set[int], dict[str, int]]:
     """(consumer, interest, counts): the default rules run as ``sentry run`` does."""
     from sentry.cli.run import default_rules, live_interest, load_checked
     from sentry.inspect.inspector import Inspector
-    from sentry.rules.engine import Engine, EngineOptions
+    from sentry.pipeline import Engine, EngineOptions
     from sentry.rules.ruleset import Selection
     from sentry.service.config import load_config
     from sentry.service.drops import DropMonitor

@@ -44,7 +44,7 @@ from replay import build
 from sentry.capture.scapreader import ScapReader
 from sentry.cli.run import default_rules, output_compiler
 from sentry.inspect.inspector import Inspector
-from sentry.rules.engine import Engine, EngineOptions, load_ruleset, needed_event_types
+from sentry.pipeline import Engine, EngineOptions, load_ruleset, needed_event_types
 from sentry.rules.ruleset import Ruleset
 
 ROOT = Path(__file__).resolve().parents[1]

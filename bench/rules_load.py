@@ -4,7 +4,7 @@ against a baseline commit, on the same machine state (rounds interleaved, back t
 The file is generated: a few lists and macros, then N rules of the kinds real rules files
 hold (event types, process and file conditions through the macros and lists, an output with
 fields, tags). Each round loads it in a fresh interpreter as ``sentry run`` does
-(:func:`sentry.rules.engine.load_ruleset` with the output compiler: YAML, checks, macro
+(:func:`sentry.pipeline.load_ruleset` with the output compiler: YAML, checks, macro
 expansion, compilation of every condition and output) and reports the CPU time of the load
 (the machine is shared: wall time is printed too, but CPU time is what compares) and the
 memory it took (peak RSS minus the RSS after the imports).
@@ -57,7 +57,7 @@ def rss_kb():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
 from sentry.cli.run import output_compiler
-from sentry.rules.engine import load_ruleset
+from sentry.pipeline import load_ruleset
 base = rss_kb()
 start, cpu = time.perf_counter(), time.process_time()
 if sys.argv[2] == "profile":

@@ -103,7 +103,7 @@ def pipeline() -> tuple[Any, Any, Any, set[int]]:
     from sentry.capture.drivers import open_live
     from sentry.cli.run import default_rules, live_interest, load_checked
     from sentry.inspect.inspector import Inspector
-    from sentry.rules.engine import Engine, EngineOptions
+    from sentry.pipeline import Engine, EngineOptions
     from sentry.rules.ruleset import Selection
 
     ruleset = load_checked(default_rules(), Selection())

@@ -5,8 +5,9 @@ The spec: the event table (``_spec.py``, read by ``table.py``), the flag tables
 (``flagnames.py``), the header layout, sampling limit and driver flag values (``wire.py``),
 the syscall tables (``syscalls.py``, ``compat_syscalls.py``). Rendered from it:
 
-- ``include/sentry_wire.h``: the event header (struct, length, field offsets), the sampling
-  limit; included by sentry_abi.h, so by the module, the probe and the C event walker.
+- ``include/sentry_wire.h``: the event header (struct, length, field offsets), a capture
+  file's event block head (the same), the sampling limit; included by sentry_abi.h, so by
+  the module and the probe, and by the C event walker and state tracker.
 - ``include/sentry_events.h``: event numbers, parameter types, print formats, event flags
   and categories (scap's numbers).
 - ``include/sentry_scap_values.h``: the scap flag encodings the drivers write.
@@ -46,8 +47,12 @@ from sentry.events.table import (
     event_by_name,
 )
 from sentry.events.wire import (
+    BLOCK_TRAILER_LEN,
     DRIVER_EXTRA_VALUES,
     DRIVER_FLAG_TABLES,
+    EVENT_BLOCK_FIELDS,
+    EVENT_BLOCK_LEN,
+    EVENT_BLOCK_OFFSETS,
     HEADER_FIELDS,
     HEADER_LEN,
     HEADER_OFFSETS,
@@ -216,6 +221,17 @@ def render_wire() -> str:
     lines += [f"#define SENTRY_EVT_OFF_{n.upper()} {off}" for n, off in HEADER_OFFSETS.items()]
     lines += [
         "",
+        "/* A capture file's event block up to the event header (scap_savefile.h); the event",
+        " * follows, padded to 4 bytes, then a u32 repeating the block's total length. */",
+        "struct sentry_evt_block_hdr {",
+    ]
+    for name, code, what in EVENT_BLOCK_FIELDS:
+        lines.append(f"\t{_C_TYPES[code]} {name};\t/* {what} */")
+    lines += ["} __attribute__((packed));", "", f"#define SENTRY_EVB_HDR_LEN {EVENT_BLOCK_LEN}"]
+    lines += [f"#define SENTRY_EVB_OFF_{n.upper()} {o}" for n, o in EVENT_BLOCK_OFFSETS.items()]
+    lines += [
+        f"#define SENTRY_BLOCK_TRAILER_LEN {BLOCK_TRAILER_LEN}",
+        "",
         "/* SENTRY_IOCTL_SET_SAMPLING and the probe's sampling ratio: 1..SENTRY_SAMPLING_MAX */",
         f"#define SENTRY_SAMPLING_MAX {SAMPLING_MAX}",
         "",
@@ -226,6 +242,15 @@ def render_wire() -> str:
         lines.append(
             f"_Static_assert(__builtin_offsetof(struct sentry_evt_hdr, {name}) == "
             f'SENTRY_EVT_OFF_{name.upper()}, "{name} offset");'
+        )
+    lines.append(
+        "_Static_assert(sizeof(struct sentry_evt_block_hdr) == SENTRY_EVB_HDR_LEN, "
+        '"event block head size");'
+    )
+    for name in EVENT_BLOCK_OFFSETS:
+        lines.append(
+            f"_Static_assert(__builtin_offsetof(struct sentry_evt_block_hdr, {name}) == "
+            f'SENTRY_EVB_OFF_{name.upper()}, "block {name} offset");'
         )
     lines += ["#endif", "", "#endif /* SENTRY_WIRE_H */", ""]
     return "\n".join(lines)

@@ -19,6 +19,20 @@ struct sentry_evt_hdr {
 #define SENTRY_EVT_OFF_TYPE 20
 #define SENTRY_EVT_OFF_NPARAMS 22
 
+/* A capture file's event block up to the event header (scap_savefile.h); the event
+ * follows, padded to 4 bytes, then a u32 repeating the block's total length. */
+struct sentry_evt_block_hdr {
+	__u32 type;	/* block type (scap_savefile.h: 0x216 event V2 ...) */
+	__u32 len;	/* whole block: this head, the event, padding, the trailer */
+	__u16 cpu;	/* CPU the event was captured on */
+} __attribute__((packed));
+
+#define SENTRY_EVB_HDR_LEN 10
+#define SENTRY_EVB_OFF_TYPE 0
+#define SENTRY_EVB_OFF_LEN 4
+#define SENTRY_EVB_OFF_CPU 8
+#define SENTRY_BLOCK_TRAILER_LEN 4
+
 /* SENTRY_IOCTL_SET_SAMPLING and the probe's sampling ratio: 1..SENTRY_SAMPLING_MAX */
 #define SENTRY_SAMPLING_MAX 1024
 
@@ -29,6 +43,10 @@ _Static_assert(__builtin_offsetof(struct sentry_evt_hdr, tid) == SENTRY_EVT_OFF_
 _Static_assert(__builtin_offsetof(struct sentry_evt_hdr, len) == SENTRY_EVT_OFF_LEN, "len offset");
 _Static_assert(__builtin_offsetof(struct sentry_evt_hdr, type) == SENTRY_EVT_OFF_TYPE, "type offset");
 _Static_assert(__builtin_offsetof(struct sentry_evt_hdr, nparams) == SENTRY_EVT_OFF_NPARAMS, "nparams offset");
+_Static_assert(sizeof(struct sentry_evt_block_hdr) == SENTRY_EVB_HDR_LEN, "event block head size");
+_Static_assert(__builtin_offsetof(struct sentry_evt_block_hdr, type) == SENTRY_EVB_OFF_TYPE, "block type offset");
+_Static_assert(__builtin_offsetof(struct sentry_evt_block_hdr, len) == SENTRY_EVB_OFF_LEN, "block len offset");
+_Static_assert(__builtin_offsetof(struct sentry_evt_block_hdr, cpu) == SENTRY_EVB_OFF_CPU, "block cpu offset");
 #endif
 
 #endif /* SENTRY_WIRE_H */

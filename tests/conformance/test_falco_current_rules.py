@@ -16,7 +16,7 @@ import pytest
 
 from conformance_data import conformance_dir
 from sentry.cli.run import output_compiler
-from sentry.rules.engine import load_ruleset
+from sentry.pipeline import load_ruleset
 
 pytestmark = pytest.mark.conformance
 

@@ -52,6 +52,8 @@ def test_rendered_from_the_spec() -> None:
     wire_h = gen.render_wire()
     for name, off in wire.HEADER_OFFSETS.items():
         assert f"#define SENTRY_EVT_OFF_{name.upper()} {off}\n" in wire_h
+    for name, off in wire.EVENT_BLOCK_OFFSETS.items():
+        assert f"#define SENTRY_EVB_OFF_{name.upper()} {off}\n" in wire_h
     assert f"#define SENTRY_SAMPLING_MAX {wire.SAMPLING_MAX}\n" in wire_h
     values = gen.render_scap_values()
     assert "#define SCAP_O_CREAT (1 << 2)\n" in values
@@ -62,3 +64,6 @@ def test_rendered_from_the_spec() -> None:
 def test_header_layout() -> None:
     assert wire.HEADER_LEN == 26
     assert wire.HEADER_OFFSETS == {"ts": 0, "tid": 8, "len": 16, "type": 20, "nparams": 22}
+    # scap_savefile.h's event block: type, total length, cpu, then the event header
+    assert wire.EVENT_BLOCK_LEN == 10
+    assert wire.EVENT_BLOCK_OFFSETS == {"type": 0, "len": 4, "cpu": 8}

@@ -88,7 +88,7 @@ def _events(types: frozenset[str] | None, source: str) -> list[str] | str:
 def validate_files(paths: list[Path], *, as_json: bool = False) -> tuple[str, bool]:
     """Load ``paths`` in order as one set; (the report, whether every file is valid)."""
     from sentry.cli.run import output_compiler
-    from sentry.rules.engine import load_ruleset
+    from sentry.pipeline import load_ruleset
     from sentry.rules.lint import unused_items
 
     _ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())

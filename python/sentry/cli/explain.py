@@ -29,7 +29,7 @@ def near_misses(
     """Print ``rule``'s near misses (and matches); (near misses, matches)."""
     from sentry.cli.run import default_rules, output_compiler, report_problems
     from sentry.cli.tail import compile_tail_filter, open_capture, open_live, selected_events
-    from sentry.rules.engine import load_ruleset
+    from sentry.pipeline import load_ruleset
     from sentry.rules.explain import Explainer, render, to_json
 
     paths = list(rules) if rules else default_rules()

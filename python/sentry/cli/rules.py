@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from sentry.cli.run import output_compiler, report_problems
-from sentry.rules.engine import load_ruleset
+from sentry.pipeline import load_ruleset
 from sentry.rules.lint import unused_items
 from sentry.rules.ruleset import Ruleset
 

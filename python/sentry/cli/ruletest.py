@@ -44,7 +44,7 @@ class _Rulesets:
 
     def get(self, paths: list[Path]) -> Any:
         from sentry.cli.run import output_compiler
-        from sentry.rules.engine import load_ruleset
+        from sentry.pipeline import load_ruleset
 
         key = tuple(p.resolve() for p in paths)
         if key not in self._cache:
@@ -61,7 +61,7 @@ class _Rulesets:
 def run_case(case: TestCase, rulesets: _Rulesets, workdir: Path) -> Outcome:
     """Replay one case through the engine and judge its alerts."""
     from sentry.cli.run import open_source
-    from sentry.rules.engine import Engine
+    from sentry.pipeline import Engine
     from sentry.rules.storywriter import write_story
 
     out = Outcome(case, case.where, case.name, "passed")

@@ -13,7 +13,7 @@ present) and ``sentry_rules.local.yaml`` (local overrides, last), taken from the
 ``scripts/install.sh`` makes), ``/etc/sentry`` and the rules packaged in the wheel
 (``sentry/data/rules``) that holds ``sentry_rules.yaml``.
 
-All logic lives in :mod:`sentry.rules.engine`; this module only wires the pieces.
+All logic lives in :mod:`sentry.pipeline`; this module only wires the pieces.
 """
 
 from __future__ import annotations
@@ -32,15 +32,15 @@ import typer
 from sentry.capture.source import EventSource
 from sentry.errors import SentryError
 from sentry.inspect.threads import ThreadLimits
-from sentry.rules.alert import Alert, json_options
-from sentry.rules.definitions import Priority, RuleDefinitions
-from sentry.rules.engine import (
+from sentry.pipeline import (
     Engine,
     EngineOptions,
     ignored_event_names,
     load_ruleset,
     needed_event_types,
 )
+from sentry.rules.alert import Alert, json_options
+from sentry.rules.definitions import Priority, RuleDefinitions
 from sentry.rules.ruleset import Ruleset, Selection
 
 if TYPE_CHECKING:

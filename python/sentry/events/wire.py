@@ -27,16 +27,30 @@ HEADER = struct.Struct("<" + "".join(code for _, code, _ in HEADER_FIELDS))
 HEADER_LEN = HEADER.size  # 26
 
 
-def _offsets() -> dict[str, int]:
+def _offsets(fields: tuple[tuple[str, str, str], ...]) -> dict[str, int]:
     out, off = {}, 0
-    for name, code, _ in HEADER_FIELDS:
+    for name, code, _ in fields:
         out[name] = off
         off += struct.calcsize("<" + code)
     return out
 
 
 #: byte offset of each header field (SENTRY_EVT_OFF_* in C)
-HEADER_OFFSETS: dict[str, int] = _offsets()
+HEADER_OFFSETS: dict[str, int] = _offsets(HEADER_FIELDS)
+
+# A capture file's event block (scap_savefile.h) up to the event header: the pcapng block
+# head every block starts with, then the CPU; the event follows, padding to 4 bytes, and a
+# u32 repeating the total length closes the block (BLOCK_TRAILER_LEN).
+EVENT_BLOCK_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("type", "I", "block type (scap_savefile.h: 0x216 event V2 ...)"),
+    ("len", "I", "whole block: this head, the event, padding, the trailer"),
+    ("cpu", "H", "CPU the event was captured on"),
+)
+EVENT_BLOCK = struct.Struct("<" + "".join(code for _, code, _ in EVENT_BLOCK_FIELDS))
+EVENT_BLOCK_LEN = EVENT_BLOCK.size  # 10: where the event header starts
+#: byte offset of each event block field (SENTRY_EVB_OFF_* in C)
+EVENT_BLOCK_OFFSETS: dict[str, int] = _offsets(EVENT_BLOCK_FIELDS)
+BLOCK_TRAILER_LEN = 4  # the u32 total length that ends every block
 
 #: SENTRY_IOCTL_SET_SAMPLING and the probe's sampling setting accept 1..SAMPLING_MAX
 SAMPLING_MAX = 1024

@@ -2,13 +2,14 @@
 /*
  * cstate.c - the thread and fd tables, kept from scap records in C.
  *
- * The same bookkeeping as the Python inspector (inspector.py, the reference it
- * is tested against): clone/fork/vfork/clone3 and execve/execveat exits,
- * procexit, the opens, socket/socketpair/connect/accept/bind, dup*, pipe*,
- * close, the simple fd creators, chdir/fchdir, setuid/setgid/setres*, setsid
- * and capset. Which parameter of which event type carries what is not written
- * here: Python fills cs_evt[] from the event table (slot -> parameter index,
- * parameter kinds), so both implementations read the same layouts.
+ * The same bookkeeping as the Python inspector (inspector.py and its handler
+ * modules, the reference it is tested against): clone/fork/vfork/clone3 and
+ * execve/execveat exits, procexit, the opens, socket/socketpair/connect/accept/
+ * bind, dup*, pipe*, close, the simple fd creators, chdir/fchdir, setuid/setgid/
+ * setres*, setsid and capset. Which parameter of which event type carries what
+ * is not written here: Python fills cs_evt[] from the event table (slot ->
+ * parameter index, parameter kinds), so both implementations read the same
+ * layouts.
  *
  * Threads: open addressing keyed by tid. fds: one open-addressing table per
  * process, shared by reference (CLONE_FILES / threads) or copied (fork).
@@ -21,8 +22,11 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <linux/types.h>
+#define SENTRY_CDEF	/* types from linux/types.h; no static asserts (the drivers have them) */
+#include "sentry_wire.h"	/* event header, event block head: driver/gen_headers.py */
 
-#define CS_HDR 26
+#define CS_HDR SENTRY_EVT_HDR_LEN
 #define CS_MAXP 32
 #define CS_EV_V2 0x216
 #define CS_EV_V2_LARGE 0x221
@@ -173,7 +177,7 @@ struct cs_caller {
 	struct cs_thread *t;
 };
 
-#define CS_MAX_CALLERS 4096	/* as the inspector's _MAX_CALLERS: the oldest dropped */
+#define CS_MAX_CALLERS 4096	/* as process_events.py's _MAX_CALLERS: the oldest dropped */
 
 struct cs_state {
 	struct cs_evt *evt;
@@ -326,7 +330,7 @@ static inline void str_set(struct cs_str **dst, struct cs_str *s)
 	str_unref(old);
 }
 
-/* ---- paths (posixpath.normpath and join_path of inspector.py) ---------------- */
+/* ---- paths (posixpath.normpath and join_path of handler_base.py) ------------ */
 
 static struct cs_str *normpath(const char *p, size_t len)
 {
@@ -836,7 +840,7 @@ static int layout(struct cs_state *cs)
 	uint32_t n, w = cs->ce->wide ? 4 : 2, k;
 	uint64_t off;
 
-	memcpy(&n, e + 22, 4);
+	memcpy(&n, e + SENTRY_EVT_OFF_NPARAMS, 4);
 	if ((uint64_t)n * w > cs->rec_len - CS_HDR)
 		return 0;
 	off = CS_HDR + (uint64_t)n * w;
@@ -1345,7 +1349,7 @@ static int sock_l4(int64_t socktype)
 	return L4_NONE;
 }
 
-/* Fill an fd from a socktuple (apply_tuple of inspector.py). */
+/* Fill an fd from a socktuple (_apply_tuple of fd_events.py). */
 static void apply_tuple(struct cs_fd *f, const uint8_t *p, uint32_t len, int role)
 {
 	int fam;
@@ -1706,13 +1710,13 @@ int cs_feed(struct cs_state *cs, const uint8_t *rec, uint32_t len)
 		cs->bad++;
 		return -1;
 	}
-	memcpy(&type, rec + 20, 2);
+	memcpy(&type, rec + SENTRY_EVT_OFF_TYPE, 2);
 	if (type >= cs->ntypes) {
 		cs->unknown++;
 		return 0;
 	}
-	memcpy(&ts, rec, 8);
-	memcpy(&tid, rec + 8, 8);
+	memcpy(&ts, rec + SENTRY_EVT_OFF_TS, 8);
+	memcpy(&tid, rec + SENTRY_EVT_OFF_TID, 8);
 	cs->events++;
 	cs->ev_tid = tid;
 	cs->created = NULL;
@@ -1830,29 +1834,32 @@ int cs_feed_blocks(struct cs_state *cs, const uint8_t *buf, uint64_t size, uint6
 			*off = pos;
 			return 1;
 		}
-		if (size - pos < 12) {
+		/* the smallest block: its type and length, the trailer */
+		if (size - pos < SENTRY_EVB_OFF_CPU + SENTRY_BLOCK_TRAILER_LEN) {
 			*off = pos;
 			return 3;
 		}
-		memcpy(&btype, b, 4);
-		memcpy(&blen, b + 4, 4);
+		memcpy(&btype, b + SENTRY_EVB_OFF_TYPE, 4);
+		memcpy(&blen, b + SENTRY_EVB_OFF_LEN, 4);
 		if (btype != CS_EV_V2 && btype != CS_EV_V2_LARGE) {
 			*off = pos;
 			return 2;
 		}
-		if (blen < 8 + 2 + CS_HDR + 4 || blen > size - pos) {
+		if (blen < SENTRY_EVB_HDR_LEN + CS_HDR + SENTRY_BLOCK_TRAILER_LEN ||
+		    blen > size - pos) {
 			*off = pos;
 			return 3;
 		}
-		memcpy(&elen, b + 10 + 16, 4);
-		if (elen < CS_HDR || elen > blen - 14) {
+		memcpy(&elen, b + SENTRY_EVB_HDR_LEN + SENTRY_EVT_OFF_LEN, 4);
+		if (elen < CS_HDR ||
+		    elen > blen - SENTRY_EVB_HDR_LEN - SENTRY_BLOCK_TRAILER_LEN) {
 			*off = pos;
 			return 3;
 		}
-		memcpy(&etype, b + 10 + 20, 2);
+		memcpy(&etype, b + SENTRY_EVB_HDR_LEN + SENTRY_EVT_OFF_TYPE, 2);
 		if (etype < cs->ntypes)
 			(*num)++;
-		cs_feed(cs, b + 10, elen);
+		cs_feed(cs, b + SENTRY_EVB_HDR_LEN, elen);
 		pos += blen;
 	}
 }

@@ -1,7 +1,7 @@
 """The starting state a capture file describes: its process list, fd lists and interfaces
 (read into an Inspector, and written from one: :func:`host_threads`, :func:`host_fds`).
 
-Entries come from :class:`sentry.capture.scapfile.ScapReader` (``threads``, ``fds``,
+Entries come from :class:`sentry.capture.scapreader.ScapReader` (``threads``, ``fds``,
 ``interfaces``). Threads of one process share its fd table, as in sysdig. fd-list types are
 scap's (``scap_fd_type``); socket entries become inet fds with client/server ends set.
 """

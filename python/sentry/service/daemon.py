@@ -30,9 +30,9 @@ from sentry.errors import SentryError
 from sentry.log import log as _log
 from sentry.outputs.channels import DeliveryStats, Message
 from sentry.outputs.dispatch import Outputs
+from sentry.pipeline import Engine, EngineOptions
 from sentry.rules.alert import Alert, json_options
 from sentry.rules.definitions import Priority
-from sentry.rules.engine import Engine, EngineOptions
 from sentry.rules.ruleset import Ruleset
 from sentry.server.metrics import MetricsSnapshot, engine_name, make_registry
 from sentry.server.webserver import ServerSettings, Unavailable, WebServer

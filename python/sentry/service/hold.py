@@ -36,7 +36,7 @@ class HoldStats:
 
 
 class ContainerAlertHold:
-    """The engine's :class:`~sentry.rules.engine.AlertHold` for container metadata."""
+    """The engine's :class:`~sentry.pipeline.AlertHold` for container metadata."""
 
     def __init__(
         self,

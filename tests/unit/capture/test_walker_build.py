@@ -53,7 +53,7 @@ def test_without_a_compiler_the_python_walker_is_used_and_said_once(tmp_path: Pa
 
 
 def test_scan_record_layout_matches_the_compiled_struct() -> None:
-    """scapfile unpacks the walker's records with SCAN_REC_FORMAT: it must be the layout the
+    """scapreader unpacks the walker's records with SCAN_REC_FORMAT: it must be the layout the
     C compiler gives struct scan_rec."""
     module = load()
     if module is None:

@@ -22,7 +22,7 @@ __all__ = ["fired_rules", "run_cli_json", "write_story"]
 @functools.cache
 def _engine_rules(rules: tuple[Path, ...]) -> Any:
     from sentry.cli.run import output_compiler
-    from sentry.rules.engine import load_ruleset
+    from sentry.pipeline import load_ruleset
 
     ruleset, defs = load_ruleset(list(rules), output_compiler=output_compiler())
     defs.raise_errors()
@@ -35,7 +35,7 @@ def fired_rules(story: Story, tmp_path: Path, rules: Sequence[Path]) -> list[str
     The library path of ``sentry run -r RULES -e CAPTURE``: reader, inspector, engine.
     """
     from sentry.inspect.inspector import Inspector
-    from sentry.rules.engine import Engine
+    from sentry.pipeline import Engine
 
     capture = write_story(story, tmp_path / "story.scap")
     fired: list[str] = []

@@ -16,8 +16,8 @@ import pytest
 
 from default_rules.scenarios import CASES, CASES_BY_RULE, EXTRA_FIRES, OVERLAPS
 from default_rules.story_runner import fired_rules, run_cli_json, write_story
+from sentry.pipeline import load_ruleset
 from sentry.rules.ast import to_text
-from sentry.rules.engine import load_ruleset
 from sentry.rules.expand import expand
 from sentry.rules.loader import load_rules
 from sentry.rules.parser import parse_condition

@@ -11,7 +11,8 @@ from inspect_story import write_story
 from sentry.capture.scapreader import ScapReader
 from sentry.inspect.containers import ContainerTable, container_id_from_cgroups
 from sentry.inspect.fds import FdType, Role
-from sentry.inspect.inspector import Inspector, join_path
+from sentry.inspect.handler_base import join_path
+from sentry.inspect.inspector import Inspector
 from sentry.inspect.procfs import load_threads, local_addresses
 from sentry.inspect.threads import NA_NAME, ThreadTable
 from sentry.inspect.users import UserTable

@@ -378,7 +378,7 @@ def _chain(n: int, link: str) -> str:
     "link", ["{prev}", "{prev} and proc.name != x{i}", "not ({prev} or proc.name = y{i})"]
 )
 def test_a_chain_of_500_macros_is_an_error_naming_the_chain(tmp_path: Path, link: str) -> None:
-    from sentry.rules.engine import load_ruleset
+    from sentry.pipeline import load_ruleset
 
     path = tmp_path / "chain.yaml"
     path.write_text(_chain(500, link))

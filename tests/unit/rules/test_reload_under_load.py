@@ -20,8 +20,8 @@ from conformance_data import FALCO_DIR
 from sentry.capture.scapreader import ScapReader
 from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
+from sentry.pipeline import Engine, EngineOptions
 from sentry.rules.alert import Alert
-from sentry.rules.engine import Engine, EngineOptions
 from sentry.rules.loader import RulesLoader
 from sentry.rules.ruleset import Ruleset, compile_rules
 

@@ -13,9 +13,9 @@ from sentry.capture.scapreader import ScapReader
 from sentry.capture.scapwriter import ScapWriter
 from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
+from sentry.pipeline import Engine, EngineOptions
 from sentry.rules.alert import Alert
 from sentry.rules.definitions import Priority
-from sentry.rules.engine import Engine, EngineOptions
 from sentry.rules.loader import RulesLoader
 from sentry.rules.ruleset import Ruleset, Selection, compile_rules, name_matches
 

@@ -12,9 +12,9 @@ from sentry.capture.scapwriter import ScapWriter
 from sentry.errors import SentryError
 from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
+from sentry.pipeline import Engine, EngineOptions, needed_event_types
 from sentry.rules.alert import Alert
 from sentry.rules.definitions import Priority, Severity
-from sentry.rules.engine import Engine, EngineOptions, needed_event_types
 from sentry.rules.loader import RulesLoader
 from sentry.rules.ruleset import Ruleset, Selection, compile_rules
 from sentry.rules.typeindex import event_numbers

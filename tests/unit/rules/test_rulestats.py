@@ -15,7 +15,7 @@ import pytest
 from sentry.capture.scapreader import ScapReader
 from sentry.cli.run import default_rules, output_compiler
 from sentry.inspect.inspector import Inspector
-from sentry.rules.engine import Engine, EngineOptions, load_ruleset, needed_event_types
+from sentry.pipeline import Engine, EngineOptions, load_ruleset, needed_event_types
 from sentry.rules.rulestats import attach
 
 REPO = Path(__file__).resolve().parents[3]

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from sentry.capture._cffi.build import CModule
+from sentry.version import driver_dir
 
 INSPECT = Path(__file__).resolve().parents[2] / "inspect"
+INCLUDE = driver_dir() / "include"  # sentry_wire.h: the event header's and block's offsets
 CDEF = """
 #define CS_NSLOTS 38
 #define CS_MAXP 32
@@ -66,6 +68,8 @@ CSTATE = CModule(
     what="the C state tracker",
     source=INSPECT / "cstate.c",
     cdef=CDEF,
+    include_dirs=[INCLUDE],
+    depends=[INCLUDE / "sentry_wire.h"],
 )
 
 

@@ -2,12 +2,13 @@
 /*
  * scapscan.c - walk the event blocks of an in-memory scap capture.
  *
- * The Python reader (scapfile.py) hands over the decompressed file; this walks
+ * The Python reader (scapreader.py) hands over the decompressed file; this walks
  * plain V2 event blocks, checks each block and event length, and writes one
  * fixed-size record per event so that Python builds Event objects without
  * parsing headers itself. When the event table says parameter 0 is an integer,
- * its value comes along too (the fd of fd-using enters, most exits' result). Anything else (metadata blocks, V1 or flagged event
- * blocks, errors) stops the walk and is left to Python at *off.
+ * its value comes along too (the fd of fd-using enters, most exits' result).
+ * Anything else (metadata blocks, V1 or flagged event blocks, errors) stops the
+ * walk and is left to Python at *off.
  */
 #include <stdint.h>
 #include <string.h>
@@ -18,7 +19,9 @@
 #define SCAN_EV_V2		0x216
 #define SCAN_EV_V2_LARGE	0x221
 #define SCAN_EVT_HDR_LEN	SENTRY_EVT_HDR_LEN
-#define SCAN_BLOCK_EVT		10	/* an event block: block header 8, cpu 2, then the event */
+#define SCAN_BLOCK_EVT		SENTRY_EVB_HDR_LEN	/* an event block: type, len, cpu, then the event */
+/* the smallest block: its type and length, the trailer (the length again) */
+#define SCAN_BLOCK_MIN		(SENTRY_EVB_OFF_CPU + SENTRY_BLOCK_TRAILER_LEN)
 
 /* arg0_kind[type]: how parameter 0 decodes */
 #define SCAN_ARG0_SIGNED	1
@@ -135,24 +138,25 @@ int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
 			*status = SCAN_FULL;
 			break;
 		}
-		if (size - pos < 12) {
+		if (size - pos < SCAN_BLOCK_MIN) {
 			*status = SCAN_BAD;
 			break;
 		}
-		btype = rd32(b);
-		blen = rd32(b + 4);
+		btype = rd32(b + SENTRY_EVB_OFF_TYPE);
+		blen = rd32(b + SENTRY_EVB_OFF_LEN);
 		if (btype != SCAN_EV_V2 && btype != SCAN_EV_V2_LARGE) {
 			*status = SCAN_OTHER;
 			break;
 		}
-		/* block: header 8, cpu 2, event >= 26, trailer 4 */
-		if (blen < 8 + 2 + SCAN_EVT_HDR_LEN + 4 || blen > size - pos ||
-		    rd32(b + blen - 4) != blen) {
+		/* block: type, len, cpu; an event of at least its header; trailer */
+		if (blen < SCAN_BLOCK_EVT + SCAN_EVT_HDR_LEN + SENTRY_BLOCK_TRAILER_LEN ||
+		    blen > size - pos || rd32(b + blen - SENTRY_BLOCK_TRAILER_LEN) != blen) {
 			*status = SCAN_BAD;
 			break;
 		}
 		elen = rd32(b + SCAN_BLOCK_EVT + SENTRY_EVT_OFF_LEN);
-		if (elen < SCAN_EVT_HDR_LEN || elen > blen - 14) {
+		if (elen < SCAN_EVT_HDR_LEN ||
+		    elen > blen - SCAN_BLOCK_EVT - SENTRY_BLOCK_TRAILER_LEN) {
 			*status = SCAN_BAD;
 			break;
 		}
@@ -171,7 +175,7 @@ int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
 				r->len = elen;
 				r->nparams = rd32(b + SCAN_BLOCK_EVT + SENTRY_EVT_OFF_NPARAMS);
 				r->type = etype;
-				r->cpu = rd16(b + 8);
+				r->cpu = rd16(b + SENTRY_EVB_OFF_CPU);
 				r->arg0 = 0;
 				r->arg0_ok = arg0_kind &&
 					scan_arg0(b + SCAN_BLOCK_EVT, elen, arg0_kind[etype],

@@ -1,6 +1,6 @@
 """The C event-block walker (``scapscan.c``): what Python sees of it and how it is built.
 
-:mod:`sentry.capture.scapfile` reads capture blocks with it, and :mod:`sentry.capture.ebpf`
+:mod:`sentry.capture.scapreader` reads capture blocks with it, and :mod:`sentry.capture.ebpf`
 the probe's ring buffers (``ring_scan``); without a compiler each uses its Python walker
 instead (said once). Built and loaded by :mod:`sentry.capture._cffi.build`.
 """
@@ -14,7 +14,7 @@ from sentry.capture._cffi.build import CModule
 from sentry.version import driver_dir
 
 HERE = Path(__file__).resolve().parent
-INCLUDE = driver_dir() / "include"  # sentry_wire.h: the event header's offsets
+INCLUDE = driver_dir() / "include"  # sentry_wire.h: the event header's and block's offsets
 CDEF = """
 struct scan_rec {
     uint64_t off; uint64_t num; uint64_t ts; uint64_t tid;
@@ -28,7 +28,7 @@ int ring_scan(const uint8_t *data, uint64_t mask, uint64_t *pos, uint64_t prod, 
               const uint8_t *want, const uint8_t *arg0_kind, uint32_t ntypes, uint16_t cpu,
               struct scan_rec *out, int max, int *taken);
 """
-# struct scan_rec for Python's struct module (scapfile reads the walker's records with it);
+# struct scan_rec for Python's struct module (scapreader reads the walker's records with it);
 # tests/unit/capture/test_walker_build.py checks it against the compiled struct
 SCAN_REC_FIELDS = ("off", "num", "ts", "tid", "len", "nparams", "type", "cpu", "arg0_ok", "arg0")
 SCAN_REC_FORMAT = "<QQQQIIHHIq"
