@@ -52,6 +52,7 @@ from sentry.rules.alert import Alert
 from sentry.rules.codegen import Program
 from sentry.rules.loader import RuleDefinitions, load_rules
 from sentry.rules.ruleset import (
+    TODAY_RESOLVER_ENGINE_VERSION,
     CompiledRule,
     OutputCompiler,
     Ruleset,
@@ -102,7 +103,7 @@ SIMPLE_CONSUMER_SKIPPED_SYSCALLS = frozenset(
 class CompiledOutput(Protocol):
     def render(self, event: Any) -> str: ...
 
-    def field_values(self, event: Any) -> dict[str, Any]: ...
+    def field_values(self, event: Any, written_keys: bool = False) -> dict[str, Any]: ...
 
 
 def load_ruleset(
@@ -216,6 +217,19 @@ def alert_hostname() -> str:
     )
 
 
+TODAYS_AUDIT_KEYS_ENGINE_VERSION = TODAY_RESOLVER_ENGINE_VERSION
+"""k8s audit alerts of rules requiring an engine after Falco 0.28.1's (9) carry today's
+``output_fields`` keys: each field as written, argument included (``ka.uri.param[command]``,
+libs' event formatter, which the k8saudit plugin's fields go through since Falco 0.32) and
+the time as ``evt.time`` (ns, as syscall alerts); older rules keep 0.28.1's json event
+formatter keys (``ka.uri.param``, ``jevt.time`` as text), which its conformance cases expect."""
+
+
+def todays_audit_keys(ruleset: Ruleset) -> bool:
+    """Whether k8s audit alerts carry today's output_fields keys (see above)."""
+    return ruleset.engine_version >= TODAYS_AUDIT_KEYS_ENGINE_VERSION
+
+
 @dataclass(slots=True)
 class EngineOptions:
     all_events: bool = False  # -A: also evaluate the simple-consumer drop set
@@ -243,10 +257,12 @@ class Engine:
         self.rule_stats: Any = None  # a rulestats.RuleStats: --rule-stats (before 1st event)
         self.explainer: Any = None  # (rule, event) -> explain.Node: --explain
         self._time_field = "evt.time.iso8601" if self.options.time_iso8601 else "evt.time"
-        # Falco stamps json (k8s audit) alerts with %jevt.time: a text field, local time.
+        # Falco 0.28.1 stamps json (k8s audit) alerts with %jevt.time: a text field, local
+        # time; today's Falco stamps every source's with %evt.time, as ns in output_fields.
         self._audit_time = resolve(
             "jevt.time.iso8601" if self.options.time_iso8601 else "jevt.time"
         )
+        self._todays_audit_keys = todays_audit_keys(ruleset)
         self._dispatch = self._build_dispatch()
         # What the loop reads: ONE reference to an immutable (ruleset, dispatch) pair, so a
         # reload on another thread swaps both at once (one atomic store), never half.
@@ -266,6 +282,7 @@ class Engine:
                 dispatch[number] = self._program(ruleset, number, ruleset.for_type[number])
         audit = ruleset.by_source.get("k8s_audit", ())
         self._plan = (ruleset, dispatch)
+        self._todays_audit_keys = todays_audit_keys(ruleset)
         self.ruleset, self._dispatch, self._audit_rules = ruleset, dispatch, audit
 
     # -- per event
@@ -366,11 +383,15 @@ class Engine:
             if key is not None:
                 self._hold(hold, key, rule, ev)
                 return
-        if rule.source == "k8s_audit":
-            fields = {self._audit_time.name: self._audit_time.extract(ev)}
-        else:
+        written_keys = False
+        if rule.source != "k8s_audit":
+            fields: dict[str, Any] = {self._time_field: ev.ts}
+        elif self._todays_audit_keys:
             fields = {self._time_field: ev.ts}
-        fields.update(output.field_values(ev))
+            written_keys = True
+        else:
+            fields = {self._audit_time.name: self._audit_time.extract(ev)}
+        fields.update(output.field_values(ev, written_keys))
         alert = Alert(
             ev.ts,
             rule.name,

@@ -25,15 +25,23 @@ def near_misses(
     driver: str | None,
     out: TextIO,
     as_json: bool = False,
+    enter_events: str = "auto",
 ) -> tuple[int, int]:
-    """Print ``rule``'s near misses (and matches); (near misses, matches)."""
+    """Print ``rule``'s near misses (and matches); (near misses, matches).
+
+    ``enter_events``: the configuration's ``engine.enter_events``, as ``sentry run`` applies
+    it (``auto``: enter events explained only for rules older than engine 0.52.0).
+    """
     from sentry.cli.run import default_rules, output_compiler, report_problems
     from sentry.cli.tail import compile_tail_filter, open_capture, open_live, selected_events
     from sentry.pipeline import load_ruleset
     from sentry.rules.explain import Explainer, render, to_json
+    from sentry.rules.ruleset import Selection
 
     paths = list(rules) if rules else default_rules()
-    ruleset, defs = load_ruleset(paths, output_compiler=output_compiler())
+    ruleset, defs = load_ruleset(
+        paths, output_compiler=output_compiler(), selection=Selection(enter_events=enter_events)
+    )
     if defs.errors:
         report_problems(defs)
         raise SentryError("rules did not load (errors listed above)")
@@ -52,7 +60,7 @@ def near_misses(
     explainer = Explainer(defs)
     misses = matches = 0
     try:
-        for ev in selected_events(source, inspector, flt):
+        for ev in selected_events(source, inspector, flt, not ruleset.evaluates_enter):
             hit = compiled.filter.match(ev)
             clause = None if hit else explainer.near_miss(rule, ev)
             if not hit and clause is None:

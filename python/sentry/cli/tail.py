@@ -1,10 +1,18 @@
-"""``sentry tail [FILTER] [-e CAPTURE] [-p FORMAT] [--json]``: print the events a filter selects.
+"""``sentry tail [FILTER] [-e CAPTURE] [-p FORMAT] [--json] [-c CONFIG] [-o KEY=VAL]``: print
+the events a filter selects.
 
 Like ``sysdig -r CAPTURE FILTER``: one line per matching event in sysdig's default format
 (or ``-p``, whose ``%field`` tokens skip an event lacking a field unless the format starts
 with ``*``), or one JSON object per line. Every event still updates the state; events the
 filter's types exclude are not decoded for matching. Internal events (``procinfo``,
 ``container`` ...) are hidden, as sysdig hides them.
+
+``engine.enter_events`` (the configuration ``sentry run`` reads, ``-c``/``-o``) applies as
+in ``run``: ``skip`` neither matches nor prints syscall enter events, as Falco >= 0.42
+(whose drivers send none); the enters are still read, so an exit's ``evt.arg.X`` reads its
+enter's X. ``evaluate`` shows both directions, as sysdig shows them.
+``auto`` follows the rules' required engine version where there are rules (``--explain``:
+skip for >= 0.52.0); a plain filter has none and is evaluated on both, as sysdig does.
 """
 
 from __future__ import annotations
@@ -134,20 +142,36 @@ def hidden_types() -> set[int]:
     }
 
 
-def selected_events(source: EventSource, inspector: Any, flt: Any) -> Iterator[Any]:
-    """Every event the filter matches, in order, after the inspector has seen it."""
+def enter_events_skipped(mode: str) -> bool:
+    """Whether ``engine.enter_events`` hides enter events from a filter without rules
+    (``auto``: no rules to ask an engine version, so both directions, as sysdig)."""
+    return mode == "skip"
+
+
+def selected_events(
+    source: EventSource, inspector: Any, flt: Any, skip_enter: bool = False
+) -> Iterator[Any]:
+    """Every event the filter matches, in order, after the inspector has seen it.
+
+    ``skip_enter``: syscall enter events are read (state, the exit's enter parameters) but
+    neither matched nor yielded (``engine.enter_events: skip``).
+    """
     from sentry.events.table import EVENTS
+    from sentry.rules.typeindex import syscall_enter_numbers
 
     wanted = wanted_types(flt)
     hidden = hidden_types()
+    enters = syscall_enter_numbers() if skip_enter else frozenset()
     if wanted is not None and hasattr(source, "event_types"):
-        # Skip the rest before decoding; state-changing events are still read.
-        source.event_types = frozenset(wanted | inspector.handled_types())
+        # Skip the rest before decoding; state-changing events are still read, and so is
+        # the enter of a wanted exit when enters are skipped (its exit reads its parameters).
+        kept_enters = {n - 1 for n in wanted if n - 1 in enters}
+        source.event_types = frozenset(wanted | kept_enters | inspector.handled_types())
     process = inspector.process
     match = flt.match if flt is not None else None
     # Events a capture flags as state-only (sysdig's fatfile mode) update state, unseen.
     state_only: set[int] = getattr(source, "state_only", set())
-    shown = wanted if wanted is not None else set(EVENTS) - hidden
+    shown = (wanted if wanted is not None else set(EVENTS) - hidden) - enters
     for batch in source.batches():
         for ev in batch:
             process(ev)
@@ -181,8 +205,10 @@ def tail(
     as_json: bool,
     out: TextIO,
     driver: str | None = None,
+    skip_enter: bool = False,
 ) -> int:
-    """Print matching events to ``out``; returns how many were printed."""
+    """Print matching events to ``out``; returns how many were printed (``skip_enter``:
+    see :func:`selected_events`)."""
     from sentry.fields.registry import resolve
     from sentry.outputs.format import OutputFormat
 
@@ -201,7 +227,7 @@ def tail(
     printed = 0
     try:
         with relaxed_gc():
-            for ev in selected_events(source, inspector, flt):
+            for ev in selected_events(source, inspector, flt, skip_enter):
                 if as_json:
                     if json_fields is not None:
                         json_line = _json_line(ev, json_fields, False)
@@ -269,9 +295,25 @@ def tail_command(
             "-r", "--rules", help="With --explain: the rules files (default: sentry run's)."
         ),
     ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-o",
+            help="Override a config key: KEY=VALUE (repeatable); tail reads engine.enter_events.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("-c", "--config", help="Config file (as sentry run's).")
+    ] = None,
 ) -> None:
     """Stream events that match FILTER, live or from a capture (like sysdig)."""
+    from sentry.service.config import load_config
+
     try:
+        cfg = load_config(config, option or [])
+        for warning in cfg.warnings:
+            print(f"sentry: warning: {warning}", file=sys.stderr)
+        enter_mode = cfg.get("engine.enter_events")
         if capture and driver:
             raise SentryError("--driver chooses the live capture; -e reads a file instead")
         if explain is not None:  # cli/explain.py
@@ -279,9 +321,11 @@ def tail_command(
 
             if filter_text:
                 raise SentryError("--explain RULE takes no FILTER")
-            near_misses(explain, rules, capture, driver, sys.stdout, as_json)
+            near_misses(explain, rules, capture, driver, sys.stdout, as_json, enter_mode)
             return
-        tail(filter_text, capture, fmt, as_json, sys.stdout, driver)
+        tail(
+            filter_text, capture, fmt, as_json, sys.stdout, driver, enter_events_skipped(enter_mode)
+        )
         sys.stdout.flush()
     except SentryError as err:
         print(f"sentry: {err}", file=sys.stderr)
@@ -291,5 +335,16 @@ def tail_command(
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+TAIL_HELP = (
+    "Stream events that match FILTER, live or from a capture (like sysdig).\n\n"
+    "Syscall enter events follow the configuration's engine.enter_events (-c, or -o "
+    "engine.enter_events=...), as sentry run does. skip: enter events are neither matched "
+    "nor printed, as in Falco >= 0.42 whose drivers send none; each exit still reads its "
+    "enter's parameters (evt.arg.*). evaluate: both directions, as sysdig shows them. auto "
+    "(the default): both for a FILTER, which has no rules to ask; with --explain, skip for "
+    "rules requiring engine version >= 0.52.0, as sentry run does."
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("tail")(tail_command)
+    app.command("tail", help=TAIL_HELP)(tail_command)

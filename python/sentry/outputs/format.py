@@ -20,6 +20,9 @@ event formatter instead: every value is text, in the output line and in ``output
 alike; a field with several values prints them as ``(a,b)``, one value as itself, none as
 ``<NA>``; the ``output_fields`` key is the field name without its argument
 (``ka.uri.param[command]`` -> ``ka.uri.param``, ``jevt.value[/x]`` -> ``jevt.value``).
+Today's Falco (the k8saudit plugin's fields go through libs' event formatter) keys every
+field as written, argument included (``ka.uri.param[command]``): ``field_values(ev,
+written_keys=True)``, which the engine asks for rules requiring an engine after 0.28.1's.
 """
 
 from __future__ import annotations
@@ -107,7 +110,8 @@ class _Token:
 
 
 def _output_key(bound: BoundField) -> str:
-    """The ``output_fields`` key: json event fields drop their argument, as Falco does."""
+    """The ``output_fields`` key of Falco 0.28.1: json event fields drop their argument (its
+    json event formatter keyed them by field name); the others are keyed as written."""
     if bound.source == JSON_EVENT_SOURCE:
         return bound.name.split("[", 1)[0]
     return bound.name
@@ -138,7 +142,7 @@ def _scan_field(fmt: str, start: int) -> tuple[str, str | None, int]:
 class OutputFormat:
     """A parsed format: literal text and bound fields in order."""
 
-    __slots__ = ("_json_fields", "all_events", "fields", "text", "tokens")
+    __slots__ = ("_json_fields", "_written_json_fields", "all_events", "fields", "text", "tokens")
 
     def __init__(
         self,
@@ -191,6 +195,10 @@ class OutputFormat:
             (_output_key(f), f, _json_event_field if f.source == JSON_EVENT_SOURCE else json_value)
             for f in self.fields
         )
+        # Today's Falco: libs' formatter keys each field as written (argument included).
+        self._written_json_fields = tuple(
+            (f.name, f, to_json) for (_key, f, to_json) in self._json_fields
+        )
 
     @staticmethod
     def _bind(
@@ -235,9 +243,13 @@ class OutputFormat:
             out.append(tok.render(value))
         return "".join(out)
 
-    def field_values(self, event: Any) -> dict[str, Any]:
-        """``{field name: JSON value}`` for every field of the format (alert output_fields)."""
-        return {key: to_json(f.extract(event), f.type) for key, f, to_json in self._json_fields}
+    def field_values(self, event: Any, written_keys: bool = False) -> dict[str, Any]:
+        """``{field name: JSON value}`` for every field of the format (alert output_fields).
+
+        ``written_keys``: every field keyed as written, argument included, as today's Falco
+        (``ka.uri.param[command]``); else Falco 0.28.1's keys (``ka.uri.param``)."""
+        fields = self._written_json_fields if written_keys else self._json_fields
+        return {key: to_json(f.extract(event), f.type) for key, f, to_json in fields}
 
     def defer(self, event: Any) -> DeferredOutput:
         """Render now every field but the container ones, which :meth:`DeferredOutput.complete`
