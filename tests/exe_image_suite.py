@@ -27,6 +27,7 @@ from sentry.capture.scapwriter import ScapWriter
 from sentry.fields.registry import resolve
 from sentry.fields.thread import CAP_NAMES, caps_to_string
 from sentry.inspect.inspector import Inspector
+from sysdig_ref import need_sysdig
 
 DROPPED = ("CAP_SYS_ADMIN", "CAP_NET_RAW")
 EXE_WRITABLE, EXE_UPPER_LAYER, EXE_FROM_MEMFD, EXE_LOWER_LAYER = 1, 1 << 1, 1 << 2, 1 << 3
@@ -248,10 +249,7 @@ def test_memfd_and_module_events_carry_their_parameters(story: Story) -> None:
 
 
 def test_sysdig_reads_the_longer_execve_exits(story: Story, tmp_path: Path) -> None:
-    if shutil.which("sysdig") is None:
-        if os.environ.get("CI"):
-            pytest.fail("sysdig is not installed")
-        pytest.skip("sysdig is not installed")
+    need_sysdig()
     capture = tmp_path / "exe.scap"
     with ScapWriter(capture) as writer:
         writer.write_events(story.cap.events)

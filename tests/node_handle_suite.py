@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -29,6 +28,7 @@ from driver_cases import AT_FDCWD, Captured, run_trigger
 from sentry.capture.scapwriter import ScapWriter
 from sentry.fields.registry import resolve
 from sentry.inspect.inspector import Inspector
+from sysdig_ref import need_sysdig
 
 EEXIST, EBADF = 17, 9
 SCAP_O_RDONLY = 1
@@ -163,10 +163,7 @@ def test_open_by_handle_at_names_the_file_it_opened(story: Story) -> None:
 
 
 def test_sysdig_reads_the_capture(story: Story, tmp_path: Path) -> None:
-    if shutil.which("sysdig") is None:
-        if os.environ.get("CI"):
-            pytest.fail("sysdig is not installed")
-        pytest.skip("sysdig is not installed")
+    need_sysdig()
     capture = tmp_path / "node.scap"
     with ScapWriter(capture) as writer:
         writer.write_events(story.cap.events)
