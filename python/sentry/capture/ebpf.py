@@ -42,7 +42,7 @@ from sentry.capture._cffi.libbpf import (
     lib,
     take_log,
 )
-from sentry.capture._cffi.scapscan import SCAN_REC_FORMAT
+from sentry.capture._cffi.scapscan import scanned_events
 from sentry.capture.source import CaptureStats
 from sentry.errors import DriverError
 from sentry.events.event import HEADER, Event, first_param_kinds
@@ -69,7 +69,6 @@ _U32 = struct.Struct("<I")
 _RECORD = struct.Struct("<8x" + HEADER.format.lstrip("<"))  # ring record header, scap header
 _U64 = struct.Struct("<Q")
 _by_ts = attrgetter("ts")
-_SCAN_REC = struct.Struct(SCAN_REC_FORMAT)
 
 
 def check_process_layouts() -> None:
@@ -219,24 +218,7 @@ class _CWalker:
             self._taken,
         )
         if count:
-            data, events = ring.data, EVENTS
-            records = _SCAN_REC.iter_unpack(self._recbuf[: count * _SCAN_REC.size])
-            out += [
-                Event(
-                    data,
-                    off,
-                    0,
-                    cpu,
-                    ts,
-                    tid,
-                    elen,
-                    etype,
-                    nparams,
-                    events[etype],
-                    arg0 if arg0_ok else None,
-                )
-                for off, _n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in records
-            ]
+            out += scanned_events(ring.data, self._recbuf, count)
         return cpos[0], self._taken[0]
 
     def release(self, ring: _Ring) -> None:

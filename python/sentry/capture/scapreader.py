@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sentry.capture._cffi.scapscan import SCAN_REC_FORMAT
+from sentry.capture._cffi.scapscan import SCAN_REC, scanned_events
 from sentry.capture.scapmeta import (
     BLOCK_HEAD,
     DF_STATE_ONLY,
@@ -56,7 +56,6 @@ _EV_V2_HEAD = struct.Struct("<IIH" + HEADER.format.lstrip("<"))
 BATCH_SIZE = 1024
 EV_V2_BLOCKS = frozenset({EV_V2, EV_V2_LARGE})
 _OFF = HEADER_OFFSETS
-_SCAN_REC = struct.Struct(SCAN_REC_FORMAT)  # struct scan_rec of scapscan.c
 _SCAN_FULL, _SCAN_END = 0, 1
 # Generic syscall events (parameter 0: the syscall's PPM_SC id).
 _GENERIC_TYPES = frozenset(code for code, info in EVENTS.items() if info.name == "syscall")
@@ -335,7 +334,7 @@ class ScapReader(MetadataBlocks):
                     mask[code] = 1
             want = ffi.from_buffer("uint8_t[]", mask)
         arg0_kind = ffi.from_buffer("uint8_t[]", first_param_kinds(len(events)))
-        iter_unpack = _SCAN_REC.iter_unpack
+        iter_unpack = SCAN_REC.iter_unpack
         filter_generic = self.syscall_ids is not None
         syscall_ids = self.syscall_ids or frozenset()
         generic = _GENERIC_TYPES
@@ -357,25 +356,10 @@ class ScapReader(MetadataBlocks):
                     size - len(batch),
                     status,
                 )
-                records = iter_unpack(recbuf[: count * _SCAN_REC.size])
                 if count and not filter_generic:
-                    batch += [
-                        Event(
-                            data,
-                            evoff,
-                            n,
-                            cpu,
-                            ts,
-                            tid,
-                            elen,
-                            etype,
-                            nparams,
-                            events[etype],
-                            arg0 if arg0_ok else None,
-                        )
-                        for evoff, n, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in records
-                    ]
+                    batch += scanned_events(data, recbuf, count)
                 elif count:
+                    records = iter_unpack(recbuf[: count * SCAN_REC.size])
                     batch += [
                         Event(
                             data,

@@ -7,10 +7,13 @@ instead (said once). Built and loaded by :mod:`sentry.capture._cffi.build`.
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from typing import Any
 
 from sentry.capture._cffi.build import CModule
+from sentry.events.event import Event
+from sentry.events.table import EVENTS
 from sentry.version import driver_dir
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +35,33 @@ int ring_scan(const uint8_t *data, uint64_t mask, uint64_t *pos, uint64_t prod, 
 # tests/unit/capture/test_walker_build.py checks it against the compiled struct
 SCAN_REC_FIELDS = ("off", "num", "ts", "tid", "len", "nparams", "type", "cpu", "arg0_ok", "arg0")
 SCAN_REC_FORMAT = "<QQQQIIHHIq"
+SCAN_REC = struct.Struct(SCAN_REC_FORMAT)
+
+
+def scanned_events(data: Any, recbuf: Any, count: int) -> list[Event]:
+    """The Events of the walker's first ``count`` records (``recbuf``) over ``data``, their
+    parameter 0 given where the walker read it (a ring's records have number 0: the
+    caller numbers them once merged)."""
+    events = EVENTS
+    return [
+        Event(
+            data,
+            off,
+            num,
+            cpu,
+            ts,
+            tid,
+            elen,
+            etype,
+            nparams,
+            events[etype],
+            arg0 if arg0_ok else None,
+        )
+        for off, num, ts, tid, elen, nparams, etype, cpu, arg0_ok, arg0 in SCAN_REC.iter_unpack(
+            recbuf[: count * SCAN_REC.size]
+        )
+    ]
+
 
 SCAPSCAN = CModule(
     prefix="scapscan",
