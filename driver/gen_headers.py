@@ -6,8 +6,8 @@ The spec: the event table (``_spec.py``, read by ``table.py``), the flag tables
 the syscall tables (``syscalls.py``, ``compat_syscalls.py``). Rendered from it:
 
 - ``include/sentry_wire.h``: the event header (struct, length, field offsets), a capture
-  file's event block head (the same), the sampling limit; included by sentry_abi.h, so by
-  the module and the probe, and by the C event walker and state tracker.
+  file's event block head (the same), the block types, the sampling limit; included by
+  sentry_abi.h, so by the module and the probe, and by the C event walker and state tracker.
 - ``include/sentry_events.h``: event numbers, parameter types, print formats, event flags
   and categories (scap's numbers).
 - ``include/sentry_scap_values.h``: the scap flag encodings the drivers write.
@@ -47,16 +47,21 @@ from sentry.events.table import (
     event_by_name,
 )
 from sentry.events.wire import (
+    BLOCK_HEAD_LEN,
+    BLOCK_MIN_LEN,
     BLOCK_TRAILER_LEN,
+    BLOCK_TYPE_FIELDS,
     DRIVER_EXTRA_VALUES,
     DRIVER_FLAG_TABLES,
     EVENT_BLOCK_FIELDS,
     EVENT_BLOCK_LEN,
     EVENT_BLOCK_OFFSETS,
+    EVENT_FLAGS_LEN,
     HEADER_FIELDS,
     HEADER_LEN,
     HEADER_OFFSETS,
     SAMPLING_MAX,
+    SECTION_MAGIC,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -205,6 +210,10 @@ def render_compat() -> str:
 _C_TYPES = {"Q": "__u64", "I": "__u32", "H": "__u16"}
 
 
+def _hex(value: int) -> str:
+    return f"0x{value:08X}" if value > 0xFFFF else f"0x{value:X}"
+
+
 def render_wire() -> str:
     lines = [
         "/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */",
@@ -231,6 +240,15 @@ def render_wire() -> str:
     lines += [f"#define SENTRY_EVB_OFF_{n.upper()} {o}" for n, o in EVENT_BLOCK_OFFSETS.items()]
     lines += [
         f"#define SENTRY_BLOCK_TRAILER_LEN {BLOCK_TRAILER_LEN}",
+        f"#define SENTRY_BLOCK_HEAD_LEN {BLOCK_HEAD_LEN}\t/* type, total length */",
+        f"#define SENTRY_BLOCK_MIN_LEN {BLOCK_MIN_LEN}\t/* an empty block */",
+        f"#define SENTRY_EVF_FLAGS_LEN {EVENT_FLAGS_LEN}\t/* EVF blocks: u32 flags after CPU */",
+        "",
+        "/* Block types (scap_savefile.h; the section header is pcapng's). */",
+    ]
+    lines += [f"#define SENTRY_BT_{n} {_hex(v)}\t/* {w} */" for n, v, w in BLOCK_TYPE_FIELDS]
+    lines += [
+        f"#define SENTRY_SECTION_MAGIC {_hex(SECTION_MAGIC)}\t/* section header: byte order */",
         "",
         "/* SENTRY_IOCTL_SET_SAMPLING and the probe's sampling ratio: 1..SENTRY_SAMPLING_MAX */",
         f"#define SENTRY_SAMPLING_MAX {SAMPLING_MAX}",

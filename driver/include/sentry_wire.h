@@ -22,7 +22,7 @@ struct sentry_evt_hdr {
 /* A capture file's event block up to the event header (scap_savefile.h); the event
  * follows, padded to 4 bytes, then a u32 repeating the block's total length. */
 struct sentry_evt_block_hdr {
-	__u32 type;	/* block type (scap_savefile.h: 0x216 event V2 ...) */
+	__u32 type;	/* block type (SENTRY_BT_EV_V2, ...) */
 	__u32 len;	/* whole block: this head, the event, padding, the trailer */
 	__u16 cpu;	/* CPU the event was captured on */
 } __attribute__((packed));
@@ -32,6 +32,43 @@ struct sentry_evt_block_hdr {
 #define SENTRY_EVB_OFF_LEN 4
 #define SENTRY_EVB_OFF_CPU 8
 #define SENTRY_BLOCK_TRAILER_LEN 4
+#define SENTRY_BLOCK_HEAD_LEN 8	/* type, total length */
+#define SENTRY_BLOCK_MIN_LEN 12	/* an empty block */
+#define SENTRY_EVF_FLAGS_LEN 4	/* EVF blocks: u32 flags after CPU */
+
+/* Block types (scap_savefile.h; the section header is pcapng's). */
+#define SENTRY_BT_SHB 0x0A0D0D0A	/* section header (pcapng) */
+#define SENTRY_BT_MI 0x201	/* machine info */
+#define SENTRY_BT_MI_INT 0x8002ABCD	/* machine info, old internal number */
+#define SENTRY_BT_PL_V1 0x202	/* process list, version 1 */
+#define SENTRY_BT_PL_V2 0x207	/* process list, version 2 */
+#define SENTRY_BT_PL_V3 0x209	/* process list, version 3 */
+#define SENTRY_BT_PL_V4 0x210	/* process list, version 4 */
+#define SENTRY_BT_PL_V5 0x211	/* process list, version 5 */
+#define SENTRY_BT_PL_V6 0x212	/* process list, version 6 */
+#define SENTRY_BT_PL_V7 0x213	/* process list, version 7 */
+#define SENTRY_BT_PL_V8 0x214	/* process list, version 8 */
+#define SENTRY_BT_PL_V9 0x215	/* process list, version 9 */
+#define SENTRY_BT_PL_V1_INT 0x8000ABCD	/* process list, version 1, old internal number */
+#define SENTRY_BT_PL_V2_INT 0x8013ABCD	/* process list, version 2, old internal number */
+#define SENTRY_BT_PL_V3_INT 0x8014ABCD	/* process list, version 3, old internal number */
+#define SENTRY_BT_FDL 0x203	/* fd list */
+#define SENTRY_BT_FDL_INT 0x8001ABCD	/* fd list, old internal number */
+#define SENTRY_BT_FDL_V2 0x218	/* fd list, version 2 */
+#define SENTRY_BT_EV 0x204	/* event, V1 header (no nparams) */
+#define SENTRY_BT_EV_INT 0x8010ABCD	/* event, V1 header, old internal number */
+#define SENTRY_BT_EV_V2 0x216	/* event */
+#define SENTRY_BT_EV_V2_LARGE 0x221	/* event with u32 parameter lengths */
+#define SENTRY_BT_EVF 0x208	/* event with flags, V1 header */
+#define SENTRY_BT_EVF_V2 0x217	/* event with flags */
+#define SENTRY_BT_EVF_V2_LARGE 0x222	/* event with flags and u32 parameter lengths */
+#define SENTRY_BT_IL 0x205	/* interface list */
+#define SENTRY_BT_IL_INT 0x8011ABCD	/* interface list, old internal number */
+#define SENTRY_BT_IL_V2 0x219	/* interface list, version 2 */
+#define SENTRY_BT_UL 0x206	/* user list */
+#define SENTRY_BT_UL_INT 0x8012ABCD	/* user list, old internal number */
+#define SENTRY_BT_UL_V2 0x220	/* user list, version 2 */
+#define SENTRY_SECTION_MAGIC 0x1A2B3C4D	/* section header: byte order */
 
 /* SENTRY_IOCTL_SET_SAMPLING and the probe's sampling ratio: 1..SENTRY_SAMPLING_MAX */
 #define SENTRY_SAMPLING_MAX 1024

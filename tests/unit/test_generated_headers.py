@@ -67,3 +67,37 @@ def test_header_layout() -> None:
     # scap_savefile.h's event block: type, total length, cpu, then the event header
     assert wire.EVENT_BLOCK_LEN == 10
     assert wire.EVENT_BLOCK_OFFSETS == {"type": 0, "len": 4, "cpu": 8}
+
+
+def test_block_types() -> None:
+    # scap_savefile.h's numbers for the blocks sysdig writes today, and pcapng's section header
+    facts = {
+        "SHB": 0x0A0D0D0A,
+        "MI": 0x201,
+        "PL_V9": 0x215,
+        "FDL_V2": 0x218,
+        "EV_V2": 0x216,
+        "EV_V2_LARGE": 0x221,
+        "EVF_V2": 0x217,
+        "EVF_V2_LARGE": 0x222,
+        "IL_V2": 0x219,
+        "UL_V2": 0x220,
+    }
+    assert {name: wire.BLOCK_TYPES[name] for name in facts} == facts
+    assert len(set(wire.BLOCK_TYPES.values())) == len(wire.BLOCK_TYPES)
+    assert wire.SECTION.size + wire.BLOCK_MIN_LEN == wire.SECTION_BLOCK_MIN_LEN == 28
+
+
+def test_c_sees_the_block_types_python_reads() -> None:
+    from sentry.capture import scapmeta
+    from sentry.capture._cffi.abi import consts
+
+    c = consts()
+    assert {n: c[f"SENTRY_BT_{n}"] for n in wire.BLOCK_TYPES} == wire.BLOCK_TYPES
+    assert (
+        c["SENTRY_BT_EV_V2"],
+        c["SENTRY_BT_EVF_V2_LARGE"],
+        c["SENTRY_BT_SHB"],
+    ) == (scapmeta.EV_V2, scapmeta.EVF_V2_LARGE, scapmeta.SHB)
+    assert c["SENTRY_BLOCK_MIN_LEN"] == wire.BLOCK_MIN_LEN == 12
+    assert c["SENTRY_SECTION_MAGIC"] == scapmeta.SHB_MAGIC

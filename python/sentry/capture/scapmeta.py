@@ -11,20 +11,30 @@ from sentry.errors import CaptureError
 from sentry.events.event import (
     Buffer,
 )
+from sentry.events.wire import (
+    BLOCK_HEAD_LEN,
+    BLOCK_TRAILER_LEN,
+    BLOCK_TYPES,
+    SECTION,
+    SECTION_BLOCK_MIN_LEN,
+    SECTION_MAGIC,
+)
 
-# Block types (scap_savefile.h).
-SHB = 0x0A0D0D0A
-SHB_MAGIC = 0x1A2B3C4D
-MI, MI_INT = 0x201, 0x8002ABCD
-PL_V1, PL_V2, PL_V3, PL_V4, PL_V5 = 0x202, 0x207, 0x209, 0x210, 0x211
-PL_V6, PL_V7, PL_V8, PL_V9 = 0x212, 0x213, 0x214, 0x215
-PL_V1_INT, PL_V2_INT, PL_V3_INT = 0x8000ABCD, 0x8013ABCD, 0x8014ABCD
-FDL, FDL_INT, FDL_V2 = 0x203, 0x8001ABCD, 0x218
-EV, EV_INT, EV_V2, EV_V2_LARGE = 0x204, 0x8010ABCD, 0x216, 0x221
-EVF, EVF_V2, EVF_V2_LARGE = 0x208, 0x217, 0x222
+# Block types (scap_savefile.h): the names of sentry.events.wire.BLOCK_TYPES, the one spec.
+SHB, SHB_MAGIC = BLOCK_TYPES["SHB"], SECTION_MAGIC
+MI, MI_INT = BLOCK_TYPES["MI"], BLOCK_TYPES["MI_INT"]
+PL_V1, PL_V2, PL_V3 = BLOCK_TYPES["PL_V1"], BLOCK_TYPES["PL_V2"], BLOCK_TYPES["PL_V3"]
+PL_V4, PL_V5, PL_V6 = BLOCK_TYPES["PL_V4"], BLOCK_TYPES["PL_V5"], BLOCK_TYPES["PL_V6"]
+PL_V7, PL_V8, PL_V9 = BLOCK_TYPES["PL_V7"], BLOCK_TYPES["PL_V8"], BLOCK_TYPES["PL_V9"]
+PL_V1_INT, PL_V2_INT = BLOCK_TYPES["PL_V1_INT"], BLOCK_TYPES["PL_V2_INT"]
+PL_V3_INT = BLOCK_TYPES["PL_V3_INT"]
+FDL, FDL_INT, FDL_V2 = BLOCK_TYPES["FDL"], BLOCK_TYPES["FDL_INT"], BLOCK_TYPES["FDL_V2"]
+EV, EV_INT = BLOCK_TYPES["EV"], BLOCK_TYPES["EV_INT"]
+EV_V2, EV_V2_LARGE = BLOCK_TYPES["EV_V2"], BLOCK_TYPES["EV_V2_LARGE"]
+EVF, EVF_V2, EVF_V2_LARGE = BLOCK_TYPES["EVF"], BLOCK_TYPES["EVF_V2"], BLOCK_TYPES["EVF_V2_LARGE"]
 DF_STATE_ONLY = 1  # event flag: for state tracking only, not to be shown (fatfile mode)
-IL, IL_INT, IL_V2 = 0x205, 0x8011ABCD, 0x219
-UL, UL_INT, UL_V2 = 0x206, 0x8012ABCD, 0x220
+IL, IL_INT, IL_V2 = BLOCK_TYPES["IL"], BLOCK_TYPES["IL_INT"], BLOCK_TYPES["IL_V2"]
+UL, UL_INT, UL_V2 = BLOCK_TYPES["UL"], BLOCK_TYPES["UL_INT"], BLOCK_TYPES["UL_V2"]
 
 # Process list block type -> format version (1..9).
 PL_VERSIONS = {
@@ -81,11 +91,9 @@ _FD_NAME_ONLY = frozenset(
 # Interface entry types (SCAP_II_*).
 II_IPV4, II_IPV6, II_IPV4_NOLINKSPEED, II_IPV6_NOLINKSPEED = 1, 2, 3, 4
 
-BLOCK_HEAD = struct.Struct("<II")
 U16 = struct.Struct("<H")
 U32 = struct.Struct("<I")
 MI_RECORD = struct.Struct("<IQQ128sQQQQ")
-# block type, block length, cpu, then the V2 event header: one unpack per event block.
 
 
 @dataclass(slots=True)
@@ -263,9 +271,9 @@ class MetadataBlocks:
     interfaces: list[Interface]
 
     def _section(self, off: int, blen: int) -> int:
-        if blen < 28:
+        if blen < SECTION_BLOCK_MIN_LEN:
             raise CaptureError("section header block too short", path=self.path, offset=off)
-        magic, major, minor = struct.unpack_from("<IHH", self.data, off + 8)
+        magic, major, minor, _ = SECTION.unpack_from(self.data, off + BLOCK_HEAD_LEN)
         if magic != SHB_MAGIC:
             raise CaptureError(f"bad byte-order magic {magic:#x}", path=self.path, offset=off)
         if major != 1:
@@ -276,7 +284,7 @@ class MetadataBlocks:
         return off + blen  # pcapng options, if any, are skipped with the block
 
     def _metadata(self, off: int, btype: int, blen: int) -> None:
-        cur = _Cursor(self.data, off + 8, off + blen - 4, off)
+        cur = _Cursor(self.data, off + BLOCK_HEAD_LEN, off + blen - BLOCK_TRAILER_LEN, off)
         try:
             if btype == SHB:
                 self._section(off, blen)

@@ -24,7 +24,6 @@ from typing import Any
 
 from sentry.capture._cffi.scapscan import SCAN_REC, scanned_events
 from sentry.capture.scapmeta import (
-    BLOCK_HEAD,
     DF_STATE_ONLY,
     EV_BLOCKS,
     EV_V2,
@@ -50,9 +49,21 @@ from sentry.events.event import (
     first_param_kinds,
 )
 from sentry.events.table import EVENTS, EventInfo
-from sentry.events.wire import HEADER_OFFSETS
+from sentry.events.wire import (
+    BLOCK_HEAD,
+    BLOCK_MIN_LEN,
+    BLOCK_TRAILER_LEN,
+    EVENT_BLOCK,
+    EVENT_BLOCK_LEN,
+    EVENT_BLOCK_OFFSETS,
+    EVENT_FLAGS_LEN,
+    HEADER_OFFSETS,
+    HEADER_V1,
+    HEADER_V1_LEN,
+)
 
-_EV_V2_HEAD = struct.Struct("<IIH" + HEADER.format.lstrip("<"))
+# block type, block length, cpu, then the V2 event header: one unpack per event block.
+_EV_V2_HEAD = struct.Struct(EVENT_BLOCK.format + HEADER.format.lstrip("<"))
 BATCH_SIZE = 1024
 EV_V2_BLOCKS = frozenset({EV_V2, EV_V2_LARGE})
 _OFF = HEADER_OFFSETS
@@ -196,7 +207,7 @@ class ScapReader(MetadataBlocks):
     def _block(self, off: int) -> tuple[int, int]:
         """(type, total length) of the block at ``off``, checked against the file."""
         data = self.data
-        if off + 12 > len(data):
+        if off + BLOCK_MIN_LEN > len(data):
             raise CaptureError(
                 f"truncated block header: the capture is cut short after "
                 f"{len(data)} bytes{self._cut_note()}",
@@ -204,7 +215,7 @@ class ScapReader(MetadataBlocks):
                 offset=off,
             )
         btype, blen = BLOCK_HEAD.unpack_from(data, off)
-        if blen >= 12 and off + blen > len(data):
+        if blen >= BLOCK_MIN_LEN and off + blen > len(data):
             raise CaptureError(
                 f"block length {blen} out of bounds (type {btype:#x}): the "
                 f"capture is truncated, cut short after {len(data)} bytes"
@@ -212,11 +223,11 @@ class ScapReader(MetadataBlocks):
                 path=self.path,
                 offset=off,
             )
-        if blen < 12 or off + blen > len(data):
+        if blen < BLOCK_MIN_LEN or off + blen > len(data):
             raise CaptureError(
                 f"block length {blen} out of bounds (type {btype:#x})", path=self.path, offset=off
             )
-        if U32.unpack_from(data, off + blen - 4)[0] != blen:
+        if U32.unpack_from(data, off + blen - BLOCK_TRAILER_LEN)[0] != blen:
             raise CaptureError(
                 f"block trailer does not match its length (type {btype:#x})",
                 path=self.path,
@@ -255,6 +266,7 @@ class ScapReader(MetadataBlocks):
         end = len(data)
         events = EVENTS
         head = _EV_V2_HEAD.unpack_from
+        head_len = _EV_V2_HEAD.size
         trailer = U32.unpack_from
         batch: list[Event] = []
         size = self.batch_size
@@ -265,18 +277,19 @@ class ScapReader(MetadataBlocks):
             while off < end:
                 if self._closed:
                     return
-                if off + 12 > end:
+                if off + BLOCK_MIN_LEN > end:
                     self._block(off)  # raises: the capture is cut short
-                if off + 36 <= end:
+                if off + head_len <= end:
                     btype, blen, cpu, ts, tid, elen, etype, nparams = head(data, off)
                 else:
                     btype, blen = BLOCK_HEAD.unpack_from(data, off)
                     cpu = ts = tid = elen = etype = nparams = 0
-                if blen < 12 or off + blen > end or trailer(data, off + blen - 4)[0] != blen:
+                last = off + blen - BLOCK_TRAILER_LEN
+                if blen < BLOCK_MIN_LEN or off + blen > end or trailer(data, last)[0] != blen:
                     self._block(off)  # raises the precise error
                 if btype in (EV_V2, EV_V2_LARGE):
-                    evoff = off + 10
-                    if elen < HEADER_LEN or evoff + elen > off + blen - 4:
+                    evoff = off + EVENT_BLOCK_LEN
+                    if elen < HEADER_LEN or evoff + elen > last:
                         raise CaptureError(
                             f"event length {elen} out of bounds", path=path, offset=off
                         )
@@ -411,15 +424,16 @@ class ScapReader(MetadataBlocks):
         """Event blocks other than plain V2: with a flags word and/or a V1 header."""
         has_nparams, has_flags = EV_BLOCKS[btype]
         data = self.data
-        cpu = U16.unpack_from(data, off + 8)[0]
-        if has_flags and U32.unpack_from(data, off + 10)[0] & DF_STATE_ONLY:
-            self.state_only.add(num)
-        evoff = off + 10 + (4 if has_flags else 0)
-        limit = off + blen - 4
-        hdr_len = HEADER_LEN if has_nparams else HEADER_LEN - 4
+        cpu = U16.unpack_from(data, off + EVENT_BLOCK_OFFSETS["cpu"])[0]
+        evoff = off + EVENT_BLOCK_LEN + (EVENT_FLAGS_LEN if has_flags else 0)
+        limit = off + blen - BLOCK_TRAILER_LEN
+        hdr_len = HEADER_LEN if has_nparams else HEADER_V1_LEN
         if evoff + hdr_len > limit:
             raise CaptureError("event block too short", path=self.path, offset=off)
-        state_only = has_flags and bool(U32.unpack_from(data, off + 10)[0] & DF_STATE_ONLY)
+        flags = U32.unpack_from(data, off + EVENT_BLOCK_LEN)[0] if has_flags else 0
+        state_only = bool(flags & DF_STATE_ONLY)
+        if state_only:
+            self.state_only.add(num)
         if has_nparams:
             ts, tid, elen, etype, nparams = HEADER.unpack_from(data, evoff)
             if elen < HEADER_LEN or evoff + elen > limit:
@@ -431,7 +445,7 @@ class ScapReader(MetadataBlocks):
             evt = Event(data, evoff, num, cpu, ts, tid, elen, etype, nparams, info)
             evt.state_only = state_only
             return evt
-        ts, tid, elen, etype = struct.unpack_from("<QQIH", data, evoff)
+        ts, tid, elen, etype = HEADER_V1.unpack_from(data, evoff)
         if elen < hdr_len or evoff + elen > limit:
             raise CaptureError(f"event length {elen} out of bounds", path=self.path, offset=off)
         info = EVENTS.get(etype)

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, BinaryIO
 
 from sentry.capture.scapmeta import (
-    BLOCK_HEAD,
     DF_STATE_ONLY,
     EV_V2,
     EV_V2_LARGE,
@@ -55,6 +54,7 @@ from sentry.events.event import (
     SockTuple,
 )
 from sentry.events.table import EVENTS, SCALAR_SIZES, ParamType
+from sentry.events.wire import BLOCK_HEAD, BLOCK_HEAD_LEN, BLOCK_TRAILER_LEN, SECTION
 
 
 def _pad(n: int) -> int:
@@ -62,7 +62,7 @@ def _pad(n: int) -> int:
 
 
 def _block(btype: int, payload: bytes) -> bytes:
-    total = 8 + _pad(len(payload)) + 4
+    total = BLOCK_HEAD_LEN + _pad(len(payload)) + BLOCK_TRAILER_LEN
     return b"".join(
         (
             BLOCK_HEAD.pack(btype, total),
@@ -227,7 +227,7 @@ class ScapWriter:
         )
         self.count = 0
         self._ts = 0
-        shb = struct.pack("<IHHq", SHB_MAGIC, 1, 2, -1)
+        shb = SECTION.pack(SHB_MAGIC, 1, 2, -1)
         self._write(_block(SHB, shb))
         m = machine or MachineInfo()
         host = m.hostname.encode("utf-8")[:127]

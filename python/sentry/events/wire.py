@@ -1,5 +1,6 @@
-"""The wire format's facts beside the event table: the event header, the sampling limit and
-the scap flag values the drivers write.
+"""The wire format's facts beside the event table: the event header, a capture file's
+blocks (their heads and type numbers), the sampling limit and the scap flag values the
+drivers write.
 
 With :mod:`sentry.events._spec` (the event table) and :mod:`sentry.events.flagnames` (the
 flag tables) this is the one spec of the wire format: ``driver/gen_headers.py`` renders the
@@ -42,7 +43,7 @@ HEADER_OFFSETS: dict[str, int] = _offsets(HEADER_FIELDS)
 # head every block starts with, then the CPU; the event follows, padding to 4 bytes, and a
 # u32 repeating the total length closes the block (BLOCK_TRAILER_LEN).
 EVENT_BLOCK_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("type", "I", "block type (scap_savefile.h: 0x216 event V2 ...)"),
+    ("type", "I", "block type (SENTRY_BT_EV_V2, ...)"),
     ("len", "I", "whole block: this head, the event, padding, the trailer"),
     ("cpu", "H", "CPU the event was captured on"),
 )
@@ -51,6 +52,63 @@ EVENT_BLOCK_LEN = EVENT_BLOCK.size  # 10: where the event header starts
 #: byte offset of each event block field (SENTRY_EVB_OFF_* in C)
 EVENT_BLOCK_OFFSETS: dict[str, int] = _offsets(EVENT_BLOCK_FIELDS)
 BLOCK_TRAILER_LEN = 4  # the u32 total length that ends every block
+#: every block starts with (type, total length): the first two fields of the event block
+BLOCK_HEAD_FIELDS = EVENT_BLOCK_FIELDS[:2]
+BLOCK_HEAD = struct.Struct("<" + "".join(code for _, code, _ in BLOCK_HEAD_FIELDS))
+BLOCK_HEAD_LEN = BLOCK_HEAD.size  # 8
+BLOCK_MIN_LEN = BLOCK_HEAD_LEN + BLOCK_TRAILER_LEN  # 12: an empty block
+#: the EVF blocks' u32 of event flags between the CPU and the event header
+EVENT_FLAGS_LEN = 4
+#: a V1 event header (EV, EVF, EV_INT blocks) is V2's without nparams, its last field
+HEADER_V1 = struct.Struct("<" + "".join(code for _, code, _ in HEADER_FIELDS[:-1]))
+HEADER_V1_LEN = HEADER_V1.size  # 22
+
+# Block types (scap_savefile.h, pcapng's section header): (name, value, what it holds).
+# Python: BLOCK_TYPES[name]; C: SENTRY_BT_<name> in sentry_wire.h.
+BLOCK_TYPE_FIELDS: tuple[tuple[str, int, str], ...] = (
+    ("SHB", 0x0A0D0D0A, "section header (pcapng)"),
+    ("MI", 0x201, "machine info"),
+    ("MI_INT", 0x8002ABCD, "machine info, old internal number"),
+    ("PL_V1", 0x202, "process list, version 1"),
+    ("PL_V2", 0x207, "process list, version 2"),
+    ("PL_V3", 0x209, "process list, version 3"),
+    ("PL_V4", 0x210, "process list, version 4"),
+    ("PL_V5", 0x211, "process list, version 5"),
+    ("PL_V6", 0x212, "process list, version 6"),
+    ("PL_V7", 0x213, "process list, version 7"),
+    ("PL_V8", 0x214, "process list, version 8"),
+    ("PL_V9", 0x215, "process list, version 9"),
+    ("PL_V1_INT", 0x8000ABCD, "process list, version 1, old internal number"),
+    ("PL_V2_INT", 0x8013ABCD, "process list, version 2, old internal number"),
+    ("PL_V3_INT", 0x8014ABCD, "process list, version 3, old internal number"),
+    ("FDL", 0x203, "fd list"),
+    ("FDL_INT", 0x8001ABCD, "fd list, old internal number"),
+    ("FDL_V2", 0x218, "fd list, version 2"),
+    ("EV", 0x204, "event, V1 header (no nparams)"),
+    ("EV_INT", 0x8010ABCD, "event, V1 header, old internal number"),
+    ("EV_V2", 0x216, "event"),
+    ("EV_V2_LARGE", 0x221, "event with u32 parameter lengths"),
+    ("EVF", 0x208, "event with flags, V1 header"),
+    ("EVF_V2", 0x217, "event with flags"),
+    ("EVF_V2_LARGE", 0x222, "event with flags and u32 parameter lengths"),
+    ("IL", 0x205, "interface list"),
+    ("IL_INT", 0x8011ABCD, "interface list, old internal number"),
+    ("IL_V2", 0x219, "interface list, version 2"),
+    ("UL", 0x206, "user list"),
+    ("UL_INT", 0x8012ABCD, "user list, old internal number"),
+    ("UL_V2", 0x220, "user list, version 2"),
+)
+BLOCK_TYPES: dict[str, int] = {name: value for name, value, _ in BLOCK_TYPE_FIELDS}
+SECTION_MAGIC = 0x1A2B3C4D  # the section header's byte-order magic
+# The section header block's body (pcapng): its options, if any, follow and are skipped.
+SECTION_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("magic", "I", "SECTION_MAGIC in the writer's byte order"),
+    ("major", "H", "format version: 1"),
+    ("minor", "H", "format version: 2 (what sysdig writes)"),
+    ("section_len", "q", "-1: not given"),
+)
+SECTION = struct.Struct("<" + "".join(code for _, code, _ in SECTION_FIELDS))
+SECTION_BLOCK_MIN_LEN = BLOCK_MIN_LEN + SECTION.size  # 28
 
 #: SENTRY_IOCTL_SET_SAMPLING and the probe's sampling setting accept 1..SAMPLING_MAX
 SAMPLING_MAX = 1024

@@ -24,12 +24,10 @@
 #include <stdio.h>
 #include <linux/types.h>
 #define SENTRY_CDEF	/* types from linux/types.h; no static asserts (the drivers have them) */
-#include "sentry_wire.h"	/* event header, event block head: driver/gen_headers.py */
+#include "sentry_wire.h"	/* event header, block head and types: driver/gen_headers.py */
 
 #define CS_HDR SENTRY_EVT_HDR_LEN
 #define CS_MAXP 32
-#define CS_EV_V2 0x216
-#define CS_EV_V2_LARGE 0x221
 
 /* named parameters (slots) */
 enum {
@@ -1835,13 +1833,13 @@ int cs_feed_blocks(struct cs_state *cs, const uint8_t *buf, uint64_t size, uint6
 			return 1;
 		}
 		/* the smallest block: its type and length, the trailer */
-		if (size - pos < SENTRY_EVB_OFF_CPU + SENTRY_BLOCK_TRAILER_LEN) {
+		if (size - pos < SENTRY_BLOCK_MIN_LEN) {
 			*off = pos;
 			return 3;
 		}
 		memcpy(&btype, b + SENTRY_EVB_OFF_TYPE, 4);
 		memcpy(&blen, b + SENTRY_EVB_OFF_LEN, 4);
-		if (btype != CS_EV_V2 && btype != CS_EV_V2_LARGE) {
+		if (btype != SENTRY_BT_EV_V2 && btype != SENTRY_BT_EV_V2_LARGE) {
 			*off = pos;
 			return 2;
 		}

@@ -14,14 +14,10 @@
 #include <string.h>
 #include <linux/types.h>
 #define SENTRY_CDEF	/* types from linux/types.h; no static asserts (the drivers have them) */
-#include "sentry_wire.h"	/* the event header: driver/gen_headers.py */
+#include "sentry_wire.h"	/* event header, block head and types: driver/gen_headers.py */
 
-#define SCAN_EV_V2		0x216
-#define SCAN_EV_V2_LARGE	0x221
 #define SCAN_EVT_HDR_LEN	SENTRY_EVT_HDR_LEN
 #define SCAN_BLOCK_EVT		SENTRY_EVB_HDR_LEN	/* an event block: type, len, cpu, then the event */
-/* the smallest block: its type and length, the trailer (the length again) */
-#define SCAN_BLOCK_MIN		(SENTRY_EVB_OFF_CPU + SENTRY_BLOCK_TRAILER_LEN)
 
 /* arg0_kind[type]: how parameter 0 decodes */
 #define SCAN_ARG0_SIGNED	1
@@ -138,13 +134,13 @@ int scap_scan(const uint8_t *buf, uint64_t size, uint64_t *off, uint64_t *num,
 			*status = SCAN_FULL;
 			break;
 		}
-		if (size - pos < SCAN_BLOCK_MIN) {
+		if (size - pos < SENTRY_BLOCK_MIN_LEN) {
 			*status = SCAN_BAD;
 			break;
 		}
 		btype = rd32(b + SENTRY_EVB_OFF_TYPE);
 		blen = rd32(b + SENTRY_EVB_OFF_LEN);
-		if (btype != SCAN_EV_V2 && btype != SCAN_EV_V2_LARGE) {
+		if (btype != SENTRY_BT_EV_V2 && btype != SENTRY_BT_EV_V2_LARGE) {
 			*status = SCAN_OTHER;
 			break;
 		}
