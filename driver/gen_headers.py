@@ -6,8 +6,9 @@ The spec: the event table (``_spec.py``, read by ``table.py``), the flag tables
 the syscall tables (``syscalls.py``, ``compat_syscalls.py``). Rendered from it:
 
 - ``include/sentry_wire.h``: the event header (struct, length, field offsets), a capture
-  file's event block head (the same), the block types, the sampling limit; included by
-  sentry_abi.h, so by the module and the probe, and by the C event walker and state tracker.
+  file's event block head (the same), the block types, the socket address layouts, the
+  sampling limit; included by sentry_abi.h, so by the module and the probe, and by the C
+  event walker and state tracker.
 - ``include/sentry_events.h``: event numbers, parameter types, print formats, event flags
   and categories (scap's numbers).
 - ``include/sentry_scap_values.h``: the scap flag encodings the drivers write.
@@ -47,6 +48,7 @@ from sentry.events.table import (
     event_by_name,
 )
 from sentry.events.wire import (
+    AF,
     BLOCK_HEAD_LEN,
     BLOCK_MIN_LEN,
     BLOCK_TRAILER_LEN,
@@ -62,6 +64,8 @@ from sentry.events.wire import (
     HEADER_OFFSETS,
     SAMPLING_MAX,
     SECTION_MAGIC,
+    SOCKADDR,
+    SOCKTUPLE,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -249,6 +253,23 @@ def render_wire() -> str:
     lines += [f"#define SENTRY_BT_{n} {_hex(v)}\t/* {w} */" for n, v, w in BLOCK_TYPE_FIELDS]
     lines += [
         f"#define SENTRY_SECTION_MAGIC {_hex(SECTION_MAGIC)}\t/* section header: byte order */",
+        "",
+        "/* Socket addresses as scap encodes them (PT_SOCKADDR, PT_SOCKTUPLE): the family byte,",
+        " * then the family's fields (addresses in network order, ports in host order); a unix",
+        " * socket's NUL-terminated path follows. _LEN: the shortest one with every field. */",
+        "#define SENTRY_SOCK_OFF_FAMILY 0",
+    ]
+    lines += [f"#define SENTRY_AF_{name} {value}" for name, value in AF.items()]
+    for kind, layouts in (("SOCKADDR", SOCKADDR), ("SOCKTUPLE", SOCKTUPLE)):
+        for name, value in AF.items():
+            lay = layouts[value]
+            lines += [
+                f"#define SENTRY_{kind}_{name}_OFF_{field.upper()} {off}"
+                for field, off in lay.offsets.items()
+                if field != "family"
+            ]
+            lines.append(f"#define SENTRY_{kind}_{name}_LEN {lay.size}")
+    lines += [
         "",
         "/* SENTRY_IOCTL_SET_SAMPLING and the probe's sampling ratio: 1..SENTRY_SAMPLING_MAX */",
         f"#define SENTRY_SAMPLING_MAX {SAMPLING_MAX}",

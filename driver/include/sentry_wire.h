@@ -70,6 +70,36 @@ struct sentry_evt_block_hdr {
 #define SENTRY_BT_UL_V2 0x220	/* user list, version 2 */
 #define SENTRY_SECTION_MAGIC 0x1A2B3C4D	/* section header: byte order */
 
+/* Socket addresses as scap encodes them (PT_SOCKADDR, PT_SOCKTUPLE): the family byte,
+ * then the family's fields (addresses in network order, ports in host order); a unix
+ * socket's NUL-terminated path follows. _LEN: the shortest one with every field. */
+#define SENTRY_SOCK_OFF_FAMILY 0
+#define SENTRY_AF_UNIX 1
+#define SENTRY_AF_INET 2
+#define SENTRY_AF_INET6 10
+#define SENTRY_SOCKADDR_UNIX_OFF_PATH 1
+#define SENTRY_SOCKADDR_UNIX_LEN 1
+#define SENTRY_SOCKADDR_INET_OFF_ADDR 1
+#define SENTRY_SOCKADDR_INET_OFF_PORT 5
+#define SENTRY_SOCKADDR_INET_LEN 7
+#define SENTRY_SOCKADDR_INET6_OFF_ADDR 1
+#define SENTRY_SOCKADDR_INET6_OFF_PORT 17
+#define SENTRY_SOCKADDR_INET6_LEN 19
+#define SENTRY_SOCKTUPLE_UNIX_OFF_SOURCE 1
+#define SENTRY_SOCKTUPLE_UNIX_OFF_DEST 9
+#define SENTRY_SOCKTUPLE_UNIX_OFF_PATH 17
+#define SENTRY_SOCKTUPLE_UNIX_LEN 17
+#define SENTRY_SOCKTUPLE_INET_OFF_SIP 1
+#define SENTRY_SOCKTUPLE_INET_OFF_SPORT 5
+#define SENTRY_SOCKTUPLE_INET_OFF_DIP 7
+#define SENTRY_SOCKTUPLE_INET_OFF_DPORT 11
+#define SENTRY_SOCKTUPLE_INET_LEN 13
+#define SENTRY_SOCKTUPLE_INET6_OFF_SIP 1
+#define SENTRY_SOCKTUPLE_INET6_OFF_SPORT 17
+#define SENTRY_SOCKTUPLE_INET6_OFF_DIP 19
+#define SENTRY_SOCKTUPLE_INET6_OFF_DPORT 35
+#define SENTRY_SOCKTUPLE_INET6_LEN 37
+
 /* SENTRY_IOCTL_SET_SAMPLING and the probe's sampling ratio: 1..SENTRY_SAMPLING_MAX */
 #define SENTRY_SAMPLING_MAX 1024
 

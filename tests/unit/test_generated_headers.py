@@ -101,3 +101,33 @@ def test_c_sees_the_block_types_python_reads() -> None:
     ) == (scapmeta.EV_V2, scapmeta.EVF_V2_LARGE, scapmeta.SHB)
     assert c["SENTRY_BLOCK_MIN_LEN"] == wire.BLOCK_MIN_LEN == 12
     assert c["SENTRY_SECTION_MAGIC"] == scapmeta.SHB_MAGIC
+
+
+def test_socket_layouts() -> None:
+    # scap's PT_SOCKTUPLE / PT_SOCKADDR (ppm_events_public.h): family byte, then the fields
+    tup = {f: (lay.offsets, lay.size) for f, lay in wire.SOCKTUPLE.items()}
+    assert tup == {
+        1: ({"family": 0, "source": 1, "dest": 9, "path": 17}, 17),
+        2: ({"family": 0, "sip": 1, "sport": 5, "dip": 7, "dport": 11}, 13),
+        10: ({"family": 0, "sip": 1, "sport": 17, "dip": 19, "dport": 35}, 37),
+    }
+    addr = {f: (lay.offsets, lay.size) for f, lay in wire.SOCKADDR.items()}
+    assert addr == {
+        1: ({"family": 0, "path": 1}, 1),
+        2: ({"family": 0, "addr": 1, "port": 5}, 7),
+        10: ({"family": 0, "addr": 1, "port": 17}, 19),
+    }
+
+
+def test_c_sees_the_socket_layouts() -> None:
+    from sentry.capture._cffi.abi import consts
+
+    c = consts()
+    for kind, layouts in (("SOCKADDR", wire.SOCKADDR), ("SOCKTUPLE", wire.SOCKTUPLE)):
+        for name, family in wire.AF.items():
+            assert c[f"SENTRY_AF_{name}"] == family
+            lay = layouts[family]
+            assert c[f"SENTRY_{kind}_{name}_LEN"] == lay.size
+            for field, off in lay.offsets.items():
+                if field != "family":
+                    assert c[f"SENTRY_{kind}_{name}_OFF_{field.upper()}"] == off

@@ -44,7 +44,6 @@ from sentry.errors import CaptureError
 from sentry.events.event import (
     _SIGNED,
     AF_INET,
-    AF_INET6,
     AF_UNIX,
     HEADER,
     HEADER_LEN,
@@ -54,7 +53,14 @@ from sentry.events.event import (
     SockTuple,
 )
 from sentry.events.table import EVENTS, SCALAR_SIZES, ParamType
-from sentry.events.wire import BLOCK_HEAD, BLOCK_HEAD_LEN, BLOCK_TRAILER_LEN, SECTION
+from sentry.events.wire import (
+    BLOCK_HEAD,
+    BLOCK_HEAD_LEN,
+    BLOCK_TRAILER_LEN,
+    SECTION,
+    SOCKADDR,
+    SOCKTUPLE,
+)
 
 
 def _pad(n: int) -> int:
@@ -134,44 +140,30 @@ def encode_value(ptype: ParamType, value: Any) -> bytes:
     raise TypeError(f"cannot encode {value!r} as {ptype.name}")
 
 
+def _pack_ip(family: int, text: str | None) -> bytes:
+    return _pack_ip4(text or "") if family == AF_INET else _pack_ip6(text or "")
+
+
 def _encode_sockaddr(sa: SockAddr) -> bytes:
-    fam = bytes([sa.family])
-    if sa.family == AF_INET:
-        return fam + _pack_ip4(sa.addr or "") + U16.pack(sa.port or 0)
-    if sa.family == AF_INET6:
-        return fam + _pack_ip6(sa.addr or "") + U16.pack(sa.port or 0)
+    """A PT_SOCKADDR parameter (layout: sentry.events.wire.SOCKADDR)."""
+    lay = SOCKADDR.get(sa.family)
     if sa.family == AF_UNIX:
-        return fam + (sa.path or "").encode("utf-8", "surrogateescape") + b"\0"
-    return fam
+        return bytes([sa.family]) + (sa.path or "").encode("utf-8", "surrogateescape") + b"\0"
+    if lay is None:
+        return bytes([sa.family])
+    return lay.record.pack(sa.family, _pack_ip(sa.family, sa.addr), sa.port or 0)
 
 
 def _encode_socktuple(st: SockTuple) -> bytes:
-    fam = bytes([st.family])
-    if st.family == AF_INET:
-        return (
-            fam
-            + _pack_ip4(st.sip or "")
-            + U16.pack(st.sport or 0)
-            + _pack_ip4(st.dip or "")
-            + U16.pack(st.dport or 0)
-        )
-    if st.family == AF_INET6:
-        return (
-            fam
-            + _pack_ip6(st.sip or "")
-            + U16.pack(st.sport or 0)
-            + _pack_ip6(st.dip or "")
-            + U16.pack(st.dport or 0)
-        )
+    """A PT_SOCKTUPLE parameter (layout: sentry.events.wire.SOCKTUPLE)."""
+    lay = SOCKTUPLE.get(st.family)
+    if lay is None:
+        return bytes([st.family])
     if st.family == AF_UNIX:
-        return (
-            fam
-            + (st.source or 0).to_bytes(8, "little")
-            + (st.dest or 0).to_bytes(8, "little")
-            + (st.path or "").encode("utf-8", "surrogateescape")
-            + b"\0"
-        )
-    return fam
+        path = (st.path or "").encode("utf-8", "surrogateescape") + b"\0"
+        return lay.record.pack(st.family, st.source or 0, st.dest or 0) + path
+    sip, dip = _pack_ip(st.family, st.sip), _pack_ip(st.family, st.dip)
+    return lay.record.pack(st.family, sip, st.sport or 0, dip, st.dport or 0)
 
 
 def encode_event(etype: int, values: Sequence[Any], *, ts: int, tid: int) -> bytes:

@@ -22,7 +22,7 @@ from typing import Any, TypeAlias
 
 from sentry.errors import CaptureError
 from sentry.events.table import EVENTS, EventInfo, ParamInfo, ParamType
-from sentry.events.wire import HEADER, HEADER_LEN
+from sentry.events.wire import AF, HEADER, HEADER_LEN, SOCKADDR, SOCKTUPLE
 
 # What an event's bytes can live in: a file's bytes or mapping, a ring's memoryview.
 Buffer: TypeAlias = bytes | bytearray | memoryview | mmap.mmap
@@ -30,10 +30,10 @@ Buffer: TypeAlias = bytes | bytearray | memoryview | mmap.mmap
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 
-# scap's portable socket families (PPM_AF_*).
-AF_UNIX = 1
-AF_INET = 2
-AF_INET6 = 10
+# scap's portable socket families (PPM_AF_*): sentry.events.wire.AF
+AF_UNIX = AF["UNIX"]
+AF_INET = AF["INET"]
+AF_INET6 = AF["INET6"]
 
 _SIGNED = frozenset(
     {
@@ -121,47 +121,37 @@ def _ipv6(raw: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET6, raw)
 
 
+_INET_TEXT = {AF_INET: _ipv4, AF_INET6: _ipv6}
+
+
 def decode_sockaddr(raw: bytes) -> SockAddr | None:
+    """A PT_SOCKADDR parameter (layout: sentry.events.wire.SOCKADDR)."""
     if not raw:
         return None
     family = raw[0]
-    if family == AF_INET and len(raw) >= 7:
-        return SockAddr(family, _ipv4(raw[1:5]), int.from_bytes(raw[5:7], "little"))
-    if family == AF_INET6 and len(raw) >= 19:
-        return SockAddr(family, _ipv6(raw[1:17]), int.from_bytes(raw[17:19], "little"))
     if family == AF_UNIX:
-        return SockAddr(family, path=_text(raw[1:]))
-    return SockAddr(family)
+        return SockAddr(family, path=_text(raw[SOCKADDR[AF_UNIX].offsets["path"] :]))
+    lay = SOCKADDR.get(family)
+    if lay is None or len(raw) < lay.size:
+        return SockAddr(family)
+    _, addr, port = lay.record.unpack_from(raw)
+    return SockAddr(family, _INET_TEXT[family](addr), port)
 
 
 def decode_socktuple(raw: bytes) -> SockTuple | None:
+    """A PT_SOCKTUPLE parameter (layout: sentry.events.wire.SOCKTUPLE)."""
     if not raw:
         return None
     family = raw[0]
-    if family == AF_INET and len(raw) >= 13:
-        return SockTuple(
-            family,
-            _ipv4(raw[1:5]),
-            int.from_bytes(raw[5:7], "little"),
-            _ipv4(raw[7:11]),
-            int.from_bytes(raw[11:13], "little"),
-        )
-    if family == AF_INET6 and len(raw) >= 37:
-        return SockTuple(
-            family,
-            _ipv6(raw[1:17]),
-            int.from_bytes(raw[17:19], "little"),
-            _ipv6(raw[19:35]),
-            int.from_bytes(raw[35:37], "little"),
-        )
-    if family == AF_UNIX and len(raw) >= 17:
-        return SockTuple(
-            family,
-            path=_text(raw[17:]),
-            source=int.from_bytes(raw[1:9], "little"),
-            dest=int.from_bytes(raw[9:17], "little"),
-        )
-    return SockTuple(family)
+    lay = SOCKTUPLE.get(family)
+    if lay is None or len(raw) < lay.size:
+        return SockTuple(family)
+    if family == AF_UNIX:
+        _, source, dest = lay.record.unpack_from(raw)
+        return SockTuple(family, path=_text(raw[lay.offsets["path"] :]), source=source, dest=dest)
+    _, sip, sport, dip, dport = lay.record.unpack_from(raw)
+    text = _INET_TEXT[family]
+    return SockTuple(family, text(sip), sport, text(dip), dport)
 
 
 def decode_fdlist(raw: bytes) -> FdList | None:

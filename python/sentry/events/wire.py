@@ -13,6 +13,7 @@ scripts/test.sh) fails when a committed header is stale.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from sentry.events.flagnames import FLAG_TABLES
 
@@ -152,3 +153,54 @@ def _scap_values() -> dict[str, int]:
 
 #: every scap value the drivers write, by its C name (SCAP_O_CREAT, SCAP_CL_CLONE_VM, ...)
 SCAP_VALUES: dict[str, int] = _scap_values()
+
+# Socket addresses as scap encodes them (PT_SOCKADDR, PT_SOCKTUPLE): a family byte (scap's
+# PPM_AF_*, Linux's numbers for these three), then the family's fields packed little-endian
+# (addresses in network order, ports in host order); a unix socket's NUL-terminated path
+# follows its fields. (family, value, sockaddr fields, socktuple fields); C:
+# SENTRY_AF_<family>, SENTRY_SOCKADDR_<family>_OFF_<field>, SENTRY_SOCKTUPLE_<family>_...
+_Fields = tuple[tuple[str, str], ...]
+SOCK_FAMILIES: tuple[tuple[str, int, _Fields, _Fields], ...] = (
+    ("UNIX", 1, (), (("source", "Q"), ("dest", "Q"))),
+    (
+        "INET",
+        2,
+        (("addr", "4s"), ("port", "H")),
+        (("sip", "4s"), ("sport", "H"), ("dip", "4s"), ("dport", "H")),
+    ),
+    (
+        "INET6",
+        10,
+        (("addr", "16s"), ("port", "H")),
+        (("sip", "16s"), ("sport", "H"), ("dip", "16s"), ("dport", "H")),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SockLayout:
+    """One family's encoding in a sockaddr or socktuple parameter."""
+
+    family: int
+    record: struct.Struct  # family byte, then the fields
+    offsets: dict[str, int]  # each field's byte offset, "path" where a unix path starts
+
+    @property
+    def size(self) -> int:
+        """The shortest parameter holding every field (the path may be empty)."""
+        return self.record.size
+
+
+def _sock_layout(family: int, fields: _Fields) -> SockLayout:
+    record = struct.Struct("<B" + "".join(code for _, code in fields))
+    offsets = _offsets((("family", "B", ""), *((n, c, "") for n, c in fields)))
+    if family == 1:  # AF_UNIX: the path follows
+        offsets["path"] = record.size
+    return SockLayout(family, record, offsets)
+
+
+#: family name -> its number (AF_INET -> 2)
+AF: dict[str, int] = {name: value for name, value, _, _ in SOCK_FAMILIES}
+#: family number -> layout of a PT_SOCKADDR / PT_SOCKTUPLE parameter
+SOCKADDR: dict[int, SockLayout] = {v: _sock_layout(v, sa) for _, v, sa, _ in SOCK_FAMILIES}
+SOCKTUPLE: dict[int, SockLayout] = {v: _sock_layout(v, st) for _, v, _, st in SOCK_FAMILIES}

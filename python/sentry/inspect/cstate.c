@@ -1273,10 +1273,10 @@ static int family_type(int has, int64_t domain)
 	if (!has)
 		return T_UNKNOWN;
 	switch (domain) {
-	case 1: return T_UNIX;
-	case 2: return T_IPV4;
-	case 10: return T_IPV6;
-	case 16: return T_NETLINK;
+	case SENTRY_AF_UNIX: return T_UNIX;
+	case SENTRY_AF_INET: return T_IPV4;
+	case SENTRY_AF_INET6: return T_IPV6;
+	case 16: return T_NETLINK;	/* PPM_AF_NETLINK */
 	}
 	return T_UNKNOWN;
 }
@@ -1355,30 +1355,30 @@ static void apply_tuple(struct cs_fd *f, const uint8_t *p, uint32_t len, int rol
 	if (!p || !len)
 		return;
 	f->role = (uint8_t)role;
-	fam = p[0];
-	if (fam == 2 || fam == 10) {
+	fam = p[SENTRY_SOCK_OFF_FAMILY];
+	if (fam == SENTRY_AF_INET || fam == SENTRY_AF_INET6) {
 		char a[64], b[64], pa[24], pb[24], buf[200];
 		int n;
 
 		f->cfam = f->sfam = 0;
 		f->cport_set = f->sport_set = 0;
-		if (fam == 2 && len >= 13) {
+		if (fam == SENTRY_AF_INET && len >= SENTRY_SOCKTUPLE_INET_LEN) {
 			f->cfam = f->sfam = 4;
-			memcpy(f->cip, p + 1, 4);
-			memcpy(f->sip, p + 7, 4);
-			f->cport = (int64_t)rdn(p + 5, 2);
-			f->sport = (int64_t)rdn(p + 11, 2);
+			memcpy(f->cip, p + SENTRY_SOCKTUPLE_INET_OFF_SIP, 4);
+			memcpy(f->sip, p + SENTRY_SOCKTUPLE_INET_OFF_DIP, 4);
+			f->cport = (int64_t)rdn(p + SENTRY_SOCKTUPLE_INET_OFF_SPORT, 2);
+			f->sport = (int64_t)rdn(p + SENTRY_SOCKTUPLE_INET_OFF_DPORT, 2);
 			f->cport_set = f->sport_set = 1;
-		} else if (fam == 10 && len >= 37) {
+		} else if (fam == SENTRY_AF_INET6 && len >= SENTRY_SOCKTUPLE_INET6_LEN) {
 			f->cfam = f->sfam = 6;
-			memcpy(f->cip, p + 1, 16);
-			memcpy(f->sip, p + 19, 16);
-			f->cport = (int64_t)rdn(p + 17, 2);
-			f->sport = (int64_t)rdn(p + 35, 2);
+			memcpy(f->cip, p + SENTRY_SOCKTUPLE_INET6_OFF_SIP, 16);
+			memcpy(f->sip, p + SENTRY_SOCKTUPLE_INET6_OFF_DIP, 16);
+			f->cport = (int64_t)rdn(p + SENTRY_SOCKTUPLE_INET6_OFF_SPORT, 2);
+			f->sport = (int64_t)rdn(p + SENTRY_SOCKTUPLE_INET6_OFF_DPORT, 2);
 			f->cport_set = f->sport_set = 1;
 		}
 		if (f->type != T_IPV4 && f->type != T_IPV6)
-			f->type = fam == 2 ? T_IPV4 : T_IPV6;
+			f->type = fam == SENTRY_AF_INET ? T_IPV4 : T_IPV6;
 		if (f->l4proto == L4_NONE) {
 			int l4 = sock_l4(f->socktype);
 
@@ -1390,10 +1390,12 @@ static void apply_tuple(struct cs_fd *f, const uint8_t *p, uint32_t len, int rol
 		fmt_port(pb, sizeof(pb), f->sport_set, f->sport);
 		n = snprintf(buf, sizeof(buf), "%s:%s->%s:%s", a, pa, b, pb);
 		set_name(f, buf, (size_t)n);
-	} else if (fam == 1) {
+	} else if (fam == SENTRY_AF_UNIX) {
+		const char *path = (const char *)p + SENTRY_SOCKTUPLE_UNIX_OFF_PATH;
+
 		f->type = T_UNIX;
-		if (len >= 17)
-			set_name(f, (const char *)p + 17, strnlen((const char *)p + 17, len - 17));
+		if (len >= SENTRY_SOCKTUPLE_UNIX_LEN)
+			set_name(f, path, strnlen(path, len - SENTRY_SOCKTUPLE_UNIX_OFF_PATH));
 		else
 			set_name(f, "", 0);
 	}
@@ -1428,7 +1430,7 @@ static void on_accept_exit(struct cs_state *cs, struct cs_thread *th)
 	if (!pint(cs, S_FD, &fdn) || fdn < 0)
 		return;
 	has = praw(cs, S_TUPLE, &p, &len);
-	f = fd_new(fdn, family_type(has, has ? p[0] : 0));
+	f = fd_new(fdn, family_type(has, has ? p[SENTRY_SOCK_OFF_FAMILY] : 0));
 	f->socktype = 1;
 	f->connected = 1;
 	if (has)
@@ -1444,26 +1446,28 @@ static void on_bind_exit(struct cs_state *cs, struct cs_thread *th)
 	const uint8_t *p;
 	uint32_t len;
 	int i = pidx(cs, S_ADDR);
+	int fam;
 
 	if (!pint(cs, S_RES, &res) || res < 0 || !f)
 		return;
 	if (i < 0 || cs->ce->kind[i] != K_SOCKADDR || !praw(cs, S_ADDR, &p, &len))
 		return;
-	if (p[0] == 2 || p[0] == 10) {
+	fam = p[SENTRY_SOCK_OFF_FAMILY];
+	if (fam == SENTRY_AF_INET || fam == SENTRY_AF_INET6) {
 		char a[64], pa[24], buf[100];
 		int n;
 
 		f->sfam = 0;
 		f->sport_set = 0;
-		if (p[0] == 2 && len >= 7) {
+		if (fam == SENTRY_AF_INET && len >= SENTRY_SOCKADDR_INET_LEN) {
 			f->sfam = 4;
-			memcpy(f->sip, p + 1, 4);
-			f->sport = (int64_t)rdn(p + 5, 2);
+			memcpy(f->sip, p + SENTRY_SOCKADDR_INET_OFF_ADDR, 4);
+			f->sport = (int64_t)rdn(p + SENTRY_SOCKADDR_INET_OFF_PORT, 2);
 			f->sport_set = 1;
-		} else if (p[0] == 10 && len >= 19) {
+		} else if (fam == SENTRY_AF_INET6 && len >= SENTRY_SOCKADDR_INET6_LEN) {
 			f->sfam = 6;
-			memcpy(f->sip, p + 1, 16);
-			f->sport = (int64_t)rdn(p + 17, 2);
+			memcpy(f->sip, p + SENTRY_SOCKADDR_INET6_OFF_ADDR, 16);
+			f->sport = (int64_t)rdn(p + SENTRY_SOCKADDR_INET6_OFF_PORT, 2);
 			f->sport_set = 1;
 		}
 		f->role = R_SERVER;
@@ -1477,8 +1481,10 @@ static void on_bind_exit(struct cs_state *cs, struct cs_thread *th)
 		fmt_port(pa, sizeof(pa), f->sport_set, f->sport);
 		n = snprintf(buf, sizeof(buf), "%s:%s", a, pa);
 		set_name(f, buf, (size_t)n);
-	} else if (p[0] == 1) {
-		set_name(f, (const char *)p + 1, strnlen((const char *)p + 1, len - 1));
+	} else if (fam == SENTRY_AF_UNIX) {
+		const char *path = (const char *)p + SENTRY_SOCKADDR_UNIX_OFF_PATH;
+
+		set_name(f, path, strnlen(path, len - SENTRY_SOCKADDR_UNIX_OFF_PATH));
 	}
 }
 
@@ -1661,7 +1667,8 @@ static void on_dgram_exit(struct cs_state *cs, struct cs_thread *th, uint16_t ty
 		praw(cs, S_TUPLE, &p, &len);
 		role = R_SERVER;
 	}
-	if (!p || !len || (p[0] != 2 && p[0] != 10))
+	if (!p || !len ||
+	    (p[SENTRY_SOCK_OFF_FAMILY] != SENTRY_AF_INET && p[SENTRY_SOCK_OFF_FAMILY] != SENTRY_AF_INET6))
 		return;
 	if (f->l4proto == L4_NONE) {
 		int l4 = sock_l4(f->socktype);
