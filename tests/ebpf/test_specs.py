@@ -48,13 +48,12 @@ def _recipe(raw: bytes) -> EventRecipe:
 
 def syscall_recipes(lib: Any, path: Path) -> dict[int, SyscallRecipe]:
     """The probe's table of syscalls with a dedicated event, read from the object file."""
-    from sentry.capture import bpfobject
-    from sentry.capture._cffi.libbpf import ffi
+    from sentry.capture._cffi.libbpf import ffi, section_bytes
 
     obj = lib.bpf_object__open_file(str(path).encode(), ffi.NULL)
     assert obj != ffi.NULL, f"cannot open {path}"
     try:
-        data = bpfobject.section_bytes(lib, obj, ".rodata.specs")
+        data = section_bytes(lib, obj, ".rodata.specs")
     finally:
         lib.bpf_object__close(obj)
     out = {}

@@ -4,24 +4,19 @@ The probe is built from ``driver/bpf`` with clang: by ``scripts/install.sh`` (``
 driver/bpf``; used while newer than its sources), else at first use into a cache directory
 under a name derived from its sources, so an upgrade rebuilds it and a second start does
 not. ``$SENTRY_BPF_OBJECT`` names a prebuilt object instead.
-Also here: views of the object's data sections (the settings block, the configuration
-written before load).
+The views of its data sections (settings block, configuration) are cffi bindings:
+:mod:`sentry.capture._cffi.bpfsettings`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import mmap
 import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
-from cffi import FFI
-
-from sentry.capture._cffi.abi import cdef_source, include_dir
-from sentry.capture._cffi.libbpf import ffi
+from sentry.capture._cffi.abi import include_dir
 from sentry.errors import DriverError
 
 _TOOLS = ("clang", "bpftool", "llvm-strip", "make")
@@ -134,45 +129,3 @@ def build(src: Path, out: Path) -> Path:
         detail = (proc.stderr or proc.stdout)[-3000:]
         raise DriverError(f"building the eBPF probe failed:\n{detail}")
     return obj
-
-
-def find_map(lib: Any, obj: Any, suffix: str) -> Any:
-    """The map whose name ends with suffix (libbpf prefixes data sections' names)."""
-    m = lib.bpf_object__next_map(obj, ffi.NULL)
-    while m != ffi.NULL:
-        if ffi.string(lib.bpf_map__name(m)).decode().endswith(suffix):
-            return m
-        m = lib.bpf_object__next_map(obj, m)
-    raise DriverError(f"eBPF object has no {suffix} section")
-
-
-def section_bytes(lib: Any, obj: Any, suffix: str) -> bytes:
-    size = ffi.new("size_t *")
-    ptr = lib.bpf_map__initial_value(find_map(lib, obj, suffix), size)
-    return bytes(ffi.buffer(ptr, size[0]))
-
-
-# -- the settings block (sentry_bpf.h), mapped from the live .bss -------------------------
-
-_sffi = FFI()
-_sffi.cdef("typedef uint16_t __u16; typedef uint32_t __u32; typedef uint64_t __u64;")
-_sffi.cdef(cdef_source((source_dir() / "sentry_bpf.h").read_text())[0])
-
-
-def settings_view(mapping: mmap.mmap) -> Any:
-    """The probe's ``struct sentry_bpf_settings`` over its mmap'ed .bss."""
-    return _sffi.cast("struct sentry_bpf_settings *", _sffi.from_buffer(mapping))
-
-
-def config_view(lib: Any, obj: Any) -> Any:
-    """The probe's ``struct sentry_bpf_config``: its .rodata.sc section, writable before
-    load; DriverError for an object built from other sources (a section of another size)."""
-    size = ffi.new("size_t *")
-    ptr = lib.bpf_map__initial_value(find_map(lib, obj, ".rodata.sc"), size)
-    want = _sffi.sizeof("struct sentry_bpf_config")
-    if ptr == ffi.NULL or size[0] != want:
-        raise DriverError(
-            f"eBPF object: .rodata.sc holds {size[0]} bytes, not the {want} of "
-            "struct sentry_bpf_config (an object built from other sources?)"
-        )
-    return _sffi.cast("struct sentry_bpf_config *", ptr)

@@ -32,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from sentry.capture import bpfobject
-from sentry.capture._cffi import scapscan
+from sentry.capture._cffi import bpfsettings, scapscan
 from sentry.capture._cffi.libbpf import (
     BPF_MAP_TYPE_RINGBUF,
     check,
     check_ptr,
     ffi,
+    find_map,
     kernel_has_kfunc,
     lib,
     take_log,
@@ -365,7 +366,7 @@ class EbpfSource:
         check(
             lb.bpf_map__set_max_entries(self._map("scratch_map"), ncpu), "sizing the scratch area"
         )
-        self._write_config(bpfobject.config_view(lb, obj), self.direct_reads)
+        self._write_config(bpfsettings.config_view(lb, obj), self.direct_reads)
         ret = lb.bpf_object__load(obj)
         if ret < 0:
             log = take_log().strip()
@@ -397,12 +398,12 @@ class EbpfSource:
         )
 
     def _configure(self, snaplen: int, interest: Iterable[int] | None, target_tgid: int) -> None:
-        bss = bpfobject.find_map(self._lib, self._obj, ".bss")
+        bss = find_map(self._lib, self._obj, ".bss")
         size = max(_PAGE, self._lib.bpf_map__value_size(bss))
         self._settings_map = mmap.mmap(
             self._lib.bpf_map__fd(bss), size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
         )
-        self._settings = bpfobject.settings_view(self._settings_map)
+        self._settings = bpfsettings.settings_view(self._settings_map)
         s = self._settings
         s.boot_to_epoch_ns = _boot_to_epoch_ns()
         s.exclude_tgid = os.getpid()

@@ -139,3 +139,19 @@ def check_ptr(ptr: Any, what: str) -> Any:
         detail = f"\n{log[-3000:]}" if log else ""
         raise DriverError(f"eBPF: {what} failed: {os.strerror(code)}{detail}")
     return ptr
+
+
+def find_map(lib: Any, obj: Any, suffix: str) -> Any:
+    """The map whose name ends with suffix (libbpf prefixes data sections' names)."""
+    m = lib.bpf_object__next_map(obj, ffi.NULL)
+    while m != ffi.NULL:
+        if ffi.string(lib.bpf_map__name(m)).decode().endswith(suffix):
+            return m
+        m = lib.bpf_object__next_map(obj, m)
+    raise DriverError(f"eBPF object has no {suffix} section")
+
+
+def section_bytes(lib: Any, obj: Any, suffix: str) -> bytes:
+    size = ffi.new("size_t *")
+    ptr = lib.bpf_map__initial_value(find_map(lib, obj, suffix), size)
+    return bytes(ffi.buffer(ptr, size[0]))
