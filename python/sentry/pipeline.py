@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sentry.capture.source import RecordSource
 from sentry.events.syscalls import PPM_SC_BY_NAME, PPM_SC_NAMES
 from sentry.events.table import EVENTS, EventFlags, events_named
 from sentry.fields.registry import resolve
@@ -441,7 +442,10 @@ class Engine:
     # -- the loop
 
     def run(
-        self, source: Any, inspector: Any = None, on_event: Callable[[int], None] | None = None
+        self,
+        source: RecordSource[Any],
+        inspector: Any = None,
+        on_event: Callable[[int], None] | None = None,
     ) -> RunStats:
         """Drain ``source``; every syscall event goes through ``inspector`` first."""
         stats = self.stats

@@ -18,7 +18,7 @@ from typing import IO, Any, ClassVar
 
 import orjson
 
-from sentry.capture.source import CaptureStats
+from sentry.capture.source import CaptureStats, RecordSource
 from sentry.errors import CaptureError
 
 SOURCE = "k8s_audit"
@@ -102,8 +102,9 @@ def _preview(line: bytes) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-class AuditFileSource:
-    """Replays a file of audit events (one JSON object per line) as an event source.
+class AuditFileSource(RecordSource["AuditEvent"]):
+    """Replays a file of audit events (one JSON object per line): a source of
+    :class:`AuditEvent` records (:class:`~sentry.capture.source.RecordSource`).
 
     A whole-file JSON document (an ``EventList`` or an array) is accepted too. The first
     line that is not an audit event stops the replay with a message on stderr; it is

@@ -1,6 +1,9 @@
 """What every source of syscall events offers the layers above it.
 
-A source yields batches of :class:`sentry.events.event.Event`. For live drivers the
+Every source is a :class:`RecordSource`: batches of records, counters, close. Syscall
+sources (:class:`EventSource`) yield :class:`sentry.events.event.Event`; the Kubernetes
+audit file source (:class:`sentry.capture.k8saudit.AuditFileSource`) is a
+``RecordSource[AuditEvent]``. For live drivers the
 events of a batch point into the ring (zero copy) and stay valid until the next batch
 is asked for; call ``Event.detach()`` to keep one longer. Counters are reported as
 :class:`CaptureStats` so that dropped events are never silent.
@@ -10,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from sentry.events.event import Event
+    from sentry.events.event import Event  # noqa: F401 - the string in EventSource's base
 
 
 @dataclass(slots=True)
@@ -40,10 +43,13 @@ class CaptureStats:
         return self.drops_buffer + self.drops_bug + self.preemptions
 
 
-class EventSource(Protocol):
-    """A capture: a .scap file, the kernel module or the eBPF probe."""
+R = TypeVar("R")
 
-    def batches(self) -> Iterator[list[Event]]:
+
+class RecordSource(Protocol[R]):
+    """A capture of records of one kind, read in batches."""
+
+    def batches(self) -> Iterator[list[R]]:
         """Yield batches in timestamp order until the source ends or is closed."""
         ...
 
@@ -54,6 +60,10 @@ class EventSource(Protocol):
     def close(self) -> None:
         """Stop capturing and release the device or file."""
         ...
+
+
+class EventSource(RecordSource["Event"], Protocol):
+    """A capture of syscall events: a .scap file, the kernel module or the eBPF probe."""
 
 
 class LiveSource(EventSource, Protocol):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sentry.capture.source import EventSource
+from sentry.capture.source import EventSource, RecordSource
 from sentry.errors import SentryError
 from sentry.inspect.threads import ThreadLimits
 from sentry.pipeline import (
@@ -44,7 +44,7 @@ from sentry.rules.definitions import Priority, RuleDefinitions
 from sentry.rules.ruleset import Ruleset, Selection
 
 if TYPE_CHECKING:
-    from sentry.capture.k8saudit import AuditFileSource
+    from sentry.capture.k8saudit import AuditEvent, AuditFileSource
     from sentry.inspect.inspector import Inspector
 
 DEFAULT_RULE_FILES = ("sentry_rules.yaml", "k8s_audit_rules.yaml", "sentry_rules.local.yaml")
@@ -418,7 +418,7 @@ def _log_time(iso8601: bool) -> str:
 
 def replay(
     ruleset: Ruleset,
-    source: EventSource | AuditFileSource,
+    source: EventSource | RecordSource[AuditEvent],
     inspector: Inspector | None,
     cfg: Any,
     *,

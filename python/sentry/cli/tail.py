@@ -31,7 +31,9 @@ import typer
 from sentry.errors import SentryError
 
 if TYPE_CHECKING:
-    from sentry.capture.source import EventSource
+    from sentry.capture.scapreader import ScapReader
+    from sentry.capture.source import EventSource, LiveSource
+    from sentry.inspect.inspector import Inspector
 
 DEFAULT_FORMAT = (
     "*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info"
@@ -72,7 +74,7 @@ def relaxed_gc() -> Iterator[None]:
         gc.set_threshold(*saved)
 
 
-def open_capture(path: str) -> tuple[Any, Any]:
+def open_capture(path: str) -> tuple[ScapReader, Inspector]:
     """(reader, inspector) for a .scap file."""
     from pathlib import Path
 
@@ -85,7 +87,9 @@ def open_capture(path: str) -> tuple[Any, Any]:
     return reader, Inspector.from_capture(reader)
 
 
-def open_live(event_names: set[str] | None = None, driver: str | None = None) -> tuple[Any, Any]:
+def open_live(
+    event_names: set[str] | None = None, driver: str | None = None
+) -> tuple[LiveSource, Inspector]:
     """(live source, inspector) from ``driver`` (None: ``$SENTRY_DRIVER``, else the first
     that works: the kernel module, then eBPF), or a clear DriverError.
 
@@ -217,6 +221,7 @@ def tail(
     json_fields = [resolve(name) for name in _JSON_FIELDS] if as_json and not fmt else None
     colour = out.isatty() and not as_json and fmt is None
     live = not capture
+    source: EventSource
     if capture:
         source, inspector = open_capture(capture)
     else:

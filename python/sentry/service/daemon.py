@@ -43,7 +43,7 @@ from sentry.service.outputsetup import build_outputs
 from sentry.service.reload import Retired, changed_keys, plan_outputs, restart_only
 
 if TYPE_CHECKING:
-    from sentry.capture.source import EventSource
+    from sentry.capture.source import CaptureStats, EventSource
     from sentry.events.event import Event
 
 RELOAD_REST = 2.0  # after a reload, no other for twice as long as it took ...
@@ -52,6 +52,26 @@ RELOAD_REST_MAX_S = 30.0  # ... and at most this long
 
 class Stop(Exception):
     """Unwinds the main loop on SIGTERM/SIGINT."""
+
+
+class _TimedSource:
+    """The daemon's source as the engine reads it: each batch through ``timed`` (which
+    adds the time spent on it to the evaluation time)."""
+
+    def __init__(
+        self, source: EventSource, timed: Callable[[EventSource], Iterator[list[Event]]]
+    ) -> None:
+        self._source = source
+        self._timed = timed
+
+    def batches(self) -> Iterator[list[Event]]:
+        return self._timed(self._source)
+
+    def stats(self) -> CaptureStats:
+        return self._source.stats()
+
+    def close(self) -> None:
+        self._source.close()
 
 
 class Daemon:
@@ -384,12 +404,8 @@ class Daemon:
                     pass
             else:
                 monitor = self._drop_monitor(source)
-                events: EventSource = source  # (the lambda does not see the narrowing)
-
-                class _Timed:
-                    batches = staticmethod(lambda: self._timed(events))
-
-                self.engine.run(_Timed(), inspector, monitor.check if monitor is not None else None)
+                timed = _TimedSource(source, self._timed)
+                self.engine.run(timed, inspector, monitor.check if monitor is not None else None)
         except Stop as why:
             _log(f"{why}: stopping, draining outputs", "info")
         except DropExit:
