@@ -16,6 +16,8 @@ the syscall tables (``syscalls.py``, ``compat_syscalls.py``). Rendered from it:
   (0 = generic), the parameter counts of the enter and exit events, scap's syscall code.
 - ``include/sentry_compat_syscalls.h`` (both drivers): the x86_64 number of every ia32 and
   x32 call.
+- ``include/sentry_sampling.h`` (both drivers): the never-drop and always-drop syscalls of
+  sampling (``syscalls.py``).
 
 Run it after the spec changes and commit the headers; ``--check`` exits 1 naming each stale
 header (tests/unit/test_generated_headers.py, scripts/test.sh).
@@ -38,7 +40,12 @@ from sentry.events.compat_syscalls import (
     socketcall_target,
 )
 from sentry.events.flagnames import FLAG_TABLES
-from sentry.events.syscalls import X86_64_SYSCALLS
+from sentry.events.syscalls import (
+    ALWAYS_DROP_SYSCALLS,
+    NEVER_DROP_SYSCALLS,
+    X86_64_BY_NAME,
+    X86_64_SYSCALLS,
+)
 from sentry.events.table import (
     EVENTS,
     EventCategory,
@@ -372,6 +379,52 @@ def render_scap_values() -> str:
     return "\n".join(lines)
 
 
+_SAMPLING_HEAD = f"""\
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
+{GENERATED}
+/*
+ * sentry_sampling.h - the syscalls that sampling ("dropping mode", SET_SAMPLING n > 1)
+ * treats apart, shared by the kernel module and the eBPF probe so that both drop alike
+ * (python/sentry/events/syscalls.py: NEVER_DROP_SYSCALLS, ALWAYS_DROP_SYSCALLS).
+ *
+ * As in scap's drivers: an event is kept when its timestamp falls in the first 1/n of
+ * its second, except that the syscalls below marked never-drop (scap's UF_NEVER_DROP:
+ * those that create or replace processes, file descriptors, working directory and
+ * limits, the state a reader rebuilds) are always kept, and those marked always-drop
+ * (UF_ALWAYS_DROP: frequent, stateless) are never kept while sampling. procexit is
+ * never dropped either. Every event not written is counted in n_suppressed.
+ *
+ * X-macro lists of x86_64 syscall names; the includer needs the __NR_ constants
+ * (asm/unistd_64.h) and defines X. Not for cffi.
+ */
+#ifndef SENTRY_SAMPLING_H
+#define SENTRY_SAMPLING_H
+"""
+
+
+def _xmacro(name: str, syscalls: tuple[str, ...]) -> list[str]:
+    unknown = [sc for sc in syscalls if sc not in X86_64_BY_NAME]
+    if unknown:
+        raise SystemExit(f"{name}: not x86_64 syscalls: {', '.join(unknown)}")
+    rows: list[str] = []
+    for sc in syscalls:
+        item = f"X({sc})"
+        if rows and len(rows[-1]) + 1 + len(item) <= 80:
+            rows[-1] += " " + item
+        else:
+            rows.append(item)
+    return [f"#define {name}(X) \\", *(f"\t{r} \\" for r in rows[:-1]), f"\t{rows[-1]}"]
+
+
+def render_sampling() -> str:
+    lines = [_SAMPLING_HEAD.rstrip("\n"), ""]
+    lines += _xmacro("SENTRY_NEVER_DROP_SYSCALLS", NEVER_DROP_SYSCALLS)
+    lines.append("")
+    lines += _xmacro("SENTRY_ALWAYS_DROP_SYSCALLS", ALWAYS_DROP_SYSCALLS)
+    lines += ["", "#endif /* SENTRY_SAMPLING_H */", ""]
+    return "\n".join(lines)
+
+
 #: every generated header, relative to driver/, and its renderer
 ARTIFACTS = {
     "include/sentry_wire.h": render_wire,
@@ -379,6 +432,7 @@ ARTIFACTS = {
     "include/sentry_scap_values.h": render_scap_values,
     "syscall_events.h": render,
     "include/sentry_compat_syscalls.h": render_compat,
+    "include/sentry_sampling.h": render_sampling,
 }
 
 

@@ -4,6 +4,7 @@ driver/gen_headers.py: the committed ones must be what the spec renders today.""
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -131,3 +132,19 @@ def test_c_sees_the_socket_layouts() -> None:
             for field, off in lay.offsets.items():
                 if field != "family":
                     assert c[f"SENTRY_{kind}_{name}_OFF_{field.upper()}"] == off
+
+
+def test_sampling_sets() -> None:
+    from sentry.events.syscalls import ALWAYS_DROP_SYSCALLS, NEVER_DROP_SYSCALLS, X86_64_BY_NAME
+
+    never, always = set(NEVER_DROP_SYSCALLS), set(ALWAYS_DROP_SYSCALLS)
+    assert not never & always
+    assert never | always <= set(X86_64_BY_NAME)
+    # scap's UF_NEVER_DROP: state a reader rebuilds; UF_ALWAYS_DROP: frequent, stateless
+    assert {"execve", "clone", "open", "close", "dup2", "chdir", "prlimit64"} <= never
+    assert {"futex", "brk", "mmap", "poll", "stat", "epoll_wait"} <= always
+    text = _gen().render_sampling()
+    never_macro = text.split("#define SENTRY_NEVER_DROP_SYSCALLS(X)")[1].split("#define")[0]
+    assert re.findall(r"X\((\w+)\)", never_macro) == list(NEVER_DROP_SYSCALLS)
+    always_macro = text.split("#define SENTRY_ALWAYS_DROP_SYSCALLS(X)")[1].split("#endif")[0]
+    assert re.findall(r"X\((\w+)\)", always_macro) == list(ALWAYS_DROP_SYSCALLS)

@@ -184,6 +184,26 @@ def _build() -> dict[int, Syscall]:
 X86_64_SYSCALLS: dict[int, Syscall] = _build()
 X86_64_BY_NAME: dict[str, Syscall] = {sc.name: sc for sc in X86_64_SYSCALLS.values()}
 
+# Sampling ("dropping mode", a ratio n > 1): as in scap's drivers an event is kept when its
+# timestamp falls in the first 1/n of its second, except these syscalls. Never dropped
+# (scap's UF_NEVER_DROP): those that create or replace processes, file descriptors, the
+# working directory and limits, the state a reader rebuilds. Always dropped while sampling
+# (UF_ALWAYS_DROP): frequent and stateless. driver/gen_headers.py renders both lists into
+# driver/include/sentry_sampling.h for the module and the probe.
+_NEVER_DROP_TEXT = """
+    open creat openat close execve execveat clone clone3 fork vfork pipe pipe2 eventfd eventfd2
+    signalfd signalfd4 timerfd_create inotify_init inotify_init1 userfaultfd dup dup2 dup3
+    socket socketpair bind chdir fchdir chroot getrlimit setrlimit prlimit64
+"""
+_ALWAYS_DROP_TEXT = """
+    brk mmap munmap futex nanosleep alarm pause stat lstat fstat access getcwd lseek ioctl
+    flock getdents getdents64 utime uselib syslog poll ppoll select pselect6 epoll_create
+    epoll_ctl epoll_wait getsockname getpeername setsockopt semop semget semctl
+    sched_setparam sched_getparam setsid setpgid unshare
+"""
+NEVER_DROP_SYSCALLS: tuple[str, ...] = tuple(_NEVER_DROP_TEXT.split())
+ALWAYS_DROP_SYSCALLS: tuple[str, ...] = tuple(_ALWAYS_DROP_TEXT.split())
+
 
 def syscall_numbers_for_event_names(names: set[str]) -> set[int]:
     """Native syscall numbers whose events can carry one of these ``evt.type`` names.
