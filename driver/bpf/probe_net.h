@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * probe_net.h - socket addresses and connection tuples in scap's encodings.
+ * probe_net.h - socket addresses and connection tuples in scap's encodings (their
+ * layouts: SENTRY_SOCKADDR_* and SENTRY_SOCKTUPLE_* of sentry_wire.h).
  * Included once, by sentry.bpf.c, after probe_helpers.h.
  */
 #ifndef SENTRY_PROBE_NET_H
@@ -57,31 +58,31 @@ static __always_inline void ev_sockaddr(struct ev *e, __u64 uaddr, __u64 ulen)
 		ev_len(e, 0);
 		return;
 	}
-	p[0] = family;
+	p[SENTRY_SOCK_OFF_FAMILY] = family;
 	if (family == K_AF_INET) {
 		struct sockaddr_in sin = {};
 
 		bpf_probe_read_user(&sin, sizeof(sin), (void *)uaddr);
-		*(__u32 *)&p[1] = sin.sin_addr.s_addr;
-		*(__u16 *)&p[5] = bpf_ntohs(sin.sin_port);
-		ev_len(e, 7);
+		*(__u32 *)&p[SENTRY_SOCKADDR_INET_OFF_ADDR] = sin.sin_addr.s_addr;
+		*(__u16 *)&p[SENTRY_SOCKADDR_INET_OFF_PORT] = bpf_ntohs(sin.sin_port);
+		ev_len(e, SENTRY_SOCKADDR_INET_LEN);
 	} else if (family == K_AF_INET6) {
 		struct sockaddr_in6 sin6 = {};
 
 		bpf_probe_read_user(&sin6, sizeof(sin6), (void *)uaddr);
-		__builtin_memcpy(&p[1], &sin6.sin6_addr, 16);
+		__builtin_memcpy(&p[SENTRY_SOCKADDR_INET6_OFF_ADDR], &sin6.sin6_addr, 16);
 		port = bpf_ntohs(sin6.sin6_port);
-		*(__u16 *)&p[17] = port;
-		ev_len(e, 19);
+		*(__u16 *)&p[SENTRY_SOCKADDR_INET6_OFF_PORT] = port;
+		ev_len(e, SENTRY_SOCKADDR_INET6_LEN);
 	} else if (family == K_AF_UNIX) {
-		n = bpf_probe_read_user_str(&p[1], UNIX_PATH_MAX, (void *)(uaddr + 2));
+		n = bpf_probe_read_user_str(&p[SENTRY_SOCKADDR_UNIX_OFF_PATH], UNIX_PATH_MAX, (void *)(uaddr + 2));
 		if (n <= 0) {
-			p[1] = 0;
+			p[SENTRY_SOCKADDR_UNIX_OFF_PATH] = 0;
 			n = 1;
 		}
-		ev_len(e, 1 + n);
+		ev_len(e, SENTRY_SOCKADDR_UNIX_OFF_PATH + n);
 	} else {
-		ev_len(e, 1);
+		ev_len(e, 1);	/* the family alone */
 	}
 }
 
@@ -105,7 +106,7 @@ static __always_inline void ev_tuple(struct ev *e, struct sock *sk, bool inbound
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	p[0] = family;
+	p[SENTRY_SOCK_OFF_FAMILY] = family;
 	if (family == K_AF_INET) {
 		__u32 laddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
 		__u32 raddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
@@ -116,11 +117,11 @@ static __always_inline void ev_tuple(struct ev *e, struct sock *sk, bool inbound
 			raddr = sin.sin_addr.s_addr;
 			rport = bpf_ntohs(sin.sin_port);
 		}
-		*(__u32 *)&p[1] = inbound ? raddr : laddr;
-		*(__u16 *)&p[5] = inbound ? rport : lport;
-		*(__u32 *)&p[7] = inbound ? laddr : raddr;
-		*(__u16 *)&p[11] = inbound ? lport : rport;
-		ev_len(e, 13);
+		*(__u32 *)&p[SENTRY_SOCKTUPLE_INET_OFF_SIP] = inbound ? raddr : laddr;
+		*(__u16 *)&p[SENTRY_SOCKTUPLE_INET_OFF_SPORT] = inbound ? rport : lport;
+		*(__u32 *)&p[SENTRY_SOCKTUPLE_INET_OFF_DIP] = inbound ? laddr : raddr;
+		*(__u16 *)&p[SENTRY_SOCKTUPLE_INET_OFF_DPORT] = inbound ? lport : rport;
+		ev_len(e, SENTRY_SOCKTUPLE_INET_LEN);
 	} else if (family == K_AF_INET6) {
 		struct in6_addr la = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
 		struct in6_addr ra = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
@@ -131,11 +132,11 @@ static __always_inline void ev_tuple(struct ev *e, struct sock *sk, bool inbound
 			ra = sin6.sin6_addr;
 			rport = bpf_ntohs(sin6.sin6_port);
 		}
-		__builtin_memcpy(&p[1], inbound ? &ra : &la, 16);
-		*(__u16 *)&p[17] = inbound ? rport : lport;
-		__builtin_memcpy(&p[19], inbound ? &la : &ra, 16);
-		*(__u16 *)&p[35] = inbound ? lport : rport;
-		ev_len(e, 37);
+		__builtin_memcpy(&p[SENTRY_SOCKTUPLE_INET6_OFF_SIP], inbound ? &ra : &la, 16);
+		*(__u16 *)&p[SENTRY_SOCKTUPLE_INET6_OFF_SPORT] = inbound ? rport : lport;
+		__builtin_memcpy(&p[SENTRY_SOCKTUPLE_INET6_OFF_DIP], inbound ? &la : &ra, 16);
+		*(__u16 *)&p[SENTRY_SOCKTUPLE_INET6_OFF_DPORT] = inbound ? lport : rport;
+		ev_len(e, SENTRY_SOCKTUPLE_INET6_LEN);
 	} else if (family == K_AF_UNIX) {
 		struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
 		struct unix_sock *named = (struct unix_sock *)(inbound ? sk : peer);
@@ -143,21 +144,23 @@ static __always_inline void ev_tuple(struct ev *e, struct sock *sk, bool inbound
 		__u16 ufamily = 0;
 		long n = 0;
 
-		*(__u64 *)&p[1] = (__u64)(inbound ? sk : peer);
-		*(__u64 *)&p[9] = (__u64)(inbound ? peer : sk);
+		*(__u64 *)&p[SENTRY_SOCKTUPLE_UNIX_OFF_SOURCE] = (__u64)(inbound ? sk : peer);
+		*(__u64 *)&p[SENTRY_SOCKTUPLE_UNIX_OFF_DEST] = (__u64)(inbound ? peer : sk);
 		if (addr)
-			n = bpf_probe_read_kernel_str(&p[17], UNIX_PATH_MAX, &addr->name[0].sun_path);
+			n = bpf_probe_read_kernel_str(&p[SENTRY_SOCKTUPLE_UNIX_OFF_PATH], UNIX_PATH_MAX,
+						      &addr->name[0].sun_path);
 		if (uaddr && (!inbound || n <= 1) &&
 		    !bpf_probe_read_user(&ufamily, sizeof(ufamily), (void *)uaddr) &&
 		    ufamily == K_AF_UNIX)
-			n = bpf_probe_read_user_str(&p[17], UNIX_PATH_MAX, (void *)(uaddr + 2));
+			n = bpf_probe_read_user_str(&p[SENTRY_SOCKTUPLE_UNIX_OFF_PATH], UNIX_PATH_MAX,
+						    (void *)(uaddr + 2));
 		if (n <= 0) {
-			p[17] = 0;
+			p[SENTRY_SOCKTUPLE_UNIX_OFF_PATH] = 0;
 			n = 1;
 		}
-		ev_len(e, 17 + n);
+		ev_len(e, SENTRY_SOCKTUPLE_UNIX_OFF_PATH + n);
 	} else {
-		ev_len(e, 1);
+		ev_len(e, 1);	/* the family alone */
 	}
 }
 
