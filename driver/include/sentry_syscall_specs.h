@@ -2,13 +2,13 @@
 /*
  * sentry_syscall_specs.h - for each x86_64 syscall, the scap event pair it becomes
  * and where each parameter comes from: the one table both drivers follow. The eBPF
- * probe (bpf/sentry.bpf.c) and the kernel module (fill_recipe.c) each interpret it
- * with their own means of reading the kernel; events whose parameters need more than
+ * probe (bpf/sentry.bpf.c) interprets it; the kernel module is to interpret it too
+ * (issue 14), each with its own means of reading the kernel; events whose parameters need more than
  * a recipe (the clone family, execve) name a handler instead, which each driver
  * implements. Syscalls absent here become generic events. The choice of event per
  * syscall is python/sentry/events/syscalls.py's; tests check the two agree, and that
  * every parameter has the size sentry.events.table says (tests/ebpf/test_specs.py on
- * the probe's object, tests/unit/test_syscall_specs_header.py on this header).
+ * the probe's object; the kernel module does not follow the table yet: issue 14).
  *
  * Include it in one file per driver: it defines the table. The includer may define
  * SENTRY_SPECS_ATTR (the probe puts the table in section .rodata.specs).
