@@ -24,7 +24,8 @@
 #include "sentry_bpf.h"
 #include "sentry_scap_flags.h"
 #include "probe_helpers.h"
-#include "syscall_specs.h"
+#define SENTRY_SPECS_ATTR SEC(".rodata.specs")
+#include "sentry_syscall_specs.h"
 #include "sentry_sampling.h"
 #include "sentry_compat_syscalls.h"
 

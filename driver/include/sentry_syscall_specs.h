@@ -1,16 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * syscall_specs.h - for each x86_64 syscall, the scap event pair it becomes and
- * where each parameter comes from. The probe interprets this table; events
- * whose parameters need more than a recipe (execve, clone, procexit) name a
- * handler instead. Syscalls absent here become generic events. The choice of
- * event per syscall is python/sentry/events/syscalls.py's; a test checks the
- * two agree, and that every parameter has the size sentry.events.table says.
+ * sentry_syscall_specs.h - for each x86_64 syscall, the scap event pair it becomes
+ * and where each parameter comes from: the one table both drivers follow. The eBPF
+ * probe (bpf/sentry.bpf.c) interprets it; the kernel module is to interpret it too
+ * (issue 14), each with its own means of reading the kernel; events whose parameters need more than
+ * a recipe (the clone family, execve) name a handler instead, which each driver
+ * implements. Syscalls absent here become generic events. The choice of event per
+ * syscall is python/sentry/events/syscalls.py's; tests check the two agree, and that
+ * every parameter has the size sentry.events.table says (tests/ebpf/test_specs.py on
+ * the probe's object; the kernel module does not follow the table yet: issue 14).
+ *
+ * Include it in one file per driver: it defines the table. The includer may define
+ * SENTRY_SPECS_ATTR (the probe puts the table in section .rodata.specs).
  */
 #ifndef SENTRY_SYSCALL_SPECS_H
 #define SENTRY_SYSCALL_SPECS_H
 
 #include <asm/unistd_64.h>
+
+#ifndef SENTRY_SPECS_ATTR
+#define SENTRY_SPECS_ATTR
+#endif
 
 enum param_kind {
 	PK_ARG = 1,	/* syscall argument a, size bytes */
@@ -166,7 +176,7 @@ struct syscall_spec {
 #define EVH(t, h) { .type = (t), .handler = (h) }
 #define SC(nr, e, x) [nr] = { .enter = e, .exit = x, .defined = 1 }
 
-const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.specs") = {
+const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SENTRY_SPECS_ATTR = {
 	/* files */
 	SC(__NR_open, EV(SE_SYSCALL_OPEN_E, STR(0), OFLAGS(1), OMODE(1, 2)),
 	   EV(SE_SYSCALL_OPEN_X, RET, OPEN_NAME(0), OFLAGS_X(1), OMODE(1, 2), DEV)),
@@ -388,5 +398,74 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SEC(".rodata.spec
 	SC(__NR_mprotect, EV(SE_SYSCALL_MPROTECT_E, ARG(0), ARG(1), PROT(2)),
 	   EV(SE_SYSCALL_MPROTECT_X, RET)),
 };
+
+/* The recipe shorthands stay in this file (short names that kernel headers may use). */
+#undef P
+#undef ARG
+#undef ARG32
+#undef ARG16
+#undef ARG8
+#undef FD
+#undef RET
+#undef RET32
+#undef STR
+#undef OPEN_NAME
+#undef BUF_RET
+#undef BUF_ARG
+#undef IOV_RET
+#undef IOV_ARG
+#undef IOV_LEN
+#undef MSG_RET
+#undef MSG_ARG
+#undef MSG_LEN
+#undef OFLAGS
+#undef CLFLAGS
+#undef PROT
+#undef MMFLAGS
+#undef FCNTL
+#undef PTREQ
+#undef MNTFLAGS
+#undef EXVATFLAGS
+#undef EFDFLAGS
+#undef HOW_FLAGS
+#undef HOW_MODE
+#undef HOW_RESOLVE
+#undef DEV
+#undef FD_PATH
+#undef FD_INO
+#undef NODE_MODE
+#undef NODE_DEV
+#undef OFLAGS_X
+#undef OMODE
+#undef MODE
+#undef QUEUE_PCT
+#undef QUEUE_LEN
+#undef QUEUE_MAX
+#undef SADDR
+#undef TUPLE
+#undef TUPLE_RET
+#undef TUPLE_TO
+#undef TUPLE_FROM
+#undef TUPLE_MSG_TO
+#undef TUPLE_MSG_FROM
+#undef UPTR64
+#undef UPTR32
+#undef PIPE_FD
+#undef PIPE_INO
+#undef VM
+#undef DYN_U64
+#undef DYN_NONE
+#undef DYN_BPF
+#undef FDLIST_IN
+#undef FDLIST_OUT
+#undef TIMESPEC
+#undef CAPS
+#undef ZERO
+#undef EMPTY
+#undef NPARAMS
+#undef EV
+#undef EV0
+#undef EVH
+#undef SC
 
 #endif /* SENTRY_SYSCALL_SPECS_H */
