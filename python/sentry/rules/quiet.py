@@ -23,8 +23,9 @@ A comparison over a bound field is true (false) when it is true (false) for each
 field's possible values, with the rules' own operator semantics (``scalar_test``; a missing
 value makes any comparison false, as in Falco); anything else is unknown, and ``and``,
 ``or``, ``not`` combine in Kleene's logic. A path is quiet only when *every* rule evaluates
-to false in every world: so a rule that mentions ``/dev/null`` (``fd.name = /dev/null``), or looks at
-opens without naming a path (``evt.type = openat and proc.name = x``), keeps it loud.
+to false in every world: so a rule that mentions ``/dev/null`` (``fd.name = /dev/null``),
+or looks at opens without naming a path (``evt.type = openat and proc.name = x``), keeps
+it loud.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ DEFAULT_CANDIDATES = (
 )
 """Paths offered to the proof by default (config ``quiet_opens.paths``)."""
 
-PATH_MAX = 31
-"""Longest path the probe's quiet map holds (its key is 32 bytes, NUL included)."""
+PATH_MAX = 30
+"""Longest path the probe's quiet map holds (its key is 32 bytes: the NUL and one more byte fit)."""
 
 MISSING = None
 UNKNOWN = None  # the third truth value; True and False are themselves
