@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sentry.errors import SentryError
+from sentry.log import log
 from sentry.rules.ast import (
     And,
     BoolConst,
@@ -262,11 +263,24 @@ def quiet_paths_for(ruleset: Any, cfg: Any) -> list[str]:
     return quiet_paths(ruleset.rules, tuple(cfg.get("quiet_opens.paths")))
 
 
+def push_quiet(source: Any, ruleset: Any, cfg: Any) -> list[str]:
+    """Hand a live source the quiet paths of ``ruleset`` (a source without
+    ``set_quiet``, the kernel module's, is left alone); returns the paths it took."""
+    setter = getattr(source, "set_quiet", None)
+    if setter is None:
+        return []
+    paths = quiet_paths_for(ruleset, cfg)
+    taken: list[str] = setter(paths)
+    log(f"quiet opens: {', '.join(taken) if taken else 'none'} (quiet_opens)", "info")
+    return taken
+
+
 __all__ = [
     "DEFAULT_CANDIDATES",
     "blocking_rules",
     "evaluate",
     "file_event_types",
+    "push_quiet",
     "quiet_paths",
     "quiet_paths_for",
     "worlds",
