@@ -21,7 +21,11 @@ processes** (so the drained counts include the host's other activity):
                   every parameter of every event;
 * ``dflt-rules``  the same, drained as ``sentry run`` does: ``Inspector.from_host()``, the
                   default rules (``rules/``) in the :class:`~sentry.pipeline.Engine`,
-                  with the drop monitor; alerts are counted, not printed.
+                  with the drop monitor; alerts are counted, not printed; no quiet opens;
+* ``dflt-quiet``  ``dflt-rules`` with the quiet opens ``sentry run`` pushes down (the files
+                  no default rule can match an open of, ``rules/quiet.py``): the probe
+                  leaves out open+close pairs of /dev/null (``driver/bpf/probe_quiet.h``),
+                  counted in the ``quiet`` column (suppressed, not drained, not dropped).
 
 Prints the best of three ns per call and the ratio to ``detached`` for each, and for the
 states with a reader the events drained per wall second and per CPU-second of the reader,
@@ -85,7 +89,16 @@ int main(int argc, char **argv)
 """
 
 LOOPS = {"getppid": "g", "open+close": "o"}
-STATES = ("idle", "capture", "walk", "decode", "dflt-probe", "dflt-decode", "dflt-rules")
+STATES = (
+    "idle",
+    "capture",
+    "walk",
+    "decode",
+    "dflt-probe",
+    "dflt-decode",
+    "dflt-rules",
+    "dflt-quiet",
+)
 RUNS = 3  # best of
 DRAIN_SECONDS = 30.0  # a reader gives up this long after the loop's start
 
@@ -163,14 +176,16 @@ def run_loop(
             proc.stdin.write("g")
             proc.stdin.close()
         else:
-            before = source.stats().drops
+            start = source.stats()
             window = LoopWindow(source, proc)
             consume(window)
+            end = source.stats()
             drained = {
                 "events": window.events,
                 "cpu": window.cpu,
                 "wall": window.wall,
-                "drops": source.stats().drops - before,
+                "drops": end.drops - start.drops,
+                "quiet": end.quiet - start.quiet,
             }
         out = proc.stdout.read()
     finally:
@@ -194,11 +209,13 @@ def decode(window: LoopWindow) -> None:
                 ev.param(i)
 
 
-def rules_reader() -> tuple[Consumer, set[int], dict[str, int]]:
-    """(consumer, interest, counts): the default rules run as ``sentry run`` does."""
+def rules_reader() -> tuple[Consumer, set[int], dict[str, int], list[str]]:
+    """(consumer, interest, counts, quiet paths): the default rules run as ``sentry run``
+    does."""
     from sentry.cli.run import default_rules, live_interest, load_checked
     from sentry.inspect.inspector import Inspector
     from sentry.pipeline import Engine, EngineOptions
+    from sentry.rules.quiet import quiet_paths_for
     from sentry.rules.ruleset import Selection
     from sentry.service.config import load_config
     from sentry.service.drops import DropMonitor
@@ -227,7 +244,8 @@ def rules_reader() -> tuple[Consumer, set[int], dict[str, int]]:
         )
         engine.run(window, inspector, monitor.check)
 
-    return consume, live_interest(ruleset, inspector) or set(), counts
+    quiet = quiet_paths_for(ruleset, cfg)
+    return consume, live_interest(ruleset, inspector) or set(), counts, quiet
 
 
 def best(
@@ -297,7 +315,7 @@ def main() -> int:
         finally:
             src.close()
 
-        rules, interest, counts = rules_reader()
+        rules, interest, counts, quiet = rules_reader()
         if "dflt-probe" in states:
             src = EbpfSource(interest=interest, ring_bytes=128 << 20)
             try:
@@ -308,10 +326,16 @@ def main() -> int:
         live = open_live("ebpf", interest=interest)
         described.append(getattr(live, "description", ""))
         try:
-            default_readers: dict[str, Consumer] = {"dflt-decode": decode, "dflt-rules": rules}
+            default_readers: dict[str, Consumer] = {
+                "dflt-decode": decode,
+                "dflt-rules": rules,
+                "dflt-quiet": rules,
+            }
             for state, consume in default_readers.items():
                 if state not in states:
                     continue
+                if state == "dflt-quiet":
+                    live.set_quiet(quiet)  # type: ignore[attr-defined]
                 for name, mode in loops.items():
                     results[name][state], drains[(name, state)] = best(
                         exe, mode, args, live, consume
@@ -326,6 +350,7 @@ def main() -> int:
         f"{'getppid' in names}"
     )
     print(f"live source: {described[0]}")
+    print(f"quiet opens (dflt-quiet): {', '.join(quiet) or 'none'}")
     print(f"{'loop':<12} {'state':<11} {'ns/call':>9} {'x detached':>11}")
     for name, by_state in results.items():
         base = by_state["detached"]
@@ -334,7 +359,7 @@ def main() -> int:
     print()
     print(
         f"{'loop':<12} {'reader':<11} {'events':>9} {'ev/s wall':>11} {'ev/CPU-s':>11} "
-        f"{'drops':>9} {'drop %':>7}"
+        f"{'drops':>9} {'drop %':>7} {'quiet':>9}"
     )
     for (name, state), d in drains.items():
         wall = d["events"] / d["wall"] if d["wall"] else 0.0
@@ -342,7 +367,8 @@ def main() -> int:
         made = d["events"] + d["drops"]
         print(
             f"{name:<12} {state:<11} {d['events']:>9.0f} {wall:>11.0f} {cpu:>11.0f} "
-            f"{d['drops']:>9.0f} {100 * d['drops'] / made if made else 0.0:>7.1f}"
+            f"{d['drops']:>9.0f} {100 * d['drops'] / made if made else 0.0:>7.1f} "
+            f"{d.get('quiet', 0):>9.0f}"
         )
     print(f"\ndflt-rules: {counts['alerts']} alerts raised over all runs (counted, not printed)")
     return 0

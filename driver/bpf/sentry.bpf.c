@@ -42,6 +42,7 @@ char LICENSE[] SEC("license") = "GPL";
 #include "probe_proc.h"
 #include "probe_io.h"
 #include "probe_net.h"
+#include "probe_quiet.h"
 
 /* ---- the recipe interpreter ------------------------------------------------- */
 
@@ -497,6 +498,11 @@ static __always_inline int on_sys_enter(struct pt_regs *regs, long id, bool btf)
 	if (!s)
 		return 0;
 	call_args(s, &c, regs, btf);
+	if (!c.generic && quiet_enter(s, nr, pid_tgid)) {
+		s->busy = 0;
+		return 0;
+	}
+	quiet_flush(s, pid_tgid, ts);
 	sc = &syscall_specs[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
 	if (!sc->defined || c.generic) {
 		ev_begin(&e, s, SE_GENERIC_E, 2, (__u32)pid_tgid, ts);
@@ -535,6 +541,13 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, long id, 
 	if (!s)
 		return 0;
 	call_args(s, &c, regs, btf);
+	e.s = s;
+	s->file_fd = -1;	/* no descriptor looked up yet for this event */
+	if (!c.generic && quiet_exit(&e, pid_tgid, ret)) {
+		s->busy = 0;
+		return 0;
+	}
+	quiet_flush(s, pid_tgid, ts);
 	sc = &syscall_specs[BOUNDED(nr, SENTRY_SYSCALL_NR_MAX - 1)];
 	if (!sc->defined || c.generic) {
 		ev_begin(&e, s, SE_GENERIC_X, 1, (__u32)pid_tgid, ts);
@@ -558,18 +571,20 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret, long id, 
 
 static __always_inline int on_process_exit(struct task_struct *task)
 {
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), ts;
 	struct scratch *s;
 	struct ev e;
 	__u32 code;
 
-	if (!task_wanted(bpf_get_current_pid_tgid()))
+	if (!task_wanted(pid_tgid))
 		return 0;
 	s = scratch_get();
 	if (!s)
 		return 0;
+	ts = epoch_ns();
+	quiet_flush(s, pid_tgid, ts);
 	code = BPF_CORE_READ(task, exit_code);
-	ev_begin(&e, s, SE_PROCEXIT_1_E, PROCEXIT_NPARAMS, BPF_CORE_READ(task, pid),
-		 epoch_ns());
+	ev_begin(&e, s, SE_PROCEXIT_1_E, PROCEXIT_NPARAMS, BPF_CORE_READ(task, pid), ts);
 	ev_int(&e, code, 8);				/* status */
 	ev_int(&e, (code >> 8) & 0xff, 8);		/* ret */
 	ev_int(&e, code & 0x7f, 1);			/* sig */

@@ -26,6 +26,8 @@ struct sentry_bpf_settings {
 	__u32 all_syscalls;	/* non-zero: interest ignored, every syscall captured */
 	__u32 sampling;		/* > 1: keep 1/sampling of each second (sentry_sampling.h) */
 	__u64 interest[8];	/* one bit per syscall number (SENTRY_SYSCALL_NR_MAX) */
+	__u32 quiet_on;		/* non-zero: opens of quiet files held back (probe_quiet.h) */
+	__u32 quiet_held;	/* opens held now, over all processes (the probe's count) */
 };
 
 /*

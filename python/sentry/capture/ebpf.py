@@ -58,6 +58,8 @@ DEFAULT_RING_BYTES = 8 << 20
 DEFAULT_BUDGET = 65536  # records taken per batch, over all CPUs
 POLL_MIN = 0.001  # first sleep when the rings are empty; doubles up to idle_timeout
 SYSCALL_NR_MAX = 512
+QUIET_KEY_LEN = 32  # struct quiet_key (probe_quiet.h)
+QUIET_PATH_MAX = 30  # longest quiet path: its NUL and one more byte fit the key
 
 _PROGRAMS = {
     "tp_btf": ("sys_enter_btf", "sys_exit_btf", "sched_process_exit_btf"),
@@ -298,6 +300,7 @@ class EbpfSource:
         self._settings_map: mmap.mmap | None = None
         self._poll: Any = None
         self._walker: _CWalker | None = None
+        self._quiet_keys: list[bytes] = []
         path = object_path or bpfobject.object_path()
         if direct_reads is None:
             direct_reads = kernel_has_kfunc("bpf_rdonly_cast")
@@ -462,6 +465,37 @@ class EbpfSource:
             or (generic and not sc.enter_event)
         )
 
+    def set_quiet(self, paths: Iterable[str]) -> list[str]:
+        """Hold back opens of these files (and their closes) in the probe, as
+        ``probe_quiet.h`` describes; [] turns it off. Only absolute paths of at most
+        QUIET_PATH_MAX bytes that exist are taken (each with the inode it names now);
+        returns those."""
+        lb = self._lib
+        fd = lb.bpf_map__fd(self._map("quiet_files"))
+        self._settings.quiet_on = 0
+        for key in self._quiet_keys:
+            lb.bpf_map_delete_elem(fd, ffi.from_buffer(key))
+        self._quiet_keys = []
+        taken = []
+        for path in paths:
+            raw = os.fsencode(path)
+            if not raw.startswith(b"/") or len(raw) > QUIET_PATH_MAX:
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            key = raw.ljust(QUIET_KEY_LEN, b"\0")
+            value = struct.pack("<QII", st.st_ino, st.st_dev & 0xFFFFFFFF, 0)
+            check(
+                lb.bpf_map_update_elem(fd, ffi.from_buffer(key), ffi.from_buffer(value), 0),
+                f"adding quiet file {path}",
+            )
+            self._quiet_keys.append(key)
+            taken.append(path)
+        self._settings.quiet_on = 1 if taken else 0
+        return taken
+
     def set_sampling(self, ratio: int) -> None:
         """Sampling ("dropping mode"), as the kernel module's: with ratio > 1 keep only the
         events of the first 1/ratio of each second, but always those that build process and
@@ -517,6 +551,7 @@ class EbpfSource:
         for cpu in range(self.ncpu):
             for i, val in enumerate(struct.unpack_from("<6Q", raw, cpu * per_cpu)):
                 totals[i] += val
+        quiet = self._per_cpu_sum("quiet_stats", 2)
         return CaptureStats(
             events=totals[0],
             drops_buffer=totals[1],
@@ -524,7 +559,21 @@ class EbpfSource:
             drops_bug=totals[3],
             preemptions=totals[4],
             suppressed=totals[5],
+            quiet=quiet[0],
+            quiet_written=quiet[1],
         )
+
+    def _per_cpu_sum(self, name: str, n: int) -> list[int]:
+        """The u64 counters of a one-entry per-CPU array map, summed over CPUs."""
+        fd = self._lib.bpf_map__fd(self._map(name))
+        buf = ffi.new("char[]", 8 * n * self.ncpu)
+        check(self._lib.bpf_map_lookup_elem(fd, ffi.new("uint32_t *", 0), buf), f"reading {name}")
+        raw = ffi.buffer(buf)
+        totals = [0] * n
+        for cpu in range(self.ncpu):
+            for i, val in enumerate(struct.unpack_from(f"<{n}Q", raw, cpu * 8 * n)):
+                totals[i] += val
+        return totals
 
     def close(self) -> None:
         """Detach the probe and release rings, maps and the object."""

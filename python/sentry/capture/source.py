@@ -27,7 +27,9 @@ class CaptureStats:
     every event a driver generated was received or is in ``drops``. ``drops_page_fault``
     counts written events with a user parameter left empty (memory not readable): they
     were delivered, so they are not drops. ``suppressed`` were filtered out on purpose
-    (interest set, own process, sampling).
+    (interest set, own process, sampling, quiet opens); ``quiet`` of them are opens and
+    closes of quiet files the eBPF probe left out (``probe_quiet.h``), and ``quiet_written``
+    counts held opens it wrote late, before another event of their process.
     """
 
     events: int = 0
@@ -36,6 +38,21 @@ class CaptureStats:
     drops_bug: int = 0
     preemptions: int = 0
     suppressed: int = 0
+    quiet: int = 0
+    quiet_written: int = 0
+
+    def summary(self) -> str:
+        """One line for run and tail summaries: suppressed is not dropped, but shown."""
+        text = (
+            f"capture: {self.events} events written, {self.drops} dropped, "
+            f"{self.suppressed} suppressed"
+        )
+        if self.quiet or self.quiet_written:
+            text += (
+                f" ({self.quiet} opens/closes of quiet files left out in the kernel, "
+                f"{self.quiet_written} held opens written late)"
+            )
+        return text
 
     @property
     def drops(self) -> int:

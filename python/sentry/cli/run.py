@@ -115,6 +115,24 @@ def live_interest(ruleset: Ruleset, inspector: Inspector) -> set[int] | None:
     return syscall_numbers_for_event_names(names)
 
 
+def _quiet_source(
+    opened: tuple[EventSource | AuditFileSource, Inspector | None], ruleset: Ruleset, cfg: Any
+) -> tuple[EventSource | AuditFileSource, Inspector | None]:
+    """A live source with the quiet opens of ``ruleset`` pushed down (rules/quiet.py)."""
+    from sentry.rules.quiet import push_quiet
+
+    push_quiet(opened[0], ruleset, cfg)
+    return opened
+
+
+def _retune(source: Any, inspector: Any, ruleset: Ruleset, cfg: Any) -> None:
+    """After a reload: the new rules' interest set and quiet opens, pushed down."""
+    from sentry.rules.quiet import push_quiet
+
+    source.set_interest(live_interest(ruleset, inspector))
+    push_quiet(source, ruleset, cfg)
+
+
 def check_capture_path(capture: str) -> None:
     """Raise a clear error when ``-e CAPTURE`` names no file."""
     if not Path(capture).exists():
@@ -352,11 +370,13 @@ def run_command(
         code = serve(
             cfg,
             load_rules,
-            lambda: open_source(None, ruleset, driver, ThreadLimits.from_config(cfg)),
+            lambda: _quiet_source(
+                open_source(None, ruleset, driver, ThreadLimits.from_config(cfg)), ruleset, cfg
+            ),
             sources=selection.sources,
             json_output=json_out,
             all_events=all_events,
-            retune=lambda src, insp, rs: src.set_interest(live_interest(rs, insp)),
+            retune=lambda src, insp, rs: _retune(src, insp, rs, current[0]),
             load_config=reread_config,  # SIGHUP
             rule_stats=rule_stats,
             rule_paths=paths,

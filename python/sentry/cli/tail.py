@@ -253,6 +253,8 @@ def tail(
                 if live:
                     out.flush()  # a pipe is block-buffered: live lines go out as they come
     finally:
+        if live:  # drops and suppressed events (not drops) are shown, never silent
+            print(f"sentry: {source.stats().summary()}", file=sys.stderr)
         source.close()
     return printed
 

@@ -8,6 +8,7 @@ where a number means what one of Falco's does, Falco's Prometheus name (Falco >=
 its ``falcosecurity_falco_`` / ``falcosecurity_scap_`` / ``falcosecurity_evt_`` prefix
 replaced by ``sentry_``: ``sentry_rules_matches_total{rule_name,priority,source,tags}``,
 ``sentry_n_evts_total``, ``sentry_n_drops_total``, ``sentry_n_drops_buffer_total{dir,drop}``,
+``sentry_n_suppressed_total`` (with ``sentry_n_suppressed_quiet_total``: not drops),
 ``sentry_outputs_queue_num_drops_total``, ``sentry_cpu_usage_ratio``,
 ``sentry_memory_rss_bytes``, ``sentry_n_threads``, ``sentry_n_drops_full_threadtable``,
 ``sentry_version_info`` ... (see :func:`falco_named`). Labels
@@ -54,6 +55,9 @@ class MetricsSnapshot:
     # Loaded rules: name -> (priority, source, tags), for the Falco-named rule counters.
     rules: dict[str, tuple[Priority, str, tuple[str, ...]]] = field(default_factory=dict)
     capture_events: int | None = None  # events the live driver wrote (None: no driver)
+    # Left out on purpose by the driver (not drops): "all" (interest set, own process,
+    # sampling, quiet opens), "quiet" (opens/closes of quiet files), "held_written".
+    suppressed: dict[str, int] = field(default_factory=dict)
     engine_name: str = ""  # the live driver: "kmod", "ebpf" ("" without one)
     # --rule-stats: rule name -> [events evaluated, matches, nanoseconds] (rulestats.py)
     rule_cost: dict[str, list[int]] = field(default_factory=dict)
@@ -293,6 +297,22 @@ def falco_named(s: MetricsSnapshot) -> Iterator[Metric]:
             "sentry_n_drops_bug",
             "Events lost to an internal driver error",
             value=s.drops.get("bug", 0),
+        )
+        yield CounterMetricFamily(
+            "sentry_n_suppressed",
+            "Events the driver left out on purpose (interest set, own process, sampling, "
+            "quiet opens): not drops",
+            value=s.suppressed.get("all", 0),
+        )
+        yield CounterMetricFamily(
+            "sentry_n_suppressed_quiet",
+            "Opens and closes of quiet files (no rule can match them) left out in the kernel",
+            value=s.suppressed.get("quiet", 0),
+        )
+        yield CounterMetricFamily(
+            "sentry_n_quiet_held_written",
+            "Held opens of quiet files written late, before another event of their process",
+            value=s.suppressed.get("held_written", 0),
         )
     if s.threads is not None:
         yield GaugeMetricFamily("sentry_n_threads", "Threads in the thread table", value=s.threads)

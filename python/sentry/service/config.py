@@ -273,6 +273,13 @@ SCHEMA: dict[str, Key] = {
     "falco_libs.thread_table_size": Key(262144, _positive_int, INT),
     "falco_libs.thread_table_auto_purging_interval_s": Key(300, _positive_int, INT),
     "falco_libs.thread_table_auto_purging_thread_timeout_s": Key(300, _non_negative_int, INT),
+    # Opens of these files that no loaded rule can match (rules/quiet.py proves which) are
+    # held back by the eBPF probe with their closes (driver/bpf/probe_quiet.h); counted as
+    # suppressed (sentry_n_suppressed_quiet), never as drops. false: every open is written.
+    "quiet_opens.enabled": Key(True, _bool, BOOL),
+    "quiet_opens.paths": Key(
+        ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"], _str_list, STRS
+    ),
     # Container runtimes asked for metadata (falco.yaml's container_engines; sockets are
     # looked up under $HOST_ROOT when Sentry runs in a container).
     "container_engines.docker.enabled": Key(True, _bool, BOOL),

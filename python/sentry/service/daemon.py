@@ -181,12 +181,18 @@ class Daemon:
         drops: dict[str, int] = {}
         unreadable = 0
         capture_events = None
+        suppressed: dict[str, int] = {}
         if self.source is not None and hasattr(self.source, "stats"):
             st = self.source.stats()
             capture_events = st.events
             # A page fault truncates a parameter; the event itself is delivered, not lost.
             drops = {"buffer": st.drops_buffer, "bug": st.drops_bug, "preemption": st.preemptions}
             unreadable = st.drops_page_fault
+            suppressed = {
+                "all": st.suppressed,
+                "quiet": st.quiet,
+                "held_written": st.quiet_written,
+            }
         if self.web is not None:
             drops["k8s_audit_malformed"] = self.web.malformed
         snap = MetricsSnapshot(
@@ -203,6 +209,7 @@ class Daemon:
             reloads=dict(self.reloads),
             rules={r.name: (r.priority, r.source, r.tags) for r in self.ruleset.rules},
             capture_events=capture_events,
+            suppressed=suppressed,
             engine_name=engine_name(self.source),
             rule_cost={
                 k: list(v) for k, v in getattr(self.engine.rule_stats, "by_rule", {}).items()
@@ -437,6 +444,8 @@ class Daemon:
             self.web.stop()
         with self._lock:
             pass  # a webhook evaluation in progress has queued its alerts; later ones get 503
+        if source is not None and hasattr(source, "stats"):
+            _log(source.stats().summary(), "info")  # suppressed is not dropped, but shown
         if source is not None and hasattr(source, "close"):
             source.close()
         if self.containers is not None:

@@ -44,6 +44,7 @@ int bpf_map_create(int map_type, const char *map_name, uint32_t key_size, uint32
                    uint32_t max_entries, const void *opts);
 int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags);
 int bpf_map_lookup_elem(int fd, const void *key, void *value);
+int bpf_map_delete_elem(int fd, const void *key);
 long libbpf_get_error(const void *ptr);
 struct btf;
 struct btf *btf__load_vmlinux_btf(void);
