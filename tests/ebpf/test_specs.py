@@ -18,7 +18,8 @@ H_TABLE = 0
 VARIABLE = 0  # recipe size 0: a string, buffer, address or tuple
 
 # The probe's syscall table (driver/include/sentry_syscall_specs.h:
-# struct sentry_syscall_spec[], section .rodata.specs), read from the object file with the loader's own section reader.
+# struct sentry_syscall_spec[], section .rodata.specs), read from the object file with the
+# loader's own section reader.
 SPEC_MAX_PARAMS = 14
 _EVENT_SPEC = struct.Struct(f"<HBB{4 * SPEC_MAX_PARAMS}s")
 _SYSCALL_SPEC = struct.Struct(f"<{_EVENT_SPEC.size}s{_EVENT_SPEC.size}sI")
