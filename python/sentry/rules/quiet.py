@@ -211,21 +211,14 @@ def evaluate(expr: Expr, bound: dict[str, Binding]) -> bool | None:
     if isinstance(expr, Not):
         inner = evaluate(expr.arg, bound)
         return None if inner is None else not inner
-    if isinstance(expr, And):
-        result: bool | None = True
+    if isinstance(expr, And | Or):
+        # Kleene logic: False decides an and, True an or; else unknown if any is unknown.
+        decides = isinstance(expr, Or)
+        result: bool | None = not decides
         for arg in expr.args:
             v = evaluate(arg, bound)
-            if v is False:
-                return False
-            if v is None:
-                result = None
-        return result
-    if isinstance(expr, Or):
-        result = False
-        for arg in expr.args:
-            v = evaluate(arg, bound)
-            if v is True:
-                return True
+            if v is decides:
+                return decides
             if v is None:
                 result = None
         return result
