@@ -155,12 +155,6 @@ def test_chart_pod_loader_then_agent_alerts_on_vi_in_a_container(
     clear_pod(env, agent, loader)
     try:
         play_res = podman(env, "kube", "play", str(play), timeout=600, check=False)
-        if play_res.returncode != 0 and "already in use" in play_res.stderr:
-            # podman 4.3 can leave a container in its storage that its own database no
-            # longer lists (a relic of a create or remove cut short): said, cleared, again
-            print(f"podman kube play: {play_res.stderr.strip()}; clearing and playing again")
-            clear_pod(env, agent, loader)
-            play_res = podman(env, "kube", "play", str(play), timeout=600, check=False)
         assert play_res.returncode == 0, f"{play_res.stderr}loader log:\n{logs(env, loader)}"
         # the loader runs to success before the agent starts, saying what it checked
         deadline = time.monotonic() + 180
