@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance_data import FALCO_DIR, REPO_ROOT
+from conformance_data import REPO_ROOT
 from sentry.pipeline import load_ruleset
 from sentry.rules.parser import parse_condition
 from sentry.rules.quiet import (
@@ -22,7 +22,6 @@ from sentry.rules.quiet import (
 from sentry.service.config import load_config
 
 DEFAULT_RULES = REPO_ROOT / "rules" / "sentry_rules.yaml"
-FALCO_RULES = FALCO_DIR / "rules" / "falco_rules.yaml"
 
 
 def _rules(tmp_path: Path, *conditions: str, base: Path | None = None) -> list[object]:
@@ -51,10 +50,8 @@ def test_the_default_rules_leave_the_device_files_quiet_and_etc_files_loud() -> 
     assert quiet_paths(ruleset.rules, ["/etc/shadow", "/etc/passwd", "/dev/null"]) == ["/dev/null"]
 
 
-def test_falco_0_28_1_rules_leave_the_device_files_quiet() -> None:
-    if not FALCO_RULES.is_file():
-        pytest.skip(f"no Falco 0.28.1 rules at {FALCO_RULES} (SENTRY_CONFORMANCE_DIR)")
-    ruleset, _ = load_ruleset([FALCO_RULES])
+def test_falco_0_28_1_rules_leave_the_device_files_quiet(falco_dir: Path) -> None:
+    ruleset, _ = load_ruleset([falco_dir / "rules" / "falco_rules.yaml"])
     assert len(ruleset.rules) > 40
     assert quiet_paths(ruleset.rules) == list(DEFAULT_CANDIDATES)
     loud = blocking_rules(ruleset.rules, "/etc/shadow")
