@@ -315,24 +315,43 @@ static __always_inline void count_suppressed(void)
 
 /*
  * The six syscall arguments, copied into the scratch area once per event. A tp_btf
- * program's regs is a BTF pointer, read directly; a raw_tp program's is not, and is
- * copied with one probe read (rather than one per argument).
+ * program's regs is a BTF pointer, read directly; a raw_tp program's is not: the eight
+ * registers r10..di, consecutive in x86-64's pt_regs, are copied with one probe read
+ * into the scratch area itself (a copy of pt_regs on the stack, 168 bytes, put the
+ * raw_tp exit program over the verifier's 512-byte limit for a program and its
+ * bpf_loop callback on 6.1), then put in argument order.
  */
+#define REGS_WINDOW 8	/* r10, r9, r8, ax, cx, dx, si, di */
+_Static_assert(__builtin_offsetof(struct pt_regs, di) -
+	       __builtin_offsetof(struct pt_regs, r10) == (REGS_WINDOW - 1) * 8,
+	       "pt_regs: r10..di are not consecutive");
+
 static __always_inline void load_args(struct scratch *s, struct pt_regs *regs, bool btf)
 {
-	struct pt_regs copy;
+	__u64 r10, r9, r8;
 
-	if (!btf) {
-		if (bpf_probe_read_kernel(&copy, sizeof(copy), regs))
-			__builtin_memset(&copy, 0, sizeof(copy));
-		regs = &copy;
+	if (btf) {
+		s->args[0] = regs->di;
+		s->args[1] = regs->si;
+		s->args[2] = regs->dx;
+		s->args[3] = regs->r10;
+		s->args[4] = regs->r8;
+		s->args[5] = regs->r9;
+		return;
 	}
-	s->args[0] = regs->di;
-	s->args[1] = regs->si;
-	s->args[2] = regs->dx;
-	s->args[3] = regs->r10;
-	s->args[4] = regs->r8;
-	s->args[5] = regs->r9;
+	if (bpf_probe_read_kernel(s->args, REGS_WINDOW * 8, &regs->r10))
+		__builtin_memset(s->args, 0, sizeof(s->args));
+	r10 = s->args[0];
+	r9 = s->args[1];
+	r8 = s->args[2];
+	s->args[0] = s->args[7];	/* di */
+	s->args[1] = s->args[6];	/* si */
+	s->args[2] = s->args[5];	/* dx */
+	s->args[3] = r10;
+	s->args[4] = r8;
+	s->args[5] = r9;
+	s->args[6] = 0;
+	s->args[7] = 0;
 }
 
 static __always_inline __u64 ev_arg(struct ev *e, __u32 i)
