@@ -20,7 +20,7 @@ processes** (so the drained counts include the host's other activity):
 * ``dflt-decode`` the probe as ``open_live("ebpf")`` opens it, drained by a reader decoding
                   every parameter of every event;
 * ``dflt-rules``  the same, drained as ``sentry run`` does: ``Inspector.from_host()``, the
-                  default rules (``rules/``) in the :class:`~sentry.pipeline.Engine`,
+                  default rules (``rules/``) in the :class:`~sentry.pipeline.Pipeline`,
                   with the drop monitor; alerts are counted, not printed; no quiet opens;
 * ``dflt-quiet``  ``dflt-rules`` with the quiet opens ``sentry run`` pushes down (the files
                   no default rule can match an open of, ``rules/quiet.py``): the probe
@@ -214,7 +214,7 @@ def rules_reader() -> tuple[Consumer, set[int], dict[str, int], list[str]]:
     does."""
     from sentry.cli.run import default_rules, live_interest, load_checked
     from sentry.inspect.inspector import Inspector
-    from sentry.pipeline import Engine, EngineOptions
+    from sentry.pipeline import Pipeline, PipelineOptions
     from sentry.rules.quiet import quiet_paths_for
     from sentry.rules.ruleset import Selection
     from sentry.service.config import load_config
@@ -228,7 +228,7 @@ def rules_reader() -> tuple[Consumer, set[int], dict[str, int], list[str]]:
     def sink(_alert: Any) -> None:
         counts["alerts"] += 1
 
-    engine = Engine(ruleset, sink, EngineOptions())
+    pipeline = Pipeline(ruleset, sink, PipelineOptions())
 
     def consume(window: LoopWindow) -> None:
         d = cfg.section("syscall_event_drops")
@@ -242,7 +242,7 @@ def rules_reader() -> tuple[Consumer, set[int], dict[str, int], list[str]]:
             alert=lambda _report: sink(None),
             log=lambda _line: None,
         )
-        engine.run(window, inspector, monitor.check)
+        pipeline.run(window, inspector, monitor.check)
 
     quiet = quiet_paths_for(ruleset, cfg)
     return consume, live_interest(ruleset, inspector) or set(), counts, quiet

@@ -44,7 +44,7 @@ from replay import build
 from sentry.capture.scapreader import ScapReader
 from sentry.cli.run import default_rules, output_compiler
 from sentry.inspect.inspector import Inspector
-from sentry.pipeline import Engine, EngineOptions, load_ruleset, needed_event_types
+from sentry.pipeline import Pipeline, PipelineOptions, load_ruleset, needed_event_types
 from sentry.rules.ruleset import Ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def index_report(ruleset: Ruleset) -> list[str]:
 
 
 def replay(ruleset: Ruleset, big: Path, rule_stats: bool = False) -> tuple[int, int]:
-    """(events delivered to the engine, alerts) for one pass."""
+    """(events delivered to the pipeline, alerts) for one pass."""
     alerts = 0
 
     def sink(_alert: object) -> None:
@@ -103,12 +103,12 @@ def replay(ruleset: Ruleset, big: Path, rule_stats: bool = False) -> tuple[int, 
     reader = ScapReader(big)
     inspector = Inspector.from_capture(reader)
     reader.event_types = needed_event_types(ruleset, inspector)
-    engine = Engine(ruleset, sink, EngineOptions(hostname="bench"))
+    pipeline = Pipeline(ruleset, sink, PipelineOptions(hostname="bench"))
     if rule_stats:
         from sentry.rules.rulestats import attach
 
-        cost = attach(engine, on_signal=False)
-    stats = engine.run(reader, inspector)
+        cost = attach(pipeline, on_signal=False)
+    stats = pipeline.run(reader, inspector)
     if rule_stats:
         print(cost.table())
     return stats.events, alerts

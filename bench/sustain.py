@@ -4,7 +4,7 @@ Issue 12's sustained-rate target: with the default rules, a steady 200 k events/
 must lose **zero** events. A small C program does open+close of /dev/null at a fixed pace
 (each pair is four events: both halves of both calls), checking the clock every 256 pairs;
 this process reads the probe as ``sentry run`` does (the default interest set,
-``Inspector.from_host()``, the default rules in the Engine, the drop monitor) and counts
+``Inspector.from_host()``, the default rules in the Pipeline, the drop monitor) and counts
 what it drained, the probe's drops and the alerts.
 
 Printed: the rate asked for and reached (the loop's own count), the events drained, the

@@ -2,7 +2,7 @@
 
 Issue 12's memory target: with 10 k live threads tracked, the reader stays within 150 MB
 RSS. This process runs the pipeline as ``sentry run`` does (the default interest set,
-``Inspector.from_host()``, the default rules in the Engine) over the live eBPF probe; a small
+``Inspector.from_host()``, the default rules in the Pipeline) over the live eBPF probe; a small
 C program then forks P processes of T threads each (default 10 x 1000), every thread
 blocked on a pipe, each process holding a few open files. The reader drains their clone
 events until the table holds them all, then RSS is read again.
@@ -103,12 +103,12 @@ def pipeline() -> tuple[Any, Any, Any, set[int]]:
     from sentry.capture.drivers import open_live
     from sentry.cli.run import default_rules, live_interest, load_checked
     from sentry.inspect.inspector import Inspector
-    from sentry.pipeline import Engine, EngineOptions
+    from sentry.pipeline import Pipeline, PipelineOptions
     from sentry.rules.ruleset import Selection
 
     ruleset = load_checked(default_rules(), Selection())
     inspector = Inspector.from_host()
-    engine = Engine(ruleset, lambda _alert: None, EngineOptions())
+    engine = Pipeline(ruleset, lambda _alert: None, PipelineOptions())
     interest = live_interest(ruleset, inspector) or set()
     return engine, inspector, open_live("ebpf", interest=interest), interest
 

@@ -232,20 +232,20 @@ def todays_audit_keys(ruleset: Ruleset) -> bool:
 
 
 @dataclass(slots=True)
-class EngineOptions:
+class PipelineOptions:
     all_events: bool = False  # -A: also evaluate the simple-consumer drop set
     time_iso8601: bool = False  # text alert time as ISO 8601 (time_format_iso_8601)
     hostname: str = field(default_factory=lambda: alert_hostname())
     rule_matching: str = "first"  # first: one alert per event; all: one per matching rule
 
 
-class Engine:
+class Pipeline:
     """Evaluates events against a ruleset and hands alerts to a sink."""
 
-    def __init__(self, ruleset: Ruleset, sink: AlertSink, options: EngineOptions | None = None):
+    def __init__(self, ruleset: Ruleset, sink: AlertSink, options: PipelineOptions | None = None):
         self.ruleset = ruleset
         self.sink = sink
-        self.options = options or EngineOptions()
+        self.options = options or PipelineOptions()
         self.stats = RunStats()
         self._audit_rules = ruleset.by_source.get("k8s_audit", ())
         if self.options.all_events:

@@ -20,7 +20,6 @@ instead of one probe read each, chosen before load.
 from __future__ import annotations
 
 import contextlib
-import gc
 import mmap
 import os
 import select
@@ -43,17 +42,14 @@ from sentry.capture._cffi.libbpf import (
     lib,
     take_log,
 )
-from sentry.capture._cffi.scapscan import scanned_events
+from sentry.capture.ebpfring import PAGE, CWalker, Ring
 from sentry.capture.source import CaptureStats
 from sentry.errors import DriverError
-from sentry.events.event import HEADER, Event, first_param_kinds
+from sentry.events.event import Event
 from sentry.events.syscalls import X86_64_SYSCALLS
-from sentry.events.table import EVENTS, event_by_name
+from sentry.events.table import event_by_name
 from sentry.events.wire import SAMPLING_MAX
 
-RING_BUSY = 1 << 31
-RING_DISCARD = 1 << 30
-RING_HDR = 8
 DEFAULT_RING_BYTES = 8 << 20
 DEFAULT_BUDGET = 65536  # records taken per batch, over all CPUs
 POLL_MIN = 0.001  # first sleep when the rings are empty; doubles up to idle_timeout
@@ -67,10 +63,6 @@ _PROGRAMS = {
 }
 # Process events and the parameters the probe writes (EXEC_X_NPARAMS... in sentry.bpf.c).
 _PROCESS_EVENTS = (("execve", "<", 28), ("clone", "<", 21), ("procexit", ">", 4))
-_PAGE = mmap.PAGESIZE
-_U32 = struct.Struct("<I")
-_RECORD = struct.Struct("<8x" + HEADER.format.lstrip("<"))  # ring record header, scap header
-_U64 = struct.Struct("<Q")
 _by_ts = attrgetter("ts")
 
 
@@ -89,146 +81,6 @@ def check_process_layouts() -> None:
 def _boot_to_epoch_ns() -> int:
     """What to add to CLOCK_BOOTTIME (the probe's clock) to get ns since the epoch."""
     return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
-
-
-class _Ring:
-    """One CPU's BPF ring buffer, mapped: consumer page (rw), producer page + data twice (ro)."""
-
-    def __init__(self, fd: int, size: int, cpu: int):
-        self.fd = fd
-        self.cpu = cpu
-        self.mask = size - 1
-        self.cons_map = mmap.mmap(fd, _PAGE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        self.prod_map = mmap.mmap(
-            fd, _PAGE + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=_PAGE
-        )
-        self.cons = memoryview(self.cons_map).cast("Q")
-        self.prod = memoryview(self.prod_map).cast("Q")
-        self.data = memoryview(self.prod_map)[_PAGE:]
-        self.pending = self.cons[0]  # consumer position once the current batch is released
-        self.walker: _CWalker | None = None  # ring_scan over this ring, when compiled
-
-    def release(self) -> None:
-        """Give the records of the last batch back to the producer."""
-        if self.pending != self.cons[0]:
-            self.cons[0] = self.pending
-
-    def take(self, budget: int, out: list[Event], wanted: frozenset[int] | None) -> int:
-        """Append up to budget records' events without consuming them (those of wanted
-        types only, when given); returns how many records were read."""
-        pos = self.pending
-        prod = self.prod[0]
-        taken = 0
-        # Thousands of new Events at once would run the cyclic GC over and over (they
-        # hold no cycles); let it run once, after the batch.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            if self.walker is not None:
-                pos, taken = self.walker.walk(self, pos, prod, budget, out)
-            else:
-                pos, taken = self._walk(pos, prod, budget, out, wanted)
-        finally:
-            if collecting:
-                gc.enable()
-        self.pending = pos
-        return taken
-
-    def _walk(
-        self, pos: int, prod: int, budget: int, out: list[Event], wanted: frozenset[int] | None
-    ) -> tuple[int, int]:
-        """The Python walk (the reference :class:`_CWalker` is tested against)."""
-        data, mask, cpu = self.data, self.mask, self.cpu
-        unpack_len = _U32.unpack_from
-        unpack_rec = _RECORD.unpack_from
-        taken = 0
-        while pos < prod and taken < budget:
-            off = pos & mask
-            (hdr,) = unpack_len(data, off)
-            if hdr & RING_BUSY:
-                break
-            pos += ((hdr & ~(RING_BUSY | RING_DISCARD)) + RING_HDR + 7) & ~7
-            taken += 1
-            if hdr & RING_DISCARD:
-                continue
-            ts, tid, elen, etype, nparams = unpack_rec(data, off)
-            if wanted is None or etype in wanted:
-                out.append(Event(data, off + RING_HDR, 0, cpu, ts, tid, elen, etype, nparams))
-        return pos, taken
-
-    def close(self) -> None:
-        if self.walker is not None:
-            self.walker.release(self)
-            self.walker = None
-        for view in (self.cons, self.prod, self.data):
-            view.release()
-        for mapping in (self.cons_map, self.prod_map):
-            with contextlib.suppress(BufferError):  # events still point into it: GC unmaps
-                mapping.close()
-        os.close(self.fd)
-
-
-class _CWalker:
-    """The rings walked in C (``ring_scan`` in ``_cffi/scapscan.c``): headers, lengths and
-    parameter 0 read there, so that Python only makes the Event of each wanted record
-    (with its parameter 0 already decoded, as the capture reader's C walker gives it)."""
-
-    def __init__(self, scanner: Any, budget: int):
-        self.ffi, self.lib = scanner.ffi, scanner.lib
-        self.ntypes = max(EVENTS) + 1
-        self._kinds = self.ffi.from_buffer("uint8_t[]", first_param_kinds(self.ntypes))
-        self._recs = self.ffi.new("struct scan_rec[]", max(1, budget))
-        self._recbuf = self.ffi.buffer(self._recs)
-        self._pos = self.ffi.new("uint64_t *")
-        self._taken = self.ffi.new("int *")
-        self._want: Any = self.ffi.NULL
-        self._mask: bytearray | None = None
-        self._views: dict[int, Any] = {}  # ring fd -> its data area as a C pointer
-
-    def want(self, types: frozenset[int] | None) -> None:
-        """Report only records of these event types (None: all)."""
-        if types is None:
-            self._want, self._mask = self.ffi.NULL, None
-            return
-        mask = bytearray(self.ntypes)
-        for code in types:
-            if 0 <= code < self.ntypes:
-                mask[code] = 1
-        self._mask = mask  # kept alive: the C pointer below reads it
-        self._want = self.ffi.from_buffer("uint8_t[]", mask)
-
-    def walk(
-        self, ring: _Ring, pos: int, prod: int, budget: int, out: list[Event]
-    ) -> tuple[int, int]:
-        view = self._views.get(ring.fd)
-        if view is None:
-            view = self._views[ring.fd] = self.ffi.from_buffer("uint8_t[]", ring.data)
-        cpos = self._pos
-        cpos[0] = pos
-        budget = min(budget, len(self._recs))
-        count = self.lib.ring_scan(
-            view,
-            ring.mask,
-            cpos,
-            prod,
-            budget,
-            self._want,
-            self._kinds,
-            self.ntypes,
-            ring.cpu,
-            self._recs,
-            budget,
-            self._taken,
-        )
-        if count:
-            out += scanned_events(ring.data, self._recbuf, count)
-        return cpos[0], self._taken[0]
-
-    def release(self, ring: _Ring) -> None:
-        """Drop the C view of ``ring``'s data (before the ring's own views are released)."""
-        view = self._views.pop(ring.fd, None)
-        if view is not None:
-            self.ffi.release(view)
 
 
 MIN_KERNEL = (5, 17)
@@ -286,8 +138,8 @@ class EbpfSource:
         refusal = kernel_refusal()
         if refusal:
             raise DriverError(refusal)
-        if ring_bytes < _PAGE or ring_bytes & (ring_bytes - 1):
-            raise DriverError(f"eBPF: ring size {ring_bytes} must be a power of two >= {_PAGE}")
+        if ring_bytes < PAGE or ring_bytes & (ring_bytes - 1):
+            raise DriverError(f"eBPF: ring size {ring_bytes} must be a power of two >= {PAGE}")
         self._lib = lib()
         self._budget = budget
         self._idle = idle_timeout
@@ -295,11 +147,11 @@ class EbpfSource:
         self._num = 0
         self._event_types: frozenset[int] | None = None
         self._links: list[Any] = []
-        self._rings: list[_Ring] = []
+        self._rings: list[Ring] = []
         self._obj: Any = None
         self._settings_map: mmap.mmap | None = None
         self._poll: Any = None
-        self._walker: _CWalker | None = None
+        self._walker: CWalker | None = None
         self._quiet_keys: list[bytes] = []
         path = object_path or bpfobject.object_path()
         if direct_reads is None:
@@ -319,7 +171,7 @@ class EbpfSource:
             raise DriverError("eBPF probe could not be loaded:\n" + "\n".join(errors))
         scanner = scapscan.load() if c_walker else None
         if scanner is not None:
-            self._walker = _CWalker(scanner, budget)
+            self._walker = CWalker(scanner, budget)
             for ring in self._rings:
                 ring.walker = self._walker
         reads = "files read through BTF pointers" if direct_reads else "files probe-read"
@@ -363,7 +215,7 @@ class EbpfSource:
                 f"creating the ring of CPU {cpu}",
             )
             ring_fds.append(fd)
-            self._rings.append(_Ring(fd, ring_bytes, cpu))
+            self._rings.append(Ring(fd, ring_bytes, cpu))
         # the kernel wants inner maps of the template's size: the first ring is the template
         check(lb.bpf_map__set_inner_map_fd(rings, ring_fds[0]), "setting the ring template")
         check(
@@ -402,7 +254,7 @@ class EbpfSource:
 
     def _configure(self, snaplen: int, interest: Iterable[int] | None, target_tgid: int) -> None:
         bss = find_map(self._lib, self._obj, ".bss")
-        size = max(_PAGE, self._lib.bpf_map__value_size(bss))
+        size = max(PAGE, self._lib.bpf_map__value_size(bss))
         self._settings_map = mmap.mmap(
             self._lib.bpf_map__fd(bss), size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE
         )

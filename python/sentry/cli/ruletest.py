@@ -61,7 +61,7 @@ class _Rulesets:
 def run_case(case: TestCase, rulesets: _Rulesets, workdir: Path) -> Outcome:
     """Replay one case through the engine and judge its alerts."""
     from sentry.cli.run import open_source
-    from sentry.pipeline import Engine
+    from sentry.pipeline import Pipeline
     from sentry.rules.storywriter import write_story
 
     out = Outcome(case, case.where, case.name, "passed")
@@ -75,7 +75,7 @@ def run_case(case: TestCase, rulesets: _Rulesets, workdir: Path) -> Outcome:
         alerts: list[Any] = []
         source, inspector = open_source(str(capture), ruleset)
         try:
-            Engine(ruleset, alerts.append).run(source, inspector)
+            Pipeline(ruleset, alerts.append).run(source, inspector)
         finally:
             source.close()
     except (SentryError, ValueError, OSError) as exc:

@@ -33,8 +33,8 @@ from sentry.capture.source import EventSource, RecordSource
 from sentry.errors import SentryError
 from sentry.inspect.threads import ThreadLimits
 from sentry.pipeline import (
-    Engine,
-    EngineOptions,
+    Pipeline,
+    PipelineOptions,
     ignored_event_names,
     load_ruleset,
     needed_event_types,
@@ -449,7 +449,7 @@ def replay(
     explain: list[Path] | None = None,
     alert_capture: Any = None,
 ) -> int:
-    """Run the engine over ``source`` into the configured outputs; the exit status."""
+    """Run the pipeline over ``source`` into the configured outputs; the exit status."""
     from sentry.outputs.channels import Message
     from sentry.service.drops import DROP_RULE, DropExit, DropMonitor, DropReport
     from sentry.service.outputsetup import build_outputs
@@ -457,7 +457,7 @@ def replay(
     as_json = json_out or cfg.get("json_output")
     include_output = cfg.get("json_include_output_property")
     outputs = build_outputs(cfg)
-    options = EngineOptions(
+    options = PipelineOptions(
         all_events=all_events,
         time_iso8601=cfg.get("time_format_iso_8601"),
         rule_matching=cfg.get("rule_matching"),
@@ -482,16 +482,16 @@ def replay(
             Message(doc if as_json else text, doc.encode(), alert.priority.name.lower(), alert.rule)
         )
 
-    engine = Engine(ruleset, sink, options)
+    pipeline = Pipeline(ruleset, sink, options)
     if rule_stats:
         from sentry.rules.rulestats import attach
 
-        cost = attach(engine)
+        cost = attach(pipeline)
     if explain is not None:
         from sentry.rules.explain import alert_explainer
         from sentry.rules.loader import load_rules
 
-        engine.explainer = alert_explainer(load_rules(explain))
+        pipeline.explainer = alert_explainer(load_rules(explain))
 
     def drop_alert(report: DropReport) -> None:
         sink(
@@ -521,7 +521,7 @@ def replay(
         )
     code = 0
     try:
-        engine.run(source, inspector, monitor.check if monitor is not None else None)
+        pipeline.run(source, inspector, monitor.check if monitor is not None else None)
     except DropExit:
         code = 1
     except _ReaderGone:
@@ -538,7 +538,7 @@ def replay(
     if rule_stats:
         print(cost.table(), file=sys.stderr)
     if show_stats:
-        print(engine.stats.summary(), file=sys.stderr)
+        print(pipeline.stats.summary(), file=sys.stderr)
         if inspector is not None and inspector.threads.drops_full:
             print(
                 f"Threads not tracked (thread table full): {inspector.threads.drops_full}",

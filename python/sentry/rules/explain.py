@@ -229,7 +229,7 @@ class Explainer:
 
 
 def alert_explainer(defs: Any) -> Any:
-    """What ``Engine.explainer`` takes: ``(compiled rule, event) -> Node``."""
+    """What ``Pipeline.explainer`` takes: ``(compiled rule, event) -> Node``."""
     explainer = Explainer(defs)
 
     def explain(rule: Any, ev: Any) -> Node | None:

@@ -1,11 +1,11 @@
 """Per-rule cost: events evaluated, matches and CPU time of each rule (``--rule-stats``).
 
-Off (the default), nothing here runs: the engine evaluates each event type with its
+Off (the default), nothing here runs: the pipeline evaluates each event type with its
 generated program. On, :meth:`RuleStats.program` replaces each type's program by a loop
 over the type's rules in file order that reads the clock between rules (one
 ``perf_counter_ns`` per rule evaluated), so each rule is charged the time from the end of
 the previous rule to the end of its own match: every nanosecond of evaluation goes to a
-rule, and the rules' sum is the engine's evaluation time. The loop keeps the engine's
+rule, and the rules' sum is the pipeline's evaluation time. The loop keeps the pipeline's
 contract (index of the first matching rule, -1 for none; with ``rule_matching: all`` each
 match is raised), so alerts are the same; it is slower than the generated program (no
 shared subexpressions), which the figures include. Time is the evaluating thread's elapsed
@@ -109,10 +109,10 @@ class RuleStats:
         return "\n".join(lines)
 
 
-def attach(engine: Any, *, on_signal: bool = True) -> RuleStats:
-    """Measure ``engine``'s rules from its first event on; SIGUSR1 prints the table."""
+def attach(pipeline: Any, *, on_signal: bool = True) -> RuleStats:
+    """Measure ``pipeline``'s rules from its first event on; SIGUSR1 prints the table."""
     stats = RuleStats()
-    engine.rule_stats = stats
+    pipeline.rule_stats = stats
     if on_signal:
 
         def dump(_signum: int, _frame: Any) -> None:

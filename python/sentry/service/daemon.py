@@ -9,7 +9,7 @@ audit events in, metrics out) and the process signals
 - ``SIGTERM`` / ``SIGINT`` stop reading, let the outputs drain, and exit 0,
 - ``SIGUSR1`` reopens output files and programs (log rotation), as Falco does.
 
-Syscall events are evaluated on the main thread (the engine's run loop); audit events from
+Syscall events are evaluated on the main thread (the pipeline's run loop); audit events from
 the webhook on the server's threads, one request at a time, so a POST is answered once its
 alerts are queued on the outputs. Every counter the metrics endpoint shows lives here.
 """
@@ -30,7 +30,7 @@ from sentry.errors import SentryError
 from sentry.log import log as _log
 from sentry.outputs.channels import DeliveryStats, Message
 from sentry.outputs.dispatch import Outputs
-from sentry.pipeline import Engine, EngineOptions
+from sentry.pipeline import Pipeline, PipelineOptions
 from sentry.rules.alert import Alert, json_options
 from sentry.rules.definitions import Priority
 from sentry.rules.ruleset import Ruleset
@@ -55,7 +55,7 @@ class Stop(Exception):
 
 
 class _TimedSource:
-    """The daemon's source as the engine reads it: each batch through ``timed`` (which
+    """The daemon's source as the pipeline reads it: each batch through ``timed`` (which
     adds the time spent on it to the evaluation time)."""
 
     def __init__(
@@ -93,7 +93,7 @@ class Daemon:
         self._as_json = json_output or cfg.get("json_output")
         self._include_output = cfg.get("json_include_output_property")
         self._json_options = json_options(cfg)
-        self.options = EngineOptions(
+        self.options = PipelineOptions(
             all_events=all_events,
             time_iso8601=cfg.get("time_format_iso_8601"),
             rule_matching=cfg.get("rule_matching"),
@@ -105,7 +105,7 @@ class Daemon:
         self.outputs_gone = threading.Event()  # stdout's reader left: stop, as on SIGTERM
         for delivery in self.outputs.deliveries:
             delivery.on_closed = self.outputs_gone.set
-        self.engine = Engine(self.ruleset, self._on_alert, self.options)
+        self.pipeline = Pipeline(self.ruleset, self._on_alert, self.options)
         self._lock = threading.Lock()  # one webhook evaluation at a time; reload swaps
         self._counts = threading.Lock()  # counters written by the main and webhook threads
         self.alerts: Counter[tuple[str, str]] = Counter()
@@ -164,7 +164,7 @@ class Daemon:
                 raise Unavailable("sentry is stopping; events not taken")
             start = time.perf_counter_ns()
             for evt in events:
-                self.engine.evaluate_audit(evt)
+                self.pipeline.evaluate_audit(evt)
             with self._counts:
                 self.eval_ns += time.perf_counter_ns() - start
                 self.audit_events += len(events)
@@ -173,10 +173,10 @@ class Daemon:
 
     def snapshot(self) -> MetricsSnapshot:
         with self._counts:
-            # engine.stats.events counts the main loop's (syscall) events only.
-            events = {"k8s_audit": self.audit_events, "syscall": self.engine.stats.events}
+            # pipeline.stats.events counts the main loop's (syscall) events only.
+            events = {"k8s_audit": self.audit_events, "syscall": self.pipeline.stats.events}
             alerts = dict(self.alerts)
-            evaluated = self.engine.stats.evaluated
+            evaluated = self.pipeline.stats.evaluated
             eval_s = self.eval_ns / 1e9
         drops: dict[str, int] = {}
         unreadable = 0
@@ -212,7 +212,7 @@ class Daemon:
             suppressed=suppressed,
             engine_name=engine_name(self.source),
             rule_cost={
-                k: list(v) for k, v in getattr(self.engine.rule_stats, "by_rule", {}).items()
+                k: list(v) for k, v in getattr(self.pipeline.rule_stats, "by_rule", {}).items()
             },
         )
         if self.containers is not None:
@@ -287,7 +287,7 @@ class Daemon:
             fresh = [d for d in outputs.deliveries if d not in self.outputs.deliveries]
             try:
                 # Built here, beside the running pair: the reader never waits on a reload.
-                self.engine.use_ruleset(ruleset)
+                self.pipeline.use_ruleset(ruleset)
             except BaseException:
                 for d in fresh:
                     d.close(0)
@@ -370,8 +370,8 @@ class Daemon:
             self._reload.set()
         elif signum == signal.SIGUSR1:
             self.outputs.reopen()
-            if self.engine.rule_stats is not None:  # --rule-stats: the ten most expensive
-                print(self.engine.rule_stats.table(), file=sys.stderr, flush=True)
+            if self.pipeline.rule_stats is not None:  # --rule-stats: the ten most expensive
+                print(self.pipeline.rule_stats.table(), file=sys.stderr, flush=True)
         elif not self._stopped.is_set():
             self._stopped.set()
             raise Stop(signal.Signals(signum).name)
@@ -412,7 +412,7 @@ class Daemon:
             else:
                 monitor = self._drop_monitor(source)
                 timed = _TimedSource(source, self._timed)
-                self.engine.run(timed, inspector, monitor.check if monitor is not None else None)
+                self.pipeline.run(timed, inspector, monitor.check if monitor is not None else None)
         except Stop as why:
             _log(f"{why}: stopping, draining outputs", "info")
         except DropExit:
@@ -503,12 +503,12 @@ def serve(
             alert_capture.on_alert(alert)
             deliver(alert)
 
-        daemon._on_alert = daemon.engine.sink = on_alert  # type: ignore[method-assign]
+        daemon._on_alert = daemon.pipeline.sink = on_alert  # type: ignore[method-assign]
     daemon.inspector = inspector
     if inspector is not None:
         # Container metadata in the background; alerts of containers being looked up wait.
         daemon.containers = ContainerMetadata(cfg, inspector.containers, daemon._on_alert)
-        daemon.engine.hold = daemon.containers.hold
+        daemon.pipeline.hold = daemon.containers.hold
         inspector.announce_containers()
     if source is not None and retune is not None:
         daemon.retune = lambda ruleset: retune(source, inspector, ruleset)
@@ -516,11 +516,11 @@ def serve(
         from sentry.rules.explain import alert_explainer
         from sentry.rules.loader import load_rules as load_definitions
 
-        daemon.engine.explainer = alert_explainer(load_definitions(rule_paths or []))
+        daemon.pipeline.explainer = alert_explainer(load_definitions(rule_paths or []))
     if rule_stats:  # before the first event; the table on SIGUSR1 and at exit
         from sentry.rules.rulestats import attach
 
-        cost = attach(daemon.engine, on_signal=False)
+        cost = attach(daemon.pipeline, on_signal=False)
     code = daemon.run(source, inspector)
     if rule_stats:
         print(cost.table(), file=sys.stderr)

@@ -35,14 +35,14 @@ def fired_rules(story: Story, tmp_path: Path, rules: Sequence[Path]) -> list[str
     The library path of ``sentry run -r RULES -e CAPTURE``: reader, inspector, engine.
     """
     from sentry.inspect.inspector import Inspector
-    from sentry.pipeline import Engine
+    from sentry.pipeline import Pipeline
 
     capture = write_story(story, tmp_path / "story.scap")
     fired: list[str] = []
-    engine = Engine(_engine_rules(tuple(rules)), lambda alert: fired.append(alert.rule))
+    pipeline = Pipeline(_engine_rules(tuple(rules)), lambda alert: fired.append(alert.rule))
     reader = ScapReader(capture)
     try:
-        engine.run(reader, Inspector.from_capture(reader))
+        pipeline.run(reader, Inspector.from_capture(reader))
     finally:
         reader.close()
     return fired

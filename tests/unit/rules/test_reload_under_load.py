@@ -20,7 +20,7 @@ from conformance_data import FALCO_DIR
 from sentry.capture.scapreader import ScapReader
 from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
-from sentry.pipeline import Engine, EngineOptions
+from sentry.pipeline import Pipeline, PipelineOptions
 from sentry.rules.alert import Alert
 from sentry.rules.loader import RulesLoader
 from sentry.rules.ruleset import Ruleset, compile_rules
@@ -64,11 +64,11 @@ def open_exits() -> int:
     return sum(1 for ev in ScapReader(TRACE) if ev.info.name == "open" and ev.type & 1)
 
 
-def passes(engine: Engine, count: int, on_event: Callable[[int], None] | None = None) -> None:
-    """Read the trace ``count`` times through ``engine``, each with its own inspector."""
+def passes(pipeline: Pipeline, count: int, on_event: Callable[[int], None] | None = None) -> None:
+    """Read the trace ``count`` times through ``pipeline``, each with its own inspector."""
     for _ in range(count):
         reader = ScapReader(TRACE)
-        engine.run(reader, Inspector.from_capture(reader), on_event)
+        pipeline.run(reader, Inspector.from_capture(reader), on_event)
 
 
 def alternate(a: Ruleset, b: Ruleset) -> Iterator[Ruleset]:
@@ -83,7 +83,7 @@ def test_open_exits_raise_one_alert_each_without_reloads(
     a, b = rulesets
     for ruleset, name in ((a, "A4"), (b, "B0")):
         alerts: list[Alert] = []
-        passes(Engine(ruleset, alerts.append, EngineOptions(hostname="h")), 1)
+        passes(Pipeline(ruleset, alerts.append, PipelineOptions(hostname="h")), 1)
         assert alerts and {x.rule for x in alerts} == {name}
         assert len(alerts) == open_exits()
 
@@ -97,14 +97,14 @@ def test_reload_inside_a_batch_keeps_the_batch_on_its_pair(
     a, b = rulesets
     alerts: list[Alert] = []
     swaps = alternate(a, b)
-    engine: Engine
+    pipeline: Pipeline
 
     def sink(alert: Alert) -> None:
         alerts.append(alert)
-        engine.use_ruleset(next(swaps))
+        pipeline.use_ruleset(next(swaps))
 
-    engine = Engine(a, sink, EngineOptions(hostname="h"))
-    passes(engine, 3, (lambda _ts: None) if per_event else None)
+    pipeline = Pipeline(a, sink, PipelineOptions(hostname="h"))
+    passes(pipeline, 3, (lambda _ts: None) if per_event else None)
     assert {x.rule for x in alerts} <= {"A4", "B0"}
     assert {x.rule for x in alerts} == {"A4", "B0"}  # both pairs did run
     assert len(alerts) == 3 * open_exits()
@@ -117,7 +117,7 @@ def test_reloads_from_another_thread_while_events_flow(
     thread reads the trace over and over (thread switches made as frequent as possible)."""
     a, b = rulesets
     alerts: list[Alert] = []
-    engine = Engine(a, alerts.append, EngineOptions(hostname="h"))
+    pipeline = Pipeline(a, alerts.append, PipelineOptions(hostname="h"))
     stop = threading.Event()
     reloads = 0
     failures: list[BaseException] = []
@@ -128,7 +128,7 @@ def test_reloads_from_another_thread_while_events_flow(
             for ruleset in alternate(a, b):
                 if stop.is_set():
                     return
-                engine.use_ruleset(ruleset)
+                pipeline.use_ruleset(ruleset)
                 reloads += 1
         except BaseException as err:  # seen by the assertion below
             failures.append(err)
@@ -138,8 +138,8 @@ def test_reloads_from_another_thread_while_events_flow(
     thread = threading.Thread(target=reloader)
     thread.start()
     try:
-        passes(engine, 100)
-        passes(engine, 100, lambda _ts: None)
+        passes(pipeline, 100)
+        passes(pipeline, 100, lambda _ts: None)
     finally:
         stop.set()
         thread.join()

@@ -13,7 +13,7 @@ from sentry.capture.scapreader import ScapReader
 from sentry.capture.scapwriter import ScapWriter
 from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
-from sentry.pipeline import Engine, EngineOptions
+from sentry.pipeline import Pipeline, PipelineOptions
 from sentry.rules.alert import Alert
 from sentry.rules.definitions import Priority
 from sentry.rules.loader import RulesLoader
@@ -55,8 +55,10 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run(ruleset: Ruleset, capture: Path, matching: str = "first") -> list[str]:
     alerts: list[Alert] = []
     reader = ScapReader(capture)
-    engine = Engine(ruleset, alerts.append, EngineOptions(hostname="h", rule_matching=matching))
-    engine.run(reader, Inspector.from_capture(reader))
+    pipeline = Pipeline(
+        ruleset, alerts.append, PipelineOptions(hostname="h", rule_matching=matching)
+    )
+    pipeline.run(reader, Inspector.from_capture(reader))
     return [a.rule for a in alerts]
 
 

@@ -12,7 +12,7 @@ from sentry.capture.scapwriter import ScapWriter
 from sentry.errors import SentryError
 from sentry.inspect.inspector import Inspector
 from sentry.outputs.format import OutputFormat
-from sentry.pipeline import Engine, EngineOptions, needed_event_types
+from sentry.pipeline import Pipeline, PipelineOptions, needed_event_types
 from sentry.rules.alert import Alert
 from sentry.rules.definitions import Priority, Severity
 from sentry.rules.loader import RulesLoader
@@ -83,8 +83,10 @@ def run(ruleset: Ruleset, capture: Path, all_events: bool = False) -> list[Alert
     alerts: list[Alert] = []
     reader = ScapReader(capture)
     inspector = Inspector.from_capture(reader)
-    engine = Engine(ruleset, alerts.append, EngineOptions(all_events=all_events, hostname="h"))
-    engine.run(reader, inspector)
+    pipeline = Pipeline(
+        ruleset, alerts.append, PipelineOptions(all_events=all_events, hostname="h")
+    )
+    pipeline.run(reader, inspector)
     return alerts
 
 

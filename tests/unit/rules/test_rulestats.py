@@ -15,7 +15,7 @@ import pytest
 from sentry.capture.scapreader import ScapReader
 from sentry.cli.run import default_rules, output_compiler
 from sentry.inspect.inspector import Inspector
-from sentry.pipeline import Engine, EngineOptions, load_ruleset, needed_event_types
+from sentry.pipeline import Pipeline, PipelineOptions, load_ruleset, needed_event_types
 from sentry.rules.rulestats import attach
 
 REPO = Path(__file__).resolve().parents[3]
@@ -59,8 +59,8 @@ def _replay(capture: Path, rules: list[Path], measure: bool) -> tuple[list[Any],
     ruleset, defs = load_ruleset(rules, output_compiler=output_compiler())
     assert not defs.errors
     alerts: list[tuple[str, int]] = []
-    engine = Engine(
-        ruleset, lambda a: alerts.append((a.rule, a.time_ns)), EngineOptions(hostname="t")
+    engine = Pipeline(
+        ruleset, lambda a: alerts.append((a.rule, a.time_ns)), PipelineOptions(hostname="t")
     )
     stats = attach(engine, on_signal=False) if measure else None
     reader = ScapReader(capture)

@@ -304,7 +304,7 @@ def test_reload_retunes_the_capture_and_keeps_rules_on_failure(
     first = daemon.ruleset
     rules.write_text("- rule: x\n  condition: (\n")
     assert daemon.reload() is False
-    assert daemon.ruleset is first and daemon.engine.ruleset is first and retuned == []
+    assert daemon.ruleset is first and daemon.pipeline.ruleset is first and retuned == []
     rules.write_text(RULES_V2)
     assert daemon.reload() is True
     assert retuned == [daemon.ruleset] and len(daemon.ruleset) == 2
