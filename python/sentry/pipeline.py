@@ -43,9 +43,11 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sentry.capture.source import RecordSource
+from sentry.capture.k8saudit import AuditEvent
+from sentry.capture.source import RecordSource, SkipsGeneric
+from sentry.events.event import Event
 from sentry.events.syscalls import PPM_SC_BY_NAME, PPM_SC_NAMES
 from sentry.events.table import EVENTS, EventFlags, events_named
 from sentry.fields.registry import resolve
@@ -61,7 +63,15 @@ from sentry.rules.ruleset import (
     compile_rules,
 )
 
+if TYPE_CHECKING:
+    from sentry.inspect.inspector import Inspector
+    from sentry.rules.explain import Node
+    from sentry.rules.rulestats import RuleStats
+
+    Record = Event | AuditEvent  # what a rule is evaluated on
+
 AlertSink = Callable[[Alert], None]
+Explain = Callable[[CompiledRule, "Record"], "Node | None"]
 
 
 class AlertHold(Protocol):
@@ -69,7 +79,7 @@ class AlertHold(Protocol):
     metadata): ``key(ev)`` names what to wait for, or None to raise the alert now;
     ``add(key, finish)`` takes the alert's ``finish()``, which builds it when released."""
 
-    def key(self, ev: Any) -> str | None: ...
+    def key(self, ev: Event) -> str | None: ...
 
     def add(self, key: str, finish: Callable[[], Alert]) -> None: ...
 
@@ -102,9 +112,9 @@ SIMPLE_CONSUMER_SKIPPED_SYSCALLS = frozenset(
 
 
 class CompiledOutput(Protocol):
-    def render(self, event: Any) -> str: ...
+    def render(self, event: Record) -> str: ...
 
-    def field_values(self, event: Any, written_keys: bool = False) -> dict[str, Any]: ...
+    def field_values(self, event: Record, written_keys: bool = False) -> dict[str, Any]: ...
 
 
 def load_ruleset(
@@ -161,7 +171,7 @@ def _generic_skipped_ids() -> frozenset[int]:
     )
 
 
-def needed_event_types(ruleset: Ruleset, inspector: Any) -> frozenset[int] | None:
+def needed_event_types(ruleset: Ruleset, inspector: Inspector | None) -> frozenset[int] | None:
     """Event numbers a reader must deliver: what the rules index plus what keeps state.
 
     None when some rule runs on every event type (then nothing may be skipped).
@@ -169,7 +179,7 @@ def needed_event_types(ruleset: Ruleset, inspector: Any) -> frozenset[int] | Non
     if ruleset.evttype_names() is None:
         return None
     wanted = {n for n, rules in enumerate(ruleset.for_type) if rules}
-    if inspector is not None and hasattr(inspector, "handled_types"):
+    if inspector is not None:
         wanted |= set(inspector.handled_types())
     return frozenset(wanted)
 
@@ -180,7 +190,7 @@ _TYPE_SLOTS = 1 << 16  # event types are u16
 def _skipping_generic(program: Program, skipped: frozenset[int]) -> Program:
     """``program`` for generic events, except -2 for the syscalls in ``skipped``."""
 
-    def generic(ev: Any) -> int:
+    def generic(ev: Event) -> int:
         if ev.param(0) in skipped:
             return -2
         return program(ev)
@@ -255,8 +265,8 @@ class Pipeline:
             self._skip = skipped_event_types()
             self._generic_skip = _generic_skipped_ids()
         self._generic_types = frozenset(i.code for i in events_named("syscall"))
-        self.rule_stats: Any = None  # a rulestats.RuleStats: --rule-stats (before 1st event)
-        self.explainer: Any = None  # (rule, event) -> explain.Node: --explain
+        self.rule_stats: RuleStats | None = None  # --rule-stats (set before the 1st event)
+        self.explainer: Explain | None = None  # --explain
         self._time_field = "evt.time.iso8601" if self.options.time_iso8601 else "evt.time"
         # Falco 0.28.1 stamps json (k8s audit) alerts with %jevt.time: a text field, local
         # time; today's Falco stamps every source's with %evt.time, as ns in output_fields.
@@ -319,7 +329,7 @@ class Pipeline:
         checks = tuple((rule, rule.match) for rule in rules)
         raise_alert = self._raise
 
-        def every(ev: Any) -> int:
+        def every(ev: Record) -> int:
             for rule, match in checks:
                 if match(ev):
                     raise_alert(rule, ev)
@@ -334,14 +344,14 @@ class Pipeline:
         number: int,
         rules: tuple[CompiledRule, ...],
     ) -> Program:
-        def first_event(ev: Any) -> int:
+        def first_event(ev: Record) -> int:
             program = self._program(ruleset, number, rules)
             dispatch[number] = program
             return program(ev)
 
         return first_event
 
-    def evaluate(self, ev: Any) -> None:
+    def evaluate(self, ev: Event) -> None:
         """Run the syscall rules indexed for ``ev.type`` (the inspector has already seen it)."""
         ruleset, dispatch = self._plan
         program = dispatch[ev.type]
@@ -366,7 +376,7 @@ class Pipeline:
             if name in names and code not in self._generic_skip
         )
 
-    def evaluate_audit(self, ev: Any) -> None:
+    def evaluate_audit(self, ev: AuditEvent) -> None:
         """Run the k8s_audit rules on one audit event."""
         self.stats.evaluated += 1
         every = self.options.rule_matching == "all"
@@ -376,10 +386,10 @@ class Pipeline:
                 if not every:
                     return
 
-    def _raise(self, rule: Any, ev: Any) -> None:
+    def _raise(self, rule: CompiledRule, ev: Record) -> None:
         output: CompiledOutput = rule.output
         hold = self.hold
-        if hold is not None and rule.source == "syscall":
+        if hold is not None and isinstance(ev, Event):
             key = hold.key(ev)
             if key is not None:
                 self._hold(hold, key, rule, ev)
@@ -409,12 +419,12 @@ class Pipeline:
         self._count(rule)
         self.sink(alert)
 
-    def _count(self, rule: Any) -> None:
+    def _count(self, rule: CompiledRule) -> None:
         self.stats.alerts += 1
         self.stats.by_rule[rule.name] += 1
         self.stats.by_priority[rule.priority.label] += 1
 
-    def _hold(self, hold: AlertHold, key: str, rule: Any, ev: Any) -> None:
+    def _hold(self, hold: AlertHold, key: str, rule: CompiledRule, ev: Event) -> None:
         """Render the alert now but for its container fields, and let ``hold`` finish it
         once the container's metadata is known (or its wait is over)."""
         deferred = rule.output.defer(ev)
@@ -443,27 +453,28 @@ class Pipeline:
 
     def run(
         self,
-        source: RecordSource[Any],
-        inspector: Any = None,
+        source: RecordSource[Event] | RecordSource[AuditEvent],
+        inspector: Inspector | None = None,
         on_event: Callable[[int], None] | None = None,
     ) -> RunStats:
         """Drain ``source``; every syscall event goes through ``inspector`` first."""
         stats = self.stats
         evaluate = self.evaluate
         process = inspector.process if inspector is not None else None
-        if hasattr(source, "syscall_ids"):
+        if isinstance(source, SkipsGeneric):
             # Generic events of syscalls no rule names are left in the file (not decoded).
             source.syscall_ids = self.wanted_syscall_ids()
         for batch in source.batches():
             if not batch:
                 continue
             stats.events += len(batch)
-            if getattr(batch[0], "source", "syscall") == "k8s_audit":
-                for ev in batch:
-                    self.evaluate_audit(ev)
+            if isinstance(batch[0], AuditEvent):  # a source's batches are of one kind
+                for audit in cast("list[AuditEvent]", batch):
+                    self.evaluate_audit(audit)
                 continue
+            events = cast("list[Event]", batch)
             if process is None:
-                for ev in batch:
+                for ev in events:
                     if on_event is not None:
                         on_event(ev.ts)
                     if not ev.state_only:  # kept for state only (sysdig's fatfile mode)
@@ -476,7 +487,7 @@ class Pipeline:
             evaluated = 0
             try:
                 if on_event is None:
-                    for ev in batch:
+                    for ev in events:
                         process(ev)
                         program = dispatch[ev.type]
                         if program is not None and not ev.state_only:
@@ -486,7 +497,7 @@ class Pipeline:
                                 if index >= 0:
                                     raise_alert(for_type[ev.type][index], ev)
                 else:  # the same with on_event first (the live daemon's drop monitor)
-                    for ev in batch:
+                    for ev in events:
                         on_event(ev.ts)
                         process(ev)
                         program = dispatch[ev.type]

@@ -182,6 +182,12 @@ class KmodSource:
             raise DriverError(f"snaplen must be within 1..{MAX_SNAPLEN}, not {snaplen}")
         self._ioctl_in("SENTRY_IOCTL_SET_SNAPLEN", snaplen)
 
+    def set_quiet(self, paths: Iterable[str]) -> list[str]:
+        """None taken: the module has no quiet-open filter (the eBPF probe's is
+        ``probe_quiet.h``); its opens and closes of quiet files all reach the rules."""
+        del paths
+        return []
+
     def set_sampling(self, ratio: int) -> None:
         """Sampling ("dropping mode", as scap's): with ratio > 1 keep only the events of the
         first 1/ratio of each second, but always those that build process and fd state

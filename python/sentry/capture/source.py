@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from sentry.events.event import Event  # noqa: F401 - the string in EventSource's base
@@ -94,7 +94,28 @@ class LiveSource(EventSource, Protocol):
 
     def set_snaplen(self, snaplen: int) -> None: ...
 
+    def set_quiet(self, paths: Iterable[str]) -> list[str]:
+        """Leave out in the kernel the opens and closes of these files that no rule can
+        see (``rules/quiet.py``); the paths taken (a driver without the filter: none)."""
+        ...
+
     def set_sampling(self, ratio: int) -> None:
         """Scap's dropping mode: keep 1/ratio of each second but every state-building event
         (1: keep everything); a ratio outside 1..SAMPLING_MAX is a DriverError."""
         ...
+
+
+@runtime_checkable
+class SelectsTypes(Protocol):
+    """A source that delivers only these event types (None: all), the others skipped
+    before decoding: the capture reader, the eBPF probe (its interest set follows)."""
+
+    event_types: frozenset[int] | None
+
+
+@runtime_checkable
+class SkipsGeneric(Protocol):
+    """A source that leaves in the file the generic events of syscalls outside
+    ``syscall_ids`` (None: none left), not decoded: the capture reader."""
+
+    syscall_ids: frozenset[int] | None

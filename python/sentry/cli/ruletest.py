@@ -60,7 +60,7 @@ class _Rulesets:
 
 def run_case(case: TestCase, rulesets: _Rulesets, workdir: Path) -> Outcome:
     """Replay one case through the engine and judge its alerts."""
-    from sentry.cli.run import open_source
+    from sentry.cli.run import open_capture
     from sentry.pipeline import Pipeline
     from sentry.rules.storywriter import write_story
 
@@ -73,7 +73,7 @@ def run_case(case: TestCase, rulesets: _Rulesets, workdir: Path) -> Outcome:
             assert case.capture is not None
             capture = case.capture
         alerts: list[Any] = []
-        source, inspector = open_source(str(capture), ruleset)
+        source, inspector = open_capture(str(capture), ruleset)
         try:
             Pipeline(ruleset, alerts.append).run(source, inspector)
         finally:

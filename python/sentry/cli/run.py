@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sentry.capture.source import EventSource, RecordSource
+from sentry.capture.source import EventSource, LiveSource, RecordSource
 from sentry.errors import SentryError
 from sentry.inspect.threads import ThreadLimits
 from sentry.pipeline import (
@@ -46,6 +46,7 @@ from sentry.rules.ruleset import Ruleset, Selection
 if TYPE_CHECKING:
     from sentry.capture.k8saudit import AuditEvent, AuditFileSource
     from sentry.inspect.inspector import Inspector
+    from sentry.service.config import Config
 
 DEFAULT_RULE_FILES = ("sentry_rules.yaml", "k8s_audit_rules.yaml", "sentry_rules.local.yaml")
 
@@ -115,17 +116,7 @@ def live_interest(ruleset: Ruleset, inspector: Inspector) -> set[int] | None:
     return syscall_numbers_for_event_names(names)
 
 
-def _quiet_source(
-    opened: tuple[EventSource | AuditFileSource, Inspector | None], ruleset: Ruleset, cfg: Any
-) -> tuple[EventSource | AuditFileSource, Inspector | None]:
-    """A live source with the quiet opens of ``ruleset`` pushed down (rules/quiet.py)."""
-    from sentry.rules.quiet import push_quiet
-
-    push_quiet(opened[0], ruleset, cfg)
-    return opened
-
-
-def _retune(source: Any, inspector: Any, ruleset: Ruleset, cfg: Any) -> None:
+def _retune(source: LiveSource, inspector: Inspector, ruleset: Ruleset, cfg: Config) -> None:
     """After a reload: the new rules' interest set and quiet opens, pushed down."""
     from sentry.rules.quiet import push_quiet
 
@@ -142,26 +133,29 @@ def check_capture_path(capture: str) -> None:
         )
 
 
-def open_source(
-    capture: str | None,
-    ruleset: Ruleset,
-    driver: str | None = None,
-    limits: ThreadLimits | None = None,
-) -> tuple[EventSource | AuditFileSource, Inspector | None]:
-    """(source, inspector) for ``-e CAPTURE``, or for the live driver when None.
-
-    Either way the source delivers only what the rules or the inspector need: a file reader
-    skips other event types before decoding, a live driver gets them as its interest set.
-    ``limits`` bound the thread table (:class:`~sentry.inspect.threads.ThreadLimits`).
-    """
+def open_live_source(
+    ruleset: Ruleset, cfg: Config, driver: str | None = None
+) -> tuple[LiveSource, Inspector]:
+    """(source, inspector) live: the driver's interest set is what the rules or the
+    inspector need, and the rules' quiet opens are pushed down (rules/quiet.py)."""
+    from sentry.capture.drivers import open_live
     from sentry.inspect.inspector import Inspector
+    from sentry.rules.quiet import push_quiet
 
-    if capture is None:
-        from sentry.capture.drivers import open_live
+    inspector = Inspector.from_host(ThreadLimits.from_config(cfg))
+    source = open_live(driver, interest=live_interest(ruleset, inspector))
+    push_quiet(source, ruleset, cfg)
+    return source, inspector
 
-        inspector = Inspector.from_host(limits)
-        return open_live(driver, interest=live_interest(ruleset, inspector)), inspector
+
+def open_capture(
+    capture: str, ruleset: Ruleset, limits: ThreadLimits | None = None
+) -> tuple[EventSource | AuditFileSource, Inspector | None]:
+    """(source, inspector) for ``-e CAPTURE``: a .scap reader that skips the event types
+    neither the rules nor the inspector need before decoding, or a k8s audit file.
+    ``limits`` bound the thread table (:class:`~sentry.inspect.threads.ThreadLimits`)."""
     from sentry.capture.k8saudit import AuditFileSource, is_audit_file
+    from sentry.inspect.inspector import Inspector
 
     check_capture_path(capture)
     if is_audit_file(capture):
@@ -370,9 +364,7 @@ def run_command(
         code = serve(
             cfg,
             load_rules,
-            lambda: _quiet_source(
-                open_source(None, ruleset, driver, ThreadLimits.from_config(cfg)), ruleset, cfg
-            ),
+            lambda: open_live_source(ruleset, cfg, driver),
             sources=selection.sources,
             json_output=json_out,
             all_events=all_events,
@@ -385,7 +377,7 @@ def run_command(
         if code:
             raise typer.Exit(code)
         return
-    source, inspector = open_source(capture, ruleset, driver, ThreadLimits.from_config(cfg))
+    source, inspector = open_capture(capture, ruleset, ThreadLimits.from_config(cfg))
     if capture is not None and cfg.get("syscall_event_drops.simulate_drops"):
         from sentry.capture.scapreader import ScapReader
 

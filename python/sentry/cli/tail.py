@@ -153,33 +153,33 @@ def enter_events_skipped(mode: str) -> bool:
 
 
 def selected_events(
-    source: EventSource, inspector: Any, flt: Any, skip_enter: bool = False
+    source: EventSource, inspector: Inspector, flt: Any, skip_enter: bool = False
 ) -> Iterator[Any]:
     """Every event the filter matches, in order, after the inspector has seen it.
 
     ``skip_enter``: syscall enter events are read (state, the exit's enter parameters) but
     neither matched nor yielded (``engine.enter_events: skip``).
     """
+    from sentry.capture.source import SelectsTypes
     from sentry.events.table import EVENTS
     from sentry.rules.typeindex import syscall_enter_numbers
 
     wanted = wanted_types(flt)
     hidden = hidden_types()
     enters = syscall_enter_numbers() if skip_enter else frozenset()
-    if wanted is not None and hasattr(source, "event_types"):
+    if wanted is not None and isinstance(source, SelectsTypes):
         # Skip the rest before decoding; state-changing events are still read, and so is
         # the enter of a wanted exit when enters are skipped (its exit reads its parameters).
         kept_enters = {n - 1 for n in wanted if n - 1 in enters}
         source.event_types = frozenset(wanted | kept_enters | inspector.handled_types())
     process = inspector.process
     match = flt.match if flt is not None else None
-    # Events a capture flags as state-only (sysdig's fatfile mode) update state, unseen.
-    state_only: set[int] = getattr(source, "state_only", set())
     shown = (wanted if wanted is not None else set(EVENTS) - hidden) - enters
     for batch in source.batches():
         for ev in batch:
             process(ev)
-            if ev.type not in shown or (state_only and ev.num in state_only):
+            # Events a capture flags state-only (sysdig's fatfile mode) update state, unseen.
+            if ev.type not in shown or ev.state_only:
                 continue
             if match is None or match(ev):
                 yield ev

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentry.errors import SentryError
 from sentry.log import log
@@ -49,6 +49,11 @@ from sentry.rules.ast import (
     ValueList,
 )
 from sentry.rules.operators import FieldType, convert_constant, scalar_test
+
+if TYPE_CHECKING:
+    from sentry.capture.source import LiveSource
+    from sentry.rules.ruleset import Ruleset
+    from sentry.service.config import Config
 
 DEFAULT_CANDIDATES = (
     "/dev/null",
@@ -248,7 +253,7 @@ def quiet_paths(rules: Iterable[Any], candidates: Sequence[str] = DEFAULT_CANDID
     ]
 
 
-def quiet_paths_for(ruleset: Any, cfg: Any) -> list[str]:
+def quiet_paths_for(ruleset: Ruleset, cfg: Config) -> list[str]:
     """The quiet paths for a ruleset under the configuration's ``quiet_opens`` section
     (none when disabled)."""
     if not cfg.get("quiet_opens.enabled"):
@@ -256,14 +261,10 @@ def quiet_paths_for(ruleset: Any, cfg: Any) -> list[str]:
     return quiet_paths(ruleset.rules, tuple(cfg.get("quiet_opens.paths")))
 
 
-def push_quiet(source: Any, ruleset: Any, cfg: Any) -> list[str]:
-    """Hand a live source the quiet paths of ``ruleset`` (a source without
-    ``set_quiet``, the kernel module's, is left alone); returns the paths it took."""
-    setter = getattr(source, "set_quiet", None)
-    if setter is None:
-        return []
-    paths = quiet_paths_for(ruleset, cfg)
-    taken: list[str] = setter(paths)
+def push_quiet(source: LiveSource, ruleset: Ruleset, cfg: Config) -> list[str]:
+    """Hand a live source the quiet paths of ``ruleset``; returns the paths it took (the
+    kernel module takes none: it has no quiet filter yet)."""
+    taken = source.set_quiet(quiet_paths_for(ruleset, cfg))
     log(f"quiet opens: {', '.join(taken) if taken else 'none'} (quiet_opens)", "info")
     return taken
 

@@ -19,7 +19,10 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sentry.pipeline import Pipeline
 
 Program = Callable[[Any], int]
 
@@ -109,7 +112,7 @@ class RuleStats:
         return "\n".join(lines)
 
 
-def attach(pipeline: Any, *, on_signal: bool = True) -> RuleStats:
+def attach(pipeline: Pipeline, *, on_signal: bool = True) -> RuleStats:
     """Measure ``pipeline``'s rules from its first event on; SIGUSR1 prints the table."""
     stats = RuleStats()
     pipeline.rule_stats = stats

@@ -237,6 +237,13 @@ class _Tee:
         else:
             setattr(self._source, name, value)
 
+    @property
+    def syscall_ids(self) -> frozenset[int] | None:
+        """The reader's (SkipsGeneric), seen on the class: isinstance does not call
+        ``__getattr__`` on Python 3.12+. Set through ``__setattr__``, on the source."""
+        ids: frozenset[int] | None = getattr(self._source, "syscall_ids", None)
+        return ids
+
     def batches(self) -> Iterator[list[Event]]:
         record = self._capture.record
         for batch in self._source.batches():

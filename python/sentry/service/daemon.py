@@ -43,8 +43,11 @@ from sentry.service.outputsetup import build_outputs
 from sentry.service.reload import Retired, changed_keys, plan_outputs, restart_only
 
 if TYPE_CHECKING:
-    from sentry.capture.source import CaptureStats, EventSource
+    from pathlib import Path
+
+    from sentry.capture.source import CaptureStats, EventSource, LiveSource
     from sentry.events.event import Event
+    from sentry.inspect.inspector import Inspector
 
 RELOAD_REST = 2.0  # after a reload, no other for twice as long as it took ...
 RELOAD_REST_MAX_S = 30.0  # ... and at most this long
@@ -120,7 +123,7 @@ class Daemon:
         self._saved_handlers: dict[int, Any] = {}
         self.retune: Callable[[Ruleset], None] | None = None  # new rules -> driver interest
         self.containers: ContainerMetadata | None = None  # runtime resolvers, alert hold
-        self.inspector: Any = None  # the live state (thread table counters for /metrics)
+        self.inspector: Inspector | None = None  # the live state (thread counters: /metrics)
 
     # -- alerts
 
@@ -182,7 +185,7 @@ class Daemon:
         unreadable = 0
         capture_events = None
         suppressed: dict[str, int] = {}
-        if self.source is not None and hasattr(self.source, "stats"):
+        if self.source is not None:
             st = self.source.stats()
             capture_events = st.events
             # A page fault truncates a parameter; the event itself is delivered, not lost.
@@ -389,7 +392,7 @@ class Daemon:
             with self._counts:
                 self.eval_ns += spent
 
-    def run(self, source: EventSource | None = None, inspector: Any = None) -> int:
+    def run(self, source: EventSource | None = None, inspector: Inspector | None = None) -> int:
         """Serve until SIGTERM/SIGINT (or the source ends); drain outputs; exit status."""
         self.source = source
         self._install_signals()
@@ -422,9 +425,7 @@ class Daemon:
             code = max(code, self._shutdown(source, monitor))
         return code
 
-    def _drop_monitor(self, source: EventSource) -> DropMonitor | None:
-        if not hasattr(source, "stats"):
-            return None
+    def _drop_monitor(self, source: EventSource) -> DropMonitor:
         d = self.cfg.section("syscall_event_drops")
         return DropMonitor(
             actions=d["actions"],
@@ -444,9 +445,8 @@ class Daemon:
             self.web.stop()
         with self._lock:
             pass  # a webhook evaluation in progress has queued its alerts; later ones get 503
-        if source is not None and hasattr(source, "stats"):
+        if source is not None:
             _log(source.stats().summary(), "info")  # suppressed is not dropped, but shown
-        if source is not None and hasattr(source, "close"):
             source.close()
         if self.containers is not None:
             self.containers.close()  # held alerts go out before the outputs drain
@@ -469,15 +469,15 @@ class Daemon:
 def serve(
     cfg: Config,
     load_rules: Callable[[], Ruleset],
-    open_live: Callable[[], Any],
+    open_live: Callable[[], tuple[LiveSource, Inspector]],
     *,
     sources: frozenset[str],
     json_output: bool = False,
     all_events: bool = False,
-    retune: Callable[[Any, Any, Ruleset], None] | None = None,
+    retune: Callable[[LiveSource, Inspector, Ruleset], None] | None = None,
     load_config: Callable[[], Config] | None = None,
     rule_stats: bool = False,
-    rule_paths: list[Any] | None = None,
+    rule_paths: list[Path] | None = None,
     explain: bool = False,
 ) -> int:
     """``sentry run`` without ``-e``: live syscalls unless disabled, plus the web server.
@@ -488,9 +488,10 @@ def serve(
     daemon = Daemon(
         cfg, load_rules, json_output=json_output, all_events=all_events, load_config=load_config
     )
-    source, inspector = open_live() if "syscall" in sources else (None, None)
-    if source is not None:
-        _log(f"capturing live with the {source.description}", "info")
+    live, inspector = open_live() if "syscall" in sources else (None, None)
+    source: EventSource | None = live
+    if live is not None:
+        _log(f"capturing live with the {live.description}", "info")
     if source is not None and cfg.get("capture.enabled"):  # a .scap around each alert
         from sentry.service.alertcapture import from_config
 
@@ -510,8 +511,8 @@ def serve(
         daemon.containers = ContainerMetadata(cfg, inspector.containers, daemon._on_alert)
         daemon.pipeline.hold = daemon.containers.hold
         inspector.announce_containers()
-    if source is not None and retune is not None:
-        daemon.retune = lambda ruleset: retune(source, inspector, ruleset)
+    if live is not None and inspector is not None and retune is not None:
+        daemon.retune = lambda ruleset: retune(live, inspector, ruleset)
     if explain:  # each alert's clauses (rules as loaded now; reloaded rules: none)
         from sentry.rules.explain import alert_explainer
         from sentry.rules.loader import load_rules as load_definitions

@@ -254,7 +254,7 @@ def test_http_receiver_killed_mid_run_loses_nothing_silently(tmp_path: Path) -> 
 
 
 def test_daemon_with_a_syscall_source_evaluates_and_counts(falco_dir: Path, tmp_path: Path) -> None:
-    from sentry.cli.run import load_checked, open_source
+    from sentry.cli.run import load_checked, open_capture
     from sentry.rules.ruleset import Selection
     from sentry.service.config import load_config
     from sentry.service.daemon import Daemon as ServiceDaemon
@@ -272,7 +272,7 @@ def test_daemon_with_a_syscall_source_evaluates_and_counts(falco_dir: Path, tmp_
     rules = [falco_dir / "test" / "rules" / "single_rule.yaml"]
     daemon = ServiceDaemon(cfg, lambda: load_checked(rules, Selection()))
     before = signal.getsignal(signal.SIGTERM)
-    source, inspector = open_source(
+    source, inspector = open_capture(
         str(falco_dir / "test" / "trace_files" / "cat_write.scap"), daemon.ruleset
     )
     assert daemon.run(source, inspector) == 0
