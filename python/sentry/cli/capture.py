@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sentry.capture.source import EventSource
 from sentry.errors import SentryError
+
+if TYPE_CHECKING:
+    from sentry.inspect.inspector import Inspector
 
 
 class _ContainerRecords:
@@ -51,7 +54,7 @@ class _ContainerRecords:
 
 def write_capture(
     source: EventSource,
-    inspector: Any,
+    inspector: Inspector,
     out: str,
     filter_text: str | None,
     *,

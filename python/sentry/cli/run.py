@@ -388,7 +388,7 @@ def run_command(
     from sentry.service.alertcapture import from_config
 
     alert_capture = None
-    if not isinstance(source, AuditFileSource):  # audit events make no .scap
+    if not isinstance(source, AuditFileSource) and inspector is not None:  # audit: no .scap
         alert_capture = from_config(cfg, paths, inspector)
         if alert_capture is not None:  # capture.enabled: a .scap around each alert
             source = alert_capture.tee(source)
@@ -432,7 +432,7 @@ def replay(
     ruleset: Ruleset,
     source: EventSource | RecordSource[AuditEvent],
     inspector: Inspector | None,
-    cfg: Any,
+    cfg: Config,
     *,
     json_out: bool,
     all_events: bool,

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentry.events.event import _SIGNED, _STRINGS, _UNSIGNED, Buffer
 from sentry.events.table import EVENTS, EventFlags, ParamType
 from sentry.inspect.fds import FdType, Role
+
+if TYPE_CHECKING:
+    from sentry.inspect.inspector import Inspector
+
 
 # cstate.c's S_* slots, in order: the parameters it reads, by name
 SLOTS = (  # noqa: SIM905
@@ -244,7 +248,7 @@ class CState:
 
     # ---- starting state --------------------------------------------------------------
 
-    def load(self, inspector: Any) -> None:
+    def load(self, inspector: Inspector) -> None:
         """Copy an inspector's tables (a capture's process and fd lists, /proc)."""
         ffi = self.ffi
         keep: list[Any] = []

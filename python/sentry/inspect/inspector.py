@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentry.events.table import EVENTS, EventFlags
 from sentry.inspect.container_events import ContainerEvents
@@ -29,6 +29,10 @@ from sentry.inspect.identity_events import IdentityEvents
 from sentry.inspect.process_events import ProcessEvents
 from sentry.inspect.threads import ThreadInfo, ThreadLimits, ThreadTable
 from sentry.inspect.users import UserTable
+
+if TYPE_CHECKING:
+    from sentry.capture.scapreader import ScapReader
+
 
 _PT_FD = 14  # scap's PT_FD
 # What process() does for one event type, as bits of Inspector._plan (0: nothing special).
@@ -164,7 +168,7 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
     # ---- starting state -------------------------------------------------------------------
 
     @classmethod
-    def from_capture(cls, reader: Any, limits: ThreadLimits | None = None) -> Inspector:
+    def from_capture(cls, reader: ScapReader, limits: ThreadLimits | None = None) -> Inspector:
         """State as a capture file describes it: its process, fd, user and interface lists."""
         from sentry.inspect.snapshot import load_capture_state
 

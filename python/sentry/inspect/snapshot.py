@@ -16,6 +16,7 @@ from sentry.inspect.fds import FdInfo, FdTable, FdType, IpAddress, Role
 from sentry.inspect.threads import ThreadInfo, dir_path
 
 if TYPE_CHECKING:
+    from sentry.capture.scapreader import ScapReader
     from sentry.inspect.inspector import Inspector
 
 # scap_fd_type -> our fd kinds.
@@ -89,7 +90,7 @@ def thread_from_entry(entry: Any, inspector: Inspector) -> ThreadInfo:
     return th
 
 
-def load_capture_state(inspector: Inspector, reader: Any) -> None:
+def load_capture_state(inspector: Inspector, reader: ScapReader) -> None:
     """Fill ``inspector`` from a reader's metadata blocks."""
     table = inspector.threads
     for entry in (getattr(reader, "threads", None) or {}).values():
@@ -113,7 +114,7 @@ def load_capture_state(inspector: Inspector, reader: Any) -> None:
 # ---- the other way: the inspector's state as a capture's process and fd lists
 
 
-def host_threads(inspector: Any) -> list[Any]:
+def host_threads(inspector: Inspector) -> list[Any]:
     """The inspector's threads as process-list entries (live capture's snapshot)."""
     from sentry.capture.scapmeta import ThreadEntry
 
@@ -144,7 +145,7 @@ def host_threads(inspector: Any) -> list[Any]:
     ]
 
 
-def host_fds(inspector: Any) -> list[Any]:
+def host_fds(inspector: Inspector) -> list[Any]:
     """The files and directories each process has open, as fd-list entries (so a file
     replays with the names of fds opened before its window). Sockets and the rest are left
     out; their next connect/accept names them again."""

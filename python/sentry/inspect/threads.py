@@ -22,10 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentry.inspect.containers import HOST_ID
 from sentry.inspect.fds import FdTable
+
+if TYPE_CHECKING:
+    from sentry.inspect.inspector import Inspector
+    from sentry.service.config import Config
+
 
 NO_ID = 0xFFFFFFFF  # uid/gid/loginuid not known
 NA_NAME = "<NA>"
@@ -47,7 +52,7 @@ class ThreadLimits:
     thread_timeout_s: float = 300
 
     @classmethod
-    def from_config(cls, cfg: Any) -> ThreadLimits:
+    def from_config(cls, cfg: Config) -> ThreadLimits:
         return cls(
             cfg.get("falco_libs.thread_table_size"),
             cfg.get("falco_libs.thread_table_auto_purging_interval_s"),
@@ -192,7 +197,9 @@ class ThreadTable:
         if max_size <= 0:
             raise ValueError("thread table size must be greater than 0")
         self.threads: dict[int, ThreadInfo] = {}
-        self.inspector: Any = None  # the Inspector owning this table (users, containers)
+        self.inspector: Inspector | None = (
+            None  # the Inspector owning this table (users, containers)
+        )
         self.max_size = max_size
         self.drops_full = 0  # threads not added because the table was full
 

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from sentry.rules.definitions import Priority
+
+if TYPE_CHECKING:
+    from sentry.service.config import Config
 
 
 def iso_utc(ns: int) -> str:
@@ -88,7 +91,7 @@ class Alert:
         return orjson.dumps(self.to_dict(include_output, **options), default=str).decode()
 
 
-def json_options(cfg: Any) -> dict[str, bool]:
+def json_options(cfg: Config) -> dict[str, bool]:
     """The ``json_include_*_property`` settings of a configuration, as ``to_json`` takes."""
     return {
         "include_tags": cfg.get("json_include_tags_property"),

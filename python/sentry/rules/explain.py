@@ -16,7 +16,7 @@ its top-level clauses (its event type matching).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentry.errors import SentryError
 from sentry.rules.ast import (
@@ -34,6 +34,12 @@ from sentry.rules.ast import (
     operand_text,
     to_text,
 )
+
+if TYPE_CHECKING:
+    from sentry.pipeline import Explain, Record
+    from sentry.rules.definitions import RuleDefinitions
+    from sentry.rules.ruleset import CompiledRule
+
 
 MAX_TEXT = 72
 MAX_DEPTH = 4
@@ -60,7 +66,7 @@ def _short(text: str, limit: int = MAX_TEXT) -> str:
 class Explainer:
     """Explanations of rules from their definitions (a loader's RuleDefinitions)."""
 
-    def __init__(self, defs: Any):
+    def __init__(self, defs: RuleDefinitions):
         from sentry.rules.parser import parse_condition
 
         self._parse = parse_condition
@@ -228,11 +234,11 @@ class Explainer:
         return failed[0]
 
 
-def alert_explainer(defs: Any) -> Any:
+def alert_explainer(defs: RuleDefinitions) -> Explain:
     """What ``Pipeline.explainer`` takes: ``(compiled rule, event) -> Node``."""
     explainer = Explainer(defs)
 
-    def explain(rule: Any, ev: Any) -> Node | None:
+    def explain(rule: CompiledRule, ev: Record) -> Node | None:
         if rule.name not in explainer.rules:  # a rule reloaded in since: no explanation
             return None
         try:

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sentry.capture.source import EventSource
     from sentry.events.event import Event
+    from sentry.inspect.inspector import Inspector
+    from sentry.service.config import Config
 
 MS = 1_000_000
 
@@ -264,7 +266,7 @@ class _Tee:
         self._source.close()
 
 
-def from_config(cfg: Any, rule_paths: list[Path], inspector: Any) -> AlertCapture | None:
+def from_config(cfg: Config, rule_paths: list[Path], inspector: Inspector) -> AlertCapture | None:
     """The configured AlertCapture (None when ``capture.enabled`` is false)."""
     if not cfg.get("capture.enabled"):
         return None

@@ -5,19 +5,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sentry.inspect.containers import ContainerTable
 from sentry.inspect.runtimes.manager import EngineStats, Resolvers, clients_from_config
 from sentry.rules.alert import Alert
 from sentry.service.hold import ContainerAlertHold, HoldStats
 
+if TYPE_CHECKING:
+    from sentry.service.config import Config
+
 
 class ContainerMetadata:
     """Resolvers writing into ``table``; with a ``sink``, also the hold of alerts."""
 
     def __init__(
-        self, cfg: Any, table: ContainerTable, sink: Callable[[Alert], None] | None = None
+        self, cfg: Config, table: ContainerTable, sink: Callable[[Alert], None] | None = None
     ):
         self.resolvers = Resolvers(table, clients_from_config(cfg))
         hold_ms = cfg.get("container_engines.alert_hold_ms")

@@ -492,8 +492,8 @@ def serve(
     source: EventSource | None = live
     if live is not None:
         _log(f"capturing live with the {live.description}", "info")
-    if source is not None and cfg.get("capture.enabled"):  # a .scap around each alert
-        from sentry.service.alertcapture import from_config
+    if source is not None and inspector is not None and cfg.get("capture.enabled"):
+        from sentry.service.alertcapture import from_config  # a .scap around each alert
 
         alert_capture = from_config(cfg, rule_paths or [], inspector)
         assert alert_capture is not None

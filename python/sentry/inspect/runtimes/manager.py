@@ -24,11 +24,15 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sentry.inspect.containers import SHORT_ID_LEN, ContainerIdentity, ContainerTable, LookupState
 from sentry.inspect.runtimes.base import RuntimeAPIError, RuntimeClient
 from sentry.log import log as _log
+
+if TYPE_CHECKING:
+    from sentry.service.config import Config
+
 
 SOCKET_RECHECK_S = 5.0
 BACKOFF_MIN_S, BACKOFF_MAX_S = 1.0, 30.0
@@ -238,7 +242,7 @@ class Resolvers:
         return [e.stats for e in self.engines]
 
 
-def clients_from_config(cfg: Any, host_root: str | None = None) -> list[RuntimeClient]:
+def clients_from_config(cfg: Config, host_root: str | None = None) -> list[RuntimeClient]:
     """The runtime clients ``container_engines`` asks for, sockets under ``HOST_ROOT``."""
     from sentry.inspect.runtimes.cri import CriClient
     from sentry.inspect.runtimes.dockerapi import DockerClient
