@@ -198,6 +198,19 @@ def _skipping_generic(program: Program, skipped: frozenset[int]) -> Program:
     return generic
 
 
+class Plan:
+    """What evaluation reads, swapped whole by a reload: the ruleset, its dispatch table
+    (event type -> program), its k8s_audit rules and their alerts' key style."""
+
+    __slots__ = ("audit_rules", "dispatch", "ruleset", "todays_audit_keys")
+
+    def __init__(self, ruleset: Ruleset, dispatch: list[Program | None]):
+        self.ruleset = ruleset
+        self.dispatch = dispatch
+        self.audit_rules = ruleset.by_source.get("k8s_audit", ())
+        self.todays_audit_keys = todays_audit_keys(ruleset)
+
+
 @dataclass(slots=True)
 class RunStats:
     """What one run saw: events read and evaluated, alerts by rule and by priority."""
@@ -257,7 +270,6 @@ class Pipeline:
         self.sink = sink
         self.options = options or PipelineOptions()
         self.stats = RunStats()
-        self._audit_rules = ruleset.by_source.get("k8s_audit", ())
         if self.options.all_events:
             self._skip: frozenset[int] = frozenset()
             self._generic_skip: frozenset[int] = frozenset()
@@ -273,11 +285,10 @@ class Pipeline:
         self._audit_time = resolve(
             "jevt.time.iso8601" if self.options.time_iso8601 else "jevt.time"
         )
-        self._todays_audit_keys = todays_audit_keys(ruleset)
-        self._dispatch = self._build_dispatch()
-        # What the loop reads: ONE reference to an immutable (ruleset, dispatch) pair, so a
-        # reload on another thread swaps both at once (one atomic store), never half.
-        self._plan: tuple[Ruleset, list[Program | None]] = (ruleset, self._dispatch)
+        # What evaluation reads: ONE reference to an immutable plan (ruleset, dispatch,
+        # audit rules, audit key style), so a reload on another thread swaps it whole (one
+        # atomic store), never half.
+        self._plan = Plan(ruleset, self._build_dispatch(ruleset))
         self.hold: AlertHold | None = None  # set by the daemon when container engines run
 
     def use_ruleset(self, ruleset: Ruleset) -> None:
@@ -291,21 +302,18 @@ class Pipeline:
         for number, entry in enumerate(dispatch):
             if entry is not None:
                 dispatch[number] = self._program(ruleset, number, ruleset.for_type[number])
-        audit = ruleset.by_source.get("k8s_audit", ())
-        self._plan = (ruleset, dispatch)
-        self._todays_audit_keys = todays_audit_keys(ruleset)
-        self.ruleset, self._dispatch, self._audit_rules = ruleset, dispatch, audit
+        self._plan = Plan(ruleset, dispatch)
+        self.ruleset = ruleset
 
     # -- per event
 
-    def _build_dispatch(self, ruleset: Ruleset | None = None) -> list[Program | None]:
+    def _build_dispatch(self, ruleset: Ruleset) -> list[Program | None]:
         """``dispatch[event type]``: what evaluates an event of that type (None: nothing).
 
         A program returns the index of the first matching rule, -1 for none, or -2 for an
         event it does not evaluate (a generic syscall of the simple-consumer drop set).
         Entries start as stand-ins that generate the program on the type's first event.
         """
-        ruleset = ruleset or self.ruleset
         dispatch: list[Program | None] = [None] * _TYPE_SLOTS
         for number, rules in enumerate(ruleset.for_type[:_TYPE_SLOTS]):
             if rules and number not in self._skip:
@@ -353,8 +361,8 @@ class Pipeline:
 
     def evaluate(self, ev: Event) -> None:
         """Run the syscall rules indexed for ``ev.type`` (the inspector has already seen it)."""
-        ruleset, dispatch = self._plan
-        program = dispatch[ev.type]
+        plan = self._plan
+        program = plan.dispatch[ev.type]
         if program is None:
             return
         index = program(ev)
@@ -362,7 +370,7 @@ class Pipeline:
             return
         self.stats.evaluated += 1
         if index >= 0:  # as Falco: the first matching rule (in file order) wins
-            self._raise(ruleset.for_type[ev.type][index], ev)
+            self._raise(plan.ruleset.for_type[ev.type][index], ev, plan)
 
     def wanted_syscall_ids(self) -> frozenset[int] | None:
         """PPM_SC ids of the generic events some rule may match (None: every one): their
@@ -380,13 +388,14 @@ class Pipeline:
         """Run the k8s_audit rules on one audit event."""
         self.stats.evaluated += 1
         every = self.options.rule_matching == "all"
-        for rule in self._audit_rules:
+        plan = self._plan
+        for rule in plan.audit_rules:
             if rule.match(ev):
-                self._raise(rule, ev)
+                self._raise(rule, ev, plan)
                 if not every:
                     return
 
-    def _raise(self, rule: CompiledRule, ev: Record) -> None:
+    def _raise(self, rule: CompiledRule, ev: Record, plan: Plan | None = None) -> None:
         output: CompiledOutput = rule.output
         hold = self.hold
         if hold is not None and isinstance(ev, Event):
@@ -397,7 +406,7 @@ class Pipeline:
         written_keys = False
         if rule.source != "k8s_audit":
             fields: dict[str, Any] = {self._time_field: ev.ts}
-        elif self._todays_audit_keys:
+        elif (plan or self._plan).todays_audit_keys:
             fields = {self._time_field: ev.ts}
             written_keys = True
         else:
@@ -481,8 +490,8 @@ class Pipeline:
                         evaluate(ev)
                 continue
             # The common case, inlined: inspector, then the type's program if any.
-            ruleset, dispatch = self._plan  # one read: a reload swaps the pair whole
-            for_type = ruleset.for_type
+            plan = self._plan  # one read: a reload swaps the plan whole
+            for_type, dispatch = plan.ruleset.for_type, plan.dispatch
             raise_alert = self._raise
             evaluated = 0
             try:
