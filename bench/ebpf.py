@@ -13,7 +13,7 @@ these states of the probe:
 * ``decode``    the same, decoding every parameter of every event (full decoding);
 
 and, as ``sentry run`` captures (issue 5): the **default interest set** (the syscalls the
-default rules and the inspector need, :func:`sentry.cli.run.live_interest`) for **all
+default rules and the inspector need, :func:`sentry.pipeline.live_interest`) for **all
 processes** (so the drained counts include the host's other activity):
 
 * ``dflt-probe``  into big rings, read only after the loop (the probe's own cost);
@@ -212,9 +212,9 @@ def decode(window: LoopWindow) -> None:
 def rules_reader() -> tuple[Consumer, set[int], dict[str, int], list[str]]:
     """(consumer, interest, counts, quiet paths): the default rules run as ``sentry run``
     does."""
-    from sentry.cli.run import default_rules, live_interest, load_checked
+    from sentry.cli.run import default_rules, load_checked
     from sentry.inspect.inspector import Inspector
-    from sentry.pipeline import Pipeline, PipelineOptions
+    from sentry.pipeline import Pipeline, PipelineOptions, live_interest
     from sentry.rules.quiet import quiet_paths_for
     from sentry.rules.ruleset import Selection
     from sentry.service.config import load_config

@@ -101,9 +101,9 @@ def rss_mb() -> float:
 def pipeline() -> tuple[Any, Any, Any, set[int]]:
     """(engine, inspector, source, interest) as ``sentry run`` builds them."""
     from sentry.capture.drivers import open_live
-    from sentry.cli.run import default_rules, live_interest, load_checked
+    from sentry.cli.run import default_rules, load_checked
     from sentry.inspect.inspector import Inspector
-    from sentry.pipeline import Pipeline, PipelineOptions
+    from sentry.pipeline import Pipeline, PipelineOptions, live_interest
     from sentry.rules.ruleset import Selection
 
     ruleset = load_checked(default_rules(), Selection())

@@ -46,9 +46,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sentry.capture.k8saudit import AuditEvent
-from sentry.capture.source import RecordSource, SkipsGeneric
+from sentry.capture.source import LiveSource, RecordSource, SelectsTypes, SkipsGeneric
 from sentry.events.event import Event
-from sentry.events.syscalls import PPM_SC_BY_NAME, PPM_SC_NAMES
+from sentry.events.syscalls import (
+    PPM_SC_BY_NAME,
+    PPM_SC_NAMES,
+    syscall_numbers_for_event_names,
+)
 from sentry.events.table import EVENTS, EventFlags, events_named
 from sentry.fields.registry import resolve
 from sentry.rules.alert import Alert
@@ -182,6 +186,50 @@ def needed_event_types(ruleset: Ruleset, inspector: Inspector | None) -> frozens
     if inspector is not None:
         wanted |= set(inspector.handled_types())
     return frozenset(wanted)
+
+
+def live_interest(ruleset: Ruleset, inspector: Inspector) -> set[int] | None:
+    """Native syscall numbers a live driver must capture for ``ruleset`` and the
+    inspector's state (None: all of them)."""
+    names = ruleset.evttype_names()
+    if names is None:
+        return None
+    names |= {EVENTS[code].name for code in inspector.handled_types() if code in EVENTS}
+    return syscall_numbers_for_event_names(names)
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """What a consumer needs a source to deliver (None: everything of that kind):
+    ``event_types`` (a file reader skips the rest before decoding), ``syscalls`` (a live
+    driver's interest set) and ``syscall_ids`` (PPM_SC ids of the generic events kept)."""
+
+    event_types: frozenset[int] | None = None
+    syscalls: frozenset[int] | None = None
+    syscall_ids: frozenset[int] | None = None
+
+    @classmethod
+    def of_types(cls, event_types: Iterable[int]) -> Demand:
+        """These event types, and the syscalls that make them as the interest set."""
+        types = frozenset(event_types)
+        names = {EVENTS[code].name for code in types if code in EVENTS}
+        return cls(types, frozenset(syscall_numbers_for_event_names(names)))
+
+
+EVERYTHING = Demand()
+
+
+def push_down(source: object, demand: Demand) -> None:
+    """Tell ``source`` what to deliver: the one call every consumer (run, replay, the
+    daemon and its reloads, tail) makes. A reader (and the eBPF probe's C walker) takes
+    the event types; a live driver the interest set; a source that can leave generic
+    events undecoded, their ids."""
+    if isinstance(source, SelectsTypes):  # the eBPF probe's also narrows its interest set
+        source.event_types = demand.event_types
+    if isinstance(source, LiveSource):  # then the exact interest set
+        source.set_interest(demand.syscalls)
+    if isinstance(source, SkipsGeneric):
+        source.syscall_ids = demand.syscall_ids
 
 
 _TYPE_SLOTS = 1 << 16  # event types are u16
@@ -372,6 +420,16 @@ class Pipeline:
         if index >= 0:  # as Falco: the first matching rule (in file order) wins
             self._raise(plan.ruleset.for_type[ev.type][index], ev, plan)
 
+    def demand(self, inspector: Inspector | None) -> Demand:
+        """What this pipeline needs of a source (see :func:`push_down`)."""
+        ruleset = self.ruleset
+        interest = live_interest(ruleset, inspector) if inspector is not None else None
+        return Demand(
+            needed_event_types(ruleset, inspector),
+            frozenset(interest) if interest is not None else None,
+            self.wanted_syscall_ids(),
+        )
+
     def wanted_syscall_ids(self) -> frozenset[int] | None:
         """PPM_SC ids of the generic events some rule may match (None: every one): their
         ``evt.type`` is the syscall's name, so a rule must name it (or run on every type)."""
@@ -465,14 +523,16 @@ class Pipeline:
         source: RecordSource[Event] | RecordSource[AuditEvent],
         inspector: Inspector | None = None,
         on_event: Callable[[int], None] | None = None,
+        demand: Demand | None = None,
     ) -> RunStats:
-        """Drain ``source``; every syscall event goes through ``inspector`` first."""
+        """Drain ``source``; every syscall event goes through ``inspector`` first.
+
+        ``source`` is first told what to deliver: ``demand``, by default what the ruleset
+        and the inspector need (:meth:`demand`)."""
         stats = self.stats
         evaluate = self.evaluate
         process = inspector.process if inspector is not None else None
-        if isinstance(source, SkipsGeneric):
-            # Generic events of syscalls no rule names are left in the file (not decoded).
-            source.syscall_ids = self.wanted_syscall_ids()
+        push_down(source, demand if demand is not None else self.demand(inspector))
         for batch in source.batches():
             if not batch:
                 continue

@@ -73,8 +73,9 @@ def faulting_opens(calls: int, ring_bytes: int) -> tuple[int, CaptureStats, Capt
 def test_quiet_run_with_the_default_rules_reports_no_drops() -> None:
     """Ordinary commands (and a truncated path) under the default rules' interest set."""
     from sentry.capture.ebpf import EbpfSource
-    from sentry.cli.run import default_rules, live_interest, load_checked
+    from sentry.cli.run import default_rules, load_checked
     from sentry.inspect.inspector import Inspector
+    from sentry.pipeline import live_interest
     from sentry.rules.ruleset import Selection
 
     interest = live_interest(load_checked(default_rules(), Selection()), Inspector())

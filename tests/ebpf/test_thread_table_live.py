@@ -48,8 +48,9 @@ def _need_ebpf() -> None:
 
 def probe() -> Any:
     from sentry.capture.ebpf import EbpfSource
-    from sentry.cli.run import default_rules, live_interest, load_checked
+    from sentry.cli.run import default_rules, load_checked
     from sentry.inspect.inspector import Inspector
+    from sentry.pipeline import live_interest
     from sentry.rules.ruleset import Selection
 
     # The interest set sentry run pushes with the default rules (clone, exit, open ...).

@@ -83,6 +83,7 @@ class EventSource(RecordSource["Event"], Protocol):
     """A capture of syscall events: a .scap file, the kernel module or the eBPF probe."""
 
 
+@runtime_checkable
 class LiveSource(EventSource, Protocol):
     """A live driver: also takes the interest set (syscall numbers), snaplen and sampling."""
 

@@ -82,10 +82,10 @@ def list_command(
 def _list_syscalls(ruleset: Ruleset) -> None:
     """Per enabled syscall rule, the syscalls it can match; then the inspector's; then the
     union (the interest set ``sentry run`` hands the driver, or ``all``)."""
-    from sentry.cli.run import live_interest
     from sentry.events.syscalls import X86_64_SYSCALLS, syscall_numbers_for_event_names
     from sentry.events.table import EVENTS
     from sentry.inspect.inspector import Inspector
+    from sentry.pipeline import live_interest
 
     def names(numbers: set[int]) -> str:
         return ",".join(sorted(X86_64_SYSCALLS[nr].name for nr in numbers))

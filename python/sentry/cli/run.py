@@ -33,11 +33,15 @@ from sentry.capture.source import EventSource, LiveSource, RecordSource
 from sentry.errors import SentryError
 from sentry.inspect.threads import ThreadLimits
 from sentry.pipeline import (
+    EVERYTHING,
+    Demand,
     Pipeline,
     PipelineOptions,
     ignored_event_names,
+    live_interest,
     load_ruleset,
     needed_event_types,
+    push_down,
 )
 from sentry.rules.alert import Alert, json_options
 from sentry.rules.definitions import Priority, RuleDefinitions
@@ -104,23 +108,10 @@ def load_checked(paths: list[Path], selection: Selection, extra: str = "") -> Ru
     return ruleset
 
 
-def live_interest(ruleset: Ruleset, inspector: Inspector) -> set[int] | None:
-    """Native syscall numbers a live driver must capture (None: all of them)."""
-    from sentry.events.syscalls import syscall_numbers_for_event_names
-    from sentry.events.table import EVENTS
-
-    names = ruleset.evttype_names()
-    if names is None:
-        return None
-    names |= {EVENTS[code].name for code in inspector.handled_types() if code in EVENTS}
-    return syscall_numbers_for_event_names(names)
-
-
-def _retune(source: LiveSource, inspector: Inspector, ruleset: Ruleset, cfg: Config) -> None:
-    """After a reload: the new rules' interest set and quiet opens, pushed down."""
+def _requiet(source: LiveSource, ruleset: Ruleset, cfg: Config) -> None:
+    """After a reload: the new rules' quiet opens, pushed down (rules/quiet.py)."""
     from sentry.rules.quiet import push_quiet
 
-    source.set_interest(live_interest(ruleset, inspector))
     push_quiet(source, ruleset, cfg)
 
 
@@ -164,7 +155,7 @@ def open_capture(
 
     reader = ScapReader(capture)
     inspector = Inspector.from_capture(reader, limits)
-    reader.event_types = needed_event_types(ruleset, inspector)
+    push_down(reader, Demand(event_types=needed_event_types(ruleset, inspector)))
     return reader, inspector
 
 
@@ -368,7 +359,7 @@ def run_command(
             sources=selection.sources,
             json_output=json_out,
             all_events=all_events,
-            retune=lambda src, insp, rs: _retune(src, insp, rs, current[0]),
+            requiet=lambda src, rs: _requiet(src, rs, current[0]),
             load_config=reread_config,  # SIGHUP
             rule_stats=rule_stats,
             rule_paths=paths,
@@ -378,12 +369,6 @@ def run_command(
             raise typer.Exit(code)
         return
     source, inspector = open_capture(capture, ruleset, ThreadLimits.from_config(cfg))
-    if capture is not None and cfg.get("syscall_event_drops.simulate_drops"):
-        from sentry.capture.scapreader import ScapReader
-
-        if isinstance(source, ScapReader):
-            # A file has no drops to notice; simulated ones are looked for on every event.
-            source.event_types = None
     from sentry.capture.k8saudit import AuditFileSource
     from sentry.service.alertcapture import from_config
 
@@ -513,7 +498,9 @@ def replay(
         )
     code = 0
     try:
-        pipeline.run(source, inspector, monitor.check if monitor is not None else None)
+        # A file has no drops to notice; simulated ones are looked for on every event.
+        demand = EVERYTHING if cfg.get("syscall_event_drops.simulate_drops") else None
+        pipeline.run(source, inspector, monitor.check if monitor is not None else None, demand)
     except DropExit:
         code = 1
     except _ReaderGone:

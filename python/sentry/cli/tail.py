@@ -160,18 +160,18 @@ def selected_events(
     ``skip_enter``: syscall enter events are read (state, the exit's enter parameters) but
     neither matched nor yielded (``engine.enter_events: skip``).
     """
-    from sentry.capture.source import SelectsTypes
     from sentry.events.table import EVENTS
+    from sentry.pipeline import Demand, push_down
     from sentry.rules.typeindex import syscall_enter_numbers
 
     wanted = wanted_types(flt)
     hidden = hidden_types()
     enters = syscall_enter_numbers() if skip_enter else frozenset()
-    if wanted is not None and isinstance(source, SelectsTypes):
+    if wanted is not None:
         # Skip the rest before decoding; state-changing events are still read, and so is
         # the enter of a wanted exit when enters are skipped (its exit reads its parameters).
         kept_enters = {n - 1 for n in wanted if n - 1 in enters}
-        source.event_types = frozenset(wanted | kept_enters | inspector.handled_types())
+        push_down(source, Demand.of_types(wanted | kept_enters | inspector.handled_types()))
     process = inspector.process
     match = flt.match if flt is not None else None
     shown = (wanted if wanted is not None else set(EVENTS) - hidden) - enters

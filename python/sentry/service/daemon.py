@@ -30,7 +30,7 @@ from sentry.errors import SentryError
 from sentry.log import log as _log
 from sentry.outputs.channels import DeliveryStats, Message
 from sentry.outputs.dispatch import Outputs
-from sentry.pipeline import Pipeline, PipelineOptions
+from sentry.pipeline import Pipeline, PipelineOptions, push_down
 from sentry.rules.alert import Alert, json_options
 from sentry.rules.definitions import Priority
 from sentry.rules.ruleset import Ruleset
@@ -474,7 +474,7 @@ def serve(
     sources: frozenset[str],
     json_output: bool = False,
     all_events: bool = False,
-    retune: Callable[[LiveSource, Inspector, Ruleset], None] | None = None,
+    requiet: Callable[[LiveSource, Ruleset], None] | None = None,
     load_config: Callable[[], Config] | None = None,
     rule_stats: bool = False,
     rule_paths: list[Path] | None = None,
@@ -482,8 +482,8 @@ def serve(
 ) -> int:
     """``sentry run`` without ``-e``: live syscalls unless disabled, plus the web server.
 
-    ``retune(source, inspector, ruleset)`` is called after a SIGHUP reload, so that a live
-    driver's interest set follows the new rules.
+    After a SIGHUP reload the live driver's interest set follows the new rules
+    (``push_down``), and ``requiet(source, ruleset)`` hands it their quiet opens.
     """
     daemon = Daemon(
         cfg, load_rules, json_output=json_output, all_events=all_events, load_config=load_config
@@ -511,8 +511,15 @@ def serve(
         daemon.containers = ContainerMetadata(cfg, inspector.containers, daemon._on_alert)
         daemon.pipeline.hold = daemon.containers.hold
         inspector.announce_containers()
-    if live is not None and inspector is not None and retune is not None:
-        daemon.retune = lambda ruleset: retune(live, inspector, ruleset)
+    if live is not None and inspector is not None:
+        push_down(live, daemon.pipeline.demand(inspector))
+
+        def retune(ruleset: Ruleset) -> None:  # after a reload: what the new rules need
+            push_down(live, daemon.pipeline.demand(inspector))
+            if requiet is not None:
+                requiet(live, ruleset)
+
+        daemon.retune = retune
     if explain:  # each alert's clauses (rules as loaded now; reloaded rules: none)
         from sentry.rules.explain import alert_explainer
         from sentry.rules.loader import load_rules as load_definitions
