@@ -114,6 +114,9 @@ rules:  # the seed rule only: another rule's alert (the host's own work) would t
             f"{len(span)} events, first {span[:2]}, last {span[-3:]}\nalerts: {alerts[:3]}\n"
             f"daemon stderr (tail): {''.join(daemon.stderr)[-2000:]}"
         )
+    # The whole interest set, enters too: the rules' narrower event types (pushed down to
+    # the probe's walker) do not thin a capture out.
+    assert any(r[1] == ">" and r[2] in ("openat", "open") for r in rows), rows
     # sentry reads it alone too.
     tail = subprocess.run(
         ["sentry", "tail", "-e", str(path), "proc.name=vi"],

@@ -16,6 +16,7 @@ alerts are queued on the outputs. Every counter the metrics endpoint shows lives
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import sys
 import threading
@@ -30,7 +31,7 @@ from sentry.errors import SentryError
 from sentry.log import log as _log
 from sentry.outputs.channels import DeliveryStats, Message
 from sentry.outputs.dispatch import Outputs
-from sentry.pipeline import Pipeline, PipelineOptions, push_down
+from sentry.pipeline import Demand, Pipeline, PipelineOptions, push_down
 from sentry.rules.alert import Alert, json_options
 from sentry.rules.definitions import Priority
 from sentry.rules.ruleset import Ruleset
@@ -512,10 +513,18 @@ def serve(
         daemon.pipeline.hold = daemon.containers.hold
         inspector.announce_containers()
     if live is not None and inspector is not None:
-        push_down(live, daemon.pipeline.demand(inspector))
+        # An alert capture keeps every event of the interest set, not only the types the
+        # rules and the state read (a .scap for sysdig holds the enters too).
+        whole = source is not live
+
+        def demand(insp: Inspector) -> Demand:
+            wanted = daemon.pipeline.demand(insp)
+            return dataclasses.replace(wanted, event_types=None) if whole else wanted
+
+        push_down(live, demand(inspector))
 
         def retune(ruleset: Ruleset) -> None:  # after a reload: what the new rules need
-            push_down(live, daemon.pipeline.demand(inspector))
+            push_down(live, demand(inspector))
             if requiet is not None:
                 requiet(live, ruleset)
 
