@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * fill.h - what the fill_*.c files share: kernel headers, common helpers and the
- * per-topic tables of fillers by syscall number.
+ * fill.h - what the fill_*.c files share: kernel headers and the helpers the recipe
+ * interpreter (fill_recipe.c) and the process handlers (fill_proc.c) push parameters with.
  */
 #ifndef SENTRY_FILL_H
 #define SENTRY_FILL_H
@@ -41,35 +41,26 @@
 
 #define SCAP_MAX_ARGS 4096	/* scap's bound for args and env */
 
-/* One row of a per-topic table; nr -1 ends it. */
-struct sentry_filler_entry {
-	int nr;
-	sentry_filler_t enter;
-	sentry_filler_t exit;
-};
-
-extern const struct sentry_filler_entry sentry_fill_file_table[];
-extern const struct sentry_filler_entry sentry_fill_net_table[];
-extern const struct sentry_filler_entry sentry_fill_proc_table[];
-extern const struct sentry_filler_entry sentry_fill_ipc_table[];
-
+/* fill_common.c */
 void sentry_push_s64(struct sentry_evt *e, s64 v);
-void sentry_push_path(struct sentry_evt *e, unsigned long uptr);
 void sentry_push_res(struct sentry_evt *e, struct sentry_args *a);
 struct file *sentry_fd_file(long fd);
 void sentry_push_kpath(struct sentry_evt *e, const struct path *p);
 void sentry_push_open_name(struct sentry_evt *e, unsigned long uptr, long fd);
 void sentry_push_cwd(struct sentry_evt *e);
-void sentry_push_data(struct sentry_evt *e, unsigned long uptr, long len);
+void sentry_push_data(struct sentry_evt *e, unsigned long uptr, u64 len);
 void sentry_push_iov(struct sentry_evt *e, unsigned long uiov, unsigned long cnt, long total);
 long sentry_iov_total(unsigned long uiov, unsigned long cnt);
+u32 sentry_mm_kib(u32 which);
 void sentry_push_mm_sizes(struct sentry_evt *e);
-void sentry_fill_fd0_e(struct sentry_evt *e, struct sentry_args *a);
-void sentry_fill_res_x(struct sentry_evt *e, struct sentry_args *a);
-void sentry_fill_none(struct sentry_evt *e, struct sentry_args *a);
-void sentry_fill_fd_size_e(struct sentry_evt *e, struct sentry_args *a);
-void sentry_fill_write_x(struct sentry_evt *e, struct sentry_args *a);
-void sentry_fill_res_path0_x(struct sentry_evt *e, struct sentry_args *a);
 void sentry_fd_dev_ino(long fd, u32 *dev, u64 *ino, u32 *created);
+
+/* fill_net.c */
+void sentry_push_usockaddr(struct sentry_evt *e, unsigned long uaddr, long len);
+void sentry_push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned long uaddr);
+
+/* fill_proc.c: the handlers H_PROC_CLONE and H_PROC_EXEC */
+void sentry_fill_clone_x(struct sentry_evt *e, struct sentry_args *a);
+void sentry_fill_execve_x(struct sentry_evt *e, struct sentry_args *a);
 
 #endif /* SENTRY_FILL_H */

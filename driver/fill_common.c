@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fill_common.c - helpers every filler uses (paths, buffers, fds, memory sizes) and
- * the dense syscall -> fillers table assembled from the per-topic tables at load.
+ * fill_common.c - the kernel-side reads parameters are made of (paths, buffers, I/O
+ * vectors, files behind fds, memory sizes), for the recipes (fill_recipe.c) and the
+ * process records (fill_proc.c).
  *
- * A filler pushes the parameters its event type declares, in scap's layout; it may push
- * more than an older event generation declares (extra ones are ignored), never fewer.
  * Paths and buffers are read at syscall exit, when the syscall itself has faulted them
  * in; every user access goes through sentry_copy_user()/sentry_push_ustr(), which fail
  * instead of sleeping.
@@ -14,11 +13,6 @@
 void sentry_push_s64(struct sentry_evt *e, s64 v)
 {
 	sentry_push_u64(e, (u64)v);
-}
-
-void sentry_push_path(struct sentry_evt *e, unsigned long uptr)
-{
-	sentry_push_ustr(e, uptr, SENTRY_MAX_PATH);
 }
 
 /*
@@ -98,11 +92,9 @@ void sentry_push_cwd(struct sentry_evt *e)
 }
 
 /* Bytes user space passed or got: the first min(len, snaplen). */
-void sentry_push_data(struct sentry_evt *e, unsigned long uptr, long len)
+void sentry_push_data(struct sentry_evt *e, unsigned long uptr, u64 len)
 {
-	u32 n = len > 0 ? min_t(u64, len, READ_ONCE(sentry_cfg.snaplen)) : 0;
-
-	sentry_push_ubuf(e, uptr, n);
+	sentry_push_ubuf(e, uptr, min_t(u64, len, READ_ONCE(sentry_cfg.snaplen)));
 }
 
 /* Gather up to min(total, snaplen) bytes from a user iovec array. */
@@ -151,50 +143,28 @@ static u32 kbytes(unsigned long pages)
 	return pages << (PAGE_SHIFT - 10);
 }
 
-void sentry_push_mm_sizes(struct sentry_evt *e)
+/* The task's vm_size (which 0), vm_rss (1) or vm_swap (2), in KiB. */
+u32 sentry_mm_kib(u32 which)
 {
 	struct mm_struct *mm = current->mm;
 
-	sentry_push_u32(e, mm ? kbytes(mm->total_vm) : 0);
-	sentry_push_u32(e, mm ? kbytes(get_mm_rss(mm)) : 0);
-	sentry_push_u32(e, mm ? kbytes(get_mm_counter(mm, MM_SWAPENTS)) : 0);
+	if (!mm)
+		return 0;
+	if (which == 0)
+		return kbytes(mm->total_vm);
+	if (which == 1)
+		return kbytes(get_mm_rss(mm));
+	return kbytes(get_mm_counter(mm, MM_SWAPENTS));
 }
 
-void sentry_fill_fd0_e(struct sentry_evt *e, struct sentry_args *a)
+void sentry_push_mm_sizes(struct sentry_evt *e)
 {
-	sentry_push_s64(e, (int)a->a[0]);
+	sentry_push_u32(e, sentry_mm_kib(0));
+	sentry_push_u32(e, sentry_mm_kib(1));
+	sentry_push_u32(e, sentry_mm_kib(2));
 }
 
-void sentry_fill_res_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-}
-
-void sentry_fill_none(struct sentry_evt *e, struct sentry_args *a)
-{
-}
-
-/* read/write family */
-void sentry_fill_fd_size_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_u32(e, a->a[2]);
-}
-
-void sentry_fill_write_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	sentry_push_data(e, a->a[1], a->ret > 0 ? a->ret : 0);
-}
-
-/* paths */
-void sentry_fill_res_path0_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	sentry_push_path(e, a->a[0]);
-}
-
-/* dev and ino of the file an fd refers to (0 if sentry_fill_none). */
+/* dev and ino of the file an fd refers to, and whether its open created it (0: none). */
 void sentry_fd_dev_ino(long fd, u32 *dev, u64 *ino, u32 *created)
 {
 	struct file *f;
@@ -213,24 +183,4 @@ void sentry_fd_dev_ino(long fd, u32 *dev, u64 *ino, u32 *created)
 			*created = SCAP_O_F_CREATED;
 	}
 	rcu_read_unlock();
-}
-
-struct sentry_fillers sentry_fillers[SENTRY_SYSCALL_NR_MAX] __ro_after_init;
-
-/* Build the dense table indexed by syscall number from the per-topic tables. */
-void sentry_fillers_init(void)
-{
-	static const struct sentry_filler_entry *const tables[] = {
-		sentry_fill_file_table, sentry_fill_net_table, sentry_fill_proc_table,
-		sentry_fill_ipc_table,
-	};
-	const struct sentry_filler_entry *t;
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(tables); i++) {
-		for (t = tables[i]; t->nr >= 0; t++) {
-			sentry_fillers[t->nr].enter = t->enter;
-			sentry_fillers[t->nr].exit = t->exit;
-		}
-	}
 }

@@ -1,17 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fill_net.c - fillers of socket syscalls: addresses and connection tuples.
- *
- * A filler pushes the parameters its event type declares, in scap's layout; it may push
- * more than an older event generation declares (extra ones are ignored), never fewer.
- * Paths and buffers are read at syscall exit, when the syscall itself has faulted them
- * in; every user access goes through sentry_copy_user()/sentry_push_ustr(), which fail
- * instead of sleeping.
+ * fill_net.c - socket parameters in scap's layouts: a user sockaddr, the connection tuple
+ * of the socket behind an fd (the recipe kinds PK_SOCKADDR and PK_TUPLE_*, fill_recipe.c).
+ * Every user access goes through sentry_copy_user(), which fails instead of sleeping.
  */
 #include "fill.h"
 
 /* PT_SOCKADDR from a user sockaddr of len bytes. */
-static void push_usockaddr(struct sentry_evt *e, unsigned long uaddr, long len)
+void sentry_push_usockaddr(struct sentry_evt *e, unsigned long uaddr, long len)
 {
 	struct sockaddr_storage ss;
 	u8 buf[1 + sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
@@ -72,7 +68,7 @@ static u32 unix_bound_name(struct sock *sk, u8 *dst)
  * socket's name; outbound, (peer, this socket) and the peer's name, or the
  * caller's address when it gives one (or when the name is empty).
  */
-static void push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned long uaddr)
+void sentry_push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned long uaddr)
 {
 	u8 buf[1 + 8 + 8 + UNIX_PATH_MAX + 1];
 	union {
@@ -151,166 +147,3 @@ static void push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned
 	rcu_read_unlock();
 	sentry_push_raw(e, buf, n);
 }
-
-/* sockets */
-static void socket_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u32(e, a->a[0]);
-	sentry_push_u32(e, a->a[1]);
-	sentry_push_u32(e, a->a[2]);
-}
-
-static void bind_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	push_usockaddr(e, a->a[1], (int)a->a[2]);
-}
-
-static void connect_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	push_usockaddr(e, a->a[1], (int)a->a[2]);
-}
-
-static void connect_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	push_socktuple(e, (int)a->a[0], false, 0);
-	sentry_push_s64(e, (int)a->a[0]);
-}
-
-static void listen_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_u32(e, a->a[1]);
-}
-
-static void accept_fill(struct sentry_evt *e, struct sentry_args *a)
-{
-	u32 qlen = 0, qmax = 0;
-	struct socket *sock;
-	struct file *f;
-
-	rcu_read_lock();
-	f = sentry_fd_file((int)a->a[0]);
-	sock = f ? sentry_sock_from_file(f) : NULL;
-	if (sock && sock->sk) {
-		qlen = READ_ONCE(sock->sk->sk_ack_backlog);
-		qmax = READ_ONCE(sock->sk->sk_max_ack_backlog);
-	}
-	rcu_read_unlock();
-	sentry_push_res(e, a);
-	push_socktuple(e, a->ret, true, 0);
-	sentry_push_u8(e, qmax ? qlen * 100 / qmax : 0);
-	sentry_push_u32(e, qlen);
-	sentry_push_u32(e, qmax);
-}
-
-static void accept4_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u32(e, a->a[3]);
-}
-
-static void sendto_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_u32(e, a->a[2]);
-	push_socktuple(e, (int)a->a[0], false, a->a[4]);
-}
-
-static void recvfrom_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	sentry_push_data(e, a->a[1], a->ret);
-	push_socktuple(e, (int)a->a[0], true, a->ret >= 0 ? a->a[4] : 0);
-}
-
-/* struct user_msghdr: name, namelen, iov, iovlen, control, controllen, flags */
-static bool read_msghdr(struct sentry_evt *e, unsigned long umsg, struct user_msghdr *m)
-{
-	if (sentry_copy_user(m, umsg, sizeof(*m))) {
-		e->pf = true;
-		memset(m, 0, sizeof(*m));
-		return false;
-	}
-	return true;
-}
-
-static void sendmsg_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	struct user_msghdr m;
-
-	read_msghdr(e, a->a[1], &m);
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_u32(e, sentry_iov_total((unsigned long)m.msg_iov, m.msg_iovlen));
-	push_socktuple(e, (int)a->a[0], false, (unsigned long)m.msg_name);
-}
-
-static void sendmsg_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	struct user_msghdr m;
-
-	read_msghdr(e, a->a[1], &m);
-	sentry_push_res(e, a);
-	sentry_push_iov(e, (unsigned long)m.msg_iov, m.msg_iovlen, a->ret);
-}
-
-static void recvmsg_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	struct user_msghdr m;
-
-	read_msghdr(e, a->a[1], &m);
-	sentry_push_res(e, a);
-	sentry_push_u32(e, a->ret > 0 ? a->ret : 0);
-	sentry_push_iov(e, (unsigned long)m.msg_iov, m.msg_iovlen, a->ret);
-	push_socktuple(e, (int)a->a[0], true, a->ret >= 0 ? (unsigned long)m.msg_name : 0);
-	sentry_push_empty(e);
-}
-
-static void socketpair_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	int fds[2] = { -1, -1 };
-	u64 src = 0, peer = 0;
-	struct socket *sock;
-	struct file *f;
-
-	if (a->ret >= 0 && sentry_copy_user(fds, a->a[3], sizeof(fds)))
-		e->pf = true;
-	rcu_read_lock();
-	f = a->ret >= 0 ? sentry_fd_file(fds[0]) : NULL;
-	sock = f ? sentry_sock_from_file(f) : NULL;
-	if (sock && sock->sk) {
-		src = (u64)(unsigned long)sock->sk;
-		if (sock->sk->sk_family == AF_UNIX)
-			peer = (u64)(unsigned long)READ_ONCE(unix_sk(sock->sk)->peer);
-	}
-	rcu_read_unlock();
-	sentry_push_res(e, a);
-	sentry_push_s64(e, fds[0]);
-	sentry_push_s64(e, fds[1]);
-	sentry_push_u64(e, src);
-	sentry_push_u64(e, peer);
-}
-
-static void shutdown_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_u8(e, a->a[1]);
-}
-
-
-const struct sentry_filler_entry sentry_fill_net_table[] = {
-	{ __NR_socket, socket_e, sentry_fill_res_x },
-	{ __NR_connect, connect_e, connect_x },
-	{ __NR_accept, sentry_fill_none, accept_fill },
-	{ __NR_accept4, accept4_e, accept_fill },
-	{ __NR_bind, sentry_fill_fd0_e, bind_x },
-	{ __NR_listen, listen_e, sentry_fill_res_x },
-	{ __NR_sendto, sendto_e, sentry_fill_write_x },
-	{ __NR_recvfrom, sentry_fill_fd_size_e, recvfrom_x },
-	{ __NR_sendmsg, sendmsg_e, sendmsg_x },
-	{ __NR_recvmsg, sentry_fill_fd0_e, recvmsg_x },
-	{ __NR_socketpair, socket_e, socketpair_x },
-	{ __NR_shutdown, shutdown_e, sentry_fill_res_x },
-	{ -1 }
-};

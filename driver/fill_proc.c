@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fill_proc.c - fillers of process syscalls: clone family, execve, procexit,
- * credentials, namespaces, signals, modules, memory and limits.
+ * fill_proc.c - the process record of the clone family's and execve's exits (the
+ * handlers H_PROC_CLONE and H_PROC_EXEC of include/sentry_syscall_specs.h), and procexit.
  *
- * A filler pushes the parameters its event type declares, in scap's layout; it may push
- * more than an older event generation declares (extra ones are ignored), never fewer.
- * Paths and buffers are read at syscall exit, when the syscall itself has faulted them
- * in; every user access goes through sentry_copy_user()/sentry_push_ustr(), which fail
- * instead of sleeping.
+ * Each pushes the parameters its event type declares, in scap's layout. Arguments and
+ * environment are read from the task's own memory through sentry_copy_user(), which
+ * fails instead of sleeping.
  */
 #include "fill.h"
-
 
 /* Arguments (or environment) from the task's own stack: NUL-separated. */
 static void push_mm_strings(struct sentry_evt *e, unsigned long start, unsigned long end,
@@ -141,28 +138,24 @@ static void fill_clone_x(struct sentry_evt *e, struct sentry_args *a, u64 flags)
 			   ktime_get_boottime_ns() : 0);
 }
 
-static void clone_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	fill_clone_x(e, a, a->a[0]);
-}
-
-static void fork_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	fill_clone_x(e, a, 0);
-}
-
-static void vfork_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	fill_clone_x(e, a, CLONE_VFORK | CLONE_VM);
-}
-
-static void clone3_x(struct sentry_evt *e, struct sentry_args *a)
+/* The exit of clone, clone3, fork or vfork (H_PROC_CLONE): flags as each call has them. */
+void sentry_fill_clone_x(struct sentry_evt *e, struct sentry_args *a)
 {
 	u64 flags = 0;
 
-	/* struct clone_args starts with the u64 flags. */
-	if (sentry_copy_user(&flags, a->a[0], sizeof(flags)))
-		e->pf = true;
+	switch (a->nr) {
+	case __NR_clone:
+		flags = a->a[0];
+		break;
+	case __NR_vfork:
+		flags = CLONE_VFORK | CLONE_VM;
+		break;
+	case __NR_clone3:
+		/* struct clone_args starts with the u64 flags. */
+		if (sentry_copy_user(&flags, a->a[0], sizeof(flags)))
+			e->pf = true;
+		break;
+	}
 	fill_clone_x(e, a, flags);
 }
 
@@ -203,8 +196,8 @@ static u64 ts_ns(struct timespec64 t)
 	return (u64)t.tv_sec * NSEC_PER_SEC + t.tv_nsec;
 }
 
-/* execve_19 and execveat exits: 28 parameters. */
-static void execve_x(struct sentry_evt *e, struct sentry_args *a)
+/* execve_19 and execveat exits (H_PROC_EXEC): 28 parameters. */
+void sentry_fill_execve_x(struct sentry_evt *e, struct sentry_args *a)
 {
 	struct mm_struct *mm = current->mm;
 	const struct cred *cred = current_cred();
@@ -267,18 +260,6 @@ static void execve_x(struct sentry_evt *e, struct sentry_args *a)
 	rcu_read_unlock();
 }
 
-static void execve_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_path(e, a->a[0]);
-}
-
-static void execveat_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_path(e, a->a[1]);
-	sentry_push_u32(e, scap_execveat_flags(a->a[4]));
-}
-
 /* procexit_1: status, ret, sig, core, reaper_tid. */
 void sentry_fill_procexit(struct sentry_evt *e, struct task_struct *p)
 {
@@ -290,282 +271,3 @@ void sentry_fill_procexit(struct sentry_evt *e, struct task_struct *p)
 	sentry_push_u8(e, (code & 0x80) ? 1 : 0);
 	sentry_push_s64(e, 0);
 }
-
-/* credentials */
-static void id0_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u32(e, a->a[0]);
-}
-
-static void id012_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u32(e, a->a[0]);
-	sentry_push_u32(e, a->a[1]);
-	sentry_push_u32(e, a->a[2]);
-}
-
-static void capset_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	const struct cred *cred = current_cred();
-
-	sentry_push_res(e, a);
-	sentry_push_u64(e, sentry_caps64(cred->cap_inheritable));
-	sentry_push_u64(e, sentry_caps64(cred->cap_permitted));
-	sentry_push_u64(e, sentry_caps64(cred->cap_effective));
-}
-
-/* ptrace: addr and data are PT_DYN, index 0 = plain u64. */
-static void ptrace_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u16(e, scap_ptrace_request(a->a[0]));
-	sentry_push_s64(e, (int)a->a[1]);
-}
-
-static void push_dyn_u64(struct sentry_evt *e, u64 v)
-{
-	u8 buf[9];
-
-	buf[0] = SCAP_PTRACE_IDX_UINT64;
-	memcpy(buf + 1, &v, 8);
-	sentry_push_raw(e, buf, sizeof(buf));
-}
-
-static void ptrace_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	push_dyn_u64(e, a->a[2]);
-	push_dyn_u64(e, a->a[3]);
-}
-
-/* mounts and namespaces */
-static void mount_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u32(e, scap_mount_flags(a->a[3]));
-}
-
-static void mount_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	sentry_push_path(e, a->a[0]);
-	sentry_push_path(e, a->a[1]);
-	sentry_push_ustr(e, a->a[2], 64);
-}
-
-static void umount2_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u32(e, a->a[1]);
-}
-
-static void setns_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_u32(e, scap_clone_flags(a->a[1]));
-}
-
-static void unshare_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u32(e, scap_clone_flags(a->a[0]));
-}
-
-/* signals */
-static void kill_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_u8(e, a->a[1]);
-}
-
-static void tgkill_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_s64(e, (int)a->a[1]);
-	sentry_push_u8(e, a->a[2]);
-}
-
-/* modules, bpf, memfd */
-static void init_module_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	sentry_push_data(e, a->a[0], a->a[1]);
-	sentry_push_u64(e, a->a[1]);
-	sentry_push_ustr(e, a->a[2], 1024);
-}
-
-static void finit_module_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_ustr(e, a->a[1], 1024);
-	sentry_push_u32(e, a->a[2]);
-}
-
-static void bpf_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-}
-
-/* res_or_fd is PT_DYN: index 0 = a new fd (map/prog creation), 1 = errno. */
-static void bpf_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	bool fd = a->ret >= 0 && (a->a[0] == BPF_MAP_CREATE || a->a[0] == BPF_PROG_LOAD);
-	u8 buf[9];
-
-	buf[0] = fd ? SCAP_BPF_IDX_FD : SCAP_BPF_IDX_RES;
-	memcpy(buf + 1, &a->ret, 8);
-	sentry_push_raw(e, buf, sizeof(buf));
-}
-
-static void memfd_create_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	sentry_push_ustr(e, a->a[0], 256);
-	sentry_push_u32(e, a->a[1]);
-}
-
-/* memory */
-static void mprotect_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u64(e, a->a[0]);
-	sentry_push_u64(e, a->a[1]);
-	sentry_push_u32(e, scap_prot_flags(a->a[2]));
-}
-
-static void mmap_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u64(e, a->a[0]);
-	sentry_push_u64(e, a->a[1]);
-	sentry_push_u32(e, scap_prot_flags(a->a[2]));
-	sentry_push_u32(e, scap_mmap_flags(a->a[3]));
-	sentry_push_s64(e, (int)a->a[4]);
-	sentry_push_u64(e, a->a[5]);
-}
-
-static void mmap_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	sentry_push_mm_sizes(e);
-}
-
-/* prctl: option, and arg2 as a string (PR_SET_NAME/GET_NAME) or an integer. */
-static void prctl_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	sentry_push_u32(e, a->a[0]);
-	if (a->a[0] == PR_SET_NAME || a->a[0] == PR_GET_NAME) {
-		sentry_push_ustr(e, a->a[1], TASK_COMM_LEN);
-		sentry_push_s64(e, 0);
-	} else {
-		sentry_push_empty(e);
-		sentry_push_s64(e, a->a[1]);
-	}
-}
-
-static void addr_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u64(e, a->a[0]);
-}
-
-static void addr_len_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u64(e, a->a[0]);
-	sentry_push_u64(e, a->a[1]);
-}
-
-static void pid_pgid_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_s64(e, (int)a->a[1]);
-}
-
-static void nanosleep_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	struct __kernel_timespec ts = { 0 };
-
-	if (sentry_copy_user(&ts, a->a[0], sizeof(ts)))
-		e->pf = true;
-	sentry_push_u64(e, (u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec);
-}
-
-static void u8_arg0_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u8(e, a->a[0]);
-}
-
-/* The struct rlimit64 at uptr as (cur, max); -1 each if absent or unreadable. */
-static void push_rlimit(struct sentry_evt *e, unsigned long uptr, bool readable)
-{
-	struct { u64 cur, max; } rl = { (u64)-1, (u64)-1 };
-
-	if (uptr && readable && sentry_copy_user(&rl, uptr, sizeof(rl)))
-		e->pf = true;
-	sentry_push_s64(e, (s64)rl.cur);
-	sentry_push_s64(e, (s64)rl.max);
-}
-
-static void rlimit_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	push_rlimit(e, a->a[1], a->ret == 0 || a->nr == __NR_setrlimit);
-}
-
-static void prlimit_e(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_s64(e, (int)a->a[0]);
-	sentry_push_u8(e, a->a[1]);
-}
-
-static void prlimit_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_res(e, a);
-	push_rlimit(e, a->a[2], true);
-	push_rlimit(e, a->a[3], a->ret == 0);
-}
-
-/* getuid/geteuid/getgid/getegid: the id is the return value. */
-static void id_ret_x(struct sentry_evt *e, struct sentry_args *a)
-{
-	sentry_push_u32(e, a->ret);
-}
-
-
-const struct sentry_filler_entry sentry_fill_proc_table[] = {
-	{ __NR_execve, execve_e, execve_x },
-	{ __NR_execveat, execveat_e, execve_x },
-	{ __NR_clone, sentry_fill_none, clone_x },
-	{ __NR_clone3, sentry_fill_none, clone3_x },
-	{ __NR_fork, sentry_fill_none, fork_x },
-	{ __NR_vfork, sentry_fill_none, vfork_x },
-	{ __NR_setuid, id0_e, sentry_fill_res_x },
-	{ __NR_setgid, id0_e, sentry_fill_res_x },
-	{ __NR_setresuid, id012_e, sentry_fill_res_x },
-	{ __NR_setresgid, id012_e, sentry_fill_res_x },
-	{ __NR_capset, sentry_fill_none, capset_x },
-	{ __NR_ptrace, ptrace_e, ptrace_x },
-	{ __NR_mount, mount_e, mount_x },
-	{ __NR_umount2, umount2_e, sentry_fill_res_path0_x },
-	{ __NR_setns, setns_e, sentry_fill_res_x },
-	{ __NR_unshare, unshare_e, sentry_fill_res_x },
-	{ __NR_kill, kill_e, sentry_fill_res_x },
-	{ __NR_tkill, kill_e, sentry_fill_res_x },
-	{ __NR_tgkill, tgkill_e, sentry_fill_res_x },
-	{ __NR_init_module, sentry_fill_none, init_module_x },
-	{ __NR_finit_module, sentry_fill_none, finit_module_x },
-	{ __NR_bpf, bpf_e, bpf_x },
-	{ __NR_memfd_create, sentry_fill_none, memfd_create_x },
-	{ __NR_mprotect, mprotect_e, sentry_fill_res_x },
-	{ __NR_mmap, mmap_e, mmap_x },
-	{ __NR_prctl, sentry_fill_none, prctl_x },
-	{ __NR_brk, addr_e, mmap_x },
-	{ __NR_munmap, addr_len_e, mmap_x },
-	{ __NR_setpgid, pid_pgid_e, sentry_fill_res_x },
-	{ __NR_nanosleep, nanosleep_e, sentry_fill_res_x },
-	{ __NR_getrlimit, u8_arg0_e, rlimit_x },
-	{ __NR_setrlimit, u8_arg0_e, rlimit_x },
-	{ __NR_prlimit64, prlimit_e, prlimit_x },
-	{ __NR_seccomp, addr_e, sentry_fill_res_x },
-	{ __NR_getuid, sentry_fill_none, id_ret_x },
-	{ __NR_geteuid, sentry_fill_none, id_ret_x },
-	{ __NR_getgid, sentry_fill_none, id_ret_x },
-	{ __NR_getegid, sentry_fill_none, id_ret_x },
-	{ __NR_setsid, sentry_fill_none, sentry_fill_res_x },
-	{ -1 }
-};

@@ -13,8 +13,9 @@ the syscall tables (``syscalls.py``, ``compat_syscalls.py``). Rendered from it:
 - ``include/sentry_events.h``: event numbers, parameter types, print formats, event flags
   and categories (scap's numbers).
 - ``include/sentry_scap_values.h``: the scap flag encodings the drivers write.
-- ``syscall_events.h`` (module): for every x86_64 syscall, the enter event the drivers write
-  (0 = generic), the parameter counts of the enter and exit events, scap's syscall code.
+- ``syscall_events.h`` (module): scap's syscall code of every x86_64 syscall (its generic
+  events), the parameter counts of procexit and of the process records (execve, clone exits);
+  which event each syscall gets and its parameters are ``include/sentry_syscall_specs.h``'s.
 - ``include/sentry_compat_syscalls.h`` (both drivers): the x86_64 number of every ia32 and
   x32 call.
 - ``include/sentry_sampling.h`` (both drivers): the never-drop and always-drop syscalls of
@@ -85,6 +86,11 @@ from gen_scap_flags import GENERATED, render_scap_flags  # noqa: E402
 NR_MAX = 512
 
 
+def _exit_nparams(syscall: str) -> int:
+    """Parameters of the exit event the drivers write for this syscall."""
+    return len(EVENTS[X86_64_BY_NAME[syscall].enter_event + 1].params)
+
+
 def render() -> str:
     lines = [
         "/* SPDX-License-Identifier: GPL-2.0 */",
@@ -92,24 +98,23 @@ def render() -> str:
         "#ifndef SENTRY_SYSCALL_EVENTS_H",
         "#define SENTRY_SYSCALL_EVENTS_H",
         "",
-        "/* { enter event (0: generic), enter nparams, exit nparams, scap syscall code } */",
-        "static const struct sentry_syscall_events "
-        "sentry_syscall_events[SENTRY_SYSCALL_NR_MAX] = {",
+        "/* scap's code of every x86_64 syscall, for its generic events (0: none) */",
+        "static const u16 sentry_ppm_sc[SENTRY_SYSCALL_NR_MAX] = {",
     ]
     for nr in sorted(X86_64_SYSCALLS):
         sc = X86_64_SYSCALLS[nr]
         if nr >= NR_MAX:
             continue
-        enter = sc.enter_event
-        ne = len(EVENTS[enter].params) if enter else 2
-        nx = len(EVENTS[enter + 1].params) if enter else 1
-        lines.append(f"\t[{nr}] = {{ {enter}, {ne}, {nx}, {sc.ppm_sc} }},\t/* {sc.name} */")
+        lines.append(f"\t[{nr}] = {sc.ppm_sc},\t/* {sc.name} */")
     procexit = event_by_name("procexit", ">")
     lines += [
         "};",
         "",
         f"#define SENTRY_PROCEXIT_TYPE {procexit.code}",
         f"#define SENTRY_PROCEXIT_NPARAMS {len(procexit.params)}",
+        "/* the process records of the handlers H_PROC_EXEC and H_PROC_CLONE */",
+        f"#define SENTRY_EXECVE_X_NPARAMS {_exit_nparams('execve')}",
+        f"#define SENTRY_CLONE_X_NPARAMS {_exit_nparams('clone')}",
         "",
         "#endif /* SENTRY_SYSCALL_EVENTS_H */",
         "",

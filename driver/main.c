@@ -150,15 +150,12 @@ static int compat_args(struct pt_regs *regs, struct sentry_args *a, bool ia32)
 
 static void emit_syscall(struct pt_regs *regs, long ret, bool is_exit)
 {
-	const struct sentry_syscall_events *ev;
-	const struct sentry_fillers *f;
 	struct sentry_ring *ring;
 	struct sentry_args args;
 	struct sentry_evt e;
-	sentry_filler_t fill;
 	bool dedicated, compat, generic_only = false;
 	u16 type;
-	u8 np;
+	u32 np;
 
 	/*
 	 * A successful execveat exits under execve's number: its exit is an
@@ -188,31 +185,25 @@ static void emit_syscall(struct pt_regs *regs, long ret, bool is_exit)
 	ring = ring_enter();
 	if (!ring)
 		return;
-	ev = &sentry_syscall_events[args.nr];
-	f = &sentry_fillers[args.nr];
 	args.ts = ktime_get_real_ns();
 	if (!wanted(ring, args.nr, args.ts))
 		goto out;
-	dedicated = ev->enter_type && f->enter && f->exit && !generic_only;
-	if (dedicated) {
-		type = ev->enter_type + is_exit;
-		np = is_exit ? ev->exit_nparams : ev->enter_nparams;
-		fill = is_exit ? f->exit : f->enter;
-	} else {
+	/* the event the recipe table names, unless only the generic one reads a 32-bit call */
+	dedicated = !generic_only && sentry_spec_event(args.nr, is_exit, &type, &np);
+	if (!dedicated) {
 		type = is_exit ? SE_GENERIC_X : SE_GENERIC_E;
 		np = is_exit ? 1 : 2;
-		fill = NULL;
 	}
 	if (!sentry_evt_begin(&e, ring, type, np, args.ts))
 		goto out;
-	if (fill) {
+	if (dedicated) {
 		args.regs = regs;
 		args.ret = ret;
 		if (!compat)
 			syscall_get_arguments(current, regs, args.a);
-		fill(&e, &args);
+		sentry_fill_spec(&e, &args, is_exit);
 	} else {
-		sentry_push_u16(&e, ev->ppm_sc);
+		sentry_push_u16(&e, sentry_ppm_sc[args.nr]);
 		if (!is_exit)
 			sentry_push_u16(&e, args.nr);
 	}
@@ -367,7 +358,6 @@ static int __init sentry_init(void)
 		return -ENOENT;
 	}
 	config_defaults();
-	sentry_fillers_init();
 	sampling_init();
 	err = sentry_rings_alloc();
 	if (err)

@@ -4,8 +4,10 @@
  *
  * The module is split by job: main.c (load/unload, tracepoint probes),
  * ring.c (per-CPU rings), device.c (/dev/sentryN: open, mmap, ioctl),
- * encode.c (scap event builder), fill_*.c (per-syscall parameters, by
- * topic) and syscall_events.h (generated: syscall number -> event types).
+ * encode.c (scap event builder), fill_recipe.c (parameters, by the recipe
+ * table include/sentry_syscall_specs.h, with the helpers of fill_common.c,
+ * fill_net.c and the process records of fill_proc.c) and syscall_events.h
+ * (generated: scap's syscall codes for generic events).
  */
 #ifndef SENTRY_H
 #define SENTRY_H
@@ -92,7 +94,7 @@ u8 *sentry_push_reserve(struct sentry_evt *e, u32 len);
 void sentry_push_done(struct sentry_evt *e, u32 used);
 long sentry_copy_user(void *dst, unsigned long uptr, u32 len);
 
-/* fill_*.c: what every filler gets. */
+/* fill_*.c: what the parameters are read from. */
 struct sentry_args {
 	struct pt_regs *regs;
 	long nr;		/* syscall number */
@@ -101,24 +103,12 @@ struct sentry_args {
 	u64 ts;
 };
 
-typedef void (*sentry_filler_t)(struct sentry_evt *e, struct sentry_args *a);
-
-/* Which events a syscall produces: generated from the Python tables. */
-struct sentry_syscall_events {
-	u16 enter_type;		/* 0: generic; the exit event is enter_type + 1 */
-	u8 enter_nparams;
-	u8 exit_nparams;
-	u16 ppm_sc;		/* scap syscall code, for generic events */
-};
-
-/* How its parameters are filled (fill_*.c); both NULL: generic. */
-struct sentry_fillers {
-	sentry_filler_t enter;
-	sentry_filler_t exit;
-};
-
-extern struct sentry_fillers sentry_fillers[SENTRY_SYSCALL_NR_MAX];
-void sentry_fillers_init(void);
+/*
+ * fill_recipe.c: the table of include/sentry_syscall_specs.h. The dedicated event of
+ * syscall nr's enter or exit (false: none, the generic event), and its parameters.
+ */
+bool sentry_spec_event(long nr, bool is_exit, u16 *type, u32 *nparams);
+void sentry_fill_spec(struct sentry_evt *e, struct sentry_args *a, bool is_exit);
 
 void sentry_fill_procexit(struct sentry_evt *e, struct task_struct *p);
 

@@ -692,7 +692,7 @@ sc(10, ctypes.addressof(ctypes.c_char.from_buffer(m)), 4096, 1)
 AF_UNIX, AF_INET = 1, 2
 PPM_CL_CLONE_NEWUTS = 1 << 7
 PPM_PTRACE_ATTACH = 11
-ESRCH, EFAULT = 3, 14
+ENOENT, ESRCH, EFAULT = 2, 3, 14
 
 # (event name, direction, the params one such event must carry from (facts, workdir))
 WorkloadParams = tuple[str, str, Callable[[dict[str, Any], str], dict[str, Any]]]
@@ -822,6 +822,32 @@ WORKLOAD_PARAMS: list[WorkloadParams] = [
     ("recvfrom", "<", lambda f, d: {"res": 9, "data": b"ping-unix"}),
     ("sendmsg", "<", lambda f, d: {"res": 8, "data": b"msg-unix"}),
     ("recvmsg", "<", lambda f, d: {"res": 8, "data": b"msg-unix"}),
+    ("getsockname", "<", lambda f, d: {}),
+    ("getpeername", "<", lambda f, d: {}),
+    ("setsockopt", "<", lambda f, d: {"res": 0, "fd": f["tcp_cli"], "optlen": 4}),
+    ("getsockopt", "<", lambda f, d: {"res": 0, "fd": f["tcp_cli"], "optlen": 4}),
+    ("sendmmsg", "<", lambda f, d: {}),
+    ("recvmmsg", "<", lambda f, d: {}),
+    (
+        "getresuid",
+        "<",
+        lambda f, d: {
+            "res": f["getresuid"],
+            "ruid": f["resuid"][0],
+            "euid": f["resuid"][1],
+            "suid": f["resuid"][2],
+        },
+    ),
+    ("select", "<", lambda f, d: {"res": f["select"]}),
+    ("ppoll", ">", lambda f, d: {"timeout": 0, "sigmask": 0}),
+    ("ppoll", "<", lambda f, d: {"res": f["ppoll"]}),
+    ("semget", ">", lambda f, d: {"key": 0, "nsems": 1}),
+    ("semget", "<", lambda f, d: {"res": f["semget"]}),
+    ("semop", ">", lambda f, d: {"semid": f["semget"]}),
+    ("semop", "<", lambda f, d: {"res": f["semop"], "nsops": 1}),
+    ("semctl", ">", lambda f, d: {"semid": f["semget"], "semnum": 0, "val": 0}),
+    ("semctl", "<", lambda f, d: {"res": f["semctl"]}),
+    ("quotactl", "<", lambda f, d: {"res": -ENOENT, "special": f"{d}/no-such-dev"}),
     ("execve", ">", lambda f, d: {"filename": "/bin/echo"}),
     ("execveat", ">", lambda f, d: {"pathname": "/bin/true"}),
     ("syscall", ">", lambda f, d: {"ID": PPM_SC_BY_NAME["gettid"], "nativeID": 186}),

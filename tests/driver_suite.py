@@ -28,6 +28,7 @@ from driver_cases import (
     run_workload,
 )
 from sentry.errors import DriverError
+from sentry.events.syscalls import X86_64_BY_NAME, X86_64_SYSCALLS
 from sentry.events.table import event_by_name
 
 Workload = tuple[Captured, dict[str, Any], str]
@@ -66,6 +67,18 @@ def test_every_event_has_the_tables_layout(workload: Workload) -> None:
     cap, _, _ = workload
     assert len({ev.type for ev in cap.events}) > 100  # the workload covers most events
     check_layout(cap.events)
+
+
+def test_table_syscalls_are_never_generic(workload: Workload) -> None:
+    """Every syscall the recipe table gives a dedicated event (sentry_syscall_specs.h, which
+    syscalls.py mirrors: tests/ebpf/test_specs.py) is written as that event, never as a
+    generic one; and the generic ones the workload makes (chown, prctl) are generic."""
+    cap, _, _ = workload
+    generic = {ev.param(1) for ev in cap.named("syscall", ">")}
+    table = {nr: sc for nr, sc in X86_64_SYSCALLS.items() if sc.enter_event}
+    dedicated = sorted(table[nr].name for nr in generic if nr in table)
+    assert not dedicated, f"generic events for syscalls with a dedicated event: {dedicated}"
+    assert {X86_64_BY_NAME["chown"].nr, X86_64_BY_NAME["prctl"].nr} <= generic
 
 
 def test_process_events_have_the_tables_layout(workload: Workload) -> None:

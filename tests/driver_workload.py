@@ -22,6 +22,9 @@ F_DUPFD_CLOEXEC = 1030
 PTRACE_ATTACH = 16
 BPF_PROG_LOAD = 5
 PROT_READ = 1
+MSG_DONTWAIT = 0x40
+IPC_PRIVATE, IPC_CREAT, IPC_RMID = 0, 0o1000, 0
+Q_GETFMT_USRQUOTA = 0x800004 << 8  # QCMD(Q_GETFMT, USRQUOTA)
 
 
 def sc(nr: int, *args: object) -> int:
@@ -130,6 +133,9 @@ def main() -> None:
     sc(106, 0)
     sc(117, 0, 0, 0)
     sc(119, 0, 0, 0)
+    ids = (ctypes.c_uint32 * 3)()
+    facts["getresuid"] = sc(118, ids, ctypes.byref(ids, 4), ctypes.byref(ids, 8))
+    facts["resuid"] = list(ids)
     facts["tid"] = tid = sc(186)
     sc(62, os.getpid(), 0)
     sc(200, tid, 0)
@@ -173,6 +179,21 @@ def main() -> None:
     facts["tcp_cli"] = tcli.fileno()
     facts["accept"] = tconn = sc(43, tsrv.fileno(), None, None)
     os.close(tconn)
+    tcli.getpeername()
+    tcli.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    facts["keepalive"] = tcli.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+    facts["sendmmsg"] = sc(307, cli.fileno(), None, 0, 0)
+    facts["recvmmsg"] = sc(299, conn.fileno(), None, 0, MSG_DONTWAIT, None)
+
+    # waits, semaphores, quotas
+    timeout = (ctypes.c_long * 2)(0, 0)
+    facts["select"] = sc(23, 0, None, None, None, timeout)
+    facts["ppoll"] = sc(271, pollfd, 1, timeout, None, 8)
+    facts["semget"] = semid = sc(64, IPC_PRIVATE, 1, IPC_CREAT | 0o600)
+    sembuf = (ctypes.c_short * 3)(0, 1, 0)  # sem_num 0, sem_op +1, sem_flg 0
+    facts["semop"] = sc(65, semid, sembuf, 1)
+    facts["semctl"] = sc(66, semid, 0, IPC_RMID, 0)
+    facts["quotactl"] = sc(179, Q_GETFMT_USRQUOTA, p("no-such-dev"), 0, None)
 
     # processes: fork + execve with args and env, fork(2), clone3 (posix_spawn), execveat
     child = os.fork()

@@ -2,15 +2,17 @@
 /*
  * sentry_syscall_specs.h - for each x86_64 syscall, the scap event pair it becomes
  * and where each parameter comes from: the one table both drivers follow. The eBPF
- * probe (bpf/sentry.bpf.c) interprets it; the kernel module is to interpret it too
- * (issue 14), each with its own means of reading the kernel; events whose parameters need more than
- * a recipe (the clone family, execve) name a handler instead, which each driver
- * implements. Syscalls absent here become generic events. The choice of event per
- * syscall is python/sentry/events/syscalls.py's; tests check the two agree, and that
- * every parameter has the size sentry.events.table says (tests/ebpf/test_specs.py on
- * the probe's object; the kernel module does not follow the table yet: issue 14).
+ * probe (bpf/sentry.bpf.c, emit_recipe()) and the kernel module (fill_recipe.c,
+ * sentry_fill_spec()) interpret it, each with its own means of reading the kernel;
+ * events whose parameters need more than a recipe (the clone family, execve) name a
+ * handler instead, which each driver implements (bpf/probe_proc.h, fill_proc.c). A new
+ * syscall is one entry here. Syscalls absent here become generic events. The choice of
+ * event per syscall is python/sentry/events/syscalls.py's; tests check the two agree, and
+ * that every parameter has the size sentry.events.table says (tests/ebpf/test_specs.py on
+ * the probe's object; the module's events are checked live, tests/kmod/test_kmod_syscalls.py).
  *
- * Include it in one file per driver: it defines the table. The includer may define
+ * Include it in one file per driver (the probe: sentry.bpf.c; the module: fill_recipe.c):
+ * it defines the table. The includer may define
  * SENTRY_SPECS_ATTR (the probe puts the table in section .rodata.specs).
  */
 #ifndef SENTRY_SYSCALL_SPECS_H

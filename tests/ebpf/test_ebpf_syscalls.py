@@ -18,6 +18,7 @@ from driver_suite import (  # noqa: F401 (collected by pytest from here)
     test_sampling_one_keeps_everything_again,
     test_sampling_ratio_out_of_range_is_refused,
     test_syscall_case,
+    test_table_syscalls_are_never_generic,
     test_unreadable_path_is_empty_and_counted,
     test_workload_event_params,
     workload,
