@@ -10,7 +10,7 @@
 void sentry_push_usockaddr(struct sentry_evt *e, unsigned long uaddr, long len)
 {
 	struct sockaddr_storage ss;
-	u8 buf[1 + sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	u8 buf[SENTRY_SOCKADDR_UNIX_OFF_PATH + sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	u32 n = 0;
 
 	if (!uaddr || len < (long)sizeof(sa_family_t) || len > (long)sizeof(ss) ||
@@ -18,28 +18,30 @@ void sentry_push_usockaddr(struct sentry_evt *e, unsigned long uaddr, long len)
 		sentry_push_empty(e);
 		return;
 	}
-	buf[n++] = ss.ss_family;
+	buf[SENTRY_SOCK_OFF_FAMILY] = ss.ss_family;
+	n = SENTRY_SOCK_OFF_FAMILY + 1;
 	if (ss.ss_family == AF_INET && len >= (long)sizeof(struct sockaddr_in)) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 		u16 port = ntohs(in->sin_port);
 
-		memcpy(buf + n, &in->sin_addr.s_addr, 4);
-		memcpy(buf + n + 4, &port, 2);
-		n += 6;
+		memcpy(buf + SENTRY_SOCKADDR_INET_OFF_ADDR, &in->sin_addr.s_addr, 4);
+		memcpy(buf + SENTRY_SOCKADDR_INET_OFF_PORT, &port, 2);
+		n = SENTRY_SOCKADDR_INET_LEN;
 	} else if (ss.ss_family == AF_INET6 && len >= (long)sizeof(struct sockaddr_in6)) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 		u16 port = ntohs(in6->sin6_port);
 
-		memcpy(buf + n, &in6->sin6_addr, 16);
-		memcpy(buf + n + 16, &port, 2);
-		n += 18;
+		memcpy(buf + SENTRY_SOCKADDR_INET6_OFF_ADDR, &in6->sin6_addr, 16);
+		memcpy(buf + SENTRY_SOCKADDR_INET6_OFF_PORT, &port, 2);
+		n = SENTRY_SOCKADDR_INET6_LEN;
 	} else if (ss.ss_family == AF_UNIX) {
 		struct sockaddr_un *un = (struct sockaddr_un *)&ss;
 		long plen = len - offsetof(struct sockaddr_un, sun_path);
 
 		plen = clamp_t(long, plen, 0, sizeof(un->sun_path));
-		n += strnlen(un->sun_path, plen);
-		memcpy(buf + 1, un->sun_path, n - 1);
+		plen = strnlen(un->sun_path, plen);
+		memcpy(buf + SENTRY_SOCKADDR_UNIX_OFF_PATH, un->sun_path, plen);
+		n = SENTRY_SOCKADDR_UNIX_OFF_PATH + plen;
 		buf[n++] = '\0';
 	}
 	sentry_push_raw(e, buf, n);
@@ -70,7 +72,7 @@ static u32 unix_bound_name(struct sock *sk, u8 *dst)
  */
 void sentry_push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned long uaddr)
 {
-	u8 buf[1 + 8 + 8 + UNIX_PATH_MAX + 1];
+	u8 buf[SENTRY_SOCKTUPLE_UNIX_OFF_PATH + UNIX_PATH_MAX + 1];
 	union {
 		struct sockaddr_in6 in6;	/* large enough for a sockaddr_in too */
 		struct sockaddr_un un;
@@ -93,7 +95,8 @@ void sentry_push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned
 		sentry_push_empty(e);
 		return;
 	}
-	buf[n++] = sk->sk_family;
+	buf[SENTRY_SOCK_OFF_FAMILY] = sk->sk_family;
+	n = SENTRY_SOCK_OFF_FAMILY + 1;
 	if (sk->sk_family == AF_INET) {
 		struct inet_sock *inet = inet_sk(sk);
 		__be32 l = inet->inet_rcv_saddr ? inet->inet_rcv_saddr : inet->inet_saddr;
@@ -107,11 +110,11 @@ void sentry_push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned
 			rp = ntohs(sin->sin_port);
 		}
 
-		memcpy(buf + 1, inbound ? &r : &l, 4);
-		memcpy(buf + 5, inbound ? &rp : &lp, 2);
-		memcpy(buf + 7, inbound ? &l : &r, 4);
-		memcpy(buf + 11, inbound ? &lp : &rp, 2);
-		n = 13;
+		memcpy(buf + SENTRY_SOCKTUPLE_INET_OFF_SIP, inbound ? &r : &l, 4);
+		memcpy(buf + SENTRY_SOCKTUPLE_INET_OFF_SPORT, inbound ? &rp : &lp, 2);
+		memcpy(buf + SENTRY_SOCKTUPLE_INET_OFF_DIP, inbound ? &l : &r, 4);
+		memcpy(buf + SENTRY_SOCKTUPLE_INET_OFF_DPORT, inbound ? &lp : &rp, 2);
+		n = SENTRY_SOCKTUPLE_INET_LEN;
 	} else if (sk->sk_family == AF_INET6) {
 		struct inet_sock *inet = inet_sk(sk);
 		u16 lp = ntohs(inet->inet_sport), rp = ntohs(inet->inet_dport);
@@ -122,20 +125,20 @@ void sentry_push_socktuple(struct sentry_evt *e, long fd, bool inbound, unsigned
 			rp = ntohs(remote.in6.sin6_port);
 		}
 
-		memcpy(buf + 1, inbound ? r : l, 16);
-		memcpy(buf + 17, inbound ? &rp : &lp, 2);
-		memcpy(buf + 19, inbound ? l : r, 16);
-		memcpy(buf + 35, inbound ? &lp : &rp, 2);
-		n = 37;
+		memcpy(buf + SENTRY_SOCKTUPLE_INET6_OFF_SIP, inbound ? r : l, 16);
+		memcpy(buf + SENTRY_SOCKTUPLE_INET6_OFF_SPORT, inbound ? &rp : &lp, 2);
+		memcpy(buf + SENTRY_SOCKTUPLE_INET6_OFF_DIP, inbound ? l : r, 16);
+		memcpy(buf + SENTRY_SOCKTUPLE_INET6_OFF_DPORT, inbound ? &lp : &rp, 2);
+		n = SENTRY_SOCKTUPLE_INET6_LEN;
 	} else if (sk->sk_family == AF_UNIX) {
 		struct sock *peer = READ_ONCE(unix_sk(sk)->peer);
 		struct sock *named = inbound ? sk : peer;
 		u64 us = (u64)(unsigned long)sk, them = (u64)(unsigned long)peer;
 		u32 plen;
 
-		memcpy(buf + 1, inbound ? &us : &them, 8);
-		memcpy(buf + 9, inbound ? &them : &us, 8);
-		n = 17;
+		memcpy(buf + SENTRY_SOCKTUPLE_UNIX_OFF_SOURCE, inbound ? &us : &them, 8);
+		memcpy(buf + SENTRY_SOCKTUPLE_UNIX_OFF_DEST, inbound ? &them : &us, 8);
+		n = SENTRY_SOCKTUPLE_UNIX_OFF_PATH;
 		plen = named ? unix_bound_name(named, buf + n) : 0;
 		if (remote.un.sun_family == AF_UNIX && (!inbound || !plen)) {
 			plen = strnlen(remote.un.sun_path, UNIX_PATH_MAX);
