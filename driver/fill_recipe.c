@@ -365,6 +365,9 @@ static void push_param(struct sentry_evt *e, const struct sentry_args *a,
 	case PK_UPTR_U64:
 		sentry_push_u64(e, user_word(e, v, ps->aux, 8));
 		break;
+	case PK_RLIM_RET:
+		sentry_push_u64(e, a->ret < 0 ? (u64)-1 : user_word(e, v, ps->aux, 8));
+		break;
 	case PK_UPTR_U32:
 		x = user_word(e, v, ps->aux, 4);
 		push_int(e, size == 8 ? (u64)(s64)(s32)x : x, size);

@@ -118,6 +118,8 @@ def main() -> None:
     limits = (ctypes.c_uint64 * 2)()
     facts["prlimit"] = sc(302, 0, 7, None, limits)  # RLIMIT_NOFILE
     facts["nofile"] = list(limits)
+    bad = (ctypes.c_uint64 * 2)(7, 7)
+    facts["getrlimit_bad"] = sc(97, 4096, bad)  # no such resource: -1 (EINVAL), limits unset
     facts["setsid"] = sc(112)
 
     # syscalls written as generic events (their events are newer than sysdig 0.29's table)

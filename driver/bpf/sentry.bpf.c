@@ -209,6 +209,9 @@ static __always_inline void emit_param(struct ev *e, long ret,
 	case PK_UPTR_U64:
 		ev_int(e, uptr_u64(ev_arg(e, a), aux), 8);
 		break;
+	case PK_RLIM_RET:
+		ev_int(e, ret < 0 ? (__u64)-1 : uptr_u64(ev_arg(e, a), aux), 8);
+		break;
 	case PK_UPTR_U32:
 		v = uptr_u32(ev_arg(e, a), aux);
 		ev_int(e, size == 8 ? (__u64)(__s64)(__s32)v : v, size);

@@ -63,6 +63,7 @@ enum param_kind {
 	PK_TUPLE_MSG_FROM, /* ... received: remote end first */
 	PK_UPTR_U64,	/* u64 number aux of the user array at argument a */
 	PK_UPTR_U32,	/* u32 at the user pointer argument a (+ 4 * aux) */
+	PK_RLIM_RET,	/* rlimit word aux at user argument a, -1 when the call failed (as scap) */
 	PK_PIPE_INO,	/* inode of the pipe whose fds are at user argument a */
 	PK_VM,		/* vm_size (aux 0), vm_rss (1), vm_swap (2) in KiB */
 	PK_DYN_U64,	/* PT_DYN index 0, then argument a as u64 */
@@ -159,6 +160,7 @@ struct syscall_spec {
 #define TUPLE_MSG_FROM(a, m) P(PK_TUPLE_MSG_FROM, a, 0, m)
 #define UPTR64(a, i)	P(PK_UPTR_U64, a, 8, i)
 #define UPTR32(a, i)	P(PK_UPTR_U32, a, 4, i)
+#define RLIM_RET(a, i)	P(PK_RLIM_RET, a, 8, i)
 #define PIPE_FD(a, i)	P(PK_UPTR_U32, a, 8, i)	/* int fds[2] widened to PT_FD */
 #define PIPE_INO(a)	P(PK_PIPE_INO, a, 8, 0)
 #define VM(i)		P(PK_VM, 0, 4, i)
@@ -362,7 +364,7 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SENTRY_SPECS_ATTR
 	SC(__NR_getresgid, EV0(SE_SYSCALL_GETRESGID_E),
 	   EV(SE_SYSCALL_GETRESGID_X, RET, UPTR32(0, 0), UPTR32(1, 0), UPTR32(2, 0))),
 	SC(__NR_getrlimit, EV(SE_SYSCALL_GETRLIMIT_E, ARG8(0)),
-	   EV(SE_SYSCALL_GETRLIMIT_X, RET, UPTR64(1, 0), UPTR64(1, 1))),
+	   EV(SE_SYSCALL_GETRLIMIT_X, RET, RLIM_RET(1, 0), RLIM_RET(1, 1))),
 	SC(__NR_setrlimit, EV(SE_SYSCALL_SETRLIMIT_E, ARG8(0)),
 	   EV(SE_SYSCALL_SETRLIMIT_X, RET, UPTR64(1, 0), UPTR64(1, 1))),
 	SC(__NR_prlimit64, EV(SE_SYSCALL_PRLIMIT_E, FD(0), ARG8(1)),
@@ -452,6 +454,7 @@ const struct syscall_spec syscall_specs[SENTRY_SYSCALL_NR_MAX] SENTRY_SPECS_ATTR
 #undef TUPLE_MSG_FROM
 #undef UPTR64
 #undef UPTR32
+#undef RLIM_RET
 #undef PIPE_FD
 #undef PIPE_INO
 #undef VM
