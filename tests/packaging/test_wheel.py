@@ -71,6 +71,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tracker = r"sentry/capture/_cffi/_cstate_[0-9a-f]+(\.[\w-]+)?\.so"
     assert any(re.fullmatch(tracker, n) for n in names), "the C state tracker is not in the wheel"
     assert "sentry/inspect/cstate.c" in names  # its build is named by the source's hash
+    assert "sentry/inspect/cstate_threads.h" in names  # ... and its parts
     assert "-py3-none-any" not in wheel.name  # it carries a compiled module
     env_dir = base / "venv"
     made = _run([sys.executable, "-m", "venv", str(env_dir)])

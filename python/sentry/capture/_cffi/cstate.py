@@ -68,8 +68,9 @@ CSTATE = CModule(
     what="the C state tracker",
     source=INSPECT / "cstate.c",
     cdef=CDEF,
-    include_dirs=[INCLUDE],
-    depends=[INCLUDE / "sentry_wire.h"],
+    include_dirs=[INCLUDE, INSPECT],
+    # cstate.c includes its parts (one translation unit): all of them name the build
+    depends=[INCLUDE / "sentry_wire.h", *sorted(INSPECT.glob("cstate_*.h"))],
 )
 
 
