@@ -43,6 +43,7 @@ from replay import build
 
 from sentry.capture.scapreader import ScapReader
 from sentry.cli.run import default_rules, output_compiler
+from sentry.inspect.cstate_inspector import CStateInspector
 from sentry.inspect.inspector import Inspector
 from sentry.pipeline import Pipeline, PipelineOptions, load_ruleset, needed_event_types
 from sentry.rules.ruleset import Ruleset
@@ -92,7 +93,17 @@ def index_report(ruleset: Ruleset) -> list[str]:
     return everywhere
 
 
-def replay(ruleset: Ruleset, big: Path, rule_stats: bool = False) -> tuple[int, int]:
+def new_inspector(reader: ScapReader, tracker: str) -> Inspector:
+    """The replay's inspector: fd state in C (``c``, as ``sentry run -e``) or the Python
+    reference (``python``)."""
+    if tracker == "c":
+        return CStateInspector.from_capture(reader)
+    return Inspector.from_capture(reader)
+
+
+def replay(
+    ruleset: Ruleset, big: Path, rule_stats: bool = False, tracker: str = "c"
+) -> tuple[int, int]:
     """(events delivered to the pipeline, alerts) for one pass."""
     alerts = 0
 
@@ -101,7 +112,7 @@ def replay(ruleset: Ruleset, big: Path, rule_stats: bool = False) -> tuple[int, 
         alerts += 1
 
     reader = ScapReader(big)
-    inspector = Inspector.from_capture(reader)
+    inspector = new_inspector(reader, tracker)
     reader.event_types = needed_event_types(ruleset, inspector)
     pipeline = Pipeline(ruleset, sink, PipelineOptions(hostname="bench"))
     if rule_stats:
@@ -114,10 +125,10 @@ def replay(ruleset: Ruleset, big: Path, rule_stats: bool = False) -> tuple[int, 
     return stats.events, alerts
 
 
-def inspect_only(ruleset: Ruleset, big: Path) -> tuple[int, int]:
+def inspect_only(ruleset: Ruleset, big: Path, tracker: str = "c") -> tuple[int, int]:
     """(events read, 0): the same reading and state keeping as :func:`replay`, no rules."""
     reader = ScapReader(big)
-    inspector = Inspector.from_capture(reader)
+    inspector = new_inspector(reader, tracker)
     reader.event_types = needed_event_types(ruleset, inspector)
     process = inspector.process
     events = 0
@@ -153,6 +164,11 @@ def main() -> int:
     ap.add_argument(
         "--index-only", action="store_true", help="print the event-type index only (no capture)"
     )
+    ap.add_argument(
+        "--python-state",
+        action="store_true",
+        help="the same passes again with the Python inspector (the reference) as the baseline",
+    )
     args = ap.parse_args()
     ours = load(default_rules())
     everywhere = index_report(ours)
@@ -175,12 +191,17 @@ def main() -> int:
         print(f"{total} events in {big}")
         falco = load([FALCO_RULES]) if FALCO_RULES.exists() else None
         results: dict[str, float] = {}
+        print(f"  sentry ruleset: {len(ours)} rules")
         if falco is not None:
             print(f"  falco ruleset: {len(falco)} rules")
             results["falco"] = timed("falco", lambda: replay(falco, big))
-        print(f"  sentry ruleset: {len(ours)} rules")
         results["sentry"] = timed("sentry", lambda: replay(ours, big))
         results["inspect"] = timed("inspect", lambda: inspect_only(ours, big))
+        if args.python_state:
+            if falco is not None:
+                results["falco-py"] = timed("falco-py", lambda: replay(falco, big, tracker="py"))
+            results["sentry-py"] = timed("sentry-py", lambda: replay(ours, big, tracker="py"))
+            results["insp-py"] = timed("insp-py", lambda: inspect_only(ours, big, tracker="py"))
         sysdig = shutil.which("sysdig")
         if sysdig:
             env = dict(os.environ, TZ="UTC")

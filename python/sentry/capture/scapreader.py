@@ -204,6 +204,15 @@ class ScapReader(MetadataBlocks):
 
     # --- blocks ---------------------------------------------------------------------
 
+    @property
+    def first_event_offset(self) -> int:
+        """Where the blocks after the section header and its metadata start."""
+        return self._first_event
+
+    def block_at(self, off: int) -> tuple[int, int]:
+        """(type, total length) of the block at ``off``, checked against the file."""
+        return self._block(off)
+
     def _block(self, off: int) -> tuple[int, int]:
         """(type, total length) of the block at ``off``, checked against the file."""
         data = self.data
@@ -303,9 +312,11 @@ class ScapReader(MetadataBlocks):
                                 Event(data, evoff, num, cpu, ts, tid, elen, etype, nparams, info)
                             )
                 elif btype in EV_BLOCKS:
-                    evt = self._other_event(off, btype, blen, num + 1)
+                    evt = self.other_event(off, btype, blen, num + 1)
                     if evt is not None:
                         num += 1
+                        if evt.state_only:
+                            self.state_only.add(num)
                         if wanted is None or evt.type in wanted:
                             batch.append(evt)
                 else:
@@ -405,9 +416,11 @@ class ScapReader(MetadataBlocks):
                 if btype in EV_V2_BLOCKS:
                     raise CaptureError("event length out of bounds", path=self.path, offset=off)
                 if btype in EV_BLOCKS:
-                    evt = self._other_event(off, btype, blen, num[0] + 1)
+                    evt = self.other_event(off, btype, blen, num[0] + 1)
                     if evt is not None:
                         num[0] += 1
+                        if evt.state_only:
+                            self.state_only.add(num[0])
                         if self.event_types is None or evt.type in self.event_types:
                             batch.append(evt)
                 else:
@@ -420,8 +433,12 @@ class ScapReader(MetadataBlocks):
         if batch:
             yield batch
 
-    def _other_event(self, off: int, btype: int, blen: int, num: int) -> Event | None:
-        """Event blocks other than plain V2: with a flags word and/or a V1 header."""
+    def other_event(
+        self, off: int, btype: int, blen: int, num: int = 0, *, counted: bool = True
+    ) -> Event | None:
+        """The event of a block other than plain V2 (with a flags word and/or a V1 header)
+        at ``off``; None for an unknown event type (counted in ``skipped_unknown`` unless
+        ``counted`` is False: a second pass over the same block)."""
         has_nparams, has_flags = EV_BLOCKS[btype]
         data = self.data
         cpu = U16.unpack_from(data, off + EVENT_BLOCK_OFFSETS["cpu"])[0]
@@ -432,15 +449,13 @@ class ScapReader(MetadataBlocks):
             raise CaptureError("event block too short", path=self.path, offset=off)
         flags = U32.unpack_from(data, off + EVENT_BLOCK_LEN)[0] if has_flags else 0
         state_only = bool(flags & DF_STATE_ONLY)
-        if state_only:
-            self.state_only.add(num)
         if has_nparams:
             ts, tid, elen, etype, nparams = HEADER.unpack_from(data, evoff)
             if elen < HEADER_LEN or evoff + elen > limit:
                 raise CaptureError(f"event length {elen} out of bounds", path=self.path, offset=off)
             info = EVENTS.get(etype)
             if info is None:
-                self.skipped_unknown += 1
+                self.skipped_unknown += counted
                 return None
             evt = Event(data, evoff, num, cpu, ts, tid, elen, etype, nparams, info)
             evt.state_only = state_only
@@ -450,7 +465,7 @@ class ScapReader(MetadataBlocks):
             raise CaptureError(f"event length {elen} out of bounds", path=self.path, offset=off)
         info = EVENTS.get(etype)
         if info is None:
-            self.skipped_unknown += 1
+            self.skipped_unknown += counted
             return None
         record = _upgrade_v1(bytes(data[evoff : evoff + elen]), info, off, self.path)
         evt = Event(

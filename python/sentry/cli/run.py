@@ -140,13 +140,14 @@ def open_live_source(
 
 
 def open_capture(
-    capture: str, ruleset: Ruleset, limits: ThreadLimits | None = None
+    capture: str, ruleset: Ruleset, limits: ThreadLimits | None = None, tracker: str = "c"
 ) -> tuple[EventSource | AuditFileSource, Inspector | None]:
     """(source, inspector) for ``-e CAPTURE``: a .scap reader that skips the event types
     neither the rules nor the inspector need before decoding, or a k8s audit file.
-    ``limits`` bound the thread table (:class:`~sentry.inspect.threads.ThreadLimits`)."""
+    ``limits`` bound the thread table (:class:`~sentry.inspect.threads.ThreadLimits`);
+    ``tracker``: config ``state_tracker`` (fds in C, or the Python reference)."""
     from sentry.capture.k8saudit import AuditFileSource, is_audit_file
-    from sentry.inspect.inspector import Inspector
+    from sentry.inspect.cstate_inspector import capture_inspector
 
     check_capture_path(capture)
     if is_audit_file(capture):
@@ -154,7 +155,7 @@ def open_capture(
     from sentry.capture.scapreader import ScapReader
 
     reader = ScapReader(capture)
-    inspector = Inspector.from_capture(reader, limits)
+    inspector = capture_inspector(reader, limits, tracker)
     push_down(reader, Demand(event_types=needed_event_types(ruleset, inspector)))
     return reader, inspector
 
@@ -368,7 +369,10 @@ def run_command(
         if code:
             raise typer.Exit(code)
         return
-    source, inspector = open_capture(capture, ruleset, ThreadLimits.from_config(cfg))
+    # An alert capture copies the events around each alert as the inspector sees them:
+    # with fds in C the state-only ones (close, dup ...) would never reach it.
+    tracker = "python" if cfg.get("capture.enabled") else cfg.get("state_tracker")
+    source, inspector = open_capture(capture, ruleset, ThreadLimits.from_config(cfg), tracker)
     from sentry.capture.k8saudit import AuditFileSource
     from sentry.service.alertcapture import from_config
 

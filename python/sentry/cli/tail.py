@@ -74,17 +74,19 @@ def relaxed_gc() -> Iterator[None]:
         gc.set_threshold(*saved)
 
 
-def open_capture(path: str) -> tuple[ScapReader, Inspector]:
-    """(reader, inspector) for a .scap file."""
+def open_capture(path: str, tracker: str = "python") -> tuple[ScapReader, Inspector]:
+    """(reader, inspector) for a .scap file; ``tracker``: config ``state_tracker`` (``c``:
+    fds in C, for a reader that only matches and prints; ``python``: the reference, whose
+    fd tables a capture's writer copies)."""
     from pathlib import Path
 
     from sentry.capture.scapreader import ScapReader
-    from sentry.inspect.inspector import Inspector
+    from sentry.inspect.cstate_inspector import capture_inspector
 
     if not Path(path).is_file():
         raise SentryError(f"{path}: no such capture file")
     reader = ScapReader(path)
-    return reader, Inspector.from_capture(reader)
+    return reader, capture_inspector(reader, tracker=tracker)
 
 
 def open_live(
@@ -210,9 +212,10 @@ def tail(
     out: TextIO,
     driver: str | None = None,
     skip_enter: bool = False,
+    tracker: str = "c",
 ) -> int:
     """Print matching events to ``out``; returns how many were printed (``skip_enter``:
-    see :func:`selected_events`)."""
+    see :func:`selected_events`; ``tracker``: config ``state_tracker``, for a capture)."""
     from sentry.fields.registry import resolve
     from sentry.outputs.format import OutputFormat
 
@@ -223,7 +226,7 @@ def tail(
     live = not capture
     source: EventSource
     if capture:
-        source, inspector = open_capture(capture)
+        source, inspector = open_capture(capture, tracker)
     else:
         source, inspector = open_live(set(flt.evttypes) if flt and flt.evttypes else None, driver)
     from sentry.fields.argtext import set_buffer_text_limit
@@ -306,7 +309,10 @@ def tail_command(
         list[str] | None,
         typer.Option(
             "-o",
-            help="Override a config key: KEY=VALUE (repeatable); tail reads engine.enter_events.",
+            help=(
+                "Override a config key: KEY=VALUE (repeatable); tail reads "
+                "engine.enter_events and state_tracker."
+            ),
         ),
     ] = None,
     config: Annotated[
@@ -331,7 +337,14 @@ def tail_command(
             near_misses(explain, rules, capture, driver, sys.stdout, as_json, enter_mode)
             return
         tail(
-            filter_text, capture, fmt, as_json, sys.stdout, driver, enter_events_skipped(enter_mode)
+            filter_text,
+            capture,
+            fmt,
+            as_json,
+            sys.stdout,
+            driver,
+            enter_events_skipped(enter_mode),
+            cfg.get("state_tracker"),
         )
         sys.stdout.flush()
     except SentryError as err:

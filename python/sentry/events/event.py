@@ -292,6 +292,16 @@ def first_param_kinds(ntypes: int) -> bytes:
     return bytes(kinds)
 
 
+class LazyFd:
+    """An ``Event.fdinfo`` made only when read: the inspector that keeps fds in C sets one,
+    and :meth:`resolve` asks it for the fd of the event (while it is the current one)."""
+
+    __slots__ = ()
+
+    def resolve(self, ev: Event) -> Any:
+        raise NotImplementedError
+
+
 class Event:
     """One scap event: header fields up front, parameters decoded on demand."""
 
@@ -299,12 +309,12 @@ class Event:
         "_arg0",
         "_buf",
         "_data",
+        "_fdinfo",
         "_flags",
         "_kind",
         "_lens",
         "_off",
         "cpu",
-        "fdinfo",
         "info",
         "len",
         "nparams",
@@ -348,10 +358,32 @@ class Event:
         self.nparams = nparams
         self.info = info if info is not None else EVENTS[etype]
         self.thread: Any = None
-        self.fdinfo: Any = None
+        self._fdinfo: Any = None
         # True for events a capture keeps only to rebuild state (sysdig's fatfile mode):
         # feed them to the inspector, never show them or match rules on them.
         self.state_only = False
+
+    @property
+    def fdinfo(self) -> Any:
+        """The fd this event is about (an ``FdInfo``, set by the inspector), or None."""
+        info = self._fdinfo
+        if isinstance(info, LazyFd):
+            info = self._fdinfo = info.resolve(self)
+        return info
+
+    @fdinfo.setter
+    def fdinfo(self, value: Any) -> None:
+        self._fdinfo = value
+
+    @property
+    def buffer(self) -> Buffer:
+        """The buffer the record is in (a capture's data, a ring, its own bytes)."""
+        return self._buf
+
+    @property
+    def offset(self) -> int:
+        """Where the record starts in :attr:`buffer`."""
+        return self._off
 
     @classmethod
     def parse(cls, buf: Buffer, off: int = 0, num: int = 0, cpu: int = 0) -> Event:

@@ -176,11 +176,13 @@ int cs_feed(struct cs_state *cs, const uint8_t *rec, uint32_t len)
 
 /*
  * Feed the plain V2 event blocks of a capture from *off (as scapscan.c walks
- * them). Stops at the first other block: 2 (left to Python at *off), 1 at the
- * end of the buffer, 3 for a malformed block. *num counts the known events.
+ * them) while *num, the count of known events fed, is below `limit` (a
+ * reader's event number: that event and all before it). Stops at the first
+ * other block: 2 (left to Python at *off), 1 at the end of the buffer, 4 with
+ * `limit` events fed, 3 for a malformed block.
  */
 int cs_feed_blocks(struct cs_state *cs, const uint8_t *buf, uint64_t size, uint64_t *off,
-		   uint64_t *num)
+		   uint64_t *num, uint64_t limit)
 {
 	uint64_t pos = *off;
 
@@ -192,6 +194,10 @@ int cs_feed_blocks(struct cs_state *cs, const uint8_t *buf, uint64_t size, uint6
 		if (pos >= size) {
 			*off = pos;
 			return 1;
+		}
+		if (*num >= limit) {
+			*off = pos;
+			return 4;
 		}
 		/* the smallest block: its type and length, the trailer */
 		if (size - pos < SENTRY_BLOCK_MIN_LEN) {
@@ -284,7 +290,7 @@ static void thread_out(const struct cs_thread *t, struct cs_thread_out *o)
 	o->nfds = t->fds->count;
 }
 
-static void fd_out(const struct cs_fd *f, struct cs_fd_out *o)
+static void fd_out(const struct cs_state *cs, const struct cs_fd *f, struct cs_fd_out *o)
 {
 	o->num = f->num; o->type = f->type; o->role = f->role; o->l4proto = f->l4proto;
 	o->listening = f->listening; o->connected = f->connected;
@@ -296,6 +302,7 @@ static void fd_out(const struct cs_fd *f, struct cs_fd_out *o)
 	o->cport = f->cport; o->sport = f->sport; o->socktype = f->socktype;
 	o->name = f->name->s; o->name_len = f->name->len;
 	o->name_raw = f->name_raw->s; o->name_raw_len = f->name_raw->len;
+	o->renamed_now = f->renamed && f->renamed == cs->events;
 }
 
 int cs_thread_get(struct cs_state *cs, int64_t tid, struct cs_thread_out *out)
@@ -329,7 +336,7 @@ int cs_fd_get(struct cs_state *cs, int64_t tid, int64_t num, struct cs_fd_out *o
 
 	if (!f)
 		return 0;
-	fd_out(f, out);
+	fd_out(cs, f, out);
 	return 1;
 }
 
@@ -343,7 +350,7 @@ int cs_fd_next(struct cs_state *cs, int64_t tid, uint32_t *pos, struct cs_fd_out
 		struct cs_fd *f = t->fds->slots[(*pos)++];
 
 		if (f) {
-			fd_out(f, out);
+			fd_out(cs, f, out);
 			return 1;
 		}
 	}
@@ -355,7 +362,7 @@ int cs_event_fd(struct cs_state *cs, struct cs_fd_out *out)
 {
 	if (!cs->ev_fd)
 		return 0;
-	fd_out(cs->ev_fd, out);
+	fd_out(cs, cs->ev_fd, out);
 	return 1;
 }
 

@@ -15,12 +15,13 @@ times and pid-namespace start (the Python inspector still owns those).
 from __future__ import annotations
 
 import ipaddress
+import struct
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from sentry.events.event import _SIGNED, _STRINGS, _UNSIGNED, Buffer
 from sentry.events.table import EVENTS, EventFlags, ParamType
-from sentry.inspect.fds import FdType, Role
+from sentry.inspect.fds import FdInfo, FdType, IpAddress, Role
 
 if TYPE_CHECKING:
     from sentry.inspect.inspector import Inspector
@@ -104,6 +105,7 @@ _L4 = {0: None, 1: "tcp", 2: "udp", 3: "raw", 4: "icmp"}
 _L4_CODES = {v: k for k, v in _L4.items()}
 _ROLES = list(Role)
 NONE_FD = -(1 << 63)  # cstate.c's last_fd for "None"
+ALL = (1 << 64) - 1  # feed_blocks: no limit
 
 
 def _kind(ptype: ParamType) -> int:
@@ -191,6 +193,14 @@ def split_blob(raw: bytes) -> list[str]:
     return parts
 
 
+def _ip_of(fam: int, raw: bytes) -> IpAddress:
+    return ipaddress.ip_address(raw[:4] if fam == 4 else raw)
+
+
+# struct cs_fd_out as bytes (native layout; the two string pointers skipped as 16 bytes)
+_FD_OUT = struct.Struct("@q9iIQQ16s16sqqq16xIIi4x")  # + the tail padding
+
+
 def _text(ffi: Any, ptr: Any, size: int) -> str:
     return bytes(ffi.buffer(ptr, size)).decode("utf-8", "surrogateescape") if size else ""
 
@@ -211,9 +221,17 @@ class CState:
         self._cs = self.ffi.gc(self.lib.cs_new(self._plan, ntypes), self.lib.cs_free)
         self._tout = self.ffi.new("struct cs_thread_out *")
         self._fout = self.ffi.new("struct cs_fd_out *")
+        self._fout_bytes = self.ffi.buffer(self._fout)
+        if _FD_OUT.size != self.ffi.sizeof("struct cs_fd_out"):
+            raise RuntimeError("struct cs_fd_out: the layout _FD_OUT reads is stale")
         self._off = self.ffi.new("uint64_t *")
         self._num = self.ffi.new("uint64_t *")
         self._counts = self.ffi.new("uint64_t[5]")
+
+    @property
+    def state(self) -> Any:
+        """The tracker's C handle (``struct cs_state *``), for callers of ``lib``."""
+        return self._cs
 
     # ---- feeding ---------------------------------------------------------------------
 
@@ -225,13 +243,14 @@ class CState:
         """The record of one :class:`sentry.events.event.Event`."""
         self.lib.cs_feed(self._cs, ev.record(), ev.len)
 
-    def feed_blocks(self, buf: Buffer, off: int) -> tuple[int, int, int]:
-        """The V2 event blocks of a capture from ``off``: (status, next offset, events);
-        status 1: end of buffer, 2: another block type at the offset, 3: malformed."""
+    def feed_blocks(self, buf: Buffer, off: int, limit: int = ALL) -> tuple[int, int, int]:
+        """The V2 event blocks of a capture from ``off``, at most ``limit`` known events:
+        (status, next offset, events); status 1: end of buffer, 2: another block type at
+        the offset, 3: malformed, 4: ``limit`` events fed."""
         self._off[0] = off
         self._num[0] = 0
         status = self.lib.cs_feed_blocks(
-            self._cs, self.ffi.from_buffer(buf), len(buf), self._off, self._num
+            self._cs, self.ffi.from_buffer(buf), len(buf), self._off, self._num, limit
         )
         return status, int(self._off[0]), int(self._num[0])
 
@@ -386,6 +405,89 @@ class CState:
             "listening": bool(f.listening),
             "connected": bool(f.connected),
         }
+
+    def _fd_info(self, f: Any, num: int) -> FdInfo:
+        """An :class:`FdInfo` of the C fd ``f`` (``self._fout``); ``num``: the event being
+        handled (its number is the fd's ``renamed_at`` when that event renamed it)."""
+        (
+            fd,
+            ftype,
+            role,
+            l4,
+            listening,
+            connected,
+            cfam,
+            sfam,
+            cport_set,
+            sport_set,
+            flags,
+            ino,
+            dev,
+            cip,
+            sip,
+            cport,
+            sport,
+            socktype,
+            name_len,
+            raw_len,
+            renamed,
+        ) = _FD_OUT.unpack(self._fout_bytes)
+        unpack = self.ffi.unpack
+        name = unpack(f.name, name_len).decode("utf-8", "surrogateescape") if name_len else ""
+        return FdInfo(
+            fd,
+            _FD_TYPES[ftype],
+            name,
+            flags,
+            ino,
+            dev,
+            _ip_of(cfam, cip) if cfam else None,
+            _ip_of(sfam, sip) if sfam else None,
+            cport if cport_set else None,
+            sport if sport_set else None,
+            _L4[l4],
+            socktype,
+            _ROLES[role],
+            num if renamed else -1,
+            bool(listening),
+            bool(connected),
+            unpack(f.name_raw, raw_len).decode("utf-8", "surrogateescape") if raw_len else "",
+        )
+
+    def event_fd_info(self, num: int) -> FdInfo | None:
+        """The fd the last event fed (number ``num``) is about, as an FdInfo."""
+        out = self._fout
+        if not self.lib.cs_event_fd(self._cs, out):
+            return None
+        return self._fd_info(out, num)
+
+    def fd_info(self, tid: int, fd: int, num: int = -1) -> FdInfo | None:
+        """Fd ``fd`` of the thread's process as an FdInfo (None: not open, or no thread)."""
+        out = self._fout
+        if not self.lib.cs_fd_get(self._cs, tid, fd, out):
+            return None
+        return self._fd_info(out, num)
+
+    def fd_infos(self, tid: int) -> dict[int, FdInfo]:
+        """Every fd of the thread's process as FdInfos, by number."""
+        pos = self.ffi.new("uint32_t *")
+        out: dict[int, FdInfo] = {}
+        while self.lib.cs_fd_next(self._cs, tid, pos, self._fout):
+            out[self._fout.num] = self._fd_info(self._fout, -1)
+        return out
+
+    def last_fd(self, tid: int) -> int | None:
+        """The thread's last fd (the inspector's ``ThreadInfo.last_fd``; None: none)."""
+        if not self.lib.cs_thread_get(self._cs, tid, self._tout):
+            return None
+        fd = int(self._tout.last_fd)
+        return None if fd == NONE_FD else fd
+
+    def fd_count(self, tid: int) -> int:
+        """How many fds the thread's process has open (0: no such thread)."""
+        if not self.lib.cs_thread_get(self._cs, tid, self._tout):
+            return 0
+        return int(self._tout.nfds)
 
     def thread(self, tid: int) -> dict[str, Any] | None:
         """The thread's state, or None if the tracker does not know it."""

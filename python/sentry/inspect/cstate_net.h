@@ -63,8 +63,11 @@ static void fmt_ip(char *out, size_t n, int fam, const uint8_t *ip)
 		out[0] = 0;
 }
 
+/* A rename (connect, accept, bind): remembered when the name changes, as FdInfo.set_name */
 static void set_name(struct cs_fd *f, const char *s, size_t len)
 {
+	if (f->name->len != len || memcmp(f->name->s, s, len))
+		f->renamed = cs_cur->events;
 	str_set(&f->name, str_new(s, len));
 }
 

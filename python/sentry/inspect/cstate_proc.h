@@ -285,6 +285,7 @@ static void on_open_exit(struct cs_state *cs, struct cs_thread *th, uint16_t typ
 	}
 	f = fd_new(fdn, flags & O_DIRECTORY_ ? T_DIRECTORY : T_FILE);
 	f->name = path;
+	f->renamed = cs->events;
 	f->flags = (uint32_t)flags;
 	if (pint(cs, S_DEV, &dev))
 		f->dev = (uint64_t)dev;

@@ -383,6 +383,7 @@ static struct cs_fd *fd_copy(const struct cs_fd *src, int64_t num)
 		abort();
 	*f = *src;
 	f->num = num;
+	f->renamed = 0;
 	str_ref(f->name);
 	str_ref(f->name_raw);
 	return f;

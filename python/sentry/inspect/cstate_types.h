@@ -87,6 +87,7 @@ struct cs_fd {
 	uint8_t cip[16], sip[16];
 	int64_t cport, sport;
 	int64_t socktype;
+	uint64_t renamed;	/* the event count (cs->events) of the last rename, 0: none */
 	struct cs_str *name, *name_raw;
 };
 
@@ -144,6 +145,7 @@ struct cs_fd_out {
 	int64_t cport, sport, socktype;
 	const char *name, *name_raw;
 	uint32_t name_len, name_raw_len;
+	int32_t renamed_now;	/* the last event fed named it (fd.name_changed) */
 };
 
 struct cs_grave {

@@ -270,7 +270,8 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
     # ---- per event ------------------------------------------------------------------------
 
     def process(self, ev: Any) -> None:
-        """Update state with one event and attach ``thread`` and ``fdinfo`` to it."""
+        """Update state with one event and attach ``thread`` and ``fdinfo`` to it (the
+        Event's slot, not its property: this runs for every event)."""
         if self._dead_tid is not None:
             self.threads.remove(self._dead_tid)
             self._dead_tid = None
@@ -285,7 +286,7 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
         if plan & _NO_RESET:
             # Internal events (procinfo, container ...): no placeholder thread, no fd.
             ev.thread = th
-            ev.fdinfo = None
+            ev._fdinfo = None
             if plan & _HANDLED:
                 self._handlers[code](ev, th)
             return
@@ -297,17 +298,17 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
             th.last_ts = ev.ts
             if plan & _ENTER_FD:
                 fd = th.last_fd = ev.param(0)
-                ev.fdinfo = th.fds.fds.get(fd)
+                ev._fdinfo = th.fds.fds.get(fd)
             else:
-                ev.fdinfo = None
+                ev._fdinfo = None
             if plan & _STASH:
                 param = ev.param
                 th.enter = {p.name: param(i) for i, p in enumerate(ev.info.params[: ev.nparams])}
         elif plan & _EXIT_FD:
             # As sysdig: the thread's last fd, even when this exit's enter was not seen.
-            ev.fdinfo = th.fds.fds.get(th.last_fd)
+            ev._fdinfo = th.fds.fds.get(th.last_fd)
         else:
-            ev.fdinfo = None
+            ev._fdinfo = None
         if plan & _HANDLED:
             self._handlers[code](ev, th)
 

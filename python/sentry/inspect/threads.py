@@ -191,7 +191,7 @@ class ThreadTable:
 
     At most ``max_size`` entries: see the module's docstring for what happens when full."""
 
-    __slots__ = ("drops_full", "inspector", "max_size", "threads")
+    __slots__ = ("drops_full", "inspector", "max_size", "thread_class", "threads")
 
     def __init__(self, max_size: int = DEFAULT_TABLE_SIZE) -> None:
         if max_size <= 0:
@@ -202,13 +202,16 @@ class ThreadTable:
         )
         self.max_size = max_size
         self.drops_full = 0  # threads not added because the table was full
+        self.thread_class: type[ThreadInfo] = (
+            ThreadInfo  # what new() makes (a subclass: fds kept in C)
+        )
 
     def get(self, tid: int) -> ThreadInfo | None:
         return self.threads.get(tid)
 
     def new(self, tid: int) -> ThreadInfo:
         """A fresh entry for ``tid`` (replacing any stale one); detached when full."""
-        info = ThreadInfo(tid, self)
+        info = self.thread_class(tid, self)
         self.add(info)
         return info
 

@@ -271,6 +271,10 @@ SCHEMA: dict[str, Key] = {
     # ..._interval_s of event time, threads idle ..._thread_timeout_s whose exit was lost
     # (gone from /proc) are purged.
     "falco_libs.thread_table_size": Key(262144, _positive_int, INT),
+    # Replaying a capture (-e): fd state kept by the C tracker (inspect/cstate.c), fed every
+    # event from the file's blocks, the Python side seeing only the events rules and thread
+    # state need; python: the Python inspector (the reference) sees every needed event.
+    "state_tracker": Key("c", _choice(("c", "python")), "c or python"),
     "falco_libs.thread_table_auto_purging_interval_s": Key(300, _positive_int, INT),
     "falco_libs.thread_table_auto_purging_thread_timeout_s": Key(300, _non_negative_int, INT),
     # Opens of these files that no loaded rule can match (rules/quiet.py proves which) are

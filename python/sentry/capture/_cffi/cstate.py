@@ -44,13 +44,14 @@ struct cs_fd_out {
     int64_t cport, sport, socktype;
     const char *name, *name_raw;
     uint32_t name_len, name_raw_len;
+    int32_t renamed_now;
 };
 struct cs_state;
 struct cs_state *cs_new(const struct cs_evt *evt, uint32_t ntypes);
 void cs_free(struct cs_state *cs);
 int cs_feed(struct cs_state *cs, const uint8_t *rec, uint32_t len);
 int cs_feed_blocks(struct cs_state *cs, const uint8_t *buf, uint64_t size, uint64_t *off,
-                   uint64_t *num);
+                   uint64_t *num, uint64_t limit);
 int cs_thread_get(struct cs_state *cs, int64_t tid, struct cs_thread_out *out);
 int cs_thread_next(struct cs_state *cs, uint32_t *pos, struct cs_thread_out *out);
 int cs_fd_get(struct cs_state *cs, int64_t tid, int64_t num, struct cs_fd_out *out);
