@@ -11,7 +11,11 @@ times:
 * ``select``    only ``open`` events become Events (``ScapReader(event_types=...)``), the
                 others are skipped in the block walk, as a type-indexed ruleset needs;
 * ``sysdig``    ``TZ=UTC sysdig -r BIG FILTER`` with output discarded (a filter-only run);
-* ``tail``      ``sentry tail -e BIG FILTER`` with output discarded;
+* ``tail``      ``sentry tail -e BIG FILTER`` with output discarded (fds kept in C, the
+                default ``state_tracker: c``);
+* ``tail-py``   the same with ``-o state_tracker=python`` (the Python inspector): the
+                same-run baseline of the C tracker;
+* ``start``     ``sentry tail --help``: the command's start-up alone (interpreter, imports);
 * ``sysdig-p``  ``sysdig -r BIG -p FORMAT PRINT_FILTER`` (a printing run: ~100k lines);
 * ``tail-p``    ``sentry tail -e BIG -p FORMAT PRINT_FILTER``.
 
@@ -200,10 +204,16 @@ def main() -> int:
         sentry = shutil.which("sentry", path=str(Path(sys.executable).parent)) or shutil.which(
             "sentry"
         )
+        py_state = ["-o", "state_tracker=python"]
         if sentry:
             results["tail"] = timed(
                 "tail", lambda: run_quiet([sentry, "tail", "-e", str(big), args.filter])
             )
+            results["tail-py"] = timed(
+                "tail-py",
+                lambda: run_quiet([sentry, "tail", "-e", str(big), *py_state, args.filter]),
+            )
+            results["start"] = timed("start", lambda: run_quiet([sentry, "tail", "--help"]))
         printing = {}
         if sysdig:
             printing["sysdig-p"] = timed(
