@@ -43,8 +43,7 @@ from replay import build
 
 from sentry.capture.scapreader import ScapReader
 from sentry.cli.run import default_rules, output_compiler
-from sentry.inspect.cstate_inspector import CStateInspector
-from sentry.inspect.inspector import Inspector
+from sentry.inspect.cstate_inspector import capture_inspector
 from sentry.pipeline import Pipeline, PipelineOptions, load_ruleset, needed_event_types
 from sentry.rules.ruleset import Ruleset
 
@@ -93,14 +92,6 @@ def index_report(ruleset: Ruleset) -> list[str]:
     return everywhere
 
 
-def new_inspector(reader: ScapReader, tracker: str) -> Inspector:
-    """The replay's inspector: fd state in C (``c``, as ``sentry run -e``) or the Python
-    reference (``python``)."""
-    if tracker == "c":
-        return CStateInspector.from_capture(reader)
-    return Inspector.from_capture(reader)
-
-
 def replay(
     ruleset: Ruleset, big: Path, rule_stats: bool = False, tracker: str = "c"
 ) -> tuple[int, int]:
@@ -112,7 +103,7 @@ def replay(
         alerts += 1
 
     reader = ScapReader(big)
-    inspector = new_inspector(reader, tracker)
+    inspector = capture_inspector(reader, tracker=tracker)
     reader.event_types = needed_event_types(ruleset, inspector)
     pipeline = Pipeline(ruleset, sink, PipelineOptions(hostname="bench"))
     if rule_stats:
@@ -128,7 +119,7 @@ def replay(
 def inspect_only(ruleset: Ruleset, big: Path, tracker: str = "c") -> tuple[int, int]:
     """(events read, 0): the same reading and state keeping as :func:`replay`, no rules."""
     reader = ScapReader(big)
-    inspector = new_inspector(reader, tracker)
+    inspector = capture_inspector(reader, tracker=tracker)
     reader.event_types = needed_event_types(ruleset, inspector)
     process = inspector.process
     events = 0
@@ -199,9 +190,11 @@ def main() -> int:
         results["inspect"] = timed("inspect", lambda: inspect_only(ours, big))
         if args.python_state:
             if falco is not None:
-                results["falco-py"] = timed("falco-py", lambda: replay(falco, big, tracker="py"))
-            results["sentry-py"] = timed("sentry-py", lambda: replay(ours, big, tracker="py"))
-            results["insp-py"] = timed("insp-py", lambda: inspect_only(ours, big, tracker="py"))
+                results["falco-py"] = timed(
+                    "falco-py", lambda: replay(falco, big, tracker="python")
+                )
+            results["sentry-py"] = timed("sentry-py", lambda: replay(ours, big, tracker="python"))
+            results["insp-py"] = timed("insp-py", lambda: inspect_only(ours, big, tracker="python"))
         sysdig = shutil.which("sysdig")
         if sysdig:
             env = dict(os.environ, TZ="UTC")

@@ -211,10 +211,6 @@ class ScapReader(MetadataBlocks):
 
     def block_at(self, off: int) -> tuple[int, int]:
         """(type, total length) of the block at ``off``, checked against the file."""
-        return self._block(off)
-
-    def _block(self, off: int) -> tuple[int, int]:
-        """(type, total length) of the block at ``off``, checked against the file."""
         data = self.data
         if off + BLOCK_MIN_LEN > len(data):
             raise CaptureError(
@@ -252,7 +248,7 @@ class ScapReader(MetadataBlocks):
         """Parse the section header and metadata; return the offset of the first event."""
         if not self.data:
             raise CaptureError("empty capture file", path=self.path, offset=0)
-        btype, blen = self._block(0)
+        btype, blen = self.block_at(0)
         if btype != SHB:
             raise CaptureError(
                 "not a scap capture (no section header block)", path=self.path, offset=0
@@ -260,7 +256,7 @@ class ScapReader(MetadataBlocks):
         off = self._section(0, blen)
         end = len(self.data)
         while off < end:
-            btype, blen = self._block(off)
+            btype, blen = self.block_at(off)
             if btype in EV_BLOCKS:
                 return off
             self._metadata(off, btype, blen)
@@ -287,7 +283,7 @@ class ScapReader(MetadataBlocks):
                 if self._closed:
                     return
                 if off + BLOCK_MIN_LEN > end:
-                    self._block(off)  # raises: the capture is cut short
+                    self.block_at(off)  # raises: the capture is cut short
                 if off + head_len <= end:
                     btype, blen, cpu, ts, tid, elen, etype, nparams = head(data, off)
                 else:
@@ -295,7 +291,7 @@ class ScapReader(MetadataBlocks):
                     cpu = ts = tid = elen = etype = nparams = 0
                 last = off + blen - BLOCK_TRAILER_LEN
                 if blen < BLOCK_MIN_LEN or off + blen > end or trailer(data, last)[0] != blen:
-                    self._block(off)  # raises the precise error
+                    self.block_at(off)  # raises the precise error
                 if btype in (EV_V2, EV_V2_LARGE):
                     evoff = off + EVENT_BLOCK_LEN
                     if elen < HEADER_LEN or evoff + elen > last:
@@ -412,7 +408,7 @@ class ScapReader(MetadataBlocks):
                 if state == _SCAN_FULL:
                     continue
                 off = pos[0]
-                btype, blen = self._block(off)  # raises for malformed blocks
+                btype, blen = self.block_at(off)  # raises for malformed blocks
                 if btype in EV_V2_BLOCKS:
                     raise CaptureError("event length out of bounds", path=self.path, offset=off)
                 if btype in EV_BLOCKS:

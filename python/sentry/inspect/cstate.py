@@ -406,9 +406,10 @@ class CState:
             "connected": bool(f.connected),
         }
 
-    def _fd_info(self, f: Any, num: int) -> FdInfo:
-        """An :class:`FdInfo` of the C fd ``f`` (``self._fout``); ``num``: the event being
+    def _fd_info(self, num: int) -> FdInfo:
+        """An :class:`FdInfo` of the C fd in ``self._fout``; ``num``: the event being
         handled (its number is the fd's ``renamed_at`` when that event renamed it)."""
+        f = self._fout
         (
             fd,
             ftype,
@@ -459,21 +460,21 @@ class CState:
         out = self._fout
         if not self.lib.cs_event_fd(self._cs, out):
             return None
-        return self._fd_info(out, num)
+        return self._fd_info(num)
 
     def fd_info(self, tid: int, fd: int, num: int = -1) -> FdInfo | None:
         """Fd ``fd`` of the thread's process as an FdInfo (None: not open, or no thread)."""
         out = self._fout
         if not self.lib.cs_fd_get(self._cs, tid, fd, out):
             return None
-        return self._fd_info(out, num)
+        return self._fd_info(num)
 
     def fd_infos(self, tid: int) -> dict[int, FdInfo]:
         """Every fd of the thread's process as FdInfos, by number."""
         pos = self.ffi.new("uint32_t *")
         out: dict[int, FdInfo] = {}
         while self.lib.cs_fd_next(self._cs, tid, pos, self._fout):
-            out[self._fout.num] = self._fd_info(self._fout, -1)
+            out[self._fout.num] = self._fd_info(-1)
         return out
 
     def last_fd(self, tid: int) -> int | None:

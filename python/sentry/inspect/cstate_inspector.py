@@ -14,7 +14,8 @@ The opens, closes, dups, sockets ... that no rule can match never become Python 
   reference inspector's.
 - The Python inspector (``Inspector``) stays the reference: ``tests/unit/test_cstate.py``
   compares the two trackers' state after every event, and
-  ``tests/unit/rules/test_cstate_replay.py`` the alerts of every Falco trace through both.
+  ``tests/unit/inspect/test_cstate_inspector.py`` the fields and alerts of every Falco
+  trace through both inspectors.
 
 Used for ``sentry run -e`` and ``sentry tail -e`` (``state_tracker: c``, the default; the
 ``python`` value keeps the reference). Live sources still use the Python inspector: their
@@ -23,7 +24,6 @@ rings would have to be merged in C before the tracker could be fed there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from sentry.capture.scapmeta import EV_BLOCKS
@@ -31,14 +31,13 @@ from sentry.events.event import Event, LazyFd
 from sentry.events.table import EVENTS
 from sentry.inspect.cstate import CState
 from sentry.inspect.fds import FdInfo, FdTable
-from sentry.inspect.inspector import _HANDLED, _NO_RESET, _STASH, ENTER_ARGS, Inspector
+from sentry.inspect.inspector import _OTHER_BLOCK, ENTER_ARGS, Inspector
 from sentry.inspect.threads import ThreadInfo, ThreadLimits
 
 if TYPE_CHECKING:
     from sentry.capture.scapreader import ScapReader
 
-# Enter handlers and stashes of the fd bookkeeping, which C does here.
-_OTHER_BLOCK = 2  # cs_feed_blocks: another kind of block at the position
+# Syscalls whose enters are stashed only for the fd bookkeeping, which C does here.
 _FD_STASHED = frozenset({"socket", "socketpair", "open", "openat", "openat2", "creat"})
 
 
@@ -67,32 +66,28 @@ class CFds:
     def remove(self, num: int) -> None:
         raise TypeError("fds kept in C change only through the events fed to the tracker")
 
-    def last_fd(self) -> int | None:
-        """The thread's last fd (of its own, not its process's: the view is by tid)."""
-        return self._cs.last_fd(self._tid)
-
     def __len__(self) -> int:
         return self._cs.fd_count(self._tid)
 
     def __contains__(self, num: object) -> bool:
         return isinstance(num, int) and self._cs.fd_info(self._tid, num) is not None
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.fds)
-
 
 class CThreadInfo(ThreadInfo):
-    """A :class:`ThreadInfo` whose fd table is the C tracker's (found by its tid)."""
+    """A :class:`ThreadInfo` whose fd table and last fd are the C tracker's (by its tid)."""
 
     __slots__ = ()
 
-    @property  # type: ignore[override]
-    def fds(self) -> CFds:
+    def _tracker(self) -> CState:
         table = self.table
         inspector = table.inspector if table is not None else None
         if not isinstance(inspector, CStateInspector):
             raise TypeError(f"thread {self.tid}: its fds are in C, with no tracker")
-        return inspector.cfds(self.tid)
+        return inspector.cstate
+
+    @property  # type: ignore[override]
+    def fds(self) -> CFds:
+        return CFds(self._tracker(), self.tid)
 
     @fds.setter
     def fds(self, value: FdTable | CFds) -> None:
@@ -101,7 +96,7 @@ class CThreadInfo(ThreadInfo):
     @property  # type: ignore[override]
     def last_fd(self) -> int | None:
         """The fd the thread's last fd-using call named (C keeps it with the fds)."""
-        return self.fds.last_fd()
+        return self._tracker().last_fd(self.tid)
 
     @last_fd.setter
     def last_fd(self, value: int | None) -> None:
@@ -131,16 +126,6 @@ class CaptureFeed:
             self._num,
         )
 
-    @property
-    def pos(self) -> int:
-        """Where the next block to feed starts."""
-        return int(self._pos[0])
-
-    @property
-    def fed(self) -> int:
-        """Known events fed so far (the number of the last one)."""
-        return int(self._num[0])
-
     def upto(self, num: int) -> None:
         """Feed every event up to the one numbered ``num``."""
         while self.feed_blocks(*self.feed_args, num) == _OTHER_BLOCK and self._num[0] < num:
@@ -156,10 +141,6 @@ class CaptureFeed:
             if ev is not None:
                 self.cs.feed_event(ev)
                 self._num[0] += 1
-
-
-def _no_feed(*_args: Any) -> int:
-    return 1  # an inspector made without a capture: nothing to feed
 
 
 class _EventFd(LazyFd):
@@ -185,13 +166,8 @@ class CStateInspector(Inspector):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._cs = self.cstate = CState()
-        self._feed: CaptureFeed | None = None
-        self._feed_blocks: Any = _no_feed  # the feed's C call and its arguments
-        self._feed_args: tuple[Any, ...] = ()
-        self._lazy_fd = _EventFd(self)
-        self.current: Event | None = None  # the event handled last (its fd is C's)
-        self._views: dict[int, CFds] = {}
+        self.cstate = CState()
+        self._event_fd = _EventFd(self)
 
     @classmethod
     def from_capture(
@@ -199,23 +175,17 @@ class CStateInspector(Inspector):
     ) -> CStateInspector:
         inspector = super().from_capture(reader, limits)
         assert isinstance(inspector, CStateInspector)
-        inspector._cs.load(inspector)
+        inspector.cstate.load(inspector)
         empty = FdTable()
         base_fds: Any = ThreadInfo.__dict__["fds"]  # the slot under CThreadInfo's property
         for th in inspector.threads:
             base_fds.__set__(th, empty)  # the Python copies go: C has them now
             th.__class__ = CThreadInfo
         inspector.threads.thread_class = CThreadInfo
-        feed = inspector._feed = CaptureFeed(inspector._cs, reader)
+        feed = inspector._feed = CaptureFeed(inspector.cstate, reader)
         inspector._feed_blocks = feed.feed_blocks
         inspector._feed_args = feed.feed_args
         return inspector
-
-    def cfds(self, tid: int) -> CFds:
-        view = self._views.get(tid)
-        if view is None:
-            view = self._views[tid] = CFds(self._cs, tid)
-        return view
 
     def _build_dispatch(self) -> None:
         super()._build_dispatch()
@@ -228,51 +198,15 @@ class CStateInspector(Inspector):
         fd_stash = {code for code in self._stash_state if EVENTS[code].name in _FD_STASHED}
         self._stash_state -= fd_stash
         self._stash_enter -= fd_stash - ENTER_ARGS
+        # Each event's fd is C's (self._event_fd), not found through the thread's last fd.
+        self._enter_fd.clear()
+        self._exit_fd.clear()
 
     def handled_types(self) -> set[int]:
         """The reference's types less the fd bookkeeping, and both halves of each (an
         exit's ``evt.latency`` and ``evt.arg`` read its enter)."""
         types = super().handled_types()
         return types | {code ^ 1 for code in types if code < 2**15}
-
-    def process(self, ev: Any) -> None:
-        """Feed C up to ``ev``, then the reference's thread bookkeeping; ``fdinfo`` from C."""
-        self.current = ev
-        num = ev.num
-        if self._feed_blocks(*self._feed_args, num) == _OTHER_BLOCK:
-            self._feed.upto(num)  # type: ignore[union-attr]
-        if self._dead_tid is not None:
-            self.threads.remove(self._dead_tid)
-            self._views.pop(self._dead_tid, None)
-            self._dead_tid = None
-        if self.first_ts is None and ev.ts:
-            self.first_ts = ev.ts
-        code = ev.type
-        self._created = None
-        th = self._thread_map.get(ev.tid)
-        plan = self._plan.get(code, 0)
-        if plan & _NO_RESET:
-            ev.thread = th
-            ev._fdinfo = None
-            if plan & _HANDLED:
-                self._handlers[code](ev, th)
-            return
-        if th is None:
-            th = self._created = self.threads.new(ev.tid)
-        ev.thread = th
-        ev._fdinfo = self._lazy_fd
-        if code & 1 == 0:  # enter
-            th.last_type = code
-            th.last_ts = ev.ts
-            if plan & _STASH:
-                param = ev.param
-                th.enter = {p.name: param(i) for i, p in enumerate(ev.info.params[: ev.nparams])}
-        if plan & _HANDLED:
-            self._handlers[code](ev, th)
-
-
-TRACKERS = ("c", "python")
-"""Values of the ``state_tracker`` config key."""
 
 
 def capture_inspector(

@@ -41,6 +41,7 @@ _ENTER_FD = 2
 _STASH = 4
 _EXIT_FD = 8
 _HANDLED = 16
+_OTHER_BLOCK = 2  # cs_feed_blocks: a block the C tracker leaves to Python (CaptureFeed)
 NS = 1_000_000_000
 
 
@@ -136,6 +137,16 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
         self.first_ts: int | None = None
         self._dead_tid: int | None = None
         self._created: ThreadInfo | None = None  # placeholder made for the current event
+        # event.fdinfo of an event whose plan names no fd: none here; the fds-in-C subclass
+        # puts the C tracker's event fd there (read when a field asks).
+        self._event_fd: Any = None
+        # The fds-in-C subclass (cstate_inspector.py): its C tracker is fed the capture up
+        # to each event before the event is handled here (cs_feed_blocks and its arguments
+        # but the limit; the feed, for the blocks C leaves to Python). None: no tracker.
+        self._feed_blocks: Any = None
+        self._feed_args: tuple[Any, ...] = ()
+        self._feed: Any = None
+        self.current: Any = None  # with a tracker: the event handled last (its fd is C's)
         # Live only: threads whose exit was never seen (dropped events) are purged every
         # purge_interval_s of event time, once idle thread_timeout_s and gone from /proc.
         self.proc_root: str | None = None
@@ -272,6 +283,11 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
     def process(self, ev: Any) -> None:
         """Update state with one event and attach ``thread`` and ``fdinfo`` to it (the
         Event's slot, not its property: this runs for every event)."""
+        feed = self._feed_blocks
+        if feed is not None:
+            self.current = ev
+            if feed(*self._feed_args, ev.num) == _OTHER_BLOCK:
+                self._feed.upto(ev.num)
         if self._dead_tid is not None:
             self.threads.remove(self._dead_tid)
             self._dead_tid = None
@@ -300,7 +316,7 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
                 fd = th.last_fd = ev.param(0)
                 ev._fdinfo = th.fds.fds.get(fd)
             else:
-                ev._fdinfo = None
+                ev._fdinfo = self._event_fd
             if plan & _STASH:
                 param = ev.param
                 th.enter = {p.name: param(i) for i, p in enumerate(ev.info.params[: ev.nparams])}
@@ -308,7 +324,7 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
             # As sysdig: the thread's last fd, even when this exit's enter was not seen.
             ev._fdinfo = th.fds.fds.get(th.last_fd)
         else:
-            ev._fdinfo = None
+            ev._fdinfo = self._event_fd
         if plan & _HANDLED:
             self._handlers[code](ev, th)
 
