@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from driver_cases import CASES, run_case, run_trigger
+from needs import need_ebpf
+from sentry.capture._cffi.libbpf import kernel_has_kfunc
 from sentry.capture.ebpf import EbpfSource
+from sentry.errors import DriverError
 from sentry.events.table import event_by_name
 
 pytestmark = pytest.mark.root
@@ -91,3 +94,27 @@ def test_bad_settings_and_missing_object_are_clear_errors(tmp_path: Path) -> Non
         EbpfSource(ring_bytes=3000)
     with pytest.raises(DriverError, match=r"no-such\.o"):
         EbpfSource(object_path=tmp_path / "no-such.o")
+
+
+@pytest.mark.parametrize(
+    ("attach", "direct_reads"), [("tp_btf", True), ("tp_btf", False), ("raw_tp", False)]
+)
+def test_the_verifier_keeps_half_its_budget(attach: str, direct_reads: bool) -> None:
+    """The kernel's verifier processes at most 1 M instructions per program: a probe near
+    that fails to load on the next kernel whose verifier explores a little more (6.18
+    refused the exit program at 6 parameters in line). Half of it is kept free here, on
+    each attach mode and way of reading files."""
+    need_ebpf()
+    if direct_reads and not kernel_has_kfunc("bpf_rdonly_cast"):
+        pytest.skip("this kernel has no bpf_rdonly_cast: the probe reads files with probe reads")
+    try:
+        src = EbpfSource(attach=attach, direct_reads=direct_reads, target_tgid=os.getpid())
+    except DriverError as err:  # the refusal is the finding
+        pytest.fail(f"the probe did not load ({attach}, direct_reads={direct_reads}): {err}")
+    try:
+        used = src.verified_instructions()
+    finally:
+        src.close()
+    assert len(used) == 3 and all(n > 0 for n in used.values()), used  # ≥ 5.16 reports it
+    over = {name: n for name, n in used.items() if n > EbpfSource.VERIFIER_LIMIT // 2}
+    assert not over, f"programs past half the verifier's limit: {over}"

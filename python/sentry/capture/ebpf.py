@@ -427,6 +427,28 @@ class EbpfSource:
                 totals[i] += val
         return totals
 
+    # bpf_prog_info: its size as 5.16 grew it (verified_insns), and where that field is
+    _PROG_INFO_SIZE = 256
+    _VERIFIED_INSNS_AT = 216
+    VERIFIER_LIMIT = 1_000_000  # instructions the verifier processes per program at most
+
+    def verified_instructions(self) -> dict[str, int]:
+        """Instructions the kernel's verifier processed for each loaded program (0 where
+        the kernel does not say: before 5.16): the headroom under its 1 M limit."""
+        lb = self._lib
+        out: dict[str, int] = {}
+        for prog in self._progs:
+            name = ffi.string(lb.bpf_program__name(prog)).decode()
+            info = ffi.new("char[]", self._PROG_INFO_SIZE)
+            size = ffi.new("uint32_t *", self._PROG_INFO_SIZE)
+            check(lb.bpf_obj_get_info_by_fd(lb.bpf_program__fd(prog), info, size), name)
+            out[name] = (
+                struct.unpack_from("<I", ffi.buffer(info), self._VERIFIED_INSNS_AT)[0]
+                if size[0] >= self._VERIFIED_INSNS_AT + 4
+                else 0
+            )
+        return out
+
     def close(self) -> None:
         """Detach the probe and release rings, maps and the object."""
         if self._closed:

@@ -32,6 +32,8 @@ struct bpf_program *bpf_object__next_program(const struct bpf_object *obj,
                                              struct bpf_program *prog);
 const char *bpf_program__name(const struct bpf_program *prog);
 int bpf_program__set_autoload(struct bpf_program *prog, bool autoload);
+int bpf_program__fd(const struct bpf_program *prog);
+int bpf_obj_get_info_by_fd(int bpf_fd, void *info, uint32_t *info_len);
 struct bpf_link *bpf_program__attach(const struct bpf_program *prog);
 int bpf_link__destroy(struct bpf_link *link);
 const char *bpf_map__name(const struct bpf_map *map);
