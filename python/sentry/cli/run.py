@@ -133,9 +133,10 @@ def open_live_source(
     from sentry.inspect.inspector import Inspector
     from sentry.rules.quiet import push_quiet
 
-    inspector = Inspector.from_host(ThreadLimits.from_config(cfg))
+    inspector = Inspector.from_host(ThreadLimits.from_config(cfg), scan=False)
     source = open_live(driver, interest=live_interest(ruleset, inspector))
     push_quiet(source, ruleset, cfg)
+    inspector.scan_processes()  # after the driver started: no process falls in between
     return source, inspector
 
 

@@ -105,16 +105,18 @@ def open_live(
     from sentry.service.config import load_config
     from sentry.service.containers import ContainerMetadata
 
-    inspector = Inspector.from_host()
+    inspector = Inspector.from_host(scan=False)
     # Container fields (-p %container.name ...) from the runtimes, in the background; the
     # resolver threads end with the process.
     ContainerMetadata(load_config(None, []), inspector.containers)
-    inspector.announce_containers()
     interest = None
     if event_names is not None:
         names = set(event_names) | {EVENTS[c].name for c in inspector.handled_types()}
         interest = syscall_numbers_for_event_names(names)
-    return drivers.open_live(driver, interest=interest), inspector
+    source = drivers.open_live(driver, interest=interest)
+    inspector.scan_processes()  # after the driver started: no process falls in between
+    inspector.announce_containers()
+    return source, inspector
 
 
 def compile_tail_filter(filter_text: str | None) -> Any:

@@ -152,6 +152,15 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
         self.proc_root: str | None = None
         self._next_purge_ts = 0  # 0: the first event sets the first deadline
         self.purged = 0  # threads purged so far
+        # Live only: a thread first seen by an event that does not create it (its clone or
+        # execve came before the driver started, or was dropped) is read from /proc, as
+        # libs do, instead of showing <NA>; counted.
+        self.proc_lookups = 0
+        self._creates = {
+            code
+            for code, info in EVENTS.items()
+            if info.name in ("clone", "fork", "vfork", "clone3", "execve", "execveat", "procexit")
+        }
         self._handlers: dict[int, Handler] = {}
         self._stash_enter: set[int] = set()  # enter types whose params the exit needs
         self._stash_state: set[int] = set()  # ... of them, for the state (not only evt.arg)
@@ -191,15 +200,20 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
         return inspector
 
     @classmethod
-    def from_host(cls, limits: ThreadLimits | None = None) -> Inspector:
+    def from_host(cls, limits: ThreadLimits | None = None, *, scan: bool = True) -> Inspector:
         """State of this machine now, for live capture: /proc, /etc/passwd, interfaces.
 
         In a container (``$HOST_ROOT`` set, the host's / mounted there, as the Helm chart
         does) they are read under it: the drivers report the host's processes, which a
-        container's own /proc may not show (no hostPID)."""
+        container's own /proc may not show (no hostPID).
+
+        ``scan=False`` leaves the process table empty: open the driver first, then call
+        :meth:`scan_processes` (as libs do), so that a process started between the scan and
+        the driver's start is not missed (its execve before the driver, its syscalls after,
+        would show as ``<NA>``)."""
         from pathlib import Path
 
-        from sentry.inspect.procfs import load_threads, local_addresses
+        from sentry.inspect.procfs import local_addresses
 
         root = Path(os.environ.get("HOST_ROOT") or "/")
         proc = root / "proc"
@@ -208,9 +222,21 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
         inspector = cls(
             users=UserTable.from_host(root), local_addresses=local_addresses(proc), limits=limits
         )
-        load_threads(inspector.threads, proc)
         inspector.proc_root = str(proc)
+        if scan:
+            inspector.scan_processes()
         return inspector
+
+    def scan_processes(self) -> int:
+        """Add every thread under ``proc_root`` to the table; returns how many it kept.
+        Events already captured and processed after this overwrite what it read."""
+        from pathlib import Path
+
+        from sentry.inspect.procfs import load_threads
+
+        if self.proc_root is None:
+            raise RuntimeError("scan_processes needs a live inspector (from_host)")
+        return load_threads(self.threads, Path(self.proc_root))
 
     # ---- dispatch -------------------------------------------------------------------------
 
@@ -308,6 +334,8 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
             return
         if th is None:
             th = self._created = self.threads.new(ev.tid)
+            if self.proc_root is not None and code not in self._creates:
+                self._lookup(th)
         ev.thread = th
         if code & 1 == 0:  # enter
             th.last_type = code
@@ -327,6 +355,13 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
             ev._fdinfo = self._event_fd
         if plan & _HANDLED:
             self._handlers[code](ev, th)
+
+    def _lookup(self, th: ThreadInfo) -> None:
+        """Fill a live placeholder from /proc/<tid> when the thread is still there."""
+        from sentry.inspect.procfs import fill_thread
+
+        if fill_thread(th, self.proc_root or "/proc"):
+            self.proc_lookups += 1
 
     def _purge_tick(self, ts: int) -> None:
         """The auto-purge scan, due once per ``purge_interval_s`` of event time."""

@@ -182,6 +182,21 @@ def _fill(th: ThreadInfo, task_dir: Path) -> bool:
     return True
 
 
+def fill_thread(th: ThreadInfo, root: Path | str = "/proc") -> bool:
+    """Fill ``th`` from ``root/<tid>`` (a thread seen first mid-flight); False when gone.
+    Its sockets are kept by inode, unnamed: reading every socket table per lookup costs
+    more than the name is worth."""
+    task = Path(root) / str(th.tid)
+    if not _fill(th, task):
+        return False
+    main = th.main_thread()
+    if main is not th:
+        th.fds = main.fds  # threads share their process's fd table
+    else:
+        th.fds = read_fds(Path(root) / str(th.pid), {})
+    return True
+
+
 def load_threads(table: ThreadTable, root: Path = Path("/proc")) -> int:
     """Fill ``table`` with every thread under ``root``; returns how many it kept."""
     sockets = read_sockets(root)
