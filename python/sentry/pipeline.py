@@ -182,7 +182,11 @@ def needed_event_types(ruleset: Ruleset, inspector: Inspector | None) -> frozens
     """
     if ruleset.evttype_names() is None:
         return None
-    wanted = {n for n, rules in enumerate(ruleset.for_type) if rules}
+    from sentry.rules.enters import unneeded_enters
+
+    # Enters that no rule can match nor read through its exit: left out (rules/enters.py),
+    # unless the inspector keeps state from them (added back below).
+    wanted = {n for n, rules in enumerate(ruleset.for_type) if rules} - unneeded_enters(ruleset)
     if inspector is not None:
         wanted |= set(inspector.handled_types())
     return frozenset(wanted)

@@ -315,6 +315,19 @@ int cs_thread_get(struct cs_state *cs, int64_t tid, struct cs_thread_out *out)
 	return 1;
 }
 
+/* The thread's last enter (type, ts), as C saw it: every enter of the capture, Python's
+ * or not (an exit reads its enter only when it was the thread's last one); 0: unknown. */
+int cs_thread_last(struct cs_state *cs, int64_t tid, int64_t *type, uint64_t *ts)
+{
+	struct cs_thread *t = thread_find(cs, tid);
+
+	if (!t)
+		return 0;
+	*type = t->last_type;
+	*ts = t->last_ts;
+	return 1;
+}
+
 /* Threads in table order: *pos starts at 0; 0 at the end. */
 int cs_thread_next(struct cs_state *cs, uint32_t *pos, struct cs_thread_out *out)
 {

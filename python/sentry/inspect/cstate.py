@@ -220,6 +220,8 @@ class CState:
         self._plan = event_plan(self.ffi, ntypes)
         self._cs = self.ffi.gc(self.lib.cs_new(self._plan, ntypes), self.lib.cs_free)
         self._tout = self.ffi.new("struct cs_thread_out *")
+        self._last_type = self.ffi.new("int64_t *")
+        self._last_ts = self.ffi.new("uint64_t *")
         self._fout = self.ffi.new("struct cs_fd_out *")
         self._fout_bytes = self.ffi.buffer(self._fout)
         if _FD_OUT.size != self.ffi.sizeof("struct cs_fd_out"):
@@ -483,6 +485,13 @@ class CState:
             return None
         fd = int(self._tout.last_fd)
         return None if fd == NONE_FD else fd
+
+    def last_enter(self, tid: int) -> tuple[int, int] | None:
+        """(type, ts) of the thread's last enter as C saw it (every enter of the capture,
+        read by Python or not); None: no such thread."""
+        if not self.lib.cs_thread_last(self._cs, tid, self._last_type, self._last_ts):
+            return None
+        return int(self._last_type[0]), int(self._last_ts[0])
 
     def fd_count(self, tid: int) -> int:
         """How many fds the thread's process has open (0: no such thread)."""

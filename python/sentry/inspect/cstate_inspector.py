@@ -74,7 +74,8 @@ class CFds:
 
 
 class CThreadInfo(ThreadInfo):
-    """A :class:`ThreadInfo` whose fd table and last fd are the C tracker's (by its tid)."""
+    """A :class:`ThreadInfo` whose fd table, last fd and last enter are the C tracker's
+    (by its tid)."""
 
     __slots__ = ()
 
@@ -100,6 +101,28 @@ class CThreadInfo(ThreadInfo):
 
     @last_fd.setter
     def last_fd(self, value: int | None) -> None:
+        pass  # set by C from the events fed to it
+
+    # The last enter is C's too: C sees every enter of the capture, and Python only those
+    # the rules or the state need (rules/enters.py leaves the rest out). An exit reads its
+    # enter (evt.arg.X, evt.latency, the handlers' stashes) only when that enter was the
+    # thread's last one: an enter left out must still count as the last one.
+    @property
+    def last_type(self) -> int:
+        got = self._tracker().last_enter(self.tid)
+        return -1 if got is None else got[0]
+
+    @last_type.setter
+    def last_type(self, value: int) -> None:
+        pass  # set by C from the events fed to it
+
+    @property
+    def last_ts(self) -> int:
+        got = self._tracker().last_enter(self.tid)
+        return 0 if got is None else got[1]
+
+    @last_ts.setter
+    def last_ts(self, value: int) -> None:
         pass  # set by C from the events fed to it
 
 

@@ -196,6 +196,15 @@ def header_constants(number: int) -> dict[str, Any]:
     return known
 
 
+def decided_false(tree: Expr, number: int) -> bool:
+    """Whether the program for events of type ``number`` decides ``tree`` False when it is
+    built (what ``header_constants`` and the type's field forms fix make it false)."""
+    from sentry.events.table import EVENTS
+
+    emitter = _Emitter(set(), header_constants(number), EVENTS.get(number))
+    return emitter.expr(tree) is False
+
+
 def build_program(
     rules: Sequence[CompiledRule], known: dict[str, Any] | None = None, number: int | None = None
 ) -> Program:

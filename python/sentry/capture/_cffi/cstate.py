@@ -53,6 +53,7 @@ int cs_feed(struct cs_state *cs, const uint8_t *rec, uint32_t len);
 int cs_feed_blocks(struct cs_state *cs, const uint8_t *buf, uint64_t size, uint64_t *off,
                    uint64_t *num, uint64_t limit);
 int cs_thread_get(struct cs_state *cs, int64_t tid, struct cs_thread_out *out);
+int cs_thread_last(struct cs_state *cs, int64_t tid, int64_t *type, uint64_t *ts);
 int cs_thread_next(struct cs_state *cs, uint32_t *pos, struct cs_thread_out *out);
 int cs_fd_get(struct cs_state *cs, int64_t tid, int64_t num, struct cs_fd_out *out);
 int cs_fd_next(struct cs_state *cs, int64_t tid, uint32_t *pos, struct cs_fd_out *out);
