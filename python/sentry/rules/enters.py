@@ -66,19 +66,29 @@ def _reads_enter(name: str, arg: str | None, exit_code: int) -> bool:
     return False
 
 
-def rule_reads_enter(rule: CompiledRule, exit_code: int) -> bool:
-    """Whether ``rule``, run on an exit of ``exit_code``, reads its enter (condition or
-    output). Unknown outputs count as reading it."""
+def written_fields(rule: CompiledRule) -> tuple[str, ...] | None:
+    """The fields ``rule`` reads as written (condition and output: ``evt.arg.addr``,
+    ``evt.arg[addr]`` ...); None when its output is not a parsed format."""
     written = [
         ref.name if ref.arg is None else f"{ref.name}[{ref.arg}]"
         for ref in _field_refs(rule.filter.ast)
     ]
     fields = getattr(rule.output, "fields", None)
     if fields is None:
-        if rule.output is not None:
+        return None if rule.output is not None else tuple(written)
+    return (*written, *(bound.name for bound in fields))
+
+
+def rule_reads_enter(
+    rule: CompiledRule, exit_code: int, written: tuple[str, ...] | None = None
+) -> bool:
+    """Whether ``rule``, run on an exit of ``exit_code``, reads its enter (condition or
+    output; ``written``: its :func:`written_fields`, when known). Unknown outputs count as
+    reading it."""
+    if written is None:
+        written = written_fields(rule)
+        if written is None:
             return True
-    else:
-        written += [bound.name for bound in fields]
     return any(_written_reads_enter(text, exit_code) for text in written)
 
 
@@ -103,15 +113,24 @@ def never_on(rules: Iterable[CompiledRule], number: int) -> bool:
 def unneeded_enters(ruleset: Ruleset) -> frozenset[int]:
     """Enter event types the ruleset indexes but can do without (see the module)."""
     out = set()
+    fields: dict[int, tuple[str, ...] | None] = {}  # by id(rule): each rule walked once
+
+    def _reads(rule: CompiledRule, exit_code: int) -> bool:
+        key = id(rule)
+        if key not in fields:
+            fields[key] = written_fields(rule)
+        written = fields[key]
+        return written is None or rule_reads_enter(rule, exit_code, written)
+
     for number, rules in enumerate(ruleset.for_type):
         if not rules or number & 1 or EVENTS.get(number) is None:
             continue
         if EVENTS[number].direction != ">":
             continue
         exit_rules = ruleset.for_type[number + 1] if number + 1 < len(ruleset.for_type) else ()
-        if never_on(rules, number) and not any(rule_reads_enter(r, number + 1) for r in exit_rules):
+        if never_on(rules, number) and not any(_reads(r, number + 1) for r in exit_rules):
             out.add(number)
     return frozenset(out)
 
 
-__all__ = ["never_on", "rule_reads_enter", "unneeded_enters"]
+__all__ = ["never_on", "rule_reads_enter", "unneeded_enters", "written_fields"]
