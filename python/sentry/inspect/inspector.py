@@ -334,7 +334,13 @@ class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
             return
         if th is None:
             th = self._created = self.threads.new(ev.tid)
-            if self.proc_root is not None and code not in self._creates:
+            # Only for a kept entry: a full table's detached placeholder would be read
+            # again for each of the thread's events.
+            if (
+                self.proc_root is not None
+                and code not in self._creates
+                and self._thread_map.get(ev.tid) is th
+            ):
                 self._lookup(th)
         ev.thread = th
         if code & 1 == 0:  # enter

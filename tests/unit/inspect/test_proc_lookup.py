@@ -12,6 +12,7 @@ import pytest
 
 from sentry.events.table import EVENTS
 from sentry.inspect.inspector import Inspector
+from sentry.inspect.threads import ThreadLimits
 
 CODES = {info.name + ("<" if code & 1 else ">"): code for code, info in EVENTS.items()}
 
@@ -96,3 +97,14 @@ def test_gone_threads_creating_events_and_replays_keep_the_placeholder(sleeper) 
     replay = Inspector()  # no proc_root: a capture's threads are not this machine's
     replay.process(Ev(sleeper.pid))
     assert replay.threads.get(sleeper.pid).comm == "<NA>"  # type: ignore[union-attr]
+
+
+def test_a_full_table_reads_no_proc_for_threads_it_cannot_keep(sleeper) -> None:
+    """A full table's placeholder is detached and made anew per event: reading /proc for
+    each of them would cost a lookup per event of every thread left out."""
+    inspector = Inspector(limits=ThreadLimits(table_size=1))
+    inspector.proc_root = "/proc"
+    inspector.threads.new(os.getpid())  # the table is full
+    for _ in range(3):
+        inspector.process(Ev(sleeper.pid))
+    assert inspector.proc_lookups == 0 and inspector.threads.drops_full == 3
