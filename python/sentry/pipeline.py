@@ -184,9 +184,12 @@ def needed_event_types(ruleset: Ruleset, inspector: Inspector | None) -> frozens
         return None
     from sentry.rules.enters import unneeded_enters
 
-    # Enters that no rule can match nor read through its exit: left out (rules/enters.py),
-    # unless the inspector keeps state from them (added back below).
-    wanted = {n for n, rules in enumerate(ruleset.for_type) if rules} - unneeded_enters(ruleset)
+    wanted = {n for n, rules in enumerate(ruleset.for_type) if rules}
+    # Enters that no rule can match nor read through its exit are left out
+    # (rules/enters.py) where the threads' last enter counts them (the C tracker's), and
+    # added back below when the inspector keeps state from them.
+    if inspector is None or inspector.sees_every_enter:
+        wanted -= unneeded_enters(ruleset)
     if inspector is not None:
         wanted |= set(inspector.handled_types())
     return frozenset(wanted)

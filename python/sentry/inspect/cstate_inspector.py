@@ -187,6 +187,8 @@ class _EventFd(LazyFd):
 class CStateInspector(Inspector):
     """The inspector of a capture's replay with its fd state in C (see the module)."""
 
+    sees_every_enter = True  # the last enter is C's (CThreadInfo), and C reads every event
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cstate = CState()

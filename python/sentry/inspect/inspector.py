@@ -119,6 +119,11 @@ ENTER_ARGS: frozenset[int] = _args_enters()
 class Inspector(ProcessEvents, FdEvents, IdentityEvents, ContainerEvents):
     """State of the observed system, rebuilt from events (and a starting snapshot)."""
 
+    # Whether a thread's last enter (``last_type``/``last_ts``: an exit reads its enter
+    # only when it was the thread's last one) counts the enters the reader leaves out. Not
+    # here: this inspector sees only what is read, so the reader must read every enter.
+    sees_every_enter = False
+
     def __init__(
         self,
         *,

@@ -26,13 +26,11 @@ exits); what changes is only which events become Python objects.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sentry.events.table import EVENTS
-from sentry.rules.ast import FieldRef
 
 if TYPE_CHECKING:
     from sentry.rules.ruleset import CompiledRule, Ruleset
@@ -40,64 +38,30 @@ if TYPE_CHECKING:
 _WRITTEN_ARG = re.compile(r"evt\.(?:raw)?arg(?:\.|\[)([^\]]+)\]?")
 
 
-def _field_refs(node: Any) -> Iterator[FieldRef]:
-    """Every FieldRef in a condition tree (operands, transformers, val() right sides)."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, FieldRef):
-            yield item
-        elif isinstance(item, tuple | list):
-            stack.extend(item)
-        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
-            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
-
-
-def _reads_enter(name: str, arg: str | None, exit_code: int) -> bool:
-    """Whether field ``name[arg]`` on an exit of ``exit_code`` reads that exit's enter."""
-    if name.startswith("evt.latency"):
+def _reads_enter(written: str, exit_code: int) -> bool:
+    """Whether a field as written (``evt.latency``, ``evt.arg.addr``, ``evt.arg[addr]``
+    ...) read on an exit of ``exit_code`` reads that exit's enter."""
+    if written.startswith("evt.latency"):
         return True
-    if name in ("evt.arg", "evt.rawarg") and arg is not None and not arg.isdigit():
-        # Read from the enter only when the exit lacks the parameter and the enter has it.
-        info, enter = EVENTS.get(exit_code), EVENTS.get(exit_code - 1)
-        if info is None or enter is None:
-            return True
-        return info.param_index(arg) < 0 and enter.param_index(arg) >= 0
-    return False
-
-
-def written_fields(rule: CompiledRule) -> tuple[str, ...] | None:
-    """The fields ``rule`` reads as written (condition and output: ``evt.arg.addr``,
-    ``evt.arg[addr]`` ...); None when its output is not a parsed format."""
-    written = [
-        ref.name if ref.arg is None else f"{ref.name}[{ref.arg}]"
-        for ref in _field_refs(rule.filter.ast)
-    ]
-    fields = getattr(rule.output, "fields", None)
-    if fields is None:
-        return None if rule.output is not None else tuple(written)
-    return (*written, *(bound.name for bound in fields))
-
-
-def rule_reads_enter(
-    rule: CompiledRule, exit_code: int, written: tuple[str, ...] | None = None
-) -> bool:
-    """Whether ``rule``, run on an exit of ``exit_code``, reads its enter (condition or
-    output; ``written``: its :func:`written_fields`, when known). Unknown outputs count as
-    reading it."""
-    if written is None:
-        written = written_fields(rule)
-        if written is None:
-            return True
-    return any(_written_reads_enter(text, exit_code) for text in written)
-
-
-def _written_reads_enter(written: str, exit_code: int) -> bool:
-    """``_reads_enter`` for a field as written: ``evt.arg.addr``, ``evt.arg[addr]`` ..."""
     m = _WRITTEN_ARG.fullmatch(written)
-    if m is not None:
-        return _reads_enter("evt.arg", m.group(1), exit_code)
-    return _reads_enter(written, None, exit_code)
+    if m is None or m.group(1).isdigit():
+        return False
+    # Read from the enter only when the exit lacks the parameter and the enter has it.
+    info, enter = EVENTS.get(exit_code), EVENTS.get(exit_code - 1)
+    if info is None or enter is None:
+        return True
+    return info.param_index(m.group(1)) < 0 and enter.param_index(m.group(1)) >= 0
+
+
+def rule_reads_enter(rule: CompiledRule, exit_code: int) -> bool:
+    """Whether ``rule``, run on an exit of ``exit_code``, reads its enter: a field of its
+    condition (``Filter.fields``, as written) or of its output. An output that is not a
+    parsed format counts as reading it."""
+    output = getattr(rule.output, "fields", None)
+    if output is None and rule.output is not None:
+        return True
+    written = (*rule.filter.fields, *(bound.name for bound in output or ()))
+    return any(_reads_enter(text, exit_code) for text in written)
 
 
 def never_on(rules: Iterable[CompiledRule], number: int) -> bool:
@@ -113,24 +77,15 @@ def never_on(rules: Iterable[CompiledRule], number: int) -> bool:
 def unneeded_enters(ruleset: Ruleset) -> frozenset[int]:
     """Enter event types the ruleset indexes but can do without (see the module)."""
     out = set()
-    fields: dict[int, tuple[str, ...] | None] = {}  # by id(rule): each rule walked once
-
-    def _reads(rule: CompiledRule, exit_code: int) -> bool:
-        key = id(rule)
-        if key not in fields:
-            fields[key] = written_fields(rule)
-        written = fields[key]
-        return written is None or rule_reads_enter(rule, exit_code, written)
-
     for number, rules in enumerate(ruleset.for_type):
         if not rules or number & 1 or EVENTS.get(number) is None:
             continue
         if EVENTS[number].direction != ">":
             continue
         exit_rules = ruleset.for_type[number + 1] if number + 1 < len(ruleset.for_type) else ()
-        if never_on(rules, number) and not any(_reads(r, number + 1) for r in exit_rules):
+        if never_on(rules, number) and not any(rule_reads_enter(r, number + 1) for r in exit_rules):
             out.add(number)
     return frozenset(out)
 
 
-__all__ = ["never_on", "rule_reads_enter", "unneeded_enters", "written_fields"]
+__all__ = ["never_on", "rule_reads_enter", "unneeded_enters"]

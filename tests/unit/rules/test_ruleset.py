@@ -132,6 +132,8 @@ def test_index_holds_rules_only_under_their_event_types() -> None:
     inspector_types = {1, 2, 3}
 
     class FakeInspector:
+        sees_every_enter = False  # as the Python inspector: every enter is read
+
         def handled_types(self) -> set[int]:
             return inspector_types
 
